@@ -39,6 +39,7 @@ type command struct {
 // (serve.go, admin.go, ...); add one line here per subcommand.
 var commands = []command{
 	{"version", "print the version and build information", runVersion},
+	{"models", "install or verify the pinned face models", runModels},
 }
 
 // exitError carries a specific exit status (for example "audit verify" found
