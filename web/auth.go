@@ -1,0 +1,185 @@
+package web
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// Scopes the HTTP layer checks. Domain handlers add their own.
+const (
+	ScopeAuditRead = "audit:read"
+)
+
+// Principal is the authenticated API client of a request: every handler
+// under /v1 acts inside Principal.TenantID only.
+type Principal struct {
+	TenantID string
+	ClientID string
+	Scopes   []string
+}
+
+// Has reports whether the principal was granted scope.
+func (p Principal) Has(scope string) bool { return slices.Contains(p.Scopes, scope) }
+
+// PrincipalFrom returns the request's authenticated principal.
+func PrincipalFrom(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(keyPrincipal).(Principal)
+	return p, ok
+}
+
+// TokenResponse is the RFC 6749 section 5.1 success body.
+type TokenResponse struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int    `json:"expires_in"`
+	Scope       string `json:"scope,omitempty"`
+}
+
+// Auth authenticates API clients (private_key_jwt or mutual TLS) and their
+// access tokens. Implementations return errors wrapping the sentinels below
+// for client mistakes; anything else is a server fault (500).
+type Auth interface {
+	// Token answers a client_credentials token request. peer is the TLS
+	// client certificate, if any.
+	Token(ctx context.Context, form url.Values, peer *x509.Certificate) (TokenResponse, error)
+	// Authenticate validates a bearer access token (and its certificate
+	// binding, RFC 8705) and returns its principal.
+	Authenticate(ctx context.Context, token string, peer *x509.Certificate) (Principal, error)
+}
+
+// Sentinels an Auth implementation wraps.
+var (
+	ErrInvalidClient  = errors.New("invalid client")  // RFC 6749 invalid_client
+	ErrInvalidGrant   = errors.New("invalid grant")   // invalid_grant / unsupported_grant_type
+	ErrInvalidScope   = errors.New("invalid scope")   // invalid_scope
+	ErrInvalidRequest = errors.New("invalid request") // invalid_request
+	ErrInvalidToken   = errors.New("invalid token")   // RFC 6750 invalid_token
+)
+
+// maxTokenForm caps the token request body: a client assertion is a few KiB.
+const maxTokenForm = 16 << 10
+
+func peerCert(r *http.Request) *x509.Certificate {
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+		return r.TLS.PeerCertificates[0]
+	}
+	return nil
+}
+
+func remoteHost(r *http.Request) string {
+	h, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return h
+}
+
+// oauthProblem renders an OAuth error as a problem with the RFC 6749 "error"
+// code as an extension member, so OAuth client libraries and problem+json
+// readers both understand it.
+func oauthProblem(status int, code, detail string) *Problem {
+	p := newProblem(status, "oauth-"+strings.ReplaceAll(code, "_", "-"), "OAuth error: "+code, detail)
+	p.Errors = []FieldError{{Field: "error", Detail: code}}
+	return p
+}
+
+func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
+	if ok, wait := s.limit.allow("ip:" + remoteHost(r)); !ok {
+		return tooMany(wait)
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+		return newProblem(http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
+			"Send the token request as application/x-www-form-urlencoded.")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxTokenForm)
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return newProblem(http.StatusRequestEntityTooLarge, "too-large", "Request body too large", "The token request is too large.")
+		}
+		return oauthProblem(http.StatusBadRequest, "invalid_request", "The form could not be parsed.")
+	}
+	resp, err := s.cfg.Auth.Token(r.Context(), r.PostForm, peerCert(r))
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrInvalidClient):
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_client"`)
+		return oauthProblem(http.StatusUnauthorized, "invalid_client", "Client authentication failed.").withCause(err)
+	case errors.Is(err, ErrInvalidScope):
+		return oauthProblem(http.StatusBadRequest, "invalid_scope", "A requested scope is not granted to this client.").withCause(err)
+	case errors.Is(err, ErrInvalidGrant):
+		return oauthProblem(http.StatusBadRequest, "unsupported_grant_type", "Only grant_type=client_credentials is supported.").withCause(err)
+	case errors.Is(err, ErrInvalidRequest):
+		return oauthProblem(http.StatusBadRequest, "invalid_request", "The token request is missing or repeats a parameter.").withCause(err)
+	default:
+		return err
+	}
+	w.Header().Set("Pragma", "no-cache")
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// authed wraps a handler with bearer-token authentication, an optional scope
+// check and the per-client rate limit.
+func (s *Server) authed(scope string, h handlerFunc) http.Handler {
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		tok, ok := bearer(r)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer`)
+			return errUnauthorized("Send an access token: Authorization: Bearer <token>.")
+		}
+		p, err := s.cfg.Auth.Authenticate(r.Context(), tok, peerCert(r))
+		if err != nil {
+			if errors.Is(err, ErrInvalidToken) {
+				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+				return errUnauthorized("The access token is invalid, expired, or not bound to this client's certificate.").withCause(err)
+			}
+			return err
+		}
+		if ok, wait := s.limit.allow("client:" + p.ClientID); !ok {
+			return tooMany(wait)
+		}
+		if scope != "" && !p.Has(scope) {
+			w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+scope+`"`)
+			return errForbidden("This client lacks the scope " + scope + ".")
+		}
+		return h(w, r.WithContext(context.WithValue(r.Context(), keyPrincipal, p)))
+	})
+}
+
+func tooMany(wait interface{ Seconds() float64 }) *Problem {
+	p := newProblem(http.StatusTooManyRequests, "rate-limited", "Too many requests", "Slow down and retry after the time in Retry-After.")
+	p.retryAfter = max(1, int(math.Ceil(wait.Seconds())))
+	return p
+}
+
+// bearer extracts an RFC 6750 bearer token from the Authorization header.
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	if tok == "" || len(tok) > 4096 {
+		return "", false
+	}
+	return tok, true
+}
+
+func (s *Server) whoami(w http.ResponseWriter, r *http.Request) error {
+	p, _ := PrincipalFrom(r.Context())
+	writeJSON(w, http.StatusOK, map[string]any{
+		"tenant_id": p.TenantID,
+		"client_id": p.ClientID,
+		"scopes":    p.Scopes,
+	})
+	return nil
+}
