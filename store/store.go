@@ -105,6 +105,13 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: create database directory: %w", err)
 	}
+	// Personal data lives here (encrypted, but still): owner-only. SQLite
+	// gives the -wal and -shm files the database file's permissions.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err != nil {
+		return nil, fmt.Errorf("store: create database file: %w", err)
+	} else {
+		f.Close()
+	}
 	// WAL is set explicitly; synchronous=FULL makes every commit durable
 	// (the audit log depends on it); BEGIN IMMEDIATE takes the write lock at
 	// the start of a transaction so concurrent writers queue on busy_timeout

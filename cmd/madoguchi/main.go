@@ -39,6 +39,8 @@ type command struct {
 // (serve.go, admin.go, ...); add one line here per subcommand.
 var commands = []command{
 	{"version", "print the version and build information", runVersion},
+	{"serve", "run the HTTP server (APIs, capture page, portal)", runServe},
+	{"migrate", "apply pending database migrations, or show the schema status", runMigrate},
 	{"models", "install or verify the pinned face models", runModels},
 }
 

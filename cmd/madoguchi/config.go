@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/madoguchi/madoguchi/store"
+)
+
+// Settings come from flags, with MADOGUCHI_* environment variables as
+// defaults: a flag given on the command line wins over the environment,
+// which wins over the built-in default. Every setting is listed by -h.
+
+// envString registers a string flag whose default comes from the environment.
+func envString(fs *flag.FlagSet, e *env, p *string, name, envName, def, usage string) {
+	if v := e.getenv(envName); v != "" {
+		def = v
+	}
+	fs.StringVar(p, name, def, usage+" (env "+envName+")")
+}
+
+func envFloat(fs *flag.FlagSet, e *env, p *float64, name, envName string, def float64, usage string) error {
+	if v := e.getenv(envName); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return usageError{fmt.Sprintf("%s=%q is not a number", envName, v)}
+		}
+		def = f
+	}
+	fs.Float64Var(p, name, def, usage+" (env "+envName+")")
+	return nil
+}
+
+func envInt(fs *flag.FlagSet, e *env, p *int, name, envName string, def int, usage string) error {
+	if v := e.getenv(envName); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return usageError{fmt.Sprintf("%s=%q is not an integer", envName, v)}
+		}
+		def = n
+	}
+	fs.IntVar(p, name, def, usage+" (env "+envName+")")
+	return nil
+}
+
+// defaultDataDir is where everything lives when nothing is configured.
+const defaultDataDir = "./madoguchi-data"
+
+// dataFlags are the flags every command that touches the store shares.
+type dataFlags struct {
+	data string
+	db   string
+}
+
+func (d *dataFlags) register(fs *flag.FlagSet, e *env) {
+	envString(fs, e, &d.data, "data", "MADOGUCHI_DATA", defaultDataDir, "data directory: SQLite database, blobs, keys, models")
+	envString(fs, e, &d.db, "db", "MADOGUCHI_DB", "", "record store: a postgres:// URL, or a SQLite file path (default <data>/madoguchi.db)")
+}
+
+// dsn returns the store's data source name.
+func (d *dataFlags) dsn() string {
+	if d.db != "" {
+		return d.db
+	}
+	return filepath.Join(d.data, "madoguchi.db")
+}
+
+// ensureDataDir creates the data directory with owner-only permissions.
+func (d *dataFlags) ensureDataDir() error {
+	if err := os.MkdirAll(d.data, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	return nil
+}
+
+// openStore opens the record store and checks its schema; with migrate it
+// first applies pending migrations.
+func (d *dataFlags) openStore(ctx context.Context, migrate bool) (*store.DB, error) {
+	if err := d.ensureDataDir(); err != nil {
+		return nil, err
+	}
+	db, err := store.Open(ctx, d.dsn())
+	if err != nil {
+		return nil, err
+	}
+	if migrate {
+		if _, err := db.Migrate(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	if _, err := db.CheckSchema(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%w (run 'madoguchi migrate')", err)
+	}
+	return db, nil
+}
+
+// newLogger builds the process logger: JSON lines (or text) at the level.
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageError{fmt.Sprintf("log level %q: want debug, info, warn or error", level)}
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "json", "":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return nil, usageError{fmt.Sprintf("log format %q: want json or text", format)}
+}

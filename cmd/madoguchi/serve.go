@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/madoguchi/madoguchi/web"
+)
+
+type serveFlags struct {
+	data      dataFlags
+	addr      string
+	mode      string
+	tlsCert   string
+	tlsKey    string
+	logLevel  string
+	logFormat string
+	rateLimit float64
+	burst     int
+	migrate   string
+}
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "serve", "serve [flags]")
+	var f serveFlags
+	f.data.register(fs, e)
+	envString(fs, e, &f.addr, "addr", "MADOGUCHI_ADDR", "127.0.0.1:8080", "listen address")
+	envString(fs, e, &f.mode, "mode", "MADOGUCHI_MODE", modeDevelopment, "development (generates missing keys) or production (refuses to start without them)")
+	envString(fs, e, &f.tlsCert, "tls-cert", "MADOGUCHI_TLS_CERT", "", "PEM certificate chain; with --tls-key serves HTTPS and accepts client certificates (mTLS)")
+	envString(fs, e, &f.tlsKey, "tls-key", "MADOGUCHI_TLS_KEY", "", "PEM private key for --tls-cert")
+	envString(fs, e, &f.logLevel, "log-level", "MADOGUCHI_LOG_LEVEL", "info", "debug, info, warn or error")
+	envString(fs, e, &f.logFormat, "log-format", "MADOGUCHI_LOG_FORMAT", "json", "json or text")
+	envString(fs, e, &f.migrate, "migrate", "MADOGUCHI_MIGRATE", "auto", "auto: apply pending migrations at start; off: refuse to start if any are pending")
+	if err := envFloat(fs, e, &f.rateLimit, "rate-limit", "MADOGUCHI_RATE_LIMIT", 50, "requests per second allowed per API client (0 disables)"); err != nil {
+		return err
+	}
+	if err := envInt(fs, e, &f.burst, "rate-burst", "MADOGUCHI_RATE_BURST", 100, "burst size of the per-client rate limit"); err != nil {
+		return err
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{"serve takes no arguments"}
+	}
+	if f.migrate != "auto" && f.migrate != "off" {
+		return usageError{fmt.Sprintf("--migrate %q: want auto or off", f.migrate)}
+	}
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return usageError{"--tls-cert and --tls-key go together"}
+	}
+	log, err := newLogger(e.stderr, f.logLevel, f.logFormat)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	a, err := openApp(ctx, f.mode, f.data, log, f.migrate == "auto")
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if len(a.devKeys) > 0 {
+		log.Warn("DEVELOPMENT KEYS: generated new keys under the data directory; they are for development only and must never protect real data",
+			"dir", f.data.keysDir(), "files", len(a.devKeys))
+	}
+
+	lc := web.ListenConfig{Addr: f.addr}
+	if f.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
+		if err != nil {
+			return fmt.Errorf("load TLS key pair: %w", err)
+		}
+		lc.TLS = &tls.Config{
+			MinVersion:   tls.VersionTLS12,
+			Certificates: []tls.Certificate{cert},
+			// Client certificates are requested, not verified against a CA:
+			// mTLS clients are bound by their registered thumbprint (RFC 8705).
+			ClientAuth: tls.RequestClientCert,
+		}
+	} else if f.mode == modeProduction {
+		log.Warn("serving plain HTTP in production mode: terminate TLS in front of madoguchi, or set --tls-cert/--tls-key")
+	}
+
+	srv := web.New(a.webConfig(f))
+	return srv.Serve(ctx, lc, func(addr net.Addr) {
+		log.Info("madoguchi ready", "addr", addr.String(), "mode", f.mode, "store", a.db, "startup", time.Since(start).Round(time.Millisecond))
+	})
+}
+
+// webConfig wires the HTTP layer to the domain components.
+func (a *app) webConfig(f serveFlags) web.Config {
+	return web.Config{
+		Logger:    a.log,
+		RateLimit: f.rateLimit,
+		Burst:     f.burst,
+		Ready: []web.Check{
+			{Name: "store", Fn: func(ctx context.Context) error {
+				if err := a.db.Ping(ctx); err != nil {
+					return err
+				}
+				_, err := a.db.CheckSchema(ctx)
+				return err
+			}},
+		},
+	}
+}
