@@ -41,6 +41,7 @@ var commands = []command{
 	{"version", "print the version and build information", runVersion},
 	{"serve", "run the HTTP server (APIs, capture page, portal)", runServe},
 	{"migrate", "apply pending database migrations, or show the schema status", runMigrate},
+	{"bench", "generate HTTP load against a server, or serve a bare handler to compare", runBench},
 	{"models", "install or verify the pinned face models", runModels},
 }
 
