@@ -42,8 +42,12 @@ func ParseSigner(skey string) (*Signer, error) {
 	}
 	// Derive the verifier key from the private key; note does not export it.
 	// skey = PRIVATE+KEY+<name>+<hash>+<base64(alg || seed)>.
-	i := strings.LastIndexByte(skey, '+')
-	raw, err := base64.StdEncoding.DecodeString(skey[i+1:])
+	// base64 may itself contain '+', so split on the first four only.
+	parts := strings.SplitN(skey, "+", 5)
+	if len(parts) != 5 {
+		return nil, fmt.Errorf("%w: not a note signer key", ErrKeyFile)
+	}
+	raw, err := base64.StdEncoding.DecodeString(parts[4])
 	if err != nil || len(raw) != 1+ed25519.SeedSize || raw[0] != 1 {
 		return nil, fmt.Errorf("%w: not an Ed25519 note key", ErrKeyFile)
 	}

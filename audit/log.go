@@ -63,6 +63,11 @@ func (l *Log) Append(ctx context.Context, tx *store.Tx, e Entry) (uint64, error)
 	if err != nil {
 		return 0, err
 	}
+	return appendLeaf(ctx, tx, leaf, e)
+}
+
+// appendLeaf stores leaf as the next entry; e supplies the query columns.
+func appendLeaf(ctx context.Context, tx *store.Tx, leaf []byte, e Entry) (uint64, error) {
 	q := `SELECT size FROM audit_head WHERE id = 1`
 	if tx.Dialect() == store.Postgres {
 		q += ` FOR UPDATE`
@@ -177,4 +182,138 @@ func hashReader(ctx context.Context, q querier) tlog.HashReader {
 		}
 		return out, nil
 	})
+}
+
+// Checkpoint returns a signed checkpoint (C2SP signed note) for the current
+// tree size, creating and storing it if the latest stored checkpoint is
+// older. Before signing it checks that the tree still extends the latest
+// stored checkpoint (ErrRollback if the tree shrank, ErrTampered if the
+// stored hashes no longer produce that checkpoint's root), so the log never
+// signs two inconsistent checkpoints.
+func (l *Log) Checkpoint(ctx context.Context) ([]byte, error) {
+	return l.checkpoint(ctx, nil)
+}
+
+// CheckpointAt returns a signed checkpoint for an earlier tree size (stored
+// like any other). Sizes below the latest stored checkpoint are allowed:
+// they are consistent with it by construction and checked before signing.
+func (l *Log) CheckpointAt(ctx context.Context, size uint64) ([]byte, error) {
+	return l.checkpoint(ctx, &size)
+}
+
+func (l *Log) checkpoint(ctx context.Context, at *uint64) ([]byte, error) {
+	var out []byte
+	err := l.db.InTx(ctx, func(tx *store.Tx) error {
+		q := txQ{tx}
+		var head int64
+		if err := tx.QueryRow(ctx, `SELECT size FROM audit_head WHERE id = 1`).Scan(&head); err != nil {
+			return fmt.Errorf("audit: read head: %w", err)
+		}
+		size := uint64(head)
+		if at != nil {
+			if *at > size {
+				return fmt.Errorf("%w: size %d, log size %d", ErrRange, *at, size)
+			}
+			size = *at
+		}
+		root, err := treeHash(ctx, q, size)
+		if err != nil {
+			return err
+		}
+		// Check against the latest stored checkpoint (and the one at size).
+		var (
+			lsize  int64
+			lroot  []byte
+			lnote  string
+			exists = true
+		)
+		err = tx.QueryRow(ctx, `SELECT size, root_hash, note FROM audit_checkpoints ORDER BY size DESC LIMIT 1`).Scan(&lsize, &lroot, &lnote)
+		if errors.Is(err, store.ErrNotFound) {
+			exists = false
+		} else if err != nil {
+			return fmt.Errorf("audit: read checkpoint: %w", err)
+		}
+		if exists {
+			if lsize > head {
+				return fmt.Errorf("%w: tree size %d, checkpoint signed at %d", ErrRollback, head, lsize)
+			}
+			if len(lroot) != 32 {
+				return fmt.Errorf("%w: stored checkpoint %d root", ErrTampered, lsize)
+			}
+			lr := [32]byte(lroot)
+			if err := l.checkExtends(ctx, q, uint64(lsize), lr, uint64(head)); err != nil {
+				return err
+			}
+			if uint64(lsize) == size {
+				if lr != root {
+					return fmt.Errorf("%w: checkpoint %d root differs from the tree", ErrTampered, lsize)
+				}
+				out = []byte(lnote)
+				return nil
+			}
+		}
+		// An older size may already have a stored checkpoint.
+		var snote string
+		var sroot []byte
+		err = tx.QueryRow(ctx, `SELECT root_hash, note FROM audit_checkpoints WHERE size = ?`, int64(size)).Scan(&sroot, &snote)
+		switch {
+		case err == nil:
+			if string(sroot) != string(root[:]) {
+				return fmt.Errorf("%w: checkpoint %d root differs from the tree", ErrTampered, size)
+			}
+			out = []byte(snote)
+			return nil
+		case !errors.Is(err, store.ErrNotFound):
+			return fmt.Errorf("audit: read checkpoint: %w", err)
+		}
+		signed, err := SignCheckpoint(Checkpoint{Origin: l.signer.Name(), Size: size, Root: root}, l.signer)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO audit_checkpoints (size, root_hash, note, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (size) DO NOTHING`,
+			int64(size), root[:], string(signed), store.Micros(l.now())); err != nil {
+			return fmt.Errorf("audit: store checkpoint: %w", err)
+		}
+		out = signed
+		return nil
+	})
+	return out, err
+}
+
+// checkExtends checks that the stored tree of size head still has root
+// oldRoot at oldSize, by a consistency proof from the stored hashes.
+func (l *Log) checkExtends(ctx context.Context, q querier, oldSize uint64, oldRoot [32]byte, head uint64) error {
+	if oldSize == 0 {
+		if oldRoot != EmptyRoot {
+			return fmt.Errorf("%w: empty checkpoint root", ErrTampered)
+		}
+		return nil
+	}
+	r := hashReader(ctx, q)
+	newRoot, err := tlog.TreeHash(int64(head), r)
+	if err != nil {
+		return fmt.Errorf("audit: tree hash: %w", err)
+	}
+	p, err := tlog.ProveTree(int64(head), int64(oldSize), r)
+	if err != nil {
+		return fmt.Errorf("audit: consistency proof: %w", err)
+	}
+	if err := tlog.CheckTree(p, int64(head), newRoot, int64(oldSize), oldRoot); err != nil {
+		return fmt.Errorf("%w: tree no longer extends checkpoint %d", ErrTampered, oldSize)
+	}
+	return nil
+}
+
+// LatestCheckpoint returns the latest stored signed checkpoint without
+// creating one; ErrRange if none has been signed yet.
+func (l *Log) LatestCheckpoint(ctx context.Context) ([]byte, error) {
+	var note string
+	err := l.db.QueryRow(ctx, `SELECT note FROM audit_checkpoints ORDER BY size DESC LIMIT 1`).Scan(&note)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: no checkpoint signed yet", ErrRange)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit: read checkpoint: %w", err)
+	}
+	return []byte(note), nil
 }
