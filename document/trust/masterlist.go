@@ -1,0 +1,171 @@
+package trust
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/asn1"
+	"fmt"
+	"time"
+
+	"github.com/madoguchi/madoguchi/document/internal/cert"
+	"github.com/madoguchi/madoguchi/document/internal/cms"
+)
+
+// MaxMasterList bounds a master list file (the German list is under 1 MiB).
+const MaxMasterList = cms.MaxSize
+
+var (
+	oidCSCAMasterList       = asn1.ObjectIdentifier{2, 23, 136, 1, 1, 2}
+	oidMasterListSigningKey = asn1.ObjectIdentifier{2, 23, 136, 1, 1, 3}
+)
+
+// MasterList is a verified ICAO CSCA master list (ICAO 9303 Part 12 §9).
+type MasterList struct {
+	Version      int
+	Signer       *cert.Certificate
+	Certificates []*cert.Certificate
+	// Skipped holds one reviewer-readable reason per certificate in the list
+	// that could not be parsed; they are not imported.
+	Skipped []string
+}
+
+func refuse(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrMasterList}, args...)...)
+}
+
+// ParseMasterList verifies and decodes a CSCA master list. The list's CMS
+// signature must verify with a signer certificate carried in the list that
+// is valid at now and signed by one of roots (itself valid at now). Its
+// certificates are returned unverified individually: the list's signature
+// is what vouches for them.
+func ParseMasterList(der []byte, roots []*cert.Certificate, now time.Time, pol cert.Policy) (*MasterList, error) {
+	if len(roots) == 0 {
+		return nil, refuse("no master list signer root given")
+	}
+	sd, err := cms.Parse(der)
+	if err != nil {
+		return nil, refuse("%w", err)
+	}
+	if !sd.EContentType.Equal(oidCSCAMasterList) {
+		return nil, refuse("content type %v is not id-icao-cscaMasterList", sd.EContentType)
+	}
+	if sd.EContent == nil {
+		return nil, refuse("detached content")
+	}
+	if len(sd.SignerInfos) != 1 {
+		return nil, refuse("%d signers, want 1", len(sd.SignerInfos))
+	}
+	si := &sd.SignerInfos[0]
+	signer, err := findSigner(sd, si)
+	if err != nil {
+		return nil, err
+	}
+	if err := verifySignerInfo(sd, si, signer, pol); err != nil {
+		return nil, err
+	}
+	if !signer.ValidAt(now) {
+		return nil, refuse("master list signer certificate not valid at %s (valid %s to %s)",
+			now.UTC().Format(time.DateOnly), signer.NotBefore.UTC().Format(time.DateOnly), signer.NotAfter.UTC().Format(time.DateOnly))
+	}
+	if len(signer.ExtKeyUsage) > 0 && !containsOID(signer.ExtKeyUsage, oidMasterListSigningKey) {
+		return nil, refuse("signer certificate lacks the master list signing extended key usage")
+	}
+	if err := chainToRoot(signer, roots, now, pol); err != nil {
+		return nil, err
+	}
+	var body struct {
+		Version int
+		Certs   []asn1.RawValue `asn1:"set"`
+	}
+	if rest, err := asn1.Unmarshal(sd.EContent, &body); err != nil || len(rest) != 0 {
+		return nil, refuse("CscaMasterList structure does not decode")
+	}
+	if len(body.Certs) > cms.MaxCertificates {
+		return nil, refuse("%d certificates, limit %d", len(body.Certs), cms.MaxCertificates)
+	}
+	ml := &MasterList{Version: body.Version, Signer: signer}
+	for i, r := range body.Certs {
+		c, err := cert.Parse(r.FullBytes)
+		if err != nil {
+			ml.Skipped = append(ml.Skipped, fmt.Sprintf("certificate %d: %v", i, err))
+			continue
+		}
+		ml.Certificates = append(ml.Certificates, c)
+	}
+	return ml, nil
+}
+
+func findSigner(sd *cms.SignedData, si *cms.SignerInfo) (*cert.Certificate, error) {
+	for _, raw := range sd.Certificates {
+		c, err := cert.Parse(raw)
+		if err != nil {
+			continue
+		}
+		if si.SubjectKeyID != nil {
+			if bytes.Equal(si.SubjectKeyID, c.SubjectKeyID) {
+				return c, nil
+			}
+			continue
+		}
+		if bytes.Equal(si.IssuerName, c.RawIssuer) && si.SerialNumber.Cmp(c.SerialNumber) == 0 {
+			return c, nil
+		}
+	}
+	return nil, refuse("signer certificate not found in the list")
+}
+
+// verifySignerInfo checks the signed attributes (content type, message
+// digest) and the signature.
+func verifySignerInfo(sd *cms.SignedData, si *cms.SignerInfo, signer *cert.Certificate, pol cert.Policy) error {
+	if si.SignedAttrsDER == nil {
+		return refuse("no signed attributes")
+	}
+	ct, err := si.ContentType()
+	if err != nil || !ct.Equal(sd.EContentType) {
+		return refuse("content-type attribute does not match the content")
+	}
+	md, err := si.MessageDigest()
+	if err != nil {
+		return refuse("%w", err)
+	}
+	_, h, err := cert.NewHash(si.DigestAlgorithm, pol)
+	if err != nil {
+		return refuse("digest algorithm: %w", err)
+	}
+	h.Write(sd.EContent)
+	if subtle.ConstantTimeCompare(h.Sum(nil), md) != 1 {
+		return refuse("message digest does not match the list content")
+	}
+	if err := signer.PublicKey.Verify(si.SignatureAlgorithm, si.DigestAlgorithm, si.SignedAttrsDER, si.Signature, pol); err != nil {
+		return refuse("signature: %w", err)
+	}
+	return nil
+}
+
+func chainToRoot(signer *cert.Certificate, roots []*cert.Certificate, now time.Time, pol cert.Policy) error {
+	var lastErr error = refuse("signer is not issued by the given root")
+	for _, r := range roots {
+		if !bytes.Equal(r.RawSubject, signer.RawIssuer) {
+			continue
+		}
+		if !r.ValidAt(now) {
+			lastErr = refuse("signer root not valid at %s", now.UTC().Format(time.DateOnly))
+			continue
+		}
+		if err := signer.CheckSignatureFrom(r, pol); err != nil {
+			lastErr = refuse("signer certificate signature: %w", err)
+			continue
+		}
+		return nil
+	}
+	return lastErr
+}
+
+func containsOID(list []asn1.ObjectIdentifier, o asn1.ObjectIdentifier) bool {
+	for _, x := range list {
+		if x.Equal(o) {
+			return true
+		}
+	}
+	return false
+}
