@@ -1,0 +1,316 @@
+package face
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"runtime"
+	"sort"
+	"sync/atomic"
+	"time"
+
+	"github.com/madoguchi/madoguchi/face/imageio"
+)
+
+// Detection is one detector output: a box in image pixels and a score.
+type Detection struct {
+	Box   Box
+	Score float32
+}
+
+// Detector finds faces. It returns every detection scoring at least
+// minScore, in any order.
+type Detector interface {
+	Detect(ctx context.Context, img *image.RGBA, minScore float32) ([]Detection, error)
+}
+
+// Landmarker locates the 68 iBUG landmarks of the face in box.
+type Landmarker interface {
+	Landmarks(ctx context.Context, img *image.RGBA, box Box) ([68]Point, error)
+}
+
+// Embedder maps an aligned ChipSize x ChipSize chip to a raw descriptor.
+type Embedder interface {
+	Embed(ctx context.Context, chip *image.RGBA) ([]float32, error)
+}
+
+// PAD scores a face for presentation attacks.
+type PAD interface {
+	Liveness(ctx context.Context, img *image.RGBA, box Box) (Liveness, error)
+}
+
+// Stages are the networks an Engine runs. Detector, Landmarker and
+// Embedder are required; PAD is optional.
+type Stages struct {
+	Detector   Detector
+	Landmarker Landmarker
+	Embedder   Embedder
+	PAD        PAD
+	// Name identifies detector, landmarks and embedder weights, e.g.
+	// "faceapi-ssd/lm68/resnet128@1.7.15"; the alignment is appended to
+	// form Engine.Model.
+	Name string
+}
+
+// Config tunes an Engine. The zero value is usable: dlib alignment,
+// GOMAXPROCS workers, a queue of 4 per worker, face-api's detection policy.
+type Config struct {
+	Align Alignment
+	// Workers bounds concurrent analyses (default GOMAXPROCS); Queue bounds
+	// callers waiting for a worker (default 4*Workers; negative: none).
+	Workers int
+	Queue   int
+	// MinScore keeps detections at or above it (default 0.5). If none
+	// qualifies, the best detection at or above FallbackScore (default 0.1)
+	// is kept and marked Fallback: SSD under-scores close-up portraits.
+	MinScore      float32
+	FallbackScore float32
+	// MaxFaces bounds the faces analysed per image, largest first (default 10).
+	MaxFaces int
+	// Calibration enables automatic decisions; it must name Engine.Model.
+	Calibration *Calibration
+	// Limits bound image intake in AnalyzeBytes (default imageio.DefaultLimits).
+	Limits imageio.Limits
+}
+
+// Engine runs the face pipeline. It is safe for concurrent use.
+type Engine struct {
+	st      Stages
+	cfg     Config
+	model   string
+	slots   chan struct{}
+	waiting atomic.Int64
+}
+
+// New returns an Engine over the given stages. It fails if a required stage
+// is missing or the calibration was made for another model.
+func New(st Stages, cfg Config) (*Engine, error) {
+	if st.Detector == nil || st.Landmarker == nil || st.Embedder == nil || st.Name == "" {
+		return nil, fmt.Errorf("%w: detector, landmarker, embedder and name are required", ErrConfig)
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
+	}
+	switch {
+	case cfg.Queue == 0:
+		cfg.Queue = 4 * cfg.Workers
+	case cfg.Queue < 0:
+		cfg.Queue = 0
+	}
+	if cfg.MinScore == 0 {
+		cfg.MinScore = 0.5
+	}
+	if cfg.FallbackScore == 0 {
+		cfg.FallbackScore = 0.1
+	}
+	if cfg.FallbackScore > cfg.MinScore || cfg.MinScore > 1 || cfg.FallbackScore < 0 {
+		return nil, fmt.Errorf("%w: scores min %g, fallback %g", ErrConfig, cfg.MinScore, cfg.FallbackScore)
+	}
+	if cfg.MaxFaces <= 0 {
+		cfg.MaxFaces = 10
+	}
+	if cfg.Limits == (imageio.Limits{}) {
+		cfg.Limits = imageio.DefaultLimits()
+	}
+	if cfg.Align != AlignDlib && cfg.Align != AlignFaceAPI {
+		return nil, fmt.Errorf("%w: alignment %d", ErrConfig, cfg.Align)
+	}
+	e := &Engine{st: st, cfg: cfg, model: st.Name + "+" + cfg.Align.String(), slots: make(chan struct{}, cfg.Workers)}
+	if c := cfg.Calibration; c != nil {
+		if err := c.check(); err != nil {
+			return nil, err
+		}
+		if c.Model != e.model {
+			return nil, fmt.Errorf("%w: calibration is for %q, engine runs %q", ErrModelMismatch, c.Model, e.model)
+		}
+	}
+	return e, nil
+}
+
+// Model identifies the whole pipeline (weights and alignment); templates,
+// scores and calibrations are only comparable within one Model.
+func (e *Engine) Model() string { return e.model }
+
+// Calibrated reports whether Decide can return Match or NoMatch.
+func (e *Engine) Calibrated() bool { return e.cfg.Calibration != nil }
+
+// Decide turns a score into a decision at the calibrated FMR. Without a
+// calibration for this model it returns Refer and ErrUncalibrated.
+func (e *Engine) Decide(s Score) (Decision, error) {
+	if e.cfg.Calibration == nil {
+		return Refer, ErrUncalibrated
+	}
+	return e.cfg.Calibration.Decide(s), nil
+}
+
+// acquire takes a worker slot, waiting in the bounded queue if needed.
+func (e *Engine) acquire(ctx context.Context) error {
+	select {
+	case e.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	if e.waiting.Add(1) > int64(e.cfg.Queue) {
+		e.waiting.Add(-1)
+		return ErrBusy
+	}
+	defer e.waiting.Add(-1)
+	select {
+	case e.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (e *Engine) release() { <-e.slots }
+
+// Timing is the time spent per stage, summed over faces.
+type Timing struct {
+	Decode, Detect, Landmarks, Align, Embed, Quality, PAD time.Duration
+}
+
+// Map returns the timings in milliseconds keyed by stage name.
+func (t Timing) Map() map[string]float64 {
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	return map[string]float64{
+		"decode": ms(t.Decode), "detect": ms(t.Detect), "landmarks": ms(t.Landmarks),
+		"align": ms(t.Align), "embed": ms(t.Embed), "quality": ms(t.Quality), "pad": ms(t.PAD),
+	}
+}
+
+// AnalyzeBytes decodes an image (see package imageio) and analyses it.
+func (e *Engine) AnalyzeBytes(ctx context.Context, b []byte) ([]Face, Timing, error) {
+	t0 := time.Now()
+	img, _, err := imageio.Decode(b, e.cfg.Limits)
+	if err != nil {
+		return nil, Timing{}, err
+	}
+	dec := time.Since(t0)
+	faces, tm, err := e.AnalyzeTimed(ctx, img)
+	tm.Decode = dec
+	return faces, tm, err
+}
+
+// Analyze finds, aligns, embeds and measures every face in img, largest
+// first. No face is not an error: the result is empty.
+func (e *Engine) Analyze(ctx context.Context, img *image.RGBA) ([]Face, error) {
+	faces, _, err := e.AnalyzeTimed(ctx, img)
+	return faces, err
+}
+
+// AnalyzeTimed is Analyze with per-stage timings.
+func (e *Engine) AnalyzeTimed(ctx context.Context, img *image.RGBA) ([]Face, Timing, error) {
+	var tm Timing
+	if img == nil || img.Rect.Dx() <= 0 || img.Rect.Dy() <= 0 {
+		return nil, tm, fmt.Errorf("%w: empty image", ErrNoFace)
+	}
+	if img.Rect.Min != (image.Point{}) {
+		img = rebase(img)
+	}
+	if err := e.acquire(ctx); err != nil {
+		return nil, tm, err
+	}
+	defer e.release()
+
+	t := time.Now()
+	dets, err := e.st.Detector.Detect(ctx, img, e.cfg.FallbackScore)
+	tm.Detect = time.Since(t)
+	if err != nil {
+		return nil, tm, fmt.Errorf("detect: %w", err)
+	}
+	dets, fallback := selectDetections(dets, e.cfg.MinScore, e.cfg.MaxFaces)
+	faces := make([]Face, 0, len(dets))
+	for _, d := range dets {
+		if err := ctx.Err(); err != nil {
+			return nil, tm, err
+		}
+		f := Face{Box: d.Box, Score: d.Score, Fallback: fallback, Model: e.model}
+		t = time.Now()
+		lm, err := e.st.Landmarker.Landmarks(ctx, img, d.Box)
+		tm.Landmarks += time.Since(t)
+		if err != nil {
+			return nil, tm, fmt.Errorf("landmarks: %w", err)
+		}
+		f.Landmarks = lm
+
+		t = time.Now()
+		var chip *image.RGBA
+		var inFrame float64
+		var ok bool
+		if e.cfg.Align == AlignFaceAPI {
+			chip, inFrame, ok = FaceAPIChip(img, FaceAPIAlignBox(&lm), ChipSize)
+		} else {
+			chip, inFrame, ok = DlibChip(img, &lm, ChipSize)
+		}
+		tm.Align += time.Since(t)
+		if !ok {
+			continue // degenerate landmarks: not a usable face
+		}
+
+		t = time.Now()
+		raw, err := e.st.Embedder.Embed(ctx, chip)
+		tm.Embed += time.Since(t)
+		if err != nil {
+			return nil, tm, fmt.Errorf("embed: %w", err)
+		}
+		if f.Embedding, err = NewTemplate(e.model, raw); err != nil {
+			return nil, tm, fmt.Errorf("embed: %w", err)
+		}
+
+		t = time.Now()
+		landmarkQuality(&f.Quality, d.Box, &lm)
+		chipQuality(&f.Quality, chip)
+		f.Quality.InFrame = inFrame
+		tm.Quality += time.Since(t)
+
+		if e.st.PAD != nil {
+			t = time.Now()
+			f.Liveness, err = e.st.PAD.Liveness(ctx, img, d.Box)
+			tm.PAD += time.Since(t)
+			if err != nil {
+				return nil, tm, fmt.Errorf("pad: %w", err)
+			}
+		}
+		faces = append(faces, f)
+	}
+	return faces, tm, nil
+}
+
+// selectDetections applies the detection policy: every detection at or
+// above minScore, largest first, at most maxFaces; if there is none, the
+// single best detection (fallback).
+func selectDetections(dets []Detection, minScore float32, maxFaces int) ([]Detection, bool) {
+	var keep []Detection
+	var best *Detection
+	for i, d := range dets {
+		if !(d.Box[2] > 0 && d.Box[3] > 0) || d.Score != d.Score {
+			continue
+		}
+		if d.Score >= minScore {
+			keep = append(keep, d)
+		}
+		if best == nil || d.Score > best.Score {
+			best = &dets[i]
+		}
+	}
+	if len(keep) == 0 {
+		if best == nil {
+			return nil, false
+		}
+		return []Detection{*best}, true
+	}
+	sort.SliceStable(keep, func(i, j int) bool { return keep[i].Box[2]*keep[i].Box[3] > keep[j].Box[2]*keep[j].Box[3] })
+	if len(keep) > maxFaces {
+		keep = keep[:maxFaces]
+	}
+	return keep, false
+}
+
+func rebase(img *image.RGBA) *image.RGBA {
+	out := image.NewRGBA(image.Rect(0, 0, img.Rect.Dx(), img.Rect.Dy()))
+	for y := 0; y < out.Rect.Dy(); y++ {
+		copy(out.Pix[y*out.Stride:y*out.Stride+4*out.Rect.Dx()], img.Pix[img.PixOffset(img.Rect.Min.X, img.Rect.Min.Y+y):])
+	}
+	return out
+}

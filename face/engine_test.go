@@ -1,0 +1,277 @@
+package face
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"log/slog"
+	"math"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Test stages: deterministic functions of the input, so that the engine's
+// wiring (selection, alignment, normalisation, bounds) is what is tested.
+
+type fixedDetector struct {
+	dets  []Detection
+	block chan struct{} // if non-nil, Detect waits for it
+	err   error
+}
+
+func (d *fixedDetector) Detect(ctx context.Context, _ *image.RGBA, minScore float32) ([]Detection, error) {
+	if d.block != nil {
+		select {
+		case <-d.block:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	var out []Detection
+	for _, x := range d.dets {
+		if x.Score >= minScore {
+			out = append(out, x)
+		}
+	}
+	return out, d.err
+}
+
+// boxLandmarker places the mean face so that the box is its chip rect.
+type boxLandmarker struct{}
+
+func (boxLandmarker) Landmarks(_ context.Context, _ *image.RGBA, b Box) ([68]Point, error) {
+	return templateLandmarks(ChipSize, float64(b[2])/ChipSize, 0, float64(b[0]), float64(b[1])), nil
+}
+
+// meanEmbedder returns the mean colour of chip quadrants: a real function
+// of the aligned pixels.
+type meanEmbedder struct{}
+
+func (meanEmbedder) Embed(_ context.Context, chip *image.RGBA) ([]float32, error) {
+	if chip.Rect.Dx() != ChipSize || chip.Rect.Dy() != ChipSize {
+		return nil, fmt.Errorf("chip %v", chip.Rect)
+	}
+	v := make([]float32, 12)
+	for y := 0; y < ChipSize; y++ {
+		for x := 0; x < ChipSize; x++ {
+			q := 2*(2*y/ChipSize) + 2*x/ChipSize
+			for c := 0; c < 3; c++ {
+				v[3*q+c] += float32(chip.Pix[y*chip.Stride+4*x+c]) + 1
+			}
+		}
+	}
+	return v, nil
+}
+
+func testImage() *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, 300, 300))
+	for y := 0; y < 300; y++ {
+		for x := 0; x < 300; x++ {
+			img.SetRGBA(x, y, color.RGBA{uint8(x), uint8(y), uint8(x ^ y), 255})
+		}
+	}
+	return img
+}
+
+func newTestEngine(t *testing.T, d Detector, cfg Config) *Engine {
+	t.Helper()
+	e, err := New(Stages{Detector: d, Landmarker: boxLandmarker{}, Embedder: meanEmbedder{}, Name: "test/v1"}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestAnalyze(t *testing.T) {
+	det := &fixedDetector{dets: []Detection{
+		{Box{10, 10, 60, 60}, 0.9},
+		{Box{100, 100, 150, 150}, 0.8},
+		{Box{0, 0, 20, 20}, 0.3}, // below MinScore: dropped
+	}}
+	e := newTestEngine(t, det, Config{})
+	faces, err := e.Analyze(context.Background(), testImage())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(faces) != 2 || faces[0].Box != (Box{100, 100, 150, 150}) || faces[0].Fallback {
+		t.Fatalf("Analyze = %d faces, first %v; want 2, largest first", len(faces), faces[0].Box)
+	}
+	for _, f := range faces {
+		if f.Model != "test/v1+dlib-chip" || f.Embedding.Model() != f.Model || f.Embedding.Len() != 12 {
+			t.Errorf("face model %q, template %v", f.Model, f.Embedding)
+		}
+		var n float64
+		for _, x := range f.Embedding.Values() {
+			n += float64(x) * float64(x)
+		}
+		if math.Abs(n-1) > 1e-5 {
+			t.Errorf("template norm^2 = %v, want 1", n)
+		}
+		if math.Abs(f.Quality.Roll) > 1e-3 || f.Quality.InFrame != 1 || f.Quality.InterEye <= 0 {
+			t.Errorf("quality %+v, want frontal, in frame", f.Quality)
+		}
+	}
+	// Different regions of the image give different templates; the same
+	// region gives the same template.
+	s, err := Compare(faces[0].Embedding, faces[1].Embedding)
+	if err != nil || s > 0.9999 {
+		t.Errorf("Compare(two regions) = %v, %v; want < 1", s, err)
+	}
+	again, _ := e.Analyze(context.Background(), testImage())
+	if s, _ := Compare(faces[0].Embedding, again[0].Embedding); s < 0.999999 {
+		t.Errorf("Compare(same face twice) = %v, want 1", s)
+	}
+}
+
+func TestAnalyzeFallbackAndNoFace(t *testing.T) {
+	det := &fixedDetector{dets: []Detection{{Box{10, 10, 60, 60}, 0.3}, {Box{100, 100, 60, 60}, 0.05}}}
+	e := newTestEngine(t, det, Config{})
+	faces, err := e.Analyze(context.Background(), testImage())
+	if err != nil || len(faces) != 1 || !faces[0].Fallback || faces[0].Score != 0.3 {
+		t.Fatalf("Analyze(low scores) = %+v, %v; want the 0.3 face as fallback", faces, err)
+	}
+	e = newTestEngine(t, &fixedDetector{}, Config{})
+	faces, err = e.Analyze(context.Background(), testImage())
+	if err != nil || len(faces) != 0 {
+		t.Fatalf("Analyze(no face) = %d faces, %v; want 0, nil", len(faces), err)
+	}
+	boom := errors.New("boom")
+	e = newTestEngine(t, &fixedDetector{err: boom}, Config{})
+	if _, err := e.Analyze(context.Background(), testImage()); !errors.Is(err, boom) {
+		t.Fatalf("Analyze(detector error) = %v, want wrapping it", err)
+	}
+	if _, err := e.Analyze(context.Background(), nil); !errors.Is(err, ErrNoFace) {
+		t.Fatalf("Analyze(nil) = %v, want ErrNoFace", err)
+	}
+}
+
+func TestEngineBusy(t *testing.T) {
+	block := make(chan struct{})
+	det := &fixedDetector{dets: []Detection{{Box{10, 10, 60, 60}, 0.9}}, block: block}
+	e := newTestEngine(t, det, Config{Workers: 1, Queue: 1})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for i := 0; i < 2; i++ { // one runs, one waits
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := e.Analyze(ctx, testImage())
+			errs <- err
+		}()
+	}
+	// Wait until one call holds the worker and one waits in the queue.
+	for len(e.slots) != 1 || e.waiting.Load() != 1 {
+		runtime.Gosched()
+	}
+	if _, err := e.Analyze(ctx, testImage()); !errors.Is(err, ErrBusy) {
+		t.Errorf("third Analyze = %v, want ErrBusy", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := e.Analyze(cctx, testImage()); !errors.Is(err, ErrBusy) && !errors.Is(err, context.Canceled) {
+		t.Errorf("Analyze(cancelled) = %v, want ErrBusy or Canceled", err)
+	}
+	close(block)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("queued Analyze = %v, want nil", err)
+		}
+	}
+}
+
+func TestDecideNeedsCalibration(t *testing.T) {
+	e := newTestEngine(t, &fixedDetector{}, Config{})
+	if d, err := e.Decide(0.99); d != Refer || !errors.Is(err, ErrUncalibrated) {
+		t.Errorf("Decide(uncalibrated) = %v, %v; want refer, ErrUncalibrated", d, err)
+	}
+	gen, imp := scoreSets(200, 2000)
+	c, err := NewCalibration("other/v1+dlib-chip", 1e-2, gen, imp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(Stages{Detector: &fixedDetector{}, Landmarker: boxLandmarker{}, Embedder: meanEmbedder{}, Name: "test/v1"}, Config{Calibration: c})
+	if !errors.Is(err, ErrModelMismatch) {
+		t.Fatalf("New(calibration for another model) = %v, want ErrModelMismatch", err)
+	}
+	c.Model = "test/v1+dlib-chip"
+	e = newTestEngine(t, &fixedDetector{}, Config{Calibration: c})
+	for _, tt := range []struct {
+		s    Score
+		want Decision
+	}{{Score(c.Threshold) + 0.01, Match}, {Score(c.Threshold), NoMatch}, {-1, NoMatch}} {
+		if d, err := e.Decide(tt.s); d != tt.want || err != nil {
+			t.Errorf("Decide(%v) = %v, %v; want %v", tt.s, d, err, tt.want)
+		}
+	}
+}
+
+func TestNewRefusesBadConfig(t *testing.T) {
+	ok := Stages{Detector: &fixedDetector{}, Landmarker: boxLandmarker{}, Embedder: meanEmbedder{}, Name: "x"}
+	tests := []struct {
+		name string
+		st   Stages
+		cfg  Config
+	}{
+		{"no detector", Stages{Landmarker: boxLandmarker{}, Embedder: meanEmbedder{}, Name: "x"}, Config{}},
+		{"no name", Stages{Detector: &fixedDetector{}, Landmarker: boxLandmarker{}, Embedder: meanEmbedder{}}, Config{}},
+		{"fallback above min", ok, Config{MinScore: 0.3, FallbackScore: 0.4}},
+		{"bad alignment", ok, Config{Align: 7}},
+	}
+	for _, tt := range tests {
+		if _, err := New(tt.st, tt.cfg); !errors.Is(err, ErrConfig) {
+			t.Errorf("New(%s) = %v, want ErrConfig", tt.name, err)
+		}
+	}
+}
+
+func TestTemplate(t *testing.T) {
+	a, err := NewTemplate("m", []float32{3, 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := a.Values(); got[0] != 0.6 || got[1] != 0.8 {
+		t.Errorf("NewTemplate(3,4) = %v, want [0.6 0.8]", got)
+	}
+	b, _ := NewTemplate("m", []float32{-4, 3})
+	if s, err := Compare(a, b); err != nil || math.Abs(float64(s)) > 1e-7 {
+		t.Errorf("Compare(orthogonal) = %v, %v; want 0", s, err)
+	}
+	if s, _ := Compare(a, a); math.Abs(float64(s)-1) > 1e-7 {
+		t.Errorf("Compare(a, a) = %v, want 1", s)
+	}
+	other, _ := NewTemplate("n", []float32{3, 4})
+	if _, err := Compare(a, other); !errors.Is(err, ErrModelMismatch) {
+		t.Errorf("Compare(other model) = %v, want ErrModelMismatch", err)
+	}
+	if _, err := Compare(a, Template{}); !errors.Is(err, ErrTemplate) {
+		t.Errorf("Compare(zero template) = %v, want ErrTemplate", err)
+	}
+	for _, v := range [][]float32{nil, {0, 0}, {float32(math.NaN()), 1}, {float32(math.Inf(1))}} {
+		if _, err := NewTemplate("m", v); !errors.Is(err, ErrTemplate) {
+			t.Errorf("NewTemplate(%v) = %v, want ErrTemplate", v, err)
+		}
+	}
+}
+
+func TestTemplateRedacts(t *testing.T) {
+	tpl, _ := NewTemplate("m", []float32{0.123456, 0.654321})
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "t", tpl, "face", Face{Embedding: tpl})
+	out := buf.String() + fmt.Sprintf("%v %+v %#v %s", tpl, tpl, tpl, tpl)
+	for _, leak := range []string{"0.12", "0.65", "0.99", "0.18"} {
+		if strings.Contains(out, leak) {
+			t.Errorf("template value %s leaked: %s", leak, out)
+		}
+	}
+	if !strings.Contains(out, "redacted") {
+		t.Errorf("log output %s, want a redaction marker", out)
+	}
+}
