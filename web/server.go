@@ -188,24 +188,12 @@ const (
 	ShutdownTimeout   = 30 * time.Second
 )
 
-// ListenConfig says where and how to listen.
-type ListenConfig struct {
-	Addr string
-	// TLS, when set, serves HTTPS. Client certificates are requested but not
-	// verified by the TLS layer: mTLS clients are bound by registered
-	// certificate thumbprint (RFC 8705) in the authenticator.
-	TLS *tls.Config
-}
-
-// Serve listens and serves until ctx is cancelled, then shuts down
-// gracefully: it stops accepting, lets in-flight requests finish (up to
-// ShutdownTimeout) and returns nil. ready, if not nil, is called with the
-// bound address once the listener is open.
-func (s *Server) Serve(ctx context.Context, lc ListenConfig, ready func(addr net.Addr)) error {
-	ln, err := net.Listen("tcp", lc.Addr)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", lc.Addr, err)
-	}
+// Serve serves on ln until ctx is cancelled, then shuts down gracefully: it
+// stops accepting, lets in-flight requests finish (up to ShutdownTimeout)
+// and returns nil. With tlsCfg set it serves HTTPS; client certificates are
+// then requested but not verified by the TLS layer: mTLS clients are bound
+// by registered certificate thumbprint (RFC 8705) in the authenticator.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsCfg *tls.Config) error {
 	hs := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: ReadHeaderTimeout,
@@ -216,12 +204,9 @@ func (s *Server) Serve(ctx context.Context, lc ListenConfig, ready func(addr net
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	if lc.TLS != nil {
-		hs.TLSConfig = lc.TLS
-		ln = tls.NewListener(ln, lc.TLS)
-	}
-	if ready != nil {
-		ready(ln.Addr())
+	if tlsCfg != nil {
+		hs.TLSConfig = tlsCfg
+		ln = tls.NewListener(ln, tlsCfg)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

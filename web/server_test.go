@@ -309,10 +309,13 @@ func TestGracefulShutdown(t *testing.T) {
 		return nil
 	}))
 	ctx, cancel := context.WithCancel(context.Background())
-	addrc := make(chan net.Addr, 1)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr()
 	errc := make(chan error, 1)
-	go func() { errc <- s.Serve(ctx, ListenConfig{Addr: "127.0.0.1:0"}, func(a net.Addr) { addrc <- a }) }()
-	addr := <-addrc
+	go func() { errc <- s.Serve(ctx, ln, nil) }()
 	respc := make(chan *http.Response, 1)
 	go func() {
 		resp, err := http.Get("http://" + addr.String() + "/slow")
