@@ -26,7 +26,7 @@ func TestParseDateOfBirth(t *testing.T) {
 		{"420000229", "2000-02-29", jpki.EraHeisei, false},
 		{"419900000", "", jpki.EraHeisei, false}, // month and day unknown
 		{"419900100", "", jpki.EraHeisei, false}, // day unknown
-		{"319890108", "", 0, true},              // Heisei date with Shōwa code
+		{"319890108", "", 0, true},               // Heisei date with Shōwa code
 		{"520190430", "", 0, true},
 		{"419900230", "", 0, true}, // no such date
 		{"419901301", "", 0, true},
@@ -59,11 +59,11 @@ func TestParseDateOfBirth(t *testing.T) {
 func TestParseAttributes(t *testing.T) {
 	base := jpkitest.TaroYamada()
 	tests := []struct {
-		name              string
-		p                 jpkitest.Person
+		name               string
+		p                  jpkitest.Person
 		wantExact, wantJIS bool
-		wantSubst         []int
-		wantGender        string
+		wantSubst          []int
+		wantGender         string
 	}{
 		{"exact, JIS X 0208", base, true, true, nil, "male"},
 		{"substitute in the name", func() jpkitest.Person { p := base; p.NameFlags = "01000"; return p }(), false, true, []int{1}, "male"},
