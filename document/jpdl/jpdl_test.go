@@ -128,6 +128,9 @@ func TestVerifyChanges(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Verify(changed licence) error = %v", err)
 	}
+	if c := ev.SignedClaims(); c["address"] != nil || c["name"] != "山田　太郎" {
+		t.Errorf("SignedClaims() = %v, want the name and no address (changed after issue)", c)
+	}
 	got := attrs(ev)
 	for name, want := range map[string]string{
 		"address":             "大阪府大阪市北区１番 (unsigned)",

@@ -88,10 +88,14 @@ func TestVerifyBothAPs(t *testing.T) {
 	}
 	want := map[string]string{
 		"name": "山田　太郎 signed=true", "address": "東京都千代田区千代田１－１ signed=true",
-		"birthdate": "1990-01-02 signed=true", "sex": "male signed=true", "expiry_date": "2034-03-31 signed=false",
+		"birthdate": "1990-01-02 signed=true", "gender": "male signed=true", "expiry_date": "2034-03-31 signed=false",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("attributes mismatch (-want +got):\n%s", diff)
+	}
+	claims := ev.SignedClaims()
+	if claims["name"] != "山田　太郎" || claims["birthdate"] != "1990-01-02" || claims["gender"] != "male" || claims["address"] == nil {
+		t.Errorf("SignedClaims() = %v, want name, birthdate, gender and address", claims)
 	}
 	if !ev.Verified || ev.DocumentNumber != "" || ev.Photo == nil || !ev.Photo.Signed {
 		t.Errorf("Verify(valid card) = verified %v, number %q, photo %v; want verified, no number, signed photo", ev.Verified, ev.DocumentNumber.Reveal(), ev.Photo)

@@ -254,12 +254,12 @@ func (v *Verifier) Verify(f *Files, now time.Time) (*document.Evidence, error) {
 		add("name", b4.Name, true)
 		add("address", b4.Address, true)
 		add("birthdate", b4.Birth.Format(time.DateOnly), true)
-		add("sex", b4.Sex, true)
+		add("gender", b4.Sex, true)
 	}
 	if visual {
 		if !text {
 			add("birthdate", vis.Birth.Format(time.DateOnly), true)
-			add("sex", vis.Sex, true)
+			add("gender", vis.Sex, true)
 		}
 		add("name_image_png", base64.StdEncoding.EncodeToString(vis.NamePNG), true)
 		add("address_image_png", base64.StdEncoding.EncodeToString(vis.AddressPNG), true)
