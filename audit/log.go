@@ -205,8 +205,14 @@ func (l *Log) checkpoint(ctx context.Context, at *uint64) ([]byte, error) {
 	var out []byte
 	err := l.db.InTx(ctx, func(tx *store.Tx) error {
 		q := txQ{tx}
+		// Hold the head still (PostgreSQL; SQLite's write transaction
+		// already does) so no checkpoint can appear above it meanwhile.
+		hq := `SELECT size FROM audit_head WHERE id = 1`
+		if tx.Dialect() == store.Postgres {
+			hq += ` FOR SHARE`
+		}
 		var head int64
-		if err := tx.QueryRow(ctx, `SELECT size FROM audit_head WHERE id = 1`).Scan(&head); err != nil {
+		if err := tx.QueryRow(ctx, hq).Scan(&head); err != nil {
 			return fmt.Errorf("audit: read head: %w", err)
 		}
 		size := uint64(head)
