@@ -100,11 +100,6 @@ func (c *dekCache) purge() {
 	}
 }
 
-func (c *dekCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.ll.Len()
-}
 
 // remove unlinks el and zeroes its key. c.mu is held.
 func (c *dekCache) remove(el *list.Element) {

@@ -236,4 +236,3 @@ func (v *Vault) RetireKEK(ctx context.Context, minVersion int, by Actor) error {
 	}
 	return nil
 }
-

@@ -350,6 +350,11 @@ func (v *Vault) createKey(ctx context.Context, tx *store.Tx, s SubjectRef) ([]by
 		clear(dek)
 		return nil, 0, err
 	}
+	if v.cache != nil {
+		// Keyed by the wrapped bytes: if this transaction rolls back, no row
+		// will ever match the entry and it ages out.
+		v.cache.put(s, ver, w, dek)
+	}
 	return dek, ver, nil
 }
 
