@@ -33,14 +33,30 @@ func refuse(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrMasterList}, args...)...)
 }
 
+// Policy is the algorithm policy for signature verification (see
+// DefaultPolicy): MD5 never, SHA-1 only if allowed, RSA of at least
+// MinRSABits.
+type Policy = cert.Policy
+
+// DefaultPolicy refuses MD5, SHA-1 and RSA below 2048 bits.
+func DefaultPolicy() Policy { return cert.DefaultPolicy() }
+
 // ParseMasterList verifies and decodes a CSCA master list. The list's CMS
 // signature must verify with a signer certificate carried in the list that
-// is valid at now and signed by one of roots (itself valid at now). Its
-// certificates are returned unverified individually: the list's signature
-// is what vouches for them.
-func ParseMasterList(der []byte, roots []*cert.Certificate, now time.Time, pol cert.Policy) (*MasterList, error) {
-	if len(roots) == 0 {
+// is valid at now and signed by one of roots (DER certificates, themselves
+// valid at now). The certificates in the list are returned unverified
+// individually: the list's signature is what vouches for them.
+func ParseMasterList(der []byte, rootsDER [][]byte, now time.Time, pol Policy) (*MasterList, error) {
+	if len(rootsDER) == 0 {
 		return nil, refuse("no master list signer root given")
+	}
+	var roots []*cert.Certificate
+	for i, r := range rootsDER {
+		c, err := cert.Parse(r)
+		if err != nil {
+			return nil, refuse("signer root %d: %w", i, err)
+		}
+		roots = append(roots, c)
 	}
 	sd, err := cms.Parse(der)
 	if err != nil {

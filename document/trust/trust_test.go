@@ -25,7 +25,7 @@ const mlDir = "/work/shared/testdata/masterlists/"
 // importTime is a fixed instant at which the German list's signer is valid.
 var importTime = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 
-func readML(t testing.TB) ([]byte, *cert.Certificate) {
+func readML(t testing.TB) ([]byte, []byte) {
 	t.Helper()
 	ml, err := os.ReadFile(mlDir + "DE_ML_2026-05-28.ml")
 	if err != nil {
@@ -35,16 +35,12 @@ func readML(t testing.TB) ([]byte, *cert.Certificate) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, err := cert.Parse(rootDER)
-	if err != nil {
-		t.Fatalf("Parse(DE root) = %v", err)
-	}
-	return ml, root
+	return ml, rootDER
 }
 
 func TestGermanMasterList(t *testing.T) {
 	der, root := readML(t)
-	ml, err := trust.ParseMasterList(der, []*cert.Certificate{root}, importTime, cert.DefaultPolicy())
+	ml, err := trust.ParseMasterList(der, [][]byte{root}, importTime, cert.DefaultPolicy())
 	if err != nil {
 		t.Fatalf("ParseMasterList(DE) = %v", err)
 	}
@@ -100,23 +96,26 @@ func TestMasterListRefusals(t *testing.T) {
 	der, root := readML(t)
 	pol := cert.DefaultPolicy()
 	// A root of our own: the German list must not verify against it.
+	rootCert, err := cert.Parse(root)
+	if err != nil {
+		t.Fatal(err)
+	}
 	k, _ := certtest.NewEC("P-256", crypto.SHA256, false)
-	other, _ := certtest.Issue(certtest.Template{Serial: 1, Subject: root.Subject, NotBefore: importTime.AddDate(-1, 0, 0), NotAfter: importTime.AddDate(1, 0, 0), IsCA: true}, k, nil)
-	otherRoot, _ := cert.Parse(other.DER)
+	other, _ := certtest.Issue(certtest.Template{Serial: 1, Subject: rootCert.Subject, NotBefore: importTime.AddDate(-1, 0, 0), NotAfter: importTime.AddDate(1, 0, 0), IsCA: true}, k, nil)
 	tampered := append([]byte{}, der...)
 	tampered[len(tampered)/2] ^= 1
 	tests := []struct {
 		name  string
 		der   []byte
-		roots []*cert.Certificate
+		roots [][]byte
 		now   time.Time
 	}{
 		{"no root", der, nil, importTime},
-		{"wrong root with the same name", der, []*cert.Certificate{otherRoot}, importTime},
-		{"tampered content", tampered, []*cert.Certificate{root}, importTime},
-		{"signer expired", der, []*cert.Certificate{root}, importTime.AddDate(30, 0, 0)},
-		{"truncated", der[:len(der)-10], []*cert.Certificate{root}, importTime},
-		{"not CMS", []byte("hello"), []*cert.Certificate{root}, importTime},
+		{"wrong root with the same name", der, [][]byte{other.DER}, importTime},
+		{"tampered content", tampered, [][]byte{root}, importTime},
+		{"signer expired", der, [][]byte{root}, importTime.AddDate(30, 0, 0)},
+		{"truncated", der[:len(der)-10], [][]byte{root}, importTime},
+		{"not CMS", []byte("hello"), [][]byte{root}, importTime},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,15 +153,14 @@ func TestSyntheticMasterList(t *testing.T) {
 		}
 		return der
 	}
-	rootCert, _ := cert.Parse(root.DER)
-	ml, err := trust.ParseMasterList(build(asn1.ObjectIdentifier{2, 23, 136, 1, 1, 2}), []*cert.Certificate{rootCert}, now, cert.DefaultPolicy())
+	ml, err := trust.ParseMasterList(build(asn1.ObjectIdentifier{2, 23, 136, 1, 1, 2}), [][]byte{root.DER}, now, cert.DefaultPolicy())
 	if err != nil {
 		t.Fatalf("ParseMasterList(synthetic) = %v", err)
 	}
 	if len(ml.Certificates) != 2 || ml.Certificates[0].Country()+ml.Certificates[1].Country() != "JPUT" && ml.Certificates[0].Country()+ml.Certificates[1].Country() != "UTJP" {
 		t.Errorf("ParseMasterList(synthetic) = %d certificates, want the JP CSCA and the UT root", len(ml.Certificates))
 	}
-	if _, err := trust.ParseMasterList(build(asn1.ObjectIdentifier{2, 23, 136, 1, 1, 1}), []*cert.Certificate{rootCert}, now, cert.DefaultPolicy()); !errors.Is(err, trust.ErrMasterList) {
+	if _, err := trust.ParseMasterList(build(asn1.ObjectIdentifier{2, 23, 136, 1, 1, 1}), [][]byte{root.DER}, now, cert.DefaultPolicy()); !errors.Is(err, trust.ErrMasterList) {
 		t.Errorf("ParseMasterList(SOD content type) = %v, want ErrMasterList", err)
 	}
 	// Test anchors are refused in production.
@@ -199,11 +197,7 @@ func FuzzParseMasterList(f *testing.F) {
 	}
 	f.Add([]byte{0x30, 0x03, 0x02, 0x01, 0x00})
 	rootDER, _ := os.ReadFile(mlDir + "DE_ROOT_CA_CSCA07.cer")
-	root, _ := cert.Parse(rootDER)
-	roots := []*cert.Certificate{root}
-	if root == nil {
-		roots = nil
-	}
+	roots := [][]byte{rootDER}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ml, err := trust.ParseMasterList(b, roots, importTime, cert.DefaultPolicy())
 		if err == nil && ml == nil {

@@ -1,0 +1,120 @@
+package main
+
+// madoguchi trust: ICAO CSCA trust anchors.
+//
+//	trust import --masterlist FILE --signer-root CERT [--test] [--data DIR]
+//	trust list [--data DIR]
+//	trust check [--data DIR]
+//
+// import verifies the master list's CMS signature with a signer that chains
+// to the given root (DER or PEM) before storing any anchor; anchors go to
+// <data>/trust/icao/production (or test/ with --test). check is what the
+// server runs at startup: it fails on an empty store or any test anchor.
+
+import (
+	"context"
+	"encoding/pem"
+	"fmt"
+	"time"
+
+	"github.com/madoguchi/madoguchi/document/trust"
+)
+
+func runTrust(ctx context.Context, e *env, args []string) error {
+	const synopsis = "trust import|list|check [flags]"
+	if len(args) == 0 {
+		return usageError{"usage: madoguchi " + synopsis}
+	}
+	switch args[0] {
+	case "import":
+		return runTrustImport(e, args[1:])
+	case "list":
+		return runTrustList(e, args[1:], false)
+	case "check":
+		return runTrustList(e, args[1:], true)
+	case "-h", "--help", "help":
+		fmt.Fprintln(e.stderr, "usage: madoguchi "+synopsis)
+		return nil
+	}
+	return usageError{fmt.Sprintf("unknown trust subcommand %q (want import, list or check)", args[0])}
+}
+
+func runTrustImport(e *env, args []string) error {
+	fs := newFlagSet(e, "trust import", "trust import --masterlist FILE --signer-root CERT [--test] [--data DIR]")
+	var data string
+	envString(fs, e, &data, "data", "MADOGUCHI_DATA", defaultDataDir, "data directory")
+	ml := fs.String("masterlist", "", "ICAO CSCA master list `file` (CMS SignedData)")
+	root := fs.String("signer-root", "", "`certificate` (DER or PEM) the master list signer must chain to, e.g. DE_ROOT_CA_CSCA07.cer")
+	test := fs.Bool("test", false, "mark the anchors as test anchors (refused by a production server)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *ml == "" || *root == "" || fs.NArg() != 0 {
+		return usageError{"--masterlist and --signer-root are required: a master list is only as trustworthy as its signer"}
+	}
+	rootDER, err := readLimited(*root, 64<<10)
+	if err != nil {
+		return err
+	}
+	if b, _ := pem.Decode(rootDER); b != nil && b.Type == "CERTIFICATE" {
+		rootDER = b.Bytes
+	}
+	der, err := readLimited(*ml, trust.MaxMasterList)
+	if err != nil {
+		return err
+	}
+	list, err := trust.ParseMasterList(der, [][]byte{rootDER}, time.Now(), trust.DefaultPolicy())
+	if err != nil {
+		return err
+	}
+	var anchors []*trust.Anchor
+	for _, c := range list.Certificates {
+		a, err := trust.NewAnchor(c.Raw, *test)
+		if err != nil {
+			return err
+		}
+		anchors = append(anchors, a)
+	}
+	unique := trust.NewStore(anchors...).Anchors()
+	added, err := trust.Save(trust.ICAODir(data), unique)
+	if err != nil {
+		return err
+	}
+	for _, s := range list.Skipped {
+		fmt.Fprintf(e.stderr, "skipped %s\n", s)
+	}
+	fmt.Fprintf(e.stdout, "verified master list signed by %s\n", list.Signer.Subject)
+	fmt.Fprintf(e.stdout, "imported %d anchors (%d new, %d skipped)\n", len(unique), added, len(list.Skipped))
+	return nil
+}
+
+func runTrustList(e *env, args []string, check bool) error {
+	name := "trust list"
+	if check {
+		name = "trust check"
+	}
+	fs := newFlagSet(e, name, name+" [--data DIR]")
+	var data string
+	envString(fs, e, &data, "data", "MADOGUCHI_DATA", defaultDataDir, "data directory")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usageError{"unexpected arguments"}
+	}
+	st, err := trust.Load(trust.ICAODir(data))
+	if err != nil {
+		return err
+	}
+	if check {
+		if err := st.CheckProduction(); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "ok: %d production anchors\n", st.Len())
+		return nil
+	}
+	for _, a := range st.Anchors() {
+		fmt.Fprintln(e.stdout, a.String())
+	}
+	return nil
+}
