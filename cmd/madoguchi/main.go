@@ -44,6 +44,7 @@ var commands = []command{
 	{"bench", "generate HTTP load against a server, or serve a bare handler to compare", runBench},
 	{"models", "install or verify the pinned face models", runModels},
 	{"trust", "import, list and check ICAO trust anchors (CSCA master lists)", runTrust},
+	{"jpki", "verify JPKI (My Number card) signatures: method ワ, re-authentication", runJPKI},
 }
 
 // exitError carries a specific exit status (for example "audit verify" found

@@ -149,3 +149,14 @@ func signingTimeAttr(si *cms.SignerInfo) (time.Time, error) {
 	}
 	return t, nil
 }
+
+// DetectForm guesses the form of a signature: FormCMS if it parses as a CMS
+// SignedData, else FormRaw. Verification still checks the form it is given.
+func DetectForm(sig []byte) Form {
+	if len(sig) > 0 && sig[0] == 0x30 && len(sig) <= MaxSignatureSize {
+		if _, err := cms.Parse(sig); err == nil {
+			return FormCMS
+		}
+	}
+	return FormRaw
+}

@@ -68,13 +68,14 @@ func issuerString(raw []byte) (string, error) {
 // Claims are the verified claims of a signing-certificate result, in OpenID
 // Connect claim names. Values are Secrets; Reveal builds the JSON object.
 type Claims struct {
-	Name      Secret // as registered, full-width space between family and given name
-	Birthdate Secret // YYYY-MM-DD; empty when the registry has only part of it
-	Gender    Secret // "male", "female", or empty for another code
-	Address   Secret // formatted address
+	Name      Secret `json:"name"`               // as registered, full-width space between family and given name
+	Birthdate Secret `json:"birthdate,omitzero"` // YYYY-MM-DD; empty when the registry has only part of it
+	Gender    Secret `json:"gender,omitzero"`    // "male", "female", or empty for another code
+	Address   Secret `json:"address"`            // formatted address
 	// NameExact and AddressExact are false when a substitute character
 	// (代替文字) may stand in the value, or the flags could not be matched.
-	NameExact, AddressExact bool
+	NameExact    bool `json:"-"`
+	AddressExact bool `json:"-"`
 }
 
 // LogValue implements slog.LogValuer.
