@@ -33,20 +33,35 @@ type Log struct {
 }
 
 // New returns the Log stored in db whose checkpoints signer signs. The
-// checkpoint origin is the signer's key name. db must be migrated.
+// checkpoint origin is the signer's key name. db must be migrated. A nil
+// signer gives a read-only Log for proofs and entries (offline tools):
+// Append still works, but Checkpoint fails with ErrNoSigner.
 func New(db *store.DB, signer *Signer) (*Log, error) {
-	if db == nil || signer == nil {
-		return nil, errors.New("audit: New needs a store and a signer")
+	if db == nil {
+		return nil, errors.New("audit: New needs a store")
 	}
 	return &Log{db: db, signer: signer, now: time.Now}, nil
 }
 
-// Origin returns the checkpoint origin line of this log.
-func (l *Log) Origin() string { return l.signer.Name() }
+// ErrNoSigner reports a checkpoint asked of a Log opened without a signer.
+var ErrNoSigner = errors.New("audit: no checkpoint signer configured")
+
+// Origin returns the checkpoint origin line of this log ("" without a signer).
+func (l *Log) Origin() string {
+	if l.signer == nil {
+		return ""
+	}
+	return l.signer.Name()
+}
 
 // VerifierKey returns the note verifier key ("name+hash+key") that checks
-// this log's checkpoints.
-func (l *Log) VerifierKey() string { return l.signer.VerifierKey() }
+// this log's checkpoints ("" without a signer).
+func (l *Log) VerifierKey() string {
+	if l.signer == nil {
+		return ""
+	}
+	return l.signer.VerifierKey()
+}
 
 // Append adds e to the log inside the caller's transaction tx and returns its
 // index. The entry, its leaf hash and the new subtree hashes commit or roll
@@ -202,6 +217,9 @@ func (l *Log) CheckpointAt(ctx context.Context, size uint64) ([]byte, error) {
 }
 
 func (l *Log) checkpoint(ctx context.Context, at *uint64) ([]byte, error) {
+	if l.signer == nil {
+		return nil, ErrNoSigner
+	}
 	var out []byte
 	err := l.db.InTx(ctx, func(tx *store.Tx) error {
 		q := txQ{tx}
@@ -254,8 +272,10 @@ func (l *Log) checkpoint(ctx context.Context, at *uint64) ([]byte, error) {
 				if lr != root {
 					return fmt.Errorf("%w: checkpoint %d root differs from the tree", ErrTampered, lsize)
 				}
-				out = []byte(lnote)
-				return nil
+				if l.ownNote(lnote) {
+					out = []byte(lnote)
+					return nil
+				}
 			}
 		}
 		// An older size may already have a stored checkpoint.
@@ -267,8 +287,10 @@ func (l *Log) checkpoint(ctx context.Context, at *uint64) ([]byte, error) {
 			if string(sroot) != string(root[:]) {
 				return fmt.Errorf("%w: checkpoint %d root differs from the tree", ErrTampered, size)
 			}
-			out = []byte(snote)
-			return nil
+			if l.ownNote(snote) {
+				out = []byte(snote)
+				return nil
+			}
 		case !errors.Is(err, store.ErrNotFound):
 			return fmt.Errorf("audit: read checkpoint: %w", err)
 		}
@@ -284,6 +306,15 @@ func (l *Log) checkpoint(ctx context.Context, at *uint64) ([]byte, error) {
 		return nil
 	})
 	return out, err
+}
+
+// ownNote reports whether a stored checkpoint note is signed by this log's
+// key. A note signed by another key (an earlier key, or one planted in the
+// database) is never handed out as this log's checkpoint; a fresh one is
+// signed instead (the stored row is left as it is, for VerifyStore to flag).
+func (l *Log) ownNote(signed string) bool {
+	_, err := VerifyCheckpoint([]byte(signed), l.signer.VerifierKey())
+	return err == nil
 }
 
 // checkExtends checks that the stored tree of size head still has root
