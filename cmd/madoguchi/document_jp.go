@@ -152,20 +152,27 @@ func parseCertsPEM(b []byte) ([]*x509.Certificate, error) {
 // productionChecker is what every Japanese chip verifier offers.
 type productionChecker interface{ CheckProduction() error }
 
-// jpVerify verifies one Japanese chip bundle: trust anchors from
-// trustDir/<kind>, files from paths. allowTest permits test anchors (for
-// development only); otherwise a test anchor is refused before any file is
-// read.
-func jpVerify(k document.Kind, trustDir string, allowTest bool, paths []string, now time.Time) (*document.Evidence, error) {
+// jpChipVerifier verifies one bundle of chip files (keyed as in
+// jpFileNames) for one kind.
+type jpChipVerifier struct {
+	kind   document.Kind
+	check  productionChecker
+	verify func(files map[string][]byte, now time.Time) (*document.Evidence, error)
+}
+
+// newJPVerifier loads the anchors in trustDir/<kind> and builds the
+// verifier for kind k.
+func newJPVerifier(k document.Kind, trustDir string) (*jpChipVerifier, error) {
 	if trustDir == "" {
 		return nil, usageError{"--trust DIR is required for " + string(k)}
+	}
+	if _, ok := jpFileNames[k]; !ok {
+		return nil, usageError{fmt.Sprintf("kind %q is not a Japanese chip kind", k)}
 	}
 	pemData, err := readPEMDir(filepath.Join(trustDir, string(k)))
 	if err != nil {
 		return nil, err
 	}
-	var pc productionChecker
-	var verify func(map[string][]byte) (*document.Evidence, error)
 	switch k {
 	case document.KindJPDL:
 		certs, err := parseCertsPEM(pemData)
@@ -176,14 +183,13 @@ func jpVerify(k document.Kind, trustDir string, allowTest bool, paths []string, 
 		if err != nil {
 			return nil, err
 		}
-		pc = v
-		verify = func(m map[string][]byte) (*document.Evidence, error) {
+		return &jpChipVerifier{kind: k, check: v, verify: func(m map[string][]byte, now time.Time) (*document.Evidence, error) {
 			return v.Verify(jpdl.Files{
 				Common: m["mf_ef01"], Matters: m["df1_ef01"], Honseki: m["df1_ef02"], Gaiji: m["df1_ef03"],
 				Changes: m["df1_ef04"], ChangesGaiji: m["df1_ef05"], HonsekiChanges: m["df1_ef06"],
 				Signature: m["df1_ef07"], Photo: m["df2_ef01"],
 			}, now)
-		}
+		}}, nil
 	case document.KindMyNumber:
 		anchors, err := mynumber.ParseAnchorsPEM(pemData)
 		if err != nil {
@@ -193,8 +199,7 @@ func jpVerify(k document.Kind, trustDir string, allowTest bool, paths []string, 
 		if err != nil {
 			return nil, err
 		}
-		pc = v
-		verify = func(m map[string][]byte) (*document.Evidence, error) {
+		return &jpChipVerifier{kind: k, check: v, verify: func(m map[string][]byte, now time.Time) (*document.Evidence, error) {
 			f := mynumber.Files{
 				MyNumber: m["textap_ef01"], Basic4: m["textap_ef02"], TextSignature: m["textap_ef03"], TextCert: m["textap_ef04"],
 				Visual: m["visualap_ef02"], VisualCert: m["visualap_ef04"], MyNumberImage: m["visualap_ef05"],
@@ -202,8 +207,8 @@ func jpVerify(k document.Kind, trustDir string, allowTest bool, paths []string, 
 			delete(m, "textap_ef01")
 			delete(m, "visualap_ef05")
 			return v.Verify(&f, now) // zeroises the My Number buffers
-		}
-	case document.KindResidence:
+		}}, nil
+	default: // document.KindResidence
 		certs, err := parseCertsPEM(pemData)
 		if err != nil {
 			return nil, fmt.Errorf("residence trust: %w", err)
@@ -212,18 +217,42 @@ func jpVerify(k document.Kind, trustDir string, allowTest bool, paths []string, 
 		if err != nil {
 			return nil, err
 		}
-		pc = v
-		verify = func(m map[string][]byte) (*document.Evidence, error) {
+		return &jpChipVerifier{kind: k, check: v, verify: func(m map[string][]byte, now time.Time) (*document.Evidence, error) {
 			return v.Verify(residence.Files{
 				Common: m["mf_ef01"], Front: m["df1_ef01"], Face: m["df1_ef02"], Back: m["df2_ef01"],
 				Permissions: [3][]byte{m["df2_ef02"], m["df2_ef03"], m["df2_ef04"]}, Signature: m["df3_ef01"],
 			}, now)
+		}}, nil
+	}
+}
+
+// checkJPTrust is the start-up check for a production server: every
+// Japanese chip kind must have usable anchors in trustDir, and none may be a
+// test anchor. It returns the first problem found.
+func checkJPTrust(trustDir string) error {
+	for _, k := range []document.Kind{document.KindJPDL, document.KindMyNumber, document.KindResidence} {
+		v, err := newJPVerifier(k, trustDir)
+		if err != nil {
+			return fmt.Errorf("%s: %w", k, err)
 		}
-	default:
-		return nil, usageError{fmt.Sprintf("kind %q is not a Japanese chip kind", k)}
+		if err := v.check.CheckProduction(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// jpVerify verifies one Japanese chip bundle: trust anchors from
+// trustDir/<kind>, files from paths. allowTest permits test anchors (for
+// development only); otherwise a test anchor is refused before any file is
+// read.
+func jpVerify(k document.Kind, trustDir string, allowTest bool, paths []string, now time.Time) (*document.Evidence, error) {
+	v, err := newJPVerifier(k, trustDir)
+	if err != nil {
+		return nil, err
 	}
 	if !allowTest {
-		if err := pc.CheckProduction(); err != nil {
+		if err := v.check.CheckProduction(); err != nil {
 			return nil, err
 		}
 	}
@@ -231,5 +260,5 @@ func jpVerify(k document.Kind, trustDir string, allowTest bool, paths []string, 
 	if err != nil {
 		return nil, err
 	}
-	return verify(files)
+	return v.verify(files, now)
 }

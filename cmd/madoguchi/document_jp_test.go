@@ -126,6 +126,14 @@ func TestJPVerify(t *testing.T) {
 		})
 	}
 
+	t.Run("start-up check", func(t *testing.T) {
+		if err := checkJPTrust(trust); !errors.Is(err, document.ErrTestAnchor) {
+			t.Errorf("checkJPTrust(test anchors) = %v, want ErrTestAnchor", err)
+		}
+		if err := checkJPTrust(t.TempDir()); !errors.Is(err, errNoTrust) {
+			t.Errorf("checkJPTrust(empty) = %v, want errNoTrust", err)
+		}
+	})
 	t.Run("mixed bundle", func(t *testing.T) {
 		paths := append(append([]string{}, dlPaths...), mnPaths[1])
 		if _, err := jpVerify(document.KindJPDL, trust, true, paths, jpNow); !errors.Is(err, document.ErrNotAccepted) {

@@ -389,3 +389,31 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+func TestVerifyGaiji(t *testing.T) {
+	is, _ := issuers(t)
+	f, err := is.Issue(licence())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 山 + 外字1 + 太郎, re-signed by the issuer: the signature is valid, but
+	// the name is not complete text, so it must not be reported signed.
+	f.Matters = setTLV(t, f.Matters, 0x12, []byte{0x3B, 0x33, 0xFF, 0xF1, 0x42, 0x40, 0x4F, 0x3A})
+	if err := is.Resign(&f, crypto.SHA256); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := verifier(t).Verify(f, now)
+	if err != nil {
+		t.Fatalf("Verify(name with 外字) error = %v", err)
+	}
+	a, ok := ev.Attribute("name")
+	if !ok || a.Signed || a.Value.Reveal() != "山〓太郎" {
+		t.Errorf("name attribute = %q signed %v, want 山〓太郎 unsigned", a.Value.Reveal(), a.Signed)
+	}
+	if _, ok := ev.SignedClaims()["name"]; ok {
+		t.Errorf("SignedClaims() includes a name with 外字")
+	}
+	if !ev.Verified {
+		t.Errorf("Verify(name with 外字) not verified; the signature is valid")
+	}
+}
