@@ -46,6 +46,7 @@ var commands = []command{
 	{"audit", "verify the audit log, sign checkpoints, print proofs", runAudit},
 	{"trust", "import, list and check ICAO trust anchors (CSCA master lists)", runTrust},
 	{"jpki", "verify JPKI (My Number card) signatures: method ワ, re-authentication", runJPKI},
+	{"keys", "show, rotate, rewrap and retire the key-encryption keys", runKeys},
 }
 
 // exitError carries a specific exit status (for example "audit verify" found
