@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/madoguchi/madoguchi/face"
+)
+
+// Test stages: a whole-image detector, landmarks that make the box the
+// chip, and an embedder of the chip's mean colour per quadrant. They are
+// real functions of the pixels, so identities (colours) separate.
+
+type wholeImage struct{}
+
+func (wholeImage) Detect(_ context.Context, img *image.RGBA, _ float32) ([]face.Detection, error) {
+	b := img.Rect
+	return []face.Detection{{Box: face.Box{0, 0, float32(b.Dx()), float32(b.Dy())}, Score: 0.9}}, nil
+}
+
+type gridLandmarks struct{}
+
+func (gridLandmarks) Landmarks(_ context.Context, _ *image.RGBA, b face.Box) ([68]face.Point, error) {
+	var lm [68]face.Point
+	for i := range lm { // eyes, nose and mouth at fixed fractions of the box
+		fx, fy := 0.2+0.6*float32(i%9)/8, 0.2+0.6*float32(i/9)/7
+		lm[i] = face.Point{b[0] + fx*b[2], b[1] + fy*b[3]}
+	}
+	return lm, nil
+}
+
+type quadrantColour struct{}
+
+func (quadrantColour) Embed(_ context.Context, chip *image.RGBA) ([]float32, error) {
+	v := make([]float32, 12)
+	w, h := chip.Rect.Dx(), chip.Rect.Dy()
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			q := 2*(2*y/h) + 2*x/w
+			for c := 0; c < 3; c++ {
+				v[3*q+c] += float32(chip.Pix[y*chip.Stride+4*x+c]) + 1
+			}
+		}
+	}
+	return v, nil
+}
+
+func testLoader(t *testing.T) engineLoader {
+	return func(f *engineFlags) (*face.Engine, error) {
+		cfg := face.Config{}
+		if f.calibration != "" {
+			fh, err := os.Open(f.calibration)
+			if err != nil {
+				return nil, err
+			}
+			defer fh.Close()
+			if cfg.Calibration, err = face.ReadCalibration(fh); err != nil {
+				return nil, err
+			}
+		}
+		return face.New(face.Stages{Detector: wholeImage{}, Landmarker: gridLandmarks{}, Embedder: quadrantColour{}, Name: "test"}, cfg)
+	}
+}
+
+// writePerson writes n noisy images of one "person" (a colour layout).
+func writePerson(t *testing.T, dir, name string, base color.RGBA, n int) {
+	t.Helper()
+	os.MkdirAll(filepath.Join(dir, name), 0o755)
+	for k := 0; k < n; k++ {
+		img := image.NewRGBA(image.Rect(0, 0, 64, 64))
+		for y := 0; y < 64; y++ {
+			for x := 0; x < 64; x++ {
+				d := uint8((x*7 + y*13 + k*29) % 23)
+				c := base
+				if x > 32 {
+					c = color.RGBA{base.B, base.R, base.G, 255}
+				}
+				img.SetRGBA(x, y, color.RGBA{c.R + d, c.G + d, c.B + d, 255})
+			}
+		}
+		f, err := os.Create(filepath.Join(dir, name, fmt.Sprintf("%s_%04d.png", name, k+1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		png.Encode(f, img)
+		f.Close()
+	}
+}
+
+func TestFaceCalibrateCompare(t *testing.T) {
+	dir := t.TempDir()
+	people := t.TempDir()
+	for i := 0; i < 12; i++ {
+		writePerson(t, people, fmt.Sprintf("p%02d", i), color.RGBA{uint8(20 * i), uint8(200 - 15*i), uint8(90 + 11*i), 255}, 4)
+	}
+	os.WriteFile(filepath.Join(people, "p00", "broken.jpg"), []byte("not an image"), 0o644)
+	out := filepath.Join(dir, "cal.json")
+	e, stdout, _ := testEnv()
+	load := testLoader(t)
+	err := faceCalibrate(context.Background(), e, []string{"--dir", people, "--out", out, "--fmr", "0.01"}, load)
+	if err != nil {
+		t.Fatalf("face calibrate = %v\n%s", err, stdout)
+	}
+	for _, want := range []string{"failed to acquire 1", "genuine pairs 72", "impostor pairs 1056", "threshold "} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("face calibrate output lacks %q:\n%s", want, stdout)
+		}
+	}
+	fh, _ := os.Open(out)
+	c, err := face.ReadCalibration(fh)
+	fh.Close()
+	if err != nil || c.Model != "test+dlib-chip" || c.Images != 49 || c.Identities != 12 {
+		t.Fatalf("calibration file = %+v, %v", c, err)
+	}
+
+	same := []string{filepath.Join(people, "p03", "p03_0001.png"), filepath.Join(people, "p03", "p03_0002.png")}
+	diff := []string{filepath.Join(people, "p03", "p03_0001.png"), filepath.Join(people, "p09", "p09_0001.png")}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{same, "decision refer"}, // no calibration given
+		{append([]string{"--calibration", out}, same...), "decision match"},
+		{append([]string{"--calibration", out}, diff...), "decision no-match"},
+	}
+	for _, tt := range tests {
+		e, stdout, _ := testEnv()
+		if err := faceCompare(context.Background(), e, tt.args, load); err != nil {
+			t.Fatalf("face compare %q = %v", tt.args, err)
+		}
+		if !strings.Contains(stdout.String(), tt.want) || !strings.Contains(stdout.String(), "similarity ") {
+			t.Errorf("face compare %q printed %q, want %q", tt.args, stdout, tt.want)
+		}
+	}
+	e, _, _ = testEnv()
+	err = faceCompare(context.Background(), e, []string{same[0], filepath.Join(people, "p00", "broken.jpg")}, load)
+	if err == nil {
+		t.Errorf("face compare with a broken image = nil, want an error")
+	}
+}
+
+func TestFaceAnalyzeJSON(t *testing.T) {
+	people := t.TempDir()
+	writePerson(t, people, "a", color.RGBA{10, 100, 200, 255}, 1)
+	img := filepath.Join(people, "a", "a_0001.png")
+	e, stdout, _ := testEnv()
+	err := faceAnalyze(context.Background(), e, []string{"--json", img, filepath.Join(people, "missing.png")}, testLoader(t))
+	if err != (exitError{1}) {
+		t.Fatalf("face analyze with a missing file = %v, want exit 1", err)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"box":[0,0,64,64]`) || !strings.Contains(lines[0], `"embedding":[`) ||
+		!strings.Contains(lines[0], `"ms":{`) || !strings.Contains(lines[1], `"error":`) {
+		t.Errorf("face analyze --json printed:\n%s", stdout)
+	}
+}
+
+func TestFaceUsage(t *testing.T) {
+	for _, args := range [][]string{{}, {"nope"}, {"analyze"}, {"compare", "a"}, {"calibrate", "--dir", "x"}, {"calibrate", "--dir", "x", "--out", "y", "--fmr", "2"}, {"evaluate-lfw"}} {
+		e, _, _ := testEnv()
+		var ue usageError
+		if err := runFace(context.Background(), e, args); !errors.As(err, &ue) {
+			t.Errorf("runFace(%q) = %v, want usageError", args, err)
+		}
+	}
+}
+
+func TestReadLFWPairs(t *testing.T) {
+	in := "3000\nAbel_Pacheco\t1\t4\nAbdel_Madi_Shabneh\t1\tDean_Barker\t1\n"
+	pairs, err := readLFWPairs(strings.NewReader(in))
+	if err != nil || len(pairs) != 2 {
+		t.Fatalf("readLFWPairs = %v, %v", pairs, err)
+	}
+	want := lfwPair{filepath.Join("Abel_Pacheco", "Abel_Pacheco_0001.jpg"), filepath.Join("Abel_Pacheco", "Abel_Pacheco_0004.jpg"), true}
+	if pairs[0] != want || pairs[1].genuine || pairs[1].b != filepath.Join("Dean_Barker", "Dean_Barker_0001.jpg") {
+		t.Errorf("readLFWPairs = %+v, want %+v first", pairs, want)
+	}
+	for _, bad := range []string{"3000\n../etc 1 2\n", "3000\na x 2\n", "3000\na 1 2 3 4 5\n"} {
+		if _, err := readLFWPairs(strings.NewReader(bad)); err == nil {
+			t.Errorf("readLFWPairs(%q) = nil error", bad)
+		}
+	}
+}
+
+func TestTenFold(t *testing.T) {
+	// 200 pairs, 10 folds of 10 genuine + 10 impostor; separable except one
+	// genuine pair per fold scoring low: accuracy 95 %.
+	var scores []float64
+	var genuine []bool
+	for k := 0; k < 10; k++ {
+		for i := 0; i < 10; i++ {
+			s := 0.9
+			if i == 0 {
+				s = 0.1
+			}
+			scores, genuine = append(scores, s), append(genuine, true)
+		}
+		for i := 0; i < 10; i++ {
+			scores, genuine = append(scores, 0.3), append(genuine, false)
+		}
+	}
+	acc, sd := tenFold(scores, genuine, func(i int) int { return i / 20 })
+	if math.Abs(acc-0.95) > 1e-9 || sd > 1e-9 {
+		t.Errorf("tenFold = %v ± %v, want 0.95 ± 0", acc, sd)
+	}
+}
