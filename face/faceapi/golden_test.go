@@ -44,10 +44,10 @@ type goldenFaceAPI struct {
 }
 
 type goldenImage struct {
-	File    string `json:"file"`
-	Width   int    `json:"width"`
-	Height  int    `json:"height"`
-	SSD     []struct {
+	File   string `json:"file"`
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+	SSD    []struct {
 		Score float32    `json:"score"`
 		Box   [4]float32 `json:"box"`
 	} `json:"ssd"`
