@@ -43,6 +43,7 @@ var commands = []command{
 	{"migrate", "apply pending database migrations, or show the schema status", runMigrate},
 	{"bench", "generate HTTP load against a server, or serve a bare handler to compare", runBench},
 	{"models", "install or verify the pinned face models", runModels},
+	{"face", "analyze, compare and calibrate faces", runFace},
 	{"audit", "verify the audit log, sign checkpoints, print proofs", runAudit},
 	{"trust", "import, list and check ICAO trust anchors (CSCA master lists)", runTrust},
 	{"jpki", "verify JPKI (My Number card) signatures: method ワ, re-authentication", runJPKI},
