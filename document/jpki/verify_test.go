@@ -411,3 +411,69 @@ func TestNewVerifierDisabled(t *testing.T) {
 		t.Errorf("NewCRLStore(nil) = %v, want ErrDisabled", err)
 	}
 }
+
+// TestVerifyOldGenerationRoot: a root of the previous generation still
+// anchors certificates it covered at their signing time, and no longer once
+// it has expired.
+func TestVerifyOldGenerationRoot(t *testing.T) {
+	p := testPKI(t)
+	old, err := p.NewRoot(pkix.Name{Country: []string{"JP"}, Organization: []string{"JPKI TEST"}, OrganizationalUnit: []string{"JPKI for digital signature (2015 TEST)"}},
+		t0.AddDate(-10, 0, 0), t0.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	card := issue(t, p, jpkitest.CardOptions{Issuer: old, NotBefore: t0.AddDate(-5, 0, 0), NotAfter: t0.AddDate(1, 0, 0)})
+	now := t0.Add(time.Minute)
+	store, err := jpki.NewCRLStore([]*x509.Certificate{old.Cert}, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, err := p.CRL(old, jpkitest.CRLOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Import(crl); err != nil {
+		t.Fatal(err)
+	}
+	v, err := jpki.NewVerifier(jpki.Config{
+		Anchors:    jpki.NewAnchors([]*x509.Certificate{p.Sign.Cert, old.Cert}, nil),
+		Revocation: store, Spender: jpki.NewMemorySpender(nil), Now: func() time.Time { return now },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := challengeBytes(t, t0)
+	res, err := v.VerifySignature(context.Background(), ch, rawSig(t, card, ch))
+	if !errors.Is(err, jpki.ErrValidity) {
+		t.Fatalf("VerifySignature(card under expired root) = %v, want ErrValidity", err)
+	}
+	if got := failedCheck(t, res); got != jpki.CheckValidity {
+		t.Errorf("failed check = %s, want %s", got, jpki.CheckValidity)
+	}
+
+	// The same root, still valid at the signing time, anchors the card.
+	current, err := p.NewRoot(pkix.Name{Country: []string{"JP"}, Organization: []string{"JPKI TEST"}, OrganizationalUnit: []string{"JPKI for digital signature (2015 TEST)"}},
+		t0.AddDate(-10, 0, 0), t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	card = issue(t, p, jpkitest.CardOptions{Issuer: current, NotBefore: t0.AddDate(-5, 0, 0), NotAfter: t0.Add(time.Hour)})
+	if crl, err = p.CRL(current, jpkitest.CRLOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if store, err = jpki.NewCRLStore([]*x509.Certificate{current.Cert}, func() time.Time { return now }); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Import(crl); err != nil {
+		t.Fatal(err)
+	}
+	if v, err = jpki.NewVerifier(jpki.Config{
+		Anchors:    jpki.NewAnchors([]*x509.Certificate{p.Sign.Cert, current.Cert}, nil),
+		Revocation: store, Spender: jpki.NewMemorySpender(nil), Now: func() time.Time { return now },
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.VerifySignature(context.Background(), ch, rawSig(t, card, ch)); err != nil {
+		t.Fatalf("VerifySignature(card under the older, still valid root) = %v, want nil", err)
+	}
+}
