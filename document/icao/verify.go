@@ -1,0 +1,452 @@
+package icao
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/madoguchi/madoguchi/document"
+	"github.com/madoguchi/madoguchi/document/internal/cert"
+	"github.com/madoguchi/madoguchi/document/trust"
+)
+
+// Files are the raw chip files as read by the client.
+type Files struct {
+	SOD []byte         // EF.SOD (011D)
+	COM []byte         // EF.COM (011E), optional, not signed
+	DG  map[int][]byte // data group number → file
+}
+
+// Config configures a Verifier.
+type Config struct {
+	Anchors *trust.Store
+	Policy  trust.Policy // zero value: use trust.DefaultPolicy()
+	// CRLs are DER CRLs issued by CSCAs (from the ICAO PKD or national
+	// distribution points); CRLs inside EF.SOD are used as well.
+	CRLs [][]byte
+}
+
+// Verifier verifies eMRTD chip data against configured CSCA anchors.
+type Verifier struct {
+	anchors *trust.Store
+	pol     cert.Policy
+	crls    []*x509.RevocationList
+}
+
+// NewVerifier returns a Verifier. It fails without anchors: a missing trust
+// anchor is a configuration error, never a silent pass.
+func NewVerifier(c Config) (*Verifier, error) {
+	if c.Anchors == nil || c.Anchors.Len() == 0 {
+		return nil, trust.ErrNoAnchors
+	}
+	v := &Verifier{anchors: c.Anchors, pol: c.Policy}
+	if v.pol.MinRSABits == 0 {
+		v.pol = trust.DefaultPolicy()
+	}
+	for i, der := range c.CRLs {
+		rl, err := x509.ParseRevocationList(der)
+		if err != nil {
+			return nil, fmt.Errorf("icao: CRL %d: %w", i, err)
+		}
+		v.crls = append(v.crls, rl)
+	}
+	return v, nil
+}
+
+// CheckProduction refuses test anchors (for server startup).
+func (v *Verifier) CheckProduction() error { return v.anchors.CheckProduction() }
+
+// run accumulates checks and the first mandatory failure.
+type run struct {
+	ev    *document.Evidence
+	first error
+}
+
+func (r *run) pass(name, detail string) { r.ev.AddCheck(name, document.Pass, true, detail) }
+
+func (r *run) fail(name string, sentinel error, detail string, args ...any) {
+	d := fmt.Sprintf(detail, args...)
+	r.ev.AddCheck(name, document.Fail, true, d)
+	if r.first == nil {
+		r.first = &document.RefusalError{Kind: document.KindICAO, Check: name, Reason: d, Err: sentinel}
+	}
+}
+
+func (r *run) skip(name, detail string) { r.ev.AddCheck(name, document.Skipped, false, detail) }
+
+func (r *run) done() (*document.Evidence, error) {
+	r.ev.Finish()
+	if !r.ev.Verified && r.first == nil {
+		r.first = &document.RefusalError{Kind: document.KindICAO, Reason: "no mandatory check passed", Err: document.ErrNotAccepted}
+	}
+	if r.ev.Verified {
+		return r.ev, nil
+	}
+	return r.ev, r.first
+}
+
+// Verify performs passive authentication of f and, when the chip has an
+// Active Authentication key, checks aa against it. aa.Challenge must be
+// the challenge the server issued for this session. The returned evidence
+// is never nil; the error is non-nil exactly when the evidence is not
+// verified, and is a *document.RefusalError naming the first failed check.
+func (v *Verifier) Verify(f Files, aa *ActiveAuth, now time.Time) (*document.Evidence, error) {
+	r := &run{ev: &document.Evidence{Kind: document.KindICAO}}
+	ev := r.ev
+	if f.SOD != nil {
+		ev.AddDigest("EF.SOD", f.SOD)
+	}
+	if f.COM != nil {
+		ev.AddDigest("EF.COM", f.COM)
+	}
+	numbers := make([]int, 0, len(f.DG))
+	for n, b := range f.DG {
+		numbers = append(numbers, n)
+		ev.AddDigest(fmt.Sprintf("DG%d", n), b)
+	}
+	slices.Sort(numbers)
+
+	// Structure.
+	if f.SOD == nil {
+		r.fail("sod.present", document.ErrNotAccepted, "EF.SOD missing: nothing vouches for the data groups")
+		return r.done()
+	}
+	sod, err := ParseSOD(f.SOD)
+	if err != nil {
+		r.fail("sod.parse", sentinelOf(err), "%v", err)
+		return r.done()
+	}
+	dg1, ok := f.DG[1]
+	if !ok {
+		r.fail("dg1.present", document.ErrNotAccepted, "DG1 (MRZ) missing")
+		return r.done()
+	}
+	mrz, err := ParseDG1(dg1)
+	if err != nil {
+		r.fail("dg1.parse", sentinelOf(err), "%v", err)
+		return r.done()
+	}
+	for _, n := range numbers {
+		if _, err := parseDG(n, f.DG[n]); err != nil {
+			r.fail(fmt.Sprintf("dg%d.parse", n), sentinelOf(err), "%v", err)
+		}
+	}
+
+	// Data-group hashes.
+	_, hashFn, err := cert.NewHash(sod.HashAlgorithm, v.pol)
+	if err != nil {
+		r.fail("sod.hash_algorithm", policySentinel(err), "data-group hash algorithm: %v", err)
+	} else {
+		for _, n := range numbers {
+			name := fmt.Sprintf("dg%d.hash", n)
+			want, listed := sod.Hashes[n]
+			if !listed {
+				r.fail(name, document.ErrTampered, "DG%d is not covered by the SOD (data injection)", n)
+				continue
+			}
+			hashFn.Reset()
+			hashFn.Write(f.DG[n])
+			if subtle.ConstantTimeCompare(hashFn.Sum(nil), want) != 1 {
+				r.fail(name, document.ErrTampered, "DG%d does not match its hash in the SOD", n)
+				continue
+			}
+			r.pass(name, "")
+		}
+		var missing []string
+		for n := range sod.Hashes {
+			if _, ok := f.DG[n]; !ok {
+				missing = append(missing, fmt.Sprintf("DG%d", n))
+			}
+		}
+		if len(missing) > 0 {
+			slices.Sort(missing)
+			r.skip("dg.not_read", "listed in the SOD but not supplied: "+strings.Join(missing, ", "))
+		}
+	}
+
+	// SOD signature and Document Signer.
+	ds := v.verifySOD(r, sod)
+	var csca *trust.Anchor
+	if ds != nil {
+		csca = v.verifyDS(r, sod, ds, now)
+	}
+
+	// Country.
+	if ds != nil {
+		a2, ok := Alpha2(mrz.IssuingState)
+		switch {
+		case !ok:
+			r.fail("country", document.ErrNotAccepted, "issuing state %q is not a known country code", mrz.IssuingState)
+		case !strings.EqualFold(ds.Country(), a2):
+			r.fail("country", document.ErrTampered, "DG1 issuing state %s does not match the Document Signer country %s", mrz.IssuingState, ds.Country())
+		default:
+			r.pass("country", "DG1 issuing state "+mrz.IssuingState+" = Document Signer country "+ds.Country())
+		}
+	}
+	paOK := len(ev.Failed()) == 0
+
+	// Document validity.
+	if exp, err := Date(mrz.DateOfExpiry, false, now); err != nil {
+		r.fail("document.expiry", document.ErrMalformed, "date of expiry unreadable")
+	} else {
+		ev.Expiry = exp
+		if now.After(exp.AddDate(0, 0, 1)) {
+			r.fail("document.expiry", document.ErrExpired, "document expired on %s", exp.Format(time.DateOnly))
+		} else {
+			r.pass("document.expiry", "valid until "+exp.Format(time.DateOnly))
+		}
+	}
+
+	// Active Authentication.
+	v.activeAuth(r, f, aa)
+	r.skip("chip_authentication", "DG14 Chip Authentication is not verified by this server")
+
+	// Evidence content.
+	ev.IssuingCountry = Alpha3(mrz.IssuingState)
+	if csca != nil {
+		ev.Issuer = issuerName(csca.Cert)
+	}
+	ev.DocumentNumber = document.Secret(mrz.DocumentNumber)
+	attr := func(name, value string) {
+		if value != "" {
+			ev.Attributes = append(ev.Attributes, document.Attribute{Name: name, Value: document.Secret(value), Signed: paOK})
+		}
+	}
+	attr("family_name", mrz.PrimaryID)
+	attr("given_name", mrz.SecondaryID)
+	if bd, err := Date(mrz.DateOfBirth, true, now); err == nil {
+		attr("birthdate", bd.Format(time.DateOnly))
+	}
+	attr("nationality", Alpha3(mrz.Nationality))
+	attr("gender", map[string]string{"M": "male", "F": "female"}[mrz.Sex])
+	attr("document_code", mrz.DocumentCode)
+	if b, ok := f.DG[11]; ok {
+		if d11, err := ParseDG11(b); err == nil {
+			attr("full_name", d11.FullName)
+			attr("place_of_birth", d11.PlaceOfBirth)
+			attr("address", d11.Address)
+		}
+	}
+	if b, ok := f.DG[2]; ok {
+		if p, err := ParseDG2(b); err != nil {
+			r.skip("dg2.photo", "face image not extracted: "+err.Error())
+		} else {
+			p.Signed = paOK
+			ev.Photo = p
+		}
+	}
+	return r.done()
+}
+
+func issuerName(c *cert.Certificate) string {
+	parts := slices.Clone(c.Subject.Organization)
+	if c.Subject.CommonName != "" {
+		parts = append(parts, c.Subject.CommonName)
+	}
+	return strings.Join(parts, " / ")
+}
+
+// verifySOD checks the SOD's signed attributes and signature and returns
+// the Document Signer certificate, or nil after recording the failure.
+func (v *Verifier) verifySOD(r *run, sod *SOD) *cert.Certificate {
+	sd := sod.SignedData
+	if len(sd.SignerInfos) != 1 {
+		r.fail("sod.signature", document.ErrMalformed, "%d signer infos, want 1", len(sd.SignerInfos))
+		return nil
+	}
+	si := &sd.SignerInfos[0]
+	var ds *cert.Certificate
+	for _, raw := range sd.Certificates {
+		c, err := cert.Parse(raw)
+		if err != nil {
+			continue
+		}
+		if (si.SubjectKeyID != nil && bytes.Equal(si.SubjectKeyID, c.SubjectKeyID)) ||
+			(si.SerialNumber != nil && si.SerialNumber.Cmp(c.SerialNumber) == 0 && bytes.Equal(si.IssuerName, c.RawIssuer)) {
+			ds = c
+			break
+		}
+	}
+	if ds == nil {
+		r.fail("ds.present", document.ErrUnknownIssuer, "the Document Signer certificate is not in EF.SOD")
+		return nil
+	}
+	if si.SignedAttrsDER == nil {
+		r.fail("sod.signature", document.ErrMalformed, "SOD has no signed attributes")
+		return nil
+	}
+	if ct, err := si.ContentType(); err != nil || !ct.Equal(OIDLDSSecurityObject) {
+		r.fail("sod.signature", document.ErrTampered, "content-type attribute is not ldsSecurityObject")
+		return nil
+	}
+	md, err := si.MessageDigest()
+	if err != nil {
+		r.fail("sod.signature", document.ErrMalformed, "message-digest attribute: %v", err)
+		return nil
+	}
+	_, h, err := cert.NewHash(si.DigestAlgorithm, v.pol)
+	if err != nil {
+		r.fail("sod.signature", policySentinel(err), "SOD digest algorithm: %v", err)
+		return nil
+	}
+	h.Write(sd.EContent)
+	if subtle.ConstantTimeCompare(h.Sum(nil), md) != 1 {
+		r.fail("sod.signature", document.ErrTampered, "LDS security object does not match its signed digest")
+		return nil
+	}
+	if err := ds.PublicKey.Verify(si.SignatureAlgorithm, si.DigestAlgorithm, si.SignedAttrsDER, si.Signature, v.pol); err != nil {
+		r.fail("sod.signature", policySentinel(err), "SOD signature by the Document Signer does not verify: %v", err)
+		return nil
+	}
+	r.pass("sod.signature", "signed by the Document Signer ("+ds.PublicKey.Algorithm()+")")
+	return ds
+}
+
+// verifyDS checks the Document Signer's validity, key usage, chain to a
+// CSCA anchor and revocation, and returns the anchor.
+func (v *Verifier) verifyDS(r *run, sod *SOD, ds *cert.Certificate, now time.Time) *trust.Anchor {
+	if ds.ValidAt(now) {
+		r.pass("ds.validity", "")
+	} else {
+		r.fail("ds.validity", document.ErrExpired, "Document Signer certificate valid %s to %s",
+			ds.NotBefore.UTC().Format(time.DateOnly), ds.NotAfter.UTC().Format(time.DateOnly))
+	}
+	switch {
+	case len(ds.UnhandledCritical) > 0:
+		r.fail("ds.key_usage", document.ErrNotAccepted, "Document Signer has unknown critical extensions %v", ds.UnhandledCritical)
+	case ds.HasKeyUsage && ds.KeyUsage&x509.KeyUsageDigitalSignature == 0:
+		r.fail("ds.key_usage", document.ErrNotAccepted, "Document Signer key usage lacks digitalSignature")
+	case ds.IsCA:
+		r.fail("ds.key_usage", document.ErrNotAccepted, "Document Signer is a CA certificate")
+	default:
+		r.pass("ds.key_usage", "")
+	}
+	var anchor *trust.Anchor
+	var lastErr error
+	for _, a := range v.anchors.Issuers(ds) {
+		if err := ds.CheckSignatureFrom(a.Cert, v.pol); err != nil {
+			lastErr = err
+			continue
+		}
+		anchor = a
+		break
+	}
+	if anchor == nil {
+		if lastErr != nil {
+			r.fail("ds.chain", policySentinel(lastErr), "no configured CSCA of %s verifies the Document Signer: %v", ds.Country(), lastErr)
+		} else {
+			r.fail("ds.chain", document.ErrUnknownIssuer, "no configured CSCA issued this Document Signer (country %s)", ds.Country())
+		}
+		return nil
+	}
+	detail := "CSCA " + anchor.Subject() + " (" + anchor.Cert.PublicKey.Algorithm() + ")"
+	if anchor.Test {
+		detail += " [test anchor]"
+	}
+	r.pass("ds.chain", detail)
+	switch {
+	case !anchor.Cert.ValidAt(now):
+		r.fail("csca.validity", document.ErrExpired, "CSCA valid %s to %s",
+			anchor.Cert.NotBefore.UTC().Format(time.DateOnly), anchor.Cert.NotAfter.UTC().Format(time.DateOnly))
+	case anchor.Cert.HasKeyUsage && anchor.Cert.KeyUsage&x509.KeyUsageCertSign == 0:
+		r.fail("csca.validity", document.ErrNotAccepted, "CSCA key usage lacks keyCertSign")
+	default:
+		r.pass("csca.validity", "")
+	}
+	v.checkCRL(r, sod, ds, anchor, now)
+	return anchor
+}
+
+// checkCRL looks for a CRL from the anchor among the configured ones and
+// those in EF.SOD.
+func (v *Verifier) checkCRL(r *run, sod *SOD, ds *cert.Certificate, anchor *trust.Anchor, now time.Time) {
+	crls := slices.Clone(v.crls)
+	for _, der := range sod.SignedData.CRLs {
+		if rl, err := x509.ParseRevocationList(der); err == nil {
+			crls = append(crls, rl)
+		}
+	}
+	used := false
+	for _, rl := range crls {
+		if !bytes.Equal(rl.RawIssuer, anchor.Cert.RawSubject) {
+			continue
+		}
+		alg, err := crlSignatureAlgorithm(rl.Raw)
+		if err != nil {
+			continue
+		}
+		if err := anchor.Cert.PublicKey.Verify(alg, alg, rl.RawTBSRevocationList, rl.Signature, v.pol); err != nil {
+			continue // not this anchor's CRL (another key of the same CSCA name)
+		}
+		used = true
+		for _, e := range rl.RevokedCertificateEntries {
+			if e.SerialNumber.Cmp(ds.SerialNumber) == 0 {
+				r.fail("ds.crl", document.ErrRevoked, "Document Signer revoked on %s", e.RevocationTime.UTC().Format(time.DateOnly))
+				return
+			}
+		}
+		if !rl.NextUpdate.IsZero() && now.After(rl.NextUpdate) {
+			r.skip("ds.crl", "the only CRL from this CSCA is past its next update ("+rl.NextUpdate.UTC().Format(time.DateOnly)+")")
+			return
+		}
+	}
+	if used {
+		r.pass("ds.crl", "not revoked")
+		return
+	}
+	r.skip("ds.crl", "no CRL from this CSCA was given; revocation not checked")
+}
+
+// activeAuth records the "aa" check.
+func (v *Verifier) activeAuth(r *run, f Files, aa *ActiveAuth) {
+	dg15, ok := f.DG[15]
+	if !ok {
+		r.skip("aa", "the chip has no Active Authentication key (DG15): chip presence not proven, a copied chip is not excluded")
+		return
+	}
+	spki, err := ParseDG15(dg15)
+	if err != nil {
+		r.fail("aa", document.ErrMalformed, "DG15: %v", err)
+		return
+	}
+	if aa == nil {
+		r.fail("aa", document.ErrChallenge, "the chip has an Active Authentication key but no response to a server challenge was given")
+		return
+	}
+	var alg []int
+	if dg14, ok := f.DG[14]; ok {
+		if o, err := AASignatureAlgorithm(dg14); err == nil {
+			alg = o
+		}
+	}
+	if err := VerifyActiveAuth(spki, alg, *aa, v.pol); err != nil {
+		r.fail("aa", document.ErrChallenge, "%v", err)
+		return
+	}
+	r.pass("aa", "the chip signed this session's challenge")
+}
+
+func sentinelOf(err error) error {
+	switch {
+	case errors.Is(err, document.ErrTooLarge):
+		return document.ErrTooLarge
+	case errors.Is(err, ErrMRZ):
+		return document.ErrMalformed
+	}
+	return document.ErrMalformed
+}
+
+func policySentinel(err error) error {
+	switch {
+	case errors.Is(err, cert.ErrWeak):
+		return document.ErrWeakAlgorithm
+	case errors.Is(err, cert.ErrUnsupported):
+		return document.ErrUnsupported
+	}
+	return document.ErrTampered
+}
