@@ -2,6 +2,7 @@ package icao
 
 import (
 	"bytes"
+	"encoding/asn1"
 	"crypto/subtle"
 	"crypto/x509"
 	"errors"
@@ -418,7 +419,7 @@ func (v *Verifier) activeAuth(r *run, f Files, aa *ActiveAuth) {
 		r.fail("aa", document.ErrChallenge, "the chip has an Active Authentication key but no response to a server challenge was given")
 		return
 	}
-	var alg []int
+	var alg asn1.ObjectIdentifier
 	if dg14, ok := f.DG[14]; ok {
 		if o, err := AASignatureAlgorithm(dg14); err == nil {
 			alg = o
@@ -432,11 +433,8 @@ func (v *Verifier) activeAuth(r *run, f Files, aa *ActiveAuth) {
 }
 
 func sentinelOf(err error) error {
-	switch {
-	case errors.Is(err, document.ErrTooLarge):
+	if errors.Is(err, document.ErrTooLarge) {
 		return document.ErrTooLarge
-	case errors.Is(err, ErrMRZ):
-		return document.ErrMalformed
 	}
 	return document.ErrMalformed
 }

@@ -43,7 +43,9 @@ func MRZ(issuing string, expiry string) string {
 	return replaceSpaces(l1) + l2 + cd(comp)
 }
 
-func replaceSpaces(s string) string { return string(bytes.ReplaceAll([]byte(s), []byte(" "), []byte("<"))) }
+func replaceSpaces(s string) string {
+	return string(bytes.ReplaceAll([]byte(s), []byte(" "), []byte("<")))
+}
 
 // PKI is a test CSCA with one Document Signer.
 type PKI struct {
@@ -280,4 +282,3 @@ func NewRSAAA(bits int) (*AAKey, error) {
 	}
 	return &AAKey{RSA: k}, nil
 }
-
