@@ -34,6 +34,12 @@ type Embedder interface {
 	Embed(ctx context.Context, chip *image.RGBA) ([]float32, error)
 }
 
+// boxEmbedder is implemented by embedders that can crop an axis-aligned box
+// themselves, avoiding an 8-bit intermediate chip (face-api's exact path).
+type boxEmbedder interface {
+	EmbedBox(ctx context.Context, img *image.RGBA, box Box) ([]float32, error)
+}
+
 // PAD scores a face for presentation attacks.
 type PAD interface {
 	Liveness(ctx context.Context, img *image.RGBA, box Box) (Liveness, error)
@@ -249,7 +255,12 @@ func (e *Engine) AnalyzeTimed(ctx context.Context, img *image.RGBA) ([]Face, Tim
 		}
 
 		t = time.Now()
-		raw, err := e.st.Embedder.Embed(ctx, chip)
+		var raw []float32
+		if be, ok := e.st.Embedder.(boxEmbedder); ok && e.cfg.Align == AlignFaceAPI {
+			raw, err = be.EmbedBox(ctx, img, FaceAPIAlignBox(&lm))
+		} else {
+			raw, err = e.st.Embedder.Embed(ctx, chip)
+		}
 		tm.Embed += time.Since(t)
 		if err != nil {
 			return nil, tm, fmt.Errorf("embed: %w", err)
