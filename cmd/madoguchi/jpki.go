@@ -292,11 +292,11 @@ func runJPKITestPKI(e *env, args []string) error {
 		return err
 	}
 	files := map[string]func() ([]byte, error){
-		"sign_root.pem":    func() ([]byte, error) { return pemCert(p.Sign.Cert), nil },
-		"auth_root.pem":    func() ([]byte, error) { return pemCert(p.Auth.Cert), nil },
-		"card.pem":         func() ([]byte, error) { return pemCert(card.Cert), nil },
-		"auth_card.pem":    func() ([]byte, error) { return pemCert(authCard.Cert), nil },
-		"expired_card.pem": func() ([]byte, error) { return pemCert(expired.Cert), nil },
+		"sign_root.pem":    func() ([]byte, error) { return jpkiPEMCert(p.Sign.Cert), nil },
+		"auth_root.pem":    func() ([]byte, error) { return jpkiPEMCert(p.Auth.Cert), nil },
+		"card.pem":         func() ([]byte, error) { return jpkiPEMCert(card.Cert), nil },
+		"auth_card.pem":    func() ([]byte, error) { return jpkiPEMCert(authCard.Cert), nil },
+		"expired_card.pem": func() ([]byte, error) { return jpkiPEMCert(expired.Cert), nil },
 		"challenge.der":    func() ([]byte, error) { return ch, nil },
 		"raw.sig":          func() ([]byte, error) { return card.SignRaw(ch) },
 		"auth.sig":         func() ([]byte, error) { return authCard.SignRaw(ch) },
@@ -325,6 +325,6 @@ func runJPKITestPKI(e *env, args []string) error {
 	return nil
 }
 
-func pemCert(c *x509.Certificate) []byte {
+func jpkiPEMCert(c *x509.Certificate) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 }
