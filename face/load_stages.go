@@ -74,9 +74,29 @@ func loadStages(dir, detector string) (Stages, error) {
 	}, nil
 }
 
+// ssd adapts faceapi.SSD to Detector.
+type ssd struct{ m *faceapi.SSD }
+
+func (d ssd) Detect(ctx context.Context, img *image.RGBA, minScore float32) ([]Detection, error) {
+	dets, err := d.m.Detect(ctx, img, minScore)
+	out := make([]Detection, len(dets))
+	for i, x := range dets {
+		out[i] = Detection{Box: Box(x.Box), Score: x.Score}
+	}
+	return out, err
+}
+
 // loadDetector loads the named detector. The detector networks are being
 // ported in face/faceapi and face/human; one that is not in this build is
 // an ErrModels, never a substitute.
 func loadDetector(dir, name string) (Detector, error) {
+	switch name {
+	case "ssd":
+		m, err := faceapi.LoadSSD(filepath.Join(dir, "face-api"))
+		if err != nil {
+			return nil, fmt.Errorf("%w: ssd: %v", ErrModels, err)
+		}
+		return ssd{m}, nil
+	}
 	return nil, fmt.Errorf("%w: the %s detector is not in this build of face/faceapi yet", ErrModels, name)
 }
