@@ -74,6 +74,15 @@ func ParseECParameters(der []byte) (*Curve, error) {
 	if len(a) > 66 || len(b) > 66 {
 		return nil, fmt.Errorf("%w: coefficient too long", ErrMalformed)
 	}
+	// Only primes of the named curves are considered: arithmetic on an
+	// arbitrary modulus (a square root modulo a composite) must never run.
+	known := false
+	for _, c := range table() {
+		known = known || c.P.Cmp(p) == 0
+	}
+	if !known {
+		return nil, fmt.Errorf("%w: explicit parameters over a %d-bit prime that is no named curve's", ErrUnknownCurve, p.BitLen())
+	}
 	cand := &Curve{Name: "explicit", P: p, A: new(big.Int).SetBytes(a), B: new(big.Int).SetBytes(b), N: n, H: h}
 	gx, gy, err := cand.decodePoint(base)
 	if err != nil {
