@@ -356,18 +356,67 @@ func BenchmarkVerify(b *testing.B) {
 	}
 }
 
-func FuzzVerify(f *testing.F) {
-	fx := setup(f)
-	files, err := fx[0].pki.Build(icaotest.Options{MRZ: fx[0].mrz, WithDG11: true})
+// fuzzPKI is a light fixture (P-256 only) so fuzz workers start fast.
+func fuzzPKI(f *testing.F) *icaotest.PKI {
+	ck, err := certtest.NewEC("P-256", crypto.SHA256, false)
 	if err != nil {
 		f.Fatal(err)
 	}
-	v := verifier(f, fx[0].pki)
+	dk, err := certtest.NewEC("P-256", crypto.SHA256, false)
+	if err != nil {
+		f.Fatal(err)
+	}
+	p, err := icaotest.NewPKI("UT", ck, dk, now.AddDate(-1, 0, 0), now.AddDate(9, 0, 0))
+	if err != nil {
+		f.Fatal(err)
+	}
+	return p
+}
+
+func FuzzVerify(f *testing.F) {
+	p := fuzzPKI(f)
+	files, err := p.Build(icaotest.Options{MRZ: icaotest.MRZ("UTO", "340415"), WithDG11: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	v := verifier(f, p)
 	f.Add(files.SOD, files.DG[1], files.DG[2], files.DG[11])
 	f.Fuzz(func(t *testing.T, sod, dg1, dg2, dg11 []byte) {
 		ev, err := v.Verify(icao.Files{SOD: sod, DG: map[int][]byte{1: dg1, 2: dg2, 11: dg11}}, nil, now)
 		if ev == nil || (err == nil) != ev.Verified {
 			t.Fatalf("Verify: evidence %v, error %v disagree", ev, err)
 		}
+	})
+}
+
+func FuzzParseSOD(f *testing.F) {
+	p := fuzzPKI(f)
+	files, err := p.Build(icaotest.Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(files.SOD)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := icao.ParseSOD(b)
+		if err == nil && (s == nil || len(s.Hashes) == 0) {
+			t.Fatal("ParseSOD: no hashes without error")
+		}
+	})
+}
+
+func FuzzParseDataGroups(f *testing.F) {
+	dg2, err := icaotest.DG2()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(dg2)
+	f.Add([]byte{0x61, 0x05, 0x5F, 0x1F, 0x02, 'P', '<'})
+	f.Add([]byte{0x6E, 0x03, 0x31, 0x01, 0x00})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = icao.ParseDG1(b)
+		_, _ = icao.ParseDG2(b)
+		_, _ = icao.ParseDG11(b)
+		_, _ = icao.ParseDG15(b)
+		_, _ = icao.AASignatureAlgorithm(b)
 	})
 }
