@@ -2,9 +2,9 @@ package icao
 
 import (
 	"bytes"
-	"encoding/asn1"
 	"crypto/subtle"
 	"crypto/x509"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"slices"
