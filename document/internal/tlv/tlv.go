@@ -153,7 +153,11 @@ func readTag(b []byte) (Tag, int, error) {
 	if len(b) == 0 {
 		return 0, 0, fmt.Errorf("%w: no tag", ErrTruncated)
 	}
-	if b[0] == 0x00 || b[0] == 0xFF {
+	// 0x00 is padding between objects on ISO 7816 cards, never a tag. 0xFF
+	// is padding too when it stands alone, but as the first byte of a
+	// multi-byte private constructed tag it is valid BER (the My Number
+	// card's FF20, FF30, FF40), so it is decoded as a tag.
+	if b[0] == 0x00 {
 		return 0, 0, fmt.Errorf("%w: %02X", ErrTag, b[0])
 	}
 	t := Tag(b[0])

@@ -30,6 +30,8 @@ func TestNext(t *testing.T) {
 		{"tag too long", []byte{0x5F, 0x81, 0x81, 0x01, 0x00}, 0, nil, 0, ErrTag},
 		{"truncated tag", []byte{0x5F}, 0, nil, 0, ErrTruncated},
 		{"padding tag", []byte{0x00, 0x00}, 0, nil, 0, ErrTag},
+		{"private constructed FF20", []byte{0xFF, 0x20, 0x01, 0x07}, 0xFF20, []byte{0x07}, 0, nil},
+		{"lone FF is a truncated tag", []byte{0xFF}, 0, nil, 0, ErrTruncated},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
