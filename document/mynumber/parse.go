@@ -54,7 +54,7 @@ func one(name string, b []byte, limit int, want tlv.Tag) (tlv.Object, error) {
 	if len(b) == 0 {
 		return tlv.Object{}, refuse("file."+name, document.ErrMalformed, "%s is empty", name)
 	}
-	o, rest, err := next(b)
+	o, rest, err := tlv.Next(b)
 	if err != nil {
 		return tlv.Object{}, refuse("file."+name, fmt.Errorf("%w: %w", document.ErrMalformed, err), "%s does not decode", name)
 	}
@@ -336,27 +336,3 @@ func isJPEG2000(b []byte) bool {
 	return bytes.HasPrefix(b, jp2) || bytes.HasPrefix(b, []byte{0xFF, 0x4F, 0xFF, 0x51})
 }
 
-// next is tlv.Next, except that it also decodes a first tag byte of 0xFF
-// (private class, constructed, multi-byte tag), which the shared decoder
-// refuses but the My Number card uses for FF20, FF30 and FF40. It decodes a
-// copy whose first byte is 0xBF (same layout, context class) and maps the
-// offsets back onto b, so Raw and Value alias b as tlv.Next's do.
-func next(b []byte) (tlv.Object, []byte, error) {
-	if len(b) == 0 || b[0] != 0xFF {
-		return tlv.Next(b)
-	}
-	c := bytes.Clone(b)
-	c[0] = 0xBF
-	o, _, err := tlv.Next(c)
-	if err != nil {
-		return tlv.Object{}, nil, err
-	}
-	raw := len(o.Raw)
-	hdr := raw - len(o.Value)
-	shift := 8
-	if o.Tag > 0xFFFF {
-		shift = 16
-	}
-	tag := o.Tag | tlv.Tag(0x40)<<shift
-	return tlv.Object{Tag: tag, Value: b[hdr:raw:raw], Raw: b[:raw:raw]}, b[raw:], nil
-}

@@ -297,7 +297,7 @@ func (v *Verifier) verifyCert(check string, c CVCert) error {
 // Number) replaced by zeros, for the evidence digest.
 func masked(ef03 []byte) []byte {
 	out := bytes.Clone(ef03)
-	o, _, err := next(out)
+	o, _, err := tlv.Next(out)
 	if err != nil {
 		return nil
 	}
