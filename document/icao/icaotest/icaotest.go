@@ -282,3 +282,12 @@ func NewRSAAA(bits int) (*AAKey, error) {
 	}
 	return &AAKey{RSA: k}, nil
 }
+
+// NewECKey returns an ECDSA CSCA or DS key on the named curve ("P-256",
+// "brainpoolP256r1" …); explicit writes SpecifiedECDomain parameters.
+func NewECKey(curve string, h crypto.Hash, explicit bool) (*certtest.Key, error) {
+	return certtest.NewEC(curve, h, explicit)
+}
+
+// NewRSAKey returns an RSA CSCA or DS key; pss selects RSASSA-PSS.
+func NewRSAKey(bits int, pss bool) (*certtest.Key, error) { return certtest.NewRSA(bits, pss) }
