@@ -45,6 +45,7 @@ var commands = []command{
 	{"models", "install or verify the pinned face models", runModels},
 	{"face", "analyze, compare and calibrate faces", runFace},
 	{"audit", "verify the audit log, sign checkpoints, print proofs", runAudit},
+	{"document", "verify identity-document chip files (ICAO passports, Japanese cards)", runDocument},
 	{"trust", "import, list and check ICAO trust anchors (CSCA master lists)", runTrust},
 	{"jpki", "verify JPKI (My Number card) signatures: method ワ, re-authentication", runJPKI},
 	{"keys", "show, rotate, rewrap and retire the key-encryption keys", runKeys},
