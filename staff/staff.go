@@ -1,0 +1,527 @@
+package staff
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/store"
+	"github.com/madoguchi/madoguchi/vault"
+)
+
+// Auditor appends an audit entry inside the caller's transaction; *audit.Log
+// satisfies it.
+type Auditor interface {
+	Append(ctx context.Context, tx *store.Tx, e audit.Entry) (uint64, error)
+}
+
+// Sealer encrypts TOTP secrets at rest; *vault.Vault satisfies it. Each
+// account's secret is sealed under its own data subject
+// (SubjectTenant, staff id), with the account id as associated data.
+type Sealer interface {
+	Seal(ctx context.Context, tx *store.Tx, s vault.SubjectRef, aad, plaintext []byte) ([]byte, error)
+	Open(ctx context.Context, q vault.Querier, s vault.SubjectRef, aad, ciphertext []byte) ([]byte, error)
+}
+
+var (
+	_ Auditor = (*audit.Log)(nil)
+	_ Sealer  = (*vault.Vault)(nil)
+)
+
+// SubjectTenant is the vault tenant under which staff secrets are sealed
+// (staff belong to the installation, not to a tenant).
+const SubjectTenant = "_staff"
+
+// Role is a staff role.
+type Role string
+
+const (
+	RoleAdmin    Role = "admin"
+	RoleReviewer Role = "reviewer"
+	RoleAuditor  Role = "auditor"
+)
+
+// ParseRole accepts admin, reviewer or auditor.
+func ParseRole(s string) (Role, error) {
+	switch r := Role(s); r {
+	case RoleAdmin, RoleReviewer, RoleAuditor:
+		return r, nil
+	}
+	return "", fmt.Errorf("%w: role must be admin, reviewer or auditor", ErrInvalidInput)
+}
+
+// Actor is who performs a change, for the audit log: a staff member, or the
+// local operator (Kind audit.ActorSystem) during bootstrap. OSUser is the
+// operating-system account that ran the CLI ("" elsewhere).
+type Actor struct {
+	Kind      string
+	ID        string
+	RequestID string
+	OSUser    string
+}
+
+func (a Actor) entry(action, object, outcome string, details map[string]string) audit.Entry {
+	if details == nil {
+		details = map[string]string{}
+	}
+	if a.OSUser != "" {
+		details["os_user"] = a.OSUser
+	}
+	return audit.Entry{ActorKind: a.Kind, ActorID: a.ID, Action: action, Object: object,
+		RequestID: a.RequestID, Outcome: outcome, Details: details}
+}
+
+// Config tunes a Directory. Zero fields take the defaults shown.
+type Config struct {
+	Argon2          Argon2Params        // DefaultArgon2
+	MaxFailures     int                 // 5 consecutive failures lock the account
+	LockoutDuration time.Duration       // 15 minutes
+	SessionTTL      time.Duration       // 8 hours absolute
+	IdleTimeout     time.Duration       // 15 minutes without use
+	ApprovalTTL     time.Duration       // 24 hours
+	TOTPIssuer      string              // "Madoguchi"
+	Executors       map[string]Executor // approval kinds besides the built-in "role.grant"
+	Now             func() time.Time
+}
+
+// Directory holds staff accounts, sessions and dual-control approvals.
+type Directory struct {
+	db     *store.DB
+	audit  Auditor
+	sealer Sealer
+	cfg    Config
+	exec   map[string]Executor
+	dummy  string // a hash verified for unknown usernames, to even out timing
+}
+
+// New returns a Directory. Executors are fixed at construction.
+func New(db *store.DB, a Auditor, s Sealer, cfg Config) (*Directory, error) {
+	if db == nil || a == nil || s == nil {
+		return nil, errors.New("staff: New needs a store, an auditor and a sealer")
+	}
+	if cfg.Argon2 == (Argon2Params{}) {
+		cfg.Argon2 = DefaultArgon2
+	}
+	if err := cfg.Argon2.validate(); err != nil {
+		return nil, err
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&cfg.LockoutDuration, 15*time.Minute)
+	def(&cfg.SessionTTL, 8*time.Hour)
+	def(&cfg.IdleTimeout, 15*time.Minute)
+	def(&cfg.ApprovalTTL, 24*time.Hour)
+	if cfg.MaxFailures <= 0 {
+		cfg.MaxFailures = 5
+	}
+	if cfg.TOTPIssuer == "" {
+		cfg.TOTPIssuer = "Madoguchi"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	d := &Directory{db: db, audit: a, sealer: s, cfg: cfg, exec: map[string]Executor{}}
+	for k, e := range cfg.Executors {
+		if !kindRE.MatchString(k) || e.Run == nil && e.AfterCommit == nil {
+			return nil, fmt.Errorf("staff: bad executor for kind %q", k)
+		}
+		d.exec[k] = e
+	}
+	if _, ok := d.exec[KindRoleGrant]; ok {
+		return nil, fmt.Errorf("staff: %q is built in", KindRoleGrant)
+	}
+	d.exec[KindRoleGrant] = Executor{Validate: validateRoleGrant, Run: d.runRoleGrant}
+	dummy, err := HashPassword([]byte("dummy password for timing"), cfg.Argon2)
+	if err != nil {
+		return nil, err
+	}
+	d.dummy = dummy
+	return d, nil
+}
+
+var usernameRE = regexp.MustCompile(`^[a-z][a-z0-9._-]{1,63}$`)
+
+// Account is a staff account (no secrets).
+type Account struct {
+	ID          string
+	Username    string
+	Roles       []Role
+	Status      string
+	LockedUntil time.Time
+	CreatedAt   time.Time
+}
+
+// Secret is a one-time value shown to the operator (TOTP provisioning URI,
+// session token). It redacts itself in logs and formatting.
+type Secret string
+
+func (s Secret) Reveal() string       { return string(s) }
+func (s Secret) String() string       { return "[REDACTED]" }
+func (s Secret) LogValue() slog.Value { return slog.StringValue("[REDACTED]") }
+
+// Enrollment is a new account with its one-time TOTP provisioning URI.
+type Enrollment struct {
+	Account Account
+	TOTPURI Secret
+}
+
+func newID(prefix string) string { return prefix + strings.ToLower(rand.Text()) }
+
+func (d *Directory) now() time.Time { return d.cfg.Now().UTC().Truncate(time.Microsecond) }
+
+// createTx inserts an account with a fresh TOTP secret sealed by the vault.
+func (d *Directory) createTx(ctx context.Context, tx *store.Tx, username string, password []byte) (Enrollment, error) {
+	if !usernameRE.MatchString(username) {
+		return Enrollment{}, fmt.Errorf("%w: username must match %s", ErrInvalidInput, usernameRE)
+	}
+	if err := CheckPassword(password); err != nil {
+		return Enrollment{}, err
+	}
+	hash, err := HashPassword(password, d.cfg.Argon2)
+	if err != nil {
+		return Enrollment{}, err
+	}
+	secret := make([]byte, TOTPSecretLen)
+	if _, err := rand.Read(secret); err != nil {
+		return Enrollment{}, err
+	}
+	a := Account{ID: newID("st_"), Username: username, Status: "active", CreatedAt: d.now()}
+	sealed, err := d.sealer.Seal(ctx, tx, subject(a.ID), aad(a.ID), secret)
+	if err != nil {
+		return Enrollment{}, fmt.Errorf("staff: seal TOTP secret: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO staff_accounts (id, username, password_hash, totp_secret, totp_last_step, failed_count, locked_until, status, created_at)
+		VALUES (?, ?, ?, ?, 0, 0, 0, ?, ?)`, a.ID, username, hash, sealed, a.Status, store.Micros(a.CreatedAt)); err != nil {
+		return Enrollment{}, mapErr(err)
+	}
+	return Enrollment{Account: a, TOTPURI: Secret(provisioningURI(d.cfg.TOTPIssuer, username, secret))}, nil
+}
+
+func subject(staffID string) vault.SubjectRef {
+	return vault.SubjectRef{Tenant: SubjectTenant, Subject: staffID}
+}
+
+func aad(staffID string) []byte { return vault.AAD("staff.totp", staffID) }
+
+// Bootstrap creates the first admin without approval (there is nobody to
+// approve). It succeeds once per installation; afterwards it is
+// ErrBootstrapDone. osUser is recorded in the audit entry.
+func (d *Directory) Bootstrap(ctx context.Context, osUser, username string, password []byte) (Enrollment, error) {
+	var en Enrollment
+	err := d.db.InTx(ctx, func(tx *store.Tx) error {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM staff_bootstrap`).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return ErrBootstrapDone
+		}
+		var err error
+		if en, err = d.createTx(ctx, tx, username, password); err != nil {
+			return err
+		}
+		now := store.Micros(d.now())
+		if _, err := tx.Exec(ctx, `INSERT INTO staff_bootstrap (id, staff_id, created_at) VALUES (1, ?, ?)`, en.Account.ID, now); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return ErrBootstrapDone
+			}
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO staff_roles (staff_id, role, granted_at) VALUES (?, ?, ?)`, en.Account.ID, string(RoleAdmin), now); err != nil {
+			return err
+		}
+		en.Account.Roles = []Role{RoleAdmin}
+		op := Actor{Kind: audit.ActorSystem, OSUser: osUser}
+		_, err = d.audit.Append(ctx, tx, op.entry("staff.bootstrap", en.Account.ID, audit.OutcomeOK, map[string]string{"role": string(RoleAdmin)}))
+		return err
+	})
+	if err != nil {
+		return Enrollment{}, err
+	}
+	return en, nil
+}
+
+// CreateAccount creates an account without roles; an admin must be the
+// actor. Roles come only through an approved "role.grant" request.
+func (d *Directory) CreateAccount(ctx context.Context, actor Actor, username string, password []byte) (Enrollment, error) {
+	var en Enrollment
+	err := d.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := d.requireRole(ctx, tx, actor, RoleAdmin); err != nil {
+			return err
+		}
+		var err error
+		if en, err = d.createTx(ctx, tx, username, password); err != nil {
+			return err
+		}
+		_, err = d.audit.Append(ctx, tx, actor.entry("staff.create", en.Account.ID, audit.OutcomeOK, nil))
+		return err
+	})
+	if err != nil {
+		return Enrollment{}, err
+	}
+	return en, nil
+}
+
+// requireRole checks that actor is an active staff member holding role.
+func (d *Directory) requireRole(ctx context.Context, tx *store.Tx, actor Actor, role Role) error {
+	if actor.Kind != audit.ActorStaff || actor.ID == "" {
+		return ErrForbidden
+	}
+	var n int
+	err := tx.QueryRow(ctx, `SELECT count(*) FROM staff_roles r JOIN staff_accounts a ON a.id = r.staff_id
+		WHERE r.staff_id = ? AND r.role = ? AND a.status = 'active'`, actor.ID, string(role)).Scan(&n)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: needs role %s", ErrForbidden, role)
+	}
+	return nil
+}
+
+// Account returns an account by id.
+func (d *Directory) Account(ctx context.Context, id string) (Account, error) {
+	var a Account
+	var locked, created int64
+	err := d.db.QueryRow(ctx, `SELECT id, username, status, locked_until, created_at FROM staff_accounts WHERE id = ?`, id).
+		Scan(&a.ID, &a.Username, &a.Status, &locked, &created)
+	if err != nil {
+		return Account{}, mapErr(err)
+	}
+	a.LockedUntil, a.CreatedAt = store.FromMicros(locked), store.FromMicros(created)
+	roles, err := d.roles(ctx, d.db, id)
+	a.Roles = roles
+	return a, err
+}
+
+// AccountByUsername returns an account by username.
+func (d *Directory) AccountByUsername(ctx context.Context, username string) (Account, error) {
+	var id string
+	if err := d.db.QueryRow(ctx, `SELECT id FROM staff_accounts WHERE username = ?`, username).Scan(&id); err != nil {
+		return Account{}, mapErr(err)
+	}
+	return d.Account(ctx, id)
+}
+
+func (d *Directory) roles(ctx context.Context, db *store.DB, id string) ([]Role, error) {
+	rows, err := db.Query(ctx, `SELECT role FROM staff_roles WHERE staff_id = ? ORDER BY role`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Role
+	for rows.Next() {
+		var r string
+		if err := rows.Scan(&r); err != nil {
+			return nil, err
+		}
+		out = append(out, Role(r))
+	}
+	return out, rows.Err()
+}
+
+// Session is an authenticated portal session.
+type Session struct {
+	Token     Secret // opaque; the database keeps only its SHA-256
+	StaffID   string
+	Roles     []Role
+	ExpiresAt time.Time
+}
+
+// Principal is the staff member behind a valid session.
+type Principal struct {
+	StaffID string
+	Roles   []Role
+}
+
+// Has reports whether the principal holds role.
+func (p Principal) Has(r Role) bool { return slices.Contains(p.Roles, r) }
+
+const sessionPrefix = "mdg_st_"
+
+var b64 = base64.RawURLEncoding
+
+// Authenticate checks username, password and TOTP code and opens a session.
+// Any mismatch is ErrInvalidCredentials (the same answer for an unknown
+// user, a wrong password or a wrong or replayed code) and counts as a
+// failure; MaxFailures consecutive failures lock the account for
+// LockoutDuration (ErrLocked), after which it unlocks by itself. Failures,
+// lockouts, unlocks and logins are audited.
+func (d *Directory) Authenticate(ctx context.Context, username, password, code, requestID string) (Session, error) {
+	var (
+		id, hash, status string
+		sealed           []byte
+	)
+	err := d.db.QueryRow(ctx, `SELECT id, password_hash, totp_secret, status FROM staff_accounts WHERE username = ?`, username).
+		Scan(&id, &hash, &sealed, &status)
+	if errors.Is(err, store.ErrNotFound) || len(password) > MaxPasswordLen {
+		_ = VerifyPassword([]byte(password), d.dummy)
+		return Session{}, ErrInvalidCredentials
+	}
+	if err != nil {
+		return Session{}, err
+	}
+	// The slow checks run outside the transaction; the counters are re-read
+	// and updated under the row lock below.
+	pwErr := VerifyPassword([]byte(password), hash)
+	if pwErr != nil && !errors.Is(pwErr, ErrInvalidCredentials) {
+		return Session{}, pwErr
+	}
+	secret, err := d.sealer.Open(ctx, d.db, subject(id), aad(id), sealed)
+	if err != nil {
+		return Session{}, fmt.Errorf("staff: open TOTP secret: %w", err)
+	}
+	now := d.now()
+	actor := Actor{Kind: audit.ActorStaff, ID: id, RequestID: requestID}
+	var sess Session
+	var outcome error
+	err = d.db.InTx(ctx, func(tx *store.Tx) error {
+		lock := ""
+		if tx.Dialect() == store.Postgres {
+			lock = " FOR UPDATE"
+		}
+		var lastStep, lockedUntil int64
+		var failed int
+		if err := tx.QueryRow(ctx, `SELECT totp_last_step, failed_count, locked_until FROM staff_accounts WHERE id = ?`+lock, id).
+			Scan(&lastStep, &failed, &lockedUntil); err != nil {
+			return mapErr(err)
+		}
+		if lockedUntil != 0 {
+			if now.Before(store.FromMicros(lockedUntil)) {
+				outcome = ErrLocked
+				return nil // nothing to write: the lockout entry exists
+			}
+			if _, err := tx.Exec(ctx, `UPDATE staff_accounts SET locked_until = 0, failed_count = 0 WHERE id = ?`, id); err != nil {
+				return err
+			}
+			if _, err := d.audit.Append(ctx, tx, actor.entry("staff.unlock", id, audit.OutcomeOK, map[string]string{"reason": "lockout_expired"})); err != nil {
+				return err
+			}
+			failed = 0
+		}
+		step, totpOK := verifyTOTP(secret, code, now, lastStep)
+		if pwErr != nil || !totpOK || status != "active" {
+			reason := "password"
+			switch {
+			case pwErr == nil && status != "active":
+				reason = "disabled"
+			case pwErr == nil:
+				reason = "totp"
+			}
+			failed++
+			locked := int64(0)
+			if failed >= d.cfg.MaxFailures {
+				locked = store.Micros(now.Add(d.cfg.LockoutDuration))
+			}
+			if _, err := tx.Exec(ctx, `UPDATE staff_accounts SET failed_count = ?, locked_until = ? WHERE id = ?`, failed, locked, id); err != nil {
+				return err
+			}
+			if _, err := d.audit.Append(ctx, tx, actor.entry("staff.login", id, audit.OutcomeDenied, map[string]string{"reason": reason})); err != nil {
+				return err
+			}
+			if locked != 0 {
+				if _, err := d.audit.Append(ctx, tx, actor.entry("staff.lockout", id, audit.OutcomeOK,
+					map[string]string{"failures": fmt.Sprint(failed), "until": store.FromMicros(locked).Format(time.RFC3339)})); err != nil {
+					return err
+				}
+			}
+			outcome = ErrInvalidCredentials
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `UPDATE staff_accounts SET failed_count = 0, totp_last_step = ? WHERE id = ?`, step, id); err != nil {
+			return err
+		}
+		var raw [32]byte
+		if _, err := rand.Read(raw[:]); err != nil {
+			return err
+		}
+		tok := sessionPrefix + b64.EncodeToString(raw[:])
+		h := sha256.Sum256([]byte(tok))
+		sess = Session{Token: Secret(tok), StaffID: id, ExpiresAt: now.Add(d.cfg.SessionTTL)}
+		if _, err := tx.Exec(ctx, `INSERT INTO staff_sessions (token_hash, staff_id, created_at, last_seen, expires_at) VALUES (?, ?, ?, ?, ?)`,
+			h[:], id, store.Micros(now), store.Micros(now), store.Micros(sess.ExpiresAt)); err != nil {
+			return err
+		}
+		_, err := d.audit.Append(ctx, tx, actor.entry("staff.login", id, audit.OutcomeOK, nil))
+		return err
+	})
+	if err != nil {
+		return Session{}, err
+	}
+	if outcome != nil {
+		return Session{}, outcome
+	}
+	sess.Roles, err = d.roles(ctx, d.db, id)
+	return sess, err
+}
+
+// CheckSession validates a session token: it must exist, be before its
+// absolute expiry and have been used within IdleTimeout; a valid use
+// refreshes the idle timer. An expired or idle session is deleted.
+func (d *Directory) CheckSession(ctx context.Context, token string) (Principal, error) {
+	if len(token) != len(sessionPrefix)+43 || !strings.HasPrefix(token, sessionPrefix) {
+		return Principal{}, ErrSession
+	}
+	h := sha256.Sum256([]byte(token))
+	now := d.now()
+	var p Principal
+	gone := false
+	err := d.db.InTx(ctx, func(tx *store.Tx) error {
+		var lastSeen, expires int64
+		err := tx.QueryRow(ctx, `SELECT s.staff_id, s.last_seen, s.expires_at FROM staff_sessions s
+			JOIN staff_accounts a ON a.id = s.staff_id WHERE s.token_hash = ? AND a.status = 'active'`, h[:]).
+			Scan(&p.StaffID, &lastSeen, &expires)
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrSession
+		}
+		if err != nil {
+			return err
+		}
+		if !now.Before(store.FromMicros(expires)) || now.Sub(store.FromMicros(lastSeen)) > d.cfg.IdleTimeout {
+			gone = true
+			_, err := tx.Exec(ctx, `DELETE FROM staff_sessions WHERE token_hash = ?`, h[:])
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE staff_sessions SET last_seen = ? WHERE token_hash = ?`, store.Micros(now), h[:])
+		return err
+	})
+	if err != nil {
+		return Principal{}, err
+	}
+	if gone {
+		return Principal{}, ErrSession
+	}
+	p.Roles, err = d.roles(ctx, d.db, p.StaffID)
+	return p, err
+}
+
+// Logout ends a session.
+func (d *Directory) Logout(ctx context.Context, token string) error {
+	h := sha256.Sum256([]byte(token))
+	_, err := d.db.Exec(ctx, `DELETE FROM staff_sessions WHERE token_hash = ?`, h[:])
+	return err
+}
+
+func mapErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return ErrNotFound
+	case errors.Is(err, store.ErrConflict):
+		return ErrConflict
+	}
+	return err
+}
