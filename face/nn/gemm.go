@@ -28,9 +28,10 @@ func gemm(m, n, k int, a, b, c []float32) {
 
 // mulAdd computes o += x*w element-wise.
 func mulAdd(o, x, w []float32) {
+	i0 := mulAddAsm(o, x, w)
 	x = x[:len(o)]
 	w = w[:len(o)]
-	for i := range o {
+	for i := i0; i < len(o); i++ {
 		o[i] += x[i] * w[i]
 	}
 }

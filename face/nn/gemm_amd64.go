@@ -2,6 +2,66 @@
 
 package nn
 
-const useAsm = false
+import (
+	"unsafe"
 
-func gemmAsm(m, n, k int, a, b, c []float32) int { return 0 }
+	"golang.org/x/sys/cpu"
+)
+
+// useAsm is true when the CPU has AVX2 and FMA; otherwise the pure-Go
+// kernels run (build tag purego forces them).
+var useAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+//go:noescape
+func kern4x16(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr)
+
+//go:noescape
+func kern1x16(k int, a *float32, b *float32, ldb uintptr, c *float32)
+
+//go:noescape
+func mulAdd8(n int, o, x, w *float32)
+
+// gemmAsm computes c += a*b for the columns [0, n&^15) of all rows with the
+// AVX2 kernels and the remaining columns in Go. It returns m: all rows done.
+func gemmAsm(m, n, k int, a, b, c []float32) int {
+	if k == 0 {
+		return m
+	}
+	n16 := n &^ 15
+	m4 := m &^ 3
+	_ = a[m*k-1]
+	_ = b[k*n-1]
+	_ = c[m*n-1]
+	lda, ldb := uintptr(k)*4, uintptr(n)*4
+	for j := 0; j < n16; j += 16 {
+		for i := 0; i < m4; i += 4 {
+			kern4x16(k, &a[i*k], lda, &b[j], ldb, &c[i*n+j], ldb)
+		}
+		for i := m4; i < m; i++ {
+			kern1x16(k, &a[i*k], &b[j], ldb, &c[i*n+j])
+		}
+	}
+	if n16 < n {
+		for i := 0; i < m; i++ {
+			ci := c[i*n+n16 : (i+1)*n]
+			for p, av := range a[i*k : (i+1)*k] {
+				bp := b[p*n+n16 : (p+1)*n]
+				for j := range ci {
+					ci[j] += av * bp[j]
+				}
+			}
+		}
+	}
+	return m
+}
+
+func mulAddAsm(o, x, w []float32) int {
+	n8 := len(o) &^ 7
+	if !useAsm || n8 == 0 {
+		return 0
+	}
+	_ = x[len(o)-1]
+	_ = w[len(o)-1]
+	mulAdd8(n8, unsafe.SliceData(o), unsafe.SliceData(x), unsafe.SliceData(w))
+	return n8
+}

@@ -1,0 +1,123 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func kern4x16(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr)
+// C[4][16] += A[4][k] * B[k][16]; strides in bytes. Needs AVX2 and FMA.
+TEXT ·kern4x16(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R8
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R9
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R10
+	LEAQ (SI)(R8*1), R11
+	LEAQ (R11)(R8*1), R12
+	LEAQ (R12)(R8*1), R13
+	MOVQ DX, AX
+	VMOVUPS (AX), Y0
+	VMOVUPS 32(AX), Y1
+	ADDQ R10, AX
+	VMOVUPS (AX), Y2
+	VMOVUPS 32(AX), Y3
+	ADDQ R10, AX
+	VMOVUPS (AX), Y4
+	VMOVUPS 32(AX), Y5
+	ADDQ R10, AX
+	VMOVUPS (AX), Y6
+	VMOVUPS 32(AX), Y7
+	TESTQ CX, CX
+	JE done4
+
+loop4:
+	VMOVUPS (DI), Y8
+	VMOVUPS 32(DI), Y9
+	VBROADCASTSS (SI), Y10
+	VFMADD231PS Y8, Y10, Y0
+	VFMADD231PS Y9, Y10, Y1
+	VBROADCASTSS (R11), Y11
+	VFMADD231PS Y8, Y11, Y2
+	VFMADD231PS Y9, Y11, Y3
+	VBROADCASTSS (R12), Y12
+	VFMADD231PS Y8, Y12, Y4
+	VFMADD231PS Y9, Y12, Y5
+	VBROADCASTSS (R13), Y13
+	VFMADD231PS Y8, Y13, Y6
+	VFMADD231PS Y9, Y13, Y7
+	ADDQ $4, SI
+	ADDQ $4, R11
+	ADDQ $4, R12
+	ADDQ $4, R13
+	ADDQ R9, DI
+	DECQ CX
+	JNE loop4
+
+done4:
+	MOVQ DX, AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	ADDQ R10, AX
+	VMOVUPS Y2, (AX)
+	VMOVUPS Y3, 32(AX)
+	ADDQ R10, AX
+	VMOVUPS Y4, (AX)
+	VMOVUPS Y5, 32(AX)
+	ADDQ R10, AX
+	VMOVUPS Y6, (AX)
+	VMOVUPS Y7, 32(AX)
+	VZEROUPPER
+	RET
+
+// func kern1x16(k int, a *float32, b *float32, ldb uintptr, c *float32)
+// C[1][16] += A[1][k] * B[k][16].
+TEXT ·kern1x16(SB), NOSPLIT, $0-40
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ ldb+24(FP), R9
+	MOVQ c+32(FP), DX
+	VMOVUPS (DX), Y0
+	VMOVUPS 32(DX), Y1
+	TESTQ CX, CX
+	JE done1
+
+loop1:
+	VBROADCASTSS (SI), Y10
+	VFMADD231PS (DI), Y10, Y0
+	VFMADD231PS 32(DI), Y10, Y1
+	ADDQ $4, SI
+	ADDQ R9, DI
+	DECQ CX
+	JNE loop1
+
+done1:
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	VZEROUPPER
+	RET
+
+// func mulAdd8(n int, o, x, w *float32)
+// o[i] += x[i]*w[i] for i < n, n a multiple of 8.
+TEXT ·mulAdd8(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	MOVQ o+8(FP), DX
+	MOVQ x+16(FP), SI
+	MOVQ w+24(FP), DI
+	SHRQ $3, CX
+	JE doneM
+
+loopM:
+	VMOVUPS (DX), Y0
+	VMOVUPS (SI), Y1
+	VFMADD231PS (DI), Y1, Y0
+	VMOVUPS Y0, (DX)
+	ADDQ $32, DX
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNE loopM
+
+doneM:
+	VZEROUPPER
+	RET
