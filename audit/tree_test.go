@@ -85,7 +85,7 @@ func unhexAll(t *testing.T, ss []string) [][]byte {
 	return out
 }
 
-func newTestLog(t *testing.T, db *store.DB) *Log {
+func newTestLog(t testing.TB, db *store.DB) *Log {
 	t.Helper()
 	s, _, err := GenerateSigner(nil, "test.madoguchi.example/audit")
 	if err != nil {
