@@ -275,3 +275,65 @@ func TestTemplateRedacts(t *testing.T) {
 		t.Errorf("log output %s, want a redaction marker", out)
 	}
 }
+
+// contentDetector finds the bounding box of non-black pixels and, like SSD
+// on close-ups, under-scores it when it fills most of the image.
+type contentDetector struct{}
+
+func (contentDetector) Detect(_ context.Context, img *image.RGBA, minScore float32) ([]Detection, error) {
+	x0, y0, x1, y1 := img.Rect.Dx(), img.Rect.Dy(), -1, -1
+	for y := 0; y < img.Rect.Dy(); y++ {
+		for x := 0; x < img.Rect.Dx(); x++ {
+			p := img.Pix[y*img.Stride+4*x:]
+			if p[0]|p[1]|p[2] != 0 {
+				x0, y0, x1, y1 = min(x0, x), min(y0, y), max(x1, x), max(y1, y)
+			}
+		}
+	}
+	if x1 < 0 {
+		return nil, nil
+	}
+	b := Box{float32(x0), float32(y0), float32(x1 - x0 + 1), float32(y1 - y0 + 1)}
+	score := float32(0.9)
+	if b[2]*b[3] > 0.5*float32(img.Rect.Dx()*img.Rect.Dy()) {
+		score = 0.3
+	}
+	return []Detection{{Box: b, Score: score}}, nil
+}
+
+func TestZoomOut(t *testing.T) {
+	img := testImage() // no black pixel: content fills the frame
+	for _, tt := range []struct {
+		noZoom       bool
+		wantScore    float32
+		wantFallback bool
+	}{{false, 0.9, false}, {true, 0.3, true}} {
+		e := newTestEngine(t, contentDetector{}, Config{NoZoomOut: tt.noZoom})
+		faces, err := e.Analyze(context.Background(), img)
+		if err != nil || len(faces) != 1 {
+			t.Fatalf("Analyze(NoZoomOut %v) = %d faces, %v", tt.noZoom, len(faces), err)
+		}
+		f := faces[0]
+		if f.Score != tt.wantScore || f.Fallback != tt.wantFallback || f.Box != (Box{0, 0, 300, 300}) {
+			t.Errorf("Analyze(NoZoomOut %v) = score %v fallback %v box %v; want %v, %v, [0 0 300 300]",
+				tt.noZoom, f.Score, f.Fallback, f.Box, tt.wantScore, tt.wantFallback)
+		}
+	}
+}
+
+func TestEmbedAligned(t *testing.T) {
+	e := newTestEngine(t, &fixedDetector{dets: []Detection{{Box{50, 50, 150, 150}, 0.9}}}, Config{})
+	img := testImage()
+	faces, err := e.Analyze(context.Background(), img)
+	if err != nil || len(faces) != 1 {
+		t.Fatal(faces, err)
+	}
+	same, err := e.EmbedAligned(context.Background(), img, &faces[0].Landmarks, AlignDlib)
+	if s, _ := Compare(same, faces[0].Embedding); err != nil || s < 0.999999 {
+		t.Errorf("EmbedAligned(dlib) = %v, %v; want the Analyze template", s, err)
+	}
+	other, err := e.EmbedAligned(context.Background(), img, &faces[0].Landmarks, AlignFaceAPI)
+	if err != nil || other.Model() != "test/v1+faceapi-box" {
+		t.Errorf("EmbedAligned(faceapi) model %q, %v", other.Model(), err)
+	}
+}

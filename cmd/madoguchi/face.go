@@ -228,10 +228,57 @@ func faceCompare(ctx context.Context, e *env, args []string, load engineLoader) 
 // embedAll analyses files concurrently and returns the largest face's
 // template per file; files without a face (or failing) are absent.
 func embedAll(ctx context.Context, eng *face.Engine, files []string, progress io.Writer) (map[string]face.Template, map[string]error) {
+	multi, bad, _ := embedAllAligned(ctx, eng, files, nil, progress)
+	ok := make(map[string]face.Template, len(multi))
+	for f, ts := range multi {
+		ok[f] = ts[0]
+	}
+	return ok, bad
+}
+
+// embedAllAligned is embedAll that also embeds each largest face with the
+// alignments in also (same detection and landmarks): templates[0] is the
+// engine's own, templates[1+i] is also[i]. fallbacks counts images whose
+// face was found only below the normal detection threshold.
+func embedAllAligned(ctx context.Context, eng *face.Engine, files []string, also []face.Alignment, progress io.Writer) (map[string][]face.Template, map[string]error, int) {
 	type res struct {
-		file string
-		t    face.Template
-		err  error
+		file     string
+		ts       []face.Template
+		fallback bool
+		err      error
+	}
+	one := func(path string) res {
+		r := res{file: path}
+		fh, err := os.Open(path)
+		if err != nil {
+			r.err = err
+			return r
+		}
+		img, _, err := imageio.Read(fh, imageio.DefaultLimits())
+		fh.Close()
+		if err != nil {
+			r.err = err
+			return r
+		}
+		faces, err := eng.Analyze(ctx, img)
+		if err == nil && len(faces) == 0 {
+			err = face.ErrNoFace
+		}
+		if err != nil {
+			r.err = err
+			return r
+		}
+		r.fallback = faces[0].Fallback
+		r.ts = append(r.ts, faces[0].Embedding)
+		for _, a := range also {
+			t, err := eng.EmbedAligned(ctx, img, &faces[0].Landmarks, a)
+			if err != nil {
+				r.err = err
+				return r
+			}
+			r.ts = append(r.ts, t)
+		}
+		return r
 	}
 	jobs := make(chan string)
 	out := make(chan res)
@@ -241,8 +288,7 @@ func embedAll(ctx context.Context, eng *face.Engine, files []string, progress io
 		go func() {
 			defer wg.Done()
 			for f := range jobs {
-				t, err := largestFace(ctx, eng, f)
-				out <- res{f, t, err}
+				out <- one(f)
 			}
 		}()
 	}
@@ -257,21 +303,24 @@ func embedAll(ctx context.Context, eng *face.Engine, files []string, progress io
 		}
 	}()
 	go func() { wg.Wait(); close(out) }()
-	ok := map[string]face.Template{}
+	ok := map[string][]face.Template{}
 	bad := map[string]error{}
-	n := 0
+	n, fallbacks := 0, 0
 	for r := range out {
 		n++
 		if r.err != nil {
 			bad[r.file] = r.err
 		} else {
-			ok[r.file] = r.t
+			ok[r.file] = r.ts
+			if r.fallback {
+				fallbacks++
+			}
 		}
 		if progress != nil && n%500 == 0 {
 			fmt.Fprintf(progress, "analysed %d/%d images\n", n, len(files))
 		}
 	}
-	return ok, bad
+	return ok, bad, fallbacks
 }
 
 // readLabelled lists <dir>/<person>/<image> files, at most perPerson per
@@ -534,11 +583,12 @@ func accuracy(scores []float64, genuine []bool, idx []int, t float64) float64 {
 }
 
 func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoader) error {
-	fs := newFlagSet(e, "face evaluate-lfw", "face evaluate-lfw --lfw FOLDER --pairs FILE [--detector ...] [--align ...]")
+	fs := newFlagSet(e, "face evaluate-lfw", "face evaluate-lfw --lfw FOLDER --pairs FILE [--also-faceapi] [--detector ...] [--align ...]")
 	var ef engineFlags
 	ef.register(fs)
 	lfw := fs.String("lfw", "", "LFW image `folder` (<Name>/<Name>_NNNN.jpg)")
 	pairsFile := fs.String("pairs", "", "LFW View 2 pairs.txt")
+	alsoFaceAPI := fs.Bool("also-faceapi", false, "also score face-api's box alignment on the same detections")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -561,6 +611,10 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 	if err != nil {
 		return err
 	}
+	var also []face.Alignment
+	if *alsoFaceAPI {
+		also = append(also, face.AlignFaceAPI)
+	}
 	seen := map[string]bool{}
 	var files []string
 	for _, p := range pairs {
@@ -571,45 +625,12 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 			}
 		}
 	}
-	tpl, failed := embedAll(ctx, eng, files, e.stderr)
+	tpl, failed, fallbacks := embedAllAligned(ctx, eng, files, also, e.stderr)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	scores := make([]float64, len(pairs))
-	genuine := make([]bool, len(pairs))
-	var gen, imp, genX, impX []float64
-	missingPairs := 0
-	for i, p := range pairs {
-		genuine[i] = p.genuine
-		ta, oka := tpl[filepath.Join(*lfw, p.a)]
-		tb, okb := tpl[filepath.Join(*lfw, p.b)]
-		s := -1.0 // a failure to acquire counts as a reject
-		if oka && okb {
-			if c, err := face.Compare(ta, tb); err == nil {
-				s = float64(c)
-			}
-		} else {
-			missingPairs++
-		}
-		scores[i] = s
-		if p.genuine {
-			gen = append(gen, s)
-		} else {
-			imp = append(imp, s)
-		}
-		if s > -1 {
-			if p.genuine {
-				genX = append(genX, s)
-			} else {
-				impX = append(impX, s)
-			}
-		}
-	}
-	// Fold of pair i: this copy of pairs.txt lists all genuine pairs (300
-	// per fold, in fold order) then all impostor pairs; the official file
-	// alternates 300 genuine and 300 impostor per fold.
 	n := len(pairs)
-	grouped := true
+	grouped := true // this copy lists all genuine pairs first
 	for i := 0; i < n/2; i++ {
 		grouped = grouped && pairs[i].genuine
 	}
@@ -620,16 +641,42 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 		}
 		return i / (2 * per)
 	}
-	acc, sd := tenFold(scores, genuine, fold)
-	ev := face.Evaluate(gen, imp)
-	fmt.Fprintf(e.stdout, "model %s\nimages %d, failed to acquire %d (%.2f %%), pairs touched %d of %d\n",
-		eng.Model(), len(files), len(failed), 100*float64(len(failed))/float64(len(files)), missingPairs, n)
-	fmt.Fprintf(e.stdout, "10-fold accuracy %.2f %% ± %.2f %%\n", 100*acc, 100*sd)
-	writeDET(e.stdout, ev)
-	if missingPairs > 0 {
-		evX := face.Evaluate(genX, impX)
-		fmt.Fprintf(e.stdout, "\nwithout pairs touching a failed image (%d genuine, %d impostor):\n", len(genX), len(impX))
-		writeDET(e.stdout, evX)
+	missingPairs := 0
+	for _, p := range pairs {
+		_, oka := tpl[filepath.Join(*lfw, p.a)]
+		_, okb := tpl[filepath.Join(*lfw, p.b)]
+		if !oka || !okb {
+			missingPairs++
+		}
+	}
+	fmt.Fprintf(e.stdout, "images %d, face found only by the fallback threshold %d, failed to acquire %d (%.2f %%), pairs touching a failure %d of %d\n",
+		len(files), fallbacks, len(failed), 100*float64(len(failed))/float64(len(files)), missingPairs, n)
+	for k := 0; k <= len(also); k++ {
+		scores := make([]float64, n)
+		genuine := make([]bool, n)
+		var gen, imp []float64
+		model := eng.Model()
+		for i, p := range pairs {
+			genuine[i] = p.genuine
+			s := -1.0 // a failure to acquire counts as a reject
+			ta, oka := tpl[filepath.Join(*lfw, p.a)]
+			tb, okb := tpl[filepath.Join(*lfw, p.b)]
+			if oka && okb {
+				model = ta[k].Model()
+				if c, err := face.Compare(ta[k], tb[k]); err == nil {
+					s = float64(c)
+				}
+			}
+			scores[i] = s
+			if p.genuine {
+				gen = append(gen, s)
+			} else {
+				imp = append(imp, s)
+			}
+		}
+		acc, sd := tenFold(scores, genuine, fold)
+		fmt.Fprintf(e.stdout, "\nmodel %s\n10-fold accuracy %.2f %% ± %.2f %%\n", model, 100*acc, 100*sd)
+		writeDET(e.stdout, face.Evaluate(gen, imp))
 	}
 	names := make([]string, 0, len(failed))
 	for f := range failed {
