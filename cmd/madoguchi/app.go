@@ -2,15 +2,21 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/blob"
 	"github.com/madoguchi/madoguchi/store"
+	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/vault"
 )
 
 // Deployment modes. In development, missing keys are generated under the data
@@ -28,6 +34,15 @@ type app struct {
 	log   *slog.Logger
 	db    *store.DB
 	audit *audit.Log
+	kek   *vault.KeyFile
+	vault *vault.Vault
+	blobs *blob.Store
+	// tenants holds tenants and API clients; issuer authenticates clients
+	// and their access tokens.
+	tenants *tenant.Registry
+	issuer  *tenant.Issuer
+	// models is the face model folder, installed in the background.
+	models *modelSet
 	// devKeys lists the development keys generated or loaded, for the
 	// single start-up warning.
 	devKeys []string
@@ -51,11 +66,55 @@ func openApp(ctx context.Context, mode string, d dataFlags, log *slog.Logger, mi
 		return nil, err
 	}
 	a.db = db
+	if mode == modeProduction && isDevelopment(d.data) {
+		a.Close()
+		return nil, fmt.Errorf("production mode: %s was initialised with development keys (%s marker); use a fresh data directory with provisioned keys", d.data, devMarker)
+	}
 	if err := a.loadKeys(); err != nil {
 		a.Close()
 		return nil, err
 	}
+	if len(a.devKeys) > 0 {
+		if err := markDevelopment(d.data); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+	if err := a.openDomain(); err != nil {
+		a.Close()
+		return nil, err
+	}
 	return a, nil
+}
+
+// openDomain builds the domain components on top of the store and keys.
+func (a *app) openDomain() error {
+	be, err := blob.NewFS(filepath.Join(a.data.data, "blobs"))
+	if err != nil {
+		return err
+	}
+	if a.blobs, err = blob.New(a.db, be); err != nil {
+		return err
+	}
+	if a.vault, err = vault.New(a.kek, a.db, a.audit, vault.WithBlobs(a.blobs)); err != nil {
+		return err
+	}
+	a.tenants = tenant.NewRegistry(a.db, a.audit)
+	return nil
+}
+
+// newIssuer builds the token issuer for the server's public URL: client
+// assertions must name it (or its token endpoint) as their audience.
+func (a *app) newIssuer(publicURL string) error {
+	base := strings.TrimRight(publicURL, "/")
+	is, err := tenant.NewIssuer(a.db, a.audit, tenant.IssuerConfig{
+		Audiences: []string{base, base + "/v1/oauth/token"},
+	})
+	if err != nil {
+		return err
+	}
+	a.issuer = is
+	return nil
 }
 
 func (a *app) loadKeys() error {
@@ -84,7 +143,21 @@ func (a *app) loadKeys() error {
 	if a.audit, err = audit.New(a.db, signer); err != nil {
 		return err
 	}
-	return nil
+
+	kekPath := filepath.Join(dir, "kek.json")
+	if a.mode == modeProduction {
+		a.kek, err = vault.OpenKeyFile(kekPath)
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("production mode: key-encryption key file %s is missing: %w", kekPath, err)
+		}
+	} else {
+		var created bool
+		a.kek, created, err = vault.OpenOrCreateDevKeyFile(kekPath)
+		if created {
+			a.devKeys = append(a.devKeys, kekPath)
+		}
+	}
+	return err
 }
 
 // Close releases what openApp opened.
@@ -92,4 +165,25 @@ func (a *app) Close() {
 	if a.db != nil {
 		a.db.Close()
 	}
+}
+
+// checkKeys proves the key-encryption key works: a random probe key is
+// wrapped and unwrapped.
+func (a *app) checkKeys(ctx context.Context) error {
+	probe := make([]byte, 32)
+	if _, err := rand.Read(probe); err != nil {
+		return err
+	}
+	w, err := a.kek.Wrap(ctx, probe)
+	if err != nil {
+		return err
+	}
+	back, err := a.kek.Unwrap(ctx, w)
+	if err != nil {
+		return err
+	}
+	if subtle.ConstantTimeCompare(back, probe) != 1 {
+		return errors.New("keyring: unwrap returned a different key")
+	}
+	return nil
 }

@@ -49,6 +49,7 @@ var commands = []command{
 	{"trust", "import, list and check ICAO trust anchors (CSCA master lists)", runTrust},
 	{"jpki", "verify JPKI (My Number card) signatures: method ワ, re-authentication", runJPKI},
 	{"keys", "show, rotate, rewrap and retire the key-encryption keys", runKeys},
+	{"dev", "developer tools for a development data directory (test clients, tokens)", runDev},
 }
 
 // exitError carries a specific exit status (for example "audit verify" found

@@ -9,7 +9,15 @@ import (
 )
 
 // TestMain lets testscript run this test binary as the "madoguchi" command.
+// With MADOGUCHI_TEST_EXEC_MAIN=1 the binary is madoguchi itself, so tests
+// can run real server processes (and SIGKILL them).
 func TestMain(m *testing.M) {
+	if os.Getenv("MADOGUCHI_TEST_EXEC_MAIN") == "1" {
+		main()
+	}
+	if dir := os.Getenv("MADOGUCHI_TEST_BLOB_WRITER"); dir != "" {
+		blobWriter(dir) // never returns; killed by the test
+	}
 	testscript.Main(m, map[string]func(){
 		"madoguchi": func() {
 			e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}

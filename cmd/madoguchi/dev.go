@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/madoguchi/madoguchi/store"
+	"github.com/madoguchi/madoguchi/tenant"
+)
+
+// devMarker is created in a data directory whose keys were generated for
+// development. Developer tools require it; production mode refuses a data
+// directory that has it.
+const devMarker = "DEVELOPMENT"
+
+// markDevelopment records that dir holds development keys.
+func markDevelopment(dir string) error {
+	p := filepath.Join(dir, devMarker)
+	return os.WriteFile(p, []byte("This data directory was initialised with development keys. Never use it for real data.\n"), 0o600)
+}
+
+func isDevelopment(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, devMarker))
+	return err == nil
+}
+
+// runDev holds the developer tools. They act directly on a development data
+// directory and bypass dual control, so they refuse any other.
+func runDev(ctx context.Context, e *env, args []string) error {
+	const synopsis = "dev client --name NAME [--scopes a,b] [--data DIR] --key-out FILE | dev token --server URL --client-id ID --key FILE"
+	if len(args) == 0 {
+		return usageError{"usage: madoguchi " + synopsis}
+	}
+	switch args[0] {
+	case "client":
+		return devClient(ctx, e, args[1:])
+	case "token":
+		return devToken(ctx, e, args[1:])
+	}
+	return usageError{"usage: madoguchi " + synopsis}
+}
+
+func devClient(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "dev client", "dev client --name NAME [--scopes a,b] [--data DIR] --key-out FILE")
+	var d dataFlags
+	d.register(fs, e)
+	name := fs.String("name", "Development Bank", "tenant name")
+	scopes := fs.String("scopes", "audit:read", "comma-separated scopes for the client")
+	keyOut := fs.String("key-out", "", "where to write the client's private key (PEM, 0600)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *keyOut == "" {
+		return usageError{"dev client needs --key-out"}
+	}
+	if !isDevelopment(d.data) {
+		return fmt.Errorf("%s is not a development data directory (no %s marker): use 'madoguchi admin' with dual control", d.data, devMarker)
+	}
+	a, err := openApp(ctx, modeDevelopment, d, slog.New(slog.DiscardHandler), true)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	op := tenant.Actor{Kind: "system", ID: "dev-client", OSUser: osUser()}
+	ten, err := a.tenants.CreateTenant(ctx, op, *name)
+	if err != nil {
+		return err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	jwks, err := publicJWKS("dev-1", key)
+	if err != nil {
+		return err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	var sc []string
+	for _, s := range strings.Split(*scopes, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			sc = append(sc, s)
+		}
+	}
+	var cl tenant.Client
+	err = a.db.InTx(ctx, func(tx *store.Tx) error {
+		cl, err = a.tenants.CreateClientTx(ctx, tx, op, ten.ID, tenant.ClientSpec{Name: *name + " (dev)", Scopes: sc, JWKS: jwks})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(*keyOut, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return err
+	}
+	return json.NewEncoder(e.stdout).Encode(map[string]string{"tenant_id": ten.ID, "client_id": cl.ID, "kid": "dev-1", "key_file": *keyOut})
+}
+
+func devToken(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "dev token", "dev token --server URL [--audience URL] --client-id ID --key FILE")
+	server := fs.String("server", "http://127.0.0.1:8080", "server URL")
+	aud := fs.String("audience", "", "the server's public URL, if it differs from --server")
+	clientID := fs.String("client-id", "", "client id")
+	keyFile := fs.String("key", "", "client private key (PEM)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	c, err := loadAPIClient(*server, *aud, *clientID, *keyFile)
+	if err != nil {
+		return err
+	}
+	if err := c.fetchToken(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, c.token)
+	return nil
+}
+
+// loadAPIClient builds an API client from a PEM private key file.
+func loadAPIClient(server, audience, clientID, keyFile string) (*apiClient, error) {
+	if clientID == "" || keyFile == "" {
+		return nil, usageError{"need --client-id and --key"}
+	}
+	b, err := os.ReadFile(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return nil, errors.New("key file: no PEM block")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("key file: %w", err)
+	}
+	ek, ok := k.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, errors.New("key file: want a P-256 ECDSA key")
+	}
+	server = strings.TrimRight(server, "/")
+	if audience == "" {
+		audience = server
+	}
+	return &apiClient{base: server, audience: audience, clientID: clientID, kid: "dev-1", key: ek}, nil
+}
+
+// writeFileAtomic writes data to path through a temporary file in the same
+// directory, fsynced and renamed, so a crash leaves the old file or the new.
+func writeFileAtomic(path string, data []byte, perm fs.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// osUser names the operating-system user running a tool, for audit details.
+func osUser() string {
+	for _, k := range []string{"USER", "LOGNAME"} {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+	}
+	return fmt.Sprintf("uid:%d", os.Getuid())
+}

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+
+	"github.com/madoguchi/madoguchi/face/models"
+)
+
+// modelSet is the server's face model folder. At start the server verifies
+// it and, if allowed, installs what is missing in the background, so start-up
+// stays fast; features that need the models answer 503 until ready() is true.
+type modelSet struct {
+	dir string
+	ok  atomic.Bool
+}
+
+func newModelSet(dir string) *modelSet { return &modelSet{dir: dir} }
+
+func (m *modelSet) ready() bool { return m.ok.Load() }
+
+// ensure verifies the folder and installs missing models if install is set.
+// It returns when done or when ctx ends; the server owns it and cancels ctx
+// at shutdown.
+func (m *modelSet) ensure(ctx context.Context, log *slog.Logger, install bool) {
+	if err := models.Verify(m.dir, models.Pinned()); err == nil {
+		m.ok.Store(true)
+		log.Info("face models verified", "dir", m.dir)
+		return
+	} else if !install {
+		log.Warn("face models missing or do not verify; face features are unavailable (run 'madoguchi models install')", "dir", m.dir, "err", err)
+		return
+	}
+	log.Info("installing face models in the background", "dir", m.dir)
+	rep, err := models.Install(ctx, m.dir, models.Pinned(), models.Options{})
+	if err != nil {
+		log.Error("face model install failed; face features are unavailable", "dir", m.dir, "err", err)
+		return
+	}
+	m.ok.Store(true)
+	log.Info("face models installed", "dir", m.dir, "installed", len(rep.Installed), "unchanged", len(rep.Unchanged))
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/web"
+)
+
+// This file adapts domain packages to the small interfaces the HTTP layer
+// declares, translating errors at the trust boundary: the domain's reasons
+// stay in the log, the client sees the OAuth/HTTP category.
+
+// tenantAuth adapts tenant.Issuer to web.Auth.
+type tenantAuth struct{ is *tenant.Issuer }
+
+var _ web.Auth = tenantAuth{}
+
+func (a tenantAuth) Token(ctx context.Context, form url.Values, peer *x509.Certificate) (web.TokenResponse, error) {
+	req, err := tenant.ParseTokenRequest(form)
+	if err != nil {
+		return web.TokenResponse{}, authError(err)
+	}
+	req.PeerCert = peer
+	req.RequestID = web.RequestID(ctx)
+	tok, err := a.is.Token(ctx, req)
+	if err != nil {
+		return web.TokenResponse{}, authError(err)
+	}
+	return web.TokenResponse{
+		AccessToken: tok.AccessToken.Reveal(),
+		TokenType:   tok.TokenType,
+		ExpiresIn:   int(tok.ExpiresIn.Seconds()),
+		Scope:       strings.Join(tok.Scopes, " "),
+	}, nil
+}
+
+func (a tenantAuth) Authenticate(ctx context.Context, token string, peer *x509.Certificate) (web.Principal, error) {
+	p, err := a.is.Authenticate(ctx, token, peer)
+	if err != nil {
+		return web.Principal{}, authError(err)
+	}
+	return web.Principal{TenantID: p.TenantID, ClientID: p.ClientID, Scopes: p.Scopes}, nil
+}
+
+// authError maps tenant errors to the web sentinels, keeping the cause.
+func authError(err error) error {
+	var cat error
+	switch {
+	case errors.Is(err, tenant.ErrInvalidClient):
+		cat = web.ErrInvalidClient
+	case errors.Is(err, tenant.ErrInvalidScope):
+		cat = web.ErrInvalidScope
+	case errors.Is(err, tenant.ErrUnsupportedGrantType):
+		cat = web.ErrInvalidGrant
+	case errors.Is(err, tenant.ErrInvalidRequest):
+		cat = web.ErrInvalidRequest
+	case errors.Is(err, tenant.ErrInvalidToken), errors.Is(err, tenant.ErrTokenExpired):
+		cat = web.ErrInvalidToken
+	default:
+		return err
+	}
+	return fmt.Errorf("%w: %w", cat, err)
+}
+
+// auditLog adapts audit.Log to web.AuditLog.
+type auditLog struct{ l *audit.Log }
+
+var _ web.AuditLog = auditLog{}
+
+func (a auditLog) Checkpoint(ctx context.Context) ([]byte, error) { return a.l.Checkpoint(ctx) }
+
+func (a auditLog) InclusionProof(ctx context.Context, index, size uint64) ([][]byte, error) {
+	p, err := a.l.InclusionProof(ctx, index, size)
+	return p, rangeError(err)
+}
+
+func (a auditLog) ConsistencyProof(ctx context.Context, oldSize, newSize uint64) ([][]byte, error) {
+	p, err := a.l.ConsistencyProof(ctx, oldSize, newSize)
+	return p, rangeError(err)
+}
+
+func (a auditLog) Entry(ctx context.Context, index uint64) (string, []byte, error) {
+	t, leaf, err := a.l.Entry(ctx, index)
+	return t, leaf, rangeError(err)
+}
+
+func rangeError(err error) error {
+	if errors.Is(err, audit.ErrRange) {
+		return fmt.Errorf("%w: %w", web.ErrProofRange, err)
+	}
+	return err
+}
