@@ -357,6 +357,9 @@ func (g *Graph) Outputs() []string {
 // Run executes the graph. inputs maps input names to tensors (not modified);
 // the result holds one tensor per output, in Outputs order.
 func (g *Graph) Run(ctx context.Context, inputs map[string]*Tensor) ([]*Tensor, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("nn: %w", err)
+	}
 	vals := make([]*Tensor, len(g.nodes))
 	left := append([]int(nil), g.uses...)
 	for _, i := range g.inputs {

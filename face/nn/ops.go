@@ -207,6 +207,9 @@ func ReLUInPlace(a *Tensor) { activate(a.Data, ReLU) }
 
 // ChannelAffineInPlace computes x = x*mul + add per channel (last dim); either may be nil.
 func ChannelAffineInPlace(x *Tensor, mul, add []float32) error {
+	if len(x.Shape) == 0 {
+		return fmt.Errorf("%w: affine on a scalar", ErrShape)
+	}
 	c := x.Shape[len(x.Shape)-1]
 	if (mul != nil && len(mul) != c) || (add != nil && len(add) != c) {
 		return fmt.Errorf("%w: affine on %d channels", ErrShape, c)
@@ -273,6 +276,12 @@ func Sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))
 
 // SoftmaxInPlace applies softmax over the last dimension.
 func SoftmaxInPlace(x *Tensor) {
+	if len(x.Shape) == 0 {
+		for i := range x.Data {
+			x.Data[i] = 1
+		}
+		return
+	}
 	c := x.Shape[len(x.Shape)-1]
 	if c == 0 {
 		return
