@@ -7,9 +7,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"image"
 	"io"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -24,7 +26,7 @@ import (
 
 // runFace implements "madoguchi face analyze|compare|calibrate|evaluate-lfw".
 func runFace(ctx context.Context, e *env, args []string) error {
-	const synopsis = "face analyze|compare|calibrate|evaluate-lfw [flags] ..."
+	const synopsis = "face analyze|compare|calibrate|evaluate-lfw|bench [flags] ..."
 	if len(args) == 0 {
 		return usageError{"usage: madoguchi " + synopsis}
 	}
@@ -38,6 +40,8 @@ func runFace(ctx context.Context, e *env, args []string) error {
 		return faceCalibrate(ctx, e, rest, loadEngine)
 	case "evaluate-lfw":
 		return faceEvaluateLFW(ctx, e, rest, loadEngine)
+	case "bench":
+		return faceBench(ctx, e, rest, loadEngine)
 	case "-h", "--help", "help":
 		fmt.Fprintln(e.stderr, "usage: madoguchi "+synopsis)
 		return flag.ErrHelp
@@ -476,112 +480,6 @@ func targetOf(p face.DETPoint, ev face.Evaluation) float64 {
 	return math.NaN()
 }
 
-// lfwPair is one line of LFW's pairs.txt.
-type lfwPair struct {
-	a, b    string // relative image paths
-	genuine bool
-}
-
-// readLFWPairs parses pairs.txt (View 2 with a "3000" header, or the
-// official "10 300" header): genuine "name i j", impostor "name1 i name2 j".
-func readLFWPairs(r io.Reader) ([]lfwPair, error) {
-	sc := bufio.NewScanner(io.LimitReader(r, 1<<20))
-	img := func(name, num string) (string, error) {
-		n, err := strconv.Atoi(num)
-		if err != nil || n <= 0 || n > 9999 || strings.ContainsAny(name, `/\.`) {
-			return "", fmt.Errorf("bad pair entry %q %q", name, num)
-		}
-		return filepath.Join(name, fmt.Sprintf("%s_%04d.jpg", name, n)), nil
-	}
-	var pairs []lfwPair
-	first := true
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if first {
-			first = false
-			if len(f) <= 2 {
-				continue // header
-			}
-		}
-		var p lfwPair
-		var err1, err2 error
-		switch len(f) {
-		case 0:
-			continue
-		case 3:
-			p.a, err1 = img(f[0], f[1])
-			p.b, err2 = img(f[0], f[2])
-			p.genuine = true
-		case 4:
-			p.a, err1 = img(f[0], f[1])
-			p.b, err2 = img(f[2], f[3])
-		default:
-			return nil, fmt.Errorf("pairs line %d: %d fields", len(pairs)+2, len(f))
-		}
-		if err := errors.Join(err1, err2); err != nil {
-			return nil, err
-		}
-		pairs = append(pairs, p)
-		if len(pairs) > 100000 {
-			return nil, errors.New("pairs file has more than 100000 pairs")
-		}
-	}
-	return pairs, sc.Err()
-}
-
-// tenFold returns the mean and standard deviation of LFW 10-fold accuracy:
-// for each fold the threshold maximising accuracy on the other nine is
-// applied to it. fold(i) gives pair i's fold.
-func tenFold(scores []float64, genuine []bool, fold func(int) int) (float64, float64) {
-	var accs []float64
-	for k := 0; k < 10; k++ {
-		var train []int
-		for i := range scores {
-			if fold(i) != k {
-				train = append(train, i)
-			}
-		}
-		cands := make([]float64, 0, len(train))
-		for _, i := range train {
-			cands = append(cands, scores[i])
-		}
-		slices.Sort(cands)
-		bestT, bestAcc := 0.0, -1.0
-		for _, t := range cands {
-			acc := accuracy(scores, genuine, train, t)
-			if acc > bestAcc {
-				bestAcc, bestT = acc, t
-			}
-		}
-		var test []int
-		for i := range scores {
-			if fold(i) == k {
-				test = append(test, i)
-			}
-		}
-		accs = append(accs, accuracy(scores, genuine, test, bestT))
-	}
-	var m, v float64
-	for _, a := range accs {
-		m += a / 10
-	}
-	for _, a := range accs {
-		v += (a - m) * (a - m) / 10
-	}
-	return m, math.Sqrt(v)
-}
-
-// accuracy: a pair is called genuine if its score is > t.
-func accuracy(scores []float64, genuine []bool, idx []int, t float64) float64 {
-	ok := 0
-	for _, i := range idx {
-		if (scores[i] > t) == genuine[i] {
-			ok++
-		}
-	}
-	return float64(ok) / float64(max(len(idx), 1))
-}
-
 func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoader) error {
 	fs := newFlagSet(e, "face evaluate-lfw", "face evaluate-lfw --lfw FOLDER --pairs FILE [--also-faceapi] [--detector ...] [--align ...]")
 	var ef engineFlags
@@ -599,7 +497,7 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 	if err != nil {
 		return err
 	}
-	pairs, err := readLFWPairs(pf)
+	pairs, err := face.ReadLFWPairs(pf)
 	pf.Close()
 	if err != nil {
 		return err
@@ -618,7 +516,7 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 	seen := map[string]bool{}
 	var files []string
 	for _, p := range pairs {
-		for _, f := range []string{p.a, p.b} {
+		for _, f := range []string{p.A, p.B} {
 			if !seen[f] {
 				seen[f] = true
 				files = append(files, filepath.Join(*lfw, f))
@@ -632,7 +530,7 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 	n := len(pairs)
 	grouped := true // this copy lists all genuine pairs first
 	for i := 0; i < n/2; i++ {
-		grouped = grouped && pairs[i].genuine
+		grouped = grouped && pairs[i].Genuine
 	}
 	per := n / 20
 	fold := func(i int) int {
@@ -643,8 +541,8 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 	}
 	missingPairs := 0
 	for _, p := range pairs {
-		_, oka := tpl[filepath.Join(*lfw, p.a)]
-		_, okb := tpl[filepath.Join(*lfw, p.b)]
+		_, oka := tpl[filepath.Join(*lfw, p.A)]
+		_, okb := tpl[filepath.Join(*lfw, p.B)]
 		if !oka || !okb {
 			missingPairs++
 		}
@@ -657,10 +555,10 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 		var gen, imp []float64
 		model := eng.Model()
 		for i, p := range pairs {
-			genuine[i] = p.genuine
+			genuine[i] = p.Genuine
 			s := -1.0 // a failure to acquire counts as a reject
-			ta, oka := tpl[filepath.Join(*lfw, p.a)]
-			tb, okb := tpl[filepath.Join(*lfw, p.b)]
+			ta, oka := tpl[filepath.Join(*lfw, p.A)]
+			tb, okb := tpl[filepath.Join(*lfw, p.B)]
 			if oka && okb {
 				model = ta[k].Model()
 				if c, err := face.Compare(ta[k], tb[k]); err == nil {
@@ -668,13 +566,13 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 				}
 			}
 			scores[i] = s
-			if p.genuine {
+			if p.Genuine {
 				gen = append(gen, s)
 			} else {
 				imp = append(imp, s)
 			}
 		}
-		acc, sd := tenFold(scores, genuine, fold)
+		acc, sd := face.TenFoldAccuracy(scores, genuine, fold)
 		fmt.Fprintf(e.stdout, "\nmodel %s\n10-fold accuracy %.2f %% ± %.2f %%\n", model, 100*acc, 100*sd)
 		writeDET(e.stdout, face.Evaluate(gen, imp))
 	}
@@ -687,4 +585,166 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 		fmt.Fprintf(e.stderr, "no face: %s: %v\n", f, failed[f])
 	}
 	return nil
+}
+
+// faceBench times the engine per stage on a folder of images and, with
+// --reference, runs face-api's own pipeline (tools/face-reference/harness.js
+// under Node) on the same images in the same run, and prints both.
+func faceBench(ctx context.Context, e *env, args []string, load engineLoader) error {
+	fs := newFlagSet(e, "face bench", "face bench --images FOLDER [--limit N] [--runs N] [--reference tools/face-reference]")
+	var ef engineFlags
+	ef.register(fs)
+	dir := fs.String("images", "", "image `folder` (walked recursively, sorted)")
+	limit := fs.Int("limit", 50, "use the first N images")
+	runs := fs.Int("runs", 3, "timed runs per image (the median is kept), after one warm-up pass")
+	ref := fs.String("reference", "", "reference harness `folder` (runs 'node harness.js --engine faceapi' there)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *dir == "" || *runs < 1 || *limit < 1 || fs.NArg() != 0 {
+		return usageError{"face bench needs --images, --runs >= 1, --limit >= 1"}
+	}
+	var files []string
+	err := filepath.WalkDir(*dir, func(p string, d os.DirEntry, err error) error {
+		ext := strings.ToLower(filepath.Ext(p))
+		if err == nil && d.Type().IsRegular() && (ext == ".jpg" || ext == ".jpeg" || ext == ".png") {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	sort.Strings(files)
+	if len(files) > *limit {
+		files = files[:*limit]
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("%s: no images", *dir)
+	}
+	if *ref != "" {
+		list := filepath.Join(os.TempDir(), fmt.Sprintf("madoguchi-bench-%d.txt", os.Getpid()))
+		out := list + ".jsonl"
+		defer os.Remove(list)
+		defer os.Remove(out)
+		defer os.Remove(out + ".summary.json")
+		var rel []string
+		for _, f := range files {
+			r, _ := filepath.Rel(*dir, f)
+			rel = append(rel, r)
+		}
+		if err := os.WriteFile(list, []byte(strings.Join(rel, "\n")+"\n"), 0o644); err != nil {
+			return err
+		}
+		abs, _ := filepath.Abs(*dir)
+		cmd := exec.CommandContext(ctx, "node", "harness.js", "--input", abs, "--list", list, "--out", out,
+			"--engine", "faceapi", "--runs", strconv.Itoa(*runs), "--warmup", "3")
+		cmd.Dir = *ref
+		cmd.Stderr = e.stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("reference harness: %w", err)
+		}
+		if err := printReference(e.stdout, out); err != nil {
+			return err
+		}
+	}
+	eng, err := load(&ef)
+	if err != nil {
+		return err
+	}
+	imgs := make([]*image.RGBA, len(files))
+	for i, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			return err
+		}
+		imgs[i], _, err = imageio.Read(fh, imageio.DefaultLimits())
+		fh.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+	}
+	for _, img := range imgs { // warm-up
+		if _, err := eng.Analyze(ctx, img); err != nil {
+			return err
+		}
+	}
+	stages := []string{"detect", "landmarks", "align", "embed", "quality", "total"}
+	per := map[string][]float64{}
+	for _, img := range imgs {
+		var rs []face.Timing
+		for r := 0; r < *runs; r++ {
+			_, tm, err := eng.AnalyzeTimed(ctx, img)
+			if err != nil {
+				return err
+			}
+			rs = append(rs, tm)
+		}
+		for _, st := range stages {
+			var v []float64
+			for _, tm := range rs {
+				m := tm.Map()
+				if st == "total" {
+					v = append(v, m["detect"]+m["landmarks"]+m["align"]+m["embed"]+m["quality"])
+				} else {
+					v = append(v, m[st])
+				}
+			}
+			per[st] = append(per[st], median(v))
+		}
+	}
+	fmt.Fprintf(e.stdout, "madoguchi %s, %d images, GOMAXPROCS %d, median over images of the per-image median of %d runs:\n",
+		eng.Model(), len(imgs), runtime.GOMAXPROCS(0), *runs)
+	for _, st := range stages {
+		fmt.Fprintf(e.stdout, "  %-10s %8.1f ms\n", st, median(per[st]))
+	}
+	return nil
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	v = slices.Clone(v)
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+// printReference summarises the harness's per-image face-api timings.
+func printReference(w io.Writer, jsonl string) error {
+	fh, err := os.Open(jsonl)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	var det, lm, emb, tot []float64
+	sc := bufio.NewScanner(io.LimitReader(fh, 256<<20))
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		var rec struct {
+			FaceAPI *struct {
+				Timing struct {
+					Detect    float64 `json:"detect_ms"`
+					Landmarks float64 `json:"landmarks_ms"`
+					Embed     float64 `json:"embed_ms"`
+				} `json:"timing"`
+			} `json:"faceapi"`
+		}
+		if json.Unmarshal(sc.Bytes(), &rec) != nil || rec.FaceAPI == nil {
+			continue
+		}
+		t := rec.FaceAPI.Timing
+		det, lm, emb = append(det, t.Detect), append(lm, t.Landmarks), append(emb, t.Embed)
+		tot = append(tot, t.Detect+t.Landmarks+t.Embed)
+	}
+	if len(det) == 0 {
+		return fmt.Errorf("reference harness wrote no face-api timings to %s", jsonl)
+	}
+	fmt.Fprintf(w, "reference face-api (tfjs-wasm, Node), %d images, median over images:\n", len(det))
+	fmt.Fprintf(w, "  %-10s %8.1f ms\n  %-10s %8.1f ms\n  %-10s %8.1f ms\n  %-10s %8.1f ms\n",
+		"detect", median(det), "landmarks", median(lm), "embed", median(emb), "total", median(tot))
+	return sc.Err()
 }
