@@ -100,7 +100,6 @@ func (c *dekCache) purge() {
 	}
 }
 
-
 // remove unlinks el and zeroes its key. c.mu is held.
 func (c *dekCache) remove(el *list.Element) {
 	e := c.ll.Remove(el).(*cacheEntry)
