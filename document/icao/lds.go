@@ -135,10 +135,12 @@ func extractImage(bdb []byte) (string, []byte, error) {
 			return "", nil, malformed("DG2: facial record length %d", blockLen)
 		}
 		img := r[record+8*points+info : blockLen]
-		dataType := r[record+8*points+1]
+		// The declared image data type is not trusted (the ICAO Part 10
+		// worked example declares JPEG 2000 for a JFIF image): the format is
+		// taken from the image's own signature.
 		format := imageFormat(img)
-		if format == "" || (dataType == 0) != (format == "jpeg") {
-			return "", nil, malformed("DG2: image data is neither JPEG nor JPEG 2000 as declared")
+		if format == "" {
+			return "", nil, malformed("DG2: image data is neither JPEG nor JPEG 2000")
 		}
 		return format, img, nil
 	}
