@@ -69,6 +69,11 @@ func (l *Log) VerifierKey() string {
 // its change. Appenders are serialised by a lock on the log's head row (the
 // SQLite write transaction already is). A zero e.Time is set to the Log's
 // clock; e is refused with ErrInvalidEntry if it breaks a rule of Entry.
+//
+// The head lock is held until tx ends, so every audited transaction
+// serialises from its Append to its commit. Call Append as the last
+// statement of the transaction: that keeps the lock short and avoids lock
+// order deadlocks with rows the transaction touches.
 func (l *Log) Append(ctx context.Context, tx *store.Tx, e Entry) (uint64, error) {
 	if e.Time.IsZero() {
 		e.Time = l.now()
