@@ -1,0 +1,257 @@
+package ekyc
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/blob"
+	"github.com/madoguchi/madoguchi/document"
+	"github.com/madoguchi/madoguchi/store"
+	"github.com/madoguchi/madoguchi/vault"
+)
+
+// Chip upload limits.
+const (
+	MaxChipFiles     = 16
+	MaxChipFileBytes = 256 << 10
+	MaxChipBytes     = 2 << 20
+)
+
+// myNumberFiles are the chip files that hold the 個人番号; they are refused
+// before anything is stored (番号利用法: the number is never collected here).
+var myNumberFiles = map[string]bool{"textap_ef01": true, "visualap_ef05": true}
+
+// ChipResult is what the service keeps of a verified chip read, sealed under
+// the session's subject. It carries personal data.
+type ChipResult struct {
+	Kind           document.Kind         `json:"kind"`
+	Verified       bool                  `json:"verified"`
+	Failed         []string              `json:"failed_checks,omitempty"`
+	Issuer         string                `json:"issuer,omitempty"`
+	Country        string                `json:"country,omitempty"`
+	DocumentNumber string                `json:"document_number,omitempty"` // never for a My Number card
+	Expiry         string                `json:"expiry,omitempty"`
+	Claims         map[string]any        `json:"claims,omitempty"` // signed attributes only
+	Unsigned       []string              `json:"unsigned_attributes,omitempty"`
+	Checks         []document.Check      `json:"checks"`
+	Digests        map[string]string     `json:"digests_sha256"`
+	IDA            *document.IDAEvidence `json:"ida,omitempty"`
+	PhotoFormat    string                `json:"photo_format,omitempty"`
+	ReceivedAt     time.Time             `json:"received_at"`
+}
+
+// ChipSummary is the non-personal answer to a chip upload.
+type ChipSummary struct {
+	Kind     document.Kind
+	Verified bool
+	Failed   []string // names of failed mandatory checks
+}
+
+func chipAAD(session, part string) []byte { return vault.AAD("ekyc.chip", session, part) }
+
+// SubmitChip takes raw chip files for method ヘ from a registered device
+// (an API client of the session's tenant with the device scope), verifies
+// them against the trust anchors with the session nonce as challenge, and
+// seals the files, the chip photo and the result under the session's
+// subject. A chip that fails verification is kept (as evidence of the
+// attempt) and makes the decision reject. Only one chip read per session.
+func (s *Service) SubmitChip(ctx context.Context, a Actor, tenant, id string, kind document.Kind, files map[string][]byte) (*ChipSummary, error) {
+	if !kind.Valid() {
+		return nil, fmt.Errorf("%w: unknown document kind", ErrInvalidInput)
+	}
+	if len(files) == 0 || len(files) > MaxChipFiles {
+		return nil, fmt.Errorf("%w: 1-%d chip files", ErrTooLarge, MaxChipFiles)
+	}
+	total := 0
+	for name, b := range files {
+		if myNumberFiles[strings.ToLower(name)] {
+			return nil, ErrMyNumber
+		}
+		if name == "" || len(name) > 32 || !printable(name) || len(b) == 0 || len(b) > MaxChipFileBytes {
+			return nil, fmt.Errorf("%w: each chip file needs a short name and 1-%d bytes", ErrTooLarge, MaxChipFileBytes)
+		}
+		total += len(b)
+	}
+	if total > MaxChipBytes {
+		return nil, fmt.Errorf("%w: chip files total over %d bytes", ErrTooLarge, MaxChipBytes)
+	}
+	ss, err := s.Get(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	if !ss.Method.NeedsChip {
+		return nil, fmt.Errorf("%w: this session's method takes no chip data", ErrState)
+	}
+	if expired, err := s.expireIfDue(ctx, ss); err != nil || expired {
+		return nil, errOr(err, ErrExpired)
+	}
+	if ss.State != StateCreated && ss.State != StateCapturing {
+		return nil, fmt.Errorf("%w: chip data is accepted only before submission", ErrState)
+	}
+	var have int
+	if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM ekyc_chips WHERE session_id = ?`, ss.ID).Scan(&have); err != nil {
+		return nil, err
+	}
+	if have > 0 {
+		return nil, fmt.Errorf("%w: chip data was already received for this session", ErrReplay)
+	}
+
+	now := s.now()
+	res := ChipResult{Kind: kind, ReceivedAt: now, Digests: map[string]string{}}
+	ev, verr := s.cfg.Chips.Verify(ctx, kind, files, ss.nonce)
+	if verr != nil && ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if verr == nil && ev != nil {
+		res.fill(ev, ss.ID, now)
+	} else {
+		res.Failed = []string{"chip.refused"}
+		res.Checks = []document.Check{{Name: "chip.refused", Result: document.Fail, Mandatory: true, Detail: "the verifier refused the chip files"}}
+	}
+	for name, b := range files {
+		res.Digests[name] = hexSHA256(b)
+	}
+	subj := subjectOf(ss.TenantID, ss.subject)
+	refs := map[string]string{}
+	var attach []blob.Ref
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		r, err := s.cfg.Vault.SealBlob(ctx, subj, chipAAD(ss.ID, "file/"+name), files[name])
+		if err != nil {
+			return nil, err
+		}
+		refs[name] = r.String()
+		attach = append(attach, r)
+	}
+	photoRef := ""
+	if ev != nil && ev.Photo != nil && len(ev.Photo.Data) > 0 && res.Verified {
+		r, err := s.cfg.Vault.SealBlob(ctx, subj, chipAAD(ss.ID, "photo"), ev.Photo.Data)
+		if err != nil {
+			return nil, err
+		}
+		photoRef = r.String()
+		attach = append(attach, r)
+	}
+	body, err := json.Marshal(res)
+	if err != nil {
+		return nil, err
+	}
+	refsJSON, _ := json.Marshal(refs)
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		sealed, err := s.cfg.Vault.Seal(ctx, tx, subj, chipAAD(ss.ID, "evidence"), body)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO ekyc_chips (session_id, tenant_id, kind, device_id, verified, evidence, files, photo_ref, received_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, ss.ID, ss.TenantID, string(kind), a.ID, boolInt(res.Verified), sealed,
+			string(refsJSON), photoRef, store.Micros(now)); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return fmt.Errorf("%w: chip data was already received for this session", ErrReplay)
+			}
+			return err
+		}
+		for _, r := range attach {
+			if err := s.cfg.Blobs.Attach(ctx, tx, r, ss.TenantID, ss.ID); err != nil {
+				return err
+			}
+		}
+		outcome := audit.OutcomeOK
+		if !res.Verified {
+			outcome = audit.OutcomeFailed
+		}
+		return s.record(ctx, tx, a, ss.TenantID, "ekyc.chip.add", ss.ID, outcome,
+			map[string]string{"kind": string(kind), "verified": fmt.Sprint(res.Verified), "files": fmt.Sprint(len(files))})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ChipSummary{Kind: kind, Verified: res.Verified, Failed: res.Failed}, nil
+}
+
+func (r *ChipResult) fill(ev *document.Evidence, session string, at time.Time) {
+	r.Verified = ev.Verified
+	for _, c := range ev.Failed() {
+		r.Failed = append(r.Failed, c.Name)
+	}
+	r.Issuer, r.Country, r.Checks = ev.Issuer, ev.IssuingCountry, ev.Checks
+	if ev.Kind != document.KindMyNumber {
+		r.DocumentNumber = ev.DocumentNumber.Reveal()
+	}
+	if !ev.Expiry.IsZero() {
+		r.Expiry = ev.Expiry.Format(time.DateOnly)
+	}
+	r.Claims = ev.SignedClaims()
+	for _, a := range ev.Attributes {
+		if !a.Signed {
+			r.Unsigned = append(r.Unsigned, a.Name)
+		}
+	}
+	if ev.Photo != nil {
+		r.PhotoFormat = ev.Photo.Format
+	}
+	if ev.Verified {
+		if ida, err := ev.IDAEvidence("chk-ic-"+session, at); err == nil {
+			r.IDA = &ida
+		}
+	}
+}
+
+// chip loads and opens the session's chip result and photo reference.
+func (s *Service) chip(ctx context.Context, ss *Session) (*ChipResult, blob.Ref, error) {
+	var (
+		sealed   []byte
+		photoRef string
+	)
+	err := s.db.QueryRow(ctx, `SELECT evidence, photo_ref FROM ekyc_chips WHERE session_id = ? AND tenant_id = ?`, ss.ID, ss.TenantID).Scan(&sealed, &photoRef)
+	if isNotFound(err) {
+		return nil, blob.Ref{}, nil
+	} else if err != nil {
+		return nil, blob.Ref{}, err
+	}
+	pt, err := s.cfg.Vault.Open(ctx, s.db, subjectOf(ss.TenantID, ss.subject), chipAAD(ss.ID, "evidence"), sealed)
+	if err != nil {
+		return nil, blob.Ref{}, err
+	}
+	var cr ChipResult
+	if err := json.Unmarshal(pt, &cr); err != nil {
+		return nil, blob.Ref{}, err
+	}
+	var ref blob.Ref
+	if photoRef != "" {
+		if ref, err = blob.ParseRef(photoRef); err != nil {
+			return nil, blob.Ref{}, err
+		}
+	}
+	return &cr, ref, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// DecodeChipFiles decodes a JSON map of file name to standard base64.
+func DecodeChipFiles(in map[string]string) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(in))
+	for k, v := range in {
+		b, err := base64.StdEncoding.DecodeString(v)
+		if err != nil {
+			return nil, fmt.Errorf("%w: chip file is not base64", ErrInvalidInput)
+		}
+		out[k] = b
+	}
+	return out, nil
+}

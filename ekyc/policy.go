@@ -1,0 +1,258 @@
+package ekyc
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/store"
+)
+
+// Action is what a failed check does to a session: reject it outright or
+// refer it to a person (目視審査).
+type Action string
+
+// Actions.
+const (
+	Reject Action = "reject"
+	Review Action = "review"
+)
+
+// Policy is a tenant's eKYC rules. It is stored per tenant; a tenant without
+// a policy cannot open sessions (ErrNoPolicy): there is no built-in default
+// that could approve anyone silently.
+type Policy struct {
+	// Methods lists the API names offered ("he", "ho", "wa").
+	Methods []string `json:"methods"`
+	// OfferHoAfterAmendment keeps ホ on or after 2027-04-01, for the
+	// amendment's exceptions only. Default false: ホ is refused then.
+	OfferHoAfterAmendment bool `json:"offer_ho_after_amendment"`
+	// FaceMatch is the 1:1 selfie-to-reference rule: the score must exceed
+	// Threshold, which the tenant states was calibrated at TargetFMR, and the
+	// engine's own calibration must say Match.
+	FaceMatch FaceMatchRule `json:"face_match"`
+	// Liveness is the PAD and active-challenge rule.
+	Liveness LivenessRule `json:"liveness"`
+	// MinSelfieFrames is the least number of selfie frames (default 4).
+	MinSelfieFrames int `json:"min_selfie_frames"`
+	// ChallengeSteps is the length of the random active challenge (2-4).
+	ChallengeSteps int `json:"challenge_steps"`
+	// Actions maps a reason code (see Reason) to reject or review; codes
+	// not listed use DefaultActions.
+	Actions map[string]Action `json:"actions,omitempty"`
+	// SessionTTL bounds a session from creation to submission (seconds).
+	SessionTTLSeconds int `json:"session_ttl_seconds"`
+	// CaptureTokenTTL bounds the one-time capture URL (seconds).
+	CaptureTokenTTLSeconds int `json:"capture_token_ttl_seconds"`
+}
+
+// FaceMatchRule is the face comparison threshold with the false-match rate
+// it was calibrated at.
+type FaceMatchRule struct {
+	TargetFMR float64 `json:"target_fmr"`
+	Threshold float64 `json:"threshold"`
+	// Consistency is the least similarity between selfie frames (same
+	// person throughout).
+	Consistency float64 `json:"consistency"`
+}
+
+// LivenessRule is the presentation-attack rule.
+type LivenessRule struct {
+	// MinPAD is the least passive PAD score (min of the engine's "real" and
+	// "live" scores, 0..1) on every selfie frame.
+	MinPAD float64 `json:"min_pad"`
+	// YawThreshold is the yaw ratio a turn must reach (0..1, default 0.25).
+	YawThreshold float64 `json:"yaw_threshold"`
+	// EARClosed and EAROpen are the eye-aspect-ratio bounds of a blink.
+	EARClosed float64 `json:"ear_closed"`
+	EAROpen   float64 `json:"ear_open"`
+}
+
+// DefaultActions is what each reason does unless the policy says otherwise.
+// Reasons that only a person can resolve are review; evidence of fraud or of
+// a failed mandatory check is reject.
+func DefaultActions() map[string]Action {
+	return map[string]Action{
+		ReasonChipInvalid:        Reject,
+		ReasonChipMissing:        Reject,
+		ReasonDocumentExpired:    Reject,
+		ReasonDocumentImages:     Review,
+		ReasonNoFaceSelfie:       Reject,
+		ReasonMultipleFaces:      Review,
+		ReasonNoFaceReference:    Review,
+		ReasonFaceMismatch:       Reject,
+		ReasonFaceUncalibrated:   Review,
+		ReasonSelfieInconsistent: Reject,
+		ReasonPADLow:             Reject,
+		ReasonPADUnavailable:     Review,
+		ReasonChallengeFailed:    Reject,
+		ReasonStaticFrames:       Reject,
+		ReasonTooFewSelfies:      Reject,
+		ReasonUnsignedAttributes: Review,
+		ReasonMethodNotAutomated: Review,
+		ReasonEngineFailed:       Review,
+	}
+}
+
+// ExamplePolicy returns a starting policy for a tenant: ヘ only (ホ is legacy
+// and abolished in principle from 2027-04-01), FMR 1e-4 with the given
+// threshold (take it from the face engine's calibration file), strict PAD.
+// It is a template to store with SetPolicy, not a fallback.
+func ExamplePolicy(threshold float64) Policy {
+	return Policy{
+		Methods:         []string{"he"},
+		FaceMatch:       FaceMatchRule{TargetFMR: 1e-4, Threshold: threshold, Consistency: threshold},
+		Liveness:        LivenessRule{MinPAD: 0.8, YawThreshold: 0.25, EARClosed: 0.18, EAROpen: 0.24},
+		MinSelfieFrames: 4, ChallengeSteps: 3,
+		SessionTTLSeconds: 30 * 60, CaptureTokenTTLSeconds: 15 * 60,
+	}
+}
+
+// Validate checks the policy's ranges.
+func (p Policy) Validate() error {
+	bad := func(f string) error { return fmt.Errorf("%w: policy %s", ErrInvalidInput, f) }
+	if len(p.Methods) == 0 {
+		return bad("methods: at least one")
+	}
+	seen := map[string]bool{}
+	for _, m := range p.Methods {
+		if _, err := MethodByAPI(m); err != nil || seen[m] {
+			return bad("methods: unknown or repeated method")
+		}
+		seen[m] = true
+	}
+	fm := p.FaceMatch
+	if !(fm.TargetFMR > 0 && fm.TargetFMR <= 1e-2) {
+		return bad("face_match.target_fmr: must be in (0, 0.01]")
+	}
+	if !finiteIn(fm.Threshold, -1, 1) || !finiteIn(fm.Consistency, -1, 1) {
+		return bad("face_match.threshold/consistency: must be in [-1, 1]")
+	}
+	l := p.Liveness
+	if !finiteIn(l.MinPAD, 0, 1) || !finiteIn(l.YawThreshold, 0.05, 0.9) {
+		return bad("liveness.min_pad in [0,1], yaw_threshold in [0.05,0.9]")
+	}
+	if !finiteIn(l.EARClosed, 0.01, 1) || !finiteIn(l.EAROpen, 0.01, 1) || l.EARClosed >= l.EAROpen {
+		return bad("liveness.ear_closed < ear_open, both in (0,1]")
+	}
+	if p.MinSelfieFrames < 2 || p.MinSelfieFrames > MaxFrames/2 {
+		return bad("min_selfie_frames: 2..20")
+	}
+	if p.ChallengeSteps < 1 || p.ChallengeSteps > 4 || p.MinSelfieFrames < p.ChallengeSteps+1 {
+		return bad("challenge_steps: 1..4 and below min_selfie_frames")
+	}
+	known := DefaultActions()
+	for code, a := range p.Actions {
+		if _, ok := known[code]; !ok || (a != Reject && a != Review) {
+			return bad("actions: unknown reason or action")
+		}
+	}
+	if p.SessionTTLSeconds < 60 || p.SessionTTLSeconds > 24*3600 {
+		return bad("session_ttl_seconds: 60..86400")
+	}
+	if p.CaptureTokenTTLSeconds < 30 || p.CaptureTokenTTLSeconds > p.SessionTTLSeconds {
+		return bad("capture_token_ttl_seconds: 30..session_ttl_seconds")
+	}
+	return nil
+}
+
+func finiteIn(x, lo, hi float64) bool { return !math.IsNaN(x) && x >= lo && x <= hi }
+
+// Action returns what reason code does under p.
+func (p Policy) Action(code string) Action {
+	if a, ok := p.Actions[code]; ok {
+		return a
+	}
+	if a, ok := DefaultActions()[code]; ok {
+		return a
+	}
+	return Review
+}
+
+// Offers reports whether p lets a client open a session of method m at t:
+// the tenant lists it, the method is in force, and (ホ after the amendment)
+// the tenant opted in to the exceptions.
+func (p Policy) Offers(m Method, t time.Time) error {
+	listed := false
+	for _, x := range p.Methods {
+		listed = listed || x == m.API
+	}
+	if !listed {
+		return fmt.Errorf("%w: method %s is not offered by this tenant", ErrMethodNotOffered, m.API)
+	}
+	if t.Before(m.EffectiveFrom) {
+		return fmt.Errorf("%w: method %s is not yet in force", ErrMethodNotOffered, m.API)
+	}
+	if !m.AbolishedFrom.IsZero() && !t.Before(m.AbolishedFrom) && !p.OfferHoAfterAmendment {
+		return fmt.Errorf("%w: method %s is abolished in principle from %s", ErrMethodNotOffered, m.API, m.AbolishedFrom.Format(time.DateOnly))
+	}
+	if m.NeedsSignature {
+		return fmt.Errorf("%w: method %s (JPKI) is not available through this API yet", ErrMethodNotOffered, m.API)
+	}
+	return nil
+}
+
+// SetPolicy stores tenant's policy (validated), bumping its version, with an
+// audit entry in the same transaction.
+func (s *Service) SetPolicy(ctx context.Context, actor Actor, tenant string, p Policy) (int, error) {
+	if err := p.Validate(); err != nil {
+		return 0, err
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return 0, err
+	}
+	var ver int
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT version FROM ekyc_policies WHERE tenant_id = ?`, tenant).Scan(&ver)
+		switch {
+		case err == nil:
+			ver++
+			_, err = tx.Exec(ctx, `UPDATE ekyc_policies SET version = ?, policy = ?, updated_at = ? WHERE tenant_id = ?`,
+				ver, string(b), store.Micros(s.now()), tenant)
+		case isNotFound(err):
+			ver = 1
+			_, err = tx.Exec(ctx, `INSERT INTO ekyc_policies (tenant_id, version, policy, updated_at) VALUES (?, ?, ?, ?)`,
+				tenant, ver, string(b), store.Micros(s.now()))
+		}
+		if err != nil {
+			return err
+		}
+		return s.record(ctx, tx, actor, tenant, "ekyc.policy.set", "policy/"+tenant, audit.OutcomeOK,
+			map[string]string{"version": fmt.Sprint(ver)})
+	})
+	return ver, err
+}
+
+// Policy returns tenant's stored policy and its version, or ErrNoPolicy.
+func (s *Service) Policy(ctx context.Context, tenant string) (Policy, int, error) {
+	return loadPolicy(ctx, s.db, tenant)
+}
+
+type rowQuerier interface {
+	QueryRow(ctx context.Context, query string, args ...any) *store.Row
+}
+
+func loadPolicy(ctx context.Context, q rowQuerier, tenant string) (Policy, int, error) {
+	var (
+		raw string
+		ver int
+	)
+	if err := q.QueryRow(ctx, `SELECT policy, version FROM ekyc_policies WHERE tenant_id = ?`, tenant).Scan(&raw, &ver); err != nil {
+		if isNotFound(err) {
+			return Policy{}, 0, ErrNoPolicy
+		}
+		return Policy{}, 0, err
+	}
+	var p Policy
+	if err := json.Unmarshal([]byte(raw), &p); err != nil {
+		return Policy{}, 0, fmt.Errorf("ekyc: stored policy for tenant is unreadable: %w", err)
+	}
+	if err := p.Validate(); err != nil {
+		return Policy{}, 0, fmt.Errorf("ekyc: stored policy is invalid: %w", err)
+	}
+	return p, ver, nil
+}
