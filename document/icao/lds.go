@@ -144,6 +144,18 @@ func extractImage(bdb []byte) (string, []byte, error) {
 		}
 		return format, img, nil
 	}
+	// ISO/IEC 39794-5 (BER): the image is the value of a primitive data
+	// object that starts with an image signature.
+	var found []byte
+	_ = tlv.Walk(bdb, func(_ int, o tlv.Object) error {
+		if found == nil && !o.Tag.Constructed() && imageFormat(o.Value) != "" {
+			found = o.Value
+		}
+		return nil
+	})
+	if found != nil {
+		return imageFormat(found), found, nil
+	}
 	best := -1
 	for _, m := range [][]byte{jpegMagic, jp2Magic, j2kMagic} {
 		if i := bytes.Index(bdb, m); i >= 0 && (best < 0 || i < best) {
