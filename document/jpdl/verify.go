@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/madoguchi/madoguchi/document/internal/pkcs1"
 	"math/big"
 	"strings"
 	"time"
@@ -217,7 +218,7 @@ func (v *Verifier) Verify(f Files, now time.Time) (*document.Evidence, error) {
 	h.Write(p1)
 	h.Write(p2)
 	h.Write(p3)
-	if err := verifyPKCS1SHA256(a.key, h.Sum(nil), sig.Value); err != nil {
+	if err := pkcs1.VerifySHA256(a.key, h.Sum(nil), sig.Value); err != nil {
 		return refuse("signature", nil, err, "RSA/SHA-256 signature over DF1/EF01, DF1/EF02 and DF2/EF01: %v", err)
 	}
 	ev.AddCheck("signature", document.Pass, true, "RSA PKCS#1 v1.5 SHA-256 signature over DF1/EF01, DF1/EF02 and DF2/EF01 verified")

@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/madoguchi/madoguchi/document/internal/pkcs1"
 	"strings"
 	"time"
 
@@ -203,7 +204,7 @@ func (v *Verifier) Verify(f *Files, now time.Time) (*document.Evidence, error) {
 		}
 		ev.AddCheck("textap.basic4_hash", document.Pass, true, "basic-4 file matches the signed hash DF32")
 		d := sha256.Sum256(sig.signed)
-		err = verifyPKCS1SHA256(cert.Key, d[:], sig.Value)
+		err = pkcs1.VerifySHA256(cert.Key, d[:], sig.Value)
 		zero(sig.signed)
 		if err != nil {
 			return fail("textap.signature", refuse("textap.signature", err, "signature DF33 over DF31 and DF32: %v", err))
@@ -234,7 +235,7 @@ func (v *Verifier) Verify(f *Files, now time.Time) (*document.Evidence, error) {
 		}
 		ev.AddCheck("visualap.certificate", document.Pass, true, fmt.Sprintf("CV certificate %X signed by configured J-LIS key %X", cert.SubjectRef, cert.IssuerRef))
 		d := sha256.Sum256(vis.signed)
-		if err := verifyPKCS1SHA256(cert.Key, d[:], vis.Value); err != nil {
+		if err := pkcs1.VerifySHA256(cert.Key, d[:], vis.Value); err != nil {
 			return fail("visualap.signature", refuse("visualap.signature", err, "signature DF28 over DF21–DF27: %v", err))
 		}
 		ev.AddCheck("visualap.signature", document.Pass, true, "RSA PKCS#1 v1.5 SHA-256 signature DF28 over DF21–DF27 verified")
@@ -285,7 +286,7 @@ func (v *Verifier) verifyCert(check string, c CVCert) error {
 			continue
 		}
 		d := sha256.Sum256(c.body)
-		if err := verifyPKCS1SHA256(a.Key, d[:], c.sig); err != nil {
+		if err := pkcs1.VerifySHA256(a.Key, d[:], c.sig); err != nil {
 			return refuse(check, err, "CV certificate signature 5F37 by J-LIS key %X: %v", a.Ref, err)
 		}
 		return nil

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/madoguchi/madoguchi/document/internal/pkcs1"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -366,7 +367,7 @@ func (v *Verifier) Verify(f Files, now time.Time) (*document.Evidence, error) {
 	h.Write(make([]byte, FrontSize-len(front)))
 	h.Write(face)
 	h.Write(make([]byte, FaceSize-len(face)))
-	if err := verifyPKCS1SHA256(key, h.Sum(nil), sig.CheckCode); err != nil {
+	if err := pkcs1.VerifySHA256(key, h.Sum(nil), sig.CheckCode); err != nil {
 		ev.AddCheck("signature", document.Fail, true, "check code over the padded front and face images: "+err.Error())
 		ev.Finish()
 		return ev, refuse("signature", err, "check code over the padded front and face images")
