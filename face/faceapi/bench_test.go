@@ -15,6 +15,7 @@ func BenchmarkSSD(b *testing.B) {
 		b.Fatal(err)
 	}
 	img := loadPNG(b, "astronaut_face_250.png")
+	defer reportCPU(b)()
 	for b.Loop() {
 		if _, err := s.Detect(context.Background(), img, 0.5); err != nil {
 			b.Fatal(err)
@@ -29,6 +30,7 @@ func BenchmarkLandmarks68(b *testing.B) {
 	}
 	img := loadPNG(b, "astronaut_face_250.png")
 	box := [4]float32{96.437, 73.9052, 92.3303, 99.0498}
+	defer reportCPU(b)()
 	for b.Loop() {
 		if _, err := l.Detect(context.Background(), img, box); err != nil {
 			b.Fatal(err)
@@ -43,6 +45,7 @@ func BenchmarkEmbed(b *testing.B) {
 	}
 	img := loadPNG(b, "astronaut_face_250.png")
 	box := [4]float32{90, 70, 106, 106}
+	defer reportCPU(b)()
 	for b.Loop() {
 		if _, err := r.EmbedBox(context.Background(), img, box); err != nil {
 			b.Fatal(err)
@@ -52,6 +55,7 @@ func BenchmarkEmbed(b *testing.B) {
 
 func BenchmarkLoadAll(b *testing.B) {
 	dir := modelDir(b)
+	defer reportCPU(b)()
 	for b.Loop() {
 		if _, err := LoadSSD(dir); err != nil {
 			b.Fatal(err)

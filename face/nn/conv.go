@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"math"
 	"sync"
 )
 
@@ -46,18 +47,12 @@ func window(in, k, s int, p Padding) (out, before int, err error) {
 func activate(d []float32, a Activation) {
 	switch a {
 	case ReLU:
-		for i, v := range d {
-			if v < 0 {
-				d[i] = 0
-			}
+		for i := clampAsm(d, 0, float32(math.Inf(1))); i < len(d); i++ {
+			d[i] = max(d[i], 0)
 		}
 	case ReLU6:
-		for i, v := range d {
-			if v < 0 {
-				d[i] = 0
-			} else if v > 6 {
-				d[i] = 6
-			}
+		for i := clampAsm(d, 0, 6); i < len(d); i++ {
+			d[i] = min(max(d[i], 0), 6)
 		}
 	}
 }
@@ -290,26 +285,46 @@ func (d *Depthwise) Forward(x *Tensor) (*Tensor, error) {
 		ob := out.Data[b*oh*ow*ch : (b+1)*oh*ow*ch]
 		parallelFor(oh, 4, ow*ch*d.KH*d.KW, func(y0, y1 int) {
 			for oy := y0; oy < y1; oy++ {
+				orow := ob[oy*ow*ch : (oy+1)*ow*ch]
 				for ox := 0; ox < ow; ox++ {
-					o := ob[(oy*ow+ox)*ch : (oy*ow+ox+1)*ch]
-					copy(o, d.bias)
-					for ky := 0; ky < d.KH; ky++ {
-						iy := oy*d.SH - pt + ky
-						if iy < 0 || iy >= h {
+					copy(orow[ox*ch:(ox+1)*ch], d.bias)
+				}
+				for ky := 0; ky < d.KH; ky++ {
+					iy := oy*d.SH - pt + ky
+					if iy < 0 || iy >= h {
+						continue
+					}
+					xrow := xb[iy*w*ch : (iy+1)*w*ch]
+					for kx := 0; kx < d.KW; kx++ {
+						// valid ox: 0 <= ox*SW - pl + kx < w
+						lo := max(0, floorDiv(pl-kx+d.SW-1, d.SW))
+						hi := min(ow, floorDiv(w-1+pl-kx, d.SW)+1)
+						if lo >= hi {
 							continue
 						}
-						for kx := 0; kx < d.KW; kx++ {
+						wk := d.w[(ky*d.KW+kx)*ch : (ky*d.KW+kx+1)*ch]
+						ix0 := lo*d.SW - pl + kx
+						if dwRowAsm(hi-lo, ch, orow[lo*ch:hi*ch], xrow[ix0*ch:], d.SW*ch, wk) {
+							continue
+						}
+						for ox := lo; ox < hi; ox++ {
 							ix := ox*d.SW - pl + kx
-							if ix < 0 || ix >= w {
-								continue
-							}
-							mulAdd(o, xb[(iy*w+ix)*ch:(iy*w+ix+1)*ch], d.w[(ky*d.KW+kx)*ch:(ky*d.KW+kx+1)*ch])
+							mulAdd(orow[ox*ch:(ox+1)*ch], xrow[ix*ch:(ix+1)*ch], wk)
 						}
 					}
 				}
-				activate(ob[oy*ow*ch:(oy+1)*ow*ch], d.Act)
+				activate(orow, d.Act)
 			}
 		})
 	}
 	return out, nil
+}
+
+// floorDiv is a/b rounded towards negative infinity (b > 0).
+func floorDiv(a, b int) int {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
 }

@@ -21,6 +21,34 @@ func kern1x16(k int, a *float32, b *float32, ldb uintptr, c *float32)
 //go:noescape
 func mulAdd8(n int, o, x, w *float32)
 
+//go:noescape
+func clamp8(n int, p *float32, lo, hi float32)
+
+//go:noescape
+func dwRow(npix, c int, o, x *float32, xstep uintptr, w *float32)
+
+// clampAsm clamps d[:len(d)&^7] to [lo, hi] and returns how many it did.
+func clampAsm(d []float32, lo, hi float32) int {
+	n8 := len(d) &^ 7
+	if !useAsm || n8 == 0 {
+		return 0
+	}
+	clamp8(n8, unsafe.SliceData(d), lo, hi)
+	return n8
+}
+
+// dwRowAsm: see dwRow. It reports false when the kernel cannot be used.
+func dwRowAsm(npix, c int, o, x []float32, xstep int, w []float32) bool {
+	if !useAsm || c%8 != 0 || npix <= 0 {
+		return false
+	}
+	_ = o[npix*c-1]
+	_ = x[(npix-1)*xstep+c-1]
+	_ = w[c-1]
+	dwRow(npix, c, unsafe.SliceData(o), unsafe.SliceData(x), uintptr(xstep)*4, unsafe.SliceData(w))
+	return true
+}
+
 // gemmAsm computes c += a*b for the columns [0, n&^15) of all rows with the
 // AVX2 kernels and the remaining columns in Go. It returns m: all rows done.
 func gemmAsm(m, n, k int, a, b, c []float32) int {

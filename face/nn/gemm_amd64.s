@@ -121,3 +121,65 @@ loopM:
 doneM:
 	VZEROUPPER
 	RET
+
+// func clamp8(n int, p *float32, lo, hi float32)
+// p[i] = min(max(p[i], lo), hi) for i < n, n a multiple of 8.
+TEXT ·clamp8(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), DX
+	VBROADCASTSS lo+16(FP), Y14
+	VBROADCASTSS hi+20(FP), Y15
+	SHRQ $3, CX
+	JE doneC
+
+loopC:
+	VMOVUPS (DX), Y0
+	VMAXPS Y14, Y0, Y0
+	VMINPS Y15, Y0, Y0
+	VMOVUPS Y0, (DX)
+	ADDQ $32, DX
+	DECQ CX
+	JNE loopC
+
+doneC:
+	VZEROUPPER
+	RET
+
+// func dwRow(npix, c int, o, x *float32, xstep uintptr, w *float32)
+// For each of npix pixels: o[0:c] += x[0:c]*w[0:c]; o advances c floats,
+// x advances xstep bytes. c is a multiple of 8.
+TEXT ·dwRow(SB), NOSPLIT, $0-48
+	MOVQ npix+0(FP), CX
+	MOVQ c+8(FP), BX
+	MOVQ o+16(FP), DX
+	MOVQ x+24(FP), SI
+	MOVQ xstep+32(FP), R9
+	MOVQ w+40(FP), DI
+	SHRQ $3, BX
+	TESTQ CX, CX
+	JE doneD
+	TESTQ BX, BX
+	JE doneD
+
+pixD:
+	MOVQ BX, R8
+	MOVQ SI, R10
+	MOVQ DI, R11
+
+chanD:
+	VMOVUPS (DX), Y0
+	VMOVUPS (R10), Y1
+	VFMADD231PS (R11), Y1, Y0
+	VMOVUPS Y0, (DX)
+	ADDQ $32, DX
+	ADDQ $32, R10
+	ADDQ $32, R11
+	DECQ R8
+	JNE chanD
+	ADDQ R9, SI
+	DECQ CX
+	JNE pixD
+
+doneD:
+	VZEROUPPER
+	RET

@@ -101,7 +101,7 @@ func TestDepthwiseMatchesNaive(t *testing.T) {
 	for _, tc := range []struct {
 		h, w, c, k, s int
 		pad           Padding
-	}{{7, 7, 8, 3, 1, Same}, {8, 8, 19, 3, 2, Same}, {9, 6, 32, 3, 2, Valid}, {5, 5, 3, 5, 1, Same}} {
+	}{{7, 7, 8, 3, 1, Same}, {1, 1, 8, 3, 2, Same}, {2, 3, 16, 5, 2, Same}, {1, 2, 8, 3, 1, Same}, {8, 8, 19, 3, 2, Same}, {9, 6, 32, 3, 2, Valid}, {5, 5, 3, 5, 1, Same}} {
 		x := randTensor(r, 1, tc.h, tc.w, tc.c)
 		f := randTensor(r, tc.k, tc.k, tc.c, 1)
 		d, err := NewDepthwise(f, nil, tc.s, tc.s, tc.pad, Linear)
