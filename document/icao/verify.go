@@ -185,6 +185,8 @@ func (v *Verifier) Verify(f Files, aa *ActiveAuth, now time.Time) (*document.Evi
 			r.fail("country", document.ErrNotAccepted, "issuing state %q is not a known country code", mrz.IssuingState)
 		case !strings.EqualFold(ds.Country(), a2):
 			r.fail("country", document.ErrTampered, "DG1 issuing state %s does not match the Document Signer country %s", mrz.IssuingState, ds.Country())
+		case csca != nil && !strings.EqualFold(csca.Country(), ds.Country()):
+			r.fail("country", document.ErrTampered, "Document Signer country %s differs from its CSCA's country %s", ds.Country(), csca.Country())
 		default:
 			r.pass("country", "DG1 issuing state "+mrz.IssuingState+" = Document Signer country "+ds.Country())
 		}

@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
 	"math/big"
@@ -419,4 +420,42 @@ func FuzzParseDataGroups(f *testing.F) {
 		_, _ = icao.ParseDG15(b)
 		_, _ = icao.AASignatureAlgorithm(b)
 	})
+}
+
+func TestDSCountryDiffersFromCSCA(t *testing.T) {
+	fx := setup(t)
+	jp := fx[1].pki // CSCA of JP
+	dk, err := certtest.NewEC("P-256", crypto.SHA256, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := icaotest.NewPKI("UT", jp.CSCA.Key, dk, now.AddDate(-1, 0, 0), now.AddDate(5, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A DS for Utopia issued by Japan's CSCA.
+	other.CSCA = jp.CSCA
+	ds, err := certtest.Issue(certtest.Template{Serial: 9, Subject: mustName(t, other.DS.DER), NotBefore: now.AddDate(-1, 0, 0), NotAfter: now.AddDate(5, 0, 0), KeyUsage: x509.KeyUsageDigitalSignature}, dk, jp.CSCA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.DS = ds
+	files, err := other.Build(icaotest.Options{MRZ: icaotest.MRZ("UTO", "340415")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = verifier(t, jp).Verify(files, nil, now)
+	var re *document.RefusalError
+	if !errors.As(err, &re) || re.Check != "country" || !errors.Is(err, document.ErrTampered) {
+		t.Errorf("Verify(UT DS under JP CSCA) = %v, want a country refusal", err)
+	}
+}
+
+func mustName(t *testing.T, der []byte) pkix.Name {
+	t.Helper()
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Subject
 }
