@@ -487,6 +487,8 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 	lfw := fs.String("lfw", "", "LFW image `folder` (<Name>/<Name>_NNNN.jpg)")
 	pairsFile := fs.String("pairs", "", "LFW View 2 pairs.txt")
 	alsoFaceAPI := fs.Bool("also-faceapi", false, "also score face-api's box alignment on the same detections")
+	calOut := fs.String("calibration-out", "", "also write a calibration `file` at --fmr from these pairs (development only: LFW is not your customers)")
+	fmr := fs.Float64("fmr", 1e-3, "target FMR for --calibration-out")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -573,6 +575,22 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 			}
 		}
 		acc, sd := face.TenFoldAccuracy(scores, genuine, fold)
+		if k == 0 && *calOut != "" {
+			c, err := face.NewCalibration(model, *fmr, gen, imp)
+			if err != nil {
+				return err
+			}
+			c.Dataset = "LFW View 2 pairs (" + filepath.Base(*pairsFile) + "), failures to acquire scored -1"
+			c.Images, c.FailedToAcquire = len(files), len(failed)
+			var buf strings.Builder
+			if err := c.Write(&buf); err != nil {
+				return err
+			}
+			if err := os.WriteFile(*calOut, []byte(buf.String()), 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "calibration (threshold %.4f at FMR %g) written to %s\n", c.Threshold, c.TargetFMR, *calOut)
+		}
 		fmt.Fprintf(e.stdout, "\nmodel %s\n10-fold accuracy %.2f %% ± %.2f %%\n", model, 100*acc, 100*sd)
 		writeDET(e.stdout, face.Evaluate(gen, imp))
 	}
