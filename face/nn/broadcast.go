@@ -8,8 +8,20 @@ func broadcast(op BinaryOp, a, b *Tensor) (*Tensor, error) {
 	// fast paths: same shape, scalar, last-axis vector
 	if sameShape(a.Shape, b.Shape) {
 		out := &Tensor{Shape: append([]int(nil), a.Shape...), Data: make([]float32, len(a.Data))}
-		for i := range out.Data {
-			out.Data[i] = f(a.Data[i], b.Data[i])
+		o, x, y := out.Data, a.Data[:len(out.Data)], b.Data[:len(out.Data)]
+		switch op {
+		case OpAdd:
+			for i := range o {
+				o[i] = x[i] + y[i]
+			}
+		case OpMul:
+			for i := range o {
+				o[i] = x[i] * y[i]
+			}
+		default:
+			for i := range o {
+				o[i] = f(x[i], y[i])
+			}
 		}
 		return out, nil
 	}
@@ -107,9 +119,145 @@ func binaryFunc(op BinaryOp) func(x, y float32) float32 {
 	return func(x, y float32) float32 { return x + y }
 }
 
-// fuse is the graph optimiser: it folds per-channel constant Add/Mul that
-// directly follow a convolution into its weights, and relu6 spelled as
-// Relu -> Minimum(6) -> Maximum(0) into the convolution's activation. Only
-// single-consumer intermediates that are not graph outputs are folded; the
-// folded nodes become identities.
-func (g *Graph) fuse() {}
+// fuse is the graph optimiser: it folds constant per-channel Add and Mul
+// that directly follow a convolution into its weights and bias, and Relu,
+// Relu6 and relu6 spelled Relu -> Minimum(6) -> Maximum(0) into its
+// activation. Only single-consumer intermediates that are not graph outputs
+// are folded; folded nodes are removed from the schedule and their consumers
+// read the convolution instead.
+func (g *Graph) fuse() {
+	n := len(g.nodes)
+	consumers := make([][]int, n)
+	for k, nd := range g.nodes {
+		for _, i := range nd.in {
+			consumers[i] = append(consumers[i], k)
+		}
+	}
+	isOut := make([]bool, n)
+	for _, o := range g.outputs {
+		isOut[o] = true
+	}
+	alias := make([]int, n)
+	for i := range alias {
+		alias[i] = i
+	}
+	for i := range g.nodes {
+		nd := &g.nodes[i]
+		if nd.conv == nil && nd.dw == nil {
+			continue
+		}
+		cur := i
+		for !isOut[cur] && len(consumers[cur]) == 1 {
+			j := consumers[cur][0]
+			if !g.foldInto(nd, &g.nodes[j], cur) {
+				break
+			}
+			alias[j] = i
+			cur = j
+		}
+	}
+	resolve := func(i int) int {
+		for alias[i] != i {
+			i = alias[i]
+		}
+		return i
+	}
+	for k := range g.nodes {
+		if alias[k] != k {
+			g.nodes[k].in = nil
+			g.nodes[k].op = "Folded"
+			continue
+		}
+		for x, i := range g.nodes[k].in {
+			g.nodes[k].in[x] = resolve(i)
+		}
+	}
+	for x, o := range g.outputs {
+		g.outputs[x] = resolve(o)
+	}
+}
+
+// foldInto folds consumer m (whose input cur is conv node nd's current
+// value) into nd, reporting whether it did.
+func (g *Graph) foldInto(nd, m *gnode, cur int) bool {
+	act, cout := Linear, 0
+	if nd.conv != nil {
+		act, cout = nd.conv.Act, nd.conv.Cout
+	} else {
+		act, cout = nd.dw.Act, nd.dw.C
+	}
+	setAct := func(a Activation) {
+		if nd.conv != nil {
+			nd.conv.Act = a
+		} else {
+			nd.dw.Act = a
+		}
+	}
+	switch m.op {
+	case "Unary":
+		switch {
+		case m.uop == OpRelu && act != ReLU6:
+			setAct(ReLU)
+		case m.uop == OpRelu6 || (m.uop == OpRelu && act == ReLU6):
+			setAct(ReLU6)
+		case m.uop == OpIdentity:
+		default:
+			return false
+		}
+		return true
+	case "Binary":
+		if len(m.in) != 2 {
+			return false
+		}
+		other := m.in[0]
+		if other == cur {
+			other = m.in[1]
+		}
+		c := g.nodes[other].value
+		if c == nil || other == cur {
+			return false
+		}
+		for d := 0; d+1 < len(c.Shape); d++ {
+			if c.Shape[d] != 1 {
+				return false
+			}
+		}
+		vec := c.Data
+		if len(vec) == 1 {
+			vec = make([]float32, cout)
+			for k := range vec {
+				vec[k] = c.Data[0]
+			}
+		}
+		if len(vec) != cout {
+			return false
+		}
+		all := func(v float32) bool {
+			for _, x := range vec {
+				if x != v {
+					return false
+				}
+			}
+			return true
+		}
+		switch {
+		case m.bop == OpAdd && act == Linear:
+			return g.affine(nd, nil, vec)
+		case m.bop == OpMul && act == Linear:
+			return g.affine(nd, vec, nil)
+		case m.bop == OpMin && act == ReLU && all(6):
+			setAct(ReLU6)
+			return true
+		case m.bop == OpMax && (act == ReLU || act == ReLU6) && all(0):
+			return true
+		}
+	}
+	return false
+}
+
+func (g *Graph) affine(nd *gnode, mul, add []float32) bool {
+	if nd.conv != nil {
+		return nd.conv.FoldAffine(mul, add) == nil
+	}
+	return nd.dw.FoldAffine(mul, add) == nil
+}

@@ -8,7 +8,7 @@ import (
 // gemm computes c += a*b for row-major a [m][k], b [k][n], c [m][n].
 func gemm(m, n, k int, a, b, c []float32) {
 	i := 0
-	if useAsm && n >= 16 {
+	if useAsm && n >= 8 {
 		i = gemmAsm(m, n, k, a, b, c)
 	}
 	for ; i < m; i++ {

@@ -19,6 +19,12 @@ func kern4x16(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float3
 func kern1x16(k int, a *float32, b *float32, ldb uintptr, c *float32)
 
 //go:noescape
+func kern4x8(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr)
+
+//go:noescape
+func kern1x8(k int, a *float32, b *float32, ldb uintptr, c *float32)
+
+//go:noescape
 func mulAdd8(n int, o, x, w *float32)
 
 //go:noescape
@@ -69,11 +75,21 @@ func gemmAsm(m, n, k int, a, b, c []float32) int {
 			kern1x16(k, &a[i*k], &b[j], ldb, &c[i*n+j])
 		}
 	}
-	if n16 < n {
+	n8 := n16
+	if n-n16 >= 8 {
+		n8 = n16 + 8
+		for i := 0; i < m4; i += 4 {
+			kern4x8(k, &a[i*k], lda, &b[n16], ldb, &c[i*n+n16], ldb)
+		}
+		for i := m4; i < m; i++ {
+			kern1x8(k, &a[i*k], &b[n16], ldb, &c[i*n+n16])
+		}
+	}
+	if n8 < n {
 		for i := 0; i < m; i++ {
-			ci := c[i*n+n16 : (i+1)*n]
+			ci := c[i*n+n8 : (i+1)*n]
 			for p, av := range a[i*k : (i+1)*k] {
-				bp := b[p*n+n16 : (p+1)*n]
+				bp := b[p*n+n8 : (p+1)*n]
 				for j := range ci {
 					ci[j] += av * bp[j]
 				}

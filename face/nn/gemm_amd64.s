@@ -183,3 +183,81 @@ chanD:
 doneD:
 	VZEROUPPER
 	RET
+
+// func kern4x8(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr)
+// C[4][8] += A[4][k] * B[k][8]; strides in bytes.
+TEXT ·kern4x8(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R8
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R9
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R10
+	LEAQ (SI)(R8*1), R11
+	LEAQ (R11)(R8*1), R12
+	LEAQ (R12)(R8*1), R13
+	MOVQ DX, AX
+	VMOVUPS (AX), Y0
+	ADDQ R10, AX
+	VMOVUPS (AX), Y2
+	ADDQ R10, AX
+	VMOVUPS (AX), Y4
+	ADDQ R10, AX
+	VMOVUPS (AX), Y6
+	TESTQ CX, CX
+	JE done48
+
+loop48:
+	VMOVUPS (DI), Y8
+	VBROADCASTSS (SI), Y10
+	VFMADD231PS Y8, Y10, Y0
+	VBROADCASTSS (R11), Y11
+	VFMADD231PS Y8, Y11, Y2
+	VBROADCASTSS (R12), Y12
+	VFMADD231PS Y8, Y12, Y4
+	VBROADCASTSS (R13), Y13
+	VFMADD231PS Y8, Y13, Y6
+	ADDQ $4, SI
+	ADDQ $4, R11
+	ADDQ $4, R12
+	ADDQ $4, R13
+	ADDQ R9, DI
+	DECQ CX
+	JNE loop48
+
+done48:
+	MOVQ DX, AX
+	VMOVUPS Y0, (AX)
+	ADDQ R10, AX
+	VMOVUPS Y2, (AX)
+	ADDQ R10, AX
+	VMOVUPS Y4, (AX)
+	ADDQ R10, AX
+	VMOVUPS Y6, (AX)
+	VZEROUPPER
+	RET
+
+// func kern1x8(k int, a *float32, b *float32, ldb uintptr, c *float32)
+TEXT ·kern1x8(SB), NOSPLIT, $0-40
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ ldb+24(FP), R9
+	MOVQ c+32(FP), DX
+	VMOVUPS (DX), Y0
+	TESTQ CX, CX
+	JE done18
+
+loop18:
+	VBROADCASTSS (SI), Y10
+	VFMADD231PS (DI), Y10, Y0
+	ADDQ $4, SI
+	ADDQ R9, DI
+	DECQ CX
+	JNE loop18
+
+done18:
+	VMOVUPS Y0, (DX)
+	VZEROUPPER
+	RET

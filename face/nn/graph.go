@@ -29,6 +29,8 @@ type gnode struct {
 	conv *Conv2D
 	dw   *Depthwise
 	act  Activation
+	bop  BinaryOp
+	uop  UnaryOp
 }
 
 // BinaryOp is an element-wise operation with NumPy broadcasting.
@@ -183,7 +185,7 @@ func (b *Builder) Binary(name string, op BinaryOp, x, y string) {
 		b.fail("node %q: unknown binary op %d", name, op)
 		return
 	}
-	b.add(gnode{name: name, op: "Binary", run: func(in []*Tensor) (*Tensor, error) { return broadcast(op, in[0], in[1]) }}, x, y)
+	b.add(gnode{name: name, op: "Binary", bop: op, run: func(in []*Tensor) (*Tensor, error) { return broadcast(op, in[0], in[1]) }}, x, y)
 }
 
 // Unary adds an element-wise op (softmax works on the last axis).
@@ -219,7 +221,7 @@ func (b *Builder) Unary(name string, op UnaryOp, x string) {
 	if op == OpRelu {
 		act = ReLU
 	}
-	b.add(gnode{name: name, op: "Unary", act: act, run: func(in []*Tensor) (*Tensor, error) {
+	b.add(gnode{name: name, op: "Unary", act: act, uop: op, run: func(in []*Tensor) (*Tensor, error) {
 		t := in[0].Clone()
 		f(t)
 		return t, nil

@@ -76,6 +76,9 @@ func TestConv2DMatchesNaive(t *testing.T) {
 		{1, 15, 15, 3, 32, 7, 2, Valid},
 		{1, 4, 4, 8, 64, 3, 1, Same},
 		{1, 1, 1, 7, 3, 1, 1, Valid},
+		{1, 9, 7, 24, 24, 1, 1, Valid},
+		{1, 5, 6, 5, 12, 3, 1, Same},
+		{1, 5, 5, 8, 40, 3, 2, Same},
 	}
 	for _, tc := range tests {
 		x := randTensor(r, tc.n, tc.h, tc.w, tc.cin)

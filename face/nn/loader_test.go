@@ -261,3 +261,54 @@ func FuzzParseGraphModel(f *testing.F) {
 		_, _ = g.Run(context.Background(), in)
 	})
 }
+
+// TestGraphFusion checks that conv -> Add(bias) -> Mul(scale) -> Relu ->
+// Minimum(6) -> Maximum(0) is folded into one node and computes the same
+// values as the unfused ops.
+func TestGraphFusion(t *testing.T) {
+	build := func(fuse bool) *Graph {
+		b := NewBuilder()
+		b.Input("x", []int{1, 2, 2, 1})
+		f, _ := FromData([]float32{1, -1}, 1, 1, 1, 2)
+		b.Conv2D("conv", "x", f, nil, 1, 1, Valid, Linear)
+		b.Const("bias", &Tensor{Shape: []int{2}, Data: []float32{0.5, 1}})
+		b.Const("scale", &Tensor{Shape: []int{1, 1, 1, 2}, Data: []float32{3, 2}})
+		b.Const("six", &Tensor{Shape: []int{}, Data: []float32{6}})
+		b.Const("zero", &Tensor{Shape: []int{}, Data: []float32{0}})
+		b.Binary("add", OpAdd, "conv", "bias")
+		b.Binary("mul", OpMul, "add", "scale")
+		b.Unary("relu", OpRelu, "mul")
+		b.Binary("min", OpMin, "relu", "six")
+		b.Binary("max", OpMax, "zero", "min")
+		b.Output("max")
+		if !fuse {
+			b.Output("add") // an output is never folded away: keeps the chain unfused
+		}
+		g, err := b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	x, _ := FromData([]float32{1, -2, 0.25, 4}, 1, 2, 2, 1)
+	fused, plain := build(true), build(false)
+	if got := fused.nodes[fused.outputs[0]].op; got != "Conv2D" {
+		t.Errorf("fused output node op = %q, want Conv2D", got)
+	}
+	a, err := fused.Run(context.Background(), map[string]*Tensor{"x": x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := plain.Run(context.Background(), map[string]*Tensor{"x": x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ch0: min(max((x+0.5)*3,0),6); ch1: min(max((-x+1)*2,0),6)
+	want := []float32{4.5, 0, 0, 6, 2.25, 1.5, 6, 0}
+	if diff := cmp.Diff(want, a[0].Data); diff != "" {
+		t.Errorf("fused Run (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want, p[0].Data); diff != "" {
+		t.Errorf("unfused Run (-want +got):\n%s", diff)
+	}
+}
