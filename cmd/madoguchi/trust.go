@@ -5,6 +5,7 @@ package main
 //	trust import --masterlist FILE --signer-root CERT [--test] [--data DIR]
 //	trust list [--data DIR]
 //	trust check [--data DIR]
+//	trust crl [--data DIR] FILE...
 //
 // import verifies the master list's CMS signature with a signer that chains
 // to the given root (DER or PEM) before storing any anchor; anchors go to
@@ -21,7 +22,7 @@ import (
 )
 
 func runTrust(ctx context.Context, e *env, args []string) error {
-	const synopsis = "trust import|list|check [flags]"
+	const synopsis = "trust import|list|check|crl [flags]"
 	if len(args) == 0 {
 		return usageError{"usage: madoguchi " + synopsis}
 	}
@@ -32,11 +33,13 @@ func runTrust(ctx context.Context, e *env, args []string) error {
 		return runTrustList(e, args[1:], false)
 	case "check":
 		return runTrustList(e, args[1:], true)
+	case "crl":
+		return runTrustCRL(e, args[1:])
 	case "-h", "--help", "help":
 		fmt.Fprintln(e.stderr, "usage: madoguchi "+synopsis)
 		return nil
 	}
-	return usageError{fmt.Sprintf("unknown trust subcommand %q (want import, list or check)", args[0])}
+	return usageError{fmt.Sprintf("unknown trust subcommand %q (want import, list, check or crl)", args[0])}
 }
 
 func runTrustImport(e *env, args []string) error {
@@ -116,5 +119,49 @@ func runTrustList(e *env, args []string, check bool) error {
 	for _, a := range st.Anchors() {
 		fmt.Fprintln(e.stdout, a.String())
 	}
+	return nil
+}
+
+// runTrustCRL imports CSCA CRLs (DER or PEM); each must be signed by an
+// anchor already in the store.
+func runTrustCRL(e *env, args []string) error {
+	fs := newFlagSet(e, "trust crl", "trust crl [--data DIR] FILE...")
+	var data string
+	envString(fs, e, &data, "data", "MADOGUCHI_DATA", defaultDataDir, "data directory")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usageError{"no CRL files given"}
+	}
+	dir := trust.ICAODir(data)
+	st, err := trust.Load(dir)
+	if err != nil {
+		return err
+	}
+	var crls []*trust.CRL
+	for _, p := range fs.Args() {
+		der, err := readLimited(p, trust.MaxCRL)
+		if err != nil {
+			return err
+		}
+		if b, _ := pem.Decode(der); b != nil && b.Type == "X509 CRL" {
+			der = b.Bytes
+		}
+		c, err := trust.ParseCRL(der)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		if _, err := st.WithCRLs([]*trust.CRL{c}, trust.DefaultPolicy()); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		crls = append(crls, c)
+		fmt.Fprintf(e.stdout, "%s\tnext update %s\t%d revoked\n", c.List.Issuer, c.List.NextUpdate.UTC().Format(time.DateOnly), len(c.List.RevokedCertificateEntries))
+	}
+	n, err := trust.SaveCRLs(dir, crls)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "imported %d CRLs (%d new)\n", len(crls), n)
 	return nil
 }

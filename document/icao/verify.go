@@ -36,7 +36,7 @@ type Config struct {
 type Verifier struct {
 	anchors *trust.Store
 	pol     cert.Policy
-	crls    []*x509.RevocationList
+	crls    []*trust.CRL // from Config; the store's own CRLs are used as well
 }
 
 // NewVerifier returns a Verifier. It fails without anchors: a missing trust
@@ -50,7 +50,7 @@ func NewVerifier(c Config) (*Verifier, error) {
 		v.pol = trust.DefaultPolicy()
 	}
 	for i, der := range c.CRLs {
-		rl, err := x509.ParseRevocationList(der)
+		rl, err := trust.ParseCRL(der)
 		if err != nil {
 			return nil, fmt.Errorf("icao: CRL %d: %w", i, err)
 		}
@@ -365,44 +365,39 @@ func (v *Verifier) verifyDS(r *run, sod *SOD, ds *cert.Certificate, now time.Tim
 	return anchor
 }
 
-// checkCRL looks for a CRL from the anchor among the configured ones and
-// those in EF.SOD.
+// checkCRL looks for a CRL from the anchor among the configured ones, the
+// store's and those in EF.SOD; only CRLs whose signature verifies with the
+// anchor's key count.
 func (v *Verifier) checkCRL(r *run, sod *SOD, ds *cert.Certificate, anchor *trust.Anchor, now time.Time) {
-	crls := slices.Clone(v.crls)
+	crls := append(slices.Clone(v.crls), v.anchors.CRLsFor(anchor)...)
 	for _, der := range sod.SignedData.CRLs {
-		if rl, err := x509.ParseRevocationList(der); err == nil {
+		if rl, err := trust.ParseCRL(der); err == nil {
 			crls = append(crls, rl)
 		}
 	}
-	used := false
+	used, stale := false, false
 	for _, rl := range crls {
-		if !bytes.Equal(rl.RawIssuer, anchor.Cert.RawSubject) {
-			continue
+		if rl.CheckSignatureFrom(anchor, v.pol) != nil {
+			continue // another CSCA's, or another key of the same CSCA name
 		}
-		alg, err := crlSignatureAlgorithm(rl.Raw)
-		if err != nil {
-			continue
-		}
-		if err := anchor.Cert.PublicKey.Verify(alg, alg, rl.RawTBSRevocationList, rl.Signature, v.pol); err != nil {
-			continue // not this anchor's CRL (another key of the same CSCA name)
-		}
-		used = true
-		for _, e := range rl.RevokedCertificateEntries {
-			if e.SerialNumber.Cmp(ds.SerialNumber) == 0 {
-				r.fail("ds.crl", document.ErrRevoked, "Document Signer revoked on %s", e.RevocationTime.UTC().Format(time.DateOnly))
-				return
-			}
-		}
-		if !rl.NextUpdate.IsZero() && now.After(rl.NextUpdate) {
-			r.skip("ds.crl", "the only CRL from this CSCA is past its next update ("+rl.NextUpdate.UTC().Format(time.DateOnly)+")")
+		if at, revoked := rl.Revoked(ds.SerialNumber); revoked {
+			r.fail("ds.crl", document.ErrRevoked, "Document Signer revoked on %s", at.UTC().Format(time.DateOnly))
 			return
 		}
+		if !rl.List.NextUpdate.IsZero() && now.After(rl.List.NextUpdate) {
+			stale = true
+			continue
+		}
+		used = true
 	}
-	if used {
+	switch {
+	case used:
 		r.pass("ds.crl", "not revoked")
-		return
+	case stale:
+		r.skip("ds.crl", "the CRLs from this CSCA are past their next update; revocation not checked")
+	default:
+		r.skip("ds.crl", "no CRL from this CSCA was given; revocation not checked")
 	}
-	r.skip("ds.crl", "no CRL from this CSCA was given; revocation not checked")
 }
 
 // activeAuth records the "aa" check.

@@ -80,10 +80,11 @@ func writeAtomic(name string, data []byte) (err error) {
 	return nil
 }
 
-// Load reads all anchors under dir. A missing directory yields an empty
-// store (CheckProduction then refuses it); a file that does not parse, or
-// whose name is not its fingerprint, is an error: the store is not
-// silently partial.
+// Load reads all anchors under dir, and the CRLs under dir/crl (each must
+// verify against an anchor). A missing directory yields an empty store
+// (CheckProduction then refuses it); a file that does not parse, or whose
+// name is not its fingerprint, is an error: the store is not silently
+// partial.
 func Load(dir string) (*Store, error) {
 	var anchors []*Anchor
 	for _, sub := range []string{dirProduction, dirTest} {
@@ -116,7 +117,7 @@ func Load(dir string) (*Store, error) {
 			anchors = append(anchors, a)
 		}
 	}
-	return NewStore(anchors...), nil
+	return NewStore(anchors...).loadCRLs(dir, DefaultPolicy())
 }
 
 func readLimited(path string, limit int64) ([]byte, error) {

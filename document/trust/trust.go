@@ -74,6 +74,7 @@ func (a *Anchor) String() string {
 // Store is an immutable set of anchors.
 type Store struct {
 	anchors []*Anchor
+	crls    []*CRL
 }
 
 // NewStore returns a store with the given anchors, deduplicated.

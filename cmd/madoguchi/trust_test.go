@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/x509"
+	"errors"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/madoguchi/madoguchi/document"
+	"github.com/madoguchi/madoguchi/document/icao/icaotest"
+	"github.com/madoguchi/madoguchi/document/trust"
+)
+
+// TestTrustCRLRevokesDS imports a CSCA CRL with "trust crl" and checks that
+// "document verify" then refuses a passport whose Document Signer it lists.
+func TestTrustCRLRevokesDS(t *testing.T) {
+	now := time.Now()
+	data, dir := t.TempDir(), t.TempDir()
+	ck, err := icaotest.NewRSAKey(2048, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dk, err := icaotest.NewRSAKey(2048, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pki, err := icaotest.NewPKI("UT", ck, dk, now.AddDate(-1, 0, 0), now.AddDate(5, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := pki.Build(icaotest.Options{MRZ: icaotest.MRZ("UTO", "340415")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchor, _ := trust.NewAnchor(pki.CSCA.DER, true)
+	if _, err := trust.Save(trust.ICAODir(data), []*trust.Anchor{anchor}); err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for name, b := range map[string][]byte{"sod": files.SOD, "dg1": files.DG[1], "dg2": files.DG[2]} {
+		p := filepath.Join(dir, name+".bin")
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	cscaX, err := x509.ParseCertificate(pki.CSCA.DER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: now.Add(-time.Hour), NextUpdate: now.AddDate(0, 1, 0),
+		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: pki.DS.Serial, RevocationTime: now.Add(-time.Hour)}}}, cscaX, pki.CSCA.Key.RSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crlPath := filepath.Join(dir, "csca.crl")
+	if err := os.WriteFile(crlPath, crl, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	e := &env{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	verify := func() error {
+		out.Reset()
+		return runDocumentVerify(e, append([]string{"--kind", "icao", "--data", data, "--allow-test-anchors"}, paths...), now)
+	}
+	if err := verify(); err != nil {
+		t.Fatalf("verify before the CRL = %v; %s", err, errb.String())
+	}
+	if err := runTrust(t.Context(), e, []string{"crl", "--data", data, crlPath}); err != nil {
+		t.Fatalf("trust crl = %v", err)
+	}
+	if !strings.Contains(out.String(), "imported 1 CRLs (1 new)") {
+		t.Errorf("trust crl output = %q", out.String())
+	}
+	var ee exitError
+	errb.Reset()
+	if err := verify(); !errors.As(err, &ee) || !strings.Contains(out.String(), `"name": "ds.crl",`) || !strings.Contains(errb.String(), document.ErrRevoked.Error()) {
+		t.Errorf("verify after the CRL = %v (stderr %q), want exit 1 with a failed ds.crl check", err, errb.String())
+	}
+	// A CRL no anchor signed is refused.
+	if err := runTrust(t.Context(), e, []string{"crl", "--data", t.TempDir(), crlPath}); !errors.Is(err, trust.ErrCRL) {
+		t.Errorf("trust crl without its CSCA = %v, want ErrCRL", err)
+	}
+}
