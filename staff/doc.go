@@ -29,10 +29,11 @@
 // Requests expire (ApprovalTTL) and can be rejected. role.grant is built
 // in; client.create and kek.rotate are registered by the server.
 //
-// Bootstrap: the very first admin is created by the local operator without
-// approval (Bootstrap, once per installation, enforced by a single-row
-// table); every later role comes only through an approved role.grant, and
-// CreateAccount creates accounts without roles.
+// Bootstrap: dual control needs two admins before anything can be approved,
+// so the first two admins are created without approval (Bootstrap): the
+// first by the local operator, the second by the first admin, authenticated.
+// A two-row table enforces the limit. Every later role comes only through an
+// approved role.grant, and CreateAccount creates accounts without roles.
 //
 // Invariants: every change appends an audit entry in the same transaction;
 // no password, TOTP secret, code or session token is logged, stored in

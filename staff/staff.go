@@ -215,25 +215,39 @@ func subject(staffID string) vault.SubjectRef {
 
 func aad(staffID string) []byte { return vault.AAD("staff.totp", staffID) }
 
-// Bootstrap creates the first admin without approval (there is nobody to
-// approve). It succeeds once per installation; afterwards it is
-// ErrBootstrapDone. osUser is recorded in the audit entry.
-func (d *Directory) Bootstrap(ctx context.Context, osUser, username string, password []byte) (Enrollment, error) {
+// BootstrapAdmins is how many admins can be created without approval: dual
+// control needs two admins before anyone can approve anything.
+const BootstrapAdmins = 2
+
+// Bootstrap creates one of the first BootstrapAdmins admins without an
+// approval (there is nobody to approve yet). The first is created by the
+// local operator (by.Kind audit.ActorSystem, by.OSUser recorded); the second
+// must be created by the first, authenticated (by is that admin). After that
+// it is ErrBootstrapDone and roles come only through approved role.grant
+// requests.
+func (d *Directory) Bootstrap(ctx context.Context, by Actor, username string, password []byte) (Enrollment, error) {
 	var en Enrollment
 	err := d.db.InTx(ctx, func(tx *store.Tx) error {
 		var n int
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM staff_bootstrap`).Scan(&n); err != nil {
 			return err
 		}
-		if n > 0 {
+		switch {
+		case n >= BootstrapAdmins:
 			return ErrBootstrapDone
+		case n > 0:
+			if err := d.requireRole(ctx, tx, by, RoleAdmin); err != nil {
+				return fmt.Errorf("%w: the second admin must be created by the first", err)
+			}
+		case by.Kind != audit.ActorSystem:
+			return fmt.Errorf("%w: the first admin is created by the local operator", ErrForbidden)
 		}
 		var err error
 		if en, err = d.createTx(ctx, tx, username, password); err != nil {
 			return err
 		}
 		now := store.Micros(d.now())
-		if _, err := tx.Exec(ctx, `INSERT INTO staff_bootstrap (id, staff_id, created_at) VALUES (1, ?, ?)`, en.Account.ID, now); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO staff_bootstrap (id, staff_id, created_at) VALUES (?, ?, ?)`, n+1, en.Account.ID, now); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return ErrBootstrapDone
 			}
@@ -243,8 +257,8 @@ func (d *Directory) Bootstrap(ctx context.Context, osUser, username string, pass
 			return err
 		}
 		en.Account.Roles = []Role{RoleAdmin}
-		op := Actor{Kind: audit.ActorSystem, OSUser: osUser}
-		_, err = d.audit.Append(ctx, tx, op.entry("staff.bootstrap", en.Account.ID, audit.OutcomeOK, map[string]string{"role": string(RoleAdmin)}))
+		_, err = d.audit.Append(ctx, tx, by.entry("staff.bootstrap", en.Account.ID, audit.OutcomeOK,
+			map[string]string{"role": string(RoleAdmin), "slot": fmt.Sprint(n + 1)}))
 		return err
 	})
 	if err != nil {

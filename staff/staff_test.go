@@ -142,39 +142,46 @@ func (f *fixture) code(t *testing.T, en Enrollment, offset int64) string {
 
 func staffActor(id string) Actor { return Actor{Kind: audit.ActorStaff, ID: id, OSUser: "operator"} }
 
-// admins bootstraps one admin and makes a second through an approved grant.
+// admins bootstraps the two admins dual control needs.
 func (f *fixture) admins(t *testing.T) (Enrollment, Enrollment) {
 	t.Helper()
 	ctx := context.Background()
-	a, err := f.dir.Bootstrap(ctx, "root", "alice", []byte(testPassword))
+	op := Actor{Kind: audit.ActorSystem, OSUser: "root"}
+	a, err := f.dir.Bootstrap(ctx, op, "alice", []byte(testPassword))
 	if err != nil {
 		t.Fatalf("Bootstrap = %v", err)
 	}
-	b, err := f.dir.CreateAccount(ctx, staffActor(a.Account.ID), "bob", []byte(testPassword))
+	// The second admin cannot be bootstrapped by the local operator alone.
+	if _, err := f.dir.Bootstrap(ctx, op, "mallory", []byte(testPassword)); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("Bootstrap(second, by operator) = %v, want ErrForbidden", err)
+	}
+	b, err := f.dir.Bootstrap(ctx, staffActor(a.Account.ID), "bob", []byte(testPassword))
+	if err != nil {
+		t.Fatalf("Bootstrap(second, by first admin) = %v", err)
+	}
+	if _, err := f.dir.Bootstrap(ctx, staffActor(a.Account.ID), "mallory", []byte(testPassword)); !errors.Is(err, ErrBootstrapDone) {
+		t.Fatalf("third Bootstrap = %v, want ErrBootstrapDone", err)
+	}
+	if f.rec.count("staff.bootstrap", audit.OutcomeOK) != 2 {
+		t.Fatalf("bootstrap entries = %d, want 2", f.rec.count("staff.bootstrap", audit.OutcomeOK))
+	}
+	// Requesters cannot approve their own requests; non-admins cannot approve.
+	c, err := f.dir.CreateAccount(ctx, staffActor(a.Account.ID), "carl", []byte(testPassword))
 	if err != nil {
 		t.Fatalf("CreateAccount = %v", err)
 	}
-	// With one admin, nobody can approve a grant for bob: alice cannot
-	// approve her own request. This is why Bootstrap exists only once.
-	req, err := f.dir.Request(ctx, staffActor(a.Account.ID), KindRoleGrant, mustJSON(RoleGrant{StaffID: b.Account.ID, Role: RoleAdmin}))
+	req, err := f.dir.Request(ctx, staffActor(a.Account.ID), KindRoleGrant, mustJSON(RoleGrant{StaffID: c.Account.ID, Role: RoleAdmin}))
 	if err != nil {
 		t.Fatalf("Request(role.grant) = %v", err)
 	}
 	if _, err := f.dir.Approve(ctx, req.ID, staffActor(a.Account.ID)); !errors.Is(err, ErrSameApprover) {
 		t.Fatalf("Approve(own request) = %v, want ErrSameApprover", err)
 	}
-	// bob is not an admin yet, so he cannot approve either.
-	if _, err := f.dir.Approve(ctx, req.ID, staffActor(b.Account.ID)); !errors.Is(err, ErrForbidden) {
+	if f.rec.count("approval.approve", audit.OutcomeDenied) != 1 {
+		t.Fatalf("same-admin approval not audited as denied")
+	}
+	if _, err := f.dir.Approve(ctx, req.ID, staffActor(c.Account.ID)); !errors.Is(err, ErrForbidden) {
 		t.Fatalf("Approve(by non-admin) = %v, want ErrForbidden", err)
-	}
-	// Bootstrap a second time is refused.
-	if _, err := f.dir.Bootstrap(ctx, "root", "mallory", []byte(testPassword)); !errors.Is(err, ErrBootstrapDone) {
-		t.Fatalf("second Bootstrap = %v, want ErrBootstrapDone", err)
-	}
-	// Test-only shortcut for a second admin: grant directly in SQL, as an
-	// approval by a second admin would.
-	if _, err := f.db.Exec(ctx, `INSERT INTO staff_roles (staff_id, role, granted_at) VALUES (?, 'admin', 0)`, b.Account.ID); err != nil {
-		t.Fatal(err)
 	}
 	if _, err := f.dir.Reject(ctx, req.ID, staffActor(a.Account.ID), "test setup"); err != nil {
 		t.Fatalf("Reject = %v", err)
@@ -358,7 +365,9 @@ func TestApprovals(t *testing.T) {
 		if st, _ := f.dir.Approval(ctx, boom.ID); st.Status != StatusPending {
 			t.Errorf("status after failed executor = %s, want pending", st.Status)
 		}
-		_ = before
+		if len(f.rec.entries) != before {
+			t.Errorf("failed executor left %d audit entries, want 0", len(f.rec.entries)-before)
+		}
 		// Expiry.
 		old, err := f.dir.Request(ctx, alice, "test.note", []byte(`{"n":1}`))
 		if err != nil {

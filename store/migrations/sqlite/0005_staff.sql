@@ -22,12 +22,13 @@ CREATE TABLE staff_roles (
 	PRIMARY KEY (staff_id, role)
 );
 
--- At most one row: the first admin, created without approval.
+-- At most two rows: the first two admins, created without an approval (dual
+-- control needs two admins before anyone can approve anything).
 CREATE TABLE staff_bootstrap (
 	id         INTEGER PRIMARY KEY,
 	staff_id   TEXT    NOT NULL REFERENCES staff_accounts (id),
 	created_at BIGINT  NOT NULL,
-	CHECK (id = 1)
+	CHECK (id IN (1, 2))
 );
 
 CREATE TABLE staff_sessions (

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/madoguchi/madoguchi/staff"
+)
+
+// adminRun runs "madoguchi admin args..." with stdin and returns stdout.
+func adminRun(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	err := runAdmin(context.Background(), e, args)
+	if err != nil {
+		t.Logf("admin %s: %v (stderr %q)", strings.Join(args, " "), err, errb.String())
+	}
+	return out.String(), err
+}
+
+// totpAt computes the code for an otpauth URI at an absolute time step,
+// independently of the staff package (RFC 6238: SHA-1, 6 digits, 30 s).
+func totpAt(t *testing.T, uri string, step int64) string {
+	t.Helper()
+	u, err := url.Parse(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(u.Query().Get("secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msg [8]byte
+	binary.BigEndian.PutUint64(msg[:], uint64(step))
+	m := hmac.New(sha1.New, secret)
+	m.Write(msg[:])
+	sum := m.Sum(nil)
+	off := sum[19] & 0x0f
+	return fmt.Sprintf("%06d", (binary.BigEndian.Uint32(sum[off:])&0x7fffffff)%1000000)
+}
+
+// user is a staff member driven through the CLI. Each login must use a
+// step after the last one accepted; the server accepts one step either side
+// of the current one, so a user can log in up to three times per 30 s.
+type user struct {
+	uri  string
+	last int64
+}
+
+func (u *user) creds(t *testing.T) string {
+	t.Helper()
+	now := time.Now().Unix() / 30
+	step := max(u.last+1, now-1)
+	if step > now+1 {
+		t.Fatalf("test logs one user in more than three times in one TOTP step")
+	}
+	u.last = step
+	return "correct horse battery staple\n" + totpAt(t, u.uri, step) + "\n"
+}
+
+func TestAdminDualControlFlow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("about 12 argon2id operations at production cost (64 MiB, t=3): skipped under -short")
+	}
+	dir := t.TempDir()
+	data := []string{"--data", dir}
+	const pw = "correct horse battery staple\n"
+	lines := func(s string) []string { return strings.Split(strings.TrimSpace(s), "\n") }
+
+	out, err := adminRun(t, pw, append([]string{"staff", "create", "--username", "alice", "--role", "admin"}, data...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := lines(out)
+	if len(l) != 2 || !strings.HasPrefix(l[0], "st_") || !strings.HasPrefix(l[1], "otpauth://totp/Madoguchi:alice?") {
+		t.Fatalf("staff create (bootstrap) printed %q", out)
+	}
+	alice := &user{uri: l[1]}
+
+	// A second admin without --as is refused: only the first admin may add it.
+	if _, err := adminRun(t, pw, append([]string{"staff", "create", "--username", "bob", "--role", "admin"}, data...)...); err == nil {
+		t.Fatalf("second bootstrap without --as succeeded")
+	}
+	out, err = adminRun(t, pw+alice.creds(t), append([]string{"staff", "create", "--username", "bob", "--role", "admin", "--as", "alice"}, data...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l = lines(out)
+	bob := &user{uri: l[1]}
+
+	out, err = adminRun(t, "", append([]string{"tenant", "create", "--name", "Bank A"}, data...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenantID := strings.TrimSpace(out)
+
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks := filepath.Join(dir, "client.jwks")
+	os.WriteFile(jwks, []byte(`{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"`+base64.RawURLEncoding.EncodeToString(pub)+`"}]}`), 0o600)
+	clientArgs := append([]string{"client", "create", "--tenant", tenantID, "--name", "App", "--scopes", "ekyc:read,ekyc:write", "--jwks", jwks, "--as", "alice"}, data...)
+
+	// Wrong TOTP code: refused, nothing filed.
+	if _, err := adminRun(t, "correct horse battery staple\n000000\n", clientArgs...); !errors.Is(err, staff.ErrInvalidCredentials) {
+		t.Fatalf("client create with a wrong code = %v, want ErrInvalidCredentials", err)
+	}
+	out, err = adminRun(t, alice.creds(t), clientArgs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	approval := strings.TrimSpace(out)
+	if !strings.HasPrefix(approval, "ap_") {
+		t.Fatalf("client create printed %q, want an approval id", out)
+	}
+	// Nothing exists before approval.
+	if out, _ := adminRun(t, "", append([]string{"client", "list", "--tenant", tenantID}, data...)...); out != "" {
+		t.Errorf("client list before approval = %q, want empty", out)
+	}
+	// alice cannot approve her own request.
+	if _, err := adminRun(t, alice.creds(t), append([]string{"approve", approval, "--as", "alice"}, data...)...); !errors.Is(err, staff.ErrSameApprover) {
+		t.Fatalf("approve by requester = %v, want ErrSameApprover", err)
+	}
+	out, err = adminRun(t, bob.creds(t), append([]string{"approve", approval, "--as", "bob"}, data...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "client.create approved") || !strings.Contains(out, "client cl_") {
+		t.Errorf("approve printed %q", out)
+	}
+	out, _ = adminRun(t, "", append([]string{"client", "list", "--tenant", tenantID}, data...)...)
+	if !strings.Contains(out, "private_key_jwt") || !strings.Contains(out, "ekyc:read,ekyc:write") {
+		t.Errorf("client list = %q", out)
+	}
+	out, _ = adminRun(t, "", append([]string{"approvals"}, data...)...)
+	if !strings.Contains(out, approval+"\tclient.create\tapproved") {
+		t.Errorf("approvals = %q", out)
+	}
+
+	// A reviewer: account now, role after approval.
+	out, err = adminRun(t, pw+bob.creds(t), append([]string{"staff", "create", "--username", "carol", "--role", "reviewer", "--as", "bob"}, data...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l = lines(out)
+	if len(l) != 3 || !strings.HasPrefix(l[2], "ap_") {
+		t.Fatalf("staff create (approval) printed %q", out)
+	}
+	// The requester may withdraw (reject) their own request.
+	if _, err := adminRun(t, bob.creds(t), append([]string{"reject", l[2], "--as", "bob", "--reason", "typo"}, data...)...); err != nil {
+		t.Fatal(err)
+	}
+	out, _ = adminRun(t, "", append([]string{"approvals", "--status", "rejected"}, data...)...)
+	if !strings.Contains(out, l[2]) {
+		t.Errorf("rejected approvals = %q", out)
+	}
+}
+
+func TestAdminUsage(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{},
+		{"frob"},
+		{"tenant", "create", "--data", dir},
+		{"client", "create", "--data", dir, "--tenant", "t", "--name", "n", "--scopes", "a", "--as", "x"},
+		{"client", "create", "--data", dir, "--tenant", "t", "--name", "n", "--scopes", "a", "--jwks", "f", "--cert", "g", "--as", "x"},
+		{"approve", "--data", dir, "--as", "x"},
+		{"approve", "ap_1", "ap_2", "--data", dir, "--as", "x"},
+		{"staff", "create", "--data", dir, "--username", "u", "--role", "god"},
+		{"staff", "create", "--data", dir, "--username", "u", "--role", "reviewer"},
+	} {
+		_, err := adminRun(t, "correct horse battery staple\n", args...)
+		var ue usageError
+		if !errors.As(err, &ue) {
+			t.Errorf("admin %q = %v, want a usage error", args, err)
+		}
+	}
+}
