@@ -43,6 +43,7 @@ var commands = []command{
 	{"migrate", "apply pending database migrations, or show the schema status", runMigrate},
 	{"bench", "generate HTTP load against a server, or serve a bare handler to compare", runBench},
 	{"models", "install or verify the pinned face models", runModels},
+	{"admin", "manage tenants, API clients, staff accounts and dual-control approvals", runAdmin},
 	{"face", "analyze, compare and calibrate faces", runFace},
 	{"audit", "verify the audit log, sign checkpoints, print proofs", runAudit},
 	{"document", "verify identity-document chip files (ICAO passports, Japanese cards)", runDocument},
