@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/subtle"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
 	"fmt"
@@ -270,7 +271,7 @@ func (v *Verifier) verifySOD(r *run, sod *SOD) *cert.Certificate {
 			continue
 		}
 		if (si.SubjectKeyID != nil && bytes.Equal(si.SubjectKeyID, c.SubjectKeyID)) ||
-			(si.SerialNumber != nil && si.SerialNumber.Cmp(c.SerialNumber) == 0 && bytes.Equal(si.IssuerName, c.RawIssuer)) {
+			(si.SerialNumber != nil && si.SerialNumber.Cmp(c.SerialNumber) == 0 && sameIssuer(si.IssuerName, c)) {
 			ds = c
 			break
 		}
@@ -444,4 +445,20 @@ func policySentinel(err error) error {
 		return document.ErrUnsupported
 	}
 	return document.ErrTampered
+}
+
+// sameIssuer compares a SignerInfo's issuer Name with a certificate's: by
+// bytes, or, since some issuers re-encode the DN with other string types in
+// the SignerInfo, by parsed value.
+func sameIssuer(raw []byte, c *cert.Certificate) bool {
+	if bytes.Equal(raw, c.RawIssuer) {
+		return true
+	}
+	var rdn pkix.RDNSequence
+	if rest, err := asn1.Unmarshal(raw, &rdn); err != nil || len(rest) != 0 {
+		return false
+	}
+	var n pkix.Name
+	n.FillFromRDNSequence(&rdn)
+	return n.String() != "" && n.String() == c.Issuer.String()
 }
