@@ -33,8 +33,8 @@ const (
 	maxComponents = 4  // this decoder's bound (the standard allows 16384)
 	maxPrecision  = 16 // this decoder's bound (the standard allows 38)
 	maxLevels     = 32
-	maxLayers     = 65535
-	maxBitPlanes  = 30 // coded magnitude bit-planes, incl. ROI shift, in int32
+	maxPOC        = 256 // progression changes per header (OpenJPEG allows 32)
+	maxBitPlanes  = 30  // coded magnitude bit-planes, incl. ROI shift, in int32
 )
 
 // Progression orders.
@@ -324,6 +324,9 @@ func (d *decoder) parseParamMarker(m uint16, p []byte, cp *codingParams) error {
 		pocs, err := parsePOC(p, nc)
 		if err != nil {
 			return err
+		}
+		if len(cp.poc)+len(pocs) > maxPOC {
+			return unsupported("more than %d progression changes", maxPOC)
 		}
 		cp.poc = append(cp.poc, pocs...)
 	case mPPM, mPPT:

@@ -14,13 +14,13 @@ func (d *decoder) decodeTile(i int, td *tileData) error {
 		return err
 	}
 	tx, ty := i%d.siz.ntx, i/d.siz.ntx
-	tx0, ty0, _, _, tcs, err := d.buildTile(tx, ty, &tp)
-	if err != nil {
-		return err
-	}
 	data := td.bodies[0]
 	if len(td.bodies) > 1 {
 		data = bytes.Join(td.bodies, nil)
+	}
+	tx0, ty0, _, _, tcs, err := d.buildTile(tx, ty, &tp, len(data))
+	if err != nil {
+		return err
 	}
 	t2 := &tier2{data: data, tp: &tp, tcs: tcs}
 	if err := t2.decodePackets(tx0, ty0, d.siz.comps); err != nil {

@@ -23,6 +23,17 @@ func mirror(i, n int) int {
 	return i
 }
 
+// extend copies x into the middle of e and fills dwtPad samples on each
+// side by whole-sample symmetric extension.
+func extend[T int32 | float32](e, x []T) {
+	n := len(x)
+	copy(e[dwtPad:], x)
+	for k := 1; k <= dwtPad; k++ {
+		e[dwtPad-k] = x[mirror(-k, n)]
+		e[dwtPad+n-1+k] = x[mirror(n-1+k, n)]
+	}
+}
+
 // idwt53Line inverts the 5/3 transform in place on x, whose first sample
 // sits at a position of parity par; ext is scratch of len(x)+2*dwtPad.
 func idwt53Line(x, ext []int32, par int) {
@@ -34,9 +45,7 @@ func idwt53Line(x, ext []int32, par int) {
 		return
 	}
 	e := ext[:n+2*dwtPad]
-	for j := range e {
-		e[j] = x[mirror(j-dwtPad, n)]
-	}
+	extend(e, x)
 	l := len(e)
 	// Position j is even (low-pass) when (j + par) is even.
 	for j := 1 + (1+par)&1; j < l-1; j += 2 {
@@ -66,9 +75,7 @@ func idwt97Line(x, ext []float32, par int) {
 		return
 	}
 	e := ext[:n+2*dwtPad]
-	for j := range e {
-		e[j] = x[mirror(j-dwtPad, n)]
-	}
+	extend(e, x)
 	l := len(e)
 	ev := (dwtPad + par) & 1 // first even (low-pass) index: (j+par) even
 	od := 1 - ev

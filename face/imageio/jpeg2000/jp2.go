@@ -77,7 +77,7 @@ func unwrap(b []byte) ([]byte, jp2Info, error) {
 		return b, jp2Info{}, nil
 	}
 	if !bytes.HasPrefix(b, jp2Signature) {
-		if len(b) < len(jp2Signature) && bytes.HasPrefix(jp2Signature, b) {
+		if len(b) > 0 && len(b) < len(jp2Signature) && bytes.HasPrefix(jp2Signature, b) {
 			return nil, jp2Info{}, truncated("JP2 signature")
 		}
 		return nil, jp2Info{}, formatErr("neither a JP2 file nor a codestream")

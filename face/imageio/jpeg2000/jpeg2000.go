@@ -72,7 +72,8 @@ type Limits struct {
 	// MaxTiles is the largest number of tiles accepted (default 4096).
 	MaxTiles int
 	// MaxCodeBlocks is the largest number of code-blocks (and, separately,
-	// of precincts) in one tile, over all components (default 1 << 18).
+	// of precincts) in the image, over all tiles and components (default
+	// 1 << 18; a 16 Mpx RGB image in 64x64 blocks has about 12 000).
 	MaxCodeBlocks int
 }
 

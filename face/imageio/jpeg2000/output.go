@@ -105,6 +105,9 @@ func (d *decoder) image(info jp2Info) (image.Image, error) {
 		return px
 	}
 	r := image.Rect(0, 0, w, h)
+	if img := d.fastImage(r, ss, sycc); img != nil {
+		return img, nil
+	}
 	switch cfg.ColorModel {
 	case color.GrayModel:
 		img := image.NewGray(r)
@@ -187,4 +190,35 @@ func syccToRGB(y, cb, cr uint32, bits int) (uint32, uint32, uint32) {
 		return uint32(v)
 	}
 	return clamp(fy + 1.402*fr), clamp(fy - 0.344136*fb - 0.714136*fr), clamp(fy + 1.772*fb)
+}
+
+// fastImage handles the usual chip photo, 8-bit grey or RGB without
+// subsampling, by copying planes directly; it returns nil otherwise.
+func (d *decoder) fastImage(r image.Rectangle, ss []*sampler, sycc bool) image.Image {
+	nc := len(ss)
+	if sycc || (nc != 1 && nc != 3) {
+		return nil
+	}
+	for c, s := range ss {
+		if !s.identity || s.maxOut != 0xFF || s.pw != r.Dx() || s.ph != r.Dy() || d.siz.comps[c].dx != 1 || d.siz.comps[c].dy != 1 {
+			return nil
+		}
+	}
+	w, h := r.Dx(), r.Dy()
+	if nc == 1 {
+		img := image.NewGray(r)
+		p := ss[0].plane
+		for i := range p[:w*h] {
+			img.Pix[i] = uint8(p[i])
+		}
+		return img
+	}
+	img := image.NewRGBA(r)
+	p0, p1, p2 := ss[0].plane[:w*h], ss[1].plane[:w*h], ss[2].plane[:w*h]
+	pix := img.Pix[:4*w*h]
+	for i := range p0 {
+		q := pix[4*i : 4*i+4 : 4*i+4]
+		q[0], q[1], q[2], q[3] = uint8(p0[i]), uint8(p1[i]), uint8(p2[i]), 0xFF
+	}
+	return img
 }

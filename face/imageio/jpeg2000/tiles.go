@@ -12,9 +12,11 @@ type decoder struct {
 	siz  siz
 	main codingParams
 
-	tiles  []*tileData
-	planes [][]uint16 // per component, samples offset to unsigned
-	pw, ph []int      // plane sizes
+	tiles     []*tileData
+	blocks    int        // code-blocks laid out so far, over all tiles
+	precincts int        // precincts laid out so far, over all tiles
+	planes    [][]uint16 // per component, samples offset to unsigned
+	pw, ph    []int      // plane sizes
 }
 
 // tileData collects the tile-parts of one tile.
