@@ -66,6 +66,16 @@ func loadPipeline(t testing.TB) []goldenImage {
 	if err := json.Unmarshal(b, &p); err != nil {
 		t.Fatal(err)
 	}
+	if testing.Short() {
+		// -short (CI with -race): the LFW-sized close-up and the two-face image only.
+		var short []goldenImage
+		for _, g := range p.Images {
+			if g.File == "astronaut_face_250.png" || g.File == "two_faces_400x250.png" {
+				short = append(short, g)
+			}
+		}
+		return short
+	}
 	return p.Images
 }
 

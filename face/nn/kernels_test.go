@@ -2,7 +2,10 @@ package nn
 
 import (
 	"errors"
+	"fmt"
+	"log/slog"
 	"math"
+	"strings"
 	"math/rand/v2"
 	"testing"
 
@@ -274,5 +277,18 @@ func TestReshape(t *testing.T) {
 		if _, err := x.Reshape(s...); !errors.Is(err, ErrShape) {
 			t.Errorf("Reshape(%v) error = %v, want ErrShape", s, err)
 		}
+	}
+}
+
+func TestTensorRedacts(t *testing.T) {
+	x, _ := FromData([]float32{0.123456, 7.654321}, 1, 2)
+	var buf strings.Builder
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("t", "tensor", x)
+	s := buf.String() + x.String() + fmt.Sprint(x)
+	if strings.Contains(s, "0.123") || strings.Contains(s, "7.654") {
+		t.Errorf("tensor values leaked into %q", s)
+	}
+	if !strings.Contains(buf.String(), "redacted") {
+		t.Errorf("log line %q does not say the data is redacted", buf.String())
 	}
 }

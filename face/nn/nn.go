@@ -22,6 +22,7 @@ package nn
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 )
 
 // Errors returned by this package. Loaders wrap ErrFormat or ErrLimit with
@@ -131,4 +132,21 @@ func nhwc(t *Tensor) (n, h, w, c int, err error) {
 		return 1, t.Shape[0], t.Shape[1], t.Shape[2], nil
 	}
 	return 0, 0, 0, 0, fmt.Errorf("%w: want NHWC, got shape %v", ErrShape, t.Shape)
+}
+
+// LogValue logs a tensor's shape only: tensors carry face images and
+// biometric templates, which must never reach a log.
+func (t *Tensor) LogValue() slog.Value {
+	if t == nil {
+		return slog.StringValue("<nil tensor>")
+	}
+	return slog.GroupValue(slog.Any("shape", t.Shape), slog.String("data", "redacted"))
+}
+
+// String prints the shape only, for the same reason as LogValue.
+func (t *Tensor) String() string {
+	if t == nil {
+		return "<nil tensor>"
+	}
+	return fmt.Sprintf("Tensor%v", t.Shape)
 }
