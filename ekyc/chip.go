@@ -112,8 +112,14 @@ func (s *Service) SubmitChip(ctx context.Context, a Actor, tenant, id string, ki
 	if verr == nil && ev != nil {
 		res.fill(ev, ss.ID, now)
 	} else {
-		res.Failed = []string{"chip.refused"}
-		res.Checks = []document.Check{{Name: "chip.refused", Result: document.Fail, Mandatory: true, Detail: "the verifier refused the chip files"}}
+		// The refusal's check name and reason carry no personal data.
+		name, detail := "chip.refused", "the verifier refused the chip files"
+		var re *document.RefusalError
+		if errors.As(verr, &re) {
+			name, detail = "chip.refused."+re.Check, re.Reason
+		}
+		res.Failed = []string{name}
+		res.Checks = []document.Check{{Name: name, Result: document.Fail, Mandatory: true, Detail: detail}}
 	}
 	for name, b := range files {
 		res.Digests[name] = hexSHA256(b)

@@ -115,7 +115,8 @@ func evaluate(m Method, p Policy, steps []Step, an *analysis, decide func(face.S
 			add(ReasonChipInvalid, "chip verification failed: "+strings.Join(c.Failed, ", "))
 		default:
 			if c.Expiry != "" {
-				if exp, err := time.Parse(time.DateOnly, c.Expiry); err == nil && exp.AddDate(0, 0, 1).Before(now) {
+				// Valid through the expiry day, Japan time.
+				if exp, err := time.ParseInLocation(time.DateOnly, c.Expiry, jst); err == nil && !now.Before(exp.AddDate(0, 0, 1)) {
 					add(ReasonDocumentExpired, "the document has expired")
 				}
 			}

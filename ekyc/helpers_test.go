@@ -370,7 +370,10 @@ func (p *page) selfies(id uint8, pad float64) {
 // licence issues a licence whose chip photo shows identity id.
 func (e *env) licence(id uint8, mutate ...func(*jpdltest.Licence)) map[string][]byte {
 	e.t.Helper()
-	photo := specPNG(e.t, faceSpec{ID: id, EAR: 0.3, PAD: 1, Faces: 1})
+	// A JPEG 2000 header with unique trailing bytes; the test engine maps
+	// it to identity id.
+	photo := append(append([]byte(nil), jpdltest.MinimalJ2K...), id)
+	photo = append(photo, specPNG(e.t, faceSpec{ID: id})[60:80]...)
 	e.face.mu.Lock()
 	e.face.photos[sha256.Sum256(photo)] = faceSpec{ID: id, EAR: 0.3, PAD: 1, Faces: 1}
 	e.face.mu.Unlock()
@@ -424,3 +427,5 @@ func randReader() *bytes.Reader {
 }
 
 func nan() float64 { return math.NaN() }
+
+type documentDetails = document.IDADocumentDetails

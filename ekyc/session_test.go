@@ -117,7 +117,10 @@ func TestCreateAndGet(t *testing.T) {
 				_, err := e.svc.SubmitChip(e.ctx, client, e.tenantB, c.Session.ID, "jpdl", map[string][]byte{"df1_ef01": {1}})
 				return err
 			}},
-			{"ContractEnded", func() error { _, err := e.svc.ContractEnded(e.ctx, client, e.tenantB, c.Session.ID, e.clock.Now()); return err }},
+			{"ContractEnded", func() error {
+				_, err := e.svc.ContractEnded(e.ctx, client, e.tenantB, c.Session.ID, e.clock.Now())
+				return err
+			}},
 			{"Get missing", func() error { _, err := e.svc.Get(e.ctx, e.tenantA, "ses_nope"); return err }},
 		} {
 			if err := call.fn(); !errors.Is(err, ErrNotFound) {

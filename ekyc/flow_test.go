@@ -1,0 +1,466 @@
+package ekyc
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/madoguchi/madoguchi/document/jpdl/jpdltest"
+	"github.com/madoguchi/madoguchi/store"
+	"github.com/madoguchi/madoguchi/store/storetest"
+	"github.com/madoguchi/madoguchi/vault"
+)
+
+var kiosk = Actor{Kind: "client", ID: "cl_kiosk"}
+
+// runHe runs a ヘ session: chip with identity chipID, selfies of selfieID.
+func (e *env) runHe(tenant string, files map[string][]byte, selfies func(*page)) *Session {
+	e.t.Helper()
+	c := e.create(tenant, "he")
+	p := e.open(c)
+	if files != nil {
+		if _, err := e.svc.SubmitChip(e.ctx, kiosk, tenant, c.Session.ID, "jpdl", files); err != nil {
+			e.t.Fatalf("SubmitChip = %v, want nil", err)
+		}
+	}
+	selfies(p)
+	ss, err := e.svc.Submit(e.ctx, p.start.Key)
+	if err != nil {
+		e.t.Fatalf("Submit = %v, want nil", err)
+	}
+	return ss
+}
+
+func TestHeApproved(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		ss := e.runHe(e.tenantA, e.licence(7), func(p *page) { p.selfies(7, 0.95) })
+		if ss.State != StateDecided || ss.Outcome != OutcomeApproved {
+			t.Fatalf("Submit = %s/%s reasons %v, want decided/approved", ss.State, ss.Outcome, ss.Decision.ReasonCodes())
+		}
+		d := ss.Decision
+		if d.Models["face"] != testModel || d.Scores["face_match"] < 0.99 || math.Abs(d.Scores["liveness"]-0.95) > 0.01 ||
+			d.Thresholds["face_match"] != 0.5 || d.Thresholds["face_match_target_fmr"] != 1e-4 || d.PolicyVersion != 1 || d.DecidedBy != "system" {
+			t.Errorf("Decision = models %v scores %v thresholds %v policy %d", d.Models, d.Scores, d.Thresholds, d.PolicyVersion)
+		}
+		if d.Liveness == nil || !d.Liveness.Passed || d.Liveness.Done != 3 {
+			t.Errorf("Decision.Liveness = %+v, want passed with 3 steps", d.Liveness)
+		}
+		jws, err := e.svc.Result(e.ctx, client, e.tenantA, ss.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload, err := VerifyResult(jws, e.svc.JWKS())
+		if err != nil {
+			t.Fatalf("VerifyResult = %v, want nil", err)
+		}
+		var res ResultPayload
+		if err := json.Unmarshal(payload, &res); err != nil {
+			t.Fatal(err)
+		}
+		if res.Outcome != OutcomeApproved || res.Audience != e.tenantA || res.EventID != eventID(ss.ID) || res.VerifiedClaims == nil {
+			t.Fatalf("result = %+v", res)
+		}
+		vc := res.VerifiedClaims
+		if vc.Verification.TrustFramework != "jp_aml" || vc.Verification.VerificationProcess != recordID(ss.ID) ||
+			!strings.Contains(vc.Verification.AssuranceProcess.Procedure, "/he@2018-11-30") {
+			t.Errorf("verification = %+v", vc.Verification)
+		}
+		var methods []string
+		for _, c := range vc.Verification.Evidence[0].CheckDetails {
+			methods = append(methods, c.CheckMethod)
+		}
+		if !slices.Equal(methods, []string{"vcrypt", "bvr", "https://madoguchi.test/check/biopad"}) {
+			t.Errorf("check methods = %v, want vcrypt, bvr, biopad", methods)
+		}
+		if dd := vc.Verification.Evidence[0].DocumentDetails; dd == nil || dd.Type != "driving_permit" || dd.DocumentNumber != "301234567890" {
+			t.Errorf("document_details = %+v", dd)
+		}
+		if vc.Claims["birthdate"] != "1990-01-02" {
+			t.Errorf("claims birthdate = %v, want 1990-01-02", vc.Claims["birthdate"])
+		}
+		want := []string{"ekyc.session.create", "ekyc.capture.start", "ekyc.chip.add"}
+		got := e.auditActions(ss.ID)
+		if !slices.Equal(got[:3], want) || !slices.Contains(got, "ekyc.session.submit") || !slices.Contains(got, "ekyc.session.decide") ||
+			!slices.Contains(got, "ekyc.result.read") || slices.Index(got, "ekyc.frame.add") < 0 {
+			t.Errorf("audit trail = %v", got)
+		}
+		if got := e.auditActions(recordID(ss.ID)); !slices.Equal(got, []string{"ekyc.record.create"}) {
+			t.Errorf("record audit = %v", got)
+		}
+		// Personal data is nowhere in clear in the database.
+		for _, q := range []string{`SELECT evidence FROM ekyc_chips`, `SELECT body FROM ekyc_records`} {
+			var b []byte
+			if err := db.QueryRow(e.ctx, q).Scan(&b); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(b), "1990-01-02") || strings.Contains(string(b), "301234567890") {
+				t.Errorf("%s holds personal data in clear", q)
+			}
+		}
+		// Closing is final.
+		if _, err := e.svc.Close(e.ctx, client, e.tenantA, ss.ID); err != nil {
+			t.Errorf("Close = %v", err)
+		}
+		if _, err := e.svc.Close(e.ctx, client, e.tenantA, ss.ID); !errors.Is(err, ErrState) {
+			t.Errorf("Close(closed) = %v, want ErrState", err)
+		}
+	})
+}
+
+func TestHeOutcomes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		still := func(p *page) {
+			img := faceSpec{ID: 7, EAR: 0.3, PAD: 0.95, Faces: 1}
+			for range 7 {
+				p.frame(FrameSelfie, specPNG(t, img)) // the same photo, re-encoded: no movement
+			}
+		}
+		forged := e.licence(7)
+		forged["df1_ef01"] = append([]byte(nil), forged["df1_ef01"]...)
+		forged["df1_ef01"][10] ^= 1
+		for _, tc := range []struct {
+			name    string
+			files   map[string][]byte
+			selfies func(*page)
+			setup   func()
+			outcome Outcome
+			reason  string
+		}{
+			{"still selfies", e.licence(7), still, nil, OutcomeRejected, ReasonStaticFrames},
+			{"another person", e.licence(7), func(p *page) { p.selfies(9, 0.95) }, nil, OutcomeRejected, ReasonFaceMismatch},
+			{"PAD low", e.licence(7), func(p *page) { p.selfies(7, 0.3) }, nil, OutcomeRejected, ReasonPADLow},
+			{"PAD unavailable", e.licence(7), func(p *page) { p.selfies(7, -1) }, nil, OutcomeReview, ReasonPADUnavailable},
+			{"uncalibrated engine", e.licence(7), func(p *page) { p.selfies(7, 0.95) }, func() { e.face.uncalibrated = true }, OutcomeReview, ReasonFaceUncalibrated},
+			{"forged chip", forged, func(p *page) { p.selfies(7, 0.95) }, nil, OutcomeRejected, ReasonChipInvalid},
+			{"expired licence", e.licence(7, func(l *jpdltest.Licence) {
+				l.Issued, l.Expiry = time.Date(2018, 1, 2, 0, 0, 0, 0, time.UTC), time.Date(2023, 1, 2, 0, 0, 0, 0, time.UTC)
+			}), func(p *page) { p.selfies(7, 0.95) }, nil, OutcomeRejected, ReasonChipInvalid}, // the verifier's own expiry check
+			{"unsigned change record", e.licence(7, func(l *jpdltest.Licence) {
+				l.Changes = []jpdltest.Change{{Date: time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC), Item: "address", Value: "大阪府大阪市１", PSC: "大阪府公安委員会"}}
+			}), func(p *page) { p.selfies(7, 0.95) }, nil, OutcomeReview, ReasonUnsignedAttributes},
+			{"two faces", e.licence(7), func(p *page) {
+				p.frame(FrameSelfie, specPNG(t, faceSpec{ID: 7, EAR: .3, PAD: .95, Faces: 2}))
+				p.selfies(7, 0.95)
+			}, nil, OutcomeReview, ReasonMultipleFaces},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				e.face.uncalibrated = false
+				if tc.setup != nil {
+					tc.setup()
+				}
+				ss := e.runHe(e.tenantA, tc.files, tc.selfies)
+				codes := ss.Decision.ReasonCodes()
+				if ss.Outcome != tc.outcome || !slices.Contains(codes, tc.reason) {
+					t.Errorf("decision = %s %v, want %s with %s", ss.Outcome, codes, tc.outcome, tc.reason)
+				}
+			})
+		}
+		// A still selfie's reasons say why, in words a kit can print.
+		ss := e.runHe(e.tenantA, e.licence(7), still)
+		for _, r := range ss.Decision.Reasons {
+			if r.Code == ReasonStaticFrames && !strings.Contains(r.Detail, "still image cannot pass an active liveness challenge") {
+				t.Errorf("still-image reason detail = %q", r.Detail)
+			}
+		}
+		// Files holding the My Number are refused before anything is stored.
+		c := e.create(e.tenantA, "he")
+		if _, err := e.svc.SubmitChip(e.ctx, kiosk, e.tenantA, c.Session.ID, "mynumber", map[string][]byte{"textap_ef01": []byte("123456789012")}); !errors.Is(err, ErrMyNumber) {
+			t.Errorf("SubmitChip(My Number file) = %v, want ErrMyNumber", err)
+		}
+		if _, err := e.svc.SubmitChip(e.ctx, kiosk, e.tenantA, c.Session.ID, "jpdl", e.licence(7)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.SubmitChip(e.ctx, kiosk, e.tenantA, c.Session.ID, "jpdl", e.licence(7)); !errors.Is(err, ErrReplay) {
+			t.Errorf("SubmitChip(second) = %v, want ErrReplay", err)
+		}
+		ho := e.create(e.tenantA, "ho")
+		if _, err := e.svc.SubmitChip(e.ctx, kiosk, e.tenantA, ho.Session.ID, "jpdl", e.licence(7)); !errors.Is(err, ErrState) {
+			t.Errorf("SubmitChip(ho session) = %v, want ErrState", err)
+		}
+	})
+}
+
+func TestHoReview(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		p := e.open(e.create(e.tenantA, "ho"))
+		for _, k := range []FrameKind{FrameDocFront, FrameDocBack, FrameDocTilt} {
+			p.frame(k, specPNG(t, faceSpec{ID: 5, EAR: .3, PAD: 1, Faces: 1}))
+		}
+		p.selfies(5, 0.95)
+		ss, err := e.svc.Submit(e.ctx, p.start.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ss.Outcome != OutcomeReview || !slices.Contains(ss.Decision.ReasonCodes(), ReasonDocumentImages) {
+			t.Fatalf("ho decision = %s %v, want review for document inspection", ss.Outcome, ss.Decision.ReasonCodes())
+		}
+		if _, err := e.svc.Result(e.ctx, client, e.tenantA, ss.ID); !errors.Is(err, ErrState) {
+			t.Errorf("Result(review) = %v, want ErrState", err)
+		}
+		r1 := Staff{ID: "st_1", Roles: []string{"reviewer"}}
+		r2 := Staff{ID: "st_2", Roles: []string{"reviewer"}}
+		auditor := Staff{ID: "st_3", Roles: []string{"auditor"}}
+		if _, err := e.svc.ListPending(e.ctx, auditor, 10); !errors.Is(err, ErrForbidden) {
+			t.Errorf("ListPending(auditor) = %v, want ErrForbidden", err)
+		}
+		pend, err := e.svc.ListPending(e.ctx, r1, 10)
+		if err != nil || len(pend) != 1 || pend[0].SessionID != ss.ID {
+			t.Fatalf("ListPending = %+v, %v", pend, err)
+		}
+		if _, err := e.svc.Evidence(e.ctx, r1, ss.ID); !errors.Is(err, ErrClaimed) {
+			t.Errorf("Evidence(unclaimed) = %v, want ErrClaimed", err)
+		}
+		if _, err := e.svc.Claim(e.ctx, r1, ss.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Claim(e.ctx, r2, ss.ID); !errors.Is(err, ErrClaimed) {
+			t.Errorf("Claim(second reviewer) = %v, want ErrClaimed", err)
+		}
+		v, err := e.svc.Evidence(e.ctx, r1, ss.ID)
+		if err != nil || len(v.Frames) != 10 {
+			t.Fatalf("Evidence = %v frames, %v", v, err)
+		}
+		img, err := e.svc.FrameImage(e.ctx, r1, ss.ID, 1)
+		if err != nil || len(img) == 0 {
+			t.Fatalf("FrameImage = %d bytes, %v", len(img), err)
+		}
+		if _, err := e.svc.FrameImage(e.ctx, r2, ss.ID, 1); !errors.Is(err, ErrClaimed) {
+			t.Errorf("FrameImage(not holding the claim) = %v, want ErrClaimed", err)
+		}
+		// The claim times out; another reviewer may then take it.
+		e.clock.Add(16 * time.Minute)
+		if _, err := e.svc.Claim(e.ctx, r2, ss.ID); err != nil {
+			t.Fatalf("Claim(after timeout) = %v, want nil", err)
+		}
+		if _, err := e.svc.Decide(e.ctx, r1, ss.ID, ReviewDecision{Approve: true, Note: "ok"}); !errors.Is(err, ErrClaimed) {
+			t.Errorf("Decide(lapsed claim) = %v, want ErrClaimed", err)
+		}
+		if _, err := e.svc.Decide(e.ctx, r2, ss.ID, ReviewDecision{Approve: true, Note: "document genuine"}); !errors.Is(err, ErrInvalidInput) {
+			t.Errorf("Decide(approve ho without claims) = %v, want ErrInvalidInput", err)
+		}
+		rd := ReviewDecision{Approve: true, Note: "document genuine, faces match",
+			Claims: map[string]any{"family_name": "佐藤", "given_name": "花子", "birthdate": "1985-03-04",
+				"address": map[string]any{"formatted": "東京都港区１", "country": "JP"}},
+			Document: &documentDetails{Type: "driving_permit", DocumentNumber: "123456789012", DateOfExpiry: "2030-01-01"}}
+		got, err := e.svc.Decide(e.ctx, r2, ss.ID, rd)
+		if err != nil || got.Outcome != OutcomeApproved || got.Decision.DecidedBy != "staff:st_2" || got.Decision.Automated == nil {
+			t.Fatalf("Decide = %+v, %v", got, err)
+		}
+		jws, err := e.svc.Result(e.ctx, client, e.tenantA, ss.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload, err := VerifyResult(jws, e.svc.JWKS())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res ResultPayload
+		_ = json.Unmarshal(payload, &res)
+		if res.VerifiedClaims == nil || res.VerifiedClaims.Claims["family_name"] != "佐藤" ||
+			res.VerifiedClaims.Verification.Evidence[0].CheckDetails[0].CheckMethod != "vri" {
+			t.Errorf("ho result = %+v", res.VerifiedClaims)
+		}
+		acts := e.auditActions(ss.ID)
+		for _, a := range []string{"ekyc.review.claim", "ekyc.review.view", "ekyc.review.view_frame", "ekyc.review.decide"} {
+			if !slices.Contains(acts, a) {
+				t.Errorf("audit trail lacks %s: %v", a, acts)
+			}
+		}
+	})
+}
+
+// receiver is a webhook endpoint that is down for the first fail calls.
+type receiver struct {
+	mu     sync.Mutex
+	fail   int
+	calls  int
+	bodies []string
+	ids    []string
+}
+
+func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.calls++
+	if rc.calls <= rc.fail {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	b, _ := io.ReadAll(r.Body)
+	rc.bodies = append(rc.bodies, string(b))
+	rc.ids = append(rc.ids, r.Header.Get("Webhook-Id"))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func TestWebhookRetriedUntilDelivered(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		rc := &receiver{fail: 2}
+		srv := httptest.NewServer(rc)
+		defer srv.Close()
+		c, err := e.svc.Create(e.ctx, client, e.tenantA, CreateRequest{Method: "he", Reference: "r-1", Webhook: srv.URL + "/hook"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := e.open(c)
+		if _, err := e.svc.SubmitChip(e.ctx, kiosk, e.tenantA, c.Session.ID, "jpdl", e.licence(4)); err != nil {
+			t.Fatal(err)
+		}
+		p.selfies(4, 0.9)
+		if _, err := e.svc.Submit(e.ctx, p.start.Key); err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range []int{0, 0, 1} {
+			if i > 0 {
+				if n, _ := e.svc.DeliverDue(e.ctx); n != 0 {
+					t.Fatalf("DeliverDue before the backoff elapsed delivered %d", n)
+				}
+				e.clock.Add(Backoff(i, 1) + time.Second)
+			}
+			n, err := e.svc.DeliverDue(e.ctx)
+			if err != nil || n != want {
+				t.Fatalf("DeliverDue #%d = %d, %v, want %d", i+1, n, err, want)
+			}
+		}
+		if n, _ := e.svc.DeliverDue(e.ctx); n != 0 || rc.calls != 3 {
+			t.Errorf("after delivery: DeliverDue = %d, endpoint calls %d, want 0 and 3", n, rc.calls)
+		}
+		if len(rc.bodies) != 1 || rc.ids[0] != eventID(c.Session.ID) {
+			t.Fatalf("received %d bodies, ids %v", len(rc.bodies), rc.ids)
+		}
+		payload, err := VerifyResult(rc.bodies[0], e.svc.JWKS())
+		if err != nil {
+			t.Fatalf("receiver VerifyResult = %v", err)
+		}
+		var res ResultPayload
+		_ = json.Unmarshal(payload, &res)
+		if res.EventID != rc.ids[0] || res.Outcome != OutcomeApproved {
+			t.Errorf("webhook payload = %+v", res)
+		}
+		// A receiver refuses a tampered result.
+		parts := strings.Split(rc.bodies[0], ".")
+		tampered := parts[0] + "." + b64([]byte(strings.Replace(string(payload), `"approved"`, `"rejected"`, 1))) + "." + parts[2]
+		if _, err := VerifyResult(tampered, e.svc.JWKS()); !errors.Is(err, ErrSignature) {
+			t.Errorf("VerifyResult(tampered payload) = %v, want ErrSignature", err)
+		}
+		if got := e.auditActions(eventID(c.Session.ID)); !slices.Equal(got, []string{"ekyc.webhook.queue", "ekyc.webhook.delivered"}) {
+			t.Errorf("webhook audit = %v", got)
+		}
+	})
+}
+
+func TestBackoff(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		want time.Duration
+	}{{1, 10 * time.Second}, {2, 20 * time.Second}, {4, 80 * time.Second}, {12, time.Hour}, {40, time.Hour}} {
+		if got := Backoff(tc.n, 0); got != tc.want {
+			t.Errorf("Backoff(%d, 0) = %v, want %v", tc.n, got, tc.want)
+		}
+	}
+	if got := Backoff(1, 1); got != 12*time.Second {
+		t.Errorf("Backoff(1, 1) = %v, want 12s (20%% jitter)", got)
+	}
+}
+
+func TestCrashBetweenSubmitAndDecision(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		c := e.create(e.tenantA, "he")
+		p := e.open(c)
+		if _, err := e.svc.SubmitChip(e.ctx, kiosk, e.tenantA, c.Session.ID, "jpdl", e.licence(3)); err != nil {
+			t.Fatal(err)
+		}
+		p.selfies(3, 0.9)
+		e.face.busy = true // the engine is saturated (or the server dies) after the submit commits
+		ss, err := e.svc.Submit(e.ctx, p.start.Key)
+		if err != nil || ss.State != StateSubmitted {
+			t.Fatalf("Submit(busy engine) = %v, %v, want state submitted", ss, err)
+		}
+		// A new service over the same store (the restarted server) resumes it.
+		e.face.busy = false
+		svc2, err := New(e.svc.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := svc2.DecidePending(e.ctx); err != nil || n != 1 {
+			t.Fatalf("DecidePending = %d, %v, want 1", n, err)
+		}
+		got, _ := svc2.Get(e.ctx, e.tenantA, c.Session.ID)
+		if got.State != StateDecided || got.Outcome != OutcomeApproved {
+			t.Errorf("after resume: %s/%s", got.State, got.Outcome)
+		}
+		if n, err := svc2.DecidePending(e.ctx); err != nil || n != 0 {
+			t.Errorf("DecidePending again = %d, %v, want 0", n, err)
+		}
+		// Every blob the session refers to exists.
+		refs, err := e.blobs.Refs(e.ctx, e.tenantA, c.Session.ID)
+		if err != nil || len(refs) < 8 {
+			t.Fatalf("blob refs = %d, %v", len(refs), err)
+		}
+		for _, r := range refs {
+			if _, err := e.blobs.Get(e.ctx, r); err != nil {
+				t.Errorf("blob %s: %v", r, err)
+			}
+		}
+	})
+}
+
+func TestRetentionShreds(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		ss := e.runHe(e.tenantA, e.licence(8), func(p *page) { p.selfies(8, 0.9) })
+		if _, err := e.svc.ContractEnded(e.ctx, client, e.tenantA, ss.ID, e.clock.Now().Add(48*time.Hour)); !errors.Is(err, ErrInvalidInput) {
+			t.Errorf("ContractEnded(future) = %v, want ErrInvalidInput", err)
+		}
+		until, err := e.svc.ContractEnded(e.ctx, client, e.tenantA, ss.ID, e.clock.Now())
+		if err != nil || !until.Equal(e.clock.Now().AddDate(7, 0, 0)) {
+			t.Fatalf("ContractEnded = %v, %v", until, err)
+		}
+		if _, err := e.svc.ContractEnded(e.ctx, client, e.tenantA, ss.ID, e.clock.Now()); !errors.Is(err, ErrState) {
+			t.Errorf("ContractEnded(twice) = %v, want ErrState", err)
+		}
+		if n, err := e.svc.ShredExpired(e.ctx); err != nil || n != 0 {
+			t.Errorf("ShredExpired(day 0) = %d, %v, want 0", n, err)
+		}
+		e.clock.Add(time.Until(time.Now().AddDate(7, 0, 1)))
+		if n, err := e.svc.ShredExpired(e.ctx); err != nil || n != 1 {
+			t.Fatalf("ShredExpired(7 years on) = %d, %v, want 1", n, err)
+		}
+		if _, err := e.svc.Result(e.ctx, client, e.tenantA, ss.ID); !errors.Is(err, vault.ErrShredded) {
+			t.Errorf("Result(shredded) = %v, want vault.ErrShredded", err)
+		}
+		if got := e.auditActions(ss.ID); !slices.Contains(got, "ekyc.retention.shred") {
+			t.Errorf("audit lacks the shred: %v", got)
+		}
+	})
+}
+
+// TestEvaluateExpiry covers the decision's own expiry rule, for verifiers
+// that report an expired document as verified.
+func TestEvaluateExpiry(t *testing.T) {
+	he, _ := MethodByAPI("he")
+	p := ExamplePolicy(0.5)
+	now := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		expiry string
+		want   bool
+	}{{"2026-04-29", true}, {"2026-04-30", true}, {"2026-05-01", false}, {"2030-01-01", false}} {
+		an := &analysis{model: testModel, chip: &ChipResult{Verified: true, Expiry: tc.expiry}}
+		d := evaluate(he, p, nil, an, (&testFace{}).Decide, now)
+		if got := slices.Contains(d.ReasonCodes(), ReasonDocumentExpired); got != tc.want || (tc.want && d.Outcome != OutcomeRejected) {
+			t.Errorf("evaluate(expiry %s) = %s %v, want expired %v", tc.expiry, d.Outcome, d.ReasonCodes(), tc.want)
+		}
+	}
+}
