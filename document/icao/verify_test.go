@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math/big"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -357,31 +358,24 @@ func BenchmarkVerify(b *testing.B) {
 	}
 }
 
-// fuzzPKI is a light fixture (P-256 only) so fuzz workers start fast.
-func fuzzPKI(f *testing.F) *icaotest.PKI {
-	ck, err := certtest.NewEC("P-256", crypto.SHA256, false)
-	if err != nil {
-		f.Fatal(err)
-	}
-	dk, err := certtest.NewEC("P-256", crypto.SHA256, false)
-	if err != nil {
-		f.Fatal(err)
-	}
-	p, err := icaotest.NewPKI("UT", ck, dk, now.AddDate(-1, 0, 0), now.AddDate(9, 0, 0))
-	if err != nil {
-		f.Fatal(err)
-	}
-	return p
-}
+// The fuzz targets use stored vectors (testdata/) rather than generated
+// keys: under fuzzing instrumentation math/big is slow, and a fuzz worker
+// must start in well under a second.
 
 func FuzzVerify(f *testing.F) {
-	p := fuzzPKI(f)
-	files, err := p.Build(icaotest.Options{MRZ: icaotest.MRZ("UTO", "340415"), WithDG11: true})
+	root, err := os.ReadFile("/work/shared/testdata/masterlists/DE_ROOT_CA_CSCA07.cer")
+	if err != nil {
+		f.Skipf("no anchor certificate available: %v", err)
+	}
+	a, err := trust.NewAnchor(root, false)
 	if err != nil {
 		f.Fatal(err)
 	}
-	v := verifier(f, p)
-	f.Add(files.SOD, files.DG[1], files.DG[2], files.DG[11])
+	v, err := icao.NewVerifier(icao.Config{Anchors: trust.NewStore(a)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(readHex(f, "sod_at.hex"), readHex(f, "dg1_td2_p10.hex"), readHex(f, "dg2_p10.hex"), readHex(f, "dg11_p10.hex"))
 	f.Fuzz(func(t *testing.T, sod, dg1, dg2, dg11 []byte) {
 		ev, err := v.Verify(icao.Files{SOD: sod, DG: map[int][]byte{1: dg1, 2: dg2, 11: dg11}}, nil, now)
 		if ev == nil || (err == nil) != ev.Verified {
@@ -391,12 +385,7 @@ func FuzzVerify(f *testing.F) {
 }
 
 func FuzzParseSOD(f *testing.F) {
-	p := fuzzPKI(f)
-	files, err := p.Build(icaotest.Options{})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(files.SOD)
+	f.Add(readHex(f, "sod_at.hex"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := icao.ParseSOD(b)
 		if err == nil && (s == nil || len(s.Hashes) == 0) {
