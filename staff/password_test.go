@@ -155,3 +155,18 @@ func TestVerifyTOTP(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseRoleGrant(f *testing.F) {
+	f.Add([]byte(`{"staff_id":"st_x","role":"admin"}`))
+	f.Add([]byte(`{"staff_id":"st_x","role":"god"}`))
+	f.Add([]byte(`{"staff_id":"","role":"admin"} {}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		g, err := parseRoleGrant(b)
+		if err != nil {
+			return
+		}
+		if _, err := ParseRole(string(g.Role)); err != nil || g.StaffID == "" || len(g.StaffID) > 64 {
+			t.Fatalf("parseRoleGrant(%q) accepted %+v", b, g)
+		}
+	})
+}

@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/madoguchi/madoguchi/audit"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/store/storetest"
 )
@@ -448,4 +450,57 @@ func flipLast(s string) string {
 		c = 'A'
 	}
 	return s[:len(s)-1] + string(c)
+}
+
+// With the real audit log, every change lands in the Merkle tree in the same
+// transaction, and the entries pass the log's own validation.
+func TestWithAuditLog(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		signer, _, err := audit.GenerateSigner(rand.Reader, "test.local/audit")
+		if err != nil {
+			t.Fatal(err)
+		}
+		log, err := audit.New(db, signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg := NewRegistry(db, log)
+		iss, err := NewIssuer(db, log, IssuerConfig{Audiences: []string{testIssuer}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin := Actor{Kind: audit.ActorStaff, ID: "st_x", OSUser: "op"}
+		tn, err := reg.CreateTenant(ctx, admin, "Bank ' A")
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := newKey(t, AlgEdDSA, "k")
+		var c Client
+		if err := db.InTx(ctx, func(tx *store.Tx) error {
+			c, err = reg.CreateClientTx(ctx, tx, admin, tn.ID, ClientSpec{Name: "app", Scopes: []string{"a"}, JWKS: jwksOf(k)})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := iss.Token(ctx, jwtRequest(k.sign(t, nil, mustJSON(claims(c.ID, time.Now()))))); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := db.Query(ctx, `SELECT action FROM audit_entries ORDER BY idx`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var got []string
+		for rows.Next() {
+			var a string
+			if err := rows.Scan(&a); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, a)
+		}
+		if want := []string{"tenant.create", "client.create", "token.issue"}; !slices.Equal(got, want) {
+			t.Errorf("audit actions = %v, want %v", got, want)
+		}
+	})
 }

@@ -193,3 +193,19 @@ func TestAdminUsage(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseClientCreate(f *testing.F) {
+	f.Add([]byte(`{"tenant_id":"tn_x","client":{"name":"n","scopes":["a"],"jwks":"{}"}}`))
+	f.Add([]byte(`{"tenant_id":"","client":{}}`))
+	f.Add([]byte(`{"tenant_id":"t","extra":1}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := parseClientCreate(b)
+		if err != nil {
+			return
+		}
+		if p.TenantID == "" {
+			t.Fatalf("parseClientCreate(%q) accepted an empty tenant id", b)
+		}
+		_ = p.Client.Validate(time.Now())
+	})
+}
