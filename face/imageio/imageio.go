@@ -17,10 +17,10 @@
 //     they never contain image content.
 //
 // JPEG 2000: ID-card IC chips (ICAO 9303 DG2, My Number card, residence
-// card) may store the face as JPEG 2000. This package does not decode it:
-// such input is refused with ErrJPEG2000 (which wraps ErrFormat). Chip photos
-// must be converted to PNG by a trusted step before they reach the engine;
-// the photo printed on the card (method ホ) and the selfie are JPEG/PNG.
+// card) may store the face as JPEG 2000 (a raw codestream or a JP2 file).
+// Decode hands such input to the pure-Go decoder in face/imageio/jpeg2000
+// under the same byte and pixel limits, and converts the result like any
+// other image.
 package imageio
 
 import (
@@ -33,6 +33,8 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+
+	"github.com/madoguchi/madoguchi/face/imageio/jpeg2000"
 )
 
 // Sentinel errors.
@@ -41,8 +43,6 @@ var (
 	ErrFormat    = errors.New("imageio: unsupported image format")
 	ErrTruncated = errors.New("imageio: image truncated")
 	ErrCorrupt   = errors.New("imageio: image corrupt")
-	// ErrJPEG2000 marks JPEG 2000 input (codestream or JP2 box format).
-	ErrJPEG2000 = fmt.Errorf("%w: JPEG 2000 is not decoded here; convert chip photos to PNG first", ErrFormat)
 )
 
 // Limits bound what Decode accepts.
@@ -60,7 +60,7 @@ func DefaultLimits() Limits {
 
 // Info describes a decoded image.
 type Info struct {
-	Format      string // "jpeg" or "png"
+	Format      string // "jpeg", "png" or "jpeg2000"
 	Orientation int    // EXIF orientation applied (1 = none)
 	// Width and Height are of the returned (upright) image.
 	Width, Height int
@@ -98,7 +98,14 @@ func Decode(b []byte, lim Limits) (*image.RGBA, Info, error) {
 	case bytes.HasPrefix(b, magicPNG):
 		info.Format = "png"
 	case bytes.HasPrefix(b, magicJ2K), bytes.HasPrefix(b, magicJP2):
-		return nil, info, ErrJPEG2000
+		info.Format = "jpeg2000"
+		img, err := decodeJPEG2000(b, lim)
+		if err != nil {
+			return nil, info, err
+		}
+		info.Orientation = 1
+		info.Width, info.Height = img.Rect.Dx(), img.Rect.Dy()
+		return img, info, nil
 	case len(b) == 0:
 		return nil, info, fmt.Errorf("%w: empty input", ErrTruncated)
 	case bytes.HasPrefix(b, magicGIF), bytes.HasPrefix(b, magicRIFF), bytes.HasPrefix(b, magicTIFFI), bytes.HasPrefix(b, magicTIFFM):
@@ -270,4 +277,36 @@ func toRGBA(img image.Image) *image.RGBA {
 		}
 	}
 	return out
+}
+
+// decodeJPEG2000 checks the declared size, then decodes.
+func decodeJPEG2000(b []byte, lim Limits) (*image.RGBA, error) {
+	jl := jpeg2000.Limits{MaxBytes: lim.MaxBytes, MaxPixels: lim.MaxPixels}
+	cfg, err := jl.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return nil, classifyJPEG2000(err)
+	}
+	if err := checkDims(int64(cfg.Width), int64(cfg.Height), lim); err != nil {
+		return nil, err
+	}
+	img, err := jl.Decode(bytes.NewReader(b))
+	if err != nil {
+		return nil, classifyJPEG2000(err)
+	}
+	if r := img.Bounds(); r.Dx() <= 0 || r.Dy() <= 0 {
+		return nil, fmt.Errorf("%w: empty JPEG 2000 image", ErrCorrupt)
+	}
+	return toRGBA(img), nil
+}
+
+func classifyJPEG2000(err error) error {
+	switch {
+	case errors.Is(err, jpeg2000.ErrTooLarge):
+		return fmt.Errorf("%w: %v", ErrTooLarge, err)
+	case errors.Is(err, jpeg2000.ErrTruncated):
+		return fmt.Errorf("%w: %v", ErrTruncated, err)
+	case errors.Is(err, jpeg2000.ErrUnsupported):
+		return fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	return fmt.Errorf("%w: %v", ErrCorrupt, err)
 }

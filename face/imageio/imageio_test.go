@@ -236,8 +236,8 @@ func TestDecodeRefuses(t *testing.T) {
 		{"png bad crc", badCRC, DefaultLimits(), ErrCorrupt},
 		{"gif", []byte("GIF89a\x01\x00\x01\x00"), DefaultLimits(), ErrFormat},
 		{"text", []byte("hello, world"), DefaultLimits(), ErrFormat},
-		{"jp2", []byte{0, 0, 0, 0x0C, 'j', 'P', ' ', ' ', 0x0D, 0x0A, 0x87, 0x0A, 0, 0}, DefaultLimits(), ErrJPEG2000},
-		{"j2k codestream", []byte{0xFF, 0x4F, 0xFF, 0x51, 0, 0}, DefaultLimits(), ErrJPEG2000},
+		{"jp2 truncated", []byte{0, 0, 0, 0x0C, 'j', 'P', ' ', ' ', 0x0D, 0x0A, 0x87, 0x0A, 0, 0}, DefaultLimits(), ErrTruncated},
+		{"j2k codestream bad SIZ", []byte{0xFF, 0x4F, 0xFF, 0x51, 0, 0}, DefaultLimits(), ErrCorrupt},
 		{"png zero width", hugePNG(0, 10), DefaultLimits(), ErrCorrupt},
 	}
 	for _, tt := range tests {
@@ -247,9 +247,6 @@ func TestDecodeRefuses(t *testing.T) {
 				t.Fatalf("Decode(%s) = %v, %v; want nil, %v", tt.name, img, err, tt.want)
 			}
 		})
-	}
-	if !errors.Is(ErrJPEG2000, ErrFormat) {
-		t.Errorf("errors.Is(ErrJPEG2000, ErrFormat) = false, want true")
 	}
 }
 
@@ -328,4 +325,43 @@ func FuzzTIFFOrientation(f *testing.F) {
 			t.Fatalf("tiffOrientation = %d, want 1..8", o)
 		}
 	})
+}
+
+// TestJPEG2000 decodes the chip-style test faces of face/imageio/jpeg2000
+// and compares them with their PNG renderings.
+func TestJPEG2000(t *testing.T) {
+	for _, name := range []string{"face_53", "face_97", "facegray_97"} {
+		j, err := os.ReadFile(filepath.Join("jpeg2000", "testdata", name+".jp2"))
+		if err != nil {
+			t.Skipf("no JPEG 2000 test data: %v", err)
+		}
+		p, err := os.ReadFile(filepath.Join("jpeg2000", "testdata", name+".png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, info, err := Decode(j, DefaultLimits())
+		if err != nil || info.Format != "jpeg2000" {
+			t.Fatalf("Decode(%s.jp2) = %+v, %v", name, info, err)
+		}
+		want, _, err := Decode(p, DefaultLimits())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Rect != want.Rect {
+			t.Fatalf("Decode(%s.jp2) = %v, want %v", name, got.Rect, want.Rect)
+		}
+		var maxDiff int
+		for i := range got.Pix {
+			d := int(got.Pix[i]) - int(want.Pix[i])
+			maxDiff = max(maxDiff, d, -d)
+		}
+		if maxDiff > 2 {
+			t.Errorf("Decode(%s.jp2) differs from the reference rendering by up to %d levels", name, maxDiff)
+		}
+	}
+	small := Limits{MaxBytes: 1 << 20, MaxPixels: 100, MaxSide: 100}
+	j, _ := os.ReadFile(filepath.Join("jpeg2000", "testdata", "face_97.jp2"))
+	if _, _, err := Decode(j, small); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("Decode(jp2 over the pixel limit) = %v, want ErrTooLarge", err)
+	}
 }
