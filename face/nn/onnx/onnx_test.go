@@ -44,9 +44,11 @@ func tensorPB(name string, dims []int64, data []float32) []byte {
 	return pb(nil).packedInts(1, dims...).varint(2, 1).str(8, name).bytes(9, raw)
 }
 
-func attrInts(name string, v ...int64) []byte { return pb(nil).str(1, name).packedInts(8, v...).varint(20, 7) }
-func attrInt(name string, v int64) []byte     { return pb(nil).str(1, name).varint(3, v).varint(20, 2) }
-func attrStr(name, v string) []byte           { return pb(nil).str(1, name).str(4, v).varint(20, 3) }
+func attrInts(name string, v ...int64) []byte {
+	return pb(nil).str(1, name).packedInts(8, v...).varint(20, 7)
+}
+func attrInt(name string, v int64) []byte { return pb(nil).str(1, name).varint(3, v).varint(20, 2) }
+func attrStr(name, v string) []byte       { return pb(nil).str(1, name).str(4, v).varint(20, 3) }
 
 func nodePB(op string, in, out []string, attrs ...[]byte) []byte {
 	var p pb
