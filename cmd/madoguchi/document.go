@@ -136,17 +136,9 @@ func runDocumentVerify(e *env, args []string, now time.Time) error {
 // verifyICAOFiles reads eMRTD files and verifies them against the anchors
 // under <data>/trust/icao.
 func verifyICAOFiles(o documentOptions, paths []string) (*document.Evidence, error) {
-	st, err := trust.Load(trust.ICAODir(o.data))
+	st, err := trust.LoadICAO(o.data, o.allowTest)
 	if err != nil {
 		return nil, err
-	}
-	if st.Len() == 0 {
-		return nil, fmt.Errorf("%w in %s (run madoguchi trust import)", trust.ErrNoAnchors, trust.ICAODir(o.data))
-	}
-	if !o.allowTest {
-		if err := st.CheckProduction(); err != nil {
-			return nil, err
-		}
 	}
 	v, err := icao.NewVerifier(icao.Config{Anchors: st})
 	if err != nil {

@@ -3,6 +3,7 @@ package icao
 import (
 	"bytes"
 	"crypto"
+	"crypto/rand"
 	"crypto/subtle"
 	"encoding/asn1"
 	"errors"
@@ -177,4 +178,15 @@ func aaCheckHash(h crypto.Hash, pol cert.Policy) error {
 		return fmt.Errorf("%w: %w", ErrAA, err)
 	}
 	return nil
+}
+
+// NewChallenge returns a fresh random Active Authentication challenge for
+// the server to send to the reader; the session keeps it and passes it to
+// Verify with the chip's response.
+func NewChallenge() ([]byte, error) {
+	c := make([]byte, ChallengeSize)
+	if _, err := rand.Read(c); err != nil {
+		return nil, err
+	}
+	return c, nil
 }

@@ -90,3 +90,26 @@ func TestCRLs(t *testing.T) {
 		t.Errorf("ParseCRL(garbage) = %v, want ErrCRL", err)
 	}
 }
+
+func TestLoadICAO(t *testing.T) {
+	data := t.TempDir()
+	if _, err := trust.LoadICAO(data, true); !errors.Is(err, trust.ErrNoAnchors) {
+		t.Errorf("LoadICAO(empty) = %v, want ErrNoAnchors", err)
+	}
+	k, _ := certtest.NewEC("P-256", 5, false)
+	now := time.Now()
+	c, err := certtest.Issue(certtest.Template{Serial: 1, Subject: pkix.Name{Country: []string{"UT"}, CommonName: "T"}, NotBefore: now, NotAfter: now.Add(time.Hour), IsCA: true}, k, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := trust.NewAnchor(c.DER, true)
+	if _, err := trust.Save(trust.ICAODir(data), []*trust.Anchor{a}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := trust.LoadICAO(data, false); !errors.Is(err, trust.ErrTestAnchor) {
+		t.Errorf("LoadICAO(test anchor, production) = %v, want ErrTestAnchor", err)
+	}
+	if st, err := trust.LoadICAO(data, true); err != nil || st.Len() != 1 {
+		t.Errorf("LoadICAO(test anchor, allowed) = %v, %v", st, err)
+	}
+}

@@ -135,3 +135,22 @@ func readLimited(path string, limit int64) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// LoadICAO loads the ICAO anchors of a data directory for a server: it
+// fails on an empty store and, unless allowTest, on any test anchor, so a
+// misconfigured server stops at startup instead of verifying nothing.
+func LoadICAO(dataDir string, allowTest bool) (*Store, error) {
+	st, err := Load(ICAODir(dataDir))
+	if err != nil {
+		return nil, err
+	}
+	if st.Len() == 0 {
+		return nil, fmt.Errorf("%w in %s", ErrNoAnchors, ICAODir(dataDir))
+	}
+	if !allowTest {
+		if err := st.CheckProduction(); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
