@@ -504,3 +504,38 @@ func TestWithAuditLog(t *testing.T) {
 		}
 	})
 }
+
+// The same assertion presented concurrently is accepted exactly once: the
+// database's primary key, not a read-then-write check, enforces single use.
+func TestConcurrentReplay(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db)
+		tn := f.tenant(t, "Bank A")
+		k := newKey(t, AlgEdDSA, "k")
+		c := f.client(t, tn.ID, ClientSpec{Name: "app", Scopes: []string{"a"}, JWKS: jwksOf(k)})
+		assertion := k.sign(t, nil, mustJSON(claims(c.ID, f.clock.Now())))
+		const n = 8
+		errs := make(chan error, n)
+		for range n {
+			go func() {
+				_, err := f.iss.Token(ctx, jwtRequest(assertion))
+				errs <- err
+			}()
+		}
+		ok, replayed := 0, 0
+		for range n {
+			switch err := <-errs; {
+			case err == nil:
+				ok++
+			case errors.Is(err, ErrReplay):
+				replayed++
+			default:
+				t.Errorf("Token(concurrent) = %v, want nil or ErrReplay", err)
+			}
+		}
+		if ok != 1 || replayed != n-1 {
+			t.Errorf("concurrent uses: %d accepted, %d replays, want 1 and %d", ok, replayed, n-1)
+		}
+	})
+}
