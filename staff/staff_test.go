@@ -487,3 +487,35 @@ func TestAccountInput(t *testing.T) {
 		}
 	})
 }
+
+// One TOTP code presented by concurrent logins opens exactly one session:
+// the last-step check and update happen under the row lock.
+func TestConcurrentTOTPReplay(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db)
+		a, _ := f.admins(t)
+		code := f.code(t, a, 0)
+		const n = 6
+		errs := make(chan error, n)
+		for range n {
+			go func() {
+				_, err := f.dir.Authenticate(ctx, "alice", testPassword, code, "")
+				errs <- err
+			}()
+		}
+		ok := 0
+		for range n {
+			switch err := <-errs; {
+			case err == nil:
+				ok++
+			case errors.Is(err, ErrInvalidCredentials):
+			default:
+				t.Errorf("Authenticate(concurrent) = %v", err)
+			}
+		}
+		if ok != 1 {
+			t.Errorf("concurrent logins with one code: %d sessions, want 1", ok)
+		}
+	})
+}
