@@ -9,26 +9,16 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/madoguchi/madoguchi/face/internal/facetest"
 )
 
-// modelDir returns $MADOGUCHI_MODELS/face-api. Without models the test fails
-// under CI=true and skips locally.
+// modelDir returns the face-api model folder from facetest.Models: the
+// pinned, integrity-checked install ($MADOGUCHI_MODELS or the shared cache).
+// Without models the test fails under CI=true and skips locally.
 func modelDir(t testing.TB) string {
 	t.Helper()
-	root := os.Getenv("MADOGUCHI_MODELS")
-	dir := filepath.Join(root, "face-api")
-	if root == "" {
-		dir = ""
-	} else if _, err := os.Stat(filepath.Join(dir, "face_recognition_model-weights_manifest.json")); err != nil {
-		dir = ""
-	}
-	if dir == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("face-api models missing: set MADOGUCHI_MODELS (layout $MADOGUCHI_MODELS/face-api/<model files>)")
-		}
-		t.Skip("face-api models not installed: set MADOGUCHI_MODELS to run the parity tests")
-	}
-	return dir
+	return filepath.Join(facetest.Models(t), "face-api")
 }
 
 const goldenDir = "../testdata/golden"

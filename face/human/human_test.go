@@ -12,24 +12,18 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/madoguchi/madoguchi/face/internal/facetest"
 	"github.com/madoguchi/madoguchi/face/nn"
 )
 
 const goldenDir = "../testdata/golden"
 
-// modelDir returns $MADOGUCHI_MODELS/human; without models the test fails
-// under CI=true and skips locally.
+// modelDir returns the human model folder from facetest.Models: the pinned,
+// integrity-checked install ($MADOGUCHI_MODELS or the shared cache). Without
+// models the test fails under CI=true and skips locally.
 func modelDir(t testing.TB) string {
 	t.Helper()
-	root := os.Getenv("MADOGUCHI_MODELS")
-	dir := filepath.Join(root, "human")
-	if _, err := os.Stat(filepath.Join(dir, "blazeface.json")); root == "" || err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("human models missing: set MADOGUCHI_MODELS (layout $MADOGUCHI_MODELS/human/<model files>)")
-		}
-		t.Skip("human models not installed: set MADOGUCHI_MODELS to run the parity tests")
-	}
-	return dir
+	return filepath.Join(facetest.Models(t), "human")
 }
 
 // synth reproduces goldens.js synth(h, w, lo, hi) as a [1,h,w,3] tensor.
