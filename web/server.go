@@ -41,6 +41,8 @@ type Config struct {
 	Audit AuditLog
 	// Classify maps domain errors to problems (errors.Is/As); see Renderer.
 	Classify func(error) *Problem
+	// EKYC enables the eKYC API (web/ekyc.go); nil disables it.
+	EKYC *EKYCConfig
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }
@@ -103,6 +105,7 @@ func (s *Server) routes() {
 		s.mux.Handle("POST /v1/oauth/token", s.handle(s.token))
 		s.mux.Handle("GET /v1/whoami", s.authed("", s.whoami))
 	}
+	s.ekycRoutes()
 	if s.cfg.Audit != nil {
 		s.mux.Handle("GET /v1/audit/checkpoint", s.handle(s.auditCheckpoint))
 		s.mux.Handle("GET /v1/audit/entries/{index}", s.authed(ScopeAuditRead, s.auditEntry))
