@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"math"
 	"path/filepath"
 
 	"github.com/madoguchi/madoguchi/face/faceapi"
+	"github.com/madoguchi/madoguchi/face/human"
 )
 
 // faceAPIVersion is the face-api release whose weights the stages run.
@@ -58,7 +60,7 @@ func loadFaceAPIRest(dir string) (Landmarker, Embedder, error) {
 	return landmarks68{lm}, resnet128{rec}, nil
 }
 
-// loadStages wires the networks of face/faceapi into Stages.
+// loadStages wires the networks of face/faceapi and face/human into Stages.
 func loadStages(dir, detector string) (Stages, error) {
 	lm, emb, err := loadFaceAPIRest(dir)
 	if err != nil {
@@ -68,10 +70,77 @@ func loadStages(dir, detector string) (Stages, error) {
 	if err != nil {
 		return Stages{}, err
 	}
+	pad, err := loadPAD(dir)
+	if err != nil {
+		return Stages{}, err
+	}
 	return Stages{
-		Detector: det, Landmarker: lm, Embedder: emb,
+		Detector: det, Landmarker: lm, Embedder: emb, PAD: pad,
 		Name: fmt.Sprintf("faceapi-%s/lm68/resnet128@%s", detector, faceAPIVersion),
 	}, nil
+}
+
+// humanPAD runs human's antispoof and liveness models on human's crop: the
+// face box enlarged 1.4x about its centre, squared, cut and resized to 192
+// (outside the image is black), as human's cutAndResize.
+type humanPAD struct {
+	anti *human.Antispoof
+	live *human.Liveness
+}
+
+func (p humanPAD) Liveness(ctx context.Context, img *image.RGBA, b Box) (Liveness, error) {
+	side := 1.4 * max(b[2], b[3])
+	cx, cy := b[0]+b[2]/2, b[1]+b[3]/2
+	x0, y0 := float32(math.Round(float64(cx-side/2))), float32(math.Round(float64(cy-side/2)))
+	x1, y1 := float32(math.Round(float64(cx+side/2))), float32(math.Round(float64(cy+side/2)))
+	crop, err := human.Crop(img, [4]float32{x0, y0, x1 - x0, y1 - y0}, 192)
+	if err != nil {
+		return Liveness{}, err
+	}
+	real, err := p.anti.Score(ctx, crop)
+	if err != nil {
+		return Liveness{}, err
+	}
+	live, err := p.live.Score(ctx, crop)
+	if err != nil {
+		return Liveness{}, err
+	}
+	return Liveness{Available: true, Real: real, Live: live}, nil
+}
+
+func loadPAD(dir string) (PAD, error) {
+	hd := filepath.Join(dir, "human")
+	anti, err := human.LoadAntispoof(hd)
+	if err != nil {
+		return nil, fmt.Errorf("%w: antispoof: %v", ErrModels, err)
+	}
+	live, err := human.LoadLiveness(hd)
+	if err != nil {
+		return nil, fmt.Errorf("%w: liveness: %v", ErrModels, err)
+	}
+	return humanPAD{anti, live}, nil
+}
+
+// blazeface adapts human.BlazeFace to Detector. human reports its crop box
+// (the detection enlarged 1.4x and squared); the landmark net expects a
+// tight face box, so the box is shrunk back by 1.4 about its centre.
+type blazeface struct{ m *human.BlazeFace }
+
+func (d blazeface) Detect(ctx context.Context, img *image.RGBA, minScore float32) ([]Detection, error) {
+	faces, err := d.m.Detect(ctx, img)
+	if err != nil {
+		return nil, err
+	}
+	var out []Detection
+	for _, f := range faces {
+		if f.Score < minScore {
+			continue
+		}
+		w, h := f.Box[2]/1.4, f.Box[3]/1.4
+		cx, cy := f.Box[0]+f.Box[2]/2, f.Box[1]+f.Box[3]/2
+		out = append(out, Detection{Box: Box{cx - w/2, cy - h/2, w, h}, Score: f.Score})
+	}
+	return out, nil
 }
 
 // ssd adapts faceapi.SSD to Detector.
@@ -97,6 +166,12 @@ func loadDetector(dir, name string) (Detector, error) {
 			return nil, fmt.Errorf("%w: ssd: %v", ErrModels, err)
 		}
 		return ssd{m}, nil
+	case "blazeface":
+		m, err := human.LoadBlazeFace(filepath.Join(dir, "human"))
+		if err != nil {
+			return nil, fmt.Errorf("%w: blazeface: %v", ErrModels, err)
+		}
+		return blazeface{m}, nil
 	}
 	return nil, fmt.Errorf("%w: the %s detector is not in this build of face/faceapi yet", ErrModels, name)
 }

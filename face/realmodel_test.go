@@ -3,6 +3,7 @@ package face
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"image"
 	"math"
 	"os"
@@ -144,5 +145,61 @@ func TestDlibAlignmentSameFace(t *testing.T) {
 				t.Errorf("Compare(%s, %s) = %.4f, %v; want > 0.9267 (same person)", same[i], same[j], s, err)
 			}
 		}
+	}
+}
+
+// TestLoadEndToEnd runs the full pipeline (SSD, landmarks, dlib chip,
+// ResNet, PAD) on the two-face test image and on a picture without people.
+func TestLoadEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads every model")
+	}
+	e, err := Load(facetest.Models(t), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	faces, err := e.Analyze(context.Background(), goldenImage(t, "two_faces_400x250.png"))
+	if err != nil || len(faces) != 2 {
+		t.Fatalf("Analyze(two faces) = %d faces, %v; want 2", len(faces), err)
+	}
+	for _, f := range faces {
+		if !f.Liveness.Available || f.Liveness.Real < 0 || f.Liveness.Real > 1 || f.Liveness.Live < 0 || f.Liveness.Live > 1 {
+			t.Errorf("face %v liveness %+v, want scores in [0, 1]", f.Box, f.Liveness)
+		}
+		if f.Model != "faceapi-ssd/lm68/resnet128@1.7.15+dlib-chip" {
+			t.Errorf("face model %q", f.Model)
+		}
+	}
+	if d, err := e.Decide(0.99); d != Refer || err == nil {
+		t.Errorf("Decide without calibration = %v, %v; want refer and an error", d, err)
+	}
+}
+
+// TestLoadRefusesBrokenModels: a truncated weight file is a load error.
+func TestLoadRefusesBrokenModels(t *testing.T) {
+	src := facetest.Models(t)
+	dir := t.TempDir()
+	for _, sub := range []string{"face-api", "human"} {
+		ents, err := os.ReadDir(filepath.Join(src, sub))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.MkdirAll(filepath.Join(dir, sub), 0o755)
+		for _, en := range ents {
+			b, err := os.ReadFile(filepath.Join(src, sub, en.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if en.Name() == "face_recognition_model.bin" {
+				b = b[:len(b)/2]
+			}
+			os.WriteFile(filepath.Join(dir, sub, en.Name()), b, 0o644)
+		}
+	}
+	if _, err := Load(dir, LoadOptions{}); !errors.Is(err, ErrModels) {
+		t.Errorf("Load(truncated recogniser) = %v, want ErrModels", err)
+	}
+	if _, err := Load(t.TempDir(), LoadOptions{}); !errors.Is(err, ErrModels) {
+		t.Errorf("Load(empty folder) = %v, want ErrModels", err)
 	}
 }
