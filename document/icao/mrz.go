@@ -78,7 +78,7 @@ func ParseMRZ(s string) (*MRZ, error) {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c == '<') {
-			return nil, fmt.Errorf("%w: character %q at %d", ErrMRZ, c, i)
+			return nil, fmt.Errorf("%w: invalid character at position %d", ErrMRZ, i)
 		}
 	}
 	switch len(s) {
