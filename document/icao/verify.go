@@ -330,6 +330,9 @@ func (v *Verifier) verifyDS(r *run, sod *SOD, ds *cert.Certificate, now time.Tim
 	default:
 		r.pass("ds.key_usage", "")
 	}
+	// Several anchors may hold the same CSCA key (a self-signed certificate
+	// and link certificates with other validity periods): prefer one that
+	// is valid now.
 	var anchor *trust.Anchor
 	var lastErr error
 	for _, a := range v.anchors.Issuers(ds) {
@@ -337,8 +340,9 @@ func (v *Verifier) verifyDS(r *run, sod *SOD, ds *cert.Certificate, now time.Tim
 			lastErr = err
 			continue
 		}
-		anchor = a
-		break
+		if anchor == nil || (!anchor.Cert.ValidAt(now) && a.Cert.ValidAt(now)) {
+			anchor = a
+		}
 	}
 	if anchor == nil {
 		if lastErr != nil {

@@ -448,3 +448,28 @@ func mustName(t *testing.T, der []byte) pkix.Name {
 	}
 	return c.Subject
 }
+
+// TestPrefersValidAnchor: the same CSCA key under an expired link
+// certificate and a valid self-signed certificate; the valid one is used.
+func TestPrefersValidAnchor(t *testing.T) {
+	fx := setup(t)
+	base := fx[0].pki
+	expired, err := certtest.Issue(certtest.Template{Serial: 2, Subject: mustName(t, base.CSCA.DER), NotBefore: now.AddDate(-10, 0, 0), NotAfter: now.AddDate(0, 0, -1),
+		IsCA: true, KeyUsage: x509.KeyUsageCertSign, SKI: base.CSCA.SKI}, base.CSCA.Key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a1, _ := trust.NewAnchor(expired.DER, true)
+	a2, _ := trust.NewAnchor(base.CSCA.DER, true)
+	v, err := icao.NewVerifier(icao.Config{Anchors: trust.NewStore(a1, a2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := base.Build(icaotest.Options{MRZ: fx[0].mrz})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev, err := v.Verify(files, nil, now); err != nil {
+		t.Errorf("Verify(expired link + valid CSCA) = %v; checks %v", err, ev.Checks)
+	}
+}
