@@ -28,6 +28,7 @@ func benchPipeline(b *testing.B, cfg Config) {
 	}
 	var sum Timing
 	n := 0
+	cpu0 := cpuTime()
 	for b.Loop() {
 		faces, tm, err := e.AnalyzeTimed(context.Background(), img)
 		if err != nil || len(faces) != 1 {
@@ -39,6 +40,7 @@ func benchPipeline(b *testing.B, cfg Config) {
 		sum.Embed += tm.Embed
 		n++
 	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/1e6/float64(n), "cpu-ms/op")
 	for stage, d := range map[string]float64{"detect": float64(sum.Detect), "landmarks": float64(sum.Landmarks), "align": float64(sum.Align), "embed": float64(sum.Embed)} {
 		b.ReportMetric(d/float64(n)/1e6, stage+"-ms")
 	}
