@@ -1,0 +1,189 @@
+package main
+
+// Wiring of package ekyc into the server. The service is stateless over
+// the record store, so the HTTP side (ekycWeb, called from webConfig) and
+// the background jobs (runEKYCJobs, owned by serve's context) each build
+// their own *ekyc.Service over the same store, vault, keys and engines.
+//
+// Keys: the result-signing key (ES256) lives at <data>/keys/ekyc-result.pem.
+// A development server creates it on first start (0600, with a warning); a
+// production server refuses the eKYC API without it, and LoadSigner refuses
+// a file readable by group or others.
+//
+// Engines: chip verification uses the Japanese trust anchors under
+// <data>/trust/<kind> (test anchors only in development); the face engine is
+// loaded once the pinned models are verified, with the calibration file
+// <data>/face-calibration.json if present. Until the models are ready the
+// engine answers busy, so submitted sessions wait (DecidePending decides
+// them later); without a calibration every face match is referred to a
+// reviewer. Nothing here can approve by default.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/madoguchi/madoguchi/document"
+	"github.com/madoguchi/madoguchi/ekyc"
+	"github.com/madoguchi/madoguchi/face"
+	"github.com/madoguchi/madoguchi/web"
+)
+
+// ekycJobsEvery is the background jobs' tick (webhooks, expiry, pending
+// decisions, retention).
+const ekycJobsEvery = 5 * time.Second
+
+// newEKYC builds the eKYC service for the server at publicURL.
+func (a *app) newEKYC(publicURL string) (*ekyc.Service, error) {
+	keyPath := filepath.Join(a.data.keysDir(), "ekyc-result.pem")
+	var (
+		signer *ekyc.Signer
+		err    error
+	)
+	if a.mode == modeProduction {
+		signer, err = ekyc.LoadSigner(keyPath)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("production mode: eKYC result signing key %s is missing: %w", keyPath, err)
+		}
+	} else {
+		var created bool
+		signer, created, err = ekyc.LoadOrCreateDevSigner(keyPath)
+		if created {
+			a.log.Warn("DEVELOPMENT KEY: generated the eKYC result signing key; it must never sign real results", "file", keyPath)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ekyc.New(ekyc.Config{
+		DB: a.db, Audit: a.audit, Vault: a.vault, Blobs: a.blobs,
+		Face:      &lazyFace{models: a.models, dir: a.modelsDir(), calibration: filepath.Join(a.data.data, "face-calibration.json")},
+		Chips:     chipVerifiers{trustDir: filepath.Join(a.data.data, "trust"), allowTest: a.mode == modeDevelopment},
+		Signer:    signer,
+		PublicURL: publicURL,
+		Logger:    a.log,
+		// Development servers deliver to plain-HTTP test receivers.
+		AllowInsecureWebhooks: a.mode == modeDevelopment,
+	})
+}
+
+// ekycWeb is the web.Config field: the eKYC API, or nil (routes absent,
+// logged as an error) if the service cannot be built. Staff review routes
+// stay off until the staff package's session authentication is wired.
+func (a *app) ekycWeb(f serveFlags) *web.EKYCConfig {
+	svc, err := a.newEKYC(f.publicURL)
+	if err != nil {
+		a.log.Error("eKYC API disabled", "err", err)
+		return nil
+	}
+	return &web.EKYCConfig{Service: svc}
+}
+
+// runEKYCJobs runs the eKYC background jobs until ctx ends.
+func (a *app) runEKYCJobs(ctx context.Context, f serveFlags) {
+	svc, err := a.newEKYC(f.publicURL)
+	if err != nil {
+		a.log.Error("eKYC background jobs disabled", "err", err)
+		return
+	}
+	w := svc.StartWorker(ctx, ekycJobsEvery)
+	<-ctx.Done()
+	w.Stop()
+}
+
+func (a *app) modelsDir() string {
+	if a.models != nil {
+		return a.models.dir
+	}
+	return filepath.Join(a.data.data, "models")
+}
+
+// lazyFace loads the face engine once the models are verified.
+type lazyFace struct {
+	models      *modelSet
+	dir         string
+	calibration string
+	mu          sync.Mutex
+	eng         *face.Engine
+	err         error
+}
+
+var _ ekyc.FaceEngine = (*lazyFace)(nil)
+
+func (l *lazyFace) engine() (*face.Engine, error) {
+	if l.models == nil || !l.models.ready() {
+		return nil, fmt.Errorf("face models not ready: %w", face.ErrBusy)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.eng != nil || l.err != nil {
+		return l.eng, l.err
+	}
+	var cfg face.Config
+	if fh, err := os.Open(l.calibration); err == nil {
+		cal, err := face.ReadCalibration(fh)
+		fh.Close()
+		if err != nil {
+			l.err = fmt.Errorf("%s: %w", l.calibration, err)
+			return nil, l.err
+		}
+		cfg.Calibration = cal
+	}
+	l.eng, l.err = face.Load(l.dir, face.LoadOptions{Config: cfg})
+	return l.eng, l.err
+}
+
+func (l *lazyFace) AnalyzeImage(ctx context.Context, img []byte) ([]face.Face, error) {
+	eng, err := l.engine()
+	if err != nil {
+		return nil, err
+	}
+	fs, _, err := eng.AnalyzeBytes(ctx, img)
+	return fs, err
+}
+
+func (l *lazyFace) Model() string {
+	if eng, err := l.engine(); err == nil {
+		return eng.Model()
+	}
+	return "unloaded"
+}
+
+func (l *lazyFace) Decide(s face.Score) (face.Decision, error) {
+	eng, err := l.engine()
+	if err != nil {
+		return face.Refer, face.ErrUncalibrated
+	}
+	return eng.Decide(s)
+}
+
+// chipVerifiers verifies Japanese chip files with the anchors under
+// trustDir/<kind>. ICAO passports are not accepted for ヘ here (a passport
+// alone does not prove the address).
+type chipVerifiers struct {
+	trustDir  string
+	allowTest bool
+}
+
+var _ ekyc.ChipVerifier = chipVerifiers{}
+
+func (c chipVerifiers) Verify(_ context.Context, kind document.Kind, files map[string][]byte, _ []byte) (*document.Evidence, error) {
+	if kind == document.KindICAO {
+		return nil, fmt.Errorf("%w: passports are not accepted for method he", document.ErrNotAccepted)
+	}
+	v, err := newJPVerifier(kind, c.trustDir)
+	if err != nil {
+		return nil, err
+	}
+	if !c.allowTest {
+		if err := v.check.CheckProduction(); err != nil {
+			return nil, err
+		}
+	}
+	return v.verify(files, time.Now())
+}
