@@ -83,6 +83,9 @@ func (p *PKI) Anchors() (*trust.Store, error) {
 type AAKey struct {
 	RSA *rsa.PrivateKey
 	EC  *certtest.Key
+	// RSAHash selects the ISO 9796-2 hash: SHA-1 (trailer 0xBC, the
+	// default) or SHA-224/256/384/512 (two-byte trailer 0x38CC/34CC/36CC/35CC).
+	RSAHash crypto.Hash
 }
 
 // SPKI returns the DG15 SubjectPublicKeyInfo.
@@ -102,14 +105,23 @@ func (k *AAKey) Sign(challenge []byte) ([]byte, error) {
 	}
 	n := k.RSA.N
 	size := (n.BitLen() + 7) / 8
-	m1 := make([]byte, size-1-20-1)
+	h := k.RSAHash
+	trailer := []byte{0xBC}
+	switch h {
+	case 0, crypto.SHA1:
+		h = crypto.SHA1
+	default:
+		id := map[crypto.Hash]byte{crypto.SHA224: 0x38, crypto.SHA256: 0x34, crypto.SHA384: 0x36, crypto.SHA512: 0x35}[h]
+		trailer = []byte{id, 0xCC}
+	}
+	m1 := make([]byte, size-1-h.Size()-len(trailer))
 	if _, err := rand.Read(m1); err != nil {
 		return nil, err
 	}
-	h := crypto.SHA1.New()
-	h.Write(m1)
-	h.Write(challenge)
-	f := append(append(append([]byte{0x6A}, m1...), h.Sum(nil)...), 0xBC)
+	d := h.New()
+	d.Write(m1)
+	d.Write(challenge)
+	f := append(append(append([]byte{0x6A}, m1...), d.Sum(nil)...), trailer...)
 	s := new(big.Int).Exp(new(big.Int).SetBytes(f), k.RSA.D, n)
 	return s.FillBytes(make([]byte, size)), nil
 }
