@@ -33,7 +33,8 @@ type Config struct {
 	CRLs [][]byte
 }
 
-// Verifier verifies eMRTD chip data against configured CSCA anchors.
+// Verifier verifies eMRTD chip data against configured CSCA anchors. It is
+// immutable after NewVerifier and safe for concurrent use.
 type Verifier struct {
 	anchors *trust.Store
 	pol     cert.Policy

@@ -473,3 +473,29 @@ func TestPrefersValidAnchor(t *testing.T) {
 		t.Errorf("Verify(expired link + valid CSCA) = %v; checks %v", err, ev.Checks)
 	}
 }
+
+func TestVerifyConcurrent(t *testing.T) {
+	fx := setup(t)
+	files, err := fx[0].pki.Build(icaotest.Options{MRZ: fx[0].mrz, AA: ecAA, AAOnDG14: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := verifier(t, fx[0].pki)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := v.Verify(files, answer(t, ecAA, challenge(t)), now)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent Verify = %v", err)
+		}
+	}
+}
