@@ -484,10 +484,11 @@ func TestVerifyConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for range 8 {
+		aa := answer(t, ecAA, challenge(t))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := v.Verify(files, answer(t, ecAA, challenge(t)), now)
+			_, err := v.Verify(files, aa, now)
 			errs <- err
 		}()
 	}
