@@ -41,6 +41,10 @@ type goldenImage struct {
 		Score float32    `json:"score"`
 		Box   [4]float32 `json:"box"`
 	} `json:"ssd"`
+	Tiny    []struct {
+		Score float32    `json:"score"`
+		Box   [4]float32 `json:"box"`
+	} `json:"tiny"`
 	FaceAPI goldenFaceAPI `json:"faceapi"`
 }
 

@@ -26,6 +26,8 @@ const (
 	ReLU
 	// ReLU6 is min(max(x, 0), 6).
 	ReLU6
+	// Leaky01 is face-api's leaky ReLU, relu(x - 0.1x) + 0.1x.
+	Leaky01
 )
 
 // window returns the output size and the padding before for one spatial axis.
@@ -53,6 +55,11 @@ func activate(d []float32, a Activation) {
 	case ReLU6:
 		for i := clampAsm(d, 0, 6); i < len(d); i++ {
 			d[i] = min(max(d[i], 0), 6)
+		}
+	case Leaky01:
+		for i, v := range d {
+			t := v * 0.1
+			d[i] = max(v-t, 0) + t
 		}
 	}
 }

@@ -6,7 +6,7 @@
 // usage: node goldens.js --input ../../face/testdata/golden/images --out ../../face/testdata/golden
 //
 // Writes, rounded to 7 significant digits:
-//   pipeline.json : per image, the harness records of both engines (face-api SSD -> 68 landmarks ->
+//   pipeline.json : per image, all SSD and TinyFaceDetector (416) detections >= 0.1 and the harness records of both engines (face-api SSD -> 68 landmarks ->
 //                   dlib box -> 128-D; human blazeface -> faceres 1024-D + antispoof + liveness).
 //   models.json   : every network run alone on a deterministic synthetic input (synth(h, w, lo, hi)
 //                   below, reproduced bit for bit by the Go tests), so a kernel error shows up on
@@ -55,6 +55,9 @@ async function main() {
   const fa = new FaceApiEngine({ detector: 'ssd' });
   const hu = new HumanEngine({});
   const info = { env, faceapi: await fa.load(), human: await hu.load() };
+  const MODEL_DIR = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
+  await faceapi.nets.tinyFaceDetector.loadFromDisk(MODEL_DIR);
+  const tinyOpts = new faceapi.TinyFaceDetectorOptions({ inputSize: 416, scoreThreshold: 0.1 });
 
   const files = fs.readdirSync(args.input).filter((f) => f.endsWith('.png')).sort();
   const images = [];
@@ -65,10 +68,12 @@ async function main() {
     const h = await hu.run(t, true);
     // all detections (not only the chosen one) for the SSD parity test
     const dets = await faceapi.detectAllFaces(t, new faceapi.SsdMobilenetv1Options({ minConfidence: 0.1, maxResults: 100 }));
+    const tiny = await faceapi.detectAllFaces(t, tinyOpts);
     t.dispose();
     images.push({
       file: f, width: img.width, height: img.height,
       ssd: dets.map((d) => ({ score: r(d.score), box: [r(d.box.x), r(d.box.y), r(d.box.width), r(d.box.height)] })),
+      tiny: tiny.map((d) => ({ score: r(d.score), box: [r(d.box.x), r(d.box.y), r(d.box.width), r(d.box.height)] })),
       faceapi: a.out, human: h.out,
     });
     process.stderr.write(`goldens: ${f}\n`);
