@@ -41,7 +41,7 @@ type goldenImage struct {
 		Score float32    `json:"score"`
 		Box   [4]float32 `json:"box"`
 	} `json:"ssd"`
-	Tiny    []struct {
+	Tiny []struct {
 		Score float32    `json:"score"`
 		Box   [4]float32 `json:"box"`
 	} `json:"tiny"`
