@@ -46,6 +46,9 @@ func readGolden(t *testing.T) []goldenFace {
 			out = append(out, goldenFace{im.File, Box(im.FaceAPI.Box), im.FaceAPI.Embedding})
 		}
 	}
+	if testing.Short() && len(out) > 2 {
+		out = out[:2] // CI's -race run: two images are enough to test the wiring
+	}
 	return out
 }
 
