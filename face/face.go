@@ -21,7 +21,9 @@
 //     caller's policy decides.
 //
 // Models come from package face/models; the networks run in face/nn through
-// face/faceapi (and face/human for PAD).
+// face/faceapi (detection, landmarks, recognition) and face/human
+// (BlazeFace, antispoof and liveness). Load builds the default Engine from an
+// installed model folder; New takes any Stages (other weights, tests).
 package face
 
 import (
@@ -152,7 +154,9 @@ func (d Decision) String() string {
 }
 
 // Liveness holds presentation-attack scores, each in [0, 1] with 1 = bona
-// fide, or nil-equivalent (Available false) when no PAD model ran.
+// fide; Available is false when no PAD model ran. Both models are small and
+// uncalibrated (see docs/face-accuracy.md): weak signals, not a PAD
+// decision.
 type Liveness struct {
 	Available bool    `json:"available"`
 	Real      float32 `json:"real"` // human antispoof sigmoid
