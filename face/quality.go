@@ -19,7 +19,10 @@ type Quality struct {
 	// of the picture is lower). Yaw comes from the nose tip's offset between
 	// the jaw ends; Pitch from the nose tip's height between the eye line and
 	// the mouth relative to dlib's mean face. Both are approximations,
-	// reliable in sign and up to about 30 degrees.
+	// reliable in sign and up to about 30 degrees; with face-api's landmark
+	// net, frontal portraits read a Pitch of about +8 to +13 degrees (its
+	// nose tip sits lower than dlib's mean face), so compare Pitch between
+	// captures rather than against 0.
 	Yaw   float64 `json:"yaw"`
 	Pitch float64 `json:"pitch"`
 	Roll  float64 `json:"roll"`
