@@ -203,7 +203,7 @@ func licenceFiles(f jpdl.Files) map[string][]byte {
 }
 
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	db      *store.DB
 	svc     *Service
 	face    *testFace
@@ -219,7 +219,7 @@ type env struct {
 
 var client = Actor{Kind: audit.ActorClient, ID: "cl_test"}
 
-func newEnv(t *testing.T, db *store.DB, mutate ...func(*Config)) *env {
+func newEnv(t testing.TB, db *store.DB, mutate ...func(*Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	signer, _, err := audit.GenerateSigner(rand.Reader, "test.local/audit")
