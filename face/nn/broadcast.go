@@ -103,6 +103,40 @@ func broadcast(op BinaryOp, a, b *Tensor) (*Tensor, error) {
 	return out, nil
 }
 
+// broadcastInto computes a = op(a, b) in place for b of a's shape, a
+// last-axis vector, or a scalar.
+func broadcastInto(op BinaryOp, a, b *Tensor) {
+	f := binaryFunc(op)
+	switch {
+	case len(b.Data) == len(a.Data):
+		y := b.Data[:len(a.Data)]
+		switch op {
+		case OpAdd:
+			for i := range a.Data {
+				a.Data[i] += y[i]
+			}
+		case OpMul:
+			for i := range a.Data {
+				a.Data[i] *= y[i]
+			}
+		default:
+			for i := range a.Data {
+				a.Data[i] = f(a.Data[i], y[i])
+			}
+		}
+	case len(b.Data) == 1:
+		s := b.Data[0]
+		for i, v := range a.Data {
+			a.Data[i] = f(v, s)
+		}
+	default:
+		c := len(b.Data)
+		for i, v := range a.Data {
+			a.Data[i] = f(v, b.Data[i%c])
+		}
+	}
+}
+
 func binaryFunc(op BinaryOp) func(x, y float32) float32 {
 	switch op {
 	case OpSub:
@@ -149,7 +183,7 @@ func (g *Graph) fuse() {
 		cur := i
 		for !isOut[cur] && len(consumers[cur]) == 1 {
 			j := consumers[cur][0]
-			if !g.foldInto(nd, &g.nodes[j], cur) {
+			if !g.foldInto(nd, &g.nodes[j], cur) && !g.foldResidual(i, nd, &g.nodes[j], cur) {
 				break
 			}
 			alias[j] = i
@@ -253,6 +287,23 @@ func (g *Graph) foldInto(nd, m *gnode, cur int) bool {
 		}
 	}
 	return false
+}
+
+// foldResidual folds Add(conv, other) into conv as a residual input when
+// other is computed before the conv (so the schedule stays topological).
+func (g *Graph) foldResidual(i int, nd, m *gnode, cur int) bool {
+	if nd.conv == nil || nd.conv.Act != Linear || len(nd.in) != 1 || m.op != "Binary" || m.bop != OpAdd || len(m.in) != 2 {
+		return false
+	}
+	other := m.in[0]
+	if other == cur {
+		other = m.in[1]
+	}
+	if other == cur || other >= i || g.nodes[other].value != nil {
+		return false
+	}
+	nd.in = append(nd.in, other)
+	return true
 }
 
 func (g *Graph) affine(nd *gnode, mul, add []float32) bool {

@@ -140,7 +140,11 @@ func getScratch(n int) *[]float32 {
 }
 
 // Forward applies the convolution to an NHWC (or HWC) tensor.
-func (c *Conv2D) Forward(x *Tensor) (*Tensor, error) {
+func (c *Conv2D) Forward(x *Tensor) (*Tensor, error) { return c.ForwardAdd(x, nil) }
+
+// ForwardAdd computes act(conv(x) + bias + res): a residual connection fused
+// into the convolution. res must have the output's size (nil for none).
+func (c *Conv2D) ForwardAdd(x, res *Tensor) (*Tensor, error) {
 	n, h, w, cin, err := nhwc(x)
 	if err != nil {
 		return nil, err
@@ -157,6 +161,9 @@ func (c *Conv2D) Forward(x *Tensor) (*Tensor, error) {
 		return nil, err
 	}
 	out := NewTensor(n, oh, ow, c.Cout)
+	if res != nil && len(res.Data) != len(out.Data) {
+		return nil, fmt.Errorf("%w: residual %v for conv output %v", ErrShape, res.Shape, out.Shape)
+	}
 	K := c.KH * c.KW * c.Cin
 	M := oh * ow
 	direct := c.KH == 1 && c.KW == 1 && c.SH == 1 && c.SW == 1
@@ -167,8 +174,15 @@ func (c *Conv2D) Forward(x *Tensor) (*Tensor, error) {
 		ob := out.Data[b*M*c.Cout : (b+1)*M*c.Cout]
 		parallelFor(M, rows, K*c.Cout, func(m0, m1 int) {
 			cb := ob[m0*c.Cout : m1*c.Cout]
-			for i := 0; i < m1-m0; i++ {
-				copy(cb[i*c.Cout:(i+1)*c.Cout], c.bias)
+			if res != nil {
+				rb := res.Data[b*M*c.Cout+m0*c.Cout : b*M*c.Cout+m1*c.Cout]
+				for i, v := range rb {
+					cb[i] = v + c.bias[i%c.Cout]
+				}
+			} else {
+				for i := 0; i < m1-m0; i++ {
+					copy(cb[i*c.Cout:(i+1)*c.Cout], c.bias)
+				}
 			}
 			if direct {
 				gemm(m1-m0, c.Cout, K, xb[m0*K:m1*K], c.w, cb)

@@ -28,6 +28,20 @@ func kern1x8(k int, a *float32, b *float32, ldb uintptr, c *float32)
 func mulAdd8(n int, o, x, w *float32)
 
 //go:noescape
+func max8(n int, o, x *float32)
+
+// maxAsm sets o = max(o, x) on the first len(o)&^7 values and returns how many.
+func maxAsm(o, x []float32) int {
+	n8 := len(o) &^ 7
+	if !useAsm || n8 == 0 {
+		return 0
+	}
+	_ = x[len(o)-1]
+	max8(n8, unsafe.SliceData(o), unsafe.SliceData(x))
+	return n8
+}
+
+//go:noescape
 func clamp8(n int, p *float32, lo, hi float32)
 
 //go:noescape

@@ -261,3 +261,25 @@ done18:
 	VMOVUPS Y0, (DX)
 	VZEROUPPER
 	RET
+
+// func max8(n int, o, x *float32)
+// o[i] = max(o[i], x[i]) for i < n, n a multiple of 8.
+TEXT ·max8(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), CX
+	MOVQ o+8(FP), DX
+	MOVQ x+16(FP), SI
+	SHRQ $3, CX
+	JE doneX
+
+loopX:
+	VMOVUPS (DX), Y0
+	VMAXPS (SI), Y0, Y0
+	VMOVUPS Y0, (DX)
+	ADDQ $32, DX
+	ADDQ $32, SI
+	DECQ CX
+	JNE loopX
+
+doneX:
+	VZEROUPPER
+	RET

@@ -11,3 +11,5 @@ func mulAddAsm(o, x, w []float32) int { return 0 }
 func clampAsm(d []float32, lo, hi float32) int { return 0 }
 
 func dwRowAsm(npix, c int, o, x []float32, xstep int, w []float32) bool { return false }
+
+func maxAsm(o, x []float32) int { return 0 }

@@ -31,6 +31,11 @@ type gnode struct {
 	act  Activation
 	bop  BinaryOp
 	uop  UnaryOp
+	// inplace, when set, computes the node writing into in[0]'s storage;
+	// the executor uses it when in[0] is owned and has no other consumer.
+	inplace func(in []*Tensor) (*Tensor, error)
+	// view marks ops whose result may share storage with their input.
+	view bool
 }
 
 // BinaryOp is an element-wise operation with NumPy broadcasting.
@@ -138,7 +143,12 @@ func (b *Builder) Conv2D(name, x string, filter, bias *Tensor, sh, sw int, pad P
 		b.fail("node %q: %v", name, err)
 		return
 	}
-	b.add(gnode{name: name, op: "Conv2D", conv: c, act: act, run: func(in []*Tensor) (*Tensor, error) { return c.Forward(in[0]) }}, x)
+	b.add(gnode{name: name, op: "Conv2D", conv: c, act: act, run: func(in []*Tensor) (*Tensor, error) {
+		if len(in) == 2 { // residual folded in by the optimiser
+			return c.ForwardAdd(in[0], in[1])
+		}
+		return c.Forward(in[0])
+	}}, x)
 }
 
 // Depthwise adds a depthwise convolution with a [kh,kw,c,1] filter.
@@ -185,7 +195,16 @@ func (b *Builder) Binary(name string, op BinaryOp, x, y string) {
 		b.fail("node %q: unknown binary op %d", name, op)
 		return
 	}
-	b.add(gnode{name: name, op: "Binary", bop: op, run: func(in []*Tensor) (*Tensor, error) { return broadcast(op, in[0], in[1]) }}, x, y)
+	b.add(gnode{name: name, op: "Binary", bop: op,
+		run: func(in []*Tensor) (*Tensor, error) { return broadcast(op, in[0], in[1]) },
+		inplace: func(in []*Tensor) (*Tensor, error) {
+			a, c := in[0], in[1]
+			if sameShape(a.Shape, c.Shape) || (len(c.Shape) == 1 && len(a.Shape) >= 1 && a.Shape[len(a.Shape)-1] == c.Shape[0]) || (len(c.Data) == 1 && len(c.Shape) <= len(a.Shape)) {
+				broadcastInto(op, a, c)
+				return a, nil
+			}
+			return broadcast(op, a, c)
+		}}, x, y)
 }
 
 // Unary adds an element-wise op (softmax works on the last axis).
@@ -193,7 +212,7 @@ func (b *Builder) Unary(name string, op UnaryOp, x string) {
 	var f func(t *Tensor)
 	switch op {
 	case OpIdentity:
-		b.add(gnode{name: name, op: "Identity", run: func(in []*Tensor) (*Tensor, error) { return in[0], nil }}, x)
+		b.add(gnode{name: name, op: "Identity", view: true, run: func(in []*Tensor) (*Tensor, error) { return in[0], nil }}, x)
 		return
 	case OpRelu:
 		f = func(t *Tensor) { activate(t.Data, ReLU) }
@@ -225,6 +244,9 @@ func (b *Builder) Unary(name string, op UnaryOp, x string) {
 		t := in[0].Clone()
 		f(t)
 		return t, nil
+	}, inplace: func(in []*Tensor) (*Tensor, error) {
+		f(in[0])
+		return in[0], nil
 	}}, x)
 }
 
@@ -273,7 +295,7 @@ func (b *Builder) Pad(name, x string, pads [4][2]int) {
 			return
 		}
 	}
-	b.add(gnode{name: name, op: "Pad", run: func(in []*Tensor) (*Tensor, error) {
+	b.add(gnode{name: name, op: "Pad", view: true, run: func(in []*Tensor) (*Tensor, error) {
 		t := in[0]
 		var err error
 		if pads[1] != [2]int{} || pads[2] != [2]int{} {
@@ -291,7 +313,7 @@ func (b *Builder) Pad(name, x string, pads [4][2]int) {
 // Reshape adds a reshape (one dim may be -1).
 func (b *Builder) Reshape(name, x string, shape []int) {
 	s := append([]int(nil), shape...)
-	b.add(gnode{name: name, op: "Reshape", run: func(in []*Tensor) (*Tensor, error) { return in[0].Reshape(s...) }}, x)
+	b.add(gnode{name: name, op: "Reshape", view: true, run: func(in []*Tensor) (*Tensor, error) { return in[0].Reshape(s...) }}, x)
 }
 
 // MeanHW adds a mean over axes 1 and 2 of an NHWC tensor; keepDims keeps them as 1.
@@ -405,7 +427,11 @@ func (g *Graph) Run(ctx context.Context, inputs map[string]*Tensor) ([]*Tensor, 
 		for _, j := range n.in {
 			args = append(args, vals[j])
 		}
-		out, err := n.run(args)
+		run := n.run
+		if n.inplace != nil && g.owned(n.in[0], left, n.in[1:]) {
+			run = n.inplace
+		}
+		out, err := run(args)
 		if err != nil {
 			return nil, fmt.Errorf("nn: node %q (%s): %w", n.name, n.op, err)
 		}
@@ -423,10 +449,39 @@ func (g *Graph) Run(ctx context.Context, inputs map[string]*Tensor) ([]*Tensor, 
 	return res, nil
 }
 
+// owned reports whether node j's value may be overwritten by its consumer:
+// it was freshly allocated by j (not a constant, an input or a view of
+// another value) and this consumer is its last use.
+func (g *Graph) owned(j int, left []int, others []int) bool {
+	n := &g.nodes[j]
+	if n.op == "Input" || n.op == "Const" || n.view || left[j] != 1 {
+		return false
+	}
+	for _, o := range others {
+		if o == j {
+			return false
+		}
+	}
+	return true
+}
+
 func shapeLen(s []int) int {
 	n := 1
 	for _, d := range s {
 		n *= d
 	}
 	return n
+}
+
+// Stats describes the scheduled graph: node counts per op after fusion.
+func (g *Graph) Stats() map[string]int {
+	s := map[string]int{}
+	for _, n := range g.nodes {
+		k := n.op
+		if n.conv != nil && len(n.in) == 2 {
+			k += "+residual"
+		}
+		s[k]++
+	}
+	return s
 }

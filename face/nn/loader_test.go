@@ -312,3 +312,44 @@ func TestGraphFusion(t *testing.T) {
 		t.Errorf("unfused Run (-want +got):\n%s", diff)
 	}
 }
+
+// TestGraphInPlaceSafety checks that the executor only overwrites values
+// with no other pending consumer, including through views (Reshape).
+func TestGraphInPlaceSafety(t *testing.T) {
+	b := NewBuilder()
+	b.Input("x", []int{1, 1, 2, 1})
+	f, _ := FromData([]float32{1, -1}, 1, 1, 1, 2)
+	b.Conv2D("conv", "x", f, nil, 1, 1, Valid, Linear)
+	b.Reshape("flat", "conv", []int{1, 4})
+	b.Unary("relu", OpRelu, "flat")        // may not overwrite conv: it is a view
+	b.Unary("sig", OpSigmoid, "conv")      // second consumer of conv
+	b.Binary("sum", OpAdd, "conv", "conv") // same value twice
+	b.Unary("neg", OpRelu, "sum")          // sum is owned: in place is fine
+	for _, o := range []string{"relu", "sig", "neg", "conv"} {
+		b.Output(o)
+	}
+	g, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := FromData([]float32{2, -3}, 1, 1, 2, 1)
+	out, err := g.Run(context.Background(), map[string]*Tensor{"x": x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := []float32{2, -2, -3, 3}
+	want := [][]float32{{2, 0, 0, 3}, nil, {4, 0, 0, 6}, conv}
+	for i, w := range want {
+		if w == nil {
+			continue
+		}
+		if diff := cmp.Diff(w, out[i].Data); diff != "" {
+			t.Errorf("output %d (-want +got):\n%s", i, diff)
+		}
+	}
+	for i, v := range out[1].Data {
+		if want := Sigmoid(conv[i]); v != want {
+			t.Errorf("sig[%d] = %v, want %v", i, v, want)
+		}
+	}
+}

@@ -53,10 +53,8 @@ func pool(x *Tensor, kh, kw, sh, sw int, pad Padding, isMax bool) (*Tensor, erro
 						case count == 0:
 							copy(o, in)
 						case isMax:
-							for c, v := range in {
-								if v > o[c] {
-									o[c] = v
-								}
+							for c := maxAsm(o, in); c < len(o); c++ {
+								o[c] = max(o[c], in[c])
 							}
 						default:
 							for c, v := range in {
