@@ -88,3 +88,69 @@ func TestTrustCRLRevokesDS(t *testing.T) {
 		t.Errorf("trust crl without its CSCA = %v, want ErrCRL", err)
 	}
 }
+
+// TestTrustImportGermanList imports the German master list (in
+// document/trust/testdata) verified against its root; Japan's
+// explicit-parameter P-384 CSCAs must be among the anchors.
+func TestTrustImportGermanList(t *testing.T) {
+	const dir = "../../document/trust/testdata/"
+	ml, root := dir+"DE_ML_2026-05-28.ml", dir+"DE_ROOT_CA_CSCA07.cer"
+	data := t.TempDir()
+	var out, errb bytes.Buffer
+	e := &env{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	trustCmd := func(args ...string) error {
+		out.Reset()
+		errb.Reset()
+		return runTrust(t.Context(), e, args)
+	}
+	if err := trustCmd("import", "--masterlist", ml, "--signer-root", root, "--data", data); err != nil {
+		t.Fatalf("trust import = %v; stderr %s", err, errb.String())
+	}
+	if !strings.Contains(out.String(), "verified master list signed by") || !strings.Contains(out.String(), "CN=CSCA Master List Signer") ||
+		!strings.Contains(out.String(), " new, 0 skipped)") || errb.Len() != 0 {
+		t.Errorf("trust import output = %q, stderr %q", out.String(), errb.String())
+	}
+	if !testing.Short() {
+		if err := trustCmd("import", "--masterlist", ml, "--signer-root", root, "--data", data); err != nil || !strings.Contains(out.String(), "(0 new, 0 skipped)") {
+			t.Errorf("second trust import = %v, %q; want nothing new", err, out.String())
+		}
+	}
+	if err := trustCmd("list", "--data", data); err != nil {
+		t.Fatal(err)
+	}
+	list := out.String()
+	for _, want := range []string{
+		"JP\tCN=e-passportCSCA,OU=The Ministry of Foreign Affairs,O=Japanese Government,C=JP\t2024-04-15..2040-04-16\tECDSA P-384\n",
+		"JP\tCN=e-passportCSCA,OU=The Ministry of Foreign Affairs,O=Japanese Government,C=JP\t2013-05-14..2029-05-14\tRSA-4096\n",
+		"\tECDSA brainpoolP",
+	} {
+		if !strings.Contains(list, want) {
+			t.Errorf("trust list lacks %q", want)
+		}
+	}
+	if n := strings.Count(list, "\n"); n < 500 {
+		t.Errorf("trust list = %d anchors, want the whole list (~588, deduplicated)", n)
+	}
+	if err := trustCmd("check", "--data", data); err != nil || !strings.HasPrefix(out.String(), "ok: ") {
+		t.Errorf("trust check = %v, %q", err, out.String())
+	}
+	// The list against a root that is not its signer's: refused, nothing stored.
+	other := t.TempDir()
+	if err := trustCmd("import", "--masterlist", ml, "--signer-root", filepath.Join(dir, "README.md"), "--data", other); err == nil {
+		t.Error("trust import with a bogus root = nil error")
+	}
+	if _, err := os.Stat(filepath.Join(other, "trust")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused import left files: %v", err)
+	}
+	if testing.Short() {
+		return
+	}
+	// Test anchors are refused by the production check.
+	testData := t.TempDir()
+	if err := trustCmd("import", "--test", "--masterlist", ml, "--signer-root", root, "--data", testData); err != nil {
+		t.Fatal(err)
+	}
+	if err := trustCmd("check", "--data", testData); !errors.Is(err, document.ErrTestAnchor) {
+		t.Errorf("trust check with test anchors = %v, want ErrTestAnchor", err)
+	}
+}

@@ -281,12 +281,9 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestParseMasterList(t *testing.T) {
-	b, err := os.ReadFile("../../../../shared/testdata/masterlists/DE_ML_2026-05-28.ml")
+	b, err := os.ReadFile("../../trust/testdata/DE_ML_2026-05-28.ml")
 	if err != nil {
-		b, err = os.ReadFile("/work/shared/testdata/masterlists/DE_ML_2026-05-28.ml")
-	}
-	if err != nil {
-		t.Skipf("German master list not available: %v", err)
+		t.Fatal(err)
 	}
 	sd, err := cms.Parse(b)
 	if err != nil {
