@@ -408,6 +408,10 @@ func (d *decoder) parseSIZ(p []byte) error {
 		if c.dx == 0 || c.dy == 0 {
 			return formatErr("component subsampling 0")
 		}
+		if ceilDiv(int64(s.x1), int64(c.dx)) <= ceilDiv(int64(s.x0), int64(c.dx)) ||
+			ceilDiv(int64(s.y1), int64(c.dy)) <= ceilDiv(int64(s.y0), int64(c.dy)) {
+			return formatErr("component %d has no samples", i)
+		}
 	}
 	ntx := (uint64(s.x1) - uint64(s.tx0) + uint64(s.tw) - 1) / uint64(s.tw)
 	nty := (uint64(s.y1) - uint64(s.ty0) + uint64(s.th) - 1) / uint64(s.th)

@@ -1,0 +1,45 @@
+package jpeg2000
+
+import (
+	"bytes"
+	"os"
+	"testing"
+)
+
+// FuzzDecode checks that no input panics, that every error wraps a
+// sentinel, and that a decoded image agrees with DecodeConfig.
+func FuzzDecode(f *testing.F) {
+	for _, file := range testFiles(f) {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if len(b) <= 8<<10 {
+			f.Add(b)
+		}
+	}
+	f.Add(buildCS(csOpts{w: 5, h: 3, nc: 1, prec: 8}))
+	f.Add(buildCS(csOpts{w: 70, h: 9, tw: 32, th: 4, nc: 3, prec: 12}))
+	f.Add([]byte{})
+	f.Add(jp2Signature)
+	lim := Limits{MaxBytes: 1 << 20, MaxPixels: 1 << 16, MaxTiles: 64, MaxCodeBlocks: 1 << 12}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		cfg, cerr := lim.DecodeConfig(bytes.NewReader(b))
+		if cerr != nil && !isSentinel(cerr) {
+			t.Fatalf("DecodeConfig() = %v, want a sentinel error", cerr)
+		}
+		img, err := lim.Decode(bytes.NewReader(b))
+		if err != nil {
+			if !isSentinel(err) {
+				t.Fatalf("Decode() = %v, want a sentinel error", err)
+			}
+			return
+		}
+		if cerr != nil {
+			t.Fatalf("Decode() succeeded but DecodeConfig() = %v", cerr)
+		}
+		if r := img.Bounds(); r.Dx() != cfg.Width || r.Dy() != cfg.Height || img.ColorModel() != cfg.ColorModel {
+			t.Fatalf("Decode() = %v %v, DecodeConfig() = %dx%d %v", r, img.ColorModel(), cfg.Width, cfg.Height, cfg.ColorModel)
+		}
+	})
+}
