@@ -101,10 +101,12 @@ func TestGraphModelsSynthGolden(t *testing.T) {
 }
 
 type goldenHuman struct {
-	NumFaces  int       `json:"numFaces"`
-	Real      float32   `json:"real"`
-	Live      float32   `json:"live"`
-	Embedding []float32 `json:"embedding"`
+	NumFaces   int          `json:"numFaces"`
+	FaceScore  float32      `json:"faceScore"`
+	Keypoints5 [][2]float32 `json:"keypoints5"`
+	Real       float32      `json:"real"`
+	Live       float32      `json:"live"`
+	Embedding  []float32    `json:"embedding"`
 }
 
 func loadPNG(t testing.TB, name string) *image.RGBA {
@@ -138,6 +140,10 @@ func TestPipelineGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	lv, err := LoadLiveness(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fm, err := LoadFaceMesh(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,6 +186,26 @@ func TestPipelineGolden(t *testing.T) {
 			crop, err := Crop(img, best.Box, CropSize)
 			if err != nil {
 				t.Fatal(err)
+			}
+			mesh, err := fm.Detect(ctx, crop, best.Box)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// the golden face score is rounded to 0.01 by human
+			if d := math.Abs(float64(mesh.Score - g.Human.FaceScore)); d > 0.0051+0.01 {
+				t.Errorf("FaceMesh.Detect(%s).Score = %.4f, want %.2f", g.File, mesh.Score, g.Human.FaceScore)
+			}
+			mp := mesh.Points
+			k5 := [5][2]float32{
+				{(mp[33][0] + mp[133][0]) / 2, (mp[33][1] + mp[133][1]) / 2},
+				{(mp[362][0] + mp[263][0]) / 2, (mp[362][1] + mp[263][1]) / 2},
+				{mp[1][0], mp[1][1]}, {mp[61][0], mp[61][1]}, {mp[291][0], mp[291][1]},
+			}
+			tol := 0.01*float64(best.Box[2]) + 1 // human truncates mesh points to integers
+			for i, w := range g.Human.Keypoints5 {
+				if d := math.Hypot(float64(k5[i][0]-w[0]), float64(k5[i][1]-w[1])); d > tol {
+					t.Errorf("FaceMesh keypoint %d of %s = %v, want %v (%.2f px > %.2f)", i, g.File, k5[i], w, d, tol)
+				}
 			}
 			e, err := fr.Embed(ctx, crop)
 			if err != nil {

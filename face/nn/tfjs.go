@@ -364,6 +364,11 @@ func fusedTail(n *tfjsNode, ins []string, constIn func(int) (*Tensor, error)) (*
 	}
 	var bias *Tensor
 	act := Linear
+	if len(ops) == 2 && ops[0] == "BiasAdd" && ops[1] == "Prelu" && len(ins) == 4 {
+		// the caller emits the Prelu (alpha is input 3)
+		bias, err := constIn(2)
+		return bias, Linear, err
+	}
 	if len(ops) == 0 || ops[0] != "BiasAdd" || len(ops) > 2 || len(ins) != 3 {
 		return nil, 0, fmt.Errorf("%w: node %q: fused ops %v with %d inputs", ErrFormat, n.Name, ops, len(ins))
 	}
@@ -412,10 +417,21 @@ func addTFJSConv(b *Builder, n *tfjsNode, ins []string, constIn func(int) (*Tens
 	if err != nil {
 		return err
 	}
+	name := n.Name
+	var alpha *Tensor
+	if ops := n.strs("fused_ops"); len(ops) == 2 && ops[1] == "Prelu" {
+		if alpha, err = constIn(3); err != nil {
+			return err
+		}
+		name = n.Name + "/conv"
+	}
 	if strings.Contains(n.Op, "Depthwise") {
-		b.Depthwise(n.Name, ins[0], f, bias, s[1], s[2], pad, act)
+		b.Depthwise(name, ins[0], f, bias, s[1], s[2], pad, act)
 	} else {
-		b.Conv2D(n.Name, ins[0], f, bias, s[1], s[2], pad, act)
+		b.Conv2D(name, ins[0], f, bias, s[1], s[2], pad, act)
+	}
+	if alpha != nil {
+		b.Prelu(n.Name, name, alpha)
 	}
 	return b.Err()
 }
