@@ -28,7 +28,7 @@ func runTrust(ctx context.Context, e *env, args []string) error {
 	}
 	switch args[0] {
 	case "import":
-		return runTrustImport(e, args[1:])
+		return runTrustImport(e, args[1:], time.Now())
 	case "list":
 		return runTrustList(e, args[1:], false)
 	case "check":
@@ -42,7 +42,7 @@ func runTrust(ctx context.Context, e *env, args []string) error {
 	return usageError{fmt.Sprintf("unknown trust subcommand %q (want import, list, check or crl)", args[0])}
 }
 
-func runTrustImport(e *env, args []string) error {
+func runTrustImport(e *env, args []string, now time.Time) error {
 	fs := newFlagSet(e, "trust import", "trust import --masterlist FILE --signer-root CERT [--test] [--data DIR]")
 	var data string
 	envString(fs, e, &data, "data", "MADOGUCHI_DATA", defaultDataDir, "data directory")
@@ -66,7 +66,7 @@ func runTrustImport(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	list, err := trust.ParseMasterList(der, [][]byte{rootDER}, time.Now(), trust.DefaultPolicy())
+	list, err := trust.ParseMasterList(der, [][]byte{rootDER}, now, trust.DefaultPolicy())
 	if err != nil {
 		return err
 	}
