@@ -79,3 +79,40 @@ func BenchmarkLiveness(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkFaceMesh(b *testing.B) {
+	_, box := benchCrop(b)
+	m, err := LoadFaceMesh(modelDir(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	crop, _ := Crop(loadPNG(b, "astronaut_face_250.png"), box, CropSize)
+	defer reportCPU(b)()
+	for b.Loop() {
+		if _, err := m.Detect(context.Background(), crop, box); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkLoadAll(b *testing.B) {
+	dir := modelDir(b)
+	defer reportCPU(b)()
+	for b.Loop() {
+		if _, err := LoadBlazeFace(dir); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := LoadFaceMesh(dir); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := LoadFaceRes(dir); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := LoadAntispoof(dir); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := LoadLiveness(dir); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
