@@ -68,3 +68,17 @@ func BenchmarkLoadAll(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkTiny(b *testing.B) {
+	d, err := LoadTiny(modelDir(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	img := loadPNG(b, "astronaut_face_250.png")
+	defer reportCPU(b)()
+	for b.Loop() {
+		if _, err := d.Detect(context.Background(), img, 0.5); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
