@@ -35,7 +35,7 @@ func icaoPassport(t *testing.T, data, dir string, now time.Time) (paths []string
 	if aa, err = icaotest.NewECAA("P-256", crypto.SHA256); err != nil {
 		t.Fatal(err)
 	}
-	files, err := pki.Build(icaotest.Options{MRZ: icaotest.MRZ("UTO", "340415"), AA: aa, AAOnDG14: true, WithDG11: true})
+	files, err := pki.Build(icaotest.Options{MRZ: icaotest.MRZ("UTO", now.AddDate(5, 0, 0).Format("060102")), AA: aa, AAOnDG14: true, WithDG11: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func TestTrustCRLRevokesDS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := pki.Build(icaotest.Options{MRZ: icaotest.MRZ("UTO", "340415")})
+	files, err := pki.Build(icaotest.Options{MRZ: icaotest.MRZ("UTO", now.AddDate(5, 0, 0).Format("060102"))})
 	if err != nil {
 		t.Fatal(err)
 	}
