@@ -21,9 +21,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -144,62 +142,27 @@ func verifyICAOFiles(o documentOptions, paths []string) (*document.Evidence, err
 	if err != nil {
 		return nil, err
 	}
-	f := icao.Files{DG: map[int][]byte{}}
-	var response []byte
-	type target struct {
-		name string // sod, com, aa or dg
-		dg   int
-	}
-	targets := make([]target, len(paths))
 	seen := map[string]bool{}
-	for i, p := range paths { // names first: nothing is read from a bad command line
-		base := strings.TrimPrefix(strings.ToLower(filepath.Base(p)), "ef.")
-		if j := strings.IndexByte(base, '.'); j > 0 {
-			base = base[:j]
-		}
-		if seen[base] {
-			return nil, usageError{base + " given twice"}
-		}
-		seen[base] = true
-		switch {
-		case base == "sod" || base == "011d":
-			targets[i] = target{name: "sod"}
-		case base == "com" || base == "011e":
-			targets[i] = target{name: "com"}
-		case base == "aa":
-			targets[i] = target{name: "aa"}
-		case strings.HasPrefix(base, "dg"):
-			n, err := strconv.Atoi(base[2:])
-			if _, ok := icao.DGTag(n); err != nil || !ok {
-				return nil, usageError{fmt.Sprintf("%s: not a data group (dg1 … dg16)", p)}
-			}
-			targets[i] = target{name: "dg", dg: n}
-		default:
+	for _, p := range paths { // names first: nothing is read from a bad command line
+		n, ok := icao.FileName(p)
+		if !ok {
 			return nil, usageError{fmt.Sprintf("%s: not an eMRTD file name (sod, com, dg1 … dg16, aa)", p)}
 		}
+		if seen[n] {
+			return nil, usageError{n + " given twice"}
+		}
+		seen[n] = true
 	}
 	if seen["aa"] && o.challenge == nil {
 		return nil, usageError{"an aa response needs the --challenge it answers"}
 	}
-	for i, p := range paths {
+	named := make(map[string][]byte, len(paths))
+	for _, p := range paths {
 		b, err := readLimited(p, icao.MaxDataGroup)
 		if err != nil {
 			return nil, err
 		}
-		switch t := targets[i]; t.name {
-		case "sod":
-			f.SOD = b
-		case "com":
-			f.COM = b
-		case "aa":
-			response = b
-		default:
-			f.DG[t.dg] = b
-		}
+		named[p] = b
 	}
-	var aa *icao.ActiveAuth
-	if response != nil {
-		aa = &icao.ActiveAuth{Challenge: o.challenge, Signature: response}
-	}
-	return v.Verify(f, aa, o.now)
+	return v.VerifyNamed(named, o.challenge, o.now)
 }
