@@ -116,6 +116,8 @@ func TestHeApproved(t *testing.T) {
 	})
 }
 
+var shortCases = map[string]bool{"still selfies": true, "another person": true, "forged chip": true}
+
 func TestHeOutcomes(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
@@ -154,6 +156,9 @@ func TestHeOutcomes(t *testing.T) {
 			}, nil, OutcomeReview, ReasonMultipleFaces},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
+				if testing.Short() && !shortCases[tc.name] {
+					t.Skip("-short runs the still-image, mismatch and forged-chip cases only")
+				}
 				e.face.uncalibrated = false
 				if tc.setup != nil {
 					tc.setup()
