@@ -31,6 +31,7 @@ import (
 	"github.com/madoguchi/madoguchi/document"
 	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/face"
+	"github.com/madoguchi/madoguchi/staff"
 	"github.com/madoguchi/madoguchi/web"
 )
 
@@ -73,15 +74,41 @@ func (a *app) newEKYC(publicURL string) (*ekyc.Service, error) {
 }
 
 // ekycWeb is the web.Config field: the eKYC API, or nil (routes absent,
-// logged as an error) if the service cannot be built. Staff review routes
-// stay off until the staff package's session authentication is wired.
+// logged as an error) if the service cannot be built. The review API
+// authenticates staff session tokens with the staff directory.
 func (a *app) ekycWeb(f serveFlags) *web.EKYCConfig {
 	svc, err := a.newEKYC(f.publicURL)
 	if err != nil {
 		a.log.Error("eKYC API disabled", "err", err)
 		return nil
 	}
-	return &web.EKYCConfig{Service: svc}
+	c := &web.EKYCConfig{Service: svc}
+	dir, err := staff.New(a.db, a.audit, a.vault, staff.Config{})
+	if err != nil {
+		a.log.Error("eKYC review API disabled", "err", err)
+		return c
+	}
+	c.Staff = staffReviewer(dir.CheckSession)
+	return c
+}
+
+// staffReviewer adapts a staff session check to the review API: a bad or
+// expired session is web.ErrInvalidToken (401); roles are passed on and
+// the ekyc service requires "reviewer".
+func staffReviewer(check func(ctx context.Context, token string) (staff.Principal, error)) func(context.Context, string) (ekyc.Staff, error) {
+	return func(ctx context.Context, token string) (ekyc.Staff, error) {
+		p, err := check(ctx, token)
+		if errors.Is(err, staff.ErrSession) {
+			return ekyc.Staff{}, fmt.Errorf("%w: %w", web.ErrInvalidToken, err)
+		} else if err != nil {
+			return ekyc.Staff{}, err
+		}
+		st := ekyc.Staff{ID: p.StaffID}
+		for _, r := range p.Roles {
+			st.Roles = append(st.Roles, string(r))
+		}
+		return st, nil
+	}
 }
 
 // runEKYCJobs runs the eKYC background jobs until ctx ends.

@@ -11,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/face"
+	"github.com/madoguchi/madoguchi/staff"
+	"github.com/madoguchi/madoguchi/web"
 )
 
 func TestEKYCWiring(t *testing.T) {
@@ -25,8 +28,18 @@ func TestEKYCWiring(t *testing.T) {
 	defer a.Close()
 	a.models = newModelSet(filepath.Join(dir, "models")) // never verified here
 	f := serveFlags{publicURL: "http://127.0.0.1:8080"}
-	if c := a.ekycWeb(f); c == nil || c.Service == nil {
-		t.Fatal("ekycWeb(development) = nil, want the eKYC API")
+	c := a.ekycWeb(f)
+	if c == nil || c.Service == nil || c.Staff == nil {
+		t.Fatal("ekycWeb(development) = nil or without review auth, want the eKYC API")
+	}
+	if _, err := c.Staff(ctx, "mdg_st_not-a-session"); !errors.Is(err, web.ErrInvalidToken) {
+		t.Errorf("review auth(bogus staff token) = %v, want web.ErrInvalidToken", err)
+	}
+	st, err := staffReviewer(func(context.Context, string) (staff.Principal, error) {
+		return staff.Principal{StaffID: "st_1", Roles: []staff.Role{staff.RoleReviewer}}, nil
+	})(ctx, "tok")
+	if err != nil || st.ID != "st_1" || len(st.Roles) != 1 || st.Roles[0] != ekyc.RoleReviewer {
+		t.Errorf("staffReviewer = %+v, %v", st, err)
 	}
 	fi, err := os.Stat(filepath.Join(dir, "keys", "ekyc-result.pem"))
 	if err != nil || fi.Mode().Perm() != 0o600 {
