@@ -201,7 +201,7 @@ func (d *decoder) segment() (uint16, []byte, error) {
 	if m>>8 != 0xFF {
 		return 0, nil, formatErr("expected a marker")
 	}
-	if m == mSOD || m == mEOC || m == mSOC {
+	if m == mSOD || m == mEOC || m == mSOC || m >= 0xFF30 && m <= 0xFF3F {
 		d.pos += 2
 		return m, nil, nil
 	}
@@ -336,11 +336,9 @@ func (d *decoder) parseParamMarker(m uint16, p []byte, cp *codingParams) error {
 	case mSIZ, mSOC, mSOD, mEOC, mSOT:
 		return formatErr("marker %04X out of place", m)
 	default:
-		if m >= 0xFF30 && m <= 0xFF3F {
-			return formatErr("marker %04X without a segment in a header", m)
-		}
-		// Other marker segments are skipped by their length, as the
-		// standard requires; Part 2 streams were refused at SIZ.
+		// Markers FF30-FF3F have no segment; other unknown marker
+		// segments are skipped by their length, as the standard requires
+		// (Part 2 streams were refused at SIZ).
 	}
 	return nil
 }

@@ -112,6 +112,7 @@ func (d *decoder) finishTile(tcs []tileComp, tp *tileParams) error {
 			ints[c] = idwt53(tc)
 		} else {
 			floats[c] = idwt97(tc)
+			d.irrev[c] = true
 		}
 	}
 	if tp.mct {

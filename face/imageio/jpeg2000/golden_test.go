@@ -178,11 +178,11 @@ func TestGolden(t *testing.T) {
 			if len(d.planes) != len(g.planes) {
 				t.Fatalf("decode(%s): %d components, want %d", f, len(d.planes), len(g.planes))
 			}
-			tol := 0
-			if !d.main.cod.comp.reversible {
-				tol = 1
-			}
 			for c := range g.planes {
+				tol := 0
+				if d.irrev[c] {
+					tol = 1
+				}
 				if d.pw[c] != g.w || d.ph[c] != g.h {
 					t.Fatalf("decode(%s) component %d is %dx%d, want %dx%d", f, c, d.pw[c], d.ph[c], g.w, g.h)
 				}

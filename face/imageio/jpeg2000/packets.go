@@ -399,14 +399,17 @@ func (t2 *tier2) slots(cs, ce, rs, re int, tx0, ty0 int64, comps []compSiz) []sl
 		for r := rs; r < re && r <= nl; r++ {
 			res := &tc.res[r]
 			for j := 0; j < res.nph; j++ {
-				y := ty0
-				if j > 0 {
-					y = ((res.py0 + int64(j)) << res.ppy << (nl - r)) * int64(comps[c].dy)
+				// B.12.1.3: a precinct is visited where its first sample
+				// lies on the reference grid, except that an unaligned
+				// first precinct is visited at the tile's origin.
+				y := ((res.py0 + int64(j)) << res.ppy << (nl - r)) * int64(comps[c].dy)
+				if j == 0 && res.y0&(1<<res.ppy-1) != 0 {
+					y = ty0
 				}
 				for i := 0; i < res.npw; i++ {
-					x := tx0
-					if i > 0 {
-						x = ((res.px0 + int64(i)) << res.ppx << (nl - r)) * int64(comps[c].dx)
+					x := ((res.px0 + int64(i)) << res.ppx << (nl - r)) * int64(comps[c].dx)
+					if i == 0 && res.x0&(1<<res.ppx-1) != 0 {
+						x = tx0
 					}
 					out = append(out, slot{c: c, r: r, p: j*res.npw + i, y: y, x: x})
 				}

@@ -17,6 +17,7 @@ type decoder struct {
 	precincts int        // precincts laid out so far, over all tiles
 	planes    [][]uint16 // per component, samples offset to unsigned
 	pw, ph    []int      // plane sizes
+	irrev     []bool     // per component: some tile used the 9/7 transform
 }
 
 // tileData collects the tile-parts of one tile.
@@ -124,6 +125,7 @@ func (d *decoder) allocPlanes() {
 	s := &d.siz
 	nc := len(s.comps)
 	d.planes = make([][]uint16, nc)
+	d.irrev = make([]bool, nc)
 	d.pw, d.ph = make([]int, nc), make([]int, nc)
 	for c, cs := range s.comps {
 		w := ceilDiv(int64(s.x1), int64(cs.dx)) - ceilDiv(int64(s.x0), int64(cs.dx))
