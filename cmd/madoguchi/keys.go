@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -8,23 +9,25 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/staff"
 	"github.com/madoguchi/madoguchi/vault"
 )
 
 const keysUsage = `keys <status|rotate|rewrap|retire> [flags]
 
   status   list the key-encryption key (KEK) versions and how many data keys each wraps
-  rotate   create a new KEK version for every new data key (--actor STAFF_ID);
+  rotate   file a request (dual control) for a new KEK version (--as ADMIN);
            older versions keep unwrapping until rewrap moves their data keys
   rewrap   re-wrap every data key under the current KEK version, in batches
            (resumable, idempotent; the server may keep running)
   retire   delete KEK versions below --below N (refused while any data key uses them)`
 
-// runKeys implements "madoguchi keys". Rotation and retirement are dual-control
-// operations in the portal (a second admin approves, then the approval
-// executor calls vault.(*Vault).RotateKEK); this command is the operator's
-// path and records the named --actor in the audit log.
+// runKeys implements "madoguchi keys". Rotation is under dual control: "keys
+// rotate --as ADMIN" (password and TOTP code on stdin) files a kek.rotate
+// approval, and a second admin's "admin approve ID --as OTHER" performs it
+// (the approval executor calls vault.(*Vault).RotateKEK). Retirement needs
+// an authenticated admin (--as); rewrap changes no key material and runs as
+// the system.
 func runKeys(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprintln(e.stderr, "usage: madoguchi "+keysUsage)
@@ -52,7 +55,7 @@ func runKeys(ctx context.Context, e *env, args []string) error {
 	envString(fs, e, &mode, "mode", "MADOGUCHI_MODE", modeDevelopment, "development (generates missing keys) or production (refuses to run without them)")
 	switch sub {
 	case "rotate", "retire":
-		fs.StringVar(&actor, "actor", "", "staff `id` responsible, recorded in the audit log (required)")
+		fs.StringVar(&actor, "as", "", "admin `username`; the password and current TOTP code are read from stdin, one per line (required)")
 	}
 	if sub == "rewrap" {
 		fs.IntVar(&batch, "batch", vault.DefaultRewrapBatch, "data keys per `transaction`")
@@ -67,11 +70,8 @@ func runKeys(ctx context.Context, e *env, args []string) error {
 		return usageError{"keys " + sub + " takes no arguments"}
 	}
 	by := vault.System
-	if sub == "rotate" || sub == "retire" {
-		if strings.TrimSpace(actor) == "" {
-			return usageError{"keys " + sub + " needs --actor STAFF_ID"}
-		}
-		by = vault.Actor{Kind: audit.ActorStaff, ID: actor}
+	if (sub == "rotate" || sub == "retire") && strings.TrimSpace(actor) == "" {
+		return usageError{"keys " + sub + " needs --as ADMIN (password and TOTP code on stdin)"}
 	}
 	if sub == "retire" && below < 1 {
 		return usageError{"keys retire needs --below VERSION (>= 1)"}
@@ -86,22 +86,28 @@ func runKeys(ctx context.Context, e *env, args []string) error {
 	}
 	defer a.Close()
 	v := a.vault
+	if sub == "rotate" || sub == "retire" {
+		dir, err := newStaffDirectory(a, nil)
+		if err != nil {
+			return err
+		}
+		st, err := operatorLogin(ctx, dir, bufio.NewReader(e.stdin), actor)
+		if err != nil {
+			return err
+		}
+		if sub == "rotate" {
+			ap, err := dir.Request(ctx, st, staff.KindKEKRotate, []byte("{}"))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(e.stdout, ap.ID)
+			fmt.Fprintf(e.stderr, "KEK rotation filed for approval; another admin runs: madoguchi admin approve %s --as USER\n", ap.ID)
+			return nil
+		}
+		by = vault.Actor{Kind: st.Kind, ID: st.ID}
+	}
 
 	switch sub {
-	case "rotate":
-		ver, err := v.RotateKEK(ctx, by)
-		if err != nil {
-			return err
-		}
-		st, err := v.Status(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "rotated: KEK version %d is current\n", ver)
-		if st.Unrotated > 0 {
-			fmt.Fprintf(e.stdout, "%d data keys still use older versions; run 'madoguchi keys rewrap'\n", st.Unrotated)
-		}
-		return nil
 	case "rewrap":
 		rep, err := v.Rewrap(ctx, batch, by)
 		if rep.Rewrapped > 0 || err == nil {

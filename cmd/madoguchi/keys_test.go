@@ -16,7 +16,13 @@ import (
 // TestKeysRotateRewrapWithData runs the keys subcommands over a data
 // directory holding sealed records, and checks that the records still open
 // after rotation, rewrap and retirement.
+//
+// Rotation goes through dual control: one admin files the request, another
+// approves it; retirement needs an authenticated admin.
 func TestKeysRotateRewrapWithData(t *testing.T) {
+	if testing.Short() {
+		t.Skip("argon2id logins at production cost: skipped under -short")
+	}
 	ctx := context.Background()
 	dir := t.TempDir()
 	a, err := openApp(ctx, modeDevelopment, dataFlags{data: dir}, slog.New(slog.DiscardHandler), true)
@@ -41,31 +47,46 @@ func TestKeysRotateRewrapWithData(t *testing.T) {
 	}
 	a.Close()
 
-	keys := func(args ...string) (string, string, int) {
+	const pw = "correct horse battery staple\n"
+	out, err := adminRun(t, pw, "staff", "create", "--username", "alice", "--role", "admin", "--data", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := &user{uri: strings.Split(strings.TrimSpace(out), "\n")[1]}
+	out, err = adminRun(t, pw+alice.creds(t), "staff", "create", "--username", "bob", "--role", "admin", "--as", "alice", "--data", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := &user{uri: strings.Split(strings.TrimSpace(out), "\n")[1]}
+
+	keys := func(stdin string, args ...string) (string, string, int) {
 		var out, errb bytes.Buffer
-		e := &env{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+		e := &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
 		code := run(ctx, e, append([]string{"keys"}, append(args, "--data", dir)...))
 		return out.String(), errb.String(), code
 	}
-	steps := []struct {
-		args []string
-		code int
-		want string
-	}{
-		{[]string{"status"}, 0, "1       current 3"},
-		{[]string{"rotate", "--actor", "staff-1"}, 0, "3 data keys still use older versions"},
-		{[]string{"retire", "--below", "2", "--actor", "staff-1"}, 1, ""},
-		{[]string{"rewrap", "--batch", "2"}, 0, "rewrapped 3 data keys to KEK version 2 in 2 batches"},
-		{[]string{"rewrap"}, 0, "rewrapped 0 data keys"},
-		{[]string{"retire", "--below", "2", "--actor", "staff-1"}, 0, "retired KEK versions below 2"},
-		{[]string{"status"}, 0, "2       current 3"},
-	}
-	for _, st := range steps {
-		out, errOut, code := keys(st.args...)
-		if code != st.code || !strings.Contains(out, st.want) {
-			t.Fatalf("keys %v = exit %d, stdout %q, stderr %q; want exit %d, stdout containing %q", st.args, code, out, errOut, st.code, st.want)
+	check := func(stdin string, args []string, code int, want string) string {
+		t.Helper()
+		out, errOut, got := keys(stdin, args...)
+		if got != code || !strings.Contains(out, want) {
+			t.Fatalf("keys %v = exit %d, stdout %q, stderr %q; want exit %d, stdout containing %q", args, got, out, errOut, code, want)
 		}
+		return out
 	}
+	check("", []string{"status"}, 0, "1       current 5")
+	// Three records plus the two admins' sealed TOTP secrets: five data keys.
+	// Filing the rotation changes nothing yet.
+	approval := strings.TrimSpace(check(alice.creds(t), []string{"rotate", "--as", "alice"}, 0, "ap_"))
+	check("", []string{"status"}, 0, "current 1")
+	// The second admin approves; the rotation happens.
+	if out, err := adminRun(t, bob.creds(t), "approve", approval, "--as", "bob", "--data", dir); err != nil || !strings.Contains(out, "kek.rotate approved") {
+		t.Fatalf("approve kek.rotate = %q, %v", out, err)
+	}
+	check("", []string{"status"}, 0, "current 2")
+	check("", []string{"rewrap", "--batch", "2"}, 0, "rewrapped 5 data keys to KEK version 2 in 3 batches")
+	check("", []string{"rewrap"}, 0, "rewrapped 0 data keys")
+	check(bob.creds(t), []string{"retire", "--below", "2", "--as", "bob"}, 0, "retired KEK versions below 2")
+	check("", []string{"status"}, 0, "2       current 5")
 
 	a, err = openApp(ctx, modeDevelopment, dataFlags{data: dir}, slog.New(slog.DiscardHandler), false)
 	if err != nil {
