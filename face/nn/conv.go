@@ -176,8 +176,11 @@ func (c *Conv2D) ForwardAdd(x, res *Tensor) (*Tensor, error) {
 			cb := ob[m0*c.Cout : m1*c.Cout]
 			if res != nil {
 				rb := res.Data[b*M*c.Cout+m0*c.Cout : b*M*c.Cout+m1*c.Cout]
-				for i, v := range rb {
-					cb[i] = v + c.bias[i%c.Cout]
+				for i := 0; i < len(cb); i += c.Cout {
+					dst, src := cb[i:i+c.Cout], rb[i:i+c.Cout]
+					for j, bv := range c.bias {
+						dst[j] = src[j] + bv
+					}
 				}
 			} else {
 				for i := 0; i < m1-m0; i++ {
