@@ -107,6 +107,9 @@ type codingParams struct {
 	qcc []*compQcd
 	rgn []int // -1: absent
 	poc []pocEntry
+	// PPM (main header) or PPT (tile-part headers) payloads by index.
+	packed  [256][]byte
+	npacked int
 }
 
 func newCodingParams(nc int) codingParams {
@@ -115,6 +118,19 @@ func newCodingParams(nc int) codingParams {
 		p.rgn[i] = -1
 	}
 	return p
+}
+
+// packedHeaders concatenates the PPM or PPT payloads in index order; the
+// indices must run from 0 without gaps.
+func (cp *codingParams) packedHeaders() ([]byte, error) {
+	var out []byte
+	for i := 0; i < cp.npacked; i++ {
+		if cp.packed[i] == nil {
+			return nil, formatErr("packed header index %d missing", i)
+		}
+		out = append(out, cp.packed[i]...)
+	}
+	return out, nil
 }
 
 // tileParams are the resolved parameters of one tile.
@@ -330,7 +346,15 @@ func (d *decoder) parseParamMarker(m uint16, p []byte, cp *codingParams) error {
 		}
 		cp.poc = append(cp.poc, pocs...)
 	case mPPM, mPPT:
-		return unsupported("packed packet headers")
+		if len(p) < 1 {
+			return truncated("packed packet headers")
+		}
+		z := p[0]
+		if cp.packed[z] != nil {
+			return formatErr("duplicate packed header index %d", z)
+		}
+		cp.packed[z] = p[1:]
+		cp.npacked++
 	case mTLM, mPLM, mPLT, mCRG, mCOM:
 		// Informational: the decoder finds packets without them.
 	case mSIZ, mSOC, mSOD, mEOC, mSOT:

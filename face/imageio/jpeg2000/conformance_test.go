@@ -111,7 +111,6 @@ func TestConformance(t *testing.T) {
 		t.Fatalf("no conformance files: %v", err)
 	}
 	unsupportedFiles := map[string]bool{
-		"p1_06.j2k": true, // packed packet headers (PPT)
 		"p0_13.j2k": true, // 257 components
 	}
 	sums := map[string]string{}

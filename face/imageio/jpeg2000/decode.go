@@ -18,11 +18,23 @@ func (d *decoder) decodeTile(i int, td *tileData) error {
 	if len(td.bodies) > 1 {
 		data = bytes.Join(td.bodies, nil)
 	}
-	tx0, ty0, _, _, tcs, err := d.buildTile(tx, ty, &tp, len(data))
+	var headers []byte
+	switch {
+	case d.hasPPM:
+		headers = td.headers
+		if headers == nil {
+			headers = []byte{}
+		}
+	case td.params.npacked > 0:
+		if headers, err = td.params.packedHeaders(); err != nil {
+			return err
+		}
+	}
+	tx0, ty0, _, _, tcs, err := d.buildTile(tx, ty, &tp, len(data)+len(headers))
 	if err != nil {
 		return err
 	}
-	t2 := &tier2{data: data, tp: &tp, tcs: tcs}
+	t2 := &tier2{data: data, hdr: headers, packed: headers != nil, tp: &tp, tcs: tcs}
 	if err := t2.decodePackets(tx0, ty0, d.siz.comps); err != nil {
 		return err
 	}

@@ -3,13 +3,18 @@ package jpeg2000
 import (
 	"bytes"
 	"os"
+	"path/filepath"
 	"testing"
 )
 
 // FuzzDecode checks that no input panics, that every error wraps a
 // sentinel, and that a decoded image agrees with DecodeConfig.
 func FuzzDecode(f *testing.F) {
-	for _, file := range testFiles(f) {
+	conf, err := filepath.Glob("testdata/conformance/*.j2[kc]")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, file := range append(testFiles(f), conf...) {
 		b, err := os.ReadFile(file)
 		if err != nil {
 			f.Fatal(err)

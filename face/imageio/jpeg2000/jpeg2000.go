@@ -9,12 +9,16 @@
 // subsampling), the reversible (5/3, RCT) and irreversible (9/7, ICT) paths,
 // any number of tiles, tile-parts, quality layers and resolution levels, all
 // five progression orders and POC progression changes, user-defined
-// precincts, SOP/EPH markers, every code-block style flag (selective
-// arithmetic coding bypass, context reset, termination on each pass,
-// vertically causal context, predictable termination, segmentation
-// symbols), no / scalar derived / scalar expounded quantization, and ROI by
-// maxshift. Not supported (ErrUnsupported): packed packet headers (PPM,
-// PPT), JP2 palettes (pclr), and Part 2 extensions.
+// precincts, SOP/EPH markers, packed packet headers (PPM, PPT), every
+// code-block style flag (selective arithmetic coding bypass, context reset,
+// termination on each pass, vertically causal context, predictable
+// termination, segmentation symbols), no / scalar derived / scalar
+// expounded quantization, and ROI by maxshift. It decodes the ISO/IEC
+// 15444-4 conformance codestreams it has limits for (see TestConformance).
+// Refused with ErrUnsupported: more than 4 components or 16 bits, JP2
+// palettes (pclr), JPX-only colour spaces, and Part 2 or HTJ2K codestreams.
+// A codestream must carry every tile and every packet; a missing one is
+// ErrTruncated (OpenJPEG would fill it in).
 //
 // Invariants:
 //   - Input is read into memory only up to Limits.MaxBytes; longer input is

@@ -194,6 +194,9 @@ type pending struct {
 type tier2 struct {
 	data    []byte
 	pos     int
+	hdr     []byte // packed packet headers (PPM/PPT), when packed
+	hpos    int
+	packed  bool
 	tp      *tileParams
 	tcs     []tileComp
 	pend    []pending
@@ -208,13 +211,15 @@ func (t2 *tier2) packet(c, r, p, l int) error {
 	}
 	pr.next++
 	data := t2.data
-	if t2.pos >= len(data) {
-		return truncated("packet data")
-	}
 	if t2.tp.sop && t2.pos+6 <= len(data) && data[t2.pos] == 0xFF && data[t2.pos+1] == 0x91 {
 		t2.pos += 6
 	}
-	br := bitReader{data: data, pos: t2.pos}
+	// The header comes from the packet itself or from the packed headers.
+	hdr, hpos := data, &t2.pos
+	if t2.packed {
+		hdr, hpos = t2.hdr, &t2.hpos
+	}
+	br := bitReader{data: hdr, pos: *hpos}
 	t2.pend = t2.pend[:0]
 	st := t2.tcs[c].cod.style
 	if br.bit() != 0 {
@@ -284,9 +289,9 @@ func (t2 *tier2) packet(c, r, p, l int) error {
 	if br.err {
 		return truncated("packet header")
 	}
-	t2.pos = br.pos
-	if t2.tp.eph && t2.pos+2 <= len(data) && data[t2.pos] == 0xFF && data[t2.pos+1] == 0x92 {
-		t2.pos += 2
+	*hpos = br.pos
+	if t2.tp.eph && *hpos+2 <= len(hdr) && hdr[*hpos] == 0xFF && hdr[*hpos+1] == 0x92 {
+		*hpos += 2
 	}
 	for _, pd := range t2.pend {
 		if pd.n > len(data)-t2.pos {

@@ -13,6 +13,8 @@ type decoder struct {
 	main codingParams
 
 	tiles     []*tileData
+	ppm       []byte // PPM stream: Nppm and packet headers per tile-part
+	hasPPM    bool
 	blocks    int        // code-blocks laid out so far, over all tiles
 	precincts int        // precincts laid out so far, over all tiles
 	planes    [][]uint16 // per component, samples offset to unsigned
@@ -22,16 +24,24 @@ type decoder struct {
 
 // tileData collects the tile-parts of one tile.
 type tileData struct {
-	parts  int
-	bodies [][]byte
-	params codingParams
-	size   int
+	parts   int
+	bodies  [][]byte
+	headers []byte // packet headers from PPM, if any
+	params  codingParams
+	size    int
 }
 
 // readTiles reads every tile-part up to EOC, then decodes the tiles.
 func (d *decoder) readTiles() error {
 	nt := d.siz.ntx * d.siz.nty
 	d.tiles = make([]*tileData, nt)
+	if d.main.npacked > 0 {
+		ppm, err := d.main.packedHeaders()
+		if err != nil {
+			return err
+		}
+		d.ppm, d.hasPPM = ppm, true
+	}
 	nc := len(d.siz.comps)
 	for {
 		if d.pos+2 > len(d.data) {
@@ -80,8 +90,12 @@ func (d *decoder) readTiles() error {
 				if tpsot != 0 {
 					return formatErr("marker %04X after the first tile-part", m)
 				}
-			case mTLM, mPLM, mCRG:
+			case mTLM, mPLM, mCRG, mPPM:
 				return formatErr("marker %04X in a tile-part header", m)
+			case mPPT:
+				if d.hasPPM {
+					return formatErr("both PPM and PPT")
+				}
 			}
 			if err := d.parseParamMarker(m, p, &t.params); err != nil {
 				return err
@@ -101,6 +115,18 @@ func (d *decoder) readTiles() error {
 				return truncated("no EOC marker")
 			}
 			end = len(d.data) - 2
+		}
+		if d.hasPPM {
+			// This tile-part's packet headers come next in the PPM stream.
+			if len(d.ppm) < 4 {
+				return truncated("PPM packet headers")
+			}
+			n := binary.BigEndian.Uint32(d.ppm)
+			if uint64(n) > uint64(len(d.ppm)-4) {
+				return truncated("PPM packet headers")
+			}
+			t.headers = append(t.headers, d.ppm[4:4+n]...)
+			d.ppm = d.ppm[4+n:]
 		}
 		t.bodies = append(t.bodies, d.data[d.pos:end])
 		t.size += end - d.pos
