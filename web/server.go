@@ -39,6 +39,9 @@ type Config struct {
 	Auth Auth
 	// Audit serves the tamper-evident log's checkpoint and proofs.
 	Audit AuditLog
+	// Staff signs staff members in to the portal and review API; nil
+	// disables the staff session routes.
+	Staff StaffSessions
 	// Classify maps domain errors to problems (errors.Is/As); see Renderer.
 	Classify func(error) *Problem
 	// EKYC enables the eKYC API (web/ekyc.go); nil disables it.
@@ -106,6 +109,10 @@ func (s *Server) routes() {
 		s.mux.Handle("GET /v1/whoami", s.authed("", s.whoami))
 	}
 	s.ekycRoutes()
+	if s.cfg.Staff != nil {
+		s.mux.Handle("POST /v1/staff/sessions", s.handle(s.staffLogin))
+		s.mux.Handle("DELETE /v1/staff/sessions/current", s.handle(s.staffLogout))
+	}
 	if s.cfg.Audit != nil {
 		s.mux.Handle("GET /v1/audit/checkpoint", s.handle(s.auditCheckpoint))
 		s.mux.Handle("GET /v1/audit/entries/{index}", s.authed(ScopeAuditRead, s.auditEntry))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/audit"
 	"github.com/madoguchi/madoguchi/blob"
+	"github.com/madoguchi/madoguchi/staff"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/vault"
@@ -42,6 +43,8 @@ type app struct {
 	// and their access tokens.
 	tenants *tenant.Registry
 	issuer  *tenant.Issuer
+	// staff holds staff accounts, sessions and dual-control approvals.
+	staff *staff.Directory
 	// models is the face model folder, installed in the background.
 	models *modelSet
 	// devKeys lists the development keys generated or loaded, for the
@@ -101,6 +104,9 @@ func (a *app) openDomain() error {
 		return err
 	}
 	a.tenants = tenant.NewRegistry(a.db, a.audit)
+	if a.staff, err = newStaffDirectory(a, nil); err != nil {
+		return err
+	}
 	return nil
 }
 

@@ -138,6 +138,7 @@ func (a *app) webConfig(f serveFlags) web.Config {
 		Burst:     f.burst,
 		Auth:      tenantAuth{a.issuer},
 		Audit:     auditLog{a.audit},
+		Staff:     staffSessions{a.staff},
 		EKYC:      a.ekycWeb(f),
 		Ready: []web.Check{
 			{Name: "store", Fn: func(ctx context.Context) error {

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/staff"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/web"
 )
@@ -94,6 +96,32 @@ func (a auditLog) Entry(ctx context.Context, index uint64) (string, []byte, erro
 func rangeError(err error) error {
 	if errors.Is(err, audit.ErrRange) {
 		return fmt.Errorf("%w: %w", web.ErrProofRange, err)
+	}
+	return err
+}
+
+// staffSessions adapts staff.Directory to web.StaffSessions.
+type staffSessions struct{ d *staff.Directory }
+
+var _ web.StaffSessions = staffSessions{}
+
+func (s staffSessions) Login(ctx context.Context, username, password, code string) (string, time.Time, error) {
+	sess, err := s.d.Authenticate(ctx, username, password, code, web.RequestID(ctx))
+	switch {
+	case errors.Is(err, staff.ErrLocked):
+		return "", time.Time{}, fmt.Errorf("%w: %w", web.ErrLocked, err)
+	case errors.Is(err, staff.ErrInvalidCredentials):
+		return "", time.Time{}, fmt.Errorf("%w: %w", web.ErrInvalidCredentials, err)
+	case err != nil:
+		return "", time.Time{}, err
+	}
+	return sess.Token.Reveal(), sess.ExpiresAt, nil
+}
+
+func (s staffSessions) Logout(ctx context.Context, token string) error {
+	err := s.d.Logout(ctx, token)
+	if errors.Is(err, staff.ErrSession) {
+		return fmt.Errorf("%w: %w", web.ErrInvalidToken, err)
 	}
 	return err
 }
