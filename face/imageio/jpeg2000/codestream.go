@@ -33,8 +33,8 @@ const (
 	maxComponents = 4  // this decoder's bound (the standard allows 16384)
 	maxPrecision  = 16 // this decoder's bound (the standard allows 38)
 	maxLevels     = 32
-	maxPOC        = 256 // progression changes per header (OpenJPEG allows 32)
-	maxBitPlanes  = 30  // coded magnitude bit-planes, incl. ROI shift, in int32
+	maxPOC        = 32 // progression changes per header, as OpenJPEG
+	maxBitPlanes  = 30 // coded magnitude bit-planes, incl. ROI shift, in int32
 )
 
 // Progression orders.

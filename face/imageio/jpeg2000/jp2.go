@@ -24,7 +24,8 @@ type jp2Info struct {
 	present       bool
 	width, height uint32
 	nc            int
-	colorspace    int // csNone when absent or not enumerated
+	colorspace    int   // csNone when absent or not enumerated
+	order         []int // from cdef: output channel i is component order[i]
 }
 
 // check verifies that the JP2 header agrees with the codestream.
@@ -190,11 +191,73 @@ func (j *jp2Info) parseHeader(p []byte) error {
 			// ignored: samples are returned as coded.
 		case "pclr":
 			return unsupported("JP2 palette")
+		case "cdef":
+			if err := j.parseCdef(bx.payload); err != nil {
+				return err
+			}
 		}
 	}
 	if !seenIhdr {
 		return formatErr("jp2h without ihdr")
 	}
+	if j.order != nil && len(j.order) != j.nc {
+		return formatErr("cdef describes %d of %d channels", len(j.order), j.nc)
+	}
 	j.present = true
+	return nil
+}
+
+// parseCdef reads the channel definitions (I.5.3.6): colour channels go
+// to the position their association names, opacity goes last.
+func (j *jp2Info) parseCdef(p []byte) error {
+	if len(p) < 2 {
+		return formatErr("cdef length %d", len(p))
+	}
+	n := int(binary.BigEndian.Uint16(p))
+	if n == 0 || n > maxComponents || len(p) != 2+6*n {
+		return unsupported("cdef with %d channels", n)
+	}
+	order := make([]int, n)
+	for i := range order {
+		order[i] = -1
+	}
+	var alpha []int
+	for i := 0; i < n; i++ {
+		e := p[2+6*i:]
+		cn, typ, asoc := int(binary.BigEndian.Uint16(e)), binary.BigEndian.Uint16(e[2:]), int(binary.BigEndian.Uint16(e[4:]))
+		if cn >= n {
+			return formatErr("cdef channel %d", cn)
+		}
+		switch {
+		case typ == 0 && asoc >= 1 && asoc <= n:
+			if order[asoc-1] != -1 {
+				return formatErr("cdef association %d twice", asoc)
+			}
+			order[asoc-1] = cn
+		case typ == 1 || typ == 2:
+			alpha = append(alpha, cn)
+		default:
+			return unsupported("cdef channel type %d association %d", typ, asoc)
+		}
+	}
+	// Opacity fills the positions after the colours.
+	k := 0
+	for i := range order {
+		if order[i] == -1 {
+			if k == len(alpha) {
+				return formatErr("cdef leaves channel %d undefined", i)
+			}
+			order[i] = alpha[k]
+			k++
+		}
+	}
+	seen := make([]bool, n)
+	for _, c := range order {
+		if seen[c] {
+			return formatErr("cdef names channel %d twice", c)
+		}
+		seen[c] = true
+	}
+	j.order = order
 	return nil
 }

@@ -91,7 +91,11 @@ func (d *decoder) image(info jp2Info) (image.Image, error) {
 	}
 	ss := make([]*sampler, nc)
 	for c := range ss {
-		ss[c] = d.sampler(c, bits)
+		src := c
+		if info.order != nil {
+			src = info.order[c]
+		}
+		ss[c] = d.sampler(src, bits)
 	}
 	sycc := info.colorspace == csSYCC && nc >= 3
 	var px [4]uint32

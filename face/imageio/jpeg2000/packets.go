@@ -332,7 +332,9 @@ func (t2 *tier2) decodePackets(tx0, ty0 int64, comps []compSiz) error {
 		var err error
 		switch v.prog {
 		case progLRCP:
-			for l := 0; l < lye && err == nil; l++ {
+			// Layers with nothing left to decode in the volume are
+			// skipped, so the loop costs no more than the packets it reads.
+			for l := t2.minNext(v.cs, ce, v.rs, re); l < lye && err == nil; l = max(l+1, t2.minNext(v.cs, ce, v.rs, re)) {
 				for r := v.rs; r < re && err == nil; r++ {
 					for c := v.cs; c < ce && err == nil; c++ {
 						err = t2.resPackets(c, r, l)
@@ -341,7 +343,7 @@ func (t2 *tier2) decodePackets(tx0, ty0 int64, comps []compSiz) error {
 			}
 		case progRLCP:
 			for r := v.rs; r < re && err == nil; r++ {
-				for l := 0; l < lye && err == nil; l++ {
+				for l := t2.minNext(v.cs, ce, r, r+1); l < lye && err == nil; l = max(l+1, t2.minNext(v.cs, ce, r, r+1)) {
 					for c := v.cs; c < ce && err == nil; c++ {
 						err = t2.resPackets(c, r, l)
 					}
@@ -379,6 +381,21 @@ func (t2 *tier2) decodePackets(tx0, ty0 int64, comps []compSiz) error {
 		}
 	}
 	return nil
+}
+
+// minNext is the lowest layer still to decode among the precincts of
+// components [cs, ce) at resolutions [rs, re), or maxInt if none.
+func (t2 *tier2) minNext(cs, ce, rs, re int) int {
+	m := int(^uint(0) >> 1)
+	for c := cs; c < ce; c++ {
+		res := t2.tcs[c].res
+		for r := rs; r < re && r < len(res); r++ {
+			for i := range res[r].precincts {
+				m = min(m, res[r].precincts[i].next)
+			}
+		}
+	}
+	return m
 }
 
 // resPackets decodes layer l of every precinct of component c at
