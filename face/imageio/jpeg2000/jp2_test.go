@@ -91,7 +91,7 @@ func TestSYCCToRGB(t *testing.T) {
 		{128, 128, 128, [3]uint32{128, 128, 128}},
 		{0, 128, 128, [3]uint32{0, 0, 0}},
 		{255, 128, 128, [3]uint32{255, 255, 255}},
-		{76, 85, 255, [3]uint32{254, 0, 0}}, // red, to rounding
+		{76, 85, 255, [3]uint32{254, 0, 0}},  // red, to rounding
 		{100, 0, 255, [3]uint32{255, 53, 0}}, // clamped
 	}
 	for _, tt := range tests {
