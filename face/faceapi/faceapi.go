@@ -55,6 +55,9 @@ func checkImage(img *image.RGBA) error {
 	if b.Dx() > MaxImagePixels/b.Dy() {
 		return fmt.Errorf("%w: image %dx%d larger than %d pixels", ErrInput, b.Dx(), b.Dy(), MaxImagePixels)
 	}
+	if img.Stride < 4*b.Dx() || len(img.Pix) < (b.Dy()-1)*img.Stride+4*b.Dx() {
+		return fmt.Errorf("%w: image buffer too small for %dx%d", ErrInput, b.Dx(), b.Dy())
+	}
 	return nil
 }
 

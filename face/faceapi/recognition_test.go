@@ -85,3 +85,15 @@ func float32NaN() float32 {
 	var z float32
 	return z / z
 }
+
+func TestMalformedImage(t *testing.T) {
+	r, err := LoadRecognizer(modelDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := synthRGBA(20, 20)
+	bad.Pix = bad.Pix[:100]
+	if _, err := r.Embed(context.Background(), bad); !errors.Is(err, ErrInput) {
+		t.Errorf("Embed(short Pix) error = %v, want ErrInput", err)
+	}
+}

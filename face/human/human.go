@@ -77,6 +77,9 @@ func imageTensor(img *image.RGBA) (*nn.Tensor, error) {
 	if w <= 0 || h <= 0 || w > MaxImagePixels/h {
 		return nil, fmt.Errorf("%w: image %dx%d", ErrInput, w, h)
 	}
+	if img.Stride < 4*w || len(img.Pix) < (h-1)*img.Stride+4*w {
+		return nil, fmt.Errorf("%w: image buffer too small for %dx%d", ErrInput, w, h)
+	}
 	t := nn.NewTensor(1, h, w, 3)
 	for y := 0; y < h; y++ {
 		row := img.Pix[y*img.Stride:]

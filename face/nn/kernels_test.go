@@ -292,3 +292,19 @@ func TestTensorRedacts(t *testing.T) {
 		t.Errorf("log line %q does not say the data is redacted", buf.String())
 	}
 }
+
+func TestInconsistentTensorRefused(t *testing.T) {
+	f := NewTensor(3, 3, 2, 4)
+	c, err := NewConv2D(f, nil, 1, 1, Same, Linear)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []*Tensor{{Shape: []int{1, 4, 4, 2}, Data: make([]float32, 10)}, {Shape: []int{1, 0, 4, 2}}, {Shape: []int{1, -4, -4, 2}, Data: make([]float32, 32)}} {
+		if _, err := c.Forward(x); !errors.Is(err, ErrShape) {
+			t.Errorf("Conv2D.Forward(%v with %d values) error = %v, want ErrShape", x.Shape, len(x.Data), err)
+		}
+		if _, err := MaxPool(x, 2, 2, 2, 2, Same); !errors.Is(err, ErrShape) {
+			t.Errorf("MaxPool(%v) error = %v, want ErrShape", x.Shape, err)
+		}
+	}
+}

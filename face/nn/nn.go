@@ -127,11 +127,16 @@ func numElements(shape []int) (int, error) {
 func nhwc(t *Tensor) (n, h, w, c int, err error) {
 	switch len(t.Shape) {
 	case 4:
-		return t.Shape[0], t.Shape[1], t.Shape[2], t.Shape[3], nil
+		n, h, w, c = t.Shape[0], t.Shape[1], t.Shape[2], t.Shape[3]
 	case 3:
-		return 1, t.Shape[0], t.Shape[1], t.Shape[2], nil
+		n, h, w, c = 1, t.Shape[0], t.Shape[1], t.Shape[2]
+	default:
+		return 0, 0, 0, 0, fmt.Errorf("%w: want NHWC, got shape %v", ErrShape, t.Shape)
 	}
-	return 0, 0, 0, 0, fmt.Errorf("%w: want NHWC, got shape %v", ErrShape, t.Shape)
+	if size, err := numElements(t.Shape); err != nil || size != len(t.Data) || n <= 0 || h <= 0 || w <= 0 || c <= 0 {
+		return 0, 0, 0, 0, fmt.Errorf("%w: tensor shape %v does not match its %d values", ErrShape, t.Shape, len(t.Data))
+	}
+	return n, h, w, c, nil
 }
 
 // LogValue logs a tensor's shape only: tensors carry face images and
