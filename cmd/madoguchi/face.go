@@ -232,7 +232,7 @@ func faceCompare(ctx context.Context, e *env, args []string, load engineLoader) 
 // embedAll analyses files concurrently and returns the largest face's
 // template per file; files without a face (or failing) are absent.
 func embedAll(ctx context.Context, eng *face.Engine, files []string, progress io.Writer) (map[string]face.Template, map[string]error) {
-	multi, bad, _ := embedAllAligned(ctx, eng, files, nil, progress)
+	multi, bad, _ := embedAllAligned(ctx, eng, files, nil, progress, nil)
 	ok := make(map[string]face.Template, len(multi))
 	for f, ts := range multi {
 		ok[f] = ts[0]
@@ -244,7 +244,7 @@ func embedAll(ctx context.Context, eng *face.Engine, files []string, progress io
 // alignments in also (same detection and landmarks): templates[0] is the
 // engine's own, templates[1+i] is also[i]. fallbacks counts images whose
 // face was found only below the normal detection threshold.
-func embedAllAligned(ctx context.Context, eng *face.Engine, files []string, also []face.Alignment, progress io.Writer) (map[string][]face.Template, map[string]error, int) {
+func embedAllAligned(ctx context.Context, eng *face.Engine, files []string, also []face.Alignment, progress io.Writer, onResult func(cacheEntry)) (map[string][]face.Template, map[string]error, int) {
 	type res struct {
 		file     string
 		ts       []face.Template
@@ -319,6 +319,9 @@ func embedAllAligned(ctx context.Context, eng *face.Engine, files []string, also
 			if r.fallback {
 				fallbacks++
 			}
+		}
+		if onResult != nil {
+			onResult(newCacheEntry(r.file, r.ts, r.fallback, r.err))
 		}
 		if progress != nil && n%500 == 0 {
 			fmt.Fprintf(progress, "analysed %d/%d images\n", n, len(files))
@@ -489,6 +492,9 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 	alsoFaceAPI := fs.Bool("also-faceapi", false, "also score face-api's box alignment on the same detections")
 	calOut := fs.String("calibration-out", "", "also write a calibration `file` at --fmr from these pairs (development only: LFW is not your customers)")
 	fmr := fs.Float64("fmr", 1e-3, "target FMR for --calibration-out")
+	var cacheIn stringList
+	fs.Var(&cacheIn, "cache-in", "reuse per-image results from this `file` written by --cache-out (repeatable)")
+	cacheOut := fs.String("cache-out", "", "append per-image results (biometric templates: keep the file private) to this `file`, so that runs can be split and resumed")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -525,9 +531,55 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 			}
 		}
 	}
-	tpl, failed, fallbacks := embedAllAligned(ctx, eng, files, also, e.stderr)
+	cached := map[string]cacheEntry{}
+	for _, f := range cacheIn {
+		if err := readCache(f, cached); err != nil {
+			return err
+		}
+	}
+	var todo []string
+	for _, f := range files {
+		rel, _ := filepath.Rel(*lfw, f)
+		if _, ok := cached[rel]; !ok {
+			todo = append(todo, f)
+		}
+	}
+	var onResult func(cacheEntry)
+	if *cacheOut != "" {
+		cf, err := os.OpenFile(*cacheOut, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return err
+		}
+		defer cf.Close()
+		enc := json.NewEncoder(cf)
+		onResult = func(c cacheEntry) {
+			c.File, _ = filepath.Rel(*lfw, c.File)
+			enc.Encode(c)
+		}
+	}
+	tpl, failed, fallbacks := embedAllAligned(ctx, eng, todo, also, e.stderr, onResult)
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	for rel, c := range cached {
+		f := filepath.Join(*lfw, rel)
+		if !seen[rel] {
+			continue
+		}
+		ts, err := c.templates()
+		switch {
+		case err != nil:
+			return fmt.Errorf("cache entry %s: %w", rel, err)
+		case c.Error != "":
+			failed[f] = errors.New(c.Error)
+		case len(ts) != 1+len(also):
+			return fmt.Errorf("cache entry %s has %d templates, want %d", rel, len(ts), 1+len(also))
+		default:
+			tpl[f] = ts
+			if c.Fallback {
+				fallbacks++
+			}
+		}
 	}
 	n := len(pairs)
 	grouped := true // this copy lists all genuine pairs first
@@ -764,5 +816,61 @@ func printReference(w io.Writer, jsonl string) error {
 	fmt.Fprintf(w, "reference face-api (tfjs-wasm, Node), %d images, median over images:\n", len(det))
 	fmt.Fprintf(w, "  %-10s %8.1f ms\n  %-10s %8.1f ms\n  %-10s %8.1f ms\n  %-10s %8.1f ms\n",
 		"detect", median(det), "landmarks", median(lm), "embed", median(emb), "total", median(tot))
+	return sc.Err()
+}
+
+// cacheEntry is one image's result in an evaluate-lfw cache file.
+type cacheEntry struct {
+	File      string `json:"file"`
+	Fallback  bool   `json:"fallback,omitempty"`
+	Error     string `json:"error,omitempty"`
+	Templates []struct {
+		Model  string    `json:"model"`
+		Values []float32 `json:"values"`
+	} `json:"templates,omitempty"`
+}
+
+func newCacheEntry(file string, ts []face.Template, fallback bool, err error) cacheEntry {
+	c := cacheEntry{File: file, Fallback: fallback}
+	if err != nil {
+		c.Error = err.Error()
+	}
+	for _, t := range ts {
+		c.Templates = append(c.Templates, struct {
+			Model  string    `json:"model"`
+			Values []float32 `json:"values"`
+		}{t.Model(), t.Values()})
+	}
+	return c
+}
+
+func (c cacheEntry) templates() ([]face.Template, error) {
+	var ts []face.Template
+	for _, t := range c.Templates {
+		tpl, err := face.NewTemplate(t.Model, t.Values)
+		if err != nil {
+			return nil, err
+		}
+		ts = append(ts, tpl)
+	}
+	return ts, nil
+}
+
+// readCache adds the entries of a cache file to m (later entries win).
+func readCache(path string, m map[string]cacheEntry) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	sc := bufio.NewScanner(io.LimitReader(fh, 1<<30))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		var c cacheEntry
+		if err := json.Unmarshal(sc.Bytes(), &c); err != nil || c.File == "" {
+			continue // a line cut by an interrupted run
+		}
+		m[c.File] = c
+	}
 	return sc.Err()
 }
