@@ -21,13 +21,34 @@ const (
 	// square and resized with TensorFlow's legacy bilinear rule. It exists for
 	// parity with the reference pipeline.
 	AlignFaceAPI
+	// AlignDlibFlip is AlignDlib with test-time flip augmentation: the chip
+	// and its mirror image are embedded and the two descriptors averaged
+	// before normalisation. It costs one more embedding per face.
+	AlignDlibFlip
 )
 
 func (a Alignment) String() string {
-	if a == AlignFaceAPI {
+	switch a {
+	case AlignFaceAPI:
 		return "faceapi-box"
+	case AlignDlibFlip:
+		return "dlib-chip-flip"
 	}
 	return "dlib-chip"
+}
+
+// mirror returns img flipped left to right.
+func mirror(img *image.RGBA) *image.RGBA {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	out := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		src := img.Pix[y*img.Stride:]
+		dst := out.Pix[y*out.Stride:]
+		for x := 0; x < w; x++ {
+			copy(dst[4*(w-1-x):4*(w-x)], src[4*x:4*x+4])
+		}
+	}
+	return out
 }
 
 // ChipSize is the input side of the dlib/face-api recognition ResNet.

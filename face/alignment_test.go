@@ -209,3 +209,16 @@ func TestFaceAPIChip(t *testing.T) {
 		t.Errorf("FaceAPIChip(box outside image) ok, want not ok")
 	}
 }
+
+func TestMirror(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 3, 1))
+	for x := 0; x < 3; x++ {
+		img.SetRGBA(x, 0, color.RGBA{uint8(10 * (x + 1)), 0, 0, 255})
+	}
+	m := mirror(img)
+	for x, want := range []uint8{30, 20, 10} {
+		if got := m.RGBAAt(x, 0).R; got != want {
+			t.Errorf("mirror pixel %d = %d, want %d", x, got, want)
+		}
+	}
+}

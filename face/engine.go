@@ -121,7 +121,7 @@ func New(st Stages, cfg Config) (*Engine, error) {
 	if cfg.Limits == (imageio.Limits{}) {
 		cfg.Limits = imageio.DefaultLimits()
 	}
-	if cfg.Align != AlignDlib && cfg.Align != AlignFaceAPI {
+	if cfg.Align != AlignDlib && cfg.Align != AlignFaceAPI && cfg.Align != AlignDlibFlip {
 		return nil, fmt.Errorf("%w: alignment %d", ErrConfig, cfg.Align)
 	}
 	e := &Engine{st: st, cfg: cfg, model: st.Name + "+" + cfg.Align.String(), slots: make(chan struct{}, cfg.Workers)}
@@ -262,7 +262,7 @@ func (e *Engine) AnalyzeTimed(ctx context.Context, img *image.RGBA) ([]Face, Tim
 		if be, ok := e.st.Embedder.(boxEmbedder); ok && e.cfg.Align == AlignFaceAPI {
 			raw, err = be.EmbedBox(ctx, img, FaceAPIAlignBox(&lm))
 		} else {
-			raw, err = e.st.Embedder.Embed(ctx, chip)
+			raw, err = e.embedChip(ctx, chip, e.cfg.Align == AlignDlibFlip)
 		}
 		tm.Embed += time.Since(t)
 		if err != nil {
@@ -407,10 +407,30 @@ func (e *Engine) EmbedAligned(ctx context.Context, img *image.RGBA, lm *[68]Poin
 		if !ok {
 			return Template{}, fmt.Errorf("%w: degenerate landmarks", ErrNoFace)
 		}
-		raw, err = e.st.Embedder.Embed(ctx, chip)
+		raw, err = e.embedChip(ctx, chip, a == AlignDlibFlip)
 	}
 	if err != nil {
 		return Template{}, err
 	}
 	return NewTemplate(e.st.Name+"+"+a.String(), raw)
+}
+
+// embedChip embeds chip, averaged with its mirror image if flip is set.
+func (e *Engine) embedChip(ctx context.Context, chip *image.RGBA, flip bool) ([]float32, error) {
+	raw, err := e.st.Embedder.Embed(ctx, chip)
+	if err != nil || !flip {
+		return raw, err
+	}
+	m, err := e.st.Embedder.Embed(ctx, mirror(chip))
+	if err != nil {
+		return nil, err
+	}
+	if len(m) != len(raw) {
+		return nil, fmt.Errorf("%w: mirrored descriptor has %d values, want %d", ErrTemplate, len(m), len(raw))
+	}
+	out := make([]float32, len(raw))
+	for i := range raw {
+		out[i] = (raw[i] + m[i]) / 2
+	}
+	return out, nil
 }

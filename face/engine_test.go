@@ -337,3 +337,29 @@ func TestEmbedAligned(t *testing.T) {
 		t.Errorf("EmbedAligned(faceapi) model %q, %v", other.Model(), err)
 	}
 }
+
+func TestFlipAverages(t *testing.T) {
+	det := &fixedDetector{dets: []Detection{{Box{50, 50, 150, 150}, 0.9}}}
+	plain := newTestEngine(t, det, Config{})
+	flip := newTestEngine(t, det, Config{Align: AlignDlibFlip})
+	img := testImage()
+	a, err := plain.Analyze(context.Background(), img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := flip.Analyze(context.Background(), img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// meanEmbedder sums quadrants: mirroring swaps left and right, so the
+	// average has equal left and right halves.
+	v := b[0].Embedding.Values()
+	for c := 0; c < 3; c++ {
+		if math.Abs(float64(v[c]-v[3+c])) > 1e-6 || math.Abs(float64(v[6+c]-v[9+c])) > 1e-6 {
+			t.Fatalf("flip template %v, want left/right symmetric", v)
+		}
+	}
+	if b[0].Model != "test/v1+dlib-chip-flip" || a[0].Embedding.Values()[0] == v[0] {
+		t.Errorf("flip model %q, template equal to the plain one", b[0].Model)
+	}
+}

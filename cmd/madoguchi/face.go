@@ -58,7 +58,7 @@ func (f *engineFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.data, "data", "./madoguchi-data", "data `folder`")
 	fs.StringVar(&f.dir, "models", "", "model `folder` (default <data>/models)")
 	fs.StringVar(&f.detector, "detector", "ssd", "face detector: ssd, tiny or blazeface")
-	fs.StringVar(&f.align, "align", "dlib", "alignment for the recogniser: dlib (similarity-warped chip) or faceapi (face-api's box, for parity)")
+	fs.StringVar(&f.align, "align", "dlib", "alignment for the recogniser: dlib (similarity-warped chip), dlib-flip (plus its mirror image, averaged) or faceapi (face-api's box, for parity)")
 	fs.StringVar(&f.calibration, "calibration", "", "calibration `file` from 'face calibrate' (without one, decisions are 'refer')")
 }
 
@@ -72,8 +72,10 @@ func loadEngine(f *engineFlags) (*face.Engine, error) {
 		cfg.Align = face.AlignDlib
 	case "faceapi":
 		cfg.Align = face.AlignFaceAPI
+	case "dlib-flip":
+		cfg.Align = face.AlignDlibFlip
 	default:
-		return nil, usageError{fmt.Sprintf("--align %q: want dlib or faceapi", f.align)}
+		return nil, usageError{fmt.Sprintf("--align %q: want dlib, dlib-flip or faceapi", f.align)}
 	}
 	if f.calibration != "" {
 		fh, err := os.Open(f.calibration)
@@ -490,6 +492,7 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 	lfw := fs.String("lfw", "", "LFW image `folder` (<Name>/<Name>_NNNN.jpg)")
 	pairsFile := fs.String("pairs", "", "LFW View 2 pairs.txt")
 	alsoFaceAPI := fs.Bool("also-faceapi", false, "also score face-api's box alignment on the same detections")
+	alsoFlip := fs.Bool("also-flip", false, "also score the dlib chip averaged with its mirror image on the same detections")
 	calOut := fs.String("calibration-out", "", "also write a calibration `file` at --fmr from these pairs (development only: LFW is not your customers)")
 	fmr := fs.Float64("fmr", 1e-3, "target FMR for --calibration-out")
 	var cacheIn stringList
@@ -520,6 +523,9 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 	var also []face.Alignment
 	if *alsoFaceAPI {
 		also = append(also, face.AlignFaceAPI)
+	}
+	if *alsoFlip {
+		also = append(also, face.AlignDlibFlip)
 	}
 	seen := map[string]bool{}
 	var files []string
