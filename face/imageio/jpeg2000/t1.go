@@ -4,23 +4,74 @@ package jpeg2000
 // with one extra fractional bit (value × 2), so that a partially decoded
 // coefficient can take the midpoint of its interval, as OpenJPEG does.
 
+// Flags kept per coefficient (with a one-sample border): the significance
+// of the eight neighbours and the signs of the four direct ones, so that
+// every context is one table lookup, plus the coefficient's own state.
 const (
-	fSig     = 1 << iota // significant
-	fNeg                 // negative
-	fVisit               // coded in this bit-plane's significance pass
-	fRefined             // refined at least once
+	nNW = 1 << iota
+	nN
+	nNE
+	nW
+	nE
+	nSW
+	nS
+	nSE
+	sN // north neighbour negative
+	sS
+	sW
+	sE
+	fSig     // significant
+	fNeg     // negative
+	fVisit   // coded in this bit-plane's significance pass
+	fRefined // refined at least once
+
+	southMask = nSW | nS | nSE | sS // hidden in vertically causal mode
 )
 
-// zcLUT maps (orientation, h, v, d) to a zero-coding context (Table D.1).
-var zcLUT = func() (t [4][3 * 3 * 5]uint8) {
+// zcLUT maps the neighbour bits to a zero-coding context (Table D.1),
+// per band orientation.
+var zcLUT = func() (t [4][256]uint8) {
 	for o := 0; o < 4; o++ {
-		for h := 0; h < 3; h++ {
-			for v := 0; v < 3; v++ {
-				for d := 0; d < 5; d++ {
-					t[o][h*15+v*5+d] = zcContext(o, h, v, d)
+		for b := 0; b < 256; b++ {
+			bit := func(m int) int {
+				if b&m != 0 {
+					return 1
 				}
+				return 0
 			}
+			h := bit(nW) + bit(nE)
+			v := bit(nN) + bit(nS)
+			d := bit(nNW) + bit(nNE) + bit(nSW) + bit(nSE)
+			t[o][b] = zcContext(o, h, v, d)
 		}
+	}
+	return t
+}()
+
+// signLUT maps the direct neighbours' significance and sign bits to the
+// sign context (bits 0-4) and the XOR bit (bit 7) of Table D.3.
+var signLUT = func() (t [1 << 12]uint8) {
+	for b := range t {
+		contrib := func(sig, neg int) int {
+			if b&sig == 0 {
+				return 0
+			}
+			if b&neg != 0 {
+				return -1
+			}
+			return 1
+		}
+		h := max(-1, min(1, contrib(nW, sW)+contrib(nE, sE)))
+		v := max(-1, min(1, contrib(nN, sN)+contrib(nS, sS)))
+		var xor uint8
+		if h < 0 || (h == 0 && v < 0) {
+			h, v, xor = -h, -v, 0x80
+		}
+		off := v // h == 0: v is 0 or 1
+		if h == 1 {
+			off = 3 + v // v = -1, 0, 1: offsets 2, 3, 4
+		}
+		t[b] = uint8(ctxSC+off) | xor
 	}
 	return t
 }()
@@ -85,11 +136,11 @@ func zcContext(o, h, v, d int) uint8 {
 type t1 struct {
 	w, h   int
 	stride int
-	flags  []uint8
+	flags  []uint16
 	data   []int32
 	mq     mqDecoder
 	raw    rawDecoder
-	zc     *[45]uint8
+	zc     *[256]uint8
 	vsc    bool
 }
 
@@ -97,7 +148,7 @@ func (t *t1) reset(w, h int) {
 	t.w, t.h, t.stride = w, h, w+2
 	n := (w + 2) * (h + 2)
 	if cap(t.flags) < n {
-		t.flags = make([]uint8, n)
+		t.flags = make([]uint16, n)
 	}
 	t.flags = t.flags[:n]
 	clear(t.flags)
@@ -108,99 +159,77 @@ func (t *t1) reset(w, h int) {
 	clear(t.data)
 }
 
-// neighbours returns the significance counts (h, v, d) around flag index
-// i; below is false when the row below is excluded (vertically causal
-// mode, last row of a stripe).
-func (t *t1) ctxIndex(i int, below bool) int {
-	f, s := t.flags, t.stride
-	h := int(f[i-1]&fSig) + int(f[i+1]&fSig)
-	v := int(f[i-s] & fSig)
-	d := int(f[i-s-1]&fSig) + int(f[i-s+1]&fSig)
-	if below {
-		v += int(f[i+s] & fSig)
-		d += int(f[i+s-1]&fSig) + int(f[i+s+1]&fSig)
+// nbMask is the mask of neighbour bits visible from row k of a stripe.
+func (t *t1) nbMask(k int) uint16 {
+	if t.vsc && k == 3 {
+		return ^uint16(southMask)
 	}
-	return h*15 + v*5 + d
+	return 0xFFFF
 }
 
-// signCtx returns the sign context and the XOR bit (Table D.3).
-func (t *t1) signCtx(i int, below bool) (int, uint32) {
-	f, s := t.flags, t.stride
-	contrib := func(x uint8) int {
-		if x&fSig == 0 {
-			return 0
-		}
-		if x&fNeg != 0 {
-			return -1
-		}
-		return 1
-	}
-	h := contrib(f[i-1]) + contrib(f[i+1])
-	v := contrib(f[i-s])
-	if below {
-		v += contrib(f[i+s])
-	}
-	h, v = max(-1, min(1, h)), max(-1, min(1, v))
-	if h < 0 || (h == 0 && v < 0) {
-		h, v = -h, -v
-		return ctxSC + signBase(h, v), 1
-	}
-	return ctxSC + signBase(h, v), 0
-}
-
-// signBase is the sign context offset for h >= 0 (and v >= 0 if h == 0).
-func signBase(h, v int) int {
-	if h == 0 {
-		return v // 0 or 1
-	}
-	return 3 + v // v = -1, 0, 1: offsets 2, 3, 4
-}
-
-func (t *t1) below(y int) bool {
-	return !t.vsc || y&3 != 3
-}
-
+// setSig makes coefficient i (data index j) significant with magnitude v
+// and tells its neighbours.
 func (t *t1) setSig(i, j int, neg bool, v int32) {
+	f, s := t.flags, t.stride
+	f[i-s-1] |= nSE
+	f[i-s+1] |= nSW
+	f[i+s-1] |= nNE
+	f[i+s+1] |= nNW
 	if neg {
-		t.flags[i] |= fSig | fNeg
+		f[i] |= fSig | fNeg
+		f[i-s] |= nS | sS
+		f[i+s] |= nN | sN
+		f[i-1] |= nE | sE
+		f[i+1] |= nW | sW
 		t.data[j] = -v
-	} else {
-		t.flags[i] |= fSig
-		t.data[j] = v
+		return
 	}
+	f[i] |= fSig
+	f[i-s] |= nS
+	f[i+s] |= nN
+	f[i-1] |= nE
+	f[i+1] |= nW
+	t.data[j] = v
+}
+
+// decodeSign decodes the sign of coefficient i given its visible
+// neighbour bits nb.
+func (t *t1) decodeSign(nb uint16) bool {
+	l := signLUT[nb&0xFFF]
+	return t.mq.decode(int(l&0x1F))^uint32(l>>7) != 0
 }
 
 func (t *t1) sigPass(bp uint, raw bool) {
 	one := int32(1) << bp
 	oph := one | one>>1
+	s := t.stride
 	for y0 := 0; y0 < t.h; y0 += 4 {
-		y1 := min(y0+4, t.h)
+		rows := min(4, t.h-y0)
 		for x := 0; x < t.w; x++ {
-			for y := y0; y < y1; y++ {
-				i := (y+1)*t.stride + x + 1
-				if t.flags[i]&fSig != 0 {
+			i := (y0+1)*s + x + 1
+			for k := 0; k < rows; k, i = k+1, i+s {
+				f := t.flags[i]
+				if f&fSig != 0 {
 					continue
 				}
-				below := t.below(y)
-				ci := t.ctxIndex(i, below)
-				if ci == 0 {
+				nb := f & t.nbMask(k)
+				if nb&0xFF == 0 {
 					continue
 				}
 				var bit uint32
 				if raw {
 					bit = t.raw.decode()
 				} else {
-					bit = t.mq.decode(int(t.zc[ci]))
+					bit = t.mq.decode(int(t.zc[nb&0xFF]))
 				}
 				if bit != 0 {
-					var neg uint32
+					var neg bool
 					if raw {
-						neg = t.raw.decode()
+						neg = t.raw.decode() != 0
 					} else {
-						cx, xor := t.signCtx(i, below)
-						neg = t.mq.decode(cx) ^ xor
+						neg = t.decodeSign(nb)
 					}
-					t.setSig(i, y*t.w+x, neg != 0, oph)
+					t.setSig(i, (y0+k)*t.w+x, neg, oph)
 				}
 				t.flags[i] |= fVisit
 			}
@@ -210,11 +239,12 @@ func (t *t1) sigPass(bp uint, raw bool) {
 
 func (t *t1) refPass(bp uint, raw bool) {
 	half := (int32(1) << bp) >> 1
+	s := t.stride
 	for y0 := 0; y0 < t.h; y0 += 4 {
-		y1 := min(y0+4, t.h)
+		rows := min(4, t.h-y0)
 		for x := 0; x < t.w; x++ {
-			for y := y0; y < y1; y++ {
-				i := (y+1)*t.stride + x + 1
+			i := (y0+1)*s + x + 1
+			for k := 0; k < rows; k, i = k+1, i+s {
 				f := t.flags[i]
 				if f&(fSig|fVisit) != fSig {
 					continue
@@ -226,13 +256,13 @@ func (t *t1) refPass(bp uint, raw bool) {
 					cx := ctxMR + 2
 					if f&fRefined == 0 {
 						cx = ctxMR
-						if t.ctxIndex(i, t.below(y)) != 0 {
+						if f&t.nbMask(k)&0xFF != 0 {
 							cx = ctxMR + 1
 						}
 					}
 					bit = t.mq.decode(cx)
 				}
-				j := y*t.w + x
+				j := (y0+k)*t.w + x
 				delta := -half
 				if bit != 0 {
 					delta = half
@@ -252,43 +282,36 @@ func (t *t1) cleanupPass(bp uint, segsym bool) {
 	one := int32(1) << bp
 	oph := one | one>>1
 	s := t.stride
+	const busy = fSig | fVisit | 0xFF
 	for y0 := 0; y0 < t.h; y0 += 4 {
-		y1 := min(y0+4, t.h)
+		rows := min(4, t.h-y0)
 		for x := 0; x < t.w; x++ {
-			y := y0
 			i0 := (y0+1)*s + x + 1
-			if y1-y0 == 4 &&
-				t.flags[i0]&(fSig|fVisit) == 0 && t.flags[i0+s]&(fSig|fVisit) == 0 &&
-				t.flags[i0+2*s]&(fSig|fVisit) == 0 && t.flags[i0+3*s]&(fSig|fVisit) == 0 &&
-				t.ctxIndex(i0, true) == 0 && t.ctxIndex(i0+s, true) == 0 &&
-				t.ctxIndex(i0+2*s, true) == 0 && t.ctxIndex(i0+3*s, t.below(y0+3)) == 0 {
+			k := 0
+			if rows == 4 &&
+				t.flags[i0]&busy == 0 && t.flags[i0+s]&busy == 0 &&
+				t.flags[i0+2*s]&busy == 0 && t.flags[i0+3*s]&t.nbMask(3)&busy == 0 {
 				if t.mq.decode(ctxRL) == 0 {
 					continue
 				}
-				r := int(t.mq.decode(ctxUniform)<<1 | t.mq.decode(ctxUniform))
-				y = y0 + r
-				i := (y+1)*s + x + 1
-				cx, xor := t.signCtx(i, t.below(y))
-				neg := t.mq.decode(cx) ^ xor
-				t.setSig(i, y*t.w+x, neg != 0, oph)
-				y++
+				k = int(t.mq.decode(ctxUniform)<<1 | t.mq.decode(ctxUniform))
+				i := i0 + k*s
+				neg := t.decodeSign(t.flags[i] & t.nbMask(k))
+				t.setSig(i, (y0+k)*t.w+x, neg, oph)
+				k++
 			}
-			for ; y < y1; y++ {
-				i := (y+1)*s + x + 1
-				if t.flags[i]&(fSig|fVisit) != 0 {
+			for i := i0 + k*s; k < rows; k, i = k+1, i+s {
+				f := t.flags[i]
+				if f&(fSig|fVisit) != 0 {
+					t.flags[i] = f &^ fVisit
 					continue
 				}
-				below := t.below(y)
-				if t.mq.decode(int(t.zc[t.ctxIndex(i, below)])) != 0 {
-					cx, xor := t.signCtx(i, below)
-					neg := t.mq.decode(cx) ^ xor
-					t.setSig(i, y*t.w+x, neg != 0, oph)
+				nb := f & t.nbMask(k)
+				if t.mq.decode(int(t.zc[nb&0xFF])) != 0 {
+					t.setSig(i, (y0+k)*t.w+x, t.decodeSign(nb), oph)
 				}
 			}
 		}
-	}
-	for i := range t.flags {
-		t.flags[i] &^= fVisit
 	}
 	if segsym {
 		// The segmentation symbol 1010; a mismatch signals an error the
