@@ -99,3 +99,22 @@ func rectify(g *plane, q [4]Point, w, h int) (*plane, bool) {
 	}
 	return out, true
 }
+
+// invert returns the inverse of a homography (normalised so h[8] = 1).
+func invert(h homography) (homography, bool) {
+	m := [9]float64{h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], 1}
+	det := m[0]*(m[4]*m[8]-m[5]*m[7]) - m[1]*(m[3]*m[8]-m[5]*m[6]) + m[2]*(m[3]*m[7]-m[4]*m[6])
+	if math.Abs(det) < 1e-12 {
+		return homography{}, false
+	}
+	inv := [9]float64{
+		m[4]*m[8] - m[5]*m[7], m[2]*m[7] - m[1]*m[8], m[1]*m[5] - m[2]*m[4],
+		m[5]*m[6] - m[3]*m[8], m[0]*m[8] - m[2]*m[6], m[2]*m[3] - m[0]*m[5],
+		m[3]*m[7] - m[4]*m[6], m[1]*m[6] - m[0]*m[7], m[0]*m[4] - m[1]*m[3],
+	}
+	var out homography
+	for i := range 8 {
+		out[i] = inv[i] / inv[8]
+	}
+	return out, true
+}

@@ -144,7 +144,7 @@ func houghLines(e *edgeMap) []*line {
 			}
 			px, py := float64(x)+0.5, float64(y)+0.5
 			tc := int(math.Round(float64(e.theta[i]) * houghThetas / math.Pi))
-			for dt := -2; dt <= 2; dt++ {
+			for dt := -4; dt <= 4; dt++ {
 				t := (tc + dt + houghThetas) % houghThetas
 				r := int(math.Round(px*cs[t]+py*sn[t])) + diag
 				acc[t*nr+r]++
