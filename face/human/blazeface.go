@@ -26,7 +26,10 @@ type Face struct {
 	// Box is human's crop box [x, y, w, h] in image pixels: the detector box
 	// enlarged 1.4x about its centre and squared, with integer corners. It may
 	// reach outside the image.
-	Box   [4]float32
+	Box [4]float32
+	// Raw is the detector's own box [x, y, w, h] in image pixels, before
+	// human enlarges and squares it (a tight face box, for landmark nets).
+	Raw   [4]float32
 	Score float32
 	// Keypoints: right eye, left eye, nose, mouth, right ear, left ear (image pixels).
 	Keypoints [blazeKeypoints][2]float32
@@ -110,7 +113,11 @@ func (b *BlazeFace) detect(ctx context.Context, t *nn.Tensor) ([]Face, error) {
 		half := math.Max(math.Abs(ex2-ex1), math.Abs(ey2-ey1)) / 2
 		sx1, sy1 := jsRound(cx-half), jsRound(cy-half)
 		sx2, sy2 := jsRound(cx+half), jsRound(cy+half)
-		f := Face{Box: [4]float32{float32(sx1), float32(sy1), float32(sx2 - sx1), float32(sy2 - sy1)}, Score: scores[i]}
+		f := Face{
+			Box:   [4]float32{float32(sx1), float32(sy1), float32(sx2 - sx1), float32(sy2 - sy1)},
+			Raw:   [4]float32{float32(x1), float32(y1), float32(x2 - x1), float32(y2 - y1)},
+			Score: scores[i],
+		}
 		r := raw[i*blazeFieldCount:]
 		for k := 0; k < blazeKeypoints; k++ {
 			f.Keypoints[k] = [2]float32{

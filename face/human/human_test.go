@@ -177,6 +177,13 @@ func TestPipelineGolden(t *testing.T) {
 			if g.Human.NumFaces == 0 {
 				return
 			}
+			for _, f := range faces {
+				// Box is Raw enlarged 1.4x about its centre and squared (integer corners).
+				side := 1.4 * max(f.Raw[2], f.Raw[3])
+				if d := math.Abs(float64(f.Box[2] - side)); d > 1.01 {
+					t.Errorf("Detect(%s): Box %v is not Raw %v enlarged 1.4x and squared", g.File, f.Box, f.Raw)
+				}
+			}
 			best := faces[0]
 			for _, f := range faces {
 				if f.Box[2]*f.Box[3] > best.Box[2]*best.Box[3] {
