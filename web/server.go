@@ -109,6 +109,7 @@ func (s *Server) routes() {
 		s.mux.Handle("GET /v1/whoami", s.authed("", s.whoami))
 	}
 	s.ekycRoutes()
+	s.captureRoutes()
 	if s.cfg.Staff != nil {
 		s.mux.Handle("POST /v1/staff/sessions", s.handle(s.staffLogin))
 		s.mux.Handle("DELETE /v1/staff/sessions/current", s.handle(s.staffLogout))

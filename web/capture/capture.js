@@ -1,0 +1,531 @@
+// Madoguchi capture page. No framework, no third-party code, no storage:
+// the capture token is read from the URL fragment, removed from the address
+// bar and sent once (POST /v1/ekyc/capture/start); the capture key it is
+// exchanged for lives in this closure only. Every frame is a canvas snapshot
+// of the live camera (JPEG), MAC-bound to the session as ekyc.FrameMAC
+// specifies:
+//
+//   HMAC-SHA256(key, "madoguchi-frame-v1\n" session "\n" kind "\n" seq "\n"
+//                    nonce "\n" captured_at_ms "\n" source "\n" hex(SHA-256(image)))
+//
+// and carries the single-use nonce the server issued after the previous one.
+'use strict';
+(() => {
+  const MAX_SIDE = 1280;          // longest side of a sent frame, pixels
+  const MAX_BYTES = 2 * 1024 * 1024; // ekyc.MaxImageBytes
+  const SUBMIT_WAIT_MS = 5 * 60 * 1000; // how long ヘ waits for the chip read at submit
+
+  const T = {
+    ja: {
+      brand: '本人確認', loading: '読み込んでいます…',
+      'intro.title': '本人確認を始めます',
+      'intro.he': '運転免許証などのICチップと、その場で撮影するお顔の写真で本人確認を行います(ヘ方式)。',
+      'intro.ho': '本人確認書類の写真と、その場で撮影するお顔の写真で本人確認を行います(ホ方式)。',
+      'intro.privacy': '撮影した画像は本人確認のためだけに送信されます。この端末には保存されません。ページを再読み込みしないでください。',
+      'intro.start': 'はじめる',
+      'step.chip': 'ICチップを読み取る', 'step.doc_front': '書類の表面を撮影', 'step.doc_back': '書類の裏面を撮影',
+      'step.doc_tilt': '書類を傾けて厚みを撮影', 'step.selfie': 'お顔を撮影(指示に合わせて動いてください)', 'step.send': '送信',
+      'chip.title': 'ICチップの読み取り',
+      'chip.body': '本人確認書類を端末のICカードリーダーに置いてください。読み取りが終わったら「次へ」を押してください。',
+      'chip.waiting': 'ICチップの読み取りを待っています…', 'chip.next': '次へ',
+      'doc_front.title': '書類の表面', 'doc_front.guide': '本人確認書類の表面を枠に合わせ、文字と顔写真がはっきり写るように撮影してください。',
+      'doc_back.title': '書類の裏面', 'doc_back.guide': '書類を裏返し、裏面全体を枠に合わせて撮影してください。',
+      'doc_tilt.title': '書類の厚み', 'doc_tilt.guide': '表面を上にしたまま書類を斜めに傾け、カードの厚み(側面)が見えるように撮影してください。',
+      'selfie.title': 'お顔の撮影', 'selfie.guide': 'お顔を枠に合わせてください。「開始」を押すと画面に指示が出ます。指示どおりにゆっくり動いてください。',
+      'selfie.start': '開始',
+      'camera.capture': '撮影する', 'camera.retake': '撮り直す', 'camera.use': 'この写真を送信',
+      'camera.starting': 'カメラを起動しています…', 'camera.sending': '送信しています…',
+      'say.front': '正面を向いてください', 'say.turn_left': '左を向いてください', 'say.turn_right': '右を向いてください',
+      'say.blink': 'まばたきしてください', 'say.back': '正面に戻ってください', 'say.hold': 'そのまま',
+      'sending.title': '送信しています', 'sending.body': '確認しています。このままお待ちください…',
+      'sending.chip': 'ICチップの読み取りを待っています。読み取りが終わると自動的に送信されます…',
+      'done.title': '送信が完了しました',
+      'done.body': 'ご協力ありがとうございました。結果はお申し込み先からお知らせします。このページは閉じてかまいません。',
+      'error.title': '続行できません', 'error.retry': 'もう一度試す',
+      'err.no_token': 'リンクが正しくありません。お申し込み先から届いたリンクをそのまま開いてください。',
+      'err.unauthorized': 'このリンクは無効か、すでに使用されています。お申し込み先で新しい手続きを始めてください。',
+      'err.expired': '有効期限が切れました。お申し込み先で新しい手続きを始めてください。',
+      'err.state': 'この手続きはすでに終了しているか、続行できない状態です。',
+      'err.binding': '撮影データを確認できませんでした。もう一度お試しください。',
+      'err.busy': '混み合っています。少し待ってからもう一度お試しください。',
+      'err.network': '通信できませんでした。電波の良い場所でもう一度お試しください。',
+      'err.insecure': 'このページは安全な接続(HTTPS)で開く必要があります。',
+      'err.no_camera_api': 'このブラウザではカメラを使えません。最新のブラウザで開いてください。',
+      'err.camera_denied': 'カメラの使用が許可されていません。ブラウザの設定でカメラを許可してから、もう一度お試しください。',
+      'err.no_camera': 'カメラが見つかりません。カメラ付きの端末で開いてください。',
+      'err.camera': 'カメラを起動できませんでした。他のアプリがカメラを使っていないか確認してください。',
+      'err.frozen': 'カメラの映像が止まっているようです。もう一度お試しください。',
+      'err.too_large': '画像が大きすぎます。',
+      'err.chip_timeout': 'ICチップの読み取りが確認できませんでした。係員にお声がけください。',
+      'err.other': '予期しないエラーが発生しました。もう一度お試しください。',
+    },
+    en: {
+      brand: 'Identity verification', loading: 'Loading…',
+      'intro.title': 'Let us verify your identity',
+      'intro.he': 'We verify your identity with the IC chip of your ID card and a photo of your face taken now (method he).',
+      'intro.ho': 'We verify your identity with photos of your ID document and a photo of your face taken now (method ho).',
+      'intro.privacy': 'The pictures are sent only to verify your identity and are not stored on this device. Please do not reload this page.',
+      'intro.start': 'Start',
+      'step.chip': 'Read the IC chip', 'step.doc_front': 'Photograph the front of your ID', 'step.doc_back': 'Photograph the back',
+      'step.doc_tilt': 'Tilt the ID to show its thickness', 'step.selfie': 'Photograph your face (follow the instructions)', 'step.send': 'Send',
+      'chip.title': 'Reading the IC chip',
+      'chip.body': 'Place your ID card on the card reader. When the reader has finished, press "Next".',
+      'chip.waiting': 'Waiting for the chip read…', 'chip.next': 'Next',
+      'doc_front.title': 'Front of your ID', 'doc_front.guide': 'Fit the front of your ID in the frame so the text and the photo are sharp.',
+      'doc_back.title': 'Back of your ID', 'doc_back.guide': 'Turn the ID over and fit the whole back in the frame.',
+      'doc_tilt.title': 'Thickness of your ID', 'doc_tilt.guide': 'Keep the front up and tilt the ID so its edge (thickness) is visible.',
+      'selfie.title': 'Your face', 'selfie.guide': 'Fit your face in the oval. Press "Start" and follow the instructions on screen, moving slowly.',
+      'selfie.start': 'Start',
+      'camera.capture': 'Take photo', 'camera.retake': 'Retake', 'camera.use': 'Send this photo',
+      'camera.starting': 'Starting the camera…', 'camera.sending': 'Sending…',
+      'say.front': 'Look straight ahead', 'say.turn_left': 'Turn your head to your left', 'say.turn_right': 'Turn your head to your right',
+      'say.blink': 'Blink', 'say.back': 'Look straight ahead again', 'say.hold': 'Hold still',
+      'sending.title': 'Sending', 'sending.body': 'Checking. Please wait…',
+      'sending.chip': 'Waiting for the chip read. The page sends automatically once the reader is done…',
+      'done.title': 'All sent',
+      'done.body': 'Thank you. The service you applied to will tell you the result. You may close this page.',
+      'error.title': 'Cannot continue', 'error.retry': 'Try again',
+      'err.no_token': 'This link is incomplete. Open the link you received exactly as it was sent.',
+      'err.unauthorized': 'This link is not valid or was already used. Please start again with the service you applied to.',
+      'err.expired': 'This link has expired. Please start again with the service you applied to.',
+      'err.state': 'This verification has already ended or cannot continue.',
+      'err.binding': 'The picture could not be verified. Please try again.',
+      'err.busy': 'The service is busy. Please wait a moment and try again.',
+      'err.network': 'No connection. Please move to a place with a better signal and try again.',
+      'err.insecure': 'This page must be opened over a secure (HTTPS) connection.',
+      'err.no_camera_api': 'This browser cannot use the camera. Please open the link in a current browser.',
+      'err.camera_denied': 'Camera access was denied. Allow the camera in your browser settings and try again.',
+      'err.no_camera': 'No camera was found. Please use a device with a camera.',
+      'err.camera': 'The camera could not be started. Check that no other app is using it.',
+      'err.frozen': 'The camera picture seems frozen. Please try again.',
+      'err.too_large': 'The picture is too large.',
+      'err.chip_timeout': 'The chip read was not received. Please ask a member of staff.',
+      'err.other': 'Something went wrong. Please try again.',
+    },
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+  const st = {
+    lang: (navigator.language || '').toLowerCase().startsWith('ja') ? 'ja' : 'en',
+    token: '', session: '', method: '', needs: [], challenge: [],
+    macKey: null, nonce: '', seq: 0, clockOffset: 0,
+    stream: null, facing: '', steps: [], stepIndex: 0,
+    pending: null, // {blob, url, capturedAt} of a document photo awaiting confirmation
+    screen: 'loading', errorKey: '',
+  };
+
+  // ---------- text ----------
+  function t(k) { return (T[st.lang] && T[st.lang][k]) || T.en[k] || k; }
+  function applyLang() {
+    document.documentElement.lang = st.lang;
+    for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+    for (const l of ['ja', 'en']) $('lang-' + l).setAttribute('aria-pressed', String(st.lang === l));
+    if (st.method) $('intro-method').textContent = t('intro.' + st.method);
+    const ul = $('intro-steps');
+    ul.textContent = '';
+    for (const s of st.steps) {
+      const li = document.createElement('li');
+      li.textContent = t('step.' + s);
+      ul.appendChild(li);
+    }
+    if (st.screen === 'camera') labelCamera();
+    if (st.screen === 'error') $('error-body').textContent = t(st.errorKey);
+    if (st.screen === 'selfie-run' || st.screen === 'camera') {
+      const say = $('instruction').dataset.say;
+      if (say) $('instruction').textContent = t(say);
+    }
+  }
+  function setLang(l) { st.lang = l; applyLang(); }
+
+  // ---------- screens ----------
+  function show(name) {
+    for (const el of document.querySelectorAll('.screen')) el.hidden = el.id !== 'screen-' + name;
+    st.screen = name;
+    document.body.dataset.screen = name; // for tests and for CSS hooks
+    renderProgress();
+  }
+  function renderProgress() {
+    const ol = $('progress');
+    ol.textContent = '';
+    for (let i = 0; i < st.steps.length; i++) {
+      const li = document.createElement('li');
+      if (i < st.stepIndex) li.className = 'done';
+      else if (i === st.stepIndex && st.screen !== 'intro') li.className = 'current';
+      li.title = t('step.' + st.steps[i]);
+      ol.appendChild(li);
+    }
+  }
+  function say(key) {
+    const el = $('instruction');
+    el.dataset.say = key || '';
+    el.textContent = key ? t(key) : '';
+  }
+
+  class Stop extends Error {
+    constructor(key, retry) { super(key); this.key = key; this.retry = retry; }
+  }
+  function fail(key, retry, code) {
+    stopCamera();
+    st.errorKey = key;
+    $('error-body').textContent = t(key);
+    $('error-code').textContent = code ? '(' + code + ')' : '';
+    const btn = $('btn-retry');
+    btn.hidden = !retry;
+    btn.onclick = retry ? () => { btn.onclick = null; retry(); } : null;
+    show('error');
+  }
+  function handle(err, retry) {
+    if (err instanceof Stop) return fail(err.key, err.retry || retry, err.code);
+    if (err instanceof ApiError) {
+      switch (err.slug) {
+        case 'unauthorized': return fail('err.unauthorized', null, err.status);
+        case 'ekyc-expired': return fail('err.expired', null, err.status);
+        case 'ekyc-state': return fail('err.state', null, err.status);
+        case 'ekyc-binding': case 'ekyc-replay': return fail('err.binding', retry, err.status);
+        case 'too-large': return fail('err.too_large', retry, err.status);
+        case 'too-many-requests': case 'unavailable': return fail('err.busy', retry, err.status);
+      }
+      return fail('err.other', retry, err.status);
+    }
+    if (err instanceof TypeError) return fail('err.network', retry);
+    return fail('err.other', retry);
+  }
+
+  // ---------- API ----------
+  class ApiError extends Error {
+    constructor(status, slug, retryAfter) {
+      super('HTTP ' + status + ' ' + slug);
+      this.status = status; this.slug = slug; this.retryAfter = retryAfter;
+    }
+  }
+  async function api(path, auth, body) {
+    const resp = await fetch(path, {
+      method: 'POST', credentials: 'omit', cache: 'no-store', referrerPolicy: 'no-referrer',
+      headers: { Authorization: auth, 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: body === undefined ? '{}' : JSON.stringify(body),
+    });
+    let data = {};
+    try { data = await resp.json(); } catch (_) { data = {}; }
+    if (!resp.ok) {
+      const slug = typeof data.type === 'string' ? data.type.slice(data.type.lastIndexOf('/') + 1) : '';
+      throw new ApiError(resp.status, slug, Number(resp.headers.get('Retry-After')) || 0);
+    }
+    return { data, resp };
+  }
+  // withRetry retries 429 and 503 answers a few times, honouring Retry-After.
+  async function withRetry(fn) {
+    for (let i = 0; ; i++) {
+      try { return await fn(); } catch (e) {
+        const again = e instanceof ApiError && (e.status === 429 || e.status === 503) && i < 4;
+        if (!again) throw e;
+        await sleep(1000 * Math.min(Math.max(e.retryAfter, 1), 10));
+      }
+    }
+  }
+
+  // ---------- bytes ----------
+  function b64urlDecode(s) {
+    const b = atob(s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4));
+    const out = new Uint8Array(b.length);
+    for (let i = 0; i < b.length; i++) out[i] = b.charCodeAt(i);
+    return out;
+  }
+  function b64(bytes) {
+    let s = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+    return btoa(s);
+  }
+  const b64url = (bytes) => b64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  const hex = (buf) => Array.from(new Uint8Array(buf), (x) => x.toString(16).padStart(2, '0')).join('');
+
+  // ---------- camera ----------
+  function stopCamera() {
+    if (st.stream) for (const tr of st.stream.getTracks()) tr.stop();
+    st.stream = null; st.facing = '';
+    const v = $('video');
+    if (v) v.srcObject = null;
+  }
+  async function camera(facing) {
+    if (st.stream && st.facing === facing) return;
+    stopCamera();
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) throw new Stop('err.no_camera_api');
+    try {
+      st.stream = await navigator.mediaDevices.getUserMedia({
+        audio: false,
+        video: { facingMode: { ideal: facing }, width: { ideal: 1280 }, height: { ideal: 960 } },
+      });
+    } catch (e) {
+      const name = e && e.name;
+      if (name === 'NotAllowedError' || name === 'SecurityError') throw new Stop('err.camera_denied');
+      if (name === 'NotFoundError' || name === 'OverconstrainedError') throw new Stop('err.no_camera');
+      throw new Stop('err.camera');
+    }
+    st.facing = facing;
+    const v = $('video');
+    v.srcObject = st.stream;
+    await v.play().catch(() => {});
+    for (let i = 0; i < 50 && !(v.videoWidth > 0); i++) await sleep(100);
+    if (!(v.videoWidth > 0)) throw new Stop('err.camera');
+  }
+  // snapshot draws the current video frame (unmirrored) and encodes a JPEG.
+  async function snapshot() {
+    const v = $('video');
+    const c = $('canvas');
+    const scale = Math.min(1, MAX_SIDE / Math.max(v.videoWidth, v.videoHeight));
+    c.width = Math.round(v.videoWidth * scale);
+    c.height = Math.round(v.videoHeight * scale);
+    const capturedAt = Date.now() + st.clockOffset;
+    c.getContext('2d').drawImage(v, 0, 0, c.width, c.height);
+    for (const q of [0.92, 0.8, 0.65]) {
+      const blob = await new Promise((r) => c.toBlob(r, 'image/jpeg', q));
+      if (blob && blob.size <= MAX_BYTES) return { blob, capturedAt };
+    }
+    throw new Stop('err.too_large');
+  }
+
+  // ---------- frames ----------
+  async function postFrame(kind, shot) {
+    const image = new Uint8Array(await shot.blob.arrayBuffer());
+    const seq = st.seq + 1;
+    const digest = hex(await crypto.subtle.digest('SHA-256', image));
+    const input = ['madoguchi-frame-v1', st.session, kind, seq, st.nonce, shot.capturedAt, 'camera', digest].join('\n');
+    const mac = new Uint8Array(await crypto.subtle.sign('HMAC', st.macKey, new TextEncoder().encode(input)));
+    const { data } = await withRetry(() => api('/v1/ekyc/capture/frames', 'Capture-Key ' + st.key, {
+      kind, seq, nonce: st.nonce, captured_at: shot.capturedAt, source: 'camera', image: b64(image), mac: b64url(mac),
+    }));
+    st.seq = seq;
+    st.nonce = data.next_nonce;
+  }
+  // postFresh posts a frame; if the server already has these exact bytes (a
+  // frozen camera repeats frames), it takes a new snapshot, a few times.
+  async function postFresh(kind, shot) {
+    for (let i = 0; ; i++) {
+      try { return await postFrame(kind, shot); } catch (e) {
+        if (!(e instanceof ApiError && e.slug === 'ekyc-replay') || i >= 3) {
+          if (e instanceof ApiError && e.slug === 'ekyc-replay') throw new Stop('err.frozen');
+          throw e;
+        }
+        await sleep(150);
+        shot = await snapshot();
+      }
+    }
+  }
+
+  // ---------- flow ----------
+  async function begin() {
+    show('loading');
+    if (!st.token) return fail('err.no_token');
+    if (!window.isSecureContext || !crypto.subtle) return fail('err.insecure');
+    let res;
+    try {
+      const t0 = Date.now();
+      res = await withRetry(() => api('/v1/ekyc/capture/start', 'Capture ' + st.token));
+      const t1 = Date.now();
+      // Frames carry server-clock times (the server allows ±2 s); correct a
+      // device clock that is clearly off, using the Date header.
+      const server = Date.parse(res.resp.headers.get('Date') || '');
+      if (!Number.isNaN(server)) {
+        const off = server + 500 - (t0 + t1) / 2;
+        st.clockOffset = Math.abs(off) > 1500 ? Math.round(off) : 0;
+      }
+    } catch (e) {
+      return handle(e, null); // the token is single-use: no retry
+    } finally {
+      st.token = ''; // never reused
+    }
+    const d = res.data;
+    st.session = d.session_id; st.method = d.method; st.needs = d.needs || []; st.challenge = d.challenge || [];
+    st.key = d.capture_key; st.nonce = d.frame_nonce;
+    st.macKey = await crypto.subtle.importKey('raw', b64urlDecode(d.capture_key), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    if (d.locale === 'ja' || d.locale === 'en') st.lang = d.locale;
+    st.steps = [];
+    if (st.method === 'he') st.steps.push('chip');
+    for (const k of st.needs) st.steps.push(k);
+    st.steps.push('send');
+    st.stepIndex = 0;
+    applyLang();
+    show('intro');
+    $('btn-start').focus();
+  }
+
+  function next() {
+    st.stepIndex++;
+    run();
+  }
+  function run() {
+    const step = st.steps[st.stepIndex];
+    const go = (p) => p.catch((e) => handle(e, run));
+    if (step === 'chip') {
+      $('chip-wait').hidden = true;
+      show('chip');
+    } else if (step === 'doc_front' || step === 'doc_back' || step === 'doc_tilt') {
+      go(docStep(step));
+    } else if (step === 'selfie') {
+      go(selfieSetup());
+    } else {
+      go(submit());
+    }
+  }
+
+  function labelCamera() {
+    const step = st.steps[st.stepIndex];
+    $('camera-title').textContent = t(step + '.title');
+    $('camera-guide').textContent = t(step + '.guide');
+    $('btn-capture').textContent = step === 'selfie' ? t('selfie.start') : t('camera.capture');
+  }
+  function cameraButtons(capture, review) {
+    $('btn-capture').hidden = !capture;
+    $('btn-capture').disabled = false;
+    $('btn-retake').hidden = !review;
+    $('btn-use').hidden = !review;
+    $('btn-use').disabled = false;
+  }
+  function clearPreview() {
+    const img = $('preview');
+    if (img.src) URL.revokeObjectURL(img.src);
+    img.removeAttribute('src');
+    img.hidden = true;
+    st.pending = null;
+  }
+
+  async function docStep(step) {
+    clearPreview();
+    say('');
+    $('viewfinder').className = 'viewfinder';
+    $('guide').className = 'guide card' + (step === 'doc_tilt' ? ' tilt' : '');
+    show('camera');
+    labelCamera();
+    cameraButtons(false, false);
+    $('camera-status').textContent = t('camera.starting');
+    await camera('environment');
+    $('camera-status').textContent = '';
+    cameraButtons(true, false);
+  }
+  async function docCapture() {
+    $('btn-capture').disabled = true;
+    const shot = await snapshot();
+    st.pending = shot;
+    const img = $('preview');
+    img.src = URL.createObjectURL(shot.blob);
+    img.hidden = false;
+    cameraButtons(false, true);
+  }
+  async function docUse() {
+    const step = st.steps[st.stepIndex];
+    const shot = st.pending;
+    if (!shot) return;
+    $('btn-use').disabled = true;
+    $('btn-retake').hidden = true;
+    $('camera-status').textContent = t('camera.sending');
+    await postFresh(step, shot);
+    $('camera-status').textContent = '';
+    clearPreview();
+    next();
+  }
+
+  async function selfieSetup() {
+    clearPreview();
+    say('');
+    $('viewfinder').className = 'viewfinder selfie';
+    $('guide').className = 'guide face';
+    show('camera');
+    labelCamera();
+    cameraButtons(false, false);
+    $('camera-status').textContent = t('camera.starting');
+    await camera('user');
+    $('camera-status').textContent = '';
+    cameraButtons(true, false);
+  }
+
+  // selfieRun performs the server's challenge: a frontal frame, then for
+  // each step its instruction and a burst of frames, then back to frontal.
+  // Frames are posted in order while the next ones are taken; the queue is
+  // drained between steps so no frame waits long for its nonce.
+  async function selfieRun() {
+    cameraButtons(false, false);
+    st.screen = 'selfie-run';
+    document.body.dataset.screen = 'selfie-run';
+    let queue = Promise.resolve();
+    let failed = null;
+    const take = async () => {
+      const shot = await snapshot();
+      queue = queue.then(() => (failed ? null : postFresh('selfie', shot))).catch((e) => { failed = failed || e; });
+    };
+    const burst = async (n, gap) => { for (let i = 0; i < n; i++) { await take(); await sleep(gap); } };
+    const drain = async () => { await queue; if (failed) throw failed; };
+
+    say('say.front');
+    await sleep(1500);
+    await burst(2, 300);
+    await drain();
+    for (const step of st.challenge) {
+      say('say.' + step);
+      document.body.dataset.challenge = step;
+      await sleep(step === 'blink' ? 500 : 900);
+      if (step === 'blink') await burst(6, 110); else await burst(3, 300);
+      say('say.back');
+      await sleep(900);
+      await burst(2, 300);
+      await drain();
+    }
+    delete document.body.dataset.challenge;
+    say('');
+    stopCamera();
+    next();
+  }
+
+  async function submit() {
+    stopCamera();
+    $('sending-body').textContent = t('sending.body');
+    show('sending');
+    const until = Date.now() + SUBMIT_WAIT_MS;
+    for (;;) {
+      try {
+        await withRetry(() => api('/v1/ekyc/capture/submit', 'Capture-Key ' + st.key));
+        break;
+      } catch (e) {
+        // ヘ: the kiosk's chip read may still be on its way; the server says
+        // the session is incomplete (409 ekyc-state) until it arrives.
+        if (st.method === 'he' && e instanceof ApiError && e.slug === 'ekyc-state' && Date.now() < until) {
+          $('sending-body').textContent = t('sending.chip');
+          await sleep(3000);
+          continue;
+        }
+        if (st.method === 'he' && e instanceof ApiError && e.slug === 'ekyc-state') throw new Stop('err.chip_timeout');
+        throw e;
+      }
+    }
+    finish();
+  }
+
+  function finish() {
+    // Forget everything: the key, the nonce, the session.
+    st.key = ''; st.macKey = null; st.nonce = ''; st.session = '';
+    st.stepIndex = st.steps.length;
+    show('done');
+  }
+
+  // ---------- wiring ----------
+  function init() {
+    const m = /^#t=([A-Za-z0-9_-]{16,128})$/.exec(location.hash);
+    st.token = m ? m[1] : '';
+    if (location.hash) history.replaceState(null, '', location.pathname + location.search);
+    $('lang-ja').addEventListener('click', () => setLang('ja'));
+    $('lang-en').addEventListener('click', () => setLang('en'));
+    $('btn-start').addEventListener('click', () => run());
+    $('btn-chip-next').addEventListener('click', () => { $('chip-wait').hidden = false; next(); });
+    $('btn-capture').addEventListener('click', () => {
+      const step = st.steps[st.stepIndex];
+      const p = step === 'selfie' ? selfieRun() : docCapture();
+      p.catch((e) => handle(e, run));
+    });
+    $('btn-retake').addEventListener('click', () => { clearPreview(); cameraButtons(true, false); });
+    $('btn-use').addEventListener('click', () => docUse().catch((e) => handle(e, run)));
+    window.addEventListener('pagehide', stopCamera);
+    applyLang();
+    begin().catch((e) => handle(e, null));
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init); else init();
+})();
