@@ -308,3 +308,16 @@ func TestInconsistentTensorRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestOutputSizeLimits(t *testing.T) {
+	x := NewTensor(1, 2, 2, 64)
+	if _, err := ResizeBilinear(x, 1<<14, 1<<14); !errors.Is(err, ErrLimit) {
+		t.Errorf("ResizeBilinear(to 16384x16384x64) error = %v, want ErrLimit", err)
+	}
+	if _, err := PadSpatial(x, 8000, 8000, 8000, 8000); !errors.Is(err, ErrShape) && !errors.Is(err, ErrLimit) {
+		t.Errorf("PadSpatial(huge) error = %v, want ErrShape or ErrLimit", err)
+	}
+	if _, err := PadChannels(x, 0, 1<<20); !errors.Is(err, ErrShape) {
+		t.Errorf("PadChannels(huge) error = %v, want ErrShape", err)
+	}
+}

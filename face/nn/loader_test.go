@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"runtime"
 	"testing"
 	"testing/fstest"
 
@@ -351,5 +352,21 @@ func TestGraphInPlaceSafety(t *testing.T) {
 		if want := Sigmoid(conv[i]); v != want {
 			t.Errorf("sig[%d] = %v, want %v", i, v, want)
 		}
+	}
+}
+
+// TestLoadManifestNoAllocationFromClaims checks that a manifest claiming a
+// huge tensor over a tiny shard is refused without allocating the claim.
+func TestLoadManifestNoAllocationFromClaims(t *testing.T) {
+	groups := []ManifestGroup{{Paths: []string{"a.bin"}, Weights: []ManifestWeight{{Name: "w", Shape: []int{100 << 20}, DType: "float32"}}}}
+	fs := manifestFS(t, groups, map[string][]byte{"a.bin": f32bytes(1, 2)})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := LoadManifest(fs, "m/w-weights_manifest.json"); !errors.Is(err, ErrFormat) {
+		t.Fatalf("LoadManifest(400 MB claim, 8-byte shard) error = %v, want ErrFormat", err)
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 8<<20 {
+		t.Errorf("LoadManifest allocated %d bytes for a refused 8-byte shard", got)
 	}
 }

@@ -86,6 +86,9 @@ func ResizeBilinear(x *Tensor, oh, ow int) (*Tensor, error) {
 	if oh <= 0 || ow <= 0 || oh > 1<<14 || ow > 1<<14 {
 		return nil, fmt.Errorf("%w: resize to %dx%d", ErrShape, oh, ow)
 	}
+	if _, err := numElements([]int{n, oh, ow, ch}); err != nil {
+		return nil, err
+	}
 	out := NewTensor(n, oh, ow, ch)
 	sy := float32(h) / float32(oh)
 	sx := float32(w) / float32(ow)
@@ -134,6 +137,9 @@ func CropAndResize(x *Tensor, box [4]float32, oh, ow int) (*Tensor, error) {
 	}
 	if oh <= 0 || ow <= 0 || oh > 1<<14 || ow > 1<<14 {
 		return nil, fmt.Errorf("%w: crop to %dx%d", ErrShape, oh, ow)
+	}
+	if _, err := numElements([]int{oh, ow, c}); err != nil {
+		return nil, err
 	}
 	for _, v := range box {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
@@ -312,6 +318,12 @@ func PadChannels(x *Tensor, before, after int) (*Tensor, error) {
 		return nil, fmt.Errorf("%w: channel pad %d,%d", ErrShape, before, after)
 	}
 	nc := c + before + after
+	if before > 1<<16 || after > 1<<16 {
+		return nil, fmt.Errorf("%w: channel pad %d,%d", ErrShape, before, after)
+	}
+	if _, err := numElements([]int{n, h, w, nc}); err != nil {
+		return nil, err
+	}
 	out := NewTensor(n, h, w, nc)
 	for p := 0; p < n*h*w; p++ {
 		copy(out.Data[p*nc+before:p*nc+before+c], x.Data[p*c:(p+1)*c])
@@ -329,6 +341,9 @@ func PadSpatial(x *Tensor, top, bottom, left, right int) (*Tensor, error) {
 		return nil, fmt.Errorf("%w: spatial pad", ErrShape)
 	}
 	oh, ow := h+top+bottom, w+left+right
+	if _, err := numElements([]int{n, oh, ow, c}); err != nil {
+		return nil, err
+	}
 	out := NewTensor(n, oh, ow, c)
 	for b := 0; b < n; b++ {
 		for y := 0; y < h; y++ {

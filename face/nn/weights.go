@@ -144,7 +144,9 @@ func DecodeWeights(fsys fs.FS, dir string, groups []ManifestGroup) (*Weights, er
 		if total > MaxWeightBytes {
 			return nil, fmt.Errorf("%w: weights larger than %d bytes", ErrLimit, MaxWeightBytes)
 		}
-		buf := make([]byte, 0, need)
+		// No preallocation from the manifest's claim: buffers grow only with
+		// bytes actually read, so a small file cannot make us allocate a lot.
+		var buf []byte
 		for _, p := range g.Paths {
 			if p == "" || strings.ContainsAny(p, `/\`) || p == "." || p == ".." {
 				return nil, fmt.Errorf("%w: shard path %q is not a plain file name", ErrFormat, p)
