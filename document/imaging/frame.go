@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"reflect"
 )
 
 // Metrics are the measured values behind a frame's checks.
@@ -78,7 +79,7 @@ const (
 )
 
 func (c *Checker) checkImage(img image.Image) error {
-	if img == nil {
+	if isNil(img) {
 		return ErrImage
 	}
 	b := img.Bounds()
@@ -345,4 +346,13 @@ func resample(g *plane, w, h int) *plane {
 		}
 	}
 	return out
+}
+
+// isNil reports whether img is nil or a nil pointer in an interface.
+func isNil(img image.Image) bool {
+	if img == nil {
+		return true
+	}
+	v := reflect.ValueOf(img)
+	return v.Kind() == reflect.Pointer && v.IsNil()
 }

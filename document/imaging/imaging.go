@@ -166,8 +166,8 @@ func DefaultConfig() Config {
 		MinTiltKeystone:  0.06,
 		MinTiltSkewDeg:   5,
 		MinPoseDistance:  0.03,
-		SameDocNCC:       0.55,
-		DifferentDocNCC:  0.25,
+		SameDocNCC:       0.80,
+		DifferentDocNCC:  0.50,
 		NearDuplicateNCC: 0.97,
 	}
 }

@@ -96,6 +96,7 @@ type pose struct {
 	tiltX, tiltY, roll float64 // degrees: top away from camera, right away, in-plane
 	dist               float64 // mm from the camera
 	shiftX, shiftY     float64 // mm
+	halfH              float64 // card half height in mm (0: ID-1, 26.99)
 }
 
 // project returns the image positions of the card's corners (texture order:
@@ -104,8 +105,12 @@ type pose struct {
 func (p pose) project(w, h int) [4]Point {
 	f := 0.9 * float64(w)
 	ax, ay, az := p.tiltX*math.Pi/180, p.tiltY*math.Pi/180, p.roll*math.Pi/180
+	hh := p.halfH
+	if hh == 0 {
+		hh = 26.99
+	}
 	var out [4]Point
-	for i, c := range [4][2]float64{{-42.8, -26.99}, {42.8, -26.99}, {42.8, 26.99}, {-42.8, 26.99}} {
+	for i, c := range [4][2]float64{{-42.8, -hh}, {42.8, -hh}, {42.8, hh}, {-42.8, hh}} {
 		x, y, z := c[0], c[1], 0.0
 		// In-plane roll, then tilt about x (top away: y<0 goes to +z), then about y.
 		x, y = x*math.Cos(az)-y*math.Sin(az), x*math.Sin(az)+y*math.Cos(az)
