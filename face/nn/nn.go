@@ -1,22 +1,30 @@
 // Package nn is a small neural-network runtime for the face models: float32
 // tensors in NHWC layout, the kernels the models need (convolution through
 // im2col and a blocked GEMM, depthwise convolution, pooling, element-wise ops,
-// resizing) and loaders for TensorFlow.js weights (layers-style weight
-// manifests and graph models).
+// legacy-TF resizing, crop-and-resize) and loaders for TensorFlow.js weights:
+// layers-style weight manifests (LoadManifest) and graph models
+// (LoadGraphModel). A graph is assembled with Builder, whose calls are the
+// only contract between a file format and the kernels: the TFJS loader here
+// and the ONNX loader in nn/onnx both use it. Build runs a small optimiser
+// that folds per-channel constants, activations and residual additions into
+// the preceding convolution.
 //
 // Invariants:
-//   - Tensors are dense, row-major, float32, NHWC. A Tensor's len(Data) always
-//     equals the product of its Shape; constructors and loaders check it.
-//   - Weights are immutable after load. Kernels never write to their inputs'
-//     weights and keep per-call scratch memory in pools, so a loaded model is
+//   - Tensors are dense, row-major, float32, NHWC. Kernels refuse a Tensor
+//     whose len(Data) differs from the product of its Shape (ErrShape).
+//   - Weights are immutable after load. Kernels never write to weights and
+//     keep per-call scratch memory in pools, so a loaded model or Graph is
 //     safe for concurrent use by any number of goroutines.
 //   - Loaders trust nothing: every size, shape, dtype, path and byte count in a
-//     model file is checked against the data and against hard limits before
-//     anything is allocated from it. A bad file yields an error wrapping
-//     ErrFormat (or ErrLimit), never a panic.
+//     model file is checked against the data and against hard limits, and no
+//     buffer is sized from a claim before the bytes are read. A bad file
+//     yields an error wrapping ErrFormat, ErrLimit or ErrMissing, never a panic.
 //   - Numerics follow TensorFlow: SAME/VALID padding, legacy bilinear resize
 //     (align_corners=false, half_pixel_centers=false), crop-and-resize with
 //     extrapolation value 0.
+//   - On amd64 with AVX2 and FMA the GEMM, depthwise, clamp and max kernels
+//     run in assembly (gemm_amd64.s); elsewhere, or with -tags purego, the
+//     same kernels run in Go. Both paths are tested against a float64 oracle.
 package nn
 
 import (
