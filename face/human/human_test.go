@@ -171,8 +171,23 @@ func TestPipelineGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(faces) < g.Human.NumFaces {
-				t.Fatalf("Detect(%s) found %d faces, want >= %d", g.File, len(faces), g.Human.NumFaces)
+			// human keeps a BlazeFace detection only if FaceMesh scores it >= 0.2
+			kept := 0
+			for _, f := range faces {
+				c, err := Crop(img, f.Box, CropSize)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m, err := fm.Detect(ctx, c, f.Box)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if m.Score >= MinFaceScore {
+					kept++
+				}
+			}
+			if kept != g.Human.NumFaces {
+				t.Fatalf("Detect(%s) kept %d faces after the FaceMesh gate (of %d), want %d", g.File, kept, len(faces), g.Human.NumFaces)
 			}
 			if g.Human.NumFaces == 0 {
 				return
