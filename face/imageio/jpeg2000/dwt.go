@@ -48,6 +48,16 @@ func extendG[T int32 | float32](g []T, n, gw int) {
 // dwtPad of extension) whose first sits at a position of parity par.
 func lift53(g []int32, n, gw, par int) {
 	l := n + 2*dwtPad
+	if gw == 1 {
+		g = g[:l]
+		for j := 1 + (1+par)&1; j < l-1; j += 2 {
+			g[j] -= (g[j-1] + g[j+1] + 2) >> 2
+		}
+		for j := 1 + par&1; j < l-1; j += 2 {
+			g[j] += (g[j-1] + g[j+1]) >> 1
+		}
+		return
+	}
 	// Position j is low-pass when (j + par) is even.
 	for j := 1 + (1+par)&1; j < l-1; j += 2 {
 		c, a, b := g[j*gw:(j+1)*gw], g[(j-1)*gw:j*gw], g[(j+1)*gw:(j+2)*gw]
@@ -68,6 +78,10 @@ func lift97(g []float32, n, gw, par int) {
 	l := n + 2*dwtPad
 	ev := par & 1 // first low-pass index
 	od := 1 - ev
+	if gw == 1 {
+		lift97Line(g[:l], ev, od)
+		return
+	}
 	for j := 0; j < l; j++ {
 		s := float32(dwtK)
 		if j&1 != ev {
@@ -93,6 +107,35 @@ func lift97(g []float32, n, gw, par int) {
 	step(od, dwtGamma)
 	step(ev, dwtBeta)
 	step(od, dwtAlpha)
+}
+
+// lift97Line is lift97 for a single line.
+func lift97Line(g []float32, ev, od int) {
+	l := len(g)
+	for j := ev; j < l; j += 2 {
+		g[j] *= dwtK
+	}
+	for j := od; j < l; j += 2 {
+		g[j] *= 1 / dwtK
+	}
+	first := func(start int) int {
+		if start == 0 {
+			return 2
+		}
+		return start
+	}
+	for j := first(ev); j < l-1; j += 2 {
+		g[j] -= dwtDelta * (g[j-1] + g[j+1])
+	}
+	for j := first(od); j < l-1; j += 2 {
+		g[j] -= dwtGamma * (g[j-1] + g[j+1])
+	}
+	for j := first(ev); j < l-1; j += 2 {
+		g[j] -= dwtBeta * (g[j-1] + g[j+1])
+	}
+	for j := first(od); j < l-1; j += 2 {
+		g[j] -= dwtAlpha * (g[j-1] + g[j+1])
+	}
 }
 
 // level is one 2D_SR step: the bands of resolution rs over the previous

@@ -34,27 +34,54 @@ const (
 	numCtx     = 19
 )
 
+// mqState is one row of the probability estimation table (Table C.2) for
+// one MPS value: the 47 rows × 2 make a state machine whose transitions
+// are pointers.
+type mqState struct {
+	qe         uint32
+	mps        uint32
+	nmps, nlps *mqState
+}
+
+// mqStates are the 94 states: index 2*row + mps.
+var mqStates = func() (t [94]mqState) {
+	for i, e := range qeTable {
+		for mps := 0; mps < 2; mps++ {
+			st := &t[2*i+mps]
+			st.qe = e.qe
+			st.mps = uint32(mps)
+			st.nmps = &t[2*int(e.nmps)+mps]
+			lps := mps
+			if e.sw {
+				lps = 1 - mps
+			}
+			st.nlps = &t[2*int(e.nlps)+lps]
+		}
+	}
+	return t
+}()
+
 type mqDecoder struct {
 	data []byte
 	pos  int
 	a, c uint32
 	ct   uint
-	idx  [numCtx]uint8
-	mps  [numCtx]uint8
+	ctx  [numCtx]*mqState
 }
 
 func (m *mqDecoder) resetContexts() {
-	m.idx = [numCtx]uint8{}
-	m.mps = [numCtx]uint8{}
-	m.idx[0] = 4
-	m.idx[ctxRL] = 3
-	m.idx[ctxUniform] = 46
+	for i := range m.ctx {
+		m.ctx[i] = &mqStates[0]
+	}
+	m.ctx[0] = &mqStates[2*4]
+	m.ctx[ctxRL] = &mqStates[2*3]
+	m.ctx[ctxUniform] = &mqStates[2*46]
 }
 
 // byteAt returns data[i], or 0xFF past the end (which reads as a marker,
 // feeding 1-bits, as the standard specifies).
 func (m *mqDecoder) byteAt(i int) uint32 {
-	if i < len(m.data) {
+	if uint(i) < uint(len(m.data)) {
 		return uint32(m.data[i])
 	}
 	return 0xFF
@@ -88,41 +115,39 @@ func (m *mqDecoder) bytein() {
 	m.ct = 8
 }
 
-// decode is DECODE (C.3.2) in context cx.
+// decode is DECODE (C.3.2) in context cx. The common case, an MPS without
+// renormalization, is small enough to inline.
 func (m *mqDecoder) decode(cx int) uint32 {
-	e := &qeTable[m.idx[cx]]
-	qe := e.qe
-	mps := uint32(m.mps[cx])
+	s := m.ctx[cx]
+	m.a -= s.qe
+	if m.c>>16 >= s.qe && m.a&0x8000 != 0 {
+		m.c -= s.qe << 16
+		return s.mps
+	}
+	return m.decodeSlow(cx, s)
+}
+
+func (m *mqDecoder) decodeSlow(cx int, s *mqState) uint32 {
 	var d uint32
-	m.a -= qe
-	if m.c>>16 < qe {
+	if m.c>>16 < s.qe {
 		// LPS_EXCHANGE
-		if m.a < qe {
-			d = mps
-			m.idx[cx] = e.nmps
+		if m.a < s.qe {
+			d = s.mps
+			m.ctx[cx] = s.nmps
 		} else {
-			d = 1 - mps
-			if e.sw {
-				m.mps[cx] = uint8(1 - mps)
-			}
-			m.idx[cx] = e.nlps
+			d = 1 - s.mps
+			m.ctx[cx] = s.nlps
 		}
-		m.a = qe
+		m.a = s.qe
 	} else {
-		m.c -= qe << 16
-		if m.a&0x8000 != 0 {
-			return mps
-		}
+		m.c -= s.qe << 16
 		// MPS_EXCHANGE
-		if m.a < qe {
-			d = 1 - mps
-			if e.sw {
-				m.mps[cx] = uint8(1 - mps)
-			}
-			m.idx[cx] = e.nlps
+		if m.a < s.qe {
+			d = 1 - s.mps
+			m.ctx[cx] = s.nlps
 		} else {
-			d = mps
-			m.idx[cx] = e.nmps
+			d = s.mps
+			m.ctx[cx] = s.nmps
 		}
 	}
 	// RENORMD
