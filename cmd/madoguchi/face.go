@@ -633,6 +633,8 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 			}
 		}
 		acc, sd := face.TenFoldAccuracy(scores, genuine, fold)
+		fmt.Fprintf(e.stdout, "\nmodel %s\n10-fold accuracy %.2f %% ± %.2f %%\n", model, 100*acc, 100*sd)
+		writeDET(e.stdout, face.Evaluate(gen, imp))
 		if k == 0 && *calOut != "" {
 			c, err := face.NewCalibration(model, *fmr, gen, imp)
 			if err != nil {
@@ -649,8 +651,6 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 			}
 			fmt.Fprintf(e.stdout, "calibration (threshold %.4f at FMR %g) written to %s\n", c.Threshold, c.TargetFMR, *calOut)
 		}
-		fmt.Fprintf(e.stdout, "\nmodel %s\n10-fold accuracy %.2f %% ± %.2f %%\n", model, 100*acc, 100*sd)
-		writeDET(e.stdout, face.Evaluate(gen, imp))
 	}
 	names := make([]string, 0, len(failed))
 	for f := range failed {

@@ -172,3 +172,63 @@ func TestFaceUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestFaceEvaluateLFW runs evaluate-lfw on a synthetic LFW-shaped folder
+// (20 people, genuine pairs within a person, impostors across) and checks
+// that a second run from the cache gives the same report.
+func TestFaceEvaluateLFW(t *testing.T) {
+	lfw := t.TempDir()
+	for i := 0; i < 20; i++ {
+		writePerson(t, lfw, fmt.Sprintf("P%02d", i), color.RGBA{uint8(12 * i), uint8(240 - 11*i), uint8(40 + 9*i), 255}, 3)
+	}
+	// LFW names files <Name>_NNNN.jpg; copy the PNGs to such names (the
+	// decoder goes by content, not by name).
+	var gen, imp []string
+	for i := 0; i < 20; i++ {
+		gen = append(gen, fmt.Sprintf("P%02d 1 2", i))
+		imp = append(imp, fmt.Sprintf("P%02d 1 P%02d 3", i, (i+7)%20))
+		for k := 1; k <= 3; k++ {
+			src := filepath.Join(lfw, fmt.Sprintf("P%02d", i), fmt.Sprintf("P%02d_%04d.png", i, k))
+			b, err := os.ReadFile(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(strings.TrimSuffix(src, ".png")+".jpg", b, 0o644)
+		}
+	}
+	pairs := filepath.Join(t.TempDir(), "pairs.txt")
+	os.WriteFile(pairs, []byte("20\n"+strings.Join(gen, "\n")+"\n"+strings.Join(imp, "\n")+"\n"), 0o644)
+	cache := filepath.Join(t.TempDir(), "cache.jsonl")
+	cal := filepath.Join(t.TempDir(), "cal.json")
+	args := []string{"--lfw", lfw, "--pairs", pairs, "--also-faceapi", "--also-flip", "--fmr", "0.1"}
+	e, out1, _ := testEnv()
+	if err := faceEvaluateLFW(context.Background(), e, append(args, "--cache-out", cache, "--calibration-out", cal), testLoader(t)); err != nil {
+		t.Fatalf("evaluate-lfw = %v\n%s", err, out1)
+	}
+	for _, want := range []string{"images 60,", "failed to acquire 0", "+dlib-chip\n", "+faceapi-box\n", "+dlib-chip-flip\n", "10-fold accuracy", "calibration (threshold"} {
+		if !strings.Contains(out1.String(), want) {
+			t.Errorf("evaluate-lfw output lacks %q:\n%s", want, out1)
+		}
+	}
+	e, out2, _ := testEnv()
+	if err := faceEvaluateLFW(context.Background(), e, append(args, "--cache-in", cache), testLoader(t)); err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, l := range strings.Split(out1.String(), "\n") {
+		if !strings.HasPrefix(l, "calibration (") {
+			kept = append(kept, l)
+		}
+	}
+	if got := out2.String(); got != strings.Join(kept, "\n") {
+		t.Errorf("evaluate-lfw from cache printed\n%s\nwant\n%s", got, strings.Join(kept, "\n"))
+	}
+	fh, err := os.Open(cal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	if c, err := face.ReadCalibration(fh); err != nil || c.Model != "test+dlib-chip" {
+		t.Errorf("calibration-out = %+v, %v", c, err)
+	}
+}
