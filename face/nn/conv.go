@@ -73,6 +73,7 @@ type Conv2D struct {
 	Act               Activation
 	w                 []float32 // [KH*KW*Cin][Cout], HWIO flattened
 	bias              []float32 // [Cout]
+	ones              []float32 // [Cout] of 1, for the vector bias add
 }
 
 // NewConv2D prepares a convolution from an HWIO filter [kh, kw, cin, cout]
@@ -92,8 +93,12 @@ func NewConv2D(filter *Tensor, bias []float32, strideH, strideW int, pad Padding
 		}
 		copy(b, bias)
 	}
+	ones := make([]float32, cout)
+	for i := range ones {
+		ones[i] = 1
+	}
 	return &Conv2D{KH: kh, KW: kw, Cin: cin, Cout: cout, SH: strideH, SW: strideW, Pad: pad, Act: act,
-		w: append([]float32(nil), filter.Data...), bias: b}, nil
+		w: append([]float32(nil), filter.Data...), bias: b, ones: ones}, nil
 }
 
 // FoldAffine folds a following per-channel affine y = x*mul + add into the
@@ -176,10 +181,14 @@ func (c *Conv2D) ForwardAdd(x, res *Tensor) (*Tensor, error) {
 			cb := ob[m0*c.Cout : m1*c.Cout]
 			if res != nil {
 				rb := res.Data[b*M*c.Cout+m0*c.Cout : b*M*c.Cout+m1*c.Cout]
-				for i := 0; i < len(cb); i += c.Cout {
-					dst, src := cb[i:i+c.Cout], rb[i:i+c.Cout]
-					for j, bv := range c.bias {
-						dst[j] = src[j] + bv
+				copy(cb, rb)
+				// cb[row] += bias: a depthwise row with a fixed input (xstep 0) and unit weights
+				if !dwRowAsm(m1-m0, c.Cout, cb, c.bias, 0, c.ones) {
+					for i := 0; i < len(cb); i += c.Cout {
+						dst := cb[i : i+c.Cout]
+						for j, bv := range c.bias {
+							dst[j] += bv
+						}
 					}
 				}
 			} else {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"runtime"
 	"testing"
 	"testing/fstest"
@@ -368,5 +369,41 @@ func TestLoadManifestNoAllocationFromClaims(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	if got := after.TotalAlloc - before.TotalAlloc; got > 8<<20 {
 		t.Errorf("LoadManifest allocated %d bytes for a refused 8-byte shard", got)
+	}
+}
+
+// TestGraphResidualFusion checks conv + bias + residual + relu, folded into
+// one node, against a naive computation, for widths on the assembly path
+// (8, 24) and off it (3).
+func TestGraphResidualFusion(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for _, c := range []int{3, 8, 24} {
+		f, bias := randTensor(r, 1, 1, c, c), randTensor(r, c)
+		b := NewBuilder()
+		b.Input("x", []int{1, 3, 3, c})
+		b.Unary("skip", OpRelu, "x") // a computed residual, defined before the conv
+		b.Conv2D("conv", "x", f, bias, 1, 1, Valid, Linear)
+		b.Binary("add", OpAdd, "conv", "skip")
+		b.Unary("out", OpRelu, "add")
+		b.Output("out")
+		g, err := b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.Stats()["Conv2D+residual"] != 1 {
+			t.Errorf("c=%d: residual not folded: %v", c, g.Stats())
+		}
+		x := randTensor(r, 1, 3, 3, c)
+		got, err := g.Run(context.Background(), map[string]*Tensor{"x": x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := naiveConv(x, f, bias.Data, 1, 1, Valid, false)
+		for i := range want.Data {
+			want.Data[i] = max(want.Data[i]+max(x.Data[i], 0), 0)
+		}
+		if diff := cmp.Diff(want.Data, got[0].Data, approx); diff != "" {
+			t.Errorf("c=%d: fused residual (-want +got):\n%s", c, diff)
+		}
 	}
 }
