@@ -16,7 +16,7 @@ import (
 
 const (
 	houghThetas  = 180 // 1 degree bins
-	maxLines     = 32
+	maxLines     = 64
 	minCoverage  = 0.5  // every side must be at least half backed by edges
 	orientTolDeg = 20.0 // edge normal vs line normal
 )
@@ -316,7 +316,7 @@ func findQuad(g *plane) (Quad, float64, bool) {
 	var pairs []pair
 	for i := range ls {
 		for j := i + 1; j < len(ls); j++ {
-			if angleDiff(ls[i].theta, ls[j].theta) > 30*math.Pi/180 {
+			if angleDiff(ls[i].theta, ls[j].theta) > 40*math.Pi/180 {
 				continue
 			}
 			c := Point{w / 2, h / 2}
