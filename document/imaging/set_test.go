@@ -1,0 +1,114 @@
+package imaging
+
+import (
+	"context"
+	"errors"
+	"image"
+	"image/color"
+	"testing"
+)
+
+// brighten returns a copy of img with every channel raised by d: the same
+// picture re-encoded or re-processed.
+func brighten(img *image.RGBA, d int) *image.RGBA {
+	out := image.NewRGBA(img.Rect)
+	for i, v := range img.Pix {
+		if i%4 == 3 {
+			out.Pix[i] = v
+			continue
+		}
+		out.Pix[i] = clamp8(float64(int(v) + d))
+	}
+	return out
+}
+
+// cropScale returns img cropped by m pixels on every side: a re-sent
+// picture, trimmed.
+func cropped(img *image.RGBA, m int) *image.RGBA {
+	return img.SubImage(image.Rect(m, m, img.Rect.Dx()-m, img.Rect.Dy()-m)).(*image.RGBA)
+}
+
+var foreignSpec = cardSpec{seed: 9, base: color.RGBA{240, 200, 200, 255}}
+
+func TestCheckSet(t *testing.T) {
+	front, back, tilt := goodFront.render(), goodBack.render(), goodTilt.render()
+	flatTilt := goodTilt
+	flatTilt.pose = pose{roll: -4, dist: 104, shiftX: 3}
+	noBand := goodTilt
+	noBand.band = 0
+	otherCard := goodTilt
+	otherCard.card = otherSpec
+	foreign := goodTilt
+	foreign.card = foreignSpec
+	backIsFront := goodFront
+	backIsFront.pose = pose{roll: -3, dist: 106, shiftX: 2}
+	backIsFront.bgSeed = 5
+	backTilted := goodTilt
+	backTilted.card = backSpec
+
+	tests := []struct {
+		name   string
+		set    Set
+		checks map[string]Status
+		status Status
+	}{
+		{"good", Set{front, back, tilt}, map[string]Status{
+			CheckAllFrames: Pass, CheckDuplicate: Pass, CheckSameDocument: Pass, CheckSidesDiffer: Pass,
+			CheckPoseDiffers: Pass, CheckThickness: Pass}, Pass},
+		{"tilt is the front re-sent", Set{front, back, front}, map[string]Status{
+			CheckDuplicate: Fail, CheckPoseDiffers: Fail}, Fail},
+		{"tilt is the front, brightened", Set{front, back, brighten(front, 6)}, map[string]Status{
+			CheckDuplicate: Fail, CheckPoseDiffers: Fail}, Fail},
+		{"back is the front, trimmed", Set{front, cropped(front, 4), tilt}, map[string]Status{
+			CheckDuplicate: Fail, CheckSidesDiffer: Fail}, Fail},
+		{"back shows the front side again", Set{front, backIsFront.render(), tilt}, map[string]Status{
+			CheckDuplicate: Pass, CheckSidesDiffer: Fail}, Fail},
+		{"tilt not tilted", Set{front, back, flatTilt.render()}, map[string]Status{
+			CheckPoseDiffers: Fail, CheckSameDocument: Pass}, Fail},
+		{"no edge band", Set{front, back, noBand.render()}, map[string]Status{
+			CheckThickness: Refer, CheckSameDocument: Pass}, Refer},
+		{"tilt shows another card of the same design", Set{front, back, otherCard.render()}, map[string]Status{
+			CheckSameDocument: Refer}, Refer},
+		{"tilt shows a different document", Set{front, back, foreign.render()}, map[string]Status{
+			CheckSameDocument: Fail}, Fail},
+		{"tilt shows the back", Set{front, back, backTilted.render()}, map[string]Status{
+			CheckSameDocument: Pass, CheckPoseDiffers: Pass}, Pass},
+		{"back missing", Set{Front: front, Tilt: tilt}, map[string]Status{
+			CheckAllFrames: Fail, CheckSidesDiffer: Refer, CheckSameDocument: Pass}, Fail},
+		{"only a front", Set{Front: front}, map[string]Status{
+			CheckAllFrames: Fail, CheckDuplicate: Refer, CheckSameDocument: Refer, CheckThickness: Refer}, Fail},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newTestChecker(t, &fixedFinder{boxes: []FaceBox{goodFront.portraitBox()}})
+			r, err := c.CheckSet(context.Background(), tc.set)
+			if err != nil {
+				t.Fatalf("CheckSet(%s) = %v", tc.name, err)
+			}
+			if r.Status != tc.status {
+				t.Errorf("CheckSet(%s).Status = %s, want %s", tc.name, r.Status, tc.status)
+				for _, f := range r.Frames {
+					t.Logf("  %s", summary(f))
+				}
+				for _, ch := range r.Checks {
+					t.Logf("  %s %s %.3f %s", ch.Name, ch.Status, ch.Value, ch.Reason)
+				}
+			}
+			for name, want := range tc.checks {
+				checkStatus(t, "CheckSet("+tc.name+")", r.Checks, name, want)
+			}
+			if len(r.Review) == 0 {
+				t.Errorf("CheckSet(%s).Review is empty, want the human-review items", tc.name)
+			}
+		})
+	}
+}
+
+func TestCheckSetErrors(t *testing.T) {
+	c := newTestChecker(t, &fixedFinder{})
+	big := image.NewGray(image.Rect(0, 0, 5000, 10))
+	_, err := c.CheckSet(context.Background(), Set{Front: goodFront.render(), Back: big})
+	if !errors.Is(err, ErrTooLarge) {
+		t.Errorf("CheckSet(back too large) = %v, want ErrTooLarge", err)
+	}
+}
