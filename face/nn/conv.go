@@ -251,6 +251,7 @@ type Depthwise struct {
 	Act               Activation
 	w                 []float32 // [KH*KW][C]
 	bias              []float32
+	ones              []float32 // [C] of 1, for the vector bias fill
 }
 
 // NewDepthwise prepares a depthwise convolution from a filter
@@ -270,8 +271,12 @@ func NewDepthwise(filter *Tensor, bias []float32, strideH, strideW int, pad Padd
 		}
 		copy(b, bias)
 	}
+	ones := make([]float32, ch)
+	for i := range ones {
+		ones[i] = 1
+	}
 	return &Depthwise{KH: kh, KW: kw, C: ch, SH: strideH, SW: strideW, Pad: pad, Act: act,
-		w: append([]float32(nil), filter.Data...), bias: b}, nil
+		w: append([]float32(nil), filter.Data...), bias: b, ones: ones}, nil
 }
 
 // FoldAffine folds a following per-channel affine y = x*mul + add, at model construction only.
@@ -319,8 +324,11 @@ func (d *Depthwise) Forward(x *Tensor) (*Tensor, error) {
 		parallelFor(oh, 4, ow*ch*d.KH*d.KW, func(y0, y1 int) {
 			for oy := y0; oy < y1; oy++ {
 				orow := ob[oy*ow*ch : (oy+1)*ow*ch]
-				for ox := 0; ox < ow; ox++ {
-					copy(orow[ox*ch:(ox+1)*ch], d.bias)
+				// orow is freshly zeroed (NewTensor): add the bias with the row kernel
+				if !dwRowAsm(ow, ch, orow, d.bias, 0, d.ones) {
+					for ox := 0; ox < ow; ox++ {
+						copy(orow[ox*ch:(ox+1)*ch], d.bias)
+					}
 				}
 				for ky := 0; ky < d.KH; ky++ {
 					iy := oy*d.SH - pt + ky
