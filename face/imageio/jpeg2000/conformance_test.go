@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"os"
 	"path/filepath"
@@ -167,4 +168,65 @@ func TestConformance(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConformanceImages checks the image types Decode builds for unusual
+// component layouts, and the scaling of samples to 8 or 16 bits.
+func TestConformanceImages(t *testing.T) {
+	tests := []struct {
+		file  string
+		typ   string
+		w, h  int
+		check func(t *testing.T, img image.Image, d *decoder)
+	}{
+		// 4-bit grey: v*255/15.
+		{"p0_03.j2k", "*image.Gray", 256, 256, func(t *testing.T, img image.Image, d *decoder) {
+			m := img.(*image.Gray)
+			for i, v := range d.planes[0] {
+				if got, want := m.Pix[i], uint8((uint32(v)*255+7)/15); got != want {
+					t.Fatalf("pixel %d = %d, want %d", i, got, want)
+				}
+			}
+		}},
+		// Four 12-bit components, three subsampled, as RGB + alpha.
+		{"p0_06.j2k", "*image.NRGBA64", 513, 129, func(t *testing.T, img image.Image, d *decoder) {
+			m := img.(*image.NRGBA64)
+			c := m.NRGBA64At(5, 7) // component 1 is 2x1, 2 is 1x2, 3 is 2x2 subsampled
+			want := [4]uint16{
+				scale16(d.planes[0][7*d.pw[0]+5], 12), scale16(d.planes[1][7*d.pw[1]+2], 12),
+				scale16(d.planes[2][3*d.pw[2]+5], 12), scale16(d.planes[3][3*d.pw[3]+2], 12),
+			}
+			if got := [4]uint16{c.R, c.G, c.B, c.A}; got != want {
+				t.Fatalf("At(5,7) = %v, want %v", got, want)
+			}
+		}},
+		// Grey + alpha, the alpha 4x1 subsampled.
+		{"p1_07.j2k", "*image.NRGBA", 8, 12, nil},
+		// Three components, each 4x4 subsampled, upsampled to the image.
+		{"p0_10.j2k", "*image.RGBA", 256, 256, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			b := mustRead(t, "testdata/conformance/"+tt.file)
+			img, err := Decode(bytes.NewReader(b))
+			if err != nil {
+				t.Fatalf("Decode(%s) = %v", tt.file, err)
+			}
+			if got := fmt.Sprintf("%T", img); got != tt.typ || img.Bounds() != image.Rect(0, 0, tt.w, tt.h) {
+				t.Fatalf("Decode(%s) = %s %v, want %s %dx%d", tt.file, got, img.Bounds(), tt.typ, tt.w, tt.h)
+			}
+			if tt.check != nil {
+				d, err := decodePlanes(b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tt.check(t, img, d)
+			}
+		})
+	}
+}
+
+func scale16(v uint16, prec int) uint16 {
+	maxIn := uint32(1)<<prec - 1
+	return uint16((uint32(v)*65535 + maxIn/2) / maxIn)
 }
