@@ -97,6 +97,8 @@ func TestDecodeOutput(t *testing.T) {
 // 64x64 code-blocks, no quantization, every packet empty.
 type csOpts struct {
 	w, h, tw, th uint32
+	x0, y0       uint32 // image offset (w, h are then the far edge minus it)
+	levels       int
 	nc           int
 	prec         int // bits
 	signed       bool
@@ -117,7 +119,7 @@ func buildCS(o csOpts) []byte {
 	b := []byte{0xFF, 0x4F}
 	var siz []byte
 	siz = binary.BigEndian.AppendUint16(siz, 0)
-	for _, v := range []uint32{o.w, o.h, 0, 0, o.tw, o.th, 0, 0} {
+	for _, v := range []uint32{o.x0 + o.w, o.y0 + o.h, o.x0, o.y0, o.tw, o.th, o.x0, o.y0} {
 		siz = binary.BigEndian.AppendUint32(siz, v)
 	}
 	siz = binary.BigEndian.AppendUint16(siz, uint16(o.nc))
@@ -129,13 +131,17 @@ func buildCS(o csOpts) []byte {
 		siz = append(siz, s, 1, 1)
 	}
 	b = append(b, seg(mSIZ, siz...)...)
-	b = append(b, seg(mCOD, 0, 0, 0, 1, 0, 0, 4, 4, 0, 1)...)
-	b = append(b, seg(mQCD, 0x40, byte((o.prec)<<3))...)
+	b = append(b, seg(mCOD, 0, 0, 0, 1, 0, byte(o.levels), 4, 4, 0, 1)...)
+	qcd := []byte{0x40}
+	for i := 0; i < 3*o.levels+1; i++ {
+		qcd = append(qcd, byte((o.prec+2)<<3))
+	}
+	b = append(b, seg(mQCD, qcd...)...)
 	b = append(b, o.extraMain...)
 	ntx := (o.w + o.tw - 1) / o.tw
 	nty := (o.h + o.th - 1) / o.th
 	for t := uint32(0); t < ntx*nty; t++ {
-		body := make([]byte, o.nc) // one empty packet per component
+		body := make([]byte, o.nc*(o.levels+1)) // one empty packet per component and resolution
 		sot := binary.BigEndian.AppendUint16(nil, uint16(t))
 		sot = binary.BigEndian.AppendUint32(sot, uint32(12+2+len(body)))
 		sot = append(sot, 0, 1)
@@ -161,6 +167,11 @@ func TestEmptyPackets(t *testing.T) {
 		{csOpts{w: 4, h: 4, nc: 1, prec: 12}, 0x8008}, // 2048 scaled to 16 bits
 		{csOpts{w: 4, h: 4, nc: 1, prec: 8, signed: true}, 0x8080},
 		{csOpts{w: 4, h: 4, nc: 3, prec: 8}, 0x8080},
+		// Offsets near the top of the reference grid, many levels.
+		{csOpts{w: 7, h: 5, x0: 1<<32 - 8, y0: 1<<32 - 6, nc: 1, prec: 8, levels: 5}, 0x8080},
+		{csOpts{w: 3, h: 2, x0: 1<<31 + 1, y0: 3, nc: 1, prec: 8, levels: 32}, 0x8080},
+		{csOpts{w: 1, h: 1, x0: 1, y0: 1, nc: 1, prec: 16, levels: 32}, 0x8000},
+		{csOpts{w: 40, h: 3, tw: 7, th: 2, x0: 5, y0: 1, nc: 3, prec: 8, levels: 3}, 0x8080},
 	}
 	for _, tt := range tests {
 		b := buildCS(tt.o)
