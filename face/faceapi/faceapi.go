@@ -61,56 +61,6 @@ func checkImage(img *image.RGBA) error {
 	return nil
 }
 
-// cropTensor returns pixels [x0,x0+w) x [y0,y0+h) of img (relative to its
-// bounds) as a [1,h,w,3] tensor of values 0..255. The caller clips the box.
-func cropTensor(img *image.RGBA, x0, y0, w, h int) *nn.Tensor {
-	t := nn.NewTensor(1, h, w, 3)
-	for y := 0; y < h; y++ {
-		row := img.Pix[(y0+y)*img.Stride+x0*4:]
-		o := t.Data[y*w*3:]
-		for x := 0; x < w; x++ {
-			o[3*x] = float32(row[4*x])
-			o[3*x+1] = float32(row[4*x+1])
-			o[3*x+2] = float32(row[4*x+2])
-		}
-	}
-	return t
-}
-
-// padToSquare is face-api's padToSquare: zeros along the shorter axis, all
-// after (center=false) or round(diff/2) after and the rest before.
-func padToSquare(t *nn.Tensor, center bool) (*nn.Tensor, error) {
-	h, w := t.Shape[1], t.Shape[2]
-	if h == w {
-		return t, nil
-	}
-	diff := h - w
-	if diff < 0 {
-		diff = -diff
-	}
-	after := diff
-	if center {
-		after = (diff + 1) / 2 // Math.round(diff*0.5) rounds .5 up
-	}
-	before := diff - after
-	if h > w {
-		return nn.PadSpatial(t, 0, 0, before, after)
-	}
-	return nn.PadSpatial(t, before, after, 0, 0)
-}
-
-// toBatch is face-api's NetInput.toBatchTensor for one image.
-func toBatch(t *nn.Tensor, size int, center bool) (*nn.Tensor, error) {
-	t, err := padToSquare(t, center)
-	if err != nil {
-		return nil, err
-	}
-	if t.Shape[1] != size || t.Shape[2] != size {
-		return nn.ResizeBilinear(t, size, size)
-	}
-	return t, nil
-}
-
 // normalize subtracts meanRGB and divides by 255, in place.
 func normalize(t *nn.Tensor) {
 	for i := 0; i < len(t.Data); i += 3 {
@@ -147,22 +97,64 @@ func floor(v float64) int {
 	return i
 }
 
-// cropFace clips box to img and returns the crop as a tensor.
-func cropFace(img *image.RGBA, box [4]float32) (*nn.Tensor, error) {
-	if err := checkImage(img); err != nil {
-		return nil, err
-	}
-	b := img.Bounds()
-	x, y, w, h, err := clipBox(box, b.Dx(), b.Dy())
-	if err != nil {
-		return nil, err
-	}
-	return cropTensor(img, x, y, w, h), nil
-}
-
 func ctxErr(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("faceapi: %w", err)
 	}
 	return nil
+}
+
+// batchFromImage is cropTensor followed by toBatch, without materialising
+// the float crop or the padded square: region [x0,x0+w) x [y0,y0+h) of img,
+// zero-padded to a square as padToSquare does, resized to size x size with
+// TF's legacy bilinear rule (identity when the square is already size). It
+// reads only the source pixels the resize samples, so a large photo costs
+// O(size²) memory, not O(w·h). Results are bit-identical to the two-step path.
+func batchFromImage(img *image.RGBA, x0, y0, w, h, size int, center bool) *nn.Tensor {
+	side := max(w, h)
+	padX, padY := 0, 0 // zeros before the region inside the square
+	if center && w != h {
+		diff := side - min(w, h)
+		before := diff - (diff+1)/2
+		if h > w {
+			padX = before
+		} else {
+			padY = before
+		}
+	}
+	out := nn.NewTensor(1, size, size, 3)
+	scale := float32(side) / float32(size)
+	type tap struct {
+		i0, i1 int // crop-relative coordinates, may be outside [0, w) / [0, h)
+		f      float32
+	}
+	xs := make([]tap, size)
+	for j := range xs {
+		src := float32(j) * scale
+		s0 := int(src)
+		xs[j] = tap{s0 - padX, min(s0+1, side-1) - padX, src - float32(s0)}
+	}
+	px := func(y, x, c int) float32 {
+		if y < 0 || y >= h || x < 0 || x >= w {
+			return 0
+		}
+		return float32(img.Pix[(y0+y)*img.Stride+(x0+x)*4+c])
+	}
+	for i := 0; i < size; i++ {
+		src := float32(i) * scale
+		s0 := int(src)
+		r0, r1 := s0-padY, min(s0+1, side-1)-padY
+		fy := src - float32(s0)
+		o := out.Data[i*size*3:]
+		for j, t := range xs {
+			for c := 0; c < 3; c++ {
+				tl, tr := px(r0, t.i0, c), px(r0, t.i1, c)
+				bl, br := px(r1, t.i0, c), px(r1, t.i1, c)
+				top := tl + (tr-tl)*t.f
+				bot := bl + (br-bl)*t.f
+				o[j*3+c] = top + (bot-top)*fy
+			}
+		}
+	}
+	return out
 }

@@ -116,18 +116,15 @@ func newLandmarks68(w *nn.Weights) (*Landmarks68, error) {
 // origin.
 func (l *Landmarks68) Detect(ctx context.Context, img *image.RGBA, box [4]float32) ([68][2]float32, error) {
 	var pts [68][2]float32
-	t, err := cropFace(img, box)
+	if err := checkImage(img); err != nil {
+		return pts, err
+	}
+	b := img.Bounds()
+	x0, y0, cw, ch, err := clipBox(box, b.Dx(), b.Dy())
 	if err != nil {
 		return pts, err
 	}
-	ch, cw := t.Shape[1], t.Shape[2]
-	x, err := toBatch(t, 112, true)
-	if err != nil {
-		return pts, err
-	}
-	if x == t {
-		x = t.Clone()
-	}
+	x := batchFromImage(img, x0, y0, cw, ch, 112, true)
 	normalize(x)
 	out, err := l.forward(ctx, x)
 	if err != nil {

@@ -113,34 +113,28 @@ func (r *Recognizer) Embed(ctx context.Context, chip *image.RGBA) ([]float32, er
 		return nil, err
 	}
 	b := chip.Bounds()
-	return r.embedTensor(ctx, cropTensor(chip, 0, 0, b.Dx(), b.Dy()))
+	return r.embedRegion(ctx, chip, 0, 0, b.Dx(), b.Dy())
 }
 
 // EmbedBox crops box (clipped to the image and floored, as face-api's
 // extractFaceTensors does) from img and embeds it; with AlignBox this
 // reproduces face-api's withFaceDescriptors.
 func (r *Recognizer) EmbedBox(ctx context.Context, img *image.RGBA, box [4]float32) ([]float32, error) {
-	t, err := cropFace(img, box)
+	if err := checkImage(img); err != nil {
+		return nil, err
+	}
+	b := img.Bounds()
+	x, y, w, h, err := clipBox(box, b.Dx(), b.Dy())
 	if err != nil {
 		return nil, err
 	}
-	return r.embedTensor(ctx, t)
+	return r.embedRegion(ctx, img, x, y, w, h)
 }
 
-func (r *Recognizer) embedTensor(ctx context.Context, t *nn.Tensor) ([]float32, error) {
-	x, err := toBatch(t, r.chipLen, true)
-	if err != nil {
-		return nil, err
-	}
-	if x == t {
-		x = t.Clone()
-	}
+func (r *Recognizer) embedRegion(ctx context.Context, img *image.RGBA, x0, y0, w, h int) ([]float32, error) {
+	x := batchFromImage(img, x0, y0, w, h, r.chipLen, true)
 	normalize(x)
-	out, err := r.forward(ctx, x)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return r.forward(ctx, x)
 }
 
 func (r *Recognizer) forward(ctx context.Context, x *nn.Tensor) ([]float32, error) {

@@ -148,10 +148,7 @@ func (s *SSD) Detect(ctx context.Context, img *image.RGBA, minScore float32) ([]
 	}
 	b := img.Bounds()
 	W, H := b.Dx(), b.Dy()
-	x, err := toBatch(cropTensor(img, 0, 0, W, H), ssdInput, false)
-	if err != nil {
-		return nil, err
-	}
+	x := batchFromImage(img, 0, 0, W, H, ssdInput, false)
 	for i, v := range x.Data {
 		x.Data[i] = v/127.5 - 1
 	}

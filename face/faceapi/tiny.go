@@ -109,10 +109,7 @@ func (t *Tiny) Detect(ctx context.Context, img *image.RGBA, minScore float32) ([
 	}
 	b := img.Bounds()
 	W, H := b.Dx(), b.Dy()
-	x, err := toBatch(cropTensor(img, 0, 0, W, H), tinyInput, false)
-	if err != nil {
-		return nil, err
-	}
+	x := batchFromImage(img, 0, 0, W, H, tinyInput, false)
 	for i := 0; i < len(x.Data); i += 3 {
 		x.Data[i] = (x.Data[i] - tinyMean[0]) / 255
 		x.Data[i+1] = (x.Data[i+1] - tinyMean[1]) / 255
