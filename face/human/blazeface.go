@@ -67,19 +67,11 @@ func LoadBlazeFace(dir string) (*BlazeFace, error) {
 // resized to 256x256 without keeping the aspect ratio, scaled to [-1, 1],
 // NMS at IoU 0.1, score > 0.2), by descending score.
 func (b *BlazeFace) Detect(ctx context.Context, img *image.RGBA) ([]Face, error) {
-	t, err := imageTensor(img)
-	if err != nil {
+	if err := checkImage(img); err != nil {
 		return nil, err
 	}
-	return b.detect(ctx, t)
-}
-
-func (b *BlazeFace) detect(ctx context.Context, t *nn.Tensor) ([]Face, error) {
-	H, W := t.Shape[1], t.Shape[2]
-	x, err := nn.ResizeBilinear(t, blazeSize, blazeSize)
-	if err != nil {
-		return nil, err
-	}
+	W, H := img.Bounds().Dx(), img.Bounds().Dy()
+	x := resizeImage(img, blazeSize, blazeSize)
 	for i, v := range x.Data {
 		x.Data[i] = v/127.5 - 1
 	}

@@ -68,41 +68,114 @@ func (m *model) output(outs []*nn.Tensor, size int) (*nn.Tensor, error) {
 	return nil, fmt.Errorf("human: %w: no output of %d values", nn.ErrShape, size)
 }
 
-func imageTensor(img *image.RGBA) (*nn.Tensor, error) {
+func checkImage(img *image.RGBA) error {
 	if img == nil {
-		return nil, fmt.Errorf("%w: nil image", ErrInput)
+		return fmt.Errorf("%w: nil image", ErrInput)
 	}
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
 	if w <= 0 || h <= 0 || w > MaxImagePixels/h {
-		return nil, fmt.Errorf("%w: image %dx%d", ErrInput, w, h)
+		return fmt.Errorf("%w: image %dx%d", ErrInput, w, h)
 	}
 	if img.Stride < 4*w || len(img.Pix) < (h-1)*img.Stride+4*w {
-		return nil, fmt.Errorf("%w: image buffer too small for %dx%d", ErrInput, w, h)
+		return fmt.Errorf("%w: image buffer too small for %dx%d", ErrInput, w, h)
 	}
-	t := nn.NewTensor(1, h, w, 3)
-	for y := 0; y < h; y++ {
-		row := img.Pix[y*img.Stride:]
-		o := t.Data[y*w*3:]
-		for x := 0; x < w; x++ {
-			o[3*x], o[3*x+1], o[3*x+2] = float32(row[4*x]), float32(row[4*x+1]), float32(row[4*x+2])
+	return nil
+}
+
+// resizeImage is tf.image.resizeBilinear (legacy mode) of the whole image
+// to oh x ow, reading the RGBA pixels directly: a large photo costs O(oh·ow)
+// memory. Bit-identical to resizing the float tensor of the image.
+func resizeImage(img *image.RGBA, oh, ow int) *nn.Tensor {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	out := nn.NewTensor(1, oh, ow, 3)
+	sy, sx := float32(h)/float32(oh), float32(w)/float32(ow)
+	type tap struct {
+		i0, i1 int
+		f      float32
+	}
+	xs := make([]tap, ow)
+	for j := range xs {
+		src := float32(j) * sx
+		x0 := int(src)
+		xs[j] = tap{x0 * 4, min(x0+1, w-1) * 4, src - float32(x0)}
+	}
+	for i := 0; i < oh; i++ {
+		src := float32(i) * sy
+		y0 := int(src)
+		r0 := img.Pix[y0*img.Stride:]
+		r1 := img.Pix[min(y0+1, h-1)*img.Stride:]
+		fy := src - float32(y0)
+		o := out.Data[i*ow*3:]
+		for j, t := range xs {
+			for c := 0; c < 3; c++ {
+				tl, tr := float32(r0[t.i0+c]), float32(r0[t.i1+c])
+				bl, br := float32(r1[t.i0+c]), float32(r1[t.i1+c])
+				top := tl + (tr-tl)*t.f
+				bot := bl + (br-bl)*t.f
+				o[j*3+c] = top + (bot-top)*fy
+			}
 		}
 	}
-	return t, nil
+	return out
+}
+
+// cropImage is tf.image.cropAndResize of one normalised box [y1,x1,y2,x2]
+// (extrapolation value 0) reading the RGBA pixels directly, divided by 255.
+func cropImage(img *image.RGBA, box [4]float32, size int) *nn.Tensor {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	out := nn.NewTensor(1, size, size, 3)
+	y1, x1, y2, x2 := box[0], box[1], box[2], box[3]
+	var hs, ws float32
+	if size > 1 {
+		hs = (y2 - y1) * float32(h-1) / float32(size-1)
+		ws = (x2 - x1) * float32(w-1) / float32(size-1)
+	}
+	for y := 0; y < size; y++ {
+		iny := y1*float32(h-1) + float32(y)*hs
+		if size == 1 {
+			iny = 0.5 * (y1 + y2) * float32(h-1)
+		}
+		if iny < 0 || iny > float32(h-1) {
+			continue
+		}
+		top := int(math.Floor(float64(iny)))
+		bot := int(math.Ceil(float64(iny)))
+		fy := iny - float32(top)
+		rt, rb := img.Pix[top*img.Stride:], img.Pix[bot*img.Stride:]
+		for xo := 0; xo < size; xo++ {
+			inx := x1*float32(w-1) + float32(xo)*ws
+			if size == 1 {
+				inx = 0.5 * (x1 + x2) * float32(w-1)
+			}
+			if inx < 0 || inx > float32(w-1) {
+				continue
+			}
+			l := int(math.Floor(float64(inx)))
+			r := int(math.Ceil(float64(inx)))
+			fx := inx - float32(l)
+			o := out.Data[(y*size+xo)*3:]
+			for c := 0; c < 3; c++ {
+				tl, tr := float32(rt[4*l+c]), float32(rt[4*r+c])
+				bl, br := float32(rb[4*l+c]), float32(rb[4*r+c])
+				tv := tl + (tr-tl)*fx
+				bv := bl + (br-bl)*fx
+				o[c] = (tv + (bv-tv)*fy) / 255
+			}
+		}
+	}
+	return out
 }
 
 // Crop is human's cutAndResize: the box [x, y, w, h] (image pixels, may reach
 // outside the image, where the crop is 0) is bilinearly cropped and resized
 // to size x size, then scaled to 0..1.
 func Crop(img *image.RGBA, box [4]float32, size int) (*nn.Tensor, error) {
-	t, err := imageTensor(img)
-	if err != nil {
+	if err := checkImage(img); err != nil {
 		return nil, err
 	}
-	return cropTensor(t, box, size)
-}
-
-func cropTensor(t *nn.Tensor, box [4]float32, size int) (*nn.Tensor, error) {
 	if size <= 0 || size > 1024 {
 		return nil, fmt.Errorf("%w: crop size %d", ErrInput, size)
 	}
@@ -114,15 +187,9 @@ func cropTensor(t *nn.Tensor, box [4]float32, size int) (*nn.Tensor, error) {
 	if box[2] <= 0 || box[3] <= 0 {
 		return nil, fmt.Errorf("%w: empty box %v", ErrInput, box)
 	}
-	h, w := float32(t.Shape[1]), float32(t.Shape[2])
-	c, err := nn.CropAndResize(t, [4]float32{box[1] / h, box[0] / w, (box[1] + box[3]) / h, (box[0] + box[2]) / w}, size, size)
-	if err != nil {
-		return nil, err
-	}
-	for i := range c.Data {
-		c.Data[i] /= 255
-	}
-	return c, nil
+	b := img.Bounds()
+	h, w := float32(b.Dy()), float32(b.Dx())
+	return cropImage(img, [4]float32{box[1] / h, box[0] / w, (box[1] + box[3]) / h, (box[0] + box[2]) / w}, size), nil
 }
 
 func checkCrop(crop *nn.Tensor) error {
