@@ -3,7 +3,9 @@ package faceapi
 import (
 	"context"
 	"errors"
+	"image"
 	"math"
+	"runtime"
 	"testing"
 )
 
@@ -65,5 +67,28 @@ func TestNMSFaceAPI(t *testing.T) {
 	}
 	if got := nmsFaceAPI(boxes, scores, 1, 0.5, 0.1); len(got) != 1 || got[0] != 1 {
 		t.Errorf("nmsFaceAPI(maxOut 1) = %v, want [1]", got)
+	}
+}
+
+// TestSSDLargePhotoMemory checks that detection memory does not grow with
+// the photo: a 12-megapixel image allocates about what a small one does.
+func TestSSDLargePhotoMemory(t *testing.T) {
+	s, err := LoadSSD(modelDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	alloc := func(w, h int) uint64 {
+		img := image.NewRGBA(image.Rect(0, 0, w, h))
+		var a, b runtime.MemStats
+		runtime.ReadMemStats(&a)
+		if _, err := s.Detect(context.Background(), img, 0.5); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&b)
+		return b.TotalAlloc - a.TotalAlloc
+	}
+	small, large := alloc(250, 250), alloc(4000, 3000)
+	if large > small+16<<20 {
+		t.Errorf("Detect allocated %d MB on 4000x3000, %d MB on 250x250: grows with the photo", large>>20, small>>20)
 	}
 }
