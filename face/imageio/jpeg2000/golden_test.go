@@ -119,7 +119,7 @@ func readPNM(t *testing.T, b []byte) golden {
 
 // decodePlanes runs the decoder and returns its component planes.
 func decodePlanes(b []byte) (*decoder, error) {
-	l := DefaultLimits
+	l := Limits{}.withDefaults()
 	cs, info, err := unwrap(b)
 	if err != nil {
 		return nil, err

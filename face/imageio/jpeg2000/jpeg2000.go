@@ -65,8 +65,8 @@ var (
 	ErrTruncated = errors.New("jpeg2000: truncated")
 )
 
-// Limits bound the resources one decode may use. A zero field means the
-// default from DefaultLimits.
+// Limits bound the resources one decode may use. A zero field takes its
+// default, so the zero Limits is what Decode and DecodeConfig use.
 type Limits struct {
 	// MaxBytes is the largest input accepted (default 32 MiB).
 	MaxBytes int64
@@ -81,39 +81,40 @@ type Limits struct {
 	MaxCodeBlocks int
 }
 
-// DefaultLimits are the limits Decode and DecodeConfig use.
-var DefaultLimits = Limits{
-	MaxBytes:      32 << 20,
-	MaxPixels:     16 << 20,
-	MaxTiles:      4096,
-	MaxCodeBlocks: 1 << 18,
-}
+// The defaults of the Limits fields.
+const (
+	defaultMaxBytes      = 32 << 20
+	defaultMaxPixels     = 16 << 20
+	defaultMaxTiles      = 4096
+	defaultMaxCodeBlocks = 1 << 18
+)
 
 func (l Limits) withDefaults() Limits {
 	if l.MaxBytes <= 0 {
-		l.MaxBytes = DefaultLimits.MaxBytes
+		l.MaxBytes = defaultMaxBytes
 	}
 	if l.MaxPixels <= 0 {
-		l.MaxPixels = DefaultLimits.MaxPixels
+		l.MaxPixels = defaultMaxPixels
 	}
 	if l.MaxTiles <= 0 {
-		l.MaxTiles = DefaultLimits.MaxTiles
+		l.MaxTiles = defaultMaxTiles
 	}
 	if l.MaxCodeBlocks <= 0 {
-		l.MaxCodeBlocks = DefaultLimits.MaxCodeBlocks
+		l.MaxCodeBlocks = defaultMaxCodeBlocks
 	}
 	return l
 }
 
-// Decode decodes a JPEG 2000 codestream or JP2 file under DefaultLimits.
+// Decode decodes a JPEG 2000 codestream or JP2 file under the default
+// Limits.
 func Decode(r io.Reader) (image.Image, error) {
-	return DefaultLimits.Decode(r)
+	return Limits{}.Decode(r)
 }
 
 // DecodeConfig returns the colour model and dimensions of a JPEG 2000
 // codestream or JP2 file without decoding its pixels.
 func DecodeConfig(r io.Reader) (image.Config, error) {
-	return DefaultLimits.DecodeConfig(r)
+	return Limits{}.DecodeConfig(r)
 }
 
 // Decode decodes a JPEG 2000 codestream or JP2 file under l.
