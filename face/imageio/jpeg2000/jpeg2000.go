@@ -40,9 +40,12 @@
 // (one component, 9 to 16 bits), *image.RGBA (three components, up to 8
 // bits), *image.RGBA64 (three components, 9 to 16 bits) or *image.NRGBA /
 // *image.NRGBA64 (two or four components, the last one being alpha).
-// Samples of fewer than 8 (or between 9 and 15) bits are scaled to the full
-// range of the output type. The package registers nothing: callers wire
-// Decode into their own intake.
+// Samples of other precisions are scaled to the full range of the output
+// type; subsampled components are upsampled by replication. In a JP2 file
+// the channel definitions (cdef) order the channels and an sYCC colour
+// space is converted to RGB; an ICC profile (colr method 2) is not applied,
+// the samples are returned as coded. The package registers nothing with
+// image.RegisterFormat: callers wire Decode into their own intake.
 package jpeg2000
 
 import (
