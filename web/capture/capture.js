@@ -356,6 +356,7 @@
   }
   function run() {
     const step = st.steps[st.stepIndex];
+    document.body.dataset.step = step;
     const go = (p) => p.catch((e) => handle(e, run));
     if (step === 'chip') {
       $('chip-wait').hidden = true;

@@ -1,0 +1,140 @@
+// Drives Madoguchi's capture page through one session in headless Chromium
+// with a fake camera, as a customer would: intro, (ホ) three document photos
+// or (ヘ) the chip screen, the selfie with the server's liveness challenge,
+// submit. Used by cmd/madoguchi/e2e_browser_test.go; run by hand with
+//
+//   node capture.mjs '{"url":"http://127.0.0.1:PORT/ekyc/capture#t=…","video":"/tmp/face.y4m","shots":"/tmp/shots","method":"he"}'
+//
+// Options (one JSON argument): url, video (.y4m or .mjpeg for the fake
+// camera), shots (directory for screenshots), method ("he" | "ho"),
+// device ("phone" | "kiosk"), switchLang (a language to switch to on the
+// intro screen), chromium (default /usr/bin/chromium), timeoutMs.
+//
+// Output: one JSON line per event on stdout ({"event":"step","step":…},
+// {"event":"done"}); page console errors on stderr. Exit status 0 when the
+// page reached its finish screen, 1 otherwise (the page's error text is
+// printed).
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const opt = JSON.parse(process.argv[2] || '{}');
+for (const k of ['url', 'video', 'shots', 'method']) {
+  if (!opt[k]) {
+    console.error(`capture.mjs: missing option ${k}`);
+    process.exit(2);
+  }
+}
+const timeout = opt.timeoutMs || 120000;
+mkdirSync(opt.shots, { recursive: true });
+const emit = (o) => process.stdout.write(JSON.stringify(o) + '\n');
+
+const browser = await chromium.launch({
+  executablePath: opt.chromium || '/usr/bin/chromium',
+  headless: true,
+  args: [
+    '--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--disable-default-apps', '--no-first-run', '--disable-dev-shm-usage',
+    '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+    `--use-file-for-fake-video-capture=${opt.video}`,
+    '--lang=ja-JP',
+  ],
+});
+let status = 1;
+try {
+  const phone = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'ja-JP' };
+  const kiosk = { viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1, hasTouch: true, locale: 'ja-JP' };
+  const context = await browser.newContext(opt.device === 'kiosk' ? kiosk : phone);
+  context.setDefaultTimeout(timeout);
+  const page = await context.newPage();
+  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.error(`console.${m.type()}: ${m.text()}`); });
+  page.on('pageerror', (e) => console.error(`pageerror: ${e.message}`));
+  let n = 0;
+  const shot = async (name) => {
+    const file = join(opt.shots, `${String(++n).padStart(2, '0')}-${opt.method}-${name}.png`);
+    await page.screenshot({ path: file });
+    emit({ event: 'screenshot', file });
+  };
+  const errorText = async () => (await page.locator('#error-body').textContent()) + ' ' + (await page.locator('#error-code').textContent());
+  // waitScreen waits for the named screen, failing fast on the error screen.
+  const waitScreen = async (sel) => {
+    await page.waitForSelector(`body[data-screen="error"], ${sel}`, { state: 'attached' });
+    if (await page.locator('body[data-screen="error"]').count()) {
+      await shot('error');
+      throw new Error('page error: ' + (await errorText()));
+    }
+  };
+  const check = async (sel, want) => {
+    const got = (await page.locator(sel).textContent()).trim();
+    if (!got.includes(want)) throw new Error(`${sel} = ${JSON.stringify(got)}, want it to contain ${JSON.stringify(want)}`);
+  };
+
+  await page.goto(opt.url);
+  await waitScreen('body[data-screen="intro"]');
+  if (new URL(page.url()).hash !== '') throw new Error('the capture token is still in the address bar');
+  await shot('intro');
+  if (opt.switchLang) {
+    await page.click(`#lang-${opt.switchLang}`);
+    await check('#screen-intro h1', opt.switchLang === 'ja' ? '本人確認を始めます' : 'verify your identity');
+    await shot('intro-' + opt.switchLang);
+  }
+  await page.click('#btn-start');
+
+  if (opt.method === 'he') {
+    await waitScreen('body[data-step="chip"]');
+    emit({ event: 'step', step: 'chip' });
+    await shot('chip');
+    await page.click('#btn-chip-next');
+  } else {
+    for (const step of ['doc_front', 'doc_back', 'doc_tilt']) {
+      await waitScreen(`body[data-step="${step}"]`);
+      emit({ event: 'step', step });
+      await page.waitForSelector('#btn-capture:not([hidden]):not([disabled])');
+      await shot(step);
+      await page.click('#btn-capture');
+      await page.waitForSelector('#btn-use:not([hidden])');
+      await shot(step + '-preview');
+      await page.click('#btn-use');
+    }
+  }
+
+  await waitScreen('body[data-step="selfie"]');
+  emit({ event: 'step', step: 'selfie' });
+  await page.waitForSelector('#btn-capture:not([hidden]):not([disabled])');
+  await shot('selfie');
+  await page.click('#btn-capture');
+  // One screenshot per challenge step while the instruction is shown.
+  const seen = new Set();
+  for (;;) {
+    const h = await page.waitForFunction(() => {
+      const b = document.body.dataset;
+      if (b.screen === 'error' || b.step === 'send') return 'end';
+      return b.challenge && document.getElementById('instruction').textContent ? b.challenge : null;
+    }, null, { polling: 50 });
+    const v = await h.jsonValue();
+    if (v === 'end') break;
+    if (!seen.has(v)) {
+      seen.add(v);
+      emit({ event: 'challenge', step: v });
+      await shot('challenge-' + v);
+    }
+    await page.waitForFunction((c) => {
+      const b = document.body.dataset;
+      return b.challenge !== c || b.screen === 'error' || b.step === 'send';
+    }, v, { polling: 50 });
+  }
+  await waitScreen('body[data-step="send"]');
+  emit({ event: 'step', step: 'send' });
+  await shot('sending');
+  await waitScreen('body[data-screen="done"]');
+  await shot('done');
+  const stored = await page.evaluate(() => localStorage.length + sessionStorage.length);
+  if (stored !== 0) throw new Error(`the page left ${stored} items in web storage`);
+  emit({ event: 'done', challenge: [...seen] });
+  status = 0;
+} catch (e) {
+  console.error(`capture.mjs: ${e.message}`);
+} finally {
+  await browser.close();
+}
+process.exit(status);
