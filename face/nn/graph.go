@@ -15,7 +15,8 @@ type Graph struct {
 	index   map[string]int
 	inputs  []int
 	outputs []int
-	uses    []int // number of consumers per node (+1 for graph outputs)
+	uses    []int  // number of consumers per node (+1 for graph outputs)
+	shared  []bool // value is aliased by a view op (Identity, Reshape, Pad): never overwritten
 }
 
 type gnode struct {
@@ -348,9 +349,13 @@ func (b *Builder) Build() (*Graph, error) {
 	}
 	g.fuse()
 	g.uses = make([]int, len(g.nodes))
+	g.shared = make([]bool, len(g.nodes))
 	for _, n := range g.nodes {
 		for _, i := range n.in {
 			g.uses[i]++
+			if n.view {
+				g.shared[i] = true
+			}
 		}
 	}
 	for _, o := range g.outputs {
@@ -454,7 +459,7 @@ func (g *Graph) Run(ctx context.Context, inputs map[string]*Tensor) ([]*Tensor, 
 // another value) and this consumer is its last use.
 func (g *Graph) owned(j int, left []int, others []int) bool {
 	n := &g.nodes[j]
-	if n.op == "Input" || n.op == "Const" || n.view || left[j] != 1 {
+	if n.op == "Input" || n.op == "Const" || n.view || g.shared[j] || left[j] != 1 {
 		return false
 	}
 	for _, o := range others {

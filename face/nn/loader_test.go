@@ -327,7 +327,12 @@ func TestGraphInPlaceSafety(t *testing.T) {
 	b.Unary("sig", OpSigmoid, "conv")      // second consumer of conv
 	b.Binary("sum", OpAdd, "conv", "conv") // same value twice
 	b.Unary("neg", OpRelu, "sum")          // sum is owned: in place is fine
-	for _, o := range []string{"relu", "sig", "neg", "conv"} {
+	// a view of conv2 consumed after an element-wise op on conv2 itself
+	b.Conv2D("conv2", "x", f, nil, 1, 1, Valid, Linear)
+	b.Reshape("view2", "conv2", []int{1, 4})
+	b.Unary("relu2", OpRelu, "conv2") // last direct consumer of conv2: must not write into view2's data
+	b.Unary("late", OpIdentity, "view2")
+	for _, o := range []string{"relu", "sig", "neg", "conv", "late", "relu2"} {
 		b.Output(o)
 	}
 	g, err := b.Build()
@@ -340,7 +345,7 @@ func TestGraphInPlaceSafety(t *testing.T) {
 		t.Fatal(err)
 	}
 	conv := []float32{2, -2, -3, 3}
-	want := [][]float32{{2, 0, 0, 3}, nil, {4, 0, 0, 6}, conv}
+	want := [][]float32{{2, 0, 0, 3}, nil, {4, 0, 0, 6}, conv, conv, {2, 0, 0, 3}}
 	for i, w := range want {
 		if w == nil {
 			continue
