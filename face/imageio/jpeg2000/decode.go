@@ -126,6 +126,13 @@ func (d *decoder) finishTile(tcs []tileComp, tp *tileParams) error {
 			floats[c] = idwt97(tc)
 			d.irrev[c] = true
 		}
+		// The bands are no longer needed: let them go before the next
+		// component's transform allocates.
+		for r := range tc.res {
+			for bi := range tc.res[r].bands {
+				tc.res[r].bands[bi].icoef, tc.res[r].bands[bi].fcoef = nil, nil
+			}
+		}
 	}
 	if tp.mct {
 		for c := 1; c < 3; c++ {

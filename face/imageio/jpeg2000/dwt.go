@@ -109,23 +109,29 @@ func lift97(g []float32, n, gw, par int) {
 	step(od, dwtAlpha)
 }
 
-// lift97Line is lift97 for a single line.
+// lift97Line is lift97 for a single line, with the scaling of the
+// low-pass samples folded into the first lifting step (same arithmetic).
 func lift97Line(g []float32, ev, od int) {
 	l := len(g)
-	for j := ev; j < l; j += 2 {
-		g[j] *= dwtK
-	}
-	for j := od; j < l; j += 2 {
-		g[j] *= 1 / dwtK
-	}
+	const invK = 1 / dwtK
 	first := func(start int) int {
 		if start == 0 {
 			return 2
 		}
 		return start
 	}
+	for j := od; j < l; j += 2 {
+		g[j] *= invK
+	}
+	// Low-pass samples the delta step does not reach are only scaled.
+	if ev == 0 {
+		g[0] *= dwtK
+	}
+	if (l-1)&1 == ev {
+		g[l-1] *= dwtK
+	}
 	for j := first(ev); j < l-1; j += 2 {
-		g[j] -= dwtDelta * (g[j-1] + g[j+1])
+		g[j] = g[j]*dwtK - dwtDelta*(g[j-1]+g[j+1])
 	}
 	for j := first(od); j < l-1; j += 2 {
 		g[j] -= dwtGamma * (g[j-1] + g[j+1])
@@ -188,22 +194,25 @@ func (lv *level[T]) run() []T {
 			hi = lv.hh[r*hhw : (r+1)*hhw]
 		}
 		row := out[y*w : (y+1)*w]
-		for x, k := xpar, 0; x < w; x, k = x+2, k+1 {
-			row[x] = lo[k]
-		}
-		for x, k := 1-xpar, 0; x < w; x, k = x+2, k+1 {
-			row[x] = hi[k]
-		}
 		if w == 1 {
-			if xpar == 1 {
-				row[0] = lv.halfOne(row[0])
+			if xpar == 0 {
+				row[0] = lo[0]
+			} else {
+				row[0] = lv.halfOne(hi[0])
 			}
 			continue
 		}
-		copy(e[dwtPad:], row)
+		// Interleave straight into the extension buffer, filter, store.
+		m := e[dwtPad : dwtPad+w]
+		for x, k := xpar, 0; x < w; x, k = x+2, k+1 {
+			m[x] = lo[k]
+		}
+		for x, k := 1-xpar, 0; x < w; x, k = x+2, k+1 {
+			m[x] = hi[k]
+		}
 		extendG(e, w, 1)
 		lv.lift(e, w, 1, xpar)
-		copy(row, e[dwtPad:dwtPad+w])
+		copy(row, m)
 	}
 	// Columns, colGroup at a time.
 	if h == 1 {

@@ -74,7 +74,9 @@ type Limits struct {
 	// MaxBytes is the largest input accepted (default 32 MiB).
 	MaxBytes int64
 	// MaxPixels is the largest image area, width × height, accepted
-	// (default 16 Mpx; chip photos are far smaller).
+	// (default 16 Mpx; chip photos are far smaller). Decoding an RGB image
+	// allocates about 40 bytes per pixel in all (coefficients, transformed
+	// tiles, sample planes, output image): some 650 MB at the default.
 	MaxPixels int64
 	// MaxTiles is the largest number of tiles accepted (default 4096).
 	MaxTiles int
