@@ -6,18 +6,17 @@ import "math"
 // of pixel (i, j) is (i+0.5, j+0.5)).
 type Point struct{ X, Y float64 }
 
-func (p Point) sub(q Point) Point          { return Point{p.X - q.X, p.Y - q.Y} }
-func (p Point) add(q Point) Point          { return Point{p.X + q.X, p.Y + q.Y} }
-func (p Point) scale(s float64) Point      { return Point{p.X * s, p.Y * s} }
-func (p Point) dot(q Point) float64        { return p.X*q.X + p.Y*q.Y }
-func (p Point) cross(q Point) float64      { return p.X*q.Y - p.Y*q.X }
-func (p Point) norm() float64              { return math.Hypot(p.X, p.Y) }
-func (p Point) finite() bool               { return finite(p.X) && finite(p.Y) }
-func finite(f float64) bool                { return !math.IsNaN(f) && !math.IsInf(f, 0) }
-func dist(p, q Point) float64              { return p.sub(q).norm() }
-func lerp(p, q Point, t float64) Point     { return p.add(q.sub(p).scale(t)) }
-func mid(p, q Point) Point                 { return lerp(p, q, 0.5) }
-func (p Point) eq(q Point, e float64) bool { return dist(p, q) <= e }
+func (p Point) sub(q Point) Point      { return Point{p.X - q.X, p.Y - q.Y} }
+func (p Point) add(q Point) Point      { return Point{p.X + q.X, p.Y + q.Y} }
+func (p Point) scale(s float64) Point  { return Point{p.X * s, p.Y * s} }
+func (p Point) dot(q Point) float64    { return p.X*q.X + p.Y*q.Y }
+func (p Point) cross(q Point) float64  { return p.X*q.Y - p.Y*q.X }
+func (p Point) norm() float64          { return math.Hypot(p.X, p.Y) }
+func (p Point) finite() bool           { return finite(p.X) && finite(p.Y) }
+func finite(f float64) bool            { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+func dist(p, q Point) float64          { return p.sub(q).norm() }
+func lerp(p, q Point, t float64) Point { return p.add(q.sub(p).scale(t)) }
+func mid(p, q Point) Point             { return lerp(p, q, 0.5) }
 
 // homography maps (u, v) to ((h0 u + h1 v + h2)/w, (h3 u + h4 v + h5)/w) with
 // w = h6 u + h7 v + 1.

@@ -16,8 +16,6 @@ type plane struct {
 
 func newPlane(w, h int) *plane { return &plane{w: w, h: h, p: make([]float32, w*h)} }
 
-func (g *plane) at(x, y int) float32 { return g.p[y*g.w+x] }
-
 // bilinear samples g at continuous coordinates (x, y), clamping at the border.
 func (g *plane) bilinear(x, y float64) float32 {
 	x -= 0.5
@@ -109,31 +107,6 @@ func blur3(g *plane) *plane {
 		o := out.p[y*g.w : (y+1)*g.w]
 		for x := range o {
 			o[x] = (u[x] + 2*c[x] + d[x]) / 4
-		}
-	}
-	return out
-}
-
-// boxBlur returns g averaged over (2r+1)-wide windows in x and y, clamped.
-func boxBlur(g *plane, r int) *plane {
-	t := newPlane(g.w, g.h)
-	for y := 0; y < g.h; y++ {
-		for x := 0; x < g.w; x++ {
-			var s float32
-			for d := -r; d <= r; d++ {
-				s += g.p[y*g.w+min(max(x+d, 0), g.w-1)]
-			}
-			t.p[y*g.w+x] = s / float32(2*r+1)
-		}
-	}
-	out := newPlane(g.w, g.h)
-	for y := 0; y < g.h; y++ {
-		for x := 0; x < g.w; x++ {
-			var s float32
-			for d := -r; d <= r; d++ {
-				s += t.p[min(max(y+d, 0), g.h-1)*g.w+x]
-			}
-			out.p[y*g.w+x] = s / float32(2*r+1)
 		}
 	}
 	return out
