@@ -3,6 +3,7 @@ package ekyc
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -312,8 +313,16 @@ type frameRow struct {
 	ReceivedAt time.Time
 }
 
-func (s *Service) frames(ctx context.Context, session string) ([]frameRow, error) {
-	rows, err := s.db.Query(ctx, `SELECT seq, kind, sha256, blob_ref, captured_at, received_at FROM ekyc_frames
+// querier is *store.DB or *store.Tx. Code running inside a transaction
+// must read through the transaction, never s.db: a second connection per
+// transaction exhausts the pool under load and deadlocks.
+type querier interface {
+	Query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRow(ctx context.Context, query string, args ...any) *store.Row
+}
+
+func (s *Service) frames(ctx context.Context, q querier, session string) ([]frameRow, error) {
+	rows, err := q.Query(ctx, `SELECT seq, kind, sha256, blob_ref, captured_at, received_at FROM ekyc_frames
 		WHERE session_id = ? ORDER BY seq`, session)
 	if err != nil {
 		return nil, err

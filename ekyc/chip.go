@@ -214,18 +214,18 @@ func (r *ChipResult) fill(ev *document.Evidence, session string, at time.Time) {
 }
 
 // chip loads and opens the session's chip result and photo reference.
-func (s *Service) chip(ctx context.Context, ss *Session) (*ChipResult, blob.Ref, error) {
+func (s *Service) chip(ctx context.Context, q querier, ss *Session) (*ChipResult, blob.Ref, error) {
 	var (
 		sealed   []byte
 		photoRef string
 	)
-	err := s.db.QueryRow(ctx, `SELECT evidence, photo_ref FROM ekyc_chips WHERE session_id = ? AND tenant_id = ?`, ss.ID, ss.TenantID).Scan(&sealed, &photoRef)
+	err := q.QueryRow(ctx, `SELECT evidence, photo_ref FROM ekyc_chips WHERE session_id = ? AND tenant_id = ?`, ss.ID, ss.TenantID).Scan(&sealed, &photoRef)
 	if isNotFound(err) {
 		return nil, blob.Ref{}, nil
 	} else if err != nil {
 		return nil, blob.Ref{}, err
 	}
-	pt, err := s.cfg.Vault.Open(ctx, s.db, subjectOf(ss.TenantID, ss.subject), chipAAD(ss.ID, "evidence"), sealed)
+	pt, err := s.cfg.Vault.Open(ctx, q, subjectOf(ss.TenantID, ss.subject), chipAAD(ss.ID, "evidence"), sealed)
 	if err != nil {
 		return nil, blob.Ref{}, err
 	}

@@ -289,7 +289,7 @@ func (s *Service) Submit(ctx context.Context, key string) (*Session, error) {
 
 // complete checks that every required frame kind and the chip are present.
 func (s *Service) complete(ctx context.Context, ss *Session) error {
-	frs, err := s.frames(ctx, ss.ID)
+	frs, err := s.frames(ctx, s.db, ss.ID)
 	if err != nil {
 		return err
 	}
@@ -338,7 +338,7 @@ func (s *Service) decide(ctx context.Context, ss *Session) error {
 func (s *Service) analyse(ctx context.Context, ss *Session) (*analysis, error) {
 	an := &analysis{model: s.cfg.Face.Model()}
 	subj := subjectOf(ss.TenantID, ss.subject)
-	frs, err := s.frames(ctx, ss.ID)
+	frs, err := s.frames(ctx, s.db, ss.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -371,7 +371,7 @@ func (s *Service) analyse(ctx context.Context, ss *Session) (*analysis, error) {
 		}
 	}
 	if ss.Method.NeedsChip {
-		cr, photo, err := s.chip(ctx, ss)
+		cr, photo, err := s.chip(ctx, s.db, ss)
 		if err != nil {
 			return nil, err
 		}

@@ -469,3 +469,117 @@ func TestEvaluateExpiry(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentSessions runs many sessions at once against a face engine
+// that admits two analyses at a time: callers that find it full get busy
+// at once, their sessions wait in submitted, and DecidePending decides
+// them; every session ends approved and nothing is decided twice.
+func TestConcurrentSessions(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		n := 50
+		if testing.Short() {
+			n = 6
+		}
+		concurrentSessions(t, db, n)
+	})
+}
+
+func concurrentSessions(t *testing.T, db *store.DB, n int) {
+	e := newEnv(t, db)
+	e.face.slots = make(chan struct{}, 2)
+	lic := e.licence(6)
+	type result struct {
+		id    string
+		state State
+		err   error
+	}
+	out := make(chan result, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := e.svc.Create(e.ctx, client, e.tenantA, CreateRequest{Method: "he", Reference: "c"})
+			if err != nil {
+				out <- result{err: err}
+				return
+			}
+			st, err := e.svc.StartCapture(e.ctx, tokenOf(t, c))
+			if err != nil {
+				out <- result{err: err}
+				return
+			}
+			if _, err := e.svc.SubmitChip(e.ctx, kiosk, e.tenantA, c.Session.ID, "jpdl", lic); err != nil {
+				out <- result{err: err}
+				return
+			}
+			key, _ := decodeToken(st.Key)
+			p := &page{e: e, start: st, key: key, nonce: st.FrameNonce}
+			for _, img := range selfieSeries(t, st.Challenge, 6) {
+				if err := p.frameWith(FrameSelfie, img, nil); err != nil {
+					out <- result{err: err}
+					return
+				}
+			}
+			ss, err := e.svc.Submit(e.ctx, st.Key)
+			if err != nil {
+				out <- result{err: err}
+				return
+			}
+			out <- result{id: ss.ID, state: ss.State}
+		}()
+	}
+	wg.Wait()
+	close(out)
+	var ids []string
+	waiting := 0
+	for r := range out {
+		if r.err != nil {
+			t.Fatalf("concurrent session: %v", r.err)
+		}
+		ids = append(ids, r.id)
+		if r.state == StateSubmitted {
+			waiting++
+		}
+	}
+	for range 10 {
+		if _, err := e.svc.DecidePending(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range ids {
+		ss, err := e.svc.Get(e.ctx, e.tenantA, id)
+		if err != nil || ss.State != StateDecided || ss.Outcome != OutcomeApproved {
+			t.Errorf("session %s = %v %v, %v; want decided approved", id, ss.State, ss.Outcome, err)
+		}
+		decides := 0
+		for _, a := range e.auditActions(id) {
+			if a == "ekyc.session.decide" {
+				decides++
+			}
+		}
+		if decides != 1 {
+			t.Errorf("session %s decided %d times, want once", id, decides)
+		}
+	}
+	t.Logf("%d sessions, %d waited for the face engine", n, waiting)
+}
+
+// selfieSeries returns frames performing steps as a live person id.
+func selfieSeries(t testing.TB, steps []Step, id uint8) [][]byte {
+	frontal := faceSpec{ID: id, EAR: 0.3, PAD: 0.95, Faces: 1}
+	out := [][]byte{specPNG(t, frontal)}
+	for _, st := range steps {
+		sp := frontal
+		switch st {
+		case TurnLeft:
+			sp.Yaw = 0.5
+		case TurnRight:
+			sp.Yaw = -0.5
+		case Blink:
+			sp.EAR = 0.05
+		}
+		out = append(out, specPNG(t, sp), specPNG(t, frontal))
+	}
+	return out
+}

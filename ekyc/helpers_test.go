@@ -55,6 +55,9 @@ type testFace struct {
 	uncalibrated bool
 	busy         bool
 	calls        int
+	// slots, if set, bounds concurrent analyses like face.Engine's queue:
+	// a caller finding no free slot gets face.ErrBusy at once.
+	slots chan struct{}
 }
 
 type faceSpec struct {
@@ -87,6 +90,15 @@ func (tf *testFace) AnalyzeImage(_ context.Context, b []byte) ([]face.Face, erro
 	tf.mu.Unlock()
 	if busy {
 		return nil, face.ErrBusy
+	}
+	if tf.slots != nil {
+		select {
+		case tf.slots <- struct{}{}:
+			defer func() { <-tf.slots }()
+			time.Sleep(2 * time.Millisecond) // inference takes time
+		default:
+			return nil, face.ErrBusy
+		}
 	}
 	if !known {
 		img, err := png.Decode(bytes.NewReader(b))

@@ -91,7 +91,7 @@ func (s *Service) writeRecord(ctx context.Context, tx *store.Tx, ss *Session, d 
 	m := ss.Method
 	rec.Method.Code, rec.Method.Letter, rec.Method.Citation = m.Code, m.Letter, m.Citation
 	rec.Method.EffectiveFrom = m.EffectiveFrom.Format(time.DateOnly)
-	frs, err := s.frames(ctx, ss.ID)
+	frs, err := s.frames(ctx, tx, ss.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +102,7 @@ func (s *Service) writeRecord(ctx context.Context, tx *store.Tx, ss *Session, d 
 		rec.Evidence = append(rec.Evidence, RecordEvidence{Kind: string(f.Kind), Blob: f.Ref.String(), SHA256: f.SHA256, CapturedAt: f.CapturedAt})
 	}
 	if m.NeedsChip {
-		cr, _, err := s.chip(ctx, ss)
+		cr, _, err := s.chip(ctx, tx, ss)
 		if err != nil {
 			return nil, err
 		}

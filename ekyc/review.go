@@ -164,7 +164,7 @@ func (s *Service) Evidence(ctx context.Context, st Staff, id string) (*EvidenceV
 		if err != nil {
 			return err
 		}
-		frs, err := s.frames(ctx, ss.ID)
+		frs, err := s.frames(ctx, tx, ss.ID)
 		if err != nil {
 			return err
 		}
@@ -173,7 +173,7 @@ func (s *Service) Evidence(ctx context.Context, st Staff, id string) (*EvidenceV
 			v.Frames = append(v.Frames, FrameInfo{Seq: f.Seq, Kind: f.Kind, SHA256: f.SHA256, CapturedAt: f.CapturedAt})
 		}
 		if ss.Method.NeedsChip {
-			if v.Chip, _, err = s.chip(ctx, ss); err != nil {
+			if v.Chip, _, err = s.chip(ctx, tx, ss); err != nil {
 				return err
 			}
 		}
@@ -191,7 +191,7 @@ func (s *Service) FrameImage(ctx context.Context, st Staff, id string, seq int) 
 		if err != nil {
 			return err
 		}
-		frs, err := s.frames(ctx, ss.ID)
+		frs, err := s.frames(ctx, tx, ss.ID)
 		if err != nil {
 			return err
 		}
@@ -199,7 +199,7 @@ func (s *Service) FrameImage(ctx context.Context, st Staff, id string, seq int) 
 		if i < 0 {
 			return ErrNotFound
 		}
-		if img, err = s.cfg.Vault.OpenBlob(ctx, s.db, subjectOf(ss.TenantID, ss.subject), frameAAD(ss.ID, seq), frs[i].Ref); err != nil {
+		if img, err = s.cfg.Vault.OpenBlob(ctx, tx, subjectOf(ss.TenantID, ss.subject), frameAAD(ss.ID, seq), frs[i].Ref); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, st.actor(), ss.TenantID, "ekyc.review.view_frame", ss.ID, audit.OutcomeOK,

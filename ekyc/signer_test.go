@@ -50,7 +50,7 @@ func TestVerifyResult(t *testing.T) {
 		jwks      []byte
 	}{
 		{"other key set", jws, other.JWKS()},
-		{"alg none", enc(`{"alg":"none","typ":"` + ResultType + `"}`) + "." + parts[1] + ".", s.JWKS()},
+		{"alg none", enc(`{"alg":"none","typ":"`+ResultType+`"}`) + "." + parts[1] + ".", s.JWKS()},
 		{"HS256 with the public key", hs(`{"alg":"HS256","kid":"` + s.KeyID() + `","typ":"` + ResultType + `"}`), s.JWKS()},
 		{"wrong typ", enc(`{"alg":"ES256","kid":"`+s.KeyID()+`","typ":"JWT"}`) + "." + parts[1] + "." + parts[2], s.JWKS()},
 		{"crit", enc(`{"alg":"ES256","kid":"`+s.KeyID()+`","typ":"`+ResultType+`","crit":["x"]}`) + "." + parts[1] + "." + parts[2], s.JWKS()},
