@@ -1,0 +1,76 @@
+package devissuer
+
+import (
+	"bytes"
+	"image"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/madoguchi/madoguchi/face/imageio/jpeg2000"
+)
+
+// TestEncodeJ2KLossless: the repository's JPEG 2000 decoder reads back
+// exactly the pixels encoded, for block-aligned and ragged sizes, flat,
+// noisy and smooth images.
+func TestEncodeJ2KLossless(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	tests := []struct {
+		name string
+		w, h int
+		pix  func(x, y int) uint8
+	}{
+		{"flat mid-grey", 64, 64, func(x, y int) uint8 { return 128 }},
+		{"all black", 10, 7, func(x, y int) uint8 { return 0 }},
+		{"all white", 65, 3, func(x, y int) uint8 { return 255 }},
+		{"one pixel", 1, 1, func(x, y int) uint8 { return 77 }},
+		{"gradient", 130, 97, func(x, y int) uint8 { return uint8((x + 2*y) % 256) }},
+		{"noise", 100, 140, func(x, y int) uint8 { return uint8(rng.IntN(256)) }},
+		{"sparse dots", 70, 70, func(x, y int) uint8 {
+			if (x*7+y*13)%29 == 0 {
+				return 255
+			}
+			return 128
+		}},
+		{"checkerboard", 33, 17, func(x, y int) uint8 { return uint8(255 * ((x + y) % 2)) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			img := image.NewGray(image.Rect(0, 0, tt.w, tt.h))
+			for y := range tt.h {
+				for x := range tt.w {
+					img.Pix[y*img.Stride+x] = tt.pix(x, y)
+				}
+			}
+			cs, err := encodeJ2K(img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !isJ2K(cs) || !bytes.HasSuffix(cs, []byte{0xFF, 0xD9}) {
+				t.Fatalf("encodeJ2K(%s) does not start with SOC/SIZ and end with EOC", tt.name)
+			}
+			got, err := jpeg2000.Decode(bytes.NewReader(cs))
+			if err != nil {
+				t.Fatalf("jpeg2000.Decode(encodeJ2K(%s)) = %v", tt.name, err)
+			}
+			if got.Bounds() != img.Bounds() {
+				t.Fatalf("decoded bounds %v, want %v", got.Bounds(), img.Bounds())
+			}
+			for y := range tt.h {
+				for x := range tt.w {
+					g, _, _, _ := got.At(x, y).RGBA()
+					if want := img.Pix[y*img.Stride+x]; uint8(g>>8) != want {
+						t.Fatalf("pixel (%d,%d) = %d, want %d", x, y, g>>8, want)
+					}
+				}
+			}
+		})
+	}
+}
+
+func grayImage(w, h int) *image.Gray {
+	img := image.NewGray(image.Rect(0, 0, w, h))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 31)
+	}
+	return img
+}
