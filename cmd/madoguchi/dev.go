@@ -46,6 +46,8 @@ func runDev(ctx context.Context, e *env, args []string) error {
 	switch args[0] {
 	case "client":
 		return devClient(ctx, e, args[1:])
+	case "session":
+		return devSession(ctx, e, args[1:])
 	case "token":
 		return devToken(ctx, e, args[1:])
 	}

@@ -1,0 +1,414 @@
+package main
+
+// `madoguchi dev session`: the test kit's second half. It runs one whole ヘ
+// session against a running server, as a registered test kiosk would: it
+// opens the session over the API, posts the chip files read by "its
+// reader", plays the capture page's part (redeems the one-time capture
+// link, posts each selfie as a camera frame bound to the session with
+// ekyc.FrameMAC and the server's nonce chain), submits, waits for the
+// decision and prints it as one JSON object:
+//
+//	{"session": "ses_…", "state": "decided", "decision": "rejected",
+//	 "reasons": [{"code": "liveness.still_image", "action": "reject", "detail": "…"}],
+//	 "scores": {"face_match": 0.97, "liveness": 0.36}}
+//
+// Still selfies cannot pass the active liveness challenge: the server's
+// reasons say so (liveness.still_image or liveness.challenge_failed), and
+// the kit never hides or rewrites a reason.
+//
+// The kiosk is either an existing API client (--client-id, --key; its
+// tenant needs an eKYC policy and the scopes ekyc:sessions, ekyc:device and
+// ekyc:results) or, by default, a test kiosk registered once in the
+// development data directory (--data; refused for any other): a tenant
+// with the example policy and a client whose key is kept at
+// <data>/dev-kiosk/key.pem.
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/madoguchi/madoguchi/document"
+	"github.com/madoguchi/madoguchi/document/chip"
+	"github.com/madoguchi/madoguchi/ekyc"
+	"github.com/madoguchi/madoguchi/face"
+	"github.com/madoguchi/madoguchi/store"
+	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/web"
+)
+
+// Limits of dev session's inputs.
+const (
+	maxSelfies      = 30 // ekyc.MaxFrames bounds the session anyway
+	maxChipDirFiles = 64
+)
+
+// repeated is a flag that may be given several times.
+type repeated []string
+
+func (r *repeated) String() string     { return strings.Join(*r, ",") }
+func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
+
+// devSessionResult is what dev session prints.
+type devSessionResult struct {
+	Session  string             `json:"session"`
+	State    string             `json:"state"`
+	Decision string             `json:"decision"`
+	Reasons  []ekyc.Reason      `json:"reasons"`
+	Scores   map[string]float64 `json:"scores"`
+	Notes    []string           `json:"notes,omitempty"`
+}
+
+func devSession(ctx context.Context, e *env, args []string) error {
+	const synopsis = "dev session --server URL --method he --chip DIR --selfie FILE [--selfie FILE…] [--kind KIND] [--client-id ID --key FILE | --data DIR] [--wait DURATION]"
+	fs := newFlagSet(e, "dev session", synopsis)
+	var d dataFlags
+	d.register(fs, e)
+	server := fs.String("server", "http://127.0.0.1:8080", "server URL")
+	aud := fs.String("audience", "", "the server's public URL, if it differs from --server")
+	method := fs.String("method", "he", "legal method; only he (IC chip + live face) runs without the capture page")
+	chipDir := fs.String("chip", "", "directory of chip files (as written by 'madoguchi dev chip')")
+	kindFlag := fs.String("kind", "", "chip kind: jpdl, mynumber or residence (default: from the file names)")
+	var selfies repeated
+	fs.Var(&selfies, "selfie", "a selfie image (JPEG or PNG); repeat for a sequence of frames")
+	clientID := fs.String("client-id", "", "kiosk API client id (default: a test kiosk registered in the development data directory)")
+	keyFile := fs.String("key", "", "kiosk client private key (PEM), with --client-id")
+	locale := fs.String("locale", "ja", "session locale: ja or en")
+	wait := fs.Duration("wait", 2*time.Minute, "how long to wait for the decision")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usageError{"dev session takes no arguments; usage: madoguchi " + synopsis}
+	case *method != "he":
+		return usageError{fmt.Sprintf("--method %q: dev session runs method he only (ホ needs document photos from the capture page)", *method)}
+	case *chipDir == "":
+		return usageError{"dev session needs --chip DIR"}
+	case len(selfies) == 0:
+		return usageError{"dev session needs at least one --selfie FILE"}
+	case len(selfies) > maxSelfies:
+		return usageError{fmt.Sprintf("at most %d --selfie files", maxSelfies)}
+	case (*clientID == "") != (*keyFile == ""):
+		return usageError{"--client-id and --key go together"}
+	case *wait <= 0:
+		return usageError{"--wait must be positive"}
+	}
+	var notes []string
+	kind, files, skipped, err := readChipDir(*chipDir, document.Kind(*kindFlag))
+	if err != nil {
+		return err
+	}
+	for _, s := range skipped {
+		notes = append(notes, "not sent: "+s)
+	}
+	images := make([][]byte, len(selfies))
+	for i, p := range selfies {
+		if images[i], err = readLimited(p, ekyc.MaxImageBytes); err != nil {
+			return err
+		}
+	}
+
+	var c *apiClient
+	if *clientID != "" {
+		if c, err = loadAPIClient(*server, *aud, *clientID, *keyFile); err != nil {
+			return err
+		}
+	} else {
+		id, key, note, err := devKiosk(ctx, d)
+		if err != nil {
+			return err
+		}
+		if note != "" {
+			notes = append(notes, note)
+		}
+		if c, err = loadAPIClient(*server, *aud, id, key); err != nil {
+			return err
+		}
+	}
+
+	res, err := runDevSession(ctx, c, kind, files, images, *locale, *wait)
+	if res != nil {
+		res.Notes = append(notes, res.Notes...)
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if werr := enc.Encode(res); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	return err
+}
+
+// runDevSession plays one session through: create, chip, capture, submit,
+// wait. It returns what it knows even when a step fails after creation.
+func runDevSession(ctx context.Context, c *apiClient, kind document.Kind, files map[string][]byte, selfies [][]byte, locale string, wait time.Duration) (*devSessionResult, error) {
+	var s struct {
+		ID         string         `json:"id"`
+		State      string         `json:"state"`
+		CaptureURL string         `json:"capture_url"`
+		Decision   *ekyc.Decision `json:"decision"`
+	}
+	if err := c.call(ctx, "POST", "/v1/ekyc/sessions", map[string]string{"method": "he", "reference": "dev-session", "locale": locale}, &s); err != nil {
+		return nil, fmt.Errorf("create session: %w", err)
+	}
+	res := &devSessionResult{Session: s.ID, State: s.State, Scores: map[string]float64{}}
+	_, token, ok := strings.Cut(s.CaptureURL, "#t=")
+	if !ok || token == "" {
+		return res, errors.New("create session: the answer has no capture token")
+	}
+
+	// The kiosk's reader.
+	enc := make(map[string]string, len(files))
+	for n, b := range files {
+		enc[n] = base64.StdEncoding.EncodeToString(b)
+	}
+	var chipSum struct {
+		Verified bool     `json:"verified"`
+		Failed   []string `json:"failed_checks"`
+	}
+	if err := c.call(ctx, "POST", "/v1/ekyc/sessions/"+s.ID+"/chip", map[string]any{"kind": kind, "files": enc}, &chipSum); err != nil {
+		return res, fmt.Errorf("post chip files: %w", err)
+	}
+	if !chipSum.Verified {
+		res.Notes = append(res.Notes, "the server did not verify the chip files: "+strings.Join(chipSum.Failed, ", "))
+	}
+
+	// The capture page's part.
+	var start struct {
+		SessionID  string      `json:"session_id"`
+		Challenge  []ekyc.Step `json:"challenge"`
+		Key        string      `json:"capture_key"`
+		FrameNonce string      `json:"frame_nonce"`
+	}
+	if err := c.capture(ctx, "start", "Capture "+token, nil, &start); err != nil {
+		return res, fmt.Errorf("redeem the capture link: %w", err)
+	}
+	key, err := base64.RawURLEncoding.DecodeString(start.Key)
+	if err != nil {
+		return res, errors.New("capture start: the capture key is not base64url")
+	}
+	steps := make([]string, len(start.Challenge))
+	for i, st := range start.Challenge {
+		steps[i] = string(st)
+	}
+	res.Notes = append(res.Notes, fmt.Sprintf("the server's liveness challenge was %s; %d still selfie(s) were sent", strings.Join(steps, ", "), len(selfies)))
+	nonce := start.FrameNonce
+	for i, img := range selfies {
+		f := ekyc.Frame{Kind: ekyc.FrameSelfie, Seq: i + 1, Nonce: nonce, CapturedAt: time.Now().UTC().Truncate(time.Millisecond),
+			Source: ekyc.SourceCamera, Image: img}
+		f.MAC = base64.RawURLEncoding.EncodeToString(ekyc.FrameMAC(key, start.SessionID, &f))
+		var next struct {
+			NextNonce string `json:"next_nonce"`
+		}
+		err := c.capture(ctx, "frames", "Capture-Key "+start.Key, map[string]any{
+			"kind": f.Kind, "seq": f.Seq, "nonce": f.Nonce, "captured_at": f.CapturedAt.UnixMilli(), "source": f.Source,
+			"image": base64.StdEncoding.EncodeToString(img), "mac": f.MAC}, &next)
+		if err != nil {
+			return res, fmt.Errorf("selfie %d: %w", i+1, err)
+		}
+		nonce = next.NextNonce
+	}
+	if err := c.capture(ctx, "submit", "Capture-Key "+start.Key, nil, nil); err != nil {
+		return res, fmt.Errorf("submit: %w", err)
+	}
+
+	// The decision (the submit decides at once unless the face engine is
+	// busy; then the server's background job decides it).
+	deadline := time.Now().Add(wait)
+	for {
+		if err := c.call(ctx, "GET", "/v1/ekyc/sessions/"+s.ID, nil, &s); err != nil {
+			return res, fmt.Errorf("get session: %w", err)
+		}
+		res.State = s.State
+		if s.State == string(ekyc.StateDecided) && s.Decision != nil || !time.Now().Before(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	if s.Decision == nil {
+		return res, fmt.Errorf("no decision after %s (state %s): are the server's face models installed?", wait, s.State)
+	}
+	res.Decision = string(s.Decision.Outcome)
+	res.Reasons = s.Decision.Reasons
+	for _, k := range []string{"face_match", "liveness"} {
+		if v, ok := s.Decision.Scores[k]; ok {
+			res.Scores[k] = v
+		}
+	}
+	return res, nil
+}
+
+// capture calls one of the capture page's endpoints with its credential.
+func (c *apiClient) capture(ctx context.Context, op, auth string, body, out any) error {
+	b := []byte("{}")
+	if body != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
+			return err
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/v1/ekyc/capture/"+op, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", auth)
+	return c.do(req, out)
+}
+
+// readChipDir reads the chip files in dir, named as 'madoguchi dev chip'
+// writes them and the server expects (package chip's naming). Files that
+// are not chip files of the kind are listed in skipped and not sent; the
+// My Number files are never sent.
+func readChipDir(dir string, kind document.Kind) (document.Kind, map[string][]byte, []string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	if len(ents) > maxChipDirFiles {
+		return "", nil, nil, fmt.Errorf("%s: more than %d files", dir, maxChipDirFiles)
+	}
+	var names, skipped []string
+	for _, ent := range ents {
+		switch n := ent.Name(); {
+		case !ent.Type().IsRegular():
+		case len(chip.KindsOf(n)) == 0:
+			skipped = append(skipped, n+" (not a chip file)")
+		default:
+			names = append(names, n)
+		}
+	}
+	if kind == "" {
+		if kind, err = chip.Detect(names); err != nil {
+			return "", nil, nil, fmt.Errorf("%s: %w (give --kind)", dir, err)
+		}
+	} else if chip.FileNames(kind) == nil {
+		return "", nil, nil, usageError{fmt.Sprintf("--kind %q: want jpdl, mynumber or residence", kind)}
+	}
+	files := map[string][]byte{}
+	for _, n := range names {
+		canon, ok := chip.FileName(kind, n)
+		switch {
+		case !ok:
+			skipped = append(skipped, n+" (not a "+string(kind)+" chip file)")
+			continue
+		case kind == document.KindMyNumber && (canon == "textap_ef01" || canon == "visualap_ef05"):
+			skipped = append(skipped, n+" (holds the My Number, which is never sent)")
+			continue
+		}
+		if _, dup := files[canon]; dup {
+			return "", nil, nil, fmt.Errorf("%s: two files hold %s", dir, canon)
+		}
+		b, err := chip.ReadFileLimited(filepath.Join(dir, n), chip.MaxFile)
+		if err != nil {
+			return "", nil, nil, err
+		}
+		files[canon] = b
+	}
+	if len(files) == 0 {
+		return "", nil, nil, fmt.Errorf("%s: no %s chip files", dir, kind)
+	}
+	sort.Strings(skipped)
+	return kind, files, skipped, nil
+}
+
+// devKiosk returns the development data directory's test kiosk (client id
+// and key file), registering it on first use: a tenant with the example
+// eKYC policy (threshold from <data>/face-calibration.json if present) and
+// a client with the kiosk scopes.
+func devKiosk(ctx context.Context, d dataFlags) (id, keyFile, note string, err error) {
+	if !isDevelopment(d.data) {
+		return "", "", "", fmt.Errorf("%s is not a development data directory (no %s marker): give --client-id and --key of a registered kiosk", d.data, devMarker)
+	}
+	dir := filepath.Join(d.data, "dev-kiosk")
+	keyFile = filepath.Join(dir, "key.pem")
+	idFile := filepath.Join(dir, "client.json")
+	var saved struct {
+		ClientID string `json:"client_id"`
+	}
+	if b, err := readLimited(idFile, 4096); err == nil && json.Unmarshal(b, &saved) == nil && saved.ClientID != "" {
+		if _, err := os.Stat(keyFile); err == nil {
+			return saved.ClientID, keyFile, "", nil
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", "", "", err
+	}
+	a, err := openApp(ctx, modeDevelopment, d, slog.New(slog.DiscardHandler), true)
+	if err != nil {
+		return "", "", "", err
+	}
+	defer a.Close()
+	svc, err := a.newEKYC("http://dev-kiosk.invalid") // only to store the policy
+	if err != nil {
+		return "", "", "", err
+	}
+	p := ekyc.ExamplePolicy(0.5)
+	note = "registered a test kiosk in " + dir + " with the example policy"
+	if fh, err := os.Open(filepath.Join(d.data, "face-calibration.json")); err == nil {
+		cal, err := face.ReadCalibration(fh)
+		fh.Close()
+		if err != nil {
+			return "", "", "", fmt.Errorf("face-calibration.json: %w", err)
+		}
+		p.FaceMatch.Threshold, p.FaceMatch.TargetFMR = cal.Threshold, cal.TargetFMR
+	} else {
+		note += " (no face calibration: face matches are referred to a reviewer)"
+	}
+	op := tenant.Actor{Kind: "system", ID: "dev-session", OSUser: osUser()}
+	ten, err := a.tenants.CreateTenant(ctx, op, "Development kiosk")
+	if err != nil {
+		return "", "", "", err
+	}
+	if _, err := svc.SetPolicy(ctx, ekyc.Actor{Kind: "system", ID: "dev-session"}, ten.ID, p); err != nil {
+		return "", "", "", err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", "", "", err
+	}
+	jwks, err := publicJWKS("dev-1", key)
+	if err != nil {
+		return "", "", "", err
+	}
+	var cl tenant.Client
+	err = a.db.InTx(ctx, func(tx *store.Tx) error {
+		cl, err = a.tenants.CreateClientTx(ctx, tx, op, ten.ID, tenant.ClientSpec{Name: "Development kiosk (dev)",
+			Scopes: []string{web.ScopeEKYCSessions, web.ScopeEKYCDevice, web.ScopeEKYCResults}, JWKS: jwks})
+		return err
+	})
+	if err != nil {
+		return "", "", "", err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", "", "", err
+	}
+	if err := writeFileAtomic(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return "", "", "", err
+	}
+	b, _ := json.Marshal(map[string]string{"tenant_id": ten.ID, "client_id": cl.ID})
+	if err := writeFileAtomic(idFile, b, 0o600); err != nil {
+		return "", "", "", err
+	}
+	return cl.ID, keyFile, note, nil
+}
