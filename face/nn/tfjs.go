@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -157,7 +158,7 @@ func ParseGraphModel(data []byte, weights func([]ManifestGroup) (*Weights, error
 		for _, o := range m.Signature.Outputs {
 			outs = append(outs, strings.TrimSuffix(o.Name, ":0"))
 		}
-		sortStrings(outs)
+		slices.Sort(outs) // JSON object order is lost; outputs are told apart by name or shape
 	} else {
 		for _, n := range nodes {
 			if !consumed[n.Name] && n.Op != "Const" {
@@ -169,14 +170,6 @@ func ParseGraphModel(data []byte, weights func([]ManifestGroup) (*Weights, error
 		b.Output(o)
 	}
 	return b.Build()
-}
-
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
 }
 
 func addTFJSNode(b *Builder, n *tfjsNode, w *Weights) error {
