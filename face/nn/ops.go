@@ -209,31 +209,6 @@ func AddInPlace(a, b *Tensor) error {
 // ReLUInPlace applies max(x,0).
 func ReLUInPlace(a *Tensor) { activate(a.Data, ReLU) }
 
-// ChannelAffineInPlace computes x = x*mul + add per channel (last dim); either may be nil.
-func ChannelAffineInPlace(x *Tensor, mul, add []float32) error {
-	if len(x.Shape) == 0 {
-		return fmt.Errorf("%w: affine on a scalar", ErrShape)
-	}
-	c := x.Shape[len(x.Shape)-1]
-	if (mul != nil && len(mul) != c) || (add != nil && len(add) != c) {
-		return fmt.Errorf("%w: affine on %d channels", ErrShape, c)
-	}
-	for i := 0; i < len(x.Data); i += c {
-		row := x.Data[i : i+c]
-		if mul != nil {
-			for j := range row {
-				row[j] *= mul[j]
-			}
-		}
-		if add != nil {
-			for j := range row {
-				row[j] += add[j]
-			}
-		}
-	}
-	return nil
-}
-
 // MeanHW averages an NHWC tensor over H and W, giving [N, C].
 func MeanHW(x *Tensor) (*Tensor, error) {
 	n, h, w, c, err := nhwc(x)
