@@ -1,6 +1,7 @@
 package ekyc
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -198,6 +199,12 @@ func (p Policy) Offers(m Method, t time.Time) error {
 // SetPolicy stores tenant's policy (validated), bumping its version, with an
 // audit entry in the same transaction.
 func (s *Service) SetPolicy(ctx context.Context, actor Actor, tenant string, p Policy) (int, error) {
+	return StorePolicy(ctx, s.db, s.cfg.Audit, actor, tenant, p, s.now())
+}
+
+// StorePolicy is SetPolicy without a Service (for the administration CLI).
+// The tenant must exist (foreign key).
+func StorePolicy(ctx context.Context, db *store.DB, a Auditor, actor Actor, tenant string, p Policy, now time.Time) (int, error) {
 	if err := p.Validate(); err != nil {
 		return 0, err
 	}
@@ -206,23 +213,30 @@ func (s *Service) SetPolicy(ctx context.Context, actor Actor, tenant string, p P
 		return 0, err
 	}
 	var ver int
-	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+	now = now.UTC()
+	err = db.InTx(ctx, func(tx *store.Tx) error {
 		err := tx.QueryRow(ctx, `SELECT version FROM ekyc_policies WHERE tenant_id = ?`, tenant).Scan(&ver)
 		switch {
 		case err == nil:
 			ver++
 			_, err = tx.Exec(ctx, `UPDATE ekyc_policies SET version = ?, policy = ?, updated_at = ? WHERE tenant_id = ?`,
-				ver, string(b), store.Micros(s.now()), tenant)
+				ver, string(b), store.Micros(now), tenant)
 		case isNotFound(err):
 			ver = 1
 			_, err = tx.Exec(ctx, `INSERT INTO ekyc_policies (tenant_id, version, policy, updated_at) VALUES (?, ?, ?, ?)`,
-				tenant, ver, string(b), store.Micros(s.now()))
+				tenant, ver, string(b), store.Micros(now))
 		}
 		if err != nil {
 			return err
 		}
-		return s.record(ctx, tx, actor, tenant, "ekyc.policy.set", "policy/"+tenant, audit.OutcomeOK,
-			map[string]string{"version": fmt.Sprint(ver)})
+		kind := actor.Kind
+		if kind == "" {
+			kind = audit.ActorSystem
+		}
+		_, err = a.Append(ctx, tx, audit.Entry{ActorKind: kind, ActorID: actor.ID, TenantID: tenant, Action: "ekyc.policy.set",
+			Object: "policy/" + tenant, RequestID: actor.RequestID, Outcome: audit.OutcomeOK,
+			Details: map[string]string{"version": fmt.Sprint(ver)}})
+		return err
 	})
 	return ver, err
 }
@@ -230,6 +244,32 @@ func (s *Service) SetPolicy(ctx context.Context, actor Actor, tenant string, p P
 // Policy returns tenant's stored policy and its version, or ErrNoPolicy.
 func (s *Service) Policy(ctx context.Context, tenant string) (Policy, int, error) {
 	return loadPolicy(ctx, s.db, tenant)
+}
+
+// LoadPolicy is Policy without a Service (for the administration CLI).
+func LoadPolicy(ctx context.Context, db *store.DB, tenant string) (Policy, int, error) {
+	return loadPolicy(ctx, db, tenant)
+}
+
+// MaxPolicyBytes bounds a policy document.
+const MaxPolicyBytes = 64 << 10
+
+// ParsePolicy decodes a policy document strictly (unknown fields refused,
+// one JSON object, at most MaxPolicyBytes) and validates it.
+func ParsePolicy(b []byte) (Policy, error) {
+	if len(b) > MaxPolicyBytes {
+		return Policy{}, fmt.Errorf("%w: policy over %d bytes", ErrTooLarge, MaxPolicyBytes)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var p Policy
+	if err := dec.Decode(&p); err != nil {
+		return Policy{}, fmt.Errorf("%w: policy is not a valid JSON policy object", ErrInvalidInput)
+	}
+	if dec.More() {
+		return Policy{}, fmt.Errorf("%w: trailing data after the policy", ErrInvalidInput)
+	}
+	return p, p.Validate()
 }
 
 type rowQuerier interface {

@@ -2,6 +2,7 @@ package ekyc
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -272,6 +273,48 @@ func TestFrameRefusals(t *testing.T) {
 		}
 		if _, err := e.svc.Close(e.ctx, client, e.tenantA, other.start.SessionID); !errors.Is(err, ErrState) {
 			t.Errorf("Close(capturing) = %v, want ErrState", err)
+		}
+	})
+}
+
+func TestParsePolicy(t *testing.T) {
+	good, _ := json.Marshal(ExamplePolicy(0.4))
+	if p, err := ParsePolicy(good); err != nil || p.FaceMatch.Threshold != 0.4 {
+		t.Fatalf("ParsePolicy(example) = %+v, %v", p, err)
+	}
+	for _, tc := range []struct {
+		name string
+		in   string
+		want error
+	}{
+		{"unknown field", strings.Replace(string(good), `"methods"`, `"methodz":[],"methods"`, 1), ErrInvalidInput},
+		{"trailing data", string(good) + "{}", ErrInvalidInput},
+		{"not JSON", "methods: he", ErrInvalidInput},
+		{"empty", "", ErrInvalidInput},
+		{"fails validation", `{"methods":["he"]}`, ErrInvalidInput},
+		{"too large", strings.Repeat(" ", MaxPolicyBytes+1), ErrTooLarge},
+	} {
+		if _, err := ParsePolicy([]byte(tc.in)); !errors.Is(err, tc.want) {
+			t.Errorf("ParsePolicy(%s) = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+}
+
+func FuzzParsePolicy(f *testing.F) {
+	good, _ := json.Marshal(ExamplePolicy(0.4))
+	f.Add(good)
+	f.Add([]byte(`{"methods":["he","ho"],"actions":{"face.no_match":"review"}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := ParsePolicy(b)
+		if err == nil {
+			if err := p.Validate(); err != nil {
+				t.Fatalf("ParsePolicy accepted a policy that does not validate: %v", err)
+			}
+			for _, code := range []string{ReasonFaceMismatch, ReasonStaticFrames, ReasonChipInvalid} {
+				if a := p.Action(code); a != Reject && a != Review {
+					t.Fatalf("Action(%s) = %q", code, a)
+				}
+			}
 		}
 	})
 }
