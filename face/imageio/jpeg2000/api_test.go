@@ -212,7 +212,6 @@ func TestErrors(t *testing.T) {
 		{"jp2 signature cut", jp2[:7], ErrTruncated},
 		{"jp2 no codestream", jp2[:40], ErrTruncated},
 		{"codestream half", gray[:len(gray)/2], ErrTruncated},
-		{"codestream without EOC", gray[:len(gray)-2], ErrTruncated},
 		{"SOC only", []byte{0xFF, 0x4F}, ErrTruncated},
 		{"SOC then COD", append([]byte{0xFF, 0x4F}, seg(mCOD, 0, 0, 0, 1, 0, 0, 4, 4, 0, 1)...), ErrFormat},
 		{"five components", buildCS(csOpts{w: 8, h: 8, nc: 5, prec: 8}), ErrUnsupported},
@@ -221,7 +220,8 @@ func TestErrors(t *testing.T) {
 		{"one-pixel tiles", buildCS(csOpts{w: 100, h: 100, tw: 1, th: 1, nc: 1, prec: 8}), ErrTooLarge},
 		{"PPM too short", buildCS(csOpts{w: 8, h: 8, nc: 1, prec: 8, extraMain: seg(mPPM, 0, 0, 0, 0, 9, 0)}), ErrTruncated},
 		{"PPM index gap", buildCS(csOpts{w: 8, h: 8, nc: 1, prec: 8, extraMain: seg(mPPM, 1, 0, 0, 0, 1, 0)}), ErrFormat},
-		{"no EOC", buildCS(csOpts{w: 8, h: 8, nc: 1, prec: 8, skipEOC: true}), ErrTruncated},
+		{"last packet cut", gray[:len(gray)-3], ErrTruncated},
+		{"stray byte after the last tile-part", append(bytes.Clone(gray[:len(gray)-2]), 0xFF), ErrTruncated},
 		{"Part 2 capabilities", withSIZ(func(s []byte) { s[0] = 0x80 }), ErrUnsupported},
 		{"zero width", withSIZ(func(s []byte) { copy(s[2:6], []byte{0, 0, 0, 0}) }), ErrFormat},
 		{"zero subsampling", withSIZ(func(s []byte) { s[38] = 0 }), ErrFormat},
@@ -301,11 +301,47 @@ func TestTruncated(t *testing.T) {
 		}
 		for n := 0; n < len(b)-1; n += step {
 			_, err := Decode(bytes.NewReader(b[:n]))
+			if err == nil && n == len(b)-2 && bytes.HasPrefix(b, []byte{0xFF, 0x4F}) {
+				continue // only EOC is missing: tolerated, see TestMissingEOC
+			}
 			if err == nil || !isSentinel(err) {
 				t.Fatalf("Decode(%s[:%d]) = %v, want a sentinel error", f, n, err)
 			}
 		}
 	}
+}
+
+// TestMissingEOC: a codestream complete but for its EOC marker, as some
+// writers produce, decodes to the same image.
+func TestMissingEOC(t *testing.T) {
+	for _, f := range []string{"testdata/gray_53.j2k", "testdata/rgb_tiles.j2k", "testdata/gray_97.j2k"} {
+		b := mustRead(t, f)
+		want, err := Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Decode(bytes.NewReader(b[:len(b)-2]))
+		if err != nil {
+			t.Fatalf("Decode(%s without EOC) = %v, want success", f, err)
+		}
+		if !bytes.Equal(pixels(got), pixels(want)) {
+			t.Errorf("Decode(%s without EOC) differs from Decode(%s)", f, f)
+		}
+	}
+	o := csOpts{w: 8, h: 8, nc: 1, prec: 8, skipEOC: true}
+	if _, err := Decode(bytes.NewReader(buildCS(o))); err != nil {
+		t.Errorf("Decode(%+v) = %v, want success", o, err)
+	}
+}
+
+func pixels(m image.Image) []byte {
+	switch m := m.(type) {
+	case *image.Gray:
+		return m.Pix
+	case *image.RGBA:
+		return m.Pix
+	}
+	return nil
 }
 
 // TestCorrupted flips random bytes: the result is an image or a sentinel

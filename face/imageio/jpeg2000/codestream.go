@@ -197,8 +197,13 @@ func resolve(main, tile *codingParams, nc int) (tileParams, error) {
 			tp.roi[c] = main.rgn[c]
 		}
 	}
-	if tp.mct && (nc < 3 || tp.comps[0].reversible != tp.comps[1].reversible || tp.comps[0].reversible != tp.comps[2].reversible) {
-		return tp, formatErr("multiple component transform on unsuitable components")
+	if tp.mct && nc < 3 {
+		// Encoders set the flag on grey images; there is nothing to
+		// transform, and OpenJPEG skips it likewise.
+		tp.mct = false
+	}
+	if tp.mct && (tp.comps[0].reversible != tp.comps[1].reversible || tp.comps[0].reversible != tp.comps[2].reversible) {
+		return tp, formatErr("multiple component transform over mixed wavelets")
 	}
 	tp.poc = tile.poc
 	if len(tp.poc) == 0 {

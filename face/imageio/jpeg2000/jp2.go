@@ -153,8 +153,10 @@ func (j *jp2Info) parseHeader(p []byte) error {
 		p = r
 		switch bx.typ {
 		case "ihdr":
-			if i != 0 {
-				return formatErr("ihdr not first in jp2h")
+			// The standard puts ihdr first; some writers do not, and
+			// nothing here depends on the order.
+			if seenIhdr {
+				return formatErr("two ihdr boxes")
 			}
 			q := bx.payload
 			if len(q) != 14 {
@@ -221,7 +223,7 @@ func (j *jp2Info) parseCdef(p []byte) error {
 	for i := range order {
 		order[i] = -1
 	}
-	var alpha []int
+	var alpha, whole []int
 	for i := 0; i < n; i++ {
 		e := p[2+6*i:]
 		cn, typ, asoc := int(binary.BigEndian.Uint16(e)), binary.BigEndian.Uint16(e[2:]), int(binary.BigEndian.Uint16(e[4:]))
@@ -234,22 +236,29 @@ func (j *jp2Info) parseCdef(p []byte) error {
 				return formatErr("cdef association %d twice", asoc)
 			}
 			order[asoc-1] = cn
+		case typ == 0 && asoc == 0:
+			// "Whole image": encoders write it for a grey channel.
+			whole = append(whole, cn)
 		case typ == 1 || typ == 2:
 			alpha = append(alpha, cn)
 		default:
 			return unsupported("cdef channel type %d association %d", typ, asoc)
 		}
 	}
-	// Opacity fills the positions after the colours.
+	// Unassociated colour channels, then opacity, fill the free positions.
+	rest := append(whole, alpha...)
 	k := 0
 	for i := range order {
 		if order[i] == -1 {
-			if k == len(alpha) {
+			if k == len(rest) {
 				return formatErr("cdef leaves channel %d undefined", i)
 			}
-			order[i] = alpha[k]
+			order[i] = rest[k]
 			k++
 		}
+	}
+	if k != len(rest) {
+		return formatErr("cdef defines more channels than positions")
 	}
 	seen := make([]bool, n)
 	for _, c := range order {

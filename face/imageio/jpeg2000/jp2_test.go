@@ -122,3 +122,17 @@ func TestJP2HeaderErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestCdefWholeImage(t *testing.T) {
+	// Grey + alpha as PNG converters write it: the grey channel associated
+	// with the whole image (0), the alpha with it too.
+	cs := mustRead(t, "testdata/conformance/p1_07.j2k") // 2 components
+	in := wrapJP2(cs, 8, 12, 2, csGray, cdef([3]uint16{0, 0, 0}, [3]uint16{1, 1, 0}))
+	img, err := Decode(bytes.NewReader(in))
+	if err != nil {
+		t.Fatalf("Decode(grey+alpha cdef) = %v", err)
+	}
+	if _, ok := img.(*image.NRGBA); !ok {
+		t.Errorf("Decode(grey+alpha cdef) = %T, want *image.NRGBA", img)
+	}
+}

@@ -27,8 +27,9 @@
 //     code-blocks, precincts, bit-planes) is checked against Limits or the
 //     standard's bounds before anything proportional to it is allocated.
 //   - Every marker and box length is checked against the bytes present; a
-//     stream that ends before its last packet or before EOC is refused with
-//     ErrTruncated. Nothing is read past the input.
+//     stream that ends before its last packet is refused with ErrTruncated
+//     (a complete stream that only lacks its EOC marker is accepted, as
+//     some writers omit it). Nothing is read past the input.
 //   - The decoder never panics on any input (see FuzzDecode); errors wrap
 //     exactly one of ErrFormat, ErrUnsupported, ErrTooLarge, ErrTruncated
 //     and never contain image content.

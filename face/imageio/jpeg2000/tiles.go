@@ -44,6 +44,11 @@ func (d *decoder) readTiles() error {
 	}
 	nc := len(d.siz.comps)
 	for {
+		if d.pos == len(d.data) {
+			// Some writers omit EOC. The stream is complete if every
+			// tile and packet is there, which decodeTile checks.
+			break
+		}
 		if d.pos+2 > len(d.data) {
 			return truncated("no EOC marker")
 		}
@@ -111,10 +116,11 @@ func (d *decoder) readTiles() error {
 			}
 			end = sot + psot
 		} else {
-			if len(d.data) < d.pos+2 || binary.BigEndian.Uint16(d.data[len(d.data)-2:]) != mEOC {
-				return truncated("no EOC marker")
+			// The last tile-part runs to EOC, or to the end of the data.
+			end = len(d.data)
+			if len(d.data) >= d.pos+2 && binary.BigEndian.Uint16(d.data[len(d.data)-2:]) == mEOC {
+				end = len(d.data) - 2
 			}
-			end = len(d.data) - 2
 		}
 		if d.hasPPM {
 			// This tile-part's packet headers come next in the PPM stream.
