@@ -583,3 +583,44 @@ func selfieSeries(t testing.TB, steps []Step, id uint8) [][]byte {
 	}
 	return out
 }
+
+func TestPublicOnly(t *testing.T) {
+	for _, tc := range []struct {
+		addr string
+		ok   bool
+	}{
+		{"203.0.113.7:443", true}, {"[2001:db8::1]:443", true}, {"8.8.8.8:443", true},
+		{"127.0.0.1:443", false}, {"10.1.2.3:443", false}, {"192.168.0.1:443", false}, {"172.16.0.1:443", false},
+		{"169.254.169.254:80", false}, {"100.64.0.1:443", false}, {"[::1]:443", false}, {"[fd00::1]:443", false},
+		{"[fe80::1]:443", false}, {"0.0.0.0:443", false}, {"[::ffff:127.0.0.1]:443", false}, {"224.0.0.1:443", false},
+	} {
+		err := publicOnly("tcp", tc.addr, nil)
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrWebhookAddress)) {
+			t.Errorf("publicOnly(%s) = %v, want ok %v", tc.addr, err, tc.ok)
+		}
+	}
+}
+
+// TestWebhookToPrivateAddressRefused: a production service never posts
+// results inside the network, whatever URL a client registered.
+func TestWebhookToPrivateAddressRefused(t *testing.T) {
+	rc := &receiver{}
+	srv := httptest.NewTLSServer(rc)
+	defer srv.Close()
+	e := newEnv(t, storetest.SQLite(t), func(c *Config) { c.AllowInsecureWebhooks = false })
+	c, err := e.svc.Create(e.ctx, client, e.tenantA, CreateRequest{Method: "he", Reference: "r", Webhook: srv.URL + "/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := e.open(c)
+	if _, err := e.svc.SubmitChip(e.ctx, kiosk, e.tenantA, c.Session.ID, "jpdl", e.licence(2)); err != nil {
+		t.Fatal(err)
+	}
+	p.selfies(2, 0.9)
+	if _, err := e.svc.Submit(e.ctx, p.start.Key); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.svc.DeliverDue(e.ctx); err != nil || n != 0 || rc.calls != 0 {
+		t.Errorf("DeliverDue to 127.0.0.1 = %d, %v, endpoint calls %d; want nothing sent", n, err, rc.calls)
+	}
+}

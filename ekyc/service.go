@@ -4,10 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
@@ -78,7 +82,9 @@ type Config struct {
 	PublicURL string
 	// HTTPClient delivers webhooks (default: 10 s timeout, no redirects).
 	HTTPClient *http.Client
-	// AllowInsecureWebhooks permits http:// webhook URLs (development, tests).
+	// AllowInsecureWebhooks permits http:// webhook URLs and non-public
+	// webhook addresses (development, tests). Otherwise webhooks go only to
+	// https URLs on public addresses.
 	AllowInsecureWebhooks bool
 	Logger                *slog.Logger
 	Now                   func() time.Time
@@ -125,12 +131,41 @@ func New(cfg Config) (*Service, error) {
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
+		d := &net.Dialer{Timeout: 5 * time.Second}
+		if !cfg.AllowInsecureWebhooks {
+			d.Control = publicOnly
+		}
 		hc = &http.Client{
 			Timeout:       10 * time.Second,
+			Transport:     &http.Transport{DialContext: d.DialContext, TLSHandshakeTimeout: 5 * time.Second, MaxIdleConnsPerHost: 2},
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
 	return &Service{cfg: cfg, db: cfg.DB, log: cfg.Logger, http: hc}, nil
+}
+
+// ErrWebhookAddress: a webhook resolved to a loopback, private, link-local
+// or otherwise non-public address (refused unless AllowInsecureWebhooks).
+var ErrWebhookAddress = errors.New("ekyc: webhook address is not public")
+
+// publicOnly refuses connections to non-public addresses, checked on the
+// resolved address at dial time (so DNS rebinding cannot reach inside).
+func publicOnly(_, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return fmt.Errorf("%w: %s", ErrWebhookAddress, host)
+	}
+	ip = ip.Unmap()
+	if !ip.IsGlobalUnicast() || ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() ||
+		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() ||
+		netip.MustParsePrefix("100.64.0.0/10").Contains(ip) || netip.MustParsePrefix("fc00::/7").Contains(ip) {
+		return fmt.Errorf("%w: %s", ErrWebhookAddress, ip)
+	}
+	return nil
 }
 
 // JWKS returns the public key set results are signed with.
