@@ -78,6 +78,10 @@ func checkStatus(t *testing.T, name string, checks []Check, check string, want S
 	t.Errorf("%s: check %s missing, want %s", name, check, want)
 }
 
+// shortFrameCases run under -short (CI's race run): one pass and the main
+// failure of each kind.
+var shortFrameCases = map[string]bool{"clean front": true, "blurred": true, "glare": true, "no card": true}
+
 func TestCheckFrame(t *testing.T) {
 	type mod func(s *scene)
 	tests := []struct {
@@ -134,6 +138,9 @@ func TestCheckFrame(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			if testing.Short() && !shortFrameCases[tc.name] {
+				t.Skip("slow under -short")
+			}
 			s := goodFront
 			tc.sc(&s)
 			ff := &fixedFinder{}

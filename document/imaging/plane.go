@@ -3,7 +3,6 @@ package imaging
 import (
 	"image"
 	"math"
-	"sort"
 )
 
 // plane is a luminance image (Rec. 601 luma, 0..255) in row-major order.
@@ -112,15 +111,30 @@ func blur3(g *plane) *plane {
 	return out
 }
 
-// quantile returns the q-quantile (0..1) of v without modifying it.
+// quantile returns the q-quantile (0..1) of the non-negative values v to
+// within 1/1024 of their maximum, by histogram (linear time).
 func quantile(v []float32, q float64) float32 {
-	if len(v) == 0 {
+	var hi float32
+	for _, x := range v {
+		hi = max(hi, x)
+	}
+	if len(v) == 0 || !(hi > 0) {
 		return 0
 	}
-	s := append([]float32(nil), v...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	i := int(q * float64(len(s)-1))
-	return s[min(max(i, 0), len(s)-1)]
+	const bins = 1024
+	var h [bins + 1]int
+	for _, x := range v {
+		h[int(max(x, 0)/hi*bins)]++
+	}
+	want := int(q * float64(len(v)-1))
+	n := 0
+	for i, c := range h {
+		n += c
+		if n > want {
+			return float32(i) * hi / bins
+		}
+	}
+	return hi
 }
 
 // ncc is the normalised cross-correlation of two equally sized vectors:
