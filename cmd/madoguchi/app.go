@@ -15,6 +15,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/audit"
 	"github.com/madoguchi/madoguchi/blob"
+	"github.com/madoguchi/madoguchi/document/chip"
 	"github.com/madoguchi/madoguchi/staff"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
@@ -47,6 +48,8 @@ type app struct {
 	staff *staff.Directory
 	// models is the face model folder, installed in the background.
 	models *modelSet
+	// chips verifies chip reads (method ヘ) against <data>/trust (chipwire.go).
+	chips *chip.Verifier
 	// devKeys lists the development keys generated or loaded, for the
 	// single start-up warning.
 	devKeys []string
@@ -105,6 +108,9 @@ func (a *app) openDomain() error {
 	}
 	a.tenants = tenant.NewRegistry(a.db, a.audit)
 	if a.staff, err = newStaffDirectory(a, nil); err != nil {
+		return err
+	}
+	if a.chips, err = openChips(a.mode, a.data); err != nil {
 		return err
 	}
 	return nil

@@ -39,11 +39,13 @@ func isDevelopment(dir string) bool {
 // runDev holds the developer tools. They act directly on a development data
 // directory and bypass dual control, so they refuse any other.
 func runDev(ctx context.Context, e *env, args []string) error {
-	const synopsis = "dev client --name NAME [--scopes a,b] [--data DIR] --key-out FILE | dev token --server URL --client-id ID --key FILE"
+	const synopsis = "dev client --name NAME [--scopes a,b] [--data DIR] --key-out FILE | dev token --server URL --client-id ID --key FILE | dev chip --kind KIND --photo FILE --name NAME --birthdate YYYY-MM-DD --out DIR"
 	if len(args) == 0 {
 		return usageError{"usage: madoguchi " + synopsis}
 	}
 	switch args[0] {
+	case "chip":
+		return devChip(ctx, e, args[1:])
 	case "client":
 		return devClient(ctx, e, args[1:])
 	case "session":

@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/madoguchi/madoguchi/document"
@@ -74,29 +75,44 @@ func LoadOrCreate(dir string, now time.Time) (is *Issuers, created bool, err err
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, false, err
 	}
-	for _, g := range []struct {
+	gens := []struct {
 		name string
 		gen  func(time.Time) ([]*pem.Block, error)
-	}{{fileJPDL, genJPDL}, {fileMyNumber, genMyNumber}, {fileResidence, genResidence}, {fileICAO, genICAO}} {
+	}{{fileJPDL, genJPDL}, {fileMyNumber, genMyNumber}, {fileResidence, genResidence}, {fileICAO, genICAO}}
+	// Key generation dominates a first start: the issuers are generated
+	// concurrently, each written on its own.
+	type result struct {
+		won bool
+		err error
+	}
+	results := make([]result, len(gens))
+	var wg sync.WaitGroup
+	for i, g := range gens {
 		p := filepath.Join(dir, g.name)
 		if _, err := os.Lstat(p); err == nil {
 			continue
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			return nil, false, err
 		}
-		blocks, err := g.gen(now)
-		if err != nil {
-			return nil, false, fmt.Errorf("devissuer: generate %s: %w", g.name, err)
+		wg.Go(func() {
+			blocks, err := g.gen(now)
+			if err != nil {
+				results[i].err = fmt.Errorf("devissuer: generate %s: %w", g.name, err)
+				return
+			}
+			var data []byte
+			for _, b := range blocks {
+				data = append(data, pem.EncodeToMemory(b)...)
+			}
+			results[i].won, results[i].err = writeNew(p, data)
+		})
+	}
+	wg.Wait()
+	for _, r := range results {
+		if r.err != nil {
+			return nil, false, r.err
 		}
-		var data []byte
-		for _, b := range blocks {
-			data = append(data, pem.EncodeToMemory(b)...)
-		}
-		won, err := writeNew(p, data)
-		if err != nil {
-			return nil, false, err
-		}
-		created = created || won
+		created = created || r.won
 	}
 	is, err = Load(dir)
 	return is, created, err
