@@ -266,8 +266,10 @@ func (b *browserEnv) drive(t *testing.T, ctx context.Context, opts map[string]an
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("capture.mjs: %v\nevents: %v\nstderr:\n%s\nserver log tail:\n%s", err, events, stderr.String(), tail(b.srv.logText(), 3000))
 	}
-	if !slices.Contains(events, "done:") {
-		t.Fatalf("capture.mjs did not reach the finish screen; events %v", events)
+	for _, want := range []string{"done:", "refused:reused", "refused:no-token"} {
+		if !slices.Contains(events, want) {
+			t.Fatalf("capture.mjs events %v, want %s (finish screen; a reused or token-less link refused)", events, want)
+		}
 	}
 	t.Logf("browser events: %v (screenshots in %s)", events, b.shots)
 }

@@ -130,6 +130,21 @@ try {
   await shot('done');
   const stored = await page.evaluate(() => localStorage.length + sessionStorage.length);
   if (stored !== 0) throw new Error(`the page left ${stored} items in web storage`);
+  // Failure paths: the link is single-use, and a link without its token
+  // is refused before anything is sent.
+  for (const [name, url, want] of [
+    ['reused', opt.url, { ja: 'すでに使用されています', en: 'already used' }],
+    ['no-token', opt.url.split('#')[0], { ja: 'リンクが正しくありません', en: 'link is incomplete' }],
+  ]) {
+    await page.goto('about:blank');
+    await page.goto(url);
+    await page.waitForSelector('body[data-screen="error"]', { state: 'attached' });
+    const text = await page.locator('#error-body').textContent();
+    if (!text.includes(want.ja) && !text.includes(want.en)) throw new Error(`${name}: error text ${JSON.stringify(text)}`);
+    if (await page.locator('#btn-retry').isVisible()) throw new Error(`${name}: offers a retry for a final error`);
+    await shot('error-' + name);
+    emit({ event: 'refused', step: name });
+  }
   emit({ event: 'done', challenge: [...seen] });
   status = 0;
 } catch (e) {
