@@ -12,6 +12,9 @@ import (
 // output with face-api's: the port reproduces face-api end to end, not only
 // stage by stage from the reference's own intermediate values.
 func TestEndToEndGolden(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the per-stage golden tests cover the same path")
+	}
 	dir := modelDir(t)
 	ssd, err := LoadSSD(dir)
 	if err != nil {

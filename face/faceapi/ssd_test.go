@@ -73,6 +73,9 @@ func TestNMSFaceAPI(t *testing.T) {
 // TestSSDLargePhotoMemory checks that detection memory does not grow with
 // the photo: a 12-megapixel image allocates about what a small one does.
 func TestSSDLargePhotoMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: two extra SSD runs")
+	}
 	s, err := LoadSSD(modelDir(t))
 	if err != nil {
 		t.Fatal(err)
