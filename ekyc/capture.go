@@ -39,8 +39,9 @@ const (
 	MaxImageBytes = 2 << 20 // one encoded frame
 	MaxImageSide  = 4096    // pixels
 	MaxFrames     = 40      // per session
-	// FrameSkew is the clock tolerance on a frame's capture time.
-	FrameSkew = 2 * time.Second
+	// FrameSkew is the clock tolerance on a frame's capture time: the page
+	// corrects its clock from the server's Date header (whole seconds).
+	FrameSkew = 5 * time.Second
 	// SourceCamera is the only accepted frame source.
 	SourceCamera = "camera"
 )
@@ -146,8 +147,8 @@ func (s *Service) StartCapture(ctx context.Context, token string) (*CaptureStart
 	kh := sha256.Sum256(key)
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		return s.move(ctx, tx, ss, StateCapturing, OutcomeNone, Actor{Kind: audit.ActorSystem, ID: "capture-page"},
-			"ekyc.capture.start", nil, "token_used = 1, key_hash = ?, frame_nonce = ?, frame_nonce_at = ?",
-			kh[:], nonce, store.Micros(s.now()))
+			"ekyc.capture.start", nil, "token_used = 1, key_hash = ?, frame_nonce = ?, frame_nonce_at = ?, capture_started_at = ?",
+			kh[:], nonce, store.Micros(s.now()), store.Micros(s.now()))
 	})
 	if err != nil {
 		return nil, err
@@ -233,9 +234,20 @@ func (s *Service) AddFrame(ctx context.Context, key string, f Frame) (string, er
 	if err != nil || !hmac.Equal(mac, FrameMAC(rawKey, ss.ID, &f)) {
 		return refuse("mac", ErrBinding)
 	}
+	// Timestamps: after capture started, not in the future, in order. The
+	// nonce chain (inside the MAC) is what proves each frame is fresh; a
+	// burst may be shot before the previous frame's upload returned.
 	now := s.now()
-	if f.CapturedAt.Before(ss.frameNonceAt.Add(-FrameSkew)) || f.CapturedAt.After(now.Add(FrameSkew)) {
-		return refuse("time_window", fmt.Errorf("%w: capture time outside the nonce's window", ErrBinding))
+	var started, last int64
+	if err := s.db.QueryRow(ctx, `SELECT capture_started_at, COALESCE((SELECT MAX(captured_at) FROM ekyc_frames WHERE session_id = ?), 0)
+		FROM ekyc_sessions WHERE id = ?`, ss.ID, ss.ID).Scan(&started, &last); err != nil {
+		return "", err
+	}
+	if f.CapturedAt.Before(store.FromMicros(started).Add(-FrameSkew)) || f.CapturedAt.After(now.Add(FrameSkew)) {
+		return refuse("time_window", fmt.Errorf("%w: capture time outside the session's capture window", ErrBinding))
+	}
+	if store.Micros(f.CapturedAt) < last {
+		return refuse("time_order", fmt.Errorf("%w: frames must be captured in order", ErrBinding))
 	}
 	if err := checkImage(f.Image); err != nil {
 		return "", err
