@@ -497,6 +497,7 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 	fmr := fs.Float64("fmr", 1e-3, "target FMR for --calibration-out")
 	var cacheIn stringList
 	fs.Var(&cacheIn, "cache-in", "reuse per-image results from this `file` written by --cache-out (repeatable)")
+	cacheOnly := fs.Bool("cache-only", false, "analyse nothing: evaluate only the pairs whose images are in --cache-in (a partial run; says how many)")
 	cacheOut := fs.String("cache-out", "", "append per-image results (biometric templates: keep the file private) to this `file`, so that runs can be split and resumed")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -541,6 +542,46 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 	for _, f := range cacheIn {
 		if err := readCache(f, cached); err != nil {
 			return err
+		}
+	}
+	// Fold of each pair: this copy of pairs.txt lists all genuine pairs
+	// (300 per fold, in fold order) then all impostor pairs; the official
+	// file alternates 300 genuine and 300 impostor per fold.
+	grouped := true
+	for i := 0; i < len(pairs)/2; i++ {
+		grouped = grouped && pairs[i].Genuine
+	}
+	pairFold := make([]int, len(pairs))
+	for i := range pairs {
+		per := len(pairs) / 20
+		if grouped {
+			pairFold[i] = (i % (len(pairs) / 2)) / per
+		} else {
+			pairFold[i] = i / (2 * per)
+		}
+	}
+	if *cacheOnly {
+		// Keep only the pairs whose images are both in the cache.
+		var kp []face.LFWPair
+		var kf []int
+		for i, p := range pairs {
+			_, oka := cached[p.A]
+			_, okb := cached[p.B]
+			if oka && okb {
+				kp, kf = append(kp, p), append(kf, pairFold[i])
+			}
+		}
+		fmt.Fprintf(e.stdout, "cache-only: %d of %d pairs have both images in the cache; the rest are left out\n", len(kp), len(pairs))
+		pairs, pairFold = kp, kf
+		files = files[:0]
+		seen = map[string]bool{}
+		for _, p := range pairs {
+			for _, f := range []string{p.A, p.B} {
+				if !seen[f] {
+					seen[f] = true
+					files = append(files, filepath.Join(*lfw, f))
+				}
+			}
 		}
 	}
 	var todo []string
@@ -588,17 +629,6 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 		}
 	}
 	n := len(pairs)
-	grouped := true // this copy lists all genuine pairs first
-	for i := 0; i < n/2; i++ {
-		grouped = grouped && pairs[i].Genuine
-	}
-	per := n / 20
-	fold := func(i int) int {
-		if grouped {
-			return (i % (n / 2)) / per
-		}
-		return i / (2 * per)
-	}
 	missingPairs := 0
 	for _, p := range pairs {
 		_, oka := tpl[filepath.Join(*lfw, p.A)]
@@ -632,7 +662,7 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 				imp = append(imp, s)
 			}
 		}
-		acc, sd := face.TenFoldAccuracy(scores, genuine, fold)
+		acc, sd := face.TenFoldAccuracy(scores, genuine, func(i int) int { return pairFold[i] })
 		fmt.Fprintf(e.stdout, "\nmodel %s\n10-fold accuracy %.2f %% ± %.2f %%\n", model, 100*acc, 100*sd)
 		writeDET(e.stdout, face.Evaluate(gen, imp))
 		if k == 0 && *calOut != "" {
