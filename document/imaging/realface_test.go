@@ -103,3 +103,43 @@ func TestPortraitRealEngine(t *testing.T) {
 		t.Errorf("CheckFrame(card without photo) portrait = %+v, want fail or refer", ch)
 	}
 }
+
+// BenchmarkFrontRealEngine times a front frame's checks including the face
+// engine (SSD detector, landmarks, embedding) on a 1024x768 frame.
+func BenchmarkFrontRealEngine(b *testing.B) {
+	dir := os.Getenv("MADOGUCHI_MODELS")
+	if dir == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			b.Skip(err)
+		}
+		dir = filepath.Join(cache, "madoguchi", "models")
+	}
+	if err := models.Verify(dir, models.Pinned()); err != nil {
+		b.Skipf("no verified models in %s: %v", dir, err)
+	}
+	e, err := face.Load(dir, face.LoadOptions{Config: face.Config{Workers: 1}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := imaging.New(imaging.DefaultConfig(), faceadapt.New(e))
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join("testdata", "astronaut_face_250.png"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	photo, err := png.Decode(f)
+	f.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	img, _ := imaging.RenderFront(photo)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := c.CheckFrame(context.Background(), imaging.Front, img); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

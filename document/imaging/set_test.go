@@ -5,6 +5,7 @@ import (
 	"errors"
 	"image"
 	"image/color"
+	"strings"
 	"testing"
 )
 
@@ -114,5 +115,15 @@ func TestCheckSetErrors(t *testing.T) {
 	_, err := c.CheckSet(context.Background(), Set{Front: goodFront.render(), Back: big})
 	if !errors.Is(err, ErrTooLarge) {
 		t.Errorf("CheckSet(back too large) = %v, want ErrTooLarge", err)
+	}
+}
+
+func TestSetLogValueRedacts(t *testing.T) {
+	s := Set{Front: image.NewRGBA(image.Rect(0, 0, 640, 480))}
+	got := s.LogValue().String()
+	for _, want := range []string{"front=[image 640x480 redacted]", "back=absent", "tilt=absent"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Set.LogValue() = %q, want it to contain %q", got, want)
+		}
 	}
 }
