@@ -29,6 +29,7 @@ import (
 	"github.com/madoguchi/madoguchi/audit"
 	"github.com/madoguchi/madoguchi/document"
 	"github.com/madoguchi/madoguchi/ekyc"
+	"github.com/madoguchi/madoguchi/vault"
 )
 
 // Scopes of the eKYC API.
@@ -127,6 +128,8 @@ func ekycProblem(err error) error {
 		p = newProblem(http.StatusUnprocessableEntity, "ekyc-binding", "Frame not bound", "The frame's binding (MAC, nonce time window) does not match this session.")
 	case errors.Is(err, ekyc.ErrToken):
 		p = errUnauthorized("The capture link or capture key is invalid or was already used.")
+	case errors.Is(err, vault.ErrShredded):
+		p = newProblem(http.StatusGone, "ekyc-erased", "Erased", "The retention period has ended and this data was erased.")
 	case errors.Is(err, ekyc.ErrExpired):
 		p = newProblem(http.StatusGone, "ekyc-expired", "Expired", "The session or its capture link has expired.")
 	case errors.Is(err, ekyc.ErrState), errors.Is(err, ekyc.ErrIncomplete):

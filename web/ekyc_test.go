@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
 	"image/png"
 	"net/http"
@@ -282,6 +283,7 @@ func TestEKYCProblemMapping(t *testing.T) {
 	}{
 		{ekyc.ErrNotFound, 404}, {ekyc.ErrToken, 401}, {ekyc.ErrExpired, 410}, {ekyc.ErrBusy, 503},
 		{ekyc.ErrForbidden, 403}, {ekyc.ErrTooLarge, 413}, {ekyc.ErrReplay, 409}, {ekyc.ErrBinding, 422},
+		{fmt.Errorf("open record: %w", vault.ErrShredded), 410}, {ekyc.ErrNoPolicy, 409}, {ekyc.ErrMyNumber, 422},
 	} {
 		var p *Problem
 		if err := ekycProblem(tc.err); !errors.As(err, &p) || p.Status != tc.want {
