@@ -236,8 +236,8 @@ func TestErrors(t *testing.T) {
 			binary.BigEndian.PutUint32(b[12:], 3)
 			return b
 		}(), ErrFormat},
-		{"palette", func() []byte {
-			// Rebuild a JP2 whose header has a pclr box.
+		{"empty palette", func() []byte {
+			// Rebuild a JP2 whose header has an empty pclr box.
 			var out []byte
 			out = append(out, jp2Signature...)
 			out = append(out, 0, 0, 0, 20, 'f', 't', 'y', 'p', 'j', 'p', '2', ' ', 0, 0, 0, 0, 'j', 'p', '2', ' ')
@@ -249,7 +249,7 @@ func TestErrors(t *testing.T) {
 			out = binary.BigEndian.AppendUint32(out, uint32(8+len(valid)))
 			out = append(out, "jp2c"...)
 			return append(out, valid...)
-		}(), ErrUnsupported},
+		}(), ErrTruncated},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

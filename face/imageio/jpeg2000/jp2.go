@@ -25,7 +25,33 @@ type jp2Info struct {
 	width, height uint32
 	nc            int
 	colorspace    int   // csNone when absent or not enumerated
-	order         []int // from cdef: output channel i is component order[i]
+	order         []int // from cdef: output channel i is channel order[i]
+	pal           *palette
+	cmap          []cmapEntry // with a palette: how channels come from components
+}
+
+// palette is a pclr box: cols columns of entries values each.
+type palette struct {
+	entries int
+	prec    []int
+	signed  []bool
+	values  [][]uint16 // per column, offset to unsigned like the planes
+}
+
+// cmapEntry maps one channel to a component, directly or through a
+// palette column.
+type cmapEntry struct {
+	comp    int
+	viaPal  bool
+	palette int
+}
+
+// channels is the number of channels the JP2 header describes.
+func (j *jp2Info) channels() int {
+	if j.cmap != nil {
+		return len(j.cmap)
+	}
+	return j.nc
 }
 
 // check verifies that the JP2 header agrees with the codestream.
@@ -192,7 +218,13 @@ func (j *jp2Info) parseHeader(p []byte) error {
 			// Method 2 (restricted ICC) is accepted and the profile
 			// ignored: samples are returned as coded.
 		case "pclr":
-			return unsupported("JP2 palette")
+			if err := j.parsePclr(bx.payload); err != nil {
+				return err
+			}
+		case "cmap":
+			if err := j.parseCmap(bx.payload); err != nil {
+				return err
+			}
 		case "cdef":
 			if err := j.parseCdef(bx.payload); err != nil {
 				return err
@@ -202,10 +234,91 @@ func (j *jp2Info) parseHeader(p []byte) error {
 	if !seenIhdr {
 		return formatErr("jp2h without ihdr")
 	}
-	if j.order != nil && len(j.order) != j.nc {
-		return formatErr("cdef describes %d of %d channels", len(j.order), j.nc)
+	if (j.pal == nil) != (j.cmap == nil) {
+		return formatErr("pclr and cmap must come together")
+	}
+	if j.cmap != nil {
+		for _, e := range j.cmap {
+			if e.comp >= j.nc || e.viaPal && e.palette >= len(j.pal.values) {
+				return formatErr("cmap entry out of range")
+			}
+		}
+	}
+	if j.order != nil && len(j.order) != j.channels() {
+		return formatErr("cdef describes %d of %d channels", len(j.order), j.channels())
 	}
 	j.present = true
+	return nil
+}
+
+// parsePclr reads a palette (I.5.3.4).
+func (j *jp2Info) parsePclr(p []byte) error {
+	if j.pal != nil {
+		return formatErr("two pclr boxes")
+	}
+	if len(p) < 3 {
+		return truncated("pclr")
+	}
+	ne, npc := int(binary.BigEndian.Uint16(p)), int(p[2])
+	if ne == 0 || ne > 1024 || npc == 0 || npc > maxComponents {
+		return unsupported("palette of %d entries in %d columns", ne, npc)
+	}
+	if len(p) < 3+npc {
+		return truncated("pclr")
+	}
+	pal := &palette{entries: ne, prec: make([]int, npc), signed: make([]bool, npc), values: make([][]uint16, npc)}
+	width := 0
+	for c := 0; c < npc; c++ {
+		b := p[3+c]
+		pal.prec[c], pal.signed[c] = int(b&0x7F)+1, b&0x80 != 0
+		if pal.prec[c] > maxPrecision {
+			return unsupported("%d-bit palette", pal.prec[c])
+		}
+		width += (pal.prec[c] + 7) / 8
+		pal.values[c] = make([]uint16, ne)
+	}
+	q := p[3+npc:]
+	if len(q) != ne*width {
+		return formatErr("pclr length")
+	}
+	for e := 0; e < ne; e++ {
+		for c := 0; c < npc; c++ {
+			var v int
+			n := (pal.prec[c] + 7) / 8
+			for k := 0; k < n; k++ {
+				v = v<<8 | int(q[k])
+			}
+			q = q[n:]
+			v &= 1<<pal.prec[c] - 1
+			if pal.signed[c] {
+				v ^= 1 << (pal.prec[c] - 1) // two's complement to offset binary
+			}
+			pal.values[c][e] = uint16(v)
+		}
+	}
+	j.pal = pal
+	return nil
+}
+
+// parseCmap reads a component mapping (I.5.3.5).
+func (j *jp2Info) parseCmap(p []byte) error {
+	if j.cmap != nil {
+		return formatErr("two cmap boxes")
+	}
+	if len(p) == 0 || len(p)%4 != 0 || len(p)/4 > maxComponents {
+		return unsupported("cmap of %d bytes", len(p))
+	}
+	for ; len(p) > 0; p = p[4:] {
+		e := cmapEntry{comp: int(binary.BigEndian.Uint16(p)), palette: int(p[3])}
+		switch p[2] {
+		case 0:
+		case 1:
+			e.viaPal = true
+		default:
+			return formatErr("cmap mapping type %d", p[2])
+		}
+		j.cmap = append(j.cmap, e)
+	}
 	return nil
 }
 

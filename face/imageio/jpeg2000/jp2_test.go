@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"image"
+	"image/color"
 	"testing"
 )
 
@@ -134,5 +135,86 @@ func TestCdefWholeImage(t *testing.T) {
 	}
 	if _, ok := img.(*image.NRGBA); !ok {
 		t.Errorf("Decode(grey+alpha cdef) = %T, want *image.NRGBA", img)
+	}
+}
+
+func pclr(entries int, cols ...func(int) uint16) []byte {
+	p := binary.BigEndian.AppendUint16(nil, uint16(entries))
+	p = append(p, byte(len(cols)))
+	for range cols {
+		p = append(p, 7) // 8 bits, unsigned
+	}
+	for e := 0; e < entries; e++ {
+		for _, f := range cols {
+			p = append(p, byte(f(e)))
+		}
+	}
+	return mkbox("pclr", p)
+}
+
+func cmapBox(entries ...[3]int) []byte {
+	var p []byte
+	for _, e := range entries {
+		p = binary.BigEndian.AppendUint16(p, uint16(e[0]))
+		p = append(p, byte(e[1]), byte(e[2]))
+	}
+	return mkbox("cmap", p)
+}
+
+func TestPalette(t *testing.T) {
+	cs := mustRead(t, "testdata/gray_53.j2k") // 67x45, one 8-bit component
+	g := readGolden(t, "testdata/gray_53.png")
+	red := func(v int) uint16 { return uint16(v) }
+	green := func(v int) uint16 { return uint16(255 - v) }
+	blue := func(v int) uint16 { return uint16(v / 2) }
+	in := wrapJP2(cs, 67, 45, 1, csSRGB, pclr(256, red, green, blue), cmapBox([3]int{0, 1, 0}, [3]int{0, 1, 1}, [3]int{0, 1, 2}))
+	cfg, err := DecodeConfig(bytes.NewReader(in))
+	if err != nil || cfg.ColorModel != color.RGBAModel || cfg.Width != 67 {
+		t.Fatalf("DecodeConfig(palette) = %+v, %v; want 67x45 RGBA", cfg, err)
+	}
+	img, err := Decode(bytes.NewReader(in))
+	if err != nil {
+		t.Fatalf("Decode(palette) = %v", err)
+	}
+	m, ok := img.(*image.RGBA)
+	if !ok {
+		t.Fatalf("Decode(palette) = %T, want *image.RGBA", img)
+	}
+	for y := 0; y < 45; y++ {
+		for x := 0; x < 67; x++ {
+			v := int(g.planes[0][y*67+x])
+			want := color.RGBA{uint8(red(v)), uint8(green(v)), uint8(blue(v)), 255}
+			if got := m.RGBAAt(x, y); got != want {
+				t.Fatalf("Decode(palette) at (%d,%d) = %v, want %v (index %d)", x, y, got, want, v)
+			}
+		}
+	}
+	// A palette shorter than the index range clamps to its last entry.
+	short := wrapJP2(cs, 67, 45, 1, csSRGB, pclr(2, red), cmapBox([3]int{0, 1, 0}))
+	img, err = Decode(bytes.NewReader(short))
+	if err != nil {
+		t.Fatalf("Decode(2-entry palette) = %v", err)
+	}
+	for i, v := range img.(*image.Gray).Pix {
+		if want := min(g.planes[0][i], 1); uint16(v) != want {
+			t.Fatalf("Decode(2-entry palette) pixel %d = %d, want %d", i, v, want)
+		}
+	}
+
+	bad := []struct {
+		name string
+		in   []byte
+		want error
+	}{
+		{"pclr without cmap", wrapJP2(cs, 67, 45, 1, csSRGB, pclr(4, red)), ErrFormat},
+		{"cmap component", wrapJP2(cs, 67, 45, 1, csSRGB, pclr(4, red), cmapBox([3]int{1, 1, 0})), ErrFormat},
+		{"cmap column", wrapJP2(cs, 67, 45, 1, csSRGB, pclr(4, red), cmapBox([3]int{0, 1, 3})), ErrFormat},
+		{"cmap type", wrapJP2(cs, 67, 45, 1, csSRGB, pclr(4, red), cmapBox([3]int{0, 2, 0})), ErrFormat},
+		{"17-bit palette", wrapJP2(cs, 67, 45, 1, csSRGB, mkbox("pclr", []byte{0, 1, 1, 16, 0, 0, 0}), cmapBox([3]int{0, 1, 0})), ErrUnsupported},
+	}
+	for _, tt := range bad {
+		if _, err := Decode(bytes.NewReader(tt.in)); !errors.Is(err, tt.want) {
+			t.Errorf("Decode(%s) = %v, want %v", tt.name, err, tt.want)
+		}
 	}
 }

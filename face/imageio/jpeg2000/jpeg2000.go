@@ -16,7 +16,7 @@
 // expounded quantization, and ROI by maxshift. It decodes the ISO/IEC
 // 15444-4 conformance codestreams it has limits for (see TestConformance).
 // Refused with ErrUnsupported: more than 4 components or 16 bits, JP2
-// palettes (pclr), JPX-only colour spaces, and Part 2 or HTJ2K codestreams.
+// JPX-only colour spaces, and Part 2 or HTJ2K codestreams.
 // A codestream must carry every tile and every packet; a missing one is
 // ErrTruncated (OpenJPEG would fill it in).
 //
@@ -43,7 +43,8 @@
 // *image.NRGBA64 (two or four components, the last one being alpha).
 // Samples of other precisions are scaled to the full range of the output
 // type; subsampled components are upsampled by replication. In a JP2 file
-// the channel definitions (cdef) order the channels and an sYCC colour
+// a palette (pclr, cmap) maps components to channels, the channel
+// definitions (cdef) order the channels, and an sYCC colour
 // space is converted to RGB; an ICC profile (colr method 2) is not applied,
 // the samples are returned as coded. The package registers nothing with
 // image.RegisterFormat: callers wire Decode into their own intake.
@@ -144,6 +145,9 @@ func (l Limits) Decode(r io.Reader) (image.Image, error) {
 	if err := d.readTiles(); err != nil {
 		return nil, err
 	}
+	if err := d.mapChannels(info, true); err != nil {
+		return nil, err
+	}
 	return d.image(info)
 }
 
@@ -164,6 +168,9 @@ func (l Limits) DecodeConfig(r io.Reader) (image.Config, error) {
 		return image.Config{}, err
 	}
 	if err := info.check(&d.siz); err != nil {
+		return image.Config{}, err
+	}
+	if err := d.mapChannels(info, false); err != nil {
 		return image.Config{}, err
 	}
 	return d.config(), nil

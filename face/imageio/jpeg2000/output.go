@@ -5,6 +5,51 @@ import (
 	"image/color"
 )
 
+// mapChannels turns the components into the channels of a JP2 palette
+// (pclr + cmap): d.siz.comps then describe channels, and so do d.planes if
+// withPlanes. Without a palette it does nothing.
+func (d *decoder) mapChannels(info jp2Info, withPlanes bool) error {
+	if info.cmap == nil {
+		return nil
+	}
+	pal := info.pal
+	n := len(info.cmap)
+	comps := make([]compSiz, n)
+	var planes [][]uint16
+	var pw, ph []int
+	var irrev []bool
+	if withPlanes {
+		planes, pw, ph, irrev = make([][]uint16, n), make([]int, n), make([]int, n), make([]bool, n)
+	}
+	for i, e := range info.cmap {
+		src := d.siz.comps[e.comp]
+		comps[i] = src
+		if withPlanes {
+			planes[i], pw[i], ph[i], irrev[i] = d.planes[e.comp], d.pw[e.comp], d.ph[e.comp], d.irrev[e.comp]
+		}
+		if !e.viaPal {
+			continue
+		}
+		if src.signed {
+			return formatErr("signed palette indices")
+		}
+		comps[i].prec, comps[i].signed = pal.prec[e.palette], pal.signed[e.palette]
+		if withPlanes {
+			col := pal.values[e.palette]
+			p := make([]uint16, len(planes[i]))
+			for k, v := range planes[i] {
+				p[k] = col[min(int(v), pal.entries-1)]
+			}
+			planes[i] = p
+		}
+	}
+	d.siz.comps = comps
+	if withPlanes {
+		d.planes, d.pw, d.ph, d.irrev = planes, pw, ph, irrev
+	}
+	return nil
+}
+
 // maxPrec is the largest component precision, which picks 8 or 16 bits.
 func (d *decoder) maxPrec() int {
 	p := 0
