@@ -624,3 +624,37 @@ func TestWebhookToPrivateAddressRefused(t *testing.T) {
 		t.Errorf("DeliverDue to 127.0.0.1 = %d, %v, endpoint calls %d; want nothing sent", n, err, rc.calls)
 	}
 }
+
+// TestAbandonedSessionsShredded: images of a session that never reached a
+// decision are erased AbandonedRetention after it expired.
+func TestAbandonedSessionsShredded(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		c := e.create(e.tenantA, "he")
+		p := e.open(c)
+		p.frame(FrameSelfie, specPNG(t, faceSpec{ID: 1, EAR: .3, PAD: 1, Faces: 1}))
+		kept := e.runHe(e.tenantA, e.licence(7), func(p *page) { p.selfies(7, 0.95) })
+		e.clock.Add(time.Hour)
+		if n, err := e.svc.ExpireDue(e.ctx); err != nil || n != 1 {
+			t.Fatalf("ExpireDue = %d, %v", n, err)
+		}
+		if n, err := e.svc.ShredExpired(e.ctx); err != nil || n != 0 {
+			t.Errorf("ShredExpired(1 h after expiry) = %d, %v, want 0", n, err)
+		}
+		e.clock.Add(AbandonedRetention)
+		if n, err := e.svc.ShredExpired(e.ctx); err != nil || n != 1 {
+			t.Fatalf("ShredExpired(after AbandonedRetention) = %d, %v, want 1", n, err)
+		}
+		if n, err := e.svc.ShredExpired(e.ctx); err != nil || n != 0 {
+			t.Errorf("ShredExpired(again) = %d, %v, want 0", n, err)
+		}
+		ss, _ := e.svc.Get(e.ctx, e.tenantA, c.Session.ID)
+		if shredded, err := e.vault.Shredded(e.ctx, db, subjectOf(e.tenantA, ss.subject)); err != nil || !shredded {
+			t.Errorf("abandoned subject shredded = %v, %v, want true", shredded, err)
+		}
+		// A decided session's record is kept (its clock starts at contract end).
+		if _, err := e.svc.Result(e.ctx, client, e.tenantA, kept.ID); err != nil {
+			t.Errorf("Result(decided session) after the sweep = %v, want nil", err)
+		}
+	})
+}

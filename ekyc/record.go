@@ -206,10 +206,72 @@ func (s *Service) ContractEnded(ctx context.Context, a Actor, tenant, id string,
 	return until, err
 }
 
+// AbandonedRetention is how long the images and chip data of a session that
+// never reached a decision (expired or cancelled) are kept: there is no
+// verification record to keep them for.
+const AbandonedRetention = 30 * 24 * time.Hour
+
 // ShredExpired crypto-shreds every subject whose retention has run out: the
 // subject's data key is deleted (vault.Shred), so its record, evidence and
-// images become unreadable. It returns how many subjects it shredded.
+// images become unreadable. Subjects of sessions that expired or were
+// cancelled are shredded AbandonedRetention after their last change. It
+// returns how many subjects it shredded.
 func (s *Service) ShredExpired(ctx context.Context) (int, error) {
+	n, err := s.shredAbandoned(ctx)
+	if err != nil {
+		return n, err
+	}
+	m, err := s.shredRetained(ctx)
+	return n + m, err
+}
+
+func (s *Service) shredAbandoned(ctx context.Context) (int, error) {
+	rows, err := s.db.Query(ctx, `SELECT s.id, s.tenant_id, s.subject FROM ekyc_sessions s
+		WHERE s.state IN ('expired', 'cancelled') AND s.updated_at <= ?
+		AND NOT EXISTS (SELECT 1 FROM ekyc_retention r WHERE r.session_id = s.id) LIMIT 500`,
+		store.Micros(s.now().Add(-AbandonedRetention)))
+	if err != nil {
+		return 0, err
+	}
+	type due struct{ session, tenant, subject string }
+	var list []due
+	for rows.Next() {
+		var d due
+		if err := rows.Scan(&d.session, &d.tenant, &d.subject); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		list = append(list, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, d := range list {
+		err := s.db.InTx(ctx, func(tx *store.Tx) error {
+			now := store.Micros(s.now())
+			if _, err := tx.Exec(ctx, `INSERT INTO ekyc_retention (session_id, tenant_id, subject, contract_ended_at, retain_until, shredded_at)
+				VALUES (?, ?, ?, 0, ?, ?)`, d.session, d.tenant, d.subject, now, now); err != nil {
+				if errors.Is(err, store.ErrConflict) {
+					return nil // another instance did it
+				}
+				return err
+			}
+			if err := s.cfg.Vault.Shred(ctx, tx, subjectOf(d.tenant, d.subject), vault.System); err != nil {
+				return err
+			}
+			return s.record(ctx, tx, System, d.tenant, "ekyc.retention.shred_abandoned", d.session, audit.OutcomeOK, nil)
+		})
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+func (s *Service) shredRetained(ctx context.Context) (int, error) {
 	rows, err := s.db.Query(ctx, `SELECT session_id, tenant_id, subject FROM ekyc_retention
 		WHERE shredded_at = 0 AND retain_until <= ? LIMIT 500`, store.Micros(s.now()))
 	if err != nil {
