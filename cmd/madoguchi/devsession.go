@@ -206,7 +206,8 @@ func runDevSession(ctx context.Context, c *apiClient, kind document.Kind, files 
 	for i, st := range start.Challenge {
 		steps[i] = string(st)
 	}
-	res.Notes = append(res.Notes, fmt.Sprintf("the server's liveness challenge was %s; %d still selfie(s) were sent", strings.Join(steps, ", "), len(selfies)))
+	res.Notes = append(res.Notes, fmt.Sprintf("the server's active liveness challenge was %s; %d still selfie(s) were sent, and still images cannot pass it",
+		strings.Join(steps, ", "), len(selfies)))
 	nonce := start.FrameNonce
 	for i, img := range selfies {
 		f := ekyc.Frame{Kind: ekyc.FrameSelfie, Seq: i + 1, Nonce: nonce, CapturedAt: time.Now().UTC().Truncate(time.Millisecond),

@@ -144,21 +144,13 @@ func TestDevSession(t *testing.T) {
 	modelDir := e2eModels(t)
 	data := t.TempDir()
 	srv := startServer(t, data, "--models", modelDir)
-	is, err := jpdltest.New(nil, "dev session test issuer")
-	if err != nil {
-		t.Fatal(err)
+	// The README's quick tour: the chip is minted by 'dev chip' under the
+	// development server's own test issuer.
+	chipDir := filepath.Join(t.TempDir(), "chip")
+	if code, out, errs := runCLI(t, "dev", "chip", "--kind", "jpdl", "--photo", "../../face/testdata/golden/images/astronaut_face_250.png",
+		"--name", "見本 花子", "--birthdate", "1990-01-02", "--data", data, "--out", chipDir); code != 0 {
+		t.Fatalf("dev chip = exit %d\n%s%s", code, out, errs)
 	}
-	if err := os.MkdirAll(filepath.Join(data, "trust", "jpdl"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(data, "trust", "jpdl", "test.pem"), is.CertificatePEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	photo, err := os.ReadFile(e2eChipPhoto)
-	if err != nil {
-		t.Fatal(err)
-	}
-	chipDir := writeLicenceFiles(t, is, photo)
 	imgs := "../../face/testdata/golden/images/"
 
 	for i, tc := range []struct {
