@@ -1,6 +1,7 @@
 package ekyc
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -206,6 +207,9 @@ func TestHoReview(t *testing.T) {
 		ss, err := e.svc.Submit(e.ctx, p.start.Key)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if _, _, err := e.svc.ChipPhoto(e.ctx, Staff{ID: "st_1", Roles: []string{"reviewer"}}, ss.ID); !errors.Is(err, ErrClaimed) {
+			t.Errorf("ChipPhoto(unclaimed) = %v, want ErrClaimed", err)
 		}
 		if ss.Outcome != OutcomeReview || !slices.Contains(ss.Decision.ReasonCodes(), ReasonDocumentImages) {
 			t.Fatalf("ho decision = %s %v, want review for document inspection", ss.Outcome, ss.Decision.ReasonCodes())
@@ -657,4 +661,36 @@ func TestAbandonedSessionsShredded(t *testing.T) {
 			t.Errorf("Result(decided session) after the sweep = %v, want nil", err)
 		}
 	})
+}
+
+// TestReviewChipPhoto: a reviewer holding the claim sees the chip portrait
+// of a ヘ session referred to review; the view is audited.
+func TestReviewChipPhoto(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t))
+	ss := e.runHe(e.tenantA, e.licence(7), func(p *page) { p.selfies(7, -1) }) // no PAD score: review
+	if ss.Outcome != OutcomeReview {
+		t.Fatalf("outcome %s, want review", ss.Outcome)
+	}
+	r := Staff{ID: "st_1", Roles: []string{RoleReviewer}}
+	if _, err := e.svc.Claim(e.ctx, r, ss.ID); err != nil {
+		t.Fatal(err)
+	}
+	img, format, err := e.svc.ChipPhoto(e.ctx, r, ss.ID)
+	if err != nil || format != "jpeg2000" || !bytes.HasPrefix(img, jpdltest.MinimalJ2K[:4]) {
+		t.Fatalf("ChipPhoto = %d bytes %q, %v", len(img), format, err)
+	}
+	if !slices.Contains(e.auditActions(ss.ID), "ekyc.review.view_chip_photo") {
+		t.Error("chip photo view not audited")
+	}
+	got, err := e.svc.Decide(e.ctx, r, ss.ID, ReviewDecision{Approve: true, Note: "live person, portrait matches"})
+	if err != nil || got.Outcome != OutcomeApproved {
+		t.Fatalf("Decide(approve he) = %v, %v", got, err)
+	}
+	jws, err := e.svc.Result(e.ctx, client, e.tenantA, ss.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifyResult(jws, e.svc.JWKS()); err != nil {
+		t.Fatal(err)
+	}
 }

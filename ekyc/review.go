@@ -208,6 +208,38 @@ func (s *Service) FrameImage(ctx context.Context, st Staff, id string, seq int) 
 	return img, err
 }
 
+// ChipPhoto returns the chip's portrait (ヘ; JPEG 2000 for a driver's
+// licence) to the reviewer holding the claim, for visual comparison with
+// the selfies; audited like Evidence. ErrNotFound if there is none.
+func (s *Service) ChipPhoto(ctx context.Context, st Staff, id string) ([]byte, string, error) {
+	var (
+		img    []byte
+		format string
+	)
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		ss, err := s.holds(ctx, tx, st, id)
+		if err != nil {
+			return err
+		}
+		if !ss.Method.NeedsChip {
+			return ErrNotFound
+		}
+		cr, ref, err := s.chip(ctx, tx, ss)
+		if err != nil {
+			return err
+		}
+		if cr == nil || ref.IsZero() {
+			return ErrNotFound
+		}
+		if img, err = s.cfg.Vault.OpenBlob(ctx, tx, subjectOf(ss.TenantID, ss.subject), chipAAD(ss.ID, "photo"), ref); err != nil {
+			return err
+		}
+		format = cr.PhotoFormat
+		return s.record(ctx, tx, st.actor(), ss.TenantID, "ekyc.review.view_chip_photo", ss.ID, audit.OutcomeOK, nil)
+	})
+	return img, format, err
+}
+
 // ReviewDecision is a reviewer's verdict. Note is a short reason code or
 // sentence without personal data. For ホ an approval carries what the
 // reviewer read off the document images (Claims and Document); for ヘ the

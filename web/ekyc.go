@@ -61,6 +61,7 @@ type EKYCService interface {
 	Claim(ctx context.Context, st ekyc.Staff, id string) (time.Time, error)
 	Evidence(ctx context.Context, st ekyc.Staff, id string) (*ekyc.EvidenceView, error)
 	FrameImage(ctx context.Context, st ekyc.Staff, id string, seq int) ([]byte, error)
+	ChipPhoto(ctx context.Context, st ekyc.Staff, id string) ([]byte, string, error)
 	Decide(ctx context.Context, st ekyc.Staff, id string, rd ekyc.ReviewDecision) (*ekyc.Session, error)
 	JWKS() []byte
 }
@@ -100,6 +101,7 @@ func (s *Server) ekycRoutes() {
 		s.mux.Handle("POST /v1/ekyc/review/{id}/claim", s.handle(s.staffed(s.ekycClaim)))
 		s.mux.Handle("GET /v1/ekyc/review/{id}/evidence", s.handle(s.staffed(s.ekycEvidence)))
 		s.mux.Handle("GET /v1/ekyc/review/{id}/frames/{seq}", s.handle(s.staffed(s.ekycFrame)))
+		s.mux.Handle("GET /v1/ekyc/review/{id}/chip-photo", s.handle(s.staffed(s.ekycChipPhoto)))
 		s.mux.Handle("POST /v1/ekyc/review/{id}/decision", s.handle(s.staffed(s.ekycDecision)))
 	}
 }
@@ -462,6 +464,24 @@ func (s *Server) ekycFrame(w http.ResponseWriter, r *http.Request, st ekyc.Staff
 		return err
 	}
 	w.Header().Set("Content-Type", http.DetectContentType(img))
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(img)
+	return nil
+}
+
+func (s *Server) ekycChipPhoto(w http.ResponseWriter, r *http.Request, st ekyc.Staff) error {
+	img, format, err := s.cfg.EKYC.Service.ChipPhoto(r.Context(), st, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	ct := "application/octet-stream"
+	switch format {
+	case "jpeg":
+		ct = "image/jpeg"
+	case "jpeg2000":
+		ct = "image/jp2"
+	}
+	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(img)
 	return nil
