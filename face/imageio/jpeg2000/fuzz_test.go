@@ -25,6 +25,12 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add(buildCS(csOpts{w: 5, h: 3, nc: 1, prec: 8}))
 	f.Add(buildCS(csOpts{w: 70, h: 9, tw: 32, th: 4, nc: 3, prec: 12}))
+	small := buildCS(csOpts{w: 5, h: 3, nc: 1, prec: 8})
+	f.Add(wrapJP2(small, 5, 3, 1, csSRGB,
+		pclr(3, func(v int) uint16 { return uint16(v * 9) }, func(v int) uint16 { return uint16(v) }),
+		cmapBox([3]int{0, 1, 0}, [3]int{0, 1, 1}),
+		cdef([3]uint16{0, 0, 0}, [3]uint16{1, 1, 0})))
+	f.Add(wrapJP2(buildCS(csOpts{w: 4, h: 4, nc: 3, prec: 8}), 4, 4, 3, csSYCC))
 	f.Add([]byte{})
 	f.Add(jp2Signature)
 	lim := Limits{MaxBytes: 1 << 20, MaxPixels: 1 << 16, MaxTiles: 64, MaxCodeBlocks: 1 << 12}
