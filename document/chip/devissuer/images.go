@@ -193,7 +193,7 @@ func j2kPhoto(photo []byte, limit int) ([]byte, error) {
 		return nil, err
 	}
 	w, h := fit(img.Bounds(), 300, 400)
-	for w >= 8 && h >= 8 {
+	for {
 		j, err := encodeJ2K(scaleGray(img, w, h))
 		if err != nil {
 			return nil, err
@@ -201,9 +201,11 @@ func j2kPhoto(photo []byte, limit int) ([]byte, error) {
 		if len(j) <= limit {
 			return j, nil
 		}
+		if w < 16 || h < 16 {
+			return nil, fmt.Errorf("%w: cannot fit the photo in %d bytes", ErrPhoto, limit)
+		}
 		w, h = w*4/5, h*4/5
 	}
-	return nil, fmt.Errorf("%w: cannot fit the photo in %d bytes", ErrPhoto, limit)
 }
 
 // jpegPhoto returns the photo as a JPEG (for DG2) and its size: a JPEG
