@@ -27,8 +27,9 @@ type Metrics struct {
 
 // FrameReport is the outcome of one frame's checks. It holds no pixels.
 type FrameReport struct {
-	Kind          FrameKind `json:"kind"`
-	Width, Height int
+	Kind   FrameKind `json:"kind"`
+	Width  int       `json:"width"`
+	Height int       `json:"height"`
 	// Outline is the card found, in pixels relative to the image's
 	// Bounds().Min; nil if none was found.
 	Outline *Quad `json:"outline,omitempty"`

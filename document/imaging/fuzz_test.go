@@ -13,7 +13,7 @@ func imageFrom(data []byte) *image.Gray {
 	if len(data) < 3 {
 		return nil
 	}
-	w, h := 16+int(data[0])%112, 16+int(data[1])%112
+	w, h := 1+int(data[0])%127, 1+int(data[1])%127
 	img := image.NewGray(image.Rect(0, 0, w, h))
 	px := data[2:]
 	for i := range img.Pix {
@@ -31,7 +31,7 @@ func seedRects() [][]byte {
 	} {
 		w, h := 48, 40
 		b := make([]byte, 2+w*h)
-		b[0], b[1] = byte(w-16), byte(h-16)
+		b[0], b[1] = byte(w-1), byte(h-1)
 		q := Quad(c)
 		for y := range h {
 			for x := range w {
@@ -89,7 +89,7 @@ func FuzzCheckFrame(f *testing.F) {
 			return
 		}
 		cfg := DefaultConfig()
-		cfg.MinSide = 16
+		cfg.MinSide = 1
 		k := []FrameKind{Front, Back, Tilt}[int(kind)%3]
 		c, err := New(cfg, &fixedFinder{boxes: []FaceBox{{X: 30, Y: 30, W: 20, H: 25, Score: 0.9}, {X: math.Inf(1), W: -1}}})
 		if err != nil {

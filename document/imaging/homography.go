@@ -4,7 +4,10 @@ import "math"
 
 // Point is an image position in pixels (continuous coordinates: the centre
 // of pixel (i, j) is (i+0.5, j+0.5)).
-type Point struct{ X, Y float64 }
+type Point struct {
+	X float64 `json:"x"`
+	Y float64 `json:"y"`
+}
 
 func (p Point) sub(q Point) Point      { return Point{p.X - q.X, p.Y - q.Y} }
 func (p Point) add(q Point) Point      { return Point{p.X + q.X, p.Y + q.Y} }

@@ -45,8 +45,16 @@ const (
 
 // worse returns the more severe of two statuses (fail > refer > pass).
 func worse(a, b Status) Status {
-	rank := map[Status]int{Pass: 0, Refer: 1, Fail: 2}
-	if rank[b] > rank[a] {
+	rank := func(s Status) int {
+		switch s {
+		case Pass:
+			return 0
+		case Refer:
+			return 1
+		}
+		return 2 // Fail, and anything unknown
+	}
+	if rank(b) > rank(a) {
 		return b
 	}
 	return a
@@ -87,8 +95,11 @@ const (
 
 // FaceBox is a face found by a FaceFinder, in image pixels.
 type FaceBox struct {
-	X, Y, W, H float64
-	Score      float64 // detector confidence in [0, 1]
+	X     float64 `json:"x"`
+	Y     float64 `json:"y"`
+	W     float64 `json:"w"`
+	H     float64 `json:"h"`
+	Score float64 `json:"score"` // detector confidence in [0, 1]
 }
 
 func (b FaceBox) centre() Point { return Point{b.X + b.W/2, b.Y + b.H/2} }
