@@ -21,7 +21,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/madoguchi/madoguchi/document/jpdl/jpdltest"
 	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/face/models"
 	"github.com/madoguchi/madoguchi/web"
@@ -34,7 +33,7 @@ import (
 // domain) with per-frame sensor noise: a still face held to the camera.
 // That is exactly what an active liveness challenge must refuse, so the
 // test asserts the server's decision and its liveness reason, for ホ and
-// for ヘ (chip files minted by the jpdltest issuer, posted as a kiosk).
+// for ヘ (chip files minted by `madoguchi dev chip`, posted as a kiosk).
 //
 // Skipped under -short. Under CI=true a missing chromium, node_modules or
 // face models is a failure, not a skip. MADOGUCHI_E2E_SHOTS=DIR keeps the
@@ -163,7 +162,7 @@ type browserEnv struct {
 	client testClient
 	video  string
 	shots  string
-	issuer *jpdltest.Issuer
+	data   string // the server's data directory
 }
 
 func newBrowserEnv(t *testing.T) *browserEnv {
@@ -183,24 +182,13 @@ func newBrowserEnv(t *testing.T) *browserEnv {
 	if _, err := svc.SetPolicy(context.Background(), ekyc.System, c.tenantID, p); err != nil {
 		t.Fatalf("SetPolicy: %v", err)
 	}
-	// The development server trusts test anchors placed under <data>/trust.
-	is, err := jpdltest.New(nil, "Madoguchi browser e2e test issuer")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "trust", "jpdl"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "trust", "jpdl", "e2e-test.pem"), is.CertificatePEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	video := filepath.Join(t.TempDir(), "face.y4m")
 	writeY4M(t, video, readImage(t, e2eFaceImage), videoFrames)
 	shots := os.Getenv("MADOGUCHI_E2E_SHOTS")
 	if shots == "" {
 		shots = t.TempDir()
 	}
-	return &browserEnv{srv: srv, client: c, video: video, shots: shots, issuer: is}
+	return &browserEnv{srv: srv, client: c, video: video, shots: shots, data: dir}
 }
 
 type sessionOut struct {
@@ -211,24 +199,21 @@ type sessionOut struct {
 	Decision   *ekyc.Decision `json:"decision"`
 }
 
-// chipFiles mints a licence whose chip photo is the e2e portrait.
+// chipFiles mints a licence with 'madoguchi dev chip' under the server's
+// development test issuer; its chip photo is the e2e portrait (JPEG 2000).
 func (b *browserEnv) chipFiles(t *testing.T) map[string]string {
 	t.Helper()
-	photo, err := os.ReadFile(e2eChipPhoto)
+	dir := filepath.Join(t.TempDir(), "chip")
+	if code, out, errs := runCLI(t, "dev", "chip", "--kind", "jpdl", "--photo", e2eChipPhoto, "--name", "見本 花子",
+		"--birthdate", "1990-01-02", "--data", b.data, "--out", dir); code != 0 {
+		t.Fatalf("dev chip = exit %d\n%s%s", code, out, errs)
+	}
+	_, files, _, err := readChipDir(dir, "jpdl")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := b.issuer.Issue(jpdltest.Licence{
-		Name: "見本　花子", Kana: "ミホン　ハナコ", Address: "東京都千代田区千代田１－１", Honseki: "東京都", PSC: "東京都公安委員会",
-		Colour: "ゴールド", Birth: time.Date(1990, 1, 2, 0, 0, 0, 0, time.UTC), Issued: time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC),
-		Expiry: time.Now().AddDate(3, 0, 0), Number: "301234567890", Photo: photo,
-	})
-	if err != nil {
-		t.Fatalf("Issue: %v", err)
-	}
 	out := map[string]string{}
-	for name, data := range map[string][]byte{"mf_ef01": f.Common, "df1_ef01": f.Matters, "df1_ef02": f.Honseki,
-		"df1_ef07": f.Signature, "df2_ef01": f.Photo} {
+	for name, data := range files {
 		out[name] = base64.StdEncoding.EncodeToString(data)
 	}
 	return out

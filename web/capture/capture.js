@@ -298,12 +298,15 @@
     st.seq = seq;
     st.nonce = data.next_nonce;
   }
-  // postFresh posts a frame; if the server already has these exact bytes (a
-  // frozen camera repeats frames), it takes a new snapshot, a few times.
+  // postFresh posts a frame. If the server already has these exact bytes
+  // (a frozen camera repeats frames) or the frame waited in the queue past
+  // the nonce's time window (a slow network or a busy device), it takes a
+  // new snapshot and tries again, a few times.
   async function postFresh(kind, shot) {
     for (let i = 0; ; i++) {
       try { return await postFrame(kind, shot); } catch (e) {
-        if (!(e instanceof ApiError && e.slug === 'ekyc-replay') || i >= 3) {
+        const stale = e instanceof ApiError && (e.slug === 'ekyc-replay' || e.slug === 'ekyc-binding');
+        if (!stale || i >= 3) {
           if (e instanceof ApiError && e.slug === 'ekyc-replay') throw new Stop('err.frozen');
           throw e;
         }
