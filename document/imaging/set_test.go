@@ -112,7 +112,7 @@ func TestCheckSet(t *testing.T) {
 func TestCheckSetErrors(t *testing.T) {
 	c := newTestChecker(t, &fixedFinder{})
 	big := image.NewGray(image.Rect(0, 0, 5000, 10))
-	_, err := c.CheckSet(context.Background(), Set{Front: goodFront.render(), Back: big})
+	_, err := c.CheckSet(context.Background(), Set{Front: image.NewGray(image.Rect(0, 0, 640, 480)), Back: big})
 	if !errors.Is(err, ErrTooLarge) {
 		t.Errorf("CheckSet(back too large) = %v, want ErrTooLarge", err)
 	}
