@@ -30,7 +30,7 @@ func (d *decoder) decodeTile(i int, td *tileData) error {
 			return err
 		}
 	}
-	tx0, ty0, _, _, tcs, err := d.buildTile(tx, ty, &tp, len(data)+len(headers))
+	tx0, ty0, tcs, err := d.buildTile(tx, ty, &tp, len(data)+len(headers))
 	if err != nil {
 		return err
 	}

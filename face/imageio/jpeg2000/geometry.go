@@ -67,12 +67,12 @@ type cbSegment struct {
 // buildTile lays out the components, resolutions, bands, precincts and
 // code-blocks of tile (tx, ty), after checking their counts against the
 // limits.
-func (d *decoder) buildTile(tx, ty int, tp *tileParams, dataLen int) (tx0, ty0, tx1, ty1 int64, tcs []tileComp, err error) {
+func (d *decoder) buildTile(tx, ty int, tp *tileParams, dataLen int) (tx0, ty0 int64, tcs []tileComp, err error) {
 	s := &d.siz
 	tx0 = max64(int64(s.tx0)+int64(tx)*int64(s.tw), int64(s.x0))
 	ty0 = max64(int64(s.ty0)+int64(ty)*int64(s.th), int64(s.y0))
-	tx1 = min64(int64(s.tx0)+int64(tx+1)*int64(s.tw), int64(s.x1))
-	ty1 = min64(int64(s.ty0)+int64(ty+1)*int64(s.th), int64(s.y1))
+	tx1 := min64(int64(s.tx0)+int64(tx+1)*int64(s.tw), int64(s.x1))
+	ty1 := min64(int64(s.ty0)+int64(ty+1)*int64(s.th), int64(s.y1))
 	tcs = make([]tileComp, len(s.comps))
 	blocks, precs := 0, 0
 	for c := range tcs {
@@ -95,7 +95,7 @@ func (d *decoder) buildTile(tx, ty int, tp *tileParams, dataLen int) (tx0, ty0, 
 				npw := ceilShift(rs.x1, rs.ppx) - rs.px0
 				nph := ceilShift(rs.y1, rs.ppy) - rs.py0
 				if npw*nph > int64(d.lim.MaxCodeBlocks-d.precincts-precs) {
-					return 0, 0, 0, 0, nil, tooLarge("precincts in image")
+					return 0, 0, nil, tooLarge("precincts in image")
 				}
 				rs.npw, rs.nph = int(npw), int(nph)
 				precs += rs.npw * rs.nph
@@ -127,12 +127,12 @@ func (d *decoder) buildTile(tx, ty int, tp *tileParams, dataLen int) (tx0, ty0, 
 				if b.x1 > b.x0 && b.y1 > b.y0 {
 					n := (ceilShift(b.x1, b.xcb) - floorShift(b.x0, b.xcb)) * (ceilShift(b.y1, b.ycb) - floorShift(b.y0, b.ycb))
 					if n > int64(d.lim.MaxCodeBlocks-d.blocks-blocks) {
-						return 0, 0, 0, 0, nil, tooLarge("code-blocks in image")
+						return 0, 0, nil, tooLarge("code-blocks in image")
 					}
 					blocks += int(n)
 				}
 				if err := tc.setQuant(b, r); err != nil {
-					return 0, 0, 0, 0, nil, err
+					return 0, 0, nil, err
 				}
 			}
 		}
@@ -140,7 +140,7 @@ func (d *decoder) buildTile(tx, ty int, tp *tileParams, dataLen int) (tx0, ty0, 
 	// Every packet takes at least one byte: a stream too short for its
 	// precincts is refused before they are built.
 	if int64(precs)*int64(tp.layers) > int64(dataLen) {
-		return 0, 0, 0, 0, nil, truncated("%d packets in %d bytes", int64(precs)*int64(tp.layers), dataLen)
+		return 0, 0, nil, truncated("%d packets in %d bytes", int64(precs)*int64(tp.layers), dataLen)
 	}
 	d.blocks += blocks
 	d.precincts += precs
@@ -151,7 +151,7 @@ func (d *decoder) buildTile(tx, ty int, tp *tileParams, dataLen int) (tx0, ty0, 
 			tc.res[r].layout(r)
 		}
 	}
-	return tx0, ty0, tx1, ty1, tcs, nil
+	return tx0, ty0, tcs, nil
 }
 
 // setQuant derives the band's Mb and step size (Annex E).

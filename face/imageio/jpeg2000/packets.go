@@ -192,15 +192,14 @@ type pending struct {
 
 // tier2 decodes the packets of a tile in its progression order.
 type tier2 struct {
-	data    []byte
-	pos     int
-	hdr     []byte // packed packet headers (PPM/PPT), when packed
-	hpos    int
-	packed  bool
-	tp      *tileParams
-	tcs     []tileComp
-	pend    []pending
-	packets int
+	data   []byte
+	pos    int
+	hdr    []byte // packed packet headers (PPM/PPT), when packed
+	hpos   int
+	packed bool
+	tp     *tileParams
+	tcs    []tileComp
+	pend   []pending
 }
 
 func (t2 *tier2) packet(c, r, p, l int) error {
@@ -301,7 +300,6 @@ func (t2 *tier2) packet(c, r, p, l int) error {
 		sg.data = append(sg.data, data[t2.pos:t2.pos+pd.n]...)
 		t2.pos += pd.n
 	}
-	t2.packets++
 	return nil
 }
 
