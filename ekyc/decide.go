@@ -433,10 +433,18 @@ func (s *Service) commitDecision(ctx context.Context, ss *Session, d *Decision, 
 	})
 }
 
+// PendingGrace is how long a submitted session is left to the request that
+// submitted it before DecidePending takes it over, so that the face engine
+// does not analyse the same session twice.
+const PendingGrace = 15 * time.Second
+
 // DecidePending decides sessions left in submitted (after a crash or a busy
-// face engine). The server runs it at start and periodically.
+// face engine) for longer than PendingGrace. The server runs it
+// periodically; concurrent runs on several instances decide each session
+// once (the state change is a compare-and-set).
 func (s *Service) DecidePending(ctx context.Context) (int, error) {
-	rows, err := s.db.Query(ctx, `SELECT tenant_id, id FROM ekyc_sessions WHERE state = 'submitted' ORDER BY submitted_at LIMIT 100`)
+	rows, err := s.db.Query(ctx, `SELECT tenant_id, id FROM ekyc_sessions WHERE state = 'submitted' AND submitted_at <= ?
+		ORDER BY submitted_at LIMIT 100`, store.Micros(s.now().Add(-PendingGrace)))
 	if err != nil {
 		return 0, err
 	}

@@ -403,6 +403,10 @@ func TestCrashBetweenSubmitAndDecision(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if n, err := svc2.DecidePending(e.ctx); err != nil || n != 0 {
+			t.Fatalf("DecidePending(within the grace period) = %d, %v, want 0", n, err)
+		}
+		e.clock.Add(PendingGrace)
 		if n, err := svc2.DecidePending(e.ctx); err != nil || n != 1 {
 			t.Fatalf("DecidePending = %d, %v, want 1", n, err)
 		}
@@ -546,6 +550,7 @@ func concurrentSessions(t *testing.T, db *store.DB, n int) {
 			waiting++
 		}
 	}
+	e.clock.Add(PendingGrace)
 	for range 10 {
 		if _, err := e.svc.DecidePending(e.ctx); err != nil {
 			t.Fatal(err)
