@@ -49,7 +49,7 @@ var (
 )
 
 // testIssuers builds the issuers once per test binary (RSA keys are slow).
-func testIssuers(t *testing.T) *issuers {
+func testIssuers(t testing.TB) *issuers {
 	t.Helper()
 	fixOnce.Do(func() { fixture, fixError = newIssuers("UTO", "UT") })
 	if fixError != nil {
@@ -97,7 +97,7 @@ func newIssuers(state, country string) (*issuers, error) {
 }
 
 // read mints one chip read of kind k, keyed by the client's file names.
-func (is *issuers) read(t *testing.T, k document.Kind, challenge []byte) map[string][]byte {
+func (is *issuers) read(t testing.TB, k document.Kind, challenge []byte) map[string][]byte {
 	t.Helper()
 	m := map[string][]byte{}
 	switch k {
@@ -143,7 +143,7 @@ func (is *issuers) read(t *testing.T, k document.Kind, challenge []byte) map[str
 	return m
 }
 
-func challenge(t *testing.T) []byte {
+func challenge(t testing.TB) []byte {
 	t.Helper()
 	c := make([]byte, 32) // the eKYC session nonce
 	if _, err := rand.Read(c); err != nil {

@@ -30,7 +30,7 @@ var (
 )
 
 // issuers creates one issuer set per test binary (RSA keys are slow).
-func issuers(t *testing.T) (*devissuer.Issuers, string) {
+func issuers(t testing.TB) (*devissuer.Issuers, string) {
 	t.Helper()
 	once.Do(func() {
 		keysDir, sErr = os.MkdirTemp("", "devissuer-test-")
@@ -53,7 +53,7 @@ func TestMain(m *testing.M) {
 }
 
 // portrait is a real JPEG: a face-like oval on a grey background.
-func portrait(t *testing.T, w, h int) []byte {
+func portrait(t testing.TB, w, h int) []byte {
 	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	for y := range h {
@@ -245,5 +245,21 @@ func TestLoadKeys(t *testing.T) {
 	}
 	if _, _, err := devissuer.LoadOrCreate(lax, now); !errors.Is(err, devissuer.ErrKeyFile) {
 		t.Errorf("LoadOrCreate(garbage key) = %v, want ErrKeyFile (never replaced)", err)
+	}
+}
+
+// BenchmarkMint mints one chip per kind from a 480×640 JPEG portrait.
+func BenchmarkMint(b *testing.B) {
+	is, _ := issuers(b)
+	photo := portrait(b, 480, 640)
+	h := devissuer.Holder{Name: "YAMADA TARO", Birth: time.Date(1990, 4, 1, 0, 0, 0, 0, time.UTC), Photo: photo}
+	for _, k := range document.Kinds() {
+		b.Run(string(k), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := is.Mint(k, h, now); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

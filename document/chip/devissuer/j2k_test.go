@@ -74,3 +74,18 @@ func grayImage(w, h int) *image.Gray {
 	}
 	return img
 }
+
+// BenchmarkEncodeJ2K encodes a 300×400 portrait-sized image losslessly.
+func BenchmarkEncodeJ2K(b *testing.B) {
+	img := grayImage(300, 400)
+	for i := range img.Pix {
+		x, y := i%300, i/300
+		img.Pix[i] = uint8((x*x + y*y/3) / 97 % 256)
+	}
+	b.SetBytes(int64(len(img.Pix)))
+	for b.Loop() {
+		if _, err := encodeJ2K(img); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
