@@ -699,3 +699,63 @@ func TestReviewChipPhoto(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestTransactionRecordsExtendRetention: a transaction record is kept 7
+// years from the transaction, so the subject outlives the verification
+// record's own retention until the last transaction record runs out.
+func TestTransactionRecordsExtendRetention(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		ss := e.runHe(e.tenantA, e.licence(8), func(p *page) { p.selfies(8, 0.9) })
+		rejected := e.runHe(e.tenantA, e.licence(8), func(p *page) { p.selfies(9, 0.9) })
+		tr := TransactionRecord{Date: e.clock.Now(), Kind: "account.open", Content: map[string]any{"account": "普通 1234567"}}
+		for _, tc := range []struct {
+			name string
+			id   string
+			tr   TransactionRecord
+			want error
+		}{
+			{"rejected customer", rejected.ID, tr, ErrState},
+			{"no date", ss.ID, TransactionRecord{Kind: "x", Content: map[string]any{"a": 1}}, ErrInvalidInput},
+			{"future", ss.ID, TransactionRecord{Date: e.clock.Now().Add(72 * time.Hour), Kind: "x", Content: map[string]any{"a": 1}}, ErrInvalidInput},
+			{"no content", ss.ID, TransactionRecord{Date: e.clock.Now(), Kind: "x"}, ErrInvalidInput},
+			{"my number", ss.ID, TransactionRecord{Date: e.clock.Now(), Kind: "x", Content: map[string]any{"my_number": "1"}}, ErrMyNumber},
+			{"too large", ss.ID, TransactionRecord{Date: e.clock.Now(), Kind: "x", Content: map[string]any{"a": strings.Repeat("x", MaxTransactionBytes)}}, ErrTooLarge},
+			{"other tenant", ss.ID, tr, ErrNotFound},
+		} {
+			tenant := e.tenantA
+			if tc.name == "other tenant" {
+				tenant = e.tenantB
+			}
+			if _, _, err := e.svc.RecordTransaction(e.ctx, client, tenant, tc.id, tc.tr); !errors.Is(err, tc.want) {
+				t.Errorf("RecordTransaction(%s) = %v, want %v", tc.name, err, tc.want)
+			}
+		}
+		if _, err := e.svc.ContractEnded(e.ctx, client, e.tenantA, ss.ID, e.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		start := e.clock.Now()
+		e.clock.Add(start.AddDate(5, 0, 0).Sub(start))
+		tr.Date = e.clock.Now()
+		id, until, err := e.svc.RecordTransaction(e.ctx, client, e.tenantA, ss.ID, tr)
+		if err != nil || !until.Equal(start.AddDate(12, 0, 0)) {
+			t.Fatalf("RecordTransaction = %s %v, %v", id, until, err)
+		}
+		var sealed []byte
+		if err := db.QueryRow(e.ctx, `SELECT body FROM ekyc_transactions WHERE id = ?`, id).Scan(&sealed); err != nil || strings.Contains(string(sealed), "1234567") {
+			t.Errorf("transaction body stored in clear or missing (%v)", err)
+		}
+		e.clock.Add(start.AddDate(7, 0, 1).Sub(e.clock.Now()))
+		if n, err := e.svc.ShredExpired(e.ctx); err != nil || n != 0 {
+			t.Errorf("ShredExpired(record expired, transaction kept) = %d, %v, want 0", n, err)
+		}
+		e.clock.Add(start.AddDate(12, 0, 1).Sub(e.clock.Now()))
+		if n, err := e.svc.ShredExpired(e.ctx); err != nil || n != 1 {
+			t.Errorf("ShredExpired(all run out) = %d, %v, want 1", n, err)
+		}
+		tr.Date = e.clock.Now()
+		if _, _, err := e.svc.RecordTransaction(e.ctx, client, e.tenantA, ss.ID, tr); !errors.Is(err, ErrState) {
+			t.Errorf("RecordTransaction(after erasure) = %v, want ErrState", err)
+		}
+	})
+}

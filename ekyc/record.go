@@ -272,8 +272,13 @@ func (s *Service) shredAbandoned(ctx context.Context) (int, error) {
 }
 
 func (s *Service) shredRetained(ctx context.Context) (int, error) {
-	rows, err := s.db.Query(ctx, `SELECT session_id, tenant_id, subject FROM ekyc_retention
-		WHERE shredded_at = 0 AND retain_until <= ? LIMIT 500`, store.Micros(s.now()))
+	// A subject is erased when its verification record's retention and
+	// that of every transaction record kept for it have run out.
+	now := store.Micros(s.now())
+	rows, err := s.db.Query(ctx, `SELECT r.session_id, r.tenant_id, r.subject FROM ekyc_retention r
+		WHERE r.shredded_at = 0 AND r.retain_until <= ?
+		AND NOT EXISTS (SELECT 1 FROM ekyc_transactions t WHERE t.session_id = r.session_id AND t.retain_until > ?)
+		LIMIT 500`, now, now)
 	if err != nil {
 		return 0, err
 	}

@@ -53,6 +53,7 @@ type EKYCService interface {
 	Close(ctx context.Context, a ekyc.Actor, tenant, id string) (*ekyc.Session, error)
 	Result(ctx context.Context, a ekyc.Actor, tenant, id string) (string, error)
 	ContractEnded(ctx context.Context, a ekyc.Actor, tenant, id string, endedAt time.Time) (time.Time, error)
+	RecordTransaction(ctx context.Context, a ekyc.Actor, tenant, id string, tr ekyc.TransactionRecord) (string, time.Time, error)
 	SubmitChip(ctx context.Context, a ekyc.Actor, tenant, id string, kind document.Kind, files map[string][]byte) (*ekyc.ChipSummary, error)
 	StartCapture(ctx context.Context, token string) (*ekyc.CaptureStart, error)
 	AddFrame(ctx context.Context, key string, f ekyc.Frame) (string, error)
@@ -90,6 +91,7 @@ func (s *Server) ekycRoutes() {
 		s.mux.Handle("POST /v1/ekyc/sessions/{id}/cancel", s.authed(ScopeEKYCSessions, s.ekycCancel))
 		s.mux.Handle("POST /v1/ekyc/sessions/{id}/close", s.authed(ScopeEKYCSessions, s.ekycClose))
 		s.mux.Handle("POST /v1/ekyc/sessions/{id}/contract-ended", s.authed(ScopeEKYCSessions, s.ekycContractEnded))
+		s.mux.Handle("POST /v1/ekyc/sessions/{id}/transactions", s.authed(ScopeEKYCSessions, s.ekycTransaction))
 		s.mux.Handle("GET /v1/ekyc/sessions/{id}/result", s.authed(ScopeEKYCResults, s.ekycResult))
 		s.mux.Handle("POST /v1/ekyc/sessions/{id}/chip", s.authed(ScopeEKYCDevice, s.ekycChip))
 	}
@@ -260,6 +262,25 @@ func (s *Server) ekycContractEnded(w http.ResponseWriter, r *http.Request) error
 		return ekycProblem(err)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"retain_until": until})
+	return nil
+}
+
+func (s *Server) ekycTransaction(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Date    time.Time      `json:"date"`
+		Kind    string         `json:"kind"`
+		Content map[string]any `json:"content"`
+	}
+	if err := decodeJSON(w, r, DefaultMaxBody, &in); err != nil {
+		return err
+	}
+	p, a := clientActor(r)
+	id, until, err := s.cfg.EKYC.Service.RecordTransaction(r.Context(), a, p.TenantID, r.PathValue("id"),
+		ekyc.TransactionRecord{Date: in.Date, Kind: in.Kind, Content: in.Content})
+	if err != nil {
+		return ekycProblem(err)
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"id": id, "retain_until": until})
 	return nil
 }
 

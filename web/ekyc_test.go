@@ -163,6 +163,8 @@ func TestEKYCAPI(t *testing.T) {
 			{"no token", "GET", "/v1/ekyc/sessions/" + id, "", nil, 401},
 			{"result before decision", "GET", "/v1/ekyc/sessions/" + id + "/result", "tok-a", nil, 409},
 			{"close before decision", "POST", "/v1/ekyc/sessions/" + id + "/close", "tok-a", nil, 409},
+			{"transaction before approval", "POST", "/v1/ekyc/sessions/" + id + "/transactions", "tok-a", map[string]any{"date": time.Now(), "kind": "open", "content": map[string]int{"a": 1}}, 409},
+			{"transaction for another tenant", "POST", "/v1/ekyc/sessions/" + id + "/transactions", "tok-b", map[string]any{"date": time.Now(), "kind": "open", "content": map[string]int{"a": 1}}, 404},
 			{"unknown method", "POST", "/v1/ekyc/sessions", "tok-a", map[string]string{"method": "xx", "reference": "r"}, 400},
 			{"jpki not offered here", "POST", "/v1/ekyc/sessions", "tok-a", map[string]string{"method": "wa", "reference": "r"}, 422},
 			{"ho not in policy", "POST", "/v1/ekyc/sessions", "tok-a", map[string]string{"method": "ho", "reference": "r"}, 422},
