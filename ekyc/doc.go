@@ -36,6 +36,12 @@
 //     event id is stable per session, so receivers can deduplicate.
 //   - Results are compact JWS (ES256) verifiable with the published JWK set
 //     (VerifyResult); the signing key file must be 0600.
+//   - Retention: a decided session's subject is crypto-shredded
+//     RetentionYears after the contract ended (ContractEnded) and after the
+//     last transaction record (RecordTransaction, 取引記録) ran out; a session
+//     that expired or was cancelled is shredded AbandonedRetention after.
+//   - Inside a transaction every read goes through the transaction (a
+//     second pool connection per transaction deadlocks under load).
 //
 // Use (server start-up):
 //
@@ -45,6 +51,9 @@
 //		Face: engineAdapter, Chips: chipVerifier, Signer: signer, PublicURL: url})
 //	w := svc.StartWorker(ctx, 5*time.Second) // webhooks, expiry, pending decisions, retention
 //	defer w.Stop()
+//
+// The HTTP API is in package web (web/ekyc.go); `madoguchi ekyc policy`
+// stores tenant policies.
 //
 // Before any session, store each tenant's policy with SetPolicy
 // (ExamplePolicy is a starting point, not a fallback).
