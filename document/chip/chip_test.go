@@ -446,3 +446,40 @@ func TestVerifyCanceled(t *testing.T) {
 		t.Errorf("Verify(canceled) = %v, want context.Canceled", err)
 	}
 }
+
+// TestVerifyConcurrent: one Verifier serves reads of every kind at once
+// (run under -race in CI).
+func TestVerifyConcurrent(t *testing.T) {
+	is := testIssuers(t)
+	v, err := chip.New(is.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type read struct {
+		kind  document.Kind
+		files map[string][]byte
+		chal  []byte
+	}
+	var reads []read
+	for _, k := range document.Kinds() {
+		for range 2 {
+			c := challenge(t)
+			reads = append(reads, read{k, is.read(t, k, c), c})
+		}
+	}
+	errs := make(chan error, len(reads))
+	var wg sync.WaitGroup
+	for _, r := range reads {
+		wg.Go(func() {
+			_, err := v.Verify(context.Background(), r.kind, r.files, r.chal)
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent Verify = %v", err)
+		}
+	}
+}
