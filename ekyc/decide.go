@@ -322,6 +322,9 @@ func (s *Service) complete(ctx context.Context, ss *Session) error {
 // (submitted -> decided), with the verification record and webhook for a
 // final outcome, in one transaction.
 func (s *Service) decide(ctx context.Context, ss *Session) error {
+	if ss.Method.NeedsSignature {
+		return s.decideJPKI(ctx, ss)
+	}
 	p, pver, err := loadPolicy(ctx, s.db, ss.TenantID)
 	if err != nil {
 		return err

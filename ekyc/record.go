@@ -53,6 +53,8 @@ type Record struct {
 	Checks   []document.Check      `json:"chip_checks,omitempty"`
 	IDA      *document.IDAEvidence `json:"ida,omitempty"`
 	Decision *Decision             `json:"decision"`
+	// JPKI is the signature evidence of method ワ.
+	JPKI *JPKIRecord `json:"jpki,omitempty"`
 }
 
 // RecordEvidence names one piece of raw evidence kept with the record.
@@ -123,6 +125,11 @@ func (s *Service) writeRecord(ctx context.Context, tx *store.Tx, ss *Session, d 
 			for name, ref := range refs {
 				rec.Evidence = append(rec.Evidence, RecordEvidence{Kind: "chip:" + name, Blob: ref, SHA256: cr.Digests[name]})
 			}
+		}
+	}
+	if m.NeedsSignature {
+		if err := s.jpkiIntoRecord(ctx, tx, ss, rec); err != nil {
+			return nil, err
 		}
 	}
 	if rv != nil {

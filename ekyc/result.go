@@ -51,11 +51,17 @@ type AssuranceProcess struct {
 	Procedure string `json:"procedure"`
 }
 
-// Evidence is one "document" evidence element.
+// Evidence is one evidence element: "document" (ヘ, ホ) or
+// "electronic_signature" (ワ).
 type Evidence struct {
 	Type            string                       `json:"type"`
-	CheckDetails    []document.IDACheckDetail    `json:"check_details"`
+	CheckDetails    []document.IDACheckDetail    `json:"check_details,omitempty"`
 	DocumentDetails *document.IDADocumentDetails `json:"document_details,omitempty"`
+	// electronic_signature (ワ)
+	SignatureType string `json:"signature_type,omitempty"`
+	Issuer        string `json:"issuer,omitempty"`
+	SerialNumber  string `json:"serial_number,omitempty"`
+	CreatedAt     string `json:"created_at,omitempty"`
 }
 
 // EventDecided is the event type of a final decision.
@@ -79,6 +85,10 @@ func (s *Service) buildResult(ss *Session, rec *Record) *ResultPayload {
 		p.Reasons, p.Scores = d.Reasons, d.Scores
 	}
 	if ss.Outcome != OutcomeApproved || rec == nil || len(rec.Claims) == 0 {
+		return p
+	}
+	if ss.Method.NeedsSignature {
+		p.VerifiedClaims = s.jpkiVerifiedClaims(ss, rec)
 		return p
 	}
 	at := d.DecidedAt.Format(time.RFC3339)

@@ -78,6 +78,8 @@ type Config struct {
 	Face   FaceEngine
 	Chips  ChipVerifier
 	Signer *Signer
+	// JPKI verifies method ワ signatures; nil disables ワ (ErrJPKIDisabled).
+	JPKI JPKI
 	// PublicURL is the server's external base URL (capture URLs, issuer).
 	PublicURL string
 	// HTTPClient delivers webhooks (default: 10 s timeout, no redirects).

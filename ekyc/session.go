@@ -184,6 +184,9 @@ func (s *Service) Create(ctx context.Context, a Actor, tenant string, r CreateRe
 	if err := p.Offers(m, now); err != nil {
 		return nil, err
 	}
+	if err := s.jpkiAvailable(m); err != nil {
+		return nil, err
+	}
 	id, err := s.newID("ses_")
 	if err != nil {
 		return nil, err
