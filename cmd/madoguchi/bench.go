@@ -18,13 +18,15 @@ import (
 // to compare against in the same run. docs/benchmarks.md shows how they are
 // combined (bench/http.sh).
 func runBench(ctx context.Context, e *env, args []string) error {
-	const synopsis = "bench http --url URL [--token T] [--conns N] [--duration D] | bench bare --addr ADDR"
+	const synopsis = "bench http --url URL [--token T] [--conns N] [--duration D] | bench bare --addr ADDR | bench ekyc --server URL --method he|ho ..."
 	if len(args) == 0 {
 		return usageError{"usage: madoguchi " + synopsis}
 	}
 	switch args[0] {
 	case "http":
 		return benchHTTP(ctx, e, args[1:])
+	case "ekyc":
+		return benchEKYC(ctx, e, args[1:])
 	case "bare":
 		fs := newFlagSet(e, "bench bare", "bench bare --addr ADDR")
 		addr := fs.String("addr", "127.0.0.1:18081", "listen address")

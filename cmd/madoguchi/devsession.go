@@ -72,6 +72,29 @@ type devSessionResult struct {
 	Reasons  []ekyc.Reason      `json:"reasons"`
 	Scores   map[string]float64 `json:"scores"`
 	Notes    []string           `json:"notes,omitempty"`
+	// decisionLatency is the time from the start of the submit call (the
+	// last capture) to the moment the session was seen decided; the
+	// benchmark reads it.
+	decisionLatency time.Duration
+}
+
+// sessionPlan is what one scripted session sends: chip files for ヘ,
+// document photos for ホ, and the selfie frames.
+type sessionPlan struct {
+	method  string // "he" or "ho"
+	kind    document.Kind
+	chip    map[string][]byte
+	docs    []docFrame
+	selfies [][]byte
+	locale  string
+	wait    time.Duration
+	poll    time.Duration
+}
+
+// docFrame is one photo of the ID document for ホ.
+type docFrame struct {
+	kind ekyc.FrameKind
+	img  []byte
 }
 
 func devSession(ctx context.Context, e *env, args []string) error {
@@ -142,7 +165,7 @@ func devSession(ctx context.Context, e *env, args []string) error {
 		}
 	}
 
-	res, err := runDevSession(ctx, c, kind, files, images, *locale, *wait)
+	res, err := runDevSession(ctx, c, sessionPlan{method: "he", kind: kind, chip: files, selfies: images, locale: *locale, wait: *wait, poll: time.Second})
 	if res != nil {
 		res.Notes = append(notes, res.Notes...)
 		enc := json.NewEncoder(e.stdout)
@@ -156,14 +179,17 @@ func devSession(ctx context.Context, e *env, args []string) error {
 
 // runDevSession plays one session through: create, chip, capture, submit,
 // wait. It returns what it knows even when a step fails after creation.
-func runDevSession(ctx context.Context, c *apiClient, kind document.Kind, files map[string][]byte, selfies [][]byte, locale string, wait time.Duration) (*devSessionResult, error) {
+func runDevSession(ctx context.Context, c *apiClient, p sessionPlan) (*devSessionResult, error) {
+	if p.poll <= 0 {
+		p.poll = time.Second
+	}
 	var s struct {
 		ID         string         `json:"id"`
 		State      string         `json:"state"`
 		CaptureURL string         `json:"capture_url"`
 		Decision   *ekyc.Decision `json:"decision"`
 	}
-	if err := c.call(ctx, "POST", "/v1/ekyc/sessions", map[string]string{"method": "he", "reference": "dev-session", "locale": locale}, &s); err != nil {
+	if err := c.call(ctx, "POST", "/v1/ekyc/sessions", map[string]string{"method": p.method, "reference": "dev-session", "locale": p.locale}, &s); err != nil {
 		return nil, fmt.Errorf("create session: %w", err)
 	}
 	res := &devSessionResult{Session: s.ID, State: s.State, Scores: map[string]float64{}}
@@ -172,20 +198,22 @@ func runDevSession(ctx context.Context, c *apiClient, kind document.Kind, files 
 		return res, errors.New("create session: the answer has no capture token")
 	}
 
-	// The kiosk's reader.
-	enc := make(map[string]string, len(files))
-	for n, b := range files {
-		enc[n] = base64.StdEncoding.EncodeToString(b)
-	}
-	var chipSum struct {
-		Verified bool     `json:"verified"`
-		Failed   []string `json:"failed_checks"`
-	}
-	if err := c.call(ctx, "POST", "/v1/ekyc/sessions/"+s.ID+"/chip", map[string]any{"kind": kind, "files": enc}, &chipSum); err != nil {
-		return res, fmt.Errorf("post chip files: %w", err)
-	}
-	if !chipSum.Verified {
-		res.Notes = append(res.Notes, "the server did not verify the chip files: "+strings.Join(chipSum.Failed, ", "))
+	// The kiosk's reader (ヘ).
+	if len(p.chip) > 0 {
+		enc := make(map[string]string, len(p.chip))
+		for n, b := range p.chip {
+			enc[n] = base64.StdEncoding.EncodeToString(b)
+		}
+		var chipSum struct {
+			Verified bool     `json:"verified"`
+			Failed   []string `json:"failed_checks"`
+		}
+		if err := c.call(ctx, "POST", "/v1/ekyc/sessions/"+s.ID+"/chip", map[string]any{"kind": p.kind, "files": enc}, &chipSum); err != nil {
+			return res, fmt.Errorf("post chip files: %w", err)
+		}
+		if !chipSum.Verified {
+			res.Notes = append(res.Notes, "the server did not verify the chip files: "+strings.Join(chipSum.Failed, ", "))
+		}
 	}
 
 	// The capture page's part.
@@ -207,10 +235,15 @@ func runDevSession(ctx context.Context, c *apiClient, kind document.Kind, files 
 		steps[i] = string(st)
 	}
 	res.Notes = append(res.Notes, fmt.Sprintf("the server's active liveness challenge was %s; %d still selfie(s) were sent, and still images cannot pass it",
-		strings.Join(steps, ", "), len(selfies)))
+		strings.Join(steps, ", "), len(p.selfies)))
 	nonce := start.FrameNonce
-	for i, img := range selfies {
-		f := ekyc.Frame{Kind: ekyc.FrameSelfie, Seq: i + 1, Nonce: nonce, CapturedAt: time.Now().UTC().Truncate(time.Millisecond),
+	frames := append([]docFrame(nil), p.docs...)
+	for _, img := range p.selfies {
+		frames = append(frames, docFrame{ekyc.FrameSelfie, img})
+	}
+	for i, fr := range frames {
+		img := fr.img
+		f := ekyc.Frame{Kind: fr.kind, Seq: i + 1, Nonce: nonce, CapturedAt: time.Now().UTC().Truncate(time.Millisecond),
 			Source: ekyc.SourceCamera, Image: img}
 		f.MAC = base64.RawURLEncoding.EncodeToString(ekyc.FrameMAC(key, start.SessionID, &f))
 		var next struct {
@@ -220,33 +253,38 @@ func runDevSession(ctx context.Context, c *apiClient, kind document.Kind, files 
 			"kind": f.Kind, "seq": f.Seq, "nonce": f.Nonce, "captured_at": f.CapturedAt.UnixMilli(), "source": f.Source,
 			"image": base64.StdEncoding.EncodeToString(img), "mac": f.MAC}, &next)
 		if err != nil {
-			return res, fmt.Errorf("selfie %d: %w", i+1, err)
+			return res, fmt.Errorf("frame %d (%s): %w", i+1, fr.kind, err)
 		}
 		nonce = next.NextNonce
 	}
+	submitted := time.Now()
 	if err := c.capture(ctx, "submit", "Capture-Key "+start.Key, nil, nil); err != nil {
 		return res, fmt.Errorf("submit: %w", err)
 	}
 
 	// The decision (the submit decides at once unless the face engine is
 	// busy; then the server's background job decides it).
-	deadline := time.Now().Add(wait)
+	deadline := time.Now().Add(p.wait)
 	for {
 		if err := c.call(ctx, "GET", "/v1/ekyc/sessions/"+s.ID, nil, &s); err != nil {
 			return res, fmt.Errorf("get session: %w", err)
 		}
 		res.State = s.State
-		if s.State == string(ekyc.StateDecided) && s.Decision != nil || !time.Now().Before(deadline) {
+		if s.State == string(ekyc.StateDecided) && s.Decision != nil {
+			res.decisionLatency = time.Since(submitted)
+			break
+		}
+		if !time.Now().Before(deadline) {
 			break
 		}
 		select {
 		case <-ctx.Done():
 			return res, ctx.Err()
-		case <-time.After(time.Second):
+		case <-time.After(p.poll):
 		}
 	}
 	if s.Decision == nil {
-		return res, fmt.Errorf("no decision after %s (state %s): are the server's face models installed?", wait, s.State)
+		return res, fmt.Errorf("no decision after %s (state %s): are the server's face models installed?", p.wait, s.State)
 	}
 	res.Decision = string(s.Decision.Outcome)
 	res.Reasons = s.Decision.Reasons
