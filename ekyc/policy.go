@@ -190,9 +190,6 @@ func (p Policy) Offers(m Method, t time.Time) error {
 	if !m.AbolishedFrom.IsZero() && !t.Before(m.AbolishedFrom) && !p.OfferHoAfterAmendment {
 		return fmt.Errorf("%w: method %s is abolished in principle from %s", ErrMethodNotOffered, m.API, m.AbolishedFrom.Format(time.DateOnly))
 	}
-	if m.NeedsSignature {
-		return fmt.Errorf("%w: method %s (JPKI) is not available through this API yet", ErrMethodNotOffered, m.API)
-	}
 	return nil
 }
 

@@ -75,7 +75,7 @@ func TestPolicyValidateAndOffers(t *testing.T) {
 		{"ho after, opted in", func() Policy { p := both; p.OfferHoAfterAmendment = true; return p }(), ho, after, true},
 		{"ho not listed", ExamplePolicy(0.5), ho, before, false},
 		{"he before 2018", both, he, Amendment2018.Add(-time.Hour), false},
-		{"wa not through this API", both, wa, before, false},
+		{"wa listed (the JPKI verifier is checked by Create)", both, wa, before, true},
 	} {
 		err := tc.p.Offers(tc.m, tc.at)
 		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrMethodNotOffered)) {
