@@ -98,6 +98,7 @@ func (s *Server) ekycRoutes() {
 	s.mux.Handle("POST /v1/ekyc/capture/start", s.handle(s.ekycCaptureStart))
 	s.mux.Handle("POST /v1/ekyc/capture/frames", s.handle(s.ekycCaptureFrame))
 	s.mux.Handle("POST /v1/ekyc/capture/submit", s.handle(s.ekycCaptureSubmit))
+	s.ekycJPKIRoutes()
 	if c.Staff != nil {
 		s.mux.Handle("GET /v1/ekyc/review/pending", s.handle(s.staffed(s.ekycPending)))
 		s.mux.Handle("POST /v1/ekyc/review/{id}/claim", s.handle(s.staffed(s.ekycClaim)))
@@ -120,6 +121,8 @@ func ekycProblem(err error) error {
 		p = errNotFound()
 	case errors.Is(err, ekyc.ErrNoPolicy):
 		p = newProblem(http.StatusConflict, "ekyc-no-policy", "No eKYC policy", "This tenant has no eKYC policy; an administrator must set one.")
+	case errors.Is(err, ekyc.ErrJPKIDisabled):
+		return jpkiProblem(err)
 	case errors.Is(err, ekyc.ErrMethodNotOffered):
 		p = newProblem(http.StatusUnprocessableEntity, "ekyc-method-not-offered", "Method not offered", "This method is not offered by the tenant or not in force on this date.")
 	case errors.Is(err, ekyc.ErrMyNumber):
