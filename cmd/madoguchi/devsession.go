@@ -87,6 +87,7 @@ type sessionPlan struct {
 	docs    []docFrame
 	selfies [][]byte
 	locale  string
+	webhook string // optional result webhook URL
 	wait    time.Duration
 	poll    time.Duration
 }
@@ -189,7 +190,11 @@ func runDevSession(ctx context.Context, c *apiClient, p sessionPlan) (*devSessio
 		CaptureURL string         `json:"capture_url"`
 		Decision   *ekyc.Decision `json:"decision"`
 	}
-	if err := c.call(ctx, "POST", "/v1/ekyc/sessions", map[string]string{"method": p.method, "reference": "dev-session", "locale": p.locale}, &s); err != nil {
+	create := map[string]string{"method": p.method, "reference": "dev-session", "locale": p.locale}
+	if p.webhook != "" {
+		create["webhook"] = p.webhook
+	}
+	if err := c.call(ctx, "POST", "/v1/ekyc/sessions", create, &s); err != nil {
 		return nil, fmt.Errorf("create session: %w", err)
 	}
 	res := &devSessionResult{Session: s.ID, State: s.State, Scores: map[string]float64{}}

@@ -51,6 +51,7 @@ var commands = []command{
 	{"jpki", "verify JPKI (My Number card) signatures: method ワ, re-authentication", runJPKI},
 	{"keys", "show, rotate, rewrap and retire the key-encryption keys", runKeys},
 	{"dev", "developer tools for a development data directory (test clients, tokens)", runDev},
+	{"ekyc", "legal methods and per-tenant eKYC policies", runEKYC},
 }
 
 // exitError carries a specific exit status (for example "audit verify" found

@@ -118,6 +118,15 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	go a.models.ensure(ctx, log, f.install == "auto")
 	go a.sweepBlobs(ctx, time.Hour)
 	go a.checkpointLoop(ctx, f.cpEvery)
+	if f.mode == modeProduction {
+		// Fail closed: in production a missing result key or trust
+		// configuration stops start-up instead of serving without eKYC.
+		if _, err := a.newEKYC(f.publicURL); err != nil {
+			ln.Close()
+			return fmt.Errorf("eKYC: %w", err)
+		}
+	}
+	go a.runEKYCJobs(ctx, f)
 
 	srv := web.New(a.webConfig(f))
 	srv.AddGauge("madoguchi_models_ready", "1 when the pinned face models are installed and verified", func() float64 {
