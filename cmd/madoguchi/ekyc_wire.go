@@ -66,6 +66,7 @@ func (a *app) newEKYC(publicURL string) (*ekyc.Service, error) {
 		Face:      &lazyFace{models: a.models, dir: a.modelsDir(), calibration: filepath.Join(a.data.data, "face-calibration.json")},
 		Chips:     chipVerifiers{trustDir: filepath.Join(a.data.data, "trust"), allowTest: a.mode == modeDevelopment},
 		Signer:    signer,
+		JPKI:      a.jpkiForEKYC(),
 		PublicURL: publicURL,
 		Logger:    a.log,
 		// Development servers deliver to plain-HTTP test receivers.
