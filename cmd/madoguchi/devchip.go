@@ -9,8 +9,8 @@ package main
 // for `madoguchi document verify` or `madoguchi dev session --chip DIR`.
 //
 // The photo may be JPEG, PNG, PGM or JPEG 2000. Japanese chips carry JPEG
-// 2000: other formats are scaled to the chip's size limit and encoded
-// losslessly in grayscale; a passport's DG2 carries a JPEG.
+// 2000: other formats are scaled to fit the chip's size limit and encoded
+// (package document/chip/devissuer); a passport's DG2 carries a JPEG.
 
 import (
 	"context"

@@ -23,9 +23,11 @@
 // the persisted CSCA and Document Signer keys.
 //
 // Photos: the Japanese chips hold JPEG 2000 (a JPEG 2000 input is embedded
-// as it is; other images are encoded by this package's small lossless
-// JPEG 2000 encoder after scaling to the chip's size limits); the passport
-// DG2 holds a JPEG. No file minted here contains a real My Number: the
+// as it is; other images are encoded by this package's small JPEG 2000
+// encoder, in colour with a quantization step of 4 or 8, at the largest
+// size up to 300×400 that fits the chip's size limit: about 250×250 on a
+// licence, 80×80 in a residence card's 3000 bytes); the passport DG2 holds
+// a JPEG. No file minted here contains a real My Number: the
 // text AP's number file is never written, and its hash in EF03 is of a
 // random number.
 package devissuer

@@ -179,8 +179,9 @@ func fit(b image.Rectangle, maxW, maxH int) (int, int) {
 }
 
 // j2kPhoto returns the photo as a JPEG 2000 codestream of at most limit
-// bytes: a JPEG 2000 input as it is, anything else scaled down (grayscale)
-// until the lossless encoding fits.
+// bytes: a JPEG 2000 input as it is; anything else at the largest size (up
+// to 300×400) that fits with a quantization step of at most 8 (4 when
+// that fits too), in colour unless the input is grayscale.
 func j2kPhoto(photo []byte, limit int) ([]byte, error) {
 	if isJ2K(photo) {
 		if len(photo) > limit {
@@ -192,13 +193,18 @@ func j2kPhoto(photo []byte, limit int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	_, gray := img.(*image.Gray)
 	w, h := fit(img.Bounds(), 300, 400)
 	for {
-		j, err := encodeJ2K(scaleGray(img, w, h))
+		small := scaleImage(img, w, h)
+		j, err := encodeJ2K(small, j2kOptions{Color: !gray, Shift: 3})
 		if err != nil {
 			return nil, err
 		}
 		if len(j) <= limit {
+			if finer, err := encodeJ2K(small, j2kOptions{Color: !gray, Shift: 2}); err == nil && len(finer) <= limit {
+				return finer, nil
+			}
 			return j, nil
 		}
 		if w < 16 || h < 16 {
@@ -206,6 +212,28 @@ func j2kPhoto(photo []byte, limit int) ([]byte, error) {
 		}
 		w, h = w*4/5, h*4/5
 	}
+}
+
+// scaleImage resamples img to w × h by area averaging (RGBA).
+func scaleImage(img image.Image, w, h int) *image.RGBA {
+	b := img.Bounds()
+	out := image.NewRGBA(image.Rect(0, 0, w, h))
+	sw, sh := b.Dx(), b.Dy()
+	for y := range h {
+		y0, y1 := b.Min.Y+y*sh/h, b.Min.Y+max((y+1)*sh/h, y*sh/h+1)
+		for x := range w {
+			x0, x1 := b.Min.X+x*sw/w, b.Min.X+max((x+1)*sw/w, x*sw/w+1)
+			var r, g, bl, n uint64
+			for yy := y0; yy < y1; yy++ {
+				for xx := x0; xx < x1; xx++ {
+					c := color.NRGBAModel.Convert(img.At(xx, yy)).(color.NRGBA)
+					r, g, bl, n = r+uint64(c.R), g+uint64(c.G), bl+uint64(c.B), n+1
+				}
+			}
+			out.SetRGBA(x, y, color.RGBA{R: uint8(r / n), G: uint8(g / n), B: uint8(bl / n), A: 255})
+		}
+	}
+	return out
 }
 
 // jpegPhoto returns the photo as a JPEG (for DG2) and its size: a JPEG
@@ -228,7 +256,7 @@ func jpegPhoto(photo []byte) ([]byte, int, int, error) {
 	draw.Draw(rgba, rgba.Bounds(), img, img.Bounds().Min, draw.Src)
 	var src image.Image = rgba
 	if w != rgba.Bounds().Dx() {
-		src = scaleGray(rgba, w, h) // scaled portraits are grayscale
+		src = scaleImage(rgba, w, h)
 	}
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, src, &jpeg.Options{Quality: 90}); err != nil {

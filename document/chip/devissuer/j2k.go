@@ -1,96 +1,178 @@
 package devissuer
 
-// A small JPEG 2000 Part 1 encoder for development chip photos: one 8-bit
-// grayscale component, one tile, no wavelet decomposition (the reversible
-// 5/3 path with zero levels), no quantization, 64×64 code-blocks, one
-// quality layer, the default code-block style. Every bit-plane is coded,
-// so the result is lossless. It writes a raw codestream (SOC … EOC), which
-// is what the Japanese cards' verifiers accept and what JPEG 2000 decoders
-// read. Its only users are the development issuers: real chips are written
-// by their issuers' equipment.
+// A small JPEG 2000 Part 1 encoder for development chip photos: 8-bit
+// grayscale or RGB, one tile, no wavelet decomposition (zero levels),
+// 64×64 code-blocks, one quality layer, the default code-block style.
+// Either lossless (the reversible path: no quantization, RCT for colour) or
+// quantized with a step of 2^s (the irreversible path: scalar expounded
+// quantization, ICT for colour); every remaining bit-plane is coded. It
+// writes a raw codestream (SOC … EOC), which is what the Japanese cards'
+// verifiers accept and what JPEG 2000 decoders read. Its only users are the
+// development issuers: real chips are written by their issuers' equipment.
 
 import (
 	"errors"
 	"image"
+	"image/color"
+	"math"
 )
 
 // Codestream parameters.
 const (
 	j2kGuardBits = 2
 	j2kPrecision = 8
-	j2kMb        = j2kGuardBits + j2kPrecision - 1 // bit-planes of the LL band (E.1.1)
-	j2kCB        = 64                              // code-block size
+	j2kCB        = 64 // code-block size
 	maxJ2KSide   = 4096
+	maxJ2KShift  = 7
 )
 
-// encodeJ2K writes img as a lossless JPEG 2000 codestream.
-func encodeJ2K(img *image.Gray) ([]byte, error) {
+// j2kOptions choose the encoding.
+type j2kOptions struct {
+	// Color codes three components (R, G, B through a colour transform);
+	// otherwise one grayscale component.
+	Color bool
+	// Shift is the quantization: 0 codes every bit (lossless: the
+	// reversible path, RCT for colour); s > 0 quantizes each sample with
+	// step 2^s (the irreversible path, ICT for colour), losing up to half
+	// a step.
+	Shift int
+}
+
+// encodeJ2K writes img as a JPEG 2000 codestream.
+func encodeJ2K(img image.Image, o j2kOptions) ([]byte, error) {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
 	if w < 1 || h < 1 || w > maxJ2KSide || h > maxJ2KSide {
 		return nil, errors.New("devissuer: JPEG 2000 image size out of range")
 	}
-	coef := make([]int32, w*h) // DC-level-shifted samples (G.1.2)
-	for y := range h {
-		row := img.Pix[(y)*img.Stride : (y)*img.Stride+w]
-		for x, p := range row {
-			coef[y*w+x] = int32(p) - 1<<(j2kPrecision-1)
-		}
+	if o.Shift < 0 || o.Shift > maxJ2KShift {
+		return nil, errors.New("devissuer: JPEG 2000 quantization out of range")
 	}
+	planes := componentPlanes(img, o)
+	// Bit-planes of the (only) LL band (E.1.1): Mb = G + ε − 1, where the
+	// exponent ε is the precision for lossless coding and precision − s
+	// for a step of 2^s (R_b = precision, μ = 0: Δ = 2^(R_b − ε)).
+	eps := j2kPrecision - o.Shift
+	mb := j2kGuardBits + eps - 1
 	nx, ny := (w+j2kCB-1)/j2kCB, (h+j2kCB-1)/j2kCB
-	blocks := make([]codeBlock, nx*ny)
-	for by := range ny {
-		for bx := range nx {
-			x0, y0 := bx*j2kCB, by*j2kCB
-			x1, y1 := min(x0+j2kCB, w), min(y0+j2kCB, h)
-			cw, ch := x1-x0, y1-y0
-			data := make([]int32, cw*ch)
-			for y := range ch {
-				copy(data[y*cw:(y+1)*cw], coef[(y0+y)*w+x0:(y0+y)*w+x1])
+	var packets []byte
+	for _, coef := range planes { // LRCP, one layer, one resolution: one packet per component
+		blocks := make([]codeBlock, nx*ny)
+		for by := range ny {
+			for bx := range nx {
+				x0, y0 := bx*j2kCB, by*j2kCB
+				x1, y1 := min(x0+j2kCB, w), min(y0+j2kCB, h)
+				cw, ch := x1-x0, y1-y0
+				data := make([]int32, cw*ch)
+				for y := range ch {
+					copy(data[y*cw:(y+1)*cw], coef[(y0+y)*w+x0:(y0+y)*w+x1])
+				}
+				blocks[by*nx+bx] = encodeBlock(data, cw, ch)
 			}
-			blocks[by*nx+bx] = encodeBlock(data, cw, ch)
 		}
+		packets = append(packets, encodePacket(blocks, nx, ny, mb)...)
 	}
-	packet := encodePacket(blocks, nx, ny)
 
+	nc := len(planes)
 	var cs []byte
 	be16 := func(v int) { cs = append(cs, byte(v>>8), byte(v)) }
 	be32 := func(v int) { cs = append(cs, byte(v>>24), byte(v>>16), byte(v>>8), byte(v)) }
-	cs = append(cs, 0xFF, 0x4F)            // SOC
-	cs = append(cs, 0xFF, 0x51)            // SIZ
-	be16(41)                               // Lsiz: 38 + 3 per component
-	be16(0)                                // Rsiz: Part 1, no profile restriction
-	be32(w)                                // Xsiz
-	be32(h)                                // Ysiz
-	be32(0)                                // XOsiz
-	be32(0)                                // YOsiz
-	be32(w)                                // XTsiz
-	be32(h)                                // YTsiz
-	be32(0)                                // XTOsiz
-	be32(0)                                // YTOsiz
-	be16(1)                                // Csiz
-	cs = append(cs, j2kPrecision-1, 1, 1)  // Ssiz (unsigned 8 bits), XRsiz, YRsiz
-	cs = append(cs, 0xFF, 0x52)            // COD
-	be16(12)                               // Lcod
-	cs = append(cs, 0)                     // Scod: default precincts, no SOP/EPH
-	cs = append(cs, 0)                     // progression: LRCP
-	be16(1)                                // layers
-	cs = append(cs, 0)                     // no multiple component transform
-	cs = append(cs, 0, 6-2, 6-2, 0, 1)     // levels, code-block 2^6 × 2^6, style, 5/3
-	cs = append(cs, 0xFF, 0x5C)            // QCD
-	be16(4)                                // Lqcd
-	cs = append(cs, j2kGuardBits<<5)       // Sqcd: no quantization (style bits 0)
-	cs = append(cs, byte(j2kPrecision)<<3) // SPqcd: exponent of the LL band
-	psot := 12 + 2 + len(packet)           // SOT marker segment + SOD + data
-	cs = append(cs, 0xFF, 0x90)            // SOT
-	be16(10)                               // Lsot
-	be16(0)                                // Isot
-	be32(psot)                             // Psot
-	cs = append(cs, 0, 1)                  // TPsot, TNsot
-	cs = append(cs, 0xFF, 0x93)            // SOD
-	cs = append(cs, packet...)             //
-	cs = append(cs, 0xFF, 0xD9)            // EOC
+	cs = append(cs, 0xFF, 0x4F) // SOC
+	cs = append(cs, 0xFF, 0x51) // SIZ
+	be16(38 + 3*nc)             // Lsiz
+	be16(0)                     // Rsiz: Part 1, no profile restriction
+	be32(w)                     // Xsiz
+	be32(h)                     // Ysiz
+	be32(0)                     // XOsiz
+	be32(0)                     // YOsiz
+	be32(w)                     // XTsiz
+	be32(h)                     // YTsiz
+	be32(0)                     // XTOsiz
+	be32(0)                     // YTOsiz
+	be16(nc)                    // Csiz
+	for range nc {
+		cs = append(cs, j2kPrecision-1, 1, 1) // Ssiz (unsigned 8 bits), XRsiz, YRsiz
+	}
+	mct, filter := byte(0), byte(1) // 5/3 reversible
+	if nc == 3 {
+		mct = 1 // RCT with 5/3, ICT with 9/7
+	}
+	if o.Shift > 0 {
+		filter = 0 // 9/7 irreversible (with no decomposition level, only the quantization and the ICT apply)
+	}
+	cs = append(cs, 0xFF, 0x52)             // COD
+	be16(12)                                // Lcod
+	cs = append(cs, 0)                      // Scod: default precincts, no SOP/EPH
+	cs = append(cs, 0)                      // progression: LRCP
+	be16(1)                                 // layers
+	cs = append(cs, mct)                    // multiple component transform
+	cs = append(cs, 0, 6-2, 6-2, 0, filter) // levels, code-block 2^6 × 2^6, style, filter
+	cs = append(cs, 0xFF, 0x5C)             // QCD
+	if o.Shift == 0 {
+		be16(4)                          // Lqcd
+		cs = append(cs, j2kGuardBits<<5) // Sqcd: no quantization (style bits 0)
+		cs = append(cs, byte(eps)<<3)    // SPqcd: exponent of the LL band
+	} else {
+		be16(5)                            // Lqcd
+		cs = append(cs, j2kGuardBits<<5|2) // Sqcd: scalar expounded
+		be16(eps << 11)                    // SPqcd: exponent ε, mantissa 0
+	}
+	psot := 12 + 2 + len(packets) // SOT marker segment + SOD + data
+	cs = append(cs, 0xFF, 0x90)   // SOT
+	be16(10)                      // Lsot
+	be16(0)                       // Isot
+	be32(psot)                    // Psot
+	cs = append(cs, 0, 1)         // TPsot, TNsot
+	cs = append(cs, 0xFF, 0x93)   // SOD
+	cs = append(cs, packets...)
+	cs = append(cs, 0xFF, 0xD9) // EOC
 	return cs, nil
+}
+
+// componentPlanes returns the coefficients of each component: samples
+// DC-level shifted (G.1.2), colour-transformed (G.2, G.3) and quantized
+// (E.1.1: q = sign(v)·⌊|v|/Δ⌋).
+func componentPlanes(img image.Image, o j2kOptions) [][]int32 {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	const half = 1 << (j2kPrecision - 1)
+	step := float64(int(1) << o.Shift)
+	quant := func(v float64) int32 {
+		q := int32(math.Abs(v) / step)
+		if v < 0 {
+			return -q
+		}
+		return q
+	}
+	if !o.Color {
+		g := make([]int32, w*h)
+		for y := range h {
+			for x := range w {
+				c := color.GrayModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.Gray)
+				g[y*w+x] = quant(float64(int32(c.Y) - half))
+			}
+		}
+		return [][]int32{g}
+	}
+	p := [][]int32{make([]int32, w*h), make([]int32, w*h), make([]int32, w*h)}
+	for y := range h {
+		for x := range w {
+			c := color.NRGBAModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA)
+			r, g, bl := int32(c.R)-half, int32(c.G)-half, int32(c.B)-half
+			i := y*w + x
+			if o.Shift == 0 { // RCT (G.2.1)
+				p[0][i] = (r + 2*g + bl) >> 2
+				p[1][i] = bl - g
+				p[2][i] = r - g
+				continue
+			}
+			fr, fg, fb := float64(r), float64(g), float64(bl) // ICT (G.3.1)
+			p[0][i] = quant(0.299*fr + 0.587*fg + 0.114*fb)
+			p[1][i] = quant(-0.16875*fr - 0.33126*fg + 0.5*fb)
+			p[2][i] = quant(0.5*fr - 0.41869*fg - 0.08131*fb)
+		}
+	}
+	return p
 }
 
 // codeBlock is one coded code-block.
@@ -589,7 +671,7 @@ func (t *tagTree) encode(bw *bitWriter, i, threshold int) {
 
 // encodePacket writes the one packet of the tile: header, then the
 // code-blocks' data.
-func encodePacket(blocks []codeBlock, nx, ny int) []byte {
+func encodePacket(blocks []codeBlock, nx, ny, mb int) []byte {
 	bw := &bitWriter{}
 	any := false
 	for _, b := range blocks {
@@ -606,14 +688,14 @@ func encodePacket(blocks []codeBlock, nx, ny int) []byte {
 		}
 		return 1
 	})
-	zero := newTagTree(nx, ny, func(i int) int { return j2kMb - blocks[i].planes })
+	zero := newTagTree(nx, ny, func(i int) int { return mb - blocks[i].planes })
 	var body []byte
 	for i, b := range blocks {
 		incl.encode(bw, i, 1)
 		if b.passes == 0 {
 			continue
 		}
-		zero.encode(bw, i, j2kMb+1)
+		zero.encode(bw, i, mb+1)
 		switch n := b.passes; {
 		case n == 1:
 			bw.put(0)
