@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -261,5 +263,21 @@ func BenchmarkMint(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestRedaction: neither the issuers' keys nor a holder's data reach fmt
+// or log/slog output.
+func TestRedaction(t *testing.T) {
+	is, _ := issuers(t)
+	h := devissuer.Holder{Name: "MARKER-NAME-7781", Address: "MARKER-ADDR", Birth: time.Date(1990, 4, 1, 0, 0, 0, 0, time.UTC), Photo: []byte("MARKER-PHOTO")}
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	log.Info("x", "issuers", is, "holder", h)
+	out := buf.String() + fmt.Sprintf("%v %+v %#v %s %v %+v %#v", is, is, is, h, h, h, h)
+	for _, secret := range []string{"MARKER", "1990", "PRIVATE", "BEGIN"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("formatted issuers/holder contain %q: %s", secret, out)
+		}
 	}
 }
