@@ -453,9 +453,10 @@ func (s *Service) submitJPKI(ctx context.Context, ss *Session, a Actor, sub JPKI
 	ev := &jpkiEvidence{Received: jpkiReceived{Challenge: signCh, Signature: sub.Sign.Signature,
 		Certificate: sub.Sign.Certificate, Intermediates: sub.Sign.Intermediates}}
 	var (
-		reasons []Reason
-		checks  []jpki.Check
-		link    []byte
+		reasons  []Reason
+		checks   []jpki.Check
+		link     []byte
+		linkNote string
 	)
 	reject := func(code, detail string) {
 		reasons = append(reasons, Reason{Code: code, Action: Reject, Detail: detail})
@@ -487,13 +488,17 @@ func (s *Service) submitJPKI(ctx context.Context, ss *Session, a Actor, sub JPKI
 			reject(ReasonJPKIAuth, "the authentication signature is not over the issued link challenge")
 		} else {
 			res, err := s.cfg.JPKI.VerifyAuthentication(ctx, authCh, sub.Auth.jpki())
-			if err != nil {
-				code, ierr := reasonOf(err)
-				if ierr != nil {
-					return nil, ierr
-				}
+			code, ierr := reasonOf(err)
+			switch {
+			case err != nil && ierr != nil:
+				// The signing nonce is spent: failing now would turn the
+				// retry into a replay. The link is optional; decide without
+				// it and say so in the audit entry.
+				s.log.WarnContext(ctx, "ekyc: JPKI link not recorded", "session", ss.ID, "err", ierr)
+				linkNote = "unavailable"
+			case err != nil:
 				reject(ReasonJPKIAuth, "user-authentication certificate: "+code+" ("+failedCheck(res)+")")
-			} else {
+			default:
 				if ev.Auth, err = res.Record(); err != nil {
 					return nil, err
 				}
@@ -504,7 +509,7 @@ func (s *Service) submitJPKI(ctx context.Context, ss *Session, a Actor, sub JPKI
 	if len(reasons) > 0 {
 		ev.Claims, ev.Evidence = nil, nil
 	}
-	return s.storeJPKI(ctx, ss, a, ev, reasons, checks, link)
+	return s.storeJPKI(ctx, ss, a, ev, reasons, checks, link, linkNote)
 }
 
 func (s *Service) fillEvidence(ev *jpkiEvidence, res *jpki.Result) error {
@@ -526,7 +531,7 @@ func (s *Service) fillEvidence(ev *jpkiEvidence, res *jpki.Result) error {
 }
 
 // storeJPKI seals the evidence, ends capture (-> submitted) and decides.
-func (s *Service) storeJPKI(ctx context.Context, ss *Session, a Actor, ev *jpkiEvidence, reasons []Reason, checks []jpki.Check, link []byte) (*Session, error) {
+func (s *Service) storeJPKI(ctx context.Context, ss *Session, a Actor, ev *jpkiEvidence, reasons []Reason, checks []jpki.Check, link []byte, linkNote string) (*Session, error) {
 	if reasons == nil {
 		reasons = []Reason{}
 	}
@@ -574,7 +579,8 @@ func (s *Service) storeJPKI(ctx context.Context, ss *Session, a Actor, ev *jpkiE
 			}
 		}
 		if err := s.record(ctx, tx, a, ss.TenantID, "ekyc.jpki.submit", ss.ID, audit.OutcomeOK,
-			map[string]string{"verified": fmt.Sprint(verified == 1), "reasons": strings.Join(codes, ","), "linked": fmt.Sprint(link != nil && verified == 1)}); err != nil {
+			map[string]string{"verified": fmt.Sprint(verified == 1), "reasons": strings.Join(codes, ","), "linked": fmt.Sprint(link != nil && verified == 1),
+				"link_note": linkNote}); err != nil {
 			return err
 		}
 		if ss.State == StateCreated {

@@ -1,10 +1,12 @@
 package ekyc
 
 import (
+	"context"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -520,4 +522,79 @@ func TestJPKINoncesSingleUse(t *testing.T) {
 
 func pkixName(ou string) pkix.Name {
 	return pkix.Name{Country: []string{"JP"}, Organization: []string{"JPKI"}, OrganizationalUnit: []string{ou}}
+}
+
+func TestWaCMS(t *testing.T) {
+	p := newPKI(t)
+	card := issue(t, p, jpkitest.CardOptions{Usage: jpki.UsageSign})
+	cms := func(t *testing.T, content []byte) JPKISignature {
+		t.Helper()
+		sig, err := card.SignCMS(content, jpkitest.CMSOptions{EmbedCert: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return JPKISignature{Signature: sig, Certificate: card.DER()} // form detected
+	}
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newWaEnv(t, db, p, func(now func() time.Time) jpki.RevocationChecker { return crls(t, p, now) })
+		for _, tt := range []struct {
+			name    string
+			content func(chs []JPKIChallenge) []byte
+			outcome Outcome
+			reasons []string
+		}{
+			{"issued challenge", func(chs []JPKIChallenge) []byte { return chs[0].Bytes }, OutcomeApproved, []string{}},
+			{"other challenge", func(chs []JPKIChallenge) []byte { return chs[1].Bytes }, OutcomeRejected, []string{ReasonJPKIWrongChallenge}},
+		} {
+			_, key, chs := e.waChallenges(e.tenantA)
+			ss, err := e.svc.SubmitJPKI(e.ctx, key, JPKISubmission{Sign: cms(t, tt.content(chs))})
+			if err != nil || ss.Outcome != tt.outcome || !cmp.Equal(reasonCodes(ss), tt.reasons) {
+				t.Errorf("SubmitJPKI(CMS over %s) = %v %v, %v; want %s %v", tt.name, outcomeOf(ss), reasonCodes(ss), err, tt.outcome, tt.reasons)
+			}
+		}
+	})
+}
+
+func outcomeOf(ss *Session) Outcome {
+	if ss == nil {
+		return OutcomeNone
+	}
+	return ss.Outcome
+}
+
+// authDown answers revocation for signing certificates and is unavailable
+// for user-authentication ones.
+type authDown struct {
+	jpki.RevocationChecker
+	auth *x509.Certificate
+}
+
+func (a authDown) CheckRevocation(ctx context.Context, cert, issuer *x509.Certificate) (*jpki.RevocationEvidence, error) {
+	if issuer.Equal(a.auth) {
+		return nil, fmt.Errorf("%w: responder down", jpki.ErrRevocationUnavailable)
+	}
+	return a.RevocationChecker.CheckRevocation(ctx, cert, issuer)
+}
+
+func TestWaLinkUnavailable(t *testing.T) {
+	p := newPKI(t)
+	signCard := issue(t, p, jpkitest.CardOptions{Usage: jpki.UsageSign})
+	authCard := issue(t, p, jpkitest.CardOptions{Usage: jpki.UsageAuth})
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newWaEnv(t, db, p, func(now func() time.Time) jpki.RevocationChecker {
+			return authDown{crls(t, p, now), p.Auth.Cert}
+		})
+		_, key, chs := e.waChallenges(e.tenantA)
+		auth := signRaw(t, authCard, chs[1].Bytes)
+		ss, err := e.svc.SubmitJPKI(e.ctx, key, JPKISubmission{Sign: signRaw(t, signCard, chs[0].Bytes), Auth: &auth})
+		// The signing nonce is spent, so the session is decided on the
+		// signature alone; the link is not recorded.
+		if err != nil || ss.Outcome != OutcomeApproved {
+			t.Fatalf("SubmitJPKI = %v, %v, want approved", reasonCodes(ss), err)
+		}
+		var n int
+		if err := db.QueryRow(e.ctx, `SELECT COUNT(*) FROM jpki_links`).Scan(&n); err != nil || n != 0 {
+			t.Errorf("jpki_links rows = %d, %v, want 0", n, err)
+		}
+	})
 }

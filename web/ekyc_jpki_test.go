@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -9,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -242,6 +244,27 @@ func TestJPKIAPIDisabled(t *testing.T) {
 		w = do(t, h, "POST", "/v1/ekyc/jpki/reauth/challenges", nil, bearerHdr("tok-a"))
 		if w.Code != 422 {
 			t.Errorf("reauth challenge without a verifier = %d, want 422", w.Code)
+		}
+	})
+}
+
+// FuzzJPKISubmission feeds arbitrary bodies to the signature decoder: a
+// clear error or a submission within the limits, never a panic.
+func FuzzJPKISubmission(f *testing.F) {
+	f.Add([]byte(`{"sign":{"form":"raw","signature":"AAEC","certificate":"MAA="}}`))
+	f.Add([]byte(`{"sign":{"signature":"AAEC","certificate":"MAA=","intermediates":["MAA=","MAA=","MAA=","MAA="]},"auth":{}}`))
+	f.Add([]byte(`{"sign":{"signature":"!!"}}`))
+	f.Add([]byte(`{"sign":null}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r := httptest.NewRequest("POST", "/v1/ekyc/capture/jpki/signature", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		sub, err := decodeSubmission(httptest.NewRecorder(), r)
+		if err != nil {
+			return
+		}
+		if len(sub.Sign.Intermediates) > ekyc.MaxJPKIIntermediates || len(body) > maxJPKIBody {
+			t.Errorf("decodeSubmission accepted %d intermediates from %d bytes", len(sub.Sign.Intermediates), len(body))
 		}
 	})
 }

@@ -118,3 +118,17 @@ func TestNewJPKIVerifier(t *testing.T) {
 		t.Errorf("jpkiAnchors(card in roots) = nil, want an error")
 	}
 }
+
+// FuzzPemOrDER: arbitrary trust-folder files never panic the reader.
+func FuzzPemOrDER(f *testing.F) {
+	f.Add([]byte("-----BEGIN X509 CRL-----\nAAEC\n-----END X509 CRL-----\n"))
+	f.Add([]byte("-----BEGIN CERTIFICATE-----\n"))
+	f.Add([]byte{0x30, 0x03, 0x02, 0x01, 0x01})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, der := range pemOrDER(b, "X509 CRL") {
+			if len(der) > len(b) {
+				t.Errorf("pemOrDER returned %d bytes from %d", len(der), len(b))
+			}
+		}
+	})
+}
