@@ -598,3 +598,93 @@ func TestWaLinkUnavailable(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkWaSession is a whole ワ session on SQLite (create, capture
+// start, challenges, verification with CRL, decision, sealed record);
+// BenchmarkWaVerifierOnly is the jpki verification alone, the reference.
+// The card's signature is made outside the timer in both.
+func BenchmarkWaSession(b *testing.B) {
+	p, err := jpkitest.New(jpkitest.Options{Now: testStart, Keys: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	card, err := p.Issue(jpkitest.CardOptions{Usage: jpki.UsageSign})
+	if err != nil {
+		b.Fatal(err)
+	}
+	db := storetest.SQLite(b)
+	clk := &clock{t: testStart}
+	st, err := jpki.NewCRLStore([]*x509.Certificate{p.Sign.Cert}, clk.Now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	der, err := p.CRL(p.Sign, jpkitest.CRLOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := st.Import(der); err != nil {
+		b.Fatal(err)
+	}
+	v, err := jpki.NewVerifier(jpki.Config{Anchors: jpki.NewAnchors([]*x509.Certificate{p.Sign.Cert}, []*x509.Certificate{p.Auth.Cert}),
+		Revocation: st, Spender: NewJPKINonces(db, clk.Now), Now: clk.Now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := newEnv(b, db, func(c *Config) { c.JPKI, c.Now = v, clk.Now })
+	for _, tn := range []string{e.tenantA} {
+		pol := ExamplePolicy(0.5)
+		pol.Methods = []string{"wa"}
+		if _, err := e.svc.SetPolicy(e.ctx, System, tn, pol); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("session", func(b *testing.B) {
+		for b.Loop() {
+			c, err := e.svc.Create(e.ctx, client, e.tenantA, CreateRequest{Method: "wa", Reference: "bench"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			start, err := e.svc.StartCapture(e.ctx, tokenOf(b, c))
+			if err != nil {
+				b.Fatal(err)
+			}
+			chs, err := e.svc.JPKIChallenges(e.ctx, start.Key)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			sig, err := card.SignRaw(chs[0].Bytes)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			ss, err := e.svc.SubmitJPKI(e.ctx, start.Key, JPKISubmission{Sign: JPKISignature{Signature: sig, Certificate: card.DER()}})
+			if err != nil || ss.Outcome != OutcomeApproved {
+				b.Fatalf("SubmitJPKI = %v, %v", reasonCodes(ss), err)
+			}
+		}
+	})
+	b.Run("verifier_only", func(b *testing.B) {
+		mv, err := jpki.NewVerifier(jpki.Config{Anchors: jpki.NewAnchors([]*x509.Certificate{p.Sign.Cert}, nil),
+			Revocation: st, Spender: jpki.NewMemorySpender(clk.Now), Now: clk.Now})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			b.StopTimer()
+			ch, err := jpki.NewChallenge(randReader(), "ses_bench", "tn_bench", JPKIPurposeSign, clk.Now(), time.Minute)
+			if err != nil {
+				b.Fatal(err)
+			}
+			msg, _ := ch.Marshal()
+			sig, err := card.SignRaw(msg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			if _, err := mv.VerifySignature(e.ctx, msg, jpki.Signature{Form: jpki.FormRaw, Value: sig, Certificate: card.DER()}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
