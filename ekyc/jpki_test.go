@@ -552,6 +552,12 @@ func TestWaCMS(t *testing.T) {
 				t.Errorf("SubmitJPKI(CMS over %s) = %v %v, %v; want %s %v", tt.name, outcomeOf(ss), reasonCodes(ss), err, tt.outcome, tt.reasons)
 			}
 		}
+		// The generic capture submit without a signature decides: rejected.
+		pg := e.open(e.create(e.tenantA, "wa"))
+		ss, err := e.svc.Submit(e.ctx, pg.start.Key)
+		if err != nil || ss.Outcome != OutcomeRejected || !cmp.Equal(reasonCodes(ss), []string{ReasonJPKIMissing}) {
+			t.Errorf("Submit(wa without signature) = %v %v, %v; want rejected [%s]", outcomeOf(ss), reasonCodes(ss), err, ReasonJPKIMissing)
+		}
 	})
 }
 
