@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/document/imaging"
 	"github.com/madoguchi/madoguchi/face"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/vault"
@@ -64,6 +65,8 @@ type Decision struct {
 	Automated *Decision `json:"automated,omitempty"`
 	// ReviewNote is the reviewer's reason (no personal data).
 	ReviewNote string `json:"review_note,omitempty"`
+	// Documents is the ホ document-image report (measurements, no pixels).
+	Documents *imaging.SetReport `json:"documents,omitempty"`
 }
 
 // ReasonCodes lists the decision's reason codes.
@@ -82,6 +85,13 @@ type analysis struct {
 	refFrom   string // "chip_photo" or "doc_front"
 	chip      *ChipResult
 	model     string
+	// Images that did not decode (see images.go), the ホ document checks
+	// and the engine's calibration FMR.
+	selfiesUndecodable int
+	refUndecodable     bool
+	docs               *docResult
+	calFMR             float64
+	calKnown           bool
 }
 
 // evaluate applies policy p to the evidence: a pure function of its inputs
@@ -97,14 +107,15 @@ func evaluate(m Method, p Policy, steps []Step, an *analysis, decide func(face.S
 		Models:    map[string]string{"face": an.model},
 		Challenge: steps,
 	}
-	add := func(code, detail string) {
+	addAs := func(code string, a Action, detail string) {
 		for _, r := range d.Reasons {
 			if r.Code == code {
 				return
 			}
 		}
-		d.Reasons = append(d.Reasons, Reason{Code: code, Action: p.Action(code), Detail: detail})
+		d.Reasons = append(d.Reasons, Reason{Code: code, Action: a, Detail: detail})
 	}
+	add := func(code, detail string) { addAs(code, p.Action(code), detail) }
 
 	// Document evidence.
 	if m.NeedsChip {
@@ -127,9 +138,19 @@ func evaluate(m Method, p Policy, steps []Step, an *analysis, decide func(face.S
 	}
 	if m.NeedsDocumentImages {
 		add(ReasonDocumentImages, "document images (front, back, thickness) are inspected by a reviewer")
+		documentReasons(an.docs, add, addAs)
+		if an.docs != nil {
+			d.Documents = an.docs.report
+		}
+	}
+	if an.selfiesUndecodable > 0 {
+		add(ReasonSelfieUndecodable, fmt.Sprintf("%d selfie frame(s) could not be decoded", an.selfiesUndecodable))
 	}
 
 	// Selfies: one face each, PAD, active challenge, same person throughout.
+	if an.calKnown {
+		d.Thresholds["face_engine_fmr"] = an.calFMR
+	}
 	if len(an.selfies) < p.MinSelfieFrames {
 		add(ReasonTooFewSelfies, fmt.Sprintf("%d selfie frames, at least %d required", len(an.selfies), p.MinSelfieFrames))
 	}
@@ -192,6 +213,8 @@ func evaluate(m Method, p Policy, steps []Step, an *analysis, decide func(face.S
 	switch {
 	case len(an.reference) == 0 && (an.chip == nil || !an.chip.Verified) && m.NeedsChip:
 		// Already rejected above; no reference to match.
+	case an.refUndecodable:
+		add(ReasonReferenceUndecodable, "the reference portrait ("+an.refFrom+") could not be decoded: a person compares it")
 	case len(an.reference) == 0:
 		add(ReasonNoFaceReference, "no face was found in the reference portrait ("+an.refFrom+")")
 	case len(probes) > 0:
@@ -215,6 +238,10 @@ func evaluate(m Method, p Policy, steps []Step, an *analysis, decide func(face.S
 				add(ReasonEngineFailed, "the face engine could not decide")
 			case dec != face.Match || best <= p.FaceMatch.Threshold:
 				add(ReasonFaceMismatch, fmt.Sprintf("the selfie does not match the reference portrait at FMR %g", p.FaceMatch.TargetFMR))
+			case !an.calKnown:
+				add(ReasonCalibrationWeaker, "the face engine does not state its calibration's false-match rate: a person decides")
+			case !(an.calFMR <= p.FaceMatch.TargetFMR):
+				add(ReasonCalibrationWeaker, fmt.Sprintf("the face engine is calibrated at FMR %g, weaker than the policy's %g: a person decides", an.calFMR, p.FaceMatch.TargetFMR))
 			}
 		}
 	}
@@ -340,6 +367,7 @@ func (s *Service) decide(ctx context.Context, ss *Session) error {
 
 func (s *Service) analyse(ctx context.Context, ss *Session) (*analysis, error) {
 	an := &analysis{model: s.cfg.Face.Model()}
+	an.calFMR, an.calKnown = calibrationOf(s.cfg.Face)
 	subj := subjectOf(ss.TenantID, ss.subject)
 	frs, err := s.frames(ctx, s.db, ss.ID)
 	if err != nil {
@@ -355,22 +383,49 @@ func (s *Service) analyse(ctx context.Context, ss *Session) (*analysis, error) {
 		}
 		return fs, err
 	}
+	var docs docFrames
 	for _, f := range frs {
-		if f.Kind != FrameSelfie && f.Kind != FrameDocFront {
+		var dst *[]byte
+		switch {
+		case f.Kind == FrameDocFront && docs.front == nil:
+			dst = &docs.front
+		case f.Kind == FrameDocBack && docs.back == nil:
+			dst = &docs.back
+		case f.Kind == FrameDocTilt && docs.tilt == nil:
+			dst = &docs.tilt
+		case f.Kind != FrameSelfie:
 			continue
 		}
 		img, err := s.cfg.Vault.OpenBlob(ctx, s.db, subj, frameAAD(ss.ID, f.Seq), f.Ref)
 		if err != nil {
 			return nil, err
 		}
+		if dst != nil {
+			*dst = img
+		}
+		if f.Kind != FrameSelfie && f.Kind != FrameDocFront {
+			continue
+		}
 		fs, err := analyze(img)
-		if err != nil {
+		switch {
+		case undecodable(err) && f.Kind == FrameSelfie:
+			an.selfiesUndecodable++
+			continue
+		case undecodable(err):
+			an.refUndecodable, an.refFrom = true, "doc_front"
+			continue
+		case err != nil:
 			return nil, err
 		}
 		if f.Kind == FrameSelfie {
 			an.selfies = append(an.selfies, fs)
 		} else if an.reference == nil {
 			an.reference, an.refFrom = fs, "doc_front"
+		}
+	}
+	if ss.Method.NeedsDocumentImages {
+		if an.docs, err = s.checkDocuments(ctx, docs); err != nil {
+			return nil, err
 		}
 	}
 	if ss.Method.NeedsChip {
@@ -384,7 +439,11 @@ func (s *Service) analyse(ctx context.Context, ss *Session) (*analysis, error) {
 			if err != nil {
 				return nil, err
 			}
-			if an.reference, err = analyze(img); err != nil {
+			an.reference, err = analyze(img)
+			if undecodable(err) {
+				an.refUndecodable, err = true, nil
+			}
+			if err != nil {
 				return nil, err
 			}
 		}

@@ -82,6 +82,10 @@ func (tf *testFace) Decide(s face.Score) (face.Decision, error) {
 	return face.NoMatch, nil
 }
 
+// CalibrationFMR states the FMR the test calibration is set at: the
+// example policy's.
+func (tf *testFace) CalibrationFMR() (float64, bool) { return 1e-4, !tf.uncalibrated }
+
 func (tf *testFace) AnalyzeImage(_ context.Context, b []byte) ([]face.Face, error) {
 	tf.mu.Lock()
 	tf.calls++

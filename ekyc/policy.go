@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"time"
 
@@ -76,7 +77,7 @@ type LivenessRule struct {
 // Reasons that only a person can resolve are review; evidence of fraud or of
 // a failed mandatory check is reject.
 func DefaultActions() map[string]Action {
-	return map[string]Action{
+	m := map[string]Action{
 		ReasonChipInvalid:        Reject,
 		ReasonChipMissing:        Reject,
 		ReasonDocumentExpired:    Reject,
@@ -96,6 +97,8 @@ func DefaultActions() map[string]Action {
 		ReasonMethodNotAutomated: Review,
 		ReasonEngineFailed:       Review,
 	}
+	maps.Copy(m, imageActions())
+	return m
 }
 
 // ExamplePolicy returns a starting policy for a tenant: ヘ only (ホ is legacy

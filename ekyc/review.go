@@ -9,6 +9,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/audit"
 	"github.com/madoguchi/madoguchi/document"
+	"github.com/madoguchi/madoguchi/document/imaging"
 	"github.com/madoguchi/madoguchi/store"
 )
 
@@ -145,6 +146,11 @@ type EvidenceView struct {
 	Frames    []FrameInfo
 	Chip      *ChipResult
 	Decision  *Decision
+	// Documents is the automated ホ document-image report (no pixels), nil
+	// if the checks did not run; Checklist is what the reviewer must
+	// establish that they do not (imaging.HumanReview), for every ホ session.
+	Documents *imaging.SetReport
+	Checklist []string
 }
 
 // FrameInfo describes one frame without its image.
@@ -169,6 +175,12 @@ func (s *Service) Evidence(ctx context.Context, st Staff, id string) (*EvidenceV
 			return err
 		}
 		v = &EvidenceView{SessionID: ss.ID, Method: ss.Method, Decision: ss.Decision, Frames: []FrameInfo{}}
+		if ss.Method.NeedsDocumentImages {
+			v.Checklist = imaging.HumanReview()
+			if ss.Decision != nil {
+				v.Documents = ss.Decision.Documents
+			}
+		}
 		for _, f := range frs {
 			v.Frames = append(v.Frames, FrameInfo{Seq: f.Seq, Kind: f.Kind, SHA256: f.SHA256, CapturedAt: f.CapturedAt})
 		}
@@ -276,7 +288,7 @@ func (s *Service) Decide(ctx context.Context, st Staff, id string, rd ReviewDeci
 	d := &Decision{
 		Outcome: OutcomeRejected, Reasons: auto.Reasons, Scores: auto.Scores, Thresholds: auto.Thresholds,
 		Models: auto.Models, Challenge: auto.Challenge, Liveness: auto.Liveness, PolicyVersion: auto.PolicyVersion,
-		DecidedAt: s.now(), DecidedBy: "staff:" + st.ID, Automated: &auto, ReviewNote: rd.Note,
+		DecidedAt: s.now(), DecidedBy: "staff:" + st.ID, Automated: &auto, ReviewNote: rd.Note, Documents: auto.Documents,
 	}
 	if rd.Approve {
 		d.Outcome = OutcomeApproved
