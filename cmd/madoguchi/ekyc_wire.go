@@ -22,6 +22,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -138,10 +139,15 @@ type lazyFace struct {
 	calibration string
 	mu          sync.Mutex
 	eng         *face.Engine
+	cal         *face.Calibration // the loaded engine's, nil if none
 	err         error
 }
 
-var _ ekyc.FaceEngine = (*lazyFace)(nil)
+var (
+	_ ekyc.FaceEngine          = (*lazyFace)(nil)
+	_ ekyc.ImageAnalyzer       = (*lazyFace)(nil)
+	_ ekyc.CalibrationReporter = (*lazyFace)(nil)
+)
 
 func (l *lazyFace) engine() (*face.Engine, error) {
 	if l.models == nil || !l.models.ready() {
@@ -160,7 +166,7 @@ func (l *lazyFace) engine() (*face.Engine, error) {
 			l.err = fmt.Errorf("%s: %w", l.calibration, err)
 			return nil, l.err
 		}
-		cfg.Calibration = cal
+		cfg.Calibration, l.cal = cal, cal
 	}
 	l.eng, l.err = face.Load(l.dir, face.LoadOptions{Config: cfg})
 	return l.eng, l.err
@@ -180,6 +186,25 @@ func (l *lazyFace) Model() string {
 		return eng.Model()
 	}
 	return "unloaded"
+}
+
+// Analyze lets the ホ document checks find the printed portrait
+// (ekyc.ImageAnalyzer).
+func (l *lazyFace) Analyze(ctx context.Context, img *image.RGBA) ([]face.Face, error) {
+	eng, err := l.engine()
+	if err != nil {
+		return nil, err
+	}
+	return eng.Analyze(ctx, img)
+}
+
+// CalibrationFMR states the loaded calibration's FMR
+// (ekyc.CalibrationReporter); the policy's target must not be stricter.
+func (l *lazyFace) CalibrationFMR() (float64, bool) {
+	if _, err := l.engine(); err != nil || l.cal == nil {
+		return 0, false
+	}
+	return l.cal.TargetFMR, true
 }
 
 func (l *lazyFace) Decide(s face.Score) (face.Decision, error) {
