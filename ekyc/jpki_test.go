@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -516,6 +517,29 @@ func TestJPKINoncesSingleUse(t *testing.T) {
 		}
 		if _, err := a.Spend(t.Context(), nil, exp); !errors.Is(err, ErrInvalidInput) {
 			t.Errorf("Spend(nil) = %v, want ErrInvalidInput", err)
+		}
+		// Concurrent instances: exactly one spends a nonce.
+		var (
+			wg    sync.WaitGroup
+			fresh atomic.Int32
+			fails atomic.Int32
+		)
+		race := []byte("concurrent nonce for instances")
+		for range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok, err := NewJPKINonces(db, clk.Now).Spend(t.Context(), race, clk.Now().Add(time.Minute))
+				if err != nil {
+					fails.Add(1)
+				} else if ok {
+					fresh.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if fresh.Load() != 1 || fails.Load() != 0 {
+			t.Errorf("concurrent Spend: %d fresh, %d errors; want 1 and 0", fresh.Load(), fails.Load())
 		}
 	})
 }
