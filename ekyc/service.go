@@ -44,8 +44,12 @@ type Attacher interface {
 
 // FaceEngine analyses one encoded image (JPEG, PNG, JPEG 2000 where the
 // engine decodes it) and decides 1:1 scores with its calibration. The
-// cmd/madoguchi wiring adapts *face.Engine. Analyze returns face.ErrBusy
-// when saturated.
+// cmd/madoguchi wiring adapts *face.Engine. AnalyzeImage returns
+// face.ErrBusy when saturated, and an error wrapping face/imageio's
+// ErrFormat, ErrTruncated, ErrCorrupt or ErrTooLarge when img cannot be
+// decoded (a decision reason, never a failed decision; see images.go). An
+// engine may also implement ImageAnalyzer (ホ document checks) and
+// CalibrationReporter (without it no face match is automatic).
 type FaceEngine interface {
 	AnalyzeImage(ctx context.Context, img []byte) ([]face.Face, error)
 	Model() string
