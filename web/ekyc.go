@@ -474,7 +474,8 @@ func (s *Server) ekycEvidence(w http.ResponseWriter, r *http.Request, st ekyc.St
 		frames = append(frames, map[string]any{"seq": f.Seq, "kind": f.Kind, "sha256": f.SHA256, "captured_at": f.CapturedAt})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"session_id": v.SessionID, "method": v.Method.API,
-		"citation": v.Method.Citation, "frames": frames, "chip": v.Chip, "decision": v.Decision})
+		"citation": v.Method.Citation, "frames": frames, "chip": v.Chip, "decision": v.Decision,
+		"checklist": v.Checklist})
 	return nil
 }
 
