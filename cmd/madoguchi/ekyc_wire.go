@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/madoguchi/madoguchi/document"
+	"github.com/madoguchi/madoguchi/document/chip"
 	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/face"
 	"github.com/madoguchi/madoguchi/staff"
@@ -65,7 +66,7 @@ func (a *app) newEKYC(publicURL string) (*ekyc.Service, error) {
 	return ekyc.New(ekyc.Config{
 		DB: a.db, Audit: a.audit, Vault: a.vault, Blobs: a.blobs,
 		Face:      &lazyFace{models: a.models, dir: a.modelsDir(), calibration: filepath.Join(a.data.data, "face-calibration.json")},
-		Chips:     chipVerifiers{trustDir: filepath.Join(a.data.data, "trust"), allowTest: a.mode == modeDevelopment},
+		Chips:     heChips{a.chips},
 		Signer:    signer,
 		JPKI:      a.jpkiForEKYC(),
 		PublicURL: publicURL,
@@ -84,14 +85,7 @@ func (a *app) ekycWeb(f serveFlags) *web.EKYCConfig {
 		a.log.Error("eKYC API disabled", "err", err)
 		return nil
 	}
-	c := &web.EKYCConfig{Service: svc}
-	dir, err := staff.New(a.db, a.audit, a.vault, staff.Config{})
-	if err != nil {
-		a.log.Error("eKYC review API disabled", "err", err)
-		return c
-	}
-	c.Staff = staffReviewer(dir.CheckSession)
-	return c
+	return &web.EKYCConfig{Service: svc, Staff: staffReviewer(a.staff.CheckSession)}
 }
 
 // staffReviewer adapts a staff session check to the review API: a bad or
@@ -215,28 +209,17 @@ func (l *lazyFace) Decide(s face.Score) (face.Decision, error) {
 	return eng.Decide(s)
 }
 
-// chipVerifiers verifies Japanese chip files with the anchors under
-// trustDir/<kind>. ICAO passports are not accepted for ヘ here (a passport
-// alone does not prove the address).
-type chipVerifiers struct {
-	trustDir  string
-	allowTest bool
-}
+// heChips is the server's chip verifier (document/chip, anchors loaded once
+// at start-up; test anchors only in development) restricted to the
+// Japanese cards: an ICAO passport alone does not prove the address, so it
+// is not accepted for method ヘ.
+type heChips struct{ v *chip.Verifier }
 
-var _ ekyc.ChipVerifier = chipVerifiers{}
+var _ ekyc.ChipVerifier = heChips{}
 
-func (c chipVerifiers) Verify(_ context.Context, kind document.Kind, files map[string][]byte, _ []byte) (*document.Evidence, error) {
+func (c heChips) Verify(ctx context.Context, kind document.Kind, files map[string][]byte, challenge []byte) (*document.Evidence, error) {
 	if kind == document.KindICAO {
 		return nil, fmt.Errorf("%w: passports are not accepted for method he", document.ErrNotAccepted)
 	}
-	v, err := newJPVerifier(kind, c.trustDir)
-	if err != nil {
-		return nil, err
-	}
-	if !c.allowTest {
-		if err := v.check.CheckProduction(); err != nil {
-			return nil, err
-		}
-	}
-	return v.verify(files, time.Now())
+	return c.v.Verify(ctx, kind, files, challenge)
 }
