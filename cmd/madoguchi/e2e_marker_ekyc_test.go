@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -25,45 +26,13 @@ func TestNoPersonalDataAtRestAfterEKYC(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a full session with the face engine")
 	}
-	ctx := context.Background()
 	models := e2eModels(t)
 	dir := t.TempDir()
 	srv := startServer(t, dir, "--models", models, "--rate-limit", "0")
 	const name = "印鑑太郎"
 	const birth = "1979-11-23"
 
-	img := filepath.Join("..", "..", "face", "testdata", "golden", "images")
-	chip := filepath.Join(t.TempDir(), "chip")
-	var out, errb bytes.Buffer
-	e := &env{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
-	if err := devChip(ctx, e, []string{"--data", dir, "--kind", "jpdl", "--photo", filepath.Join(img, "astronaut_face_250.png"),
-		"--name", name, "--birthdate", birth, "--out", chip}); err != nil {
-		t.Fatalf("dev chip: %v (%s)", err, errb.String())
-	}
-	kind, files, _, err := readChipDir(chip, document.Kind(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var selfies [][]byte
-	for _, f := range []string{"astronaut_face_250.png", "astronaut_512.png", "astronaut_gray_250.png"} {
-		b, err := os.ReadFile(filepath.Join(img, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		selfies = append(selfies, b)
-	}
-	id, key, _, err := devKiosk(ctx, dataFlags{data: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := loadAPIClient(srv.url(), "", id, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := runDevSession(ctx, c, sessionPlan{method: "he", kind: kind, chip: files, selfies: selfies, locale: "ja", wait: 3 * time.Minute, poll: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatalf("session: %v", err)
-	}
+	res, files := heSession(t, srv, dir, name, birth, "")
 	if res.Decision == "" {
 		t.Fatalf("no decision: %+v", res)
 	}
@@ -126,4 +95,47 @@ func TestNoPersonalDataAtRestAfterEKYC(t *testing.T) {
 			t.Errorf("%s found in the server log", what)
 		}
 	}
+}
+
+// heSession mints a development licence chip for name and birth, and runs a
+// whole method ヘ session (chip + three selfie frames, optionally with a
+// webhook) against srv as the data directory's test kiosk. It returns the
+// outcome and the chip files sent.
+func heSession(t *testing.T, srv *serverProc, dir, name, birth, webhook string) (*devSessionResult, map[string][]byte) {
+	t.Helper()
+	ctx := context.Background()
+	img := filepath.Join("..", "..", "face", "testdata", "golden", "images")
+	chip := filepath.Join(t.TempDir(), "chip")
+	var errb bytes.Buffer
+	e := &env{stdout: io.Discard, stderr: &errb, getenv: func(string) string { return "" }}
+	if err := devChip(ctx, e, []string{"--data", dir, "--kind", "jpdl", "--photo", filepath.Join(img, "astronaut_face_250.png"),
+		"--name", name, "--birthdate", birth, "--out", chip}); err != nil {
+		t.Fatalf("dev chip: %v (%s)", err, errb.String())
+	}
+	kind, files, _, err := readChipDir(chip, document.Kind(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var selfies [][]byte
+	for _, f := range []string{"astronaut_face_250.png", "astronaut_512.png", "astronaut_gray_250.png"} {
+		b, err := os.ReadFile(filepath.Join(img, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		selfies = append(selfies, b)
+	}
+	id, key, _, err := devKiosk(ctx, dataFlags{data: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadAPIClient(srv.url(), "", id, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := runDevSession(ctx, c, sessionPlan{method: "he", kind: kind, chip: files, selfies: selfies, locale: "ja",
+		webhook: webhook, wait: 3 * time.Minute, poll: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("session: %v", err)
+	}
+	return res, files
 }

@@ -1,18 +1,14 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/madoguchi/madoguchi/document"
 	"github.com/madoguchi/madoguchi/ekyc"
 )
 
@@ -24,7 +20,6 @@ func TestServerDeliversSignedWebhook(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a full session with the face engine")
 	}
-	ctx := context.Background()
 	models := e2eModels(t)
 	dir := t.TempDir()
 
@@ -45,38 +40,7 @@ func TestServerDeliversSignedWebhook(t *testing.T) {
 	defer recv.Close()
 
 	srv := startServer(t, dir, "--models", models, "--rate-limit", "0")
-	img := filepath.Join("..", "..", "face", "testdata", "golden", "images")
-	chip := filepath.Join(t.TempDir(), "chip")
-	e := &env{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
-	if err := devChip(ctx, e, []string{"--data", dir, "--kind", "jpdl", "--photo", filepath.Join(img, "astronaut_face_250.png"),
-		"--name", "検証花子", "--birthdate", "1990-01-02", "--out", chip}); err != nil {
-		t.Fatal(err)
-	}
-	kind, files, _, err := readChipDir(chip, document.Kind(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var selfies [][]byte
-	for _, f := range []string{"astronaut_face_250.png", "astronaut_512.png"} {
-		b, err := os.ReadFile(filepath.Join(img, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		selfies = append(selfies, b)
-	}
-	id, key, _, err := devKiosk(ctx, dataFlags{data: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := loadAPIClient(srv.url(), "", id, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := runDevSession(ctx, c, sessionPlan{method: "he", kind: kind, chip: files, selfies: selfies, locale: "en",
-		webhook: recv.URL + "/hook", wait: 3 * time.Minute, poll: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatalf("session: %v", err)
-	}
+	res, _ := heSession(t, srv, dir, "検証花子", "1990-01-02", recv.URL+"/hook")
 
 	var d delivery
 	select {
