@@ -1,7 +1,7 @@
 // Package ekyc is Madoguchi's identity-verification core for Japanese
 // specified business operators (犯罪収益移転防止法): sessions for the legal
-// methods ヘ (IC chip data + live face) and ホ (document images + live face),
-// capture binding, active liveness, decisions under a per-tenant policy,
+// methods ヘ (IC chip data + live face), ホ (document images + live face)
+// and ワ (a JPKI signature by the My Number card; jpki.go), capture binding, active liveness, decisions under a per-tenant policy,
 // staff review (目視審査), signed results in the OpenID Identity Assurance
 // verified_claims shape, webhooks, verification records (確認記録) and their
 // retention.
@@ -30,7 +30,15 @@
 //     never recorded.
 //   - Every decision records the face model, scores, thresholds (with the
 //     stated FMR) and the policy version; still images cannot pass the
-//     active challenge (ReasonStaticFrames).
+//     active challenge (ReasonStaticFrames). A face match never
+//     auto-approves when the engine's calibration FMR is weaker than the
+//     policy's; an undecodable image is a reason, never an error; ホ's
+//     document photos are checked by document/imaging (images.go) and every
+//     ホ approval is a person's.
+//   - ワ: the challenge binds session, nonce, tenant, purpose and time; its
+//     nonce is spent once across instances (JPKINonces); no revocation
+//     provider means ワ is not offered (ErrJPKIDisabled), never "not revoked";
+//     the record keeps the signed bytes, chain and revocation evidence.
 //   - A final decision, its verification record and its queued webhook
 //     commit in one transaction; records are written once; the webhook
 //     event id is stable per session, so receivers can deduplicate.
