@@ -6,7 +6,9 @@
 //
 // Everything here is TEST ONLY. The roots carry "TEST" in their names and are
 // not pinned, so jpki.CheckProduction refuses any configuration that trusts
-// them. Private keys live in memory and are meant to be thrown away.
+// them. Private keys live in memory and are meant to be thrown away, except
+// where development tooling stores a test hierarchy and rebuilds it with
+// FromCAs (and CardOptions.Key); those keys are still TEST keys.
 package jpkitest
 
 import (
@@ -99,11 +101,15 @@ func New(o Options) (*PKI, error) {
 	return p, nil
 }
 
-// key returns a pooled card key.
-func (p *PKI) key() *rsa.PrivateKey {
+// key returns a pooled card key, or a fresh one when the pool is empty
+// (a PKI from FromCAs).
+func (p *PKI) key() (*rsa.PrivateKey, error) {
+	if len(p.keys) == 0 {
+		return rsa.GenerateKey(p.rand, 2048)
+	}
 	k := p.keys[p.next%len(p.keys)]
 	p.next++
-	return k
+	return k, nil
 }
 
 func (p *PKI) serial() (*big.Int, error) {
@@ -251,6 +257,7 @@ type CardOptions struct {
 	IsCA                bool                    // a card certificate that claims to be a CA
 	SignatureAlgorithm  x509.SignatureAlgorithm // zero: SHA256WithRSA
 	KeyBits             int                     // non-zero: a fresh key of this size
+	Key                 *rsa.PrivateKey         // non-nil: this key (a stored card key); overrides KeyBits
 	SAN                 []byte                  // non-nil: this subjectAltName value instead
 	CriticalSAN         bool
 	ExtraExtensions     []pkix.Extension
@@ -389,10 +396,18 @@ func (p *PKI) Issue(o CardOptions) (*Card, error) {
 			return nil, errMissingIssuer
 		}
 	}
-	key := p.key()
-	if o.KeyBits != 0 {
+	var key *rsa.PrivateKey
+	switch {
+	case o.Key != nil:
+		key = o.Key
+	case o.KeyBits != 0:
 		var err error
 		if key, err = rsa.GenerateKey(p.rand, o.KeyBits); err != nil {
+			return nil, err
+		}
+	default:
+		var err error
+		if key, err = p.key(); err != nil {
 			return nil, err
 		}
 	}
