@@ -48,6 +48,8 @@ func runDev(ctx context.Context, e *env, args []string) error {
 		return devChip(ctx, e, args[1:])
 	case "client":
 		return devClient(ctx, e, args[1:])
+	case "jpki":
+		return devJPKI(ctx, e, args[1:])
 	case "session":
 		return devSession(ctx, e, args[1:])
 	case "token":

@@ -72,6 +72,9 @@ type devSessionResult struct {
 	Reasons  []ekyc.Reason      `json:"reasons"`
 	Scores   map[string]float64 `json:"scores"`
 	Notes    []string           `json:"notes,omitempty"`
+	// Result is the payload of GET /result of an approved ワ session, after
+	// its JWS verified with the server's JWKS: what the tenant receives.
+	Result json.RawMessage `json:"result,omitempty"`
 	// decisionLatency is the time from the start of the submit call (the
 	// last capture) to the moment the session was seen decided; the
 	// benchmark reads it.
@@ -87,7 +90,8 @@ type sessionPlan struct {
 	docs    []docFrame
 	selfies [][]byte
 	locale  string
-	webhook string // optional result webhook URL
+	webhook string      // optional result webhook URL
+	jpki    *jpkiSigner // method wa: the test card (devjpki.go)
 	wait    time.Duration
 	poll    time.Duration
 }
@@ -99,13 +103,14 @@ type docFrame struct {
 }
 
 func devSession(ctx context.Context, e *env, args []string) error {
-	const synopsis = "dev session --server URL --method he --chip DIR --selfie FILE [--selfie FILE…] [--kind KIND] [--client-id ID --key FILE | --data DIR] [--wait DURATION]"
+	const synopsis = "dev session --server URL (--method he --chip DIR --selfie FILE [--selfie FILE…] [--kind KIND] | --method wa [--form raw|cms]) [--client-id ID --key FILE | --data DIR] [--wait DURATION]"
 	fs := newFlagSet(e, "dev session", synopsis)
 	var d dataFlags
 	d.register(fs, e)
 	server := fs.String("server", "http://127.0.0.1:8080", "server URL")
 	aud := fs.String("audience", "", "the server's public URL, if it differs from --server")
-	method := fs.String("method", "he", "legal method; only he (IC chip + live face) runs without the capture page")
+	method := fs.String("method", "he", "legal method: he (IC chip + live face) or wa (JPKI, the test card of 'dev jpki init'); ho needs the capture page")
+	form := fs.String("form", "raw", "with --method wa: the card's signature form, raw or cms")
 	chipDir := fs.String("chip", "", "directory of chip files (as written by 'madoguchi dev chip')")
 	kindFlag := fs.String("kind", "", "chip kind: jpdl, mynumber or residence (default: from the file names)")
 	var selfies repeated
@@ -120,8 +125,13 @@ func devSession(ctx context.Context, e *env, args []string) error {
 	switch {
 	case fs.NArg() > 0:
 		return usageError{"dev session takes no arguments; usage: madoguchi " + synopsis}
-	case *method != "he":
-		return usageError{fmt.Sprintf("--method %q: dev session runs method he only (ホ needs document photos from the capture page)", *method)}
+	case *method != "he" && *method != "wa":
+		return usageError{fmt.Sprintf("--method %q: dev session runs methods he and wa only (ホ needs document photos from the capture page)", *method)}
+	case *method == "wa" && (*chipDir != "" || len(selfies) > 0):
+		return usageError{"--method wa takes no --chip or --selfie: the test card signs the server's challenge"}
+	case *method == "wa" && *form != "raw" && *form != "cms":
+		return usageError{fmt.Sprintf("--form %q: want raw or cms", *form)}
+	case *method == "wa":
 	case *chipDir == "":
 		return usageError{"dev session needs --chip DIR"}
 	case len(selfies) == 0:
@@ -134,19 +144,30 @@ func devSession(ctx context.Context, e *env, args []string) error {
 		return usageError{"--wait must be positive"}
 	}
 	var notes []string
-	kind, files, skipped, err := readChipDir(*chipDir, document.Kind(*kindFlag))
-	if err != nil {
-		return err
-	}
-	for _, s := range skipped {
-		notes = append(notes, "not sent: "+s)
-	}
-	images := make([][]byte, len(selfies))
-	for i, p := range selfies {
-		if images[i], err = readLimited(p, ekyc.MaxImageBytes); err != nil {
+	plan := sessionPlan{method: *method, locale: *locale, wait: *wait, poll: time.Second}
+	if *method == "wa" {
+		card, err := loadDevJPKI(d.data)
+		if err != nil {
 			return err
 		}
+		plan.jpki = &jpkiSigner{card: card, form: *form}
+	} else {
+		kind, files, skipped, err := readChipDir(*chipDir, document.Kind(*kindFlag))
+		if err != nil {
+			return err
+		}
+		for _, s := range skipped {
+			notes = append(notes, "not sent: "+s)
+		}
+		images := make([][]byte, len(selfies))
+		for i, p := range selfies {
+			if images[i], err = readLimited(p, ekyc.MaxImageBytes); err != nil {
+				return err
+			}
+		}
+		plan.kind, plan.chip, plan.selfies = kind, files, images
 	}
+	var err error
 
 	var c *apiClient
 	if *clientID != "" {
@@ -166,7 +187,7 @@ func devSession(ctx context.Context, e *env, args []string) error {
 		}
 	}
 
-	res, err := runDevSession(ctx, c, sessionPlan{method: "he", kind: kind, chip: files, selfies: images, locale: *locale, wait: *wait, poll: time.Second})
+	res, err := runDevSession(ctx, c, plan)
 	if res != nil {
 		res.Notes = append(notes, res.Notes...)
 		enc := json.NewEncoder(e.stdout)
@@ -198,6 +219,9 @@ func runDevSession(ctx context.Context, c *apiClient, p sessionPlan) (*devSessio
 		return nil, fmt.Errorf("create session: %w", err)
 	}
 	res := &devSessionResult{Session: s.ID, State: s.State, Scores: map[string]float64{}}
+	if p.jpki != nil {
+		return runJPKISession(ctx, c, res, s.ID, p)
+	}
 	_, token, ok := strings.Cut(s.CaptureURL, "#t=")
 	if !ok || token == "" {
 		return res, errors.New("create session: the answer has no capture token")
