@@ -126,7 +126,7 @@ func devSession(ctx context.Context, e *env, args []string) error {
 	case fs.NArg() > 0:
 		return usageError{"dev session takes no arguments; usage: madoguchi " + synopsis}
 	case *method != "he" && *method != "wa":
-		return usageError{fmt.Sprintf("--method %q: dev session runs methods he and wa only (ホ needs document photos from the capture page)", *method)}
+		return usageError{fmt.Sprintf("--method %q: dev session runs method he only, or wa with the test card of 'dev jpki init' (ホ needs document photos from the capture page)", *method)}
 	case *method == "wa" && (*chipDir != "" || len(selfies) > 0):
 		return usageError{"--method wa takes no --chip or --selfie: the test card signs the server's challenge"}
 	case *method == "wa" && *form != "raw" && *form != "cms":
