@@ -200,12 +200,12 @@ func TestFaceEvaluateLFW(t *testing.T) {
 	os.WriteFile(pairs, []byte("20\n"+strings.Join(gen, "\n")+"\n"+strings.Join(imp, "\n")+"\n"), 0o644)
 	cache := filepath.Join(t.TempDir(), "cache.jsonl")
 	cal := filepath.Join(t.TempDir(), "cal.json")
-	args := []string{"--lfw", lfw, "--pairs", pairs, "--also-faceapi", "--also-flip", "--fmr", "0.1"}
+	args := []string{"--lfw", lfw, "--pairs", pairs, "--also-faceapi", "--also-flip", "--fmr", "0.1", "--all-pairs"}
 	e, out1, _ := testEnv()
 	if err := faceEvaluateLFW(context.Background(), e, append(args, "--cache-out", cache, "--calibration-out", cal), testLoader(t)); err != nil {
 		t.Fatalf("evaluate-lfw = %v\n%s", err, out1)
 	}
-	for _, want := range []string{"images 60,", "failed to acquire 0", "+dlib-chip\n", "+faceapi-box\n", "+dlib-chip-flip\n", "10-fold accuracy", "calibration (threshold"} {
+	for _, want := range []string{"images 60,", "failed to acquire 0", "+dlib-chip\n", "+faceapi-box\n", "+dlib-chip-flip\n", "10-fold accuracy", "calibration (threshold", "all pairs of 60 images (20 persons, at most 10 each): 60 genuine, 1710 impostor pairs"} {
 		if !strings.Contains(out1.String(), want) {
 			t.Errorf("evaluate-lfw output lacks %q:\n%s", want, out1)
 		}
