@@ -140,6 +140,10 @@ func New(st Stages, cfg Config) (*Engine, error) {
 // scores and calibrations are only comparable within one Model.
 func (e *Engine) Model() string { return e.model }
 
+// ModelFor is the model identifier of templates made with alignment a
+// (see EmbedAligned).
+func (e *Engine) ModelFor(a Alignment) string { return e.st.Name + "+" + a.String() }
+
 // Calibrated reports whether Decide can return Match or NoMatch.
 func (e *Engine) Calibrated() bool { return e.cfg.Calibration != nil }
 
@@ -412,7 +416,7 @@ func (e *Engine) EmbedAligned(ctx context.Context, img *image.RGBA, lm *[68]Poin
 	if err != nil {
 		return Template{}, err
 	}
-	return NewTemplate(e.st.Name+"+"+a.String(), raw)
+	return NewTemplate(e.ModelFor(a), raw)
 }
 
 // embedChip embeds chip, averaged with its mirror image if flip is set.

@@ -102,7 +102,7 @@ func TestAnalyze(t *testing.T) {
 		t.Fatalf("Analyze = %d faces, first %v; want 2, largest first", len(faces), faces[0].Box)
 	}
 	for _, f := range faces {
-		if f.Model != "test/v1+dlib-chip" || f.Embedding.Model() != f.Model || f.Embedding.Len() != 12 {
+		if f.Model != "test/v1+dlib-chip-flip" || f.Embedding.Model() != f.Model || f.Embedding.Len() != 12 {
 			t.Errorf("face model %q, template %v", f.Model, f.Embedding)
 		}
 		var n float64
@@ -193,7 +193,7 @@ func TestDecideNeedsCalibration(t *testing.T) {
 		t.Errorf("Decide(uncalibrated) = %v, %v; want refer, ErrUncalibrated", d, err)
 	}
 	gen, imp := scoreSets(200, 2000)
-	c, err := NewCalibration("other/v1+dlib-chip", 1e-2, gen, imp)
+	c, err := NewCalibration("other/v1+dlib-chip-flip", 1e-2, gen, imp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestDecideNeedsCalibration(t *testing.T) {
 	if !errors.Is(err, ErrModelMismatch) {
 		t.Fatalf("New(calibration for another model) = %v, want ErrModelMismatch", err)
 	}
-	c.Model = "test/v1+dlib-chip"
+	c.Model = "test/v1+dlib-chip-flip"
 	e = newTestEngine(t, &fixedDetector{}, Config{Calibration: c})
 	for _, tt := range []struct {
 		s    Score
@@ -328,9 +328,9 @@ func TestEmbedAligned(t *testing.T) {
 	if err != nil || len(faces) != 1 {
 		t.Fatal(faces, err)
 	}
-	same, err := e.EmbedAligned(context.Background(), img, &faces[0].Landmarks, AlignDlib)
+	same, err := e.EmbedAligned(context.Background(), img, &faces[0].Landmarks, AlignDlibFlip)
 	if s, _ := Compare(same, faces[0].Embedding); err != nil || s < 0.999999 {
-		t.Errorf("EmbedAligned(dlib) = %v, %v; want the Analyze template", s, err)
+		t.Errorf("EmbedAligned(dlib-flip) = %v, %v; want the Analyze template", s, err)
 	}
 	other, err := e.EmbedAligned(context.Background(), img, &faces[0].Landmarks, AlignFaceAPI)
 	if err != nil || other.Model() != "test/v1+faceapi-box" {
@@ -340,7 +340,7 @@ func TestEmbedAligned(t *testing.T) {
 
 func TestFlipAverages(t *testing.T) {
 	det := &fixedDetector{dets: []Detection{{Box{50, 50, 150, 150}, 0.9}}}
-	plain := newTestEngine(t, det, Config{})
+	plain := newTestEngine(t, det, Config{Align: AlignDlib})
 	flip := newTestEngine(t, det, Config{Align: AlignDlibFlip})
 	img := testImage()
 	a, err := plain.Analyze(context.Background(), img)

@@ -58,7 +58,7 @@ func (f *engineFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.data, "data", "./madoguchi-data", "data `folder`")
 	fs.StringVar(&f.dir, "models", "", "model `folder` (default <data>/models)")
 	fs.StringVar(&f.detector, "detector", "ssd", "face detector: ssd, tiny or blazeface")
-	fs.StringVar(&f.align, "align", "dlib", "alignment for the recogniser: dlib (similarity-warped chip), dlib-flip (plus its mirror image, averaged) or faceapi (face-api's box, for parity)")
+	fs.StringVar(&f.align, "align", "dlib-flip", "alignment for the recogniser: dlib-flip (similarity-warped chip and its mirror image, averaged; the default, see docs/face-accuracy.md), dlib (the chip alone) or faceapi (face-api's box, for parity)")
 	fs.StringVar(&f.calibration, "calibration", "", "calibration `file` from 'face calibrate' (without one, decisions are 'refer')")
 }
 
@@ -540,6 +540,10 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 			}
 		}
 	}
+	wantModels := []string{eng.Model()}
+	for _, a := range also {
+		wantModels = append(wantModels, eng.ModelFor(a))
+	}
 	cached := map[string]cacheEntry{}
 	for _, f := range cacheIn {
 		if err := readCache(f, cached); err != nil {
@@ -615,14 +619,12 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 		if !seen[rel] {
 			continue
 		}
-		ts, err := c.templates()
+		ts, err := c.templates(wantModels)
 		switch {
-		case err != nil:
-			return fmt.Errorf("cache entry %s: %w", rel, err)
 		case c.Error != "":
 			failed[f] = errors.New(c.Error)
-		case len(ts) != 1+len(also):
-			return fmt.Errorf("cache entry %s has %d templates, want %d", rel, len(ts), 1+len(also))
+		case err != nil:
+			return fmt.Errorf("cache entry %s: %w", rel, err)
 		default:
 			tpl[f] = ts
 			if c.Fallback {
@@ -886,14 +888,27 @@ func newCacheEntry(file string, ts []face.Template, fallback bool, err error) ca
 	return c
 }
 
-func (c cacheEntry) templates() ([]face.Template, error) {
+// templates returns the entry's templates for the models wanted, in that
+// order; a cache made with other models or alignments is an error, never
+// a silent substitute.
+func (c cacheEntry) templates(want []string) ([]face.Template, error) {
 	var ts []face.Template
-	for _, t := range c.Templates {
-		tpl, err := face.NewTemplate(t.Model, t.Values)
-		if err != nil {
-			return nil, err
+	for _, m := range want {
+		found := false
+		for _, t := range c.Templates {
+			if t.Model != m {
+				continue
+			}
+			tpl, err := face.NewTemplate(t.Model, t.Values)
+			if err != nil {
+				return nil, err
+			}
+			ts, found = append(ts, tpl), true
+			break
 		}
-		ts = append(ts, tpl)
+		if !found {
+			return nil, fmt.Errorf("no template for %s in the cache", m)
+		}
 	}
 	return ts, nil
 }

@@ -117,7 +117,7 @@ func TestFaceCalibrateCompare(t *testing.T) {
 	fh, _ := os.Open(out)
 	c, err := face.ReadCalibration(fh)
 	fh.Close()
-	if err != nil || c.Model != "test+dlib-chip" || c.Images != 49 || c.Identities != 12 {
+	if err != nil || c.Model != "test+dlib-chip-flip" || c.Images != 49 || c.Identities != 12 {
 		t.Fatalf("calibration file = %+v, %v", c, err)
 	}
 
@@ -205,7 +205,7 @@ func TestFaceEvaluateLFW(t *testing.T) {
 	if err := faceEvaluateLFW(context.Background(), e, append(args, "--cache-out", cache, "--calibration-out", cal), testLoader(t)); err != nil {
 		t.Fatalf("evaluate-lfw = %v\n%s", err, out1)
 	}
-	for _, want := range []string{"images 60,", "failed to acquire 0", "+dlib-chip\n", "+faceapi-box\n", "+dlib-chip-flip\n", "10-fold accuracy", "calibration (threshold", "all pairs of 60 images (20 persons, at most 10 each): 60 genuine, 1710 impostor pairs"} {
+	for _, want := range []string{"images 60,", "failed to acquire 0", "+faceapi-box\n", "+dlib-chip-flip\n", "10-fold accuracy", "calibration (threshold", "all pairs of 60 images (20 persons, at most 10 each): 60 genuine, 1710 impostor pairs"} {
 		if !strings.Contains(out1.String(), want) {
 			t.Errorf("evaluate-lfw output lacks %q:\n%s", want, out1)
 		}
@@ -228,7 +228,7 @@ func TestFaceEvaluateLFW(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fh.Close()
-	if c, err := face.ReadCalibration(fh); err != nil || c.Model != "test+dlib-chip" {
+	if c, err := face.ReadCalibration(fh); err != nil || c.Model != "test+dlib-chip-flip" {
 		t.Errorf("calibration-out = %+v, %v", c, err)
 	}
 }
