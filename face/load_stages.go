@@ -155,8 +155,19 @@ func (d ssd) Detect(ctx context.Context, img *image.RGBA, minScore float32) ([]D
 	return out, err
 }
 
-// loadDetector loads the named detector. The detector networks are being
-// ported in face/faceapi and face/human; one that is not in this build is
+// tiny adapts faceapi.Tiny (TinyFaceDetector, 416 px input) to Detector.
+type tiny struct{ m *faceapi.Tiny }
+
+func (d tiny) Detect(ctx context.Context, img *image.RGBA, minScore float32) ([]Detection, error) {
+	dets, err := d.m.Detect(ctx, img, minScore)
+	out := make([]Detection, len(dets))
+	for i, x := range dets {
+		out[i] = Detection{Box: Box(x.Box), Score: x.Score}
+	}
+	return out, err
+}
+
+// loadDetector loads the named detector; one that is not in this build is
 // an ErrModels, never a substitute.
 func loadDetector(dir, name string) (Detector, error) {
 	switch name {
@@ -166,6 +177,12 @@ func loadDetector(dir, name string) (Detector, error) {
 			return nil, fmt.Errorf("%w: ssd: %v", ErrModels, err)
 		}
 		return ssd{m}, nil
+	case "tiny":
+		m, err := faceapi.LoadTiny(filepath.Join(dir, "face-api"))
+		if err != nil {
+			return nil, fmt.Errorf("%w: tiny: %v", ErrModels, err)
+		}
+		return tiny{m}, nil
 	case "blazeface":
 		m, err := human.LoadBlazeFace(filepath.Join(dir, "human"))
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/madoguchi/madoguchi/face/imageio"
@@ -204,5 +205,31 @@ func TestLoadRefusesBrokenModels(t *testing.T) {
 	}
 	if _, err := Load(t.TempDir(), LoadOptions{}); !errors.Is(err, ErrModels) {
 		t.Errorf("Load(empty folder) = %v, want ErrModels", err)
+	}
+}
+
+// TestLoadDetectors: every detector Load offers runs the whole pipeline and
+// finds both faces of the two-face test image; its name is in the model id.
+func TestLoadDetectors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads every model")
+	}
+	for _, det := range []string{"ssd", "tiny", "blazeface"} {
+		t.Run(det, func(t *testing.T) {
+			e, err := Load(facetest.Models(t), LoadOptions{Detector: det})
+			if err != nil {
+				t.Fatal(err)
+			}
+			faces, err := e.Analyze(context.Background(), goldenImage(t, "two_faces_400x250.png"))
+			if err != nil || len(faces) != 2 {
+				t.Fatalf("Analyze(two faces) with %s = %d faces, %v; want 2", det, len(faces), err)
+			}
+			if !strings.Contains(faces[0].Model, det) {
+				t.Errorf("model id %q does not name the %s detector", faces[0].Model, det)
+			}
+		})
+	}
+	if _, err := Load(facetest.Models(t), LoadOptions{Detector: "yolo"}); !errors.Is(err, ErrConfig) {
+		t.Errorf("Load(unknown detector) = %v, want ErrConfig", err)
 	}
 }
