@@ -279,8 +279,16 @@ func toRGBA(img image.Image) *image.RGBA {
 	return out
 }
 
+// MaxJPEG2000Pixels caps JPEG 2000 images below Limits.MaxPixels: the
+// decoder holds about 40 bytes per pixel while it works (coefficients per
+// component, then the RGBA copy), so the general 50 Mpx limit would let a
+// crafted header cost ~2 GB. JPEG 2000 reaches us as ID-chip portraits, a
+// few hundred pixels across; 4 Mpx is far above any of them.
+const MaxJPEG2000Pixels = 4_000_000
+
 // decodeJPEG2000 checks the declared size, then decodes.
 func decodeJPEG2000(b []byte, lim Limits) (*image.RGBA, error) {
+	lim.MaxPixels = min(lim.MaxPixels, MaxJPEG2000Pixels)
 	jl := jpeg2000.Limits{MaxBytes: lim.MaxBytes, MaxPixels: lim.MaxPixels}
 	cfg, err := jl.DecodeConfig(bytes.NewReader(b))
 	if err != nil {
