@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# eKYC benchmark: whole method ヘ sessions (a test driver's licence chip + 4
-# selfie frames) driven from a second process against a development server with the real face engine; reports sessions decided per
+# eKYC benchmark: whole sessions — ヘ (a test driver's licence chip + 4 selfie
+# frames) and ホ (front, back and tilted document photos + 3 selfie frames) —
+# driven from a second process against a development server with the real face engine; reports sessions decided per
 # minute, the latency from the last capture (submit) to the decision (p50,
 # p99) and the server's CPU seconds per session.
 # Usage: bench/ekyc.sh [sessions] [concurrency]   (needs the face models:
@@ -38,6 +39,9 @@ echo "# warm-up"
 echo "# method he: $n sessions, $conc at once"
 "$bin" bench ekyc --server "$url" --data "$work/data" --method he --chip "$work/chip" "${selfies[@]}" \
   --sessions "$n" --concurrency "$conc" --server-pid "$pid"
-# Method ホ is not benchmarked here: the development kiosk's policy does not
-# offer it (ホ is abolished in principle from 2027-04-01), and its document
-# photos come from the capture page.
+echo "# method ho: $n sessions, $conc at once"
+# Document photos and selfies must all differ (a repeated image is a replay).
+"$bin" bench ekyc --server "$url" --data "$work/data" --method ho \
+  --doc "$img/astronaut_wide_256x170.png,$img/chelsea_cat_noface.png,$img/two_faces_400x250.png" \
+  --selfie "$img/astronaut_face_250.png" --selfie "$img/astronaut_512.png" --selfie "$img/astronaut_gray_250.png" \
+  --sessions "$n" --concurrency "$conc" --server-pid "$pid"
