@@ -8,8 +8,12 @@
 //   - Every error response is application/problem+json rendered by one
 //     Renderer; its public text is chosen explicitly, never an internal error.
 //   - Every request body is capped before it is read.
-//   - A request under /v1 other than the token endpoint and public keys runs
-//     only with an authenticated Principal, confined to its tenant.
+//   - A request under /v1 runs only with a credential, checked before the
+//     handler: an API client's access token (a Principal confined to its
+//     tenant), a staff session (review API), or the capture page's one-time
+//     capture token/key (confined to one session). The exceptions are the
+//     token and staff sign-in endpoints themselves and the public audit
+//     checkpoint and proofs (hashes only).
 //   - Handlers depend on the small function types and interfaces declared
 //     here, never on concrete domain types they do not need.
 package web
