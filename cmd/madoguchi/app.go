@@ -16,6 +16,7 @@ import (
 	"github.com/madoguchi/madoguchi/audit"
 	"github.com/madoguchi/madoguchi/blob"
 	"github.com/madoguchi/madoguchi/document/chip"
+	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/staff"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
@@ -44,6 +45,8 @@ type app struct {
 	// and their access tokens.
 	tenants *tenant.Registry
 	issuer  *tenant.Issuer
+	// ekyc is the eKYC service, built once by serve (nil: eKYC disabled).
+	ekyc *ekyc.Service
 	// staff holds staff accounts, sessions and dual-control approvals.
 	staff *staff.Directory
 	// models is the face model folder, installed in the background.

@@ -1,9 +1,9 @@
 package main
 
 // Wiring of package ekyc into the server. The service is stateless over
-// the record store, so the HTTP side (ekycWeb, called from webConfig) and
-// the background jobs (runEKYCJobs, owned by serve's context) each build
-// their own *ekyc.Service over the same store, vault, keys and engines.
+// the record store; serve builds it once (newEKYC) and both the HTTP side
+// (ekycWeb, called from webConfig) and the background jobs (runEKYCJobs,
+// owned by serve's context) use that one *ekyc.Service.
 //
 // Keys: the result-signing key (ES256) lives at <data>/keys/ekyc-result.pem.
 // A development server creates it on first start (0600, with a warning); a
@@ -79,13 +79,11 @@ func (a *app) newEKYC(publicURL string) (*ekyc.Service, error) {
 // ekycWeb is the web.Config field: the eKYC API, or nil (routes absent,
 // logged as an error) if the service cannot be built. The review API
 // authenticates staff session tokens with the staff directory.
-func (a *app) ekycWeb(f serveFlags) *web.EKYCConfig {
-	svc, err := a.newEKYC(f.publicURL)
-	if err != nil {
-		a.log.Error("eKYC API disabled", "err", err)
+func (a *app) ekycWeb() *web.EKYCConfig {
+	if a.ekyc == nil {
 		return nil
 	}
-	return &web.EKYCConfig{Service: svc, Staff: staffReviewer(a.staff.CheckSession)}
+	return &web.EKYCConfig{Service: a.ekyc, Staff: staffReviewer(a.staff.CheckSession)}
 }
 
 // staffReviewer adapts a staff session check to the review API: a bad or
@@ -108,13 +106,8 @@ func staffReviewer(check func(ctx context.Context, token string) (staff.Principa
 }
 
 // runEKYCJobs runs the eKYC background jobs until ctx ends.
-func (a *app) runEKYCJobs(ctx context.Context, f serveFlags) {
-	svc, err := a.newEKYC(f.publicURL)
-	if err != nil {
-		a.log.Error("eKYC background jobs disabled", "err", err)
-		return
-	}
-	w := svc.StartWorker(ctx, ekycJobsEvery)
+func (a *app) runEKYCJobs(ctx context.Context) {
+	w := a.ekyc.StartWorker(ctx, ekycJobsEvery)
 	<-ctx.Done()
 	w.Stop()
 }

@@ -27,8 +27,15 @@ func TestEKYCWiring(t *testing.T) {
 	}
 	defer a.Close()
 	a.models = newModelSet(filepath.Join(dir, "models")) // never verified here
-	f := serveFlags{publicURL: "http://127.0.0.1:8080"}
-	c := a.ekycWeb(f)
+	if a.ekycWeb() != nil {
+		t.Fatal("ekycWeb before the service is built = non-nil, want nil (eKYC disabled)")
+	}
+	svc, err := a.newEKYC("http://127.0.0.1:8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.ekyc = svc
+	c := a.ekycWeb()
 	if c == nil || c.Service == nil || c.Staff == nil {
 		t.Fatal("ekycWeb(development) = nil or without review auth, want the eKYC API")
 	}
@@ -57,7 +64,7 @@ func TestEKYCWiring(t *testing.T) {
 	// The jobs stop with their context.
 	jctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go func() { a.runEKYCJobs(jctx, f); close(done) }()
+	go func() { a.runEKYCJobs(jctx); close(done) }()
 	cancel()
 	select {
 	case <-done:
@@ -71,7 +78,7 @@ func TestEKYCWiring(t *testing.T) {
 	if _, err := p.newEKYC("https://bank.example"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("newEKYC(production, no key) = %v, want fs.ErrNotExist", err)
 	}
-	if c := p.ekycWeb(f); c != nil {
+	if c := p.ekycWeb(); c != nil {
 		t.Error("ekycWeb(production, no key) enabled the API")
 	}
 }

@@ -118,15 +118,22 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	go a.models.ensure(ctx, log, f.install == "auto")
 	go a.sweepBlobs(ctx, time.Hour)
 	go a.checkpointLoop(ctx, f.cpEvery)
-	if f.mode == modeProduction {
-		// Fail closed: in production a missing result key or trust
-		// configuration stops start-up instead of serving without eKYC.
-		if _, err := a.newEKYC(f.publicURL); err != nil {
-			ln.Close()
-			return fmt.Errorf("eKYC: %w", err)
-		}
+	// The eKYC service is built once, before anything uses it: the API and
+	// the background jobs share it (two builds raced to create the
+	// development result key on a first start). In production a missing
+	// result key or trust configuration stops start-up; in development the
+	// server runs without eKYC and says so.
+	svc, err := a.newEKYC(f.publicURL)
+	switch {
+	case err != nil && f.mode == modeProduction:
+		ln.Close()
+		return fmt.Errorf("eKYC: %w", err)
+	case err != nil:
+		log.Error("eKYC API and jobs disabled", "err", err)
+	default:
+		a.ekyc = svc
+		go a.runEKYCJobs(ctx)
 	}
-	go a.runEKYCJobs(ctx, f)
 
 	srv := web.New(a.webConfig(f))
 	srv.AddGauge("madoguchi_models_ready", "1 when the pinned face models are installed and verified", func() float64 {
@@ -148,7 +155,7 @@ func (a *app) webConfig(f serveFlags) web.Config {
 		Auth:      tenantAuth{a.issuer},
 		Audit:     auditLog{a.audit},
 		Staff:     staffSessions{a.staff},
-		EKYC:      a.ekycWeb(f),
+		EKYC:      a.ekycWeb(),
 		Ready: []web.Check{
 			{Name: "store", Fn: func(ctx context.Context) error {
 				if err := a.db.Ping(ctx); err != nil {
