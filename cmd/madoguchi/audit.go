@@ -8,7 +8,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	iofs "io/fs"
 	"os"
 	"path/filepath"
@@ -130,7 +129,7 @@ func (a *auditFlags) verifierKey(key string) (string, error) {
 		if _, err := os.Stat(key); err != nil {
 			return key, nil // not a file: the key itself, checked when used
 		}
-		b, err := auditReadFile(key, 4<<10)
+		b, err := readCapped(key, 4<<10)
 		if err != nil {
 			return "", usageError{fmt.Sprintf("--key: %v", err)}
 		}
@@ -141,22 +140,6 @@ func (a *auditFlags) verifierKey(key string) (string, error) {
 		return "", fmt.Errorf("no --key given and %w", err)
 	}
 	return s.VerifierKey(), nil
-}
-
-func auditReadFile(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", filepath.Base(path), limit)
-	}
-	return b, nil
 }
 
 // multiFlag collects a repeated string flag.
@@ -193,7 +176,7 @@ func runAuditVerify(ctx context.Context, e *env, args []string) error {
 	case len(cps) > 2:
 		return usageError{"give --checkpoint once (check the stored log against it) or twice (OLD, NEW)"}
 	case *proof != "":
-		b, err := auditReadFile(*proof, audit.MaxProofFileLen)
+		b, err := readCapped(*proof, audit.MaxProofFileLen)
 		if err != nil {
 			return err
 		}
@@ -208,7 +191,7 @@ func runAuditVerify(ctx context.Context, e *env, args []string) error {
 	}
 	var trusted [][]byte
 	for _, c := range cps {
-		b, err := auditReadFile(c, audit.MaxCheckpointLen)
+		b, err := readCapped(c, audit.MaxCheckpointLen)
 		if err != nil {
 			return err
 		}
@@ -237,7 +220,7 @@ func runAuditVerify(ctx context.Context, e *env, args []string) error {
 func verifyConsistencyCmd(ctx context.Context, e *env, a *auditFlags, vkey, oldFile, newFile, proofFile string, fail func(error) error) error {
 	var cp [2]audit.Checkpoint
 	for i, f := range []string{oldFile, newFile} {
-		b, err := auditReadFile(f, audit.MaxCheckpointLen)
+		b, err := readCapped(f, audit.MaxCheckpointLen)
 		if err != nil {
 			return err
 		}
@@ -251,7 +234,7 @@ func verifyConsistencyCmd(ctx context.Context, e *env, a *auditFlags, vkey, oldF
 	}
 	var proof [][]byte
 	if proofFile != "" {
-		b, err := auditReadFile(proofFile, audit.MaxProofFileLen)
+		b, err := readCapped(proofFile, audit.MaxProofFileLen)
 		if err != nil {
 			return err
 		}

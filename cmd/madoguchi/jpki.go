@@ -24,7 +24,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,17 +59,9 @@ func (f *jpkiFiles) Set(v string) error { *f = append(*f, v); return nil }
 // jpkiRead reads a file of at most limit bytes; PEM input yields its first
 // block's bytes.
 func jpkiRead(name string, limit int64) ([]byte, error) {
-	f, err := os.Open(name)
+	b, err := readCapped(name, limit)
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes", name, limit)
 	}
 	if blk, _ := pem.Decode(b); blk != nil {
 		return blk.Bytes, nil
