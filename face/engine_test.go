@@ -9,6 +9,7 @@ import (
 	"image/color"
 	"log/slog"
 	"math"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -18,13 +19,16 @@ import (
 // Test stages: deterministic functions of the input, so that the engine's
 // wiring (selection, alignment, normalisation, bounds) is what is tested.
 
+// fixedDetector finds dets in testImage, and the same faces where testImage
+// was pasted when it is shown on a zoom-out canvas (as a real detector
+// would, with the same scores).
 type fixedDetector struct {
 	dets  []Detection
 	block chan struct{} // if non-nil, Detect waits for it
 	err   error
 }
 
-func (d *fixedDetector) Detect(ctx context.Context, _ *image.RGBA, minScore float32) ([]Detection, error) {
+func (d *fixedDetector) Detect(ctx context.Context, img *image.RGBA, minScore float32) ([]Detection, error) {
 	if d.block != nil {
 		select {
 		case <-d.block:
@@ -32,9 +36,13 @@ func (d *fixedDetector) Detect(ctx context.Context, _ *image.RGBA, minScore floa
 			return nil, ctx.Err()
 		}
 	}
+	// testImage is 300x300; a canvas k times its size holds it centred.
+	off := float32(img.Rect.Dx()-300) / 2
 	var out []Detection
 	for _, x := range d.dets {
 		if x.Score >= minScore {
+			x.Box[0] += off
+			x.Box[1] += off
 			out = append(out, x)
 		}
 	}
@@ -361,5 +369,75 @@ func TestFlipAverages(t *testing.T) {
 	}
 	if b[0].Model != "test/v1+dlib-chip-flip" || a[0].Embedding.Values()[0] == v[0] {
 		t.Errorf("flip model %q, template equal to the plain one", b[0].Model)
+	}
+}
+
+// closeUpDetector behaves like SSD on a portrait with a bystander: the
+// frame-filling face scores 0.3 (content box over half the image) and 0.9
+// when seen smaller; a small bystander face in the content's top-left
+// corner scores 0.8 at every scale.
+type closeUpDetector struct{ contentDetector }
+
+func (d closeUpDetector) Detect(ctx context.Context, img *image.RGBA, minScore float32) ([]Detection, error) {
+	dets, _ := d.contentDetector.Detect(ctx, img, minScore)
+	if len(dets) == 0 {
+		return nil, nil
+	}
+	b := dets[0].Box
+	return append(dets, Detection{Box: Box{b[0], b[1], b[2] / 10, b[3] / 10}, Score: 0.8}), nil
+}
+
+// TestZoomOutFindsCloseUpBesideBystander: a small face found at full score
+// must not stop the zoomed passes that find the close-up SSD under-scores;
+// with NoZoomOut the close-up is lost (this is what cost LFW pairs).
+func TestZoomOutFindsCloseUpBesideBystander(t *testing.T) {
+	for _, tt := range []struct {
+		noZoom bool
+		want   []Detection
+	}{
+		{false, []Detection{{Box{0, 0, 300, 300}, 0.9}, {Box{0, 0, 30, 30}, 0.8}}},
+		{true, []Detection{{Box{0, 0, 30, 30}, 0.8}}},
+	} {
+		e := newTestEngine(t, closeUpDetector{}, Config{NoZoomOut: tt.noZoom})
+		faces, err := e.Analyze(context.Background(), testImage())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []Detection
+		for _, f := range faces {
+			got = append(got, Detection{f.Box, f.Score})
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("Analyze(NoZoomOut %v) = %v, want %v", tt.noZoom, got, tt.want)
+		}
+	}
+}
+
+func TestMergeDetections(t *testing.T) {
+	nan := float32(math.NaN())
+	for _, tt := range []struct {
+		name     string
+		in, want []Detection
+	}{
+		{"empty", nil, nil},
+		{"same face, two scales: the higher score wins",
+			[]Detection{{Box{10, 10, 100, 100}, 0.4}, {Box{14, 12, 96, 104}, 0.95}},
+			[]Detection{{Box{14, 12, 96, 104}, 0.95}}},
+		{"disjoint faces both stay, best first",
+			[]Detection{{Box{0, 0, 50, 50}, 0.6}, {Box{100, 100, 50, 50}, 0.7}},
+			[]Detection{{Box{100, 100, 50, 50}, 0.7}, {Box{0, 0, 50, 50}, 0.6}}},
+		{"overlap at IoU 0.25 is two faces",
+			[]Detection{{Box{0, 0, 100, 100}, 0.9}, {Box{60, 0, 100, 100}, 0.8}},
+			[]Detection{{Box{0, 0, 100, 100}, 0.9}, {Box{60, 0, 100, 100}, 0.8}}},
+		{"NaN score dropped",
+			[]Detection{{Box{0, 0, 50, 50}, nan}, {Box{0, 0, 50, 50}, 0.5}},
+			[]Detection{{Box{0, 0, 50, 50}, 0.5}}},
+		{"empty box never suppresses",
+			[]Detection{{Box{0, 0, 0, 0}, 0.9}, {Box{0, 0, 50, 50}, 0.5}},
+			[]Detection{{Box{0, 0, 0, 0}, 0.9}, {Box{0, 0, 50, 50}, 0.5}}},
+	} {
+		if got := mergeDetections(tt.in); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: mergeDetections = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

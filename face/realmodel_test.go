@@ -94,9 +94,11 @@ func realStages(t *testing.T) (Landmarker, Embedder) {
 	return lm, emb
 }
 
+// realEngine runs from the reference's detection (det), so without the
+// engine's own zoom-out passes.
 func realEngine(t *testing.T, lm Landmarker, emb Embedder, det Detector, align Alignment) *Engine {
 	t.Helper()
-	e, err := New(Stages{Detector: det, Landmarker: lm, Embedder: emb, Name: "faceapi-golden/lm68/resnet128"}, Config{Align: align})
+	e, err := New(Stages{Detector: det, Landmarker: lm, Embedder: emb, Name: "faceapi-golden/lm68/resnet128"}, Config{Align: align, NoZoomOut: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,5 +233,34 @@ func TestLoadDetectors(t *testing.T) {
 	}
 	if _, err := Load(facetest.Models(t), LoadOptions{Detector: "yolo"}); !errors.Is(err, ErrConfig) {
 		t.Errorf("Load(unknown detector) = %v, want ErrConfig", err)
+	}
+}
+
+// TestSSDPipelineReproducesFaceAPI: with one detection pass and face-api's
+// crop, the engine is face-api's SSD pipeline end to end: from the pixels
+// to the same box and the same embedding as the reference.
+func TestSSDPipelineReproducesFaceAPI(t *testing.T) {
+	e, err := Load(facetest.Models(t), LoadOptions{Detector: "ssd", Config: Config{Align: AlignFaceAPI, NoZoomOut: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range readGolden(t) {
+		faces, err := e.Analyze(context.Background(), goldenImage(t, g.File))
+		if err != nil || len(faces) == 0 {
+			t.Fatalf("Analyze(%s) = %d faces, %v", g.File, len(faces), err)
+		}
+		best, bestIoU := 0, 0.0
+		for i, f := range faces {
+			if v := iou(f.Box, g.Box); v > bestIoU {
+				best, bestIoU = i, v
+			}
+		}
+		if bestIoU < 0.95 {
+			t.Errorf("%s: best box IoU with the reference %.3f, want >= 0.95", g.File, bestIoU)
+			continue
+		}
+		if c := cosine(faces[best].Embedding.Values(), g.Embedding); c < 0.999 {
+			t.Errorf("%s: embedding cosine to the reference %.5f, want >= 0.999", g.File, c)
+		}
 	}
 }
