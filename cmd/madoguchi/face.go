@@ -52,6 +52,7 @@ func runFace(ctx context.Context, e *env, args []string) error {
 // engineFlags are the flags every face subcommand shares.
 type engineFlags struct {
 	data, dir, detector, align, calibration string
+	zoomOut                                 bool
 }
 
 func (f *engineFlags) register(fs *flag.FlagSet) {
@@ -60,13 +61,14 @@ func (f *engineFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.detector, "detector", "ssd", "face detector: ssd, tiny or blazeface")
 	fs.StringVar(&f.align, "align", "dlib-flip", "alignment for the recogniser: dlib-flip (similarity-warped chip and its mirror image, averaged; the default, see docs/face-accuracy.md), dlib (the chip alone) or faceapi (face-api's box, for parity)")
 	fs.StringVar(&f.calibration, "calibration", "", "calibration `file` from 'face calibrate' (without one, decisions are 'refer')")
+	fs.BoolVar(&f.zoomOut, "zoom-out", true, "also detect on the image zoomed out 2x and 3x and keep each face's best-scoring box (the default, see docs/face-accuracy.md); --zoom-out=false --align faceapi is face-api's own pipeline end to end")
 }
 
 // engineLoader builds the engine; tests pass one over test stages.
 type engineLoader func(f *engineFlags) (*face.Engine, error)
 
 func loadEngine(f *engineFlags) (*face.Engine, error) {
-	cfg := face.Config{}
+	cfg := face.Config{NoZoomOut: !f.zoomOut}
 	switch f.align {
 	case "dlib":
 		cfg.Align = face.AlignDlib
@@ -234,7 +236,7 @@ func faceCompare(ctx context.Context, e *env, args []string, load engineLoader) 
 // embedAll analyses files concurrently and returns the largest face's
 // template per file; files without a face (or failing) are absent.
 func embedAll(ctx context.Context, eng *face.Engine, files []string, progress io.Writer) (map[string]face.Template, map[string]error) {
-	multi, bad, _ := embedAllAligned(ctx, eng, files, nil, progress, nil)
+	multi, bad, _ := embedAllAligned(ctx, eng, files, nil, firstFace, progress, nil)
 	ok := make(map[string]face.Template, len(multi))
 	for f, ts := range multi {
 		ok[f] = ts[0]
@@ -242,15 +244,37 @@ func embedAll(ctx context.Context, eng *face.Engine, files []string, progress io
 	return ok, bad
 }
 
-// embedAllAligned is embedAll that also embeds each largest face with the
-// alignments in also (same detection and landmarks): templates[0] is the
-// engine's own, templates[1+i] is also[i]. fallbacks counts images whose
+// lfwSubject returns the face LFW is about: every LFW image is centred on
+// its subject (the dataset was cut around a detection of the named person),
+// so of several faces the one whose box centre is nearest the image centre
+// is the subject; others are bystanders, often larger when they stand
+// closer to the camera.
+func lfwSubject(faces []face.Face, w, h int) *face.Face {
+	best, bestD := 0, math.Inf(1)
+	for i, f := range faces {
+		dx := float64(f.Box[0]+f.Box[2]/2) - float64(w)/2
+		dy := float64(f.Box[1]+f.Box[3]/2) - float64(h)/2
+		if d := dx*dx + dy*dy; d < bestD {
+			best, bestD = i, d
+		}
+	}
+	return &faces[best]
+}
+
+// firstFace returns the largest face, the one eKYC compares (the engine
+// lists faces largest first).
+func firstFace(faces []face.Face, _, _ int) *face.Face { return &faces[0] }
+
+// embedAllAligned is embedAll that also embeds the face pick chooses with
+// the alignments in also (same detection and landmarks): templates[0] is
+// the engine's own, templates[1+i] is also[i]. fallbacks counts images whose
 // face was found only below the normal detection threshold.
-func embedAllAligned(ctx context.Context, eng *face.Engine, files []string, also []face.Alignment, progress io.Writer, onResult func(cacheEntry)) (map[string][]face.Template, map[string]error, int) {
+func embedAllAligned(ctx context.Context, eng *face.Engine, files []string, also []face.Alignment, pick func(faces []face.Face, w, h int) *face.Face, progress io.Writer, onResult func(cacheEntry)) (map[string][]face.Template, map[string]error, int) {
 	type res struct {
 		file     string
 		ts       []face.Template
 		fallback bool
+		pad      *[2]float32
 		err      error
 	}
 	one := func(path string) res {
@@ -274,10 +298,14 @@ func embedAllAligned(ctx context.Context, eng *face.Engine, files []string, also
 			r.err = err
 			return r
 		}
-		r.fallback = faces[0].Fallback
-		r.ts = append(r.ts, faces[0].Embedding)
+		f := pick(faces, img.Rect.Dx(), img.Rect.Dy())
+		r.fallback = f.Fallback
+		if f.Liveness.Available {
+			r.pad = &[2]float32{f.Liveness.Real, f.Liveness.Live}
+		}
+		r.ts = append(r.ts, f.Embedding)
 		for _, a := range also {
-			t, err := eng.EmbedAligned(ctx, img, &faces[0].Landmarks, a)
+			t, err := eng.EmbedAligned(ctx, img, &f.Landmarks, a)
 			if err != nil {
 				r.err = err
 				return r
@@ -323,7 +351,7 @@ func embedAllAligned(ctx context.Context, eng *face.Engine, files []string, also
 			}
 		}
 		if onResult != nil {
-			onResult(newCacheEntry(r.file, r.ts, r.fallback, r.err))
+			onResult(newCacheEntry(r.file, r.ts, r.fallback, r.pad, r.err))
 		}
 		if progress != nil && n%500 == 0 {
 			fmt.Fprintf(progress, "analysed %d/%d images\n", n, len(files))
@@ -597,20 +625,26 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 			todo = append(todo, f)
 		}
 	}
-	var onResult func(cacheEntry)
+	pads := map[string][2]float32{} // relative path -> PAD scores
+	var enc *json.Encoder
 	if *cacheOut != "" {
 		cf, err := os.OpenFile(*cacheOut, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
 			return err
 		}
 		defer cf.Close()
-		enc := json.NewEncoder(cf)
-		onResult = func(c cacheEntry) {
-			c.File, _ = filepath.Rel(*lfw, c.File)
+		enc = json.NewEncoder(cf)
+	}
+	onResult := func(c cacheEntry) {
+		c.File, _ = filepath.Rel(*lfw, c.File)
+		if c.PAD != nil {
+			pads[c.File] = *c.PAD
+		}
+		if enc != nil {
 			enc.Encode(c)
 		}
 	}
-	tpl, failed, fallbacks := embedAllAligned(ctx, eng, todo, also, e.stderr, onResult)
+	tpl, failed, fallbacks := embedAllAligned(ctx, eng, todo, also, lfwSubject, e.stderr, onResult)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -629,6 +663,9 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 			tpl[f] = ts
 			if c.Fallback {
 				fallbacks++
+			}
+			if c.PAD != nil {
+				pads[rel] = *c.PAD
 			}
 		}
 	}
@@ -689,6 +726,7 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 	if *allPairs {
 		writeAllPairs(e.stdout, tpl, *lfw, 1+len(also), *perIdentity)
 	}
+	writeBonaFidePAD(e.stdout, pads)
 	names := make([]string, 0, len(failed))
 	for f := range failed {
 		names = append(names, f)
@@ -863,19 +901,48 @@ func printReference(w io.Writer, jsonl string) error {
 	return sc.Err()
 }
 
+// writeBonaFidePAD reports ISO/IEC 30107-3 BPCER (bona fide presentations
+// classified as attacks) of the PAD scores at fixed thresholds. Every LFW
+// image is a bona fide presentation (a photograph of a person, not of a
+// print or a screen), so LFW measures BPCER only: APCER needs attack
+// presentations, which LFW has none of.
+func writeBonaFidePAD(w io.Writer, pads map[string][2]float32) {
+	if len(pads) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\npresentation-attack detection on %d bona fide images (LFW has no attacks: APCER is not measurable here)\n", len(pads))
+	fmt.Fprintf(w, "%-10s %12s %12s\n", "threshold", "antispoof", "liveness")
+	for _, t := range []float32{0.1, 0.3, 0.5, 0.7, 0.9} {
+		var real, live int
+		for _, p := range pads {
+			if p[0] < t {
+				real++
+			}
+			if p[1] < t {
+				live++
+			}
+		}
+		n := float64(len(pads))
+		fmt.Fprintf(w, "%-10.1f %11.2f%% %11.2f%%  (BPCER: score below the threshold)\n", t, 100*float64(real)/n, 100*float64(live)/n)
+	}
+}
+
 // cacheEntry is one image's result in an evaluate-lfw cache file.
 type cacheEntry struct {
-	File      string `json:"file"`
-	Fallback  bool   `json:"fallback,omitempty"`
-	Error     string `json:"error,omitempty"`
+	File     string `json:"file"`
+	Fallback bool   `json:"fallback,omitempty"`
+	// PAD is the subject's presentation-attack scores (antispoof "real",
+	// liveness "live"), if the engine has PAD models.
+	PAD       *[2]float32 `json:"pad,omitempty"`
+	Error     string      `json:"error,omitempty"`
 	Templates []struct {
 		Model  string    `json:"model"`
 		Values []float32 `json:"values"`
 	} `json:"templates,omitempty"`
 }
 
-func newCacheEntry(file string, ts []face.Template, fallback bool, err error) cacheEntry {
-	c := cacheEntry{File: file, Fallback: fallback}
+func newCacheEntry(file string, ts []face.Template, fallback bool, pad *[2]float32, err error) cacheEntry {
+	c := cacheEntry{File: file, Fallback: fallback, PAD: pad}
 	if err != nil {
 		c.Error = err.Error()
 	}

@@ -37,6 +37,22 @@ func (gridLandmarks) Landmarks(_ context.Context, _ *image.RGBA, b face.Box) ([6
 	return lm, nil
 }
 
+// redPAD scores a face "real" by the red share of its box and "live" by
+// its green share: a real function of the pixels, so that bona fide error
+// rates can be computed on synthetic folders.
+type redPAD struct{}
+
+func (redPAD) Liveness(_ context.Context, img *image.RGBA, b face.Box) (face.Liveness, error) {
+	var r, g, sum float64
+	for y := int(b[1]); y < int(b[1]+b[3]) && y < img.Rect.Dy(); y++ {
+		for x := int(b[0]); x < int(b[0]+b[2]) && x < img.Rect.Dx(); x++ {
+			p := img.Pix[y*img.Stride+4*x:]
+			r, g, sum = r+float64(p[0]), g+float64(p[1]), sum+float64(p[0])+float64(p[1])+float64(p[2])+1
+		}
+	}
+	return face.Liveness{Available: true, Real: float32(r / sum), Live: float32(g / sum)}, nil
+}
+
 type quadrantColour struct{}
 
 func (quadrantColour) Embed(_ context.Context, chip *image.RGBA) ([]float32, error) {
@@ -66,7 +82,7 @@ func testLoader(t *testing.T) engineLoader {
 				return nil, err
 			}
 		}
-		return face.New(face.Stages{Detector: wholeImage{}, Landmarker: gridLandmarks{}, Embedder: quadrantColour{}, Name: "test"}, cfg)
+		return face.New(face.Stages{Detector: wholeImage{}, Landmarker: gridLandmarks{}, Embedder: quadrantColour{}, PAD: redPAD{}, Name: "test"}, cfg)
 	}
 }
 
@@ -205,7 +221,8 @@ func TestFaceEvaluateLFW(t *testing.T) {
 	if err := faceEvaluateLFW(context.Background(), e, append(args, "--cache-out", cache, "--calibration-out", cal), testLoader(t)); err != nil {
 		t.Fatalf("evaluate-lfw = %v\n%s", err, out1)
 	}
-	for _, want := range []string{"images 60,", "failed to acquire 0", "+faceapi-box\n", "+dlib-chip-flip\n", "10-fold accuracy", "calibration (threshold", "all pairs of 60 images (20 persons, at most 10 each): 60 genuine, 1710 impostor pairs"} {
+	for _, want := range []string{"images 60,", "failed to acquire 0", "+faceapi-box\n", "+dlib-chip-flip\n", "10-fold accuracy", "calibration (threshold", "all pairs of 60 images (20 persons, at most 10 each): 60 genuine, 1710 impostor pairs",
+		"presentation-attack detection on 60 bona fide images", "0.3              45.00%       25.00%"} {
 		if !strings.Contains(out1.String(), want) {
 			t.Errorf("evaluate-lfw output lacks %q:\n%s", want, out1)
 		}
@@ -230,5 +247,27 @@ func TestFaceEvaluateLFW(t *testing.T) {
 	defer fh.Close()
 	if c, err := face.ReadCalibration(fh); err != nil || c.Model != "test+dlib-chip-flip" {
 		t.Errorf("calibration-out = %+v, %v", c, err)
+	}
+}
+
+// TestLFWSubject: of several faces, LFW's subject is the one centred in the
+// image, even when a bystander's face is larger.
+func TestLFWSubject(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		boxes []face.Box
+		want  int
+	}{
+		{"one face", []face.Box{{10, 10, 40, 40}}, 0},
+		{"larger bystander at the edge", []face.Box{{150, 0, 100, 120}, {80, 80, 90, 90}}, 1},
+		{"small bystander", []face.Box{{75, 70, 100, 110}, {0, 0, 30, 30}}, 0},
+	} {
+		faces := make([]face.Face, len(tt.boxes))
+		for i, b := range tt.boxes {
+			faces[i].Box = b
+		}
+		if got := lfwSubject(faces, 250, 250); got != &faces[tt.want] {
+			t.Errorf("%s: lfwSubject = box %v, want %v", tt.name, got.Box, tt.boxes[tt.want])
+		}
 	}
 }
