@@ -51,6 +51,9 @@ type app struct {
 	staff *staff.Directory
 	// models is the face model folder, installed in the background.
 	models *modelSet
+	// faceOnePass runs the face detector once per image instead of on
+	// the image and two zoomed-out copies (serve --face-zoom-out off).
+	faceOnePass bool
 	// chips verifies chip reads (method ヘ) against <data>/trust (chipwire.go).
 	chips *chip.Verifier
 	// devKeys lists the development keys generated or loaded, for the

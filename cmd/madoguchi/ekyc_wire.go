@@ -65,7 +65,7 @@ func (a *app) newEKYC(publicURL string) (*ekyc.Service, error) {
 	}
 	return ekyc.New(ekyc.Config{
 		DB: a.db, Audit: a.audit, Vault: a.vault, Blobs: a.blobs,
-		Face:      &lazyFace{models: a.models, dir: a.modelsDir(), calibration: filepath.Join(a.data.data, "face-calibration.json")},
+		Face:      &lazyFace{models: a.models, dir: a.modelsDir(), calibration: filepath.Join(a.data.data, "face-calibration.json"), onePass: a.faceOnePass},
 		Chips:     heChips{a.chips},
 		Signer:    signer,
 		JPKI:      a.jpkiForEKYC(),
@@ -124,6 +124,7 @@ type lazyFace struct {
 	models      *modelSet
 	dir         string
 	calibration string
+	onePass     bool // face.Config.NoZoomOut
 	mu          sync.Mutex
 	eng         *face.Engine
 	cal         *face.Calibration // the loaded engine's, nil if none
@@ -145,7 +146,7 @@ func (l *lazyFace) engine() (*face.Engine, error) {
 	if l.eng != nil || l.err != nil {
 		return l.eng, l.err
 	}
-	var cfg face.Config
+	cfg := face.Config{NoZoomOut: l.onePass}
 	if fh, err := os.Open(l.calibration); err == nil {
 		cal, err := face.ReadCalibration(fh)
 		fh.Close()

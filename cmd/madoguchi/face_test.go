@@ -271,3 +271,32 @@ func TestLFWSubject(t *testing.T) {
 		}
 	}
 }
+
+// TestServeFaceZoomOutFlag: serve takes on or off, from the flag or the
+// environment, and refuses anything else before touching the data folder.
+func TestServeFaceZoomOutFlag(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		env  string
+	}{
+		{[]string{"--face-zoom-out", "sometimes"}, ""},
+		{nil, "maybe"},
+	} {
+		e, _, _ := testEnv()
+		e.getenv = func(k string) string {
+			if k == "MADOGUCHI_FACE_ZOOM_OUT" {
+				return tt.env
+			}
+			return ""
+		}
+		dir := filepath.Join(t.TempDir(), "data")
+		var ue usageError
+		err := runServe(context.Background(), e, append([]string{"--data", dir}, tt.args...))
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "face-zoom-out") {
+			t.Errorf("serve %v (env %q) = %v, want a usage error naming --face-zoom-out", tt.args, tt.env, err)
+		}
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Errorf("serve %v wrote %s before refusing", tt.args, dir)
+		}
+	}
+}
