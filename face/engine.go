@@ -16,6 +16,12 @@ import (
 type Detection struct {
 	Box   Box
 	Score float32
+	// Crop, if not zero, is the region the detector's own pipeline cuts
+	// for its presentation-attack models (human's BlazeFace box, enlarged
+	// 1.4x and squared with integer corners); it may reach outside the
+	// image. A PAD that implements CropPAD scores that region, so that the
+	// engine reproduces the reference's PAD scores end to end.
+	Crop Box
 }
 
 // Detector finds faces. It returns every detection scoring at least
@@ -43,6 +49,13 @@ type boxEmbedder interface {
 // PAD scores a face for presentation attacks.
 type PAD interface {
 	Liveness(ctx context.Context, img *image.RGBA, box Box) (Liveness, error)
+}
+
+// CropPAD is a PAD that can also score a crop region given directly
+// (Detection.Crop) instead of deriving it from the face box.
+type CropPAD interface {
+	PAD
+	LivenessCrop(ctx context.Context, img *image.RGBA, crop Box) (Liveness, error)
 }
 
 // Stages are the networks an Engine runs. Detector, Landmarker and
@@ -285,7 +298,11 @@ func (e *Engine) AnalyzeTimed(ctx context.Context, img *image.RGBA) ([]Face, Tim
 
 		if e.st.PAD != nil {
 			t = time.Now()
-			f.Liveness, err = e.st.PAD.Liveness(ctx, img, d.Box)
+			if cp, ok := e.st.PAD.(CropPAD); ok && d.Crop[2] > 0 && d.Crop[3] > 0 {
+				f.Liveness, err = cp.LivenessCrop(ctx, img, d.Crop)
+			} else {
+				f.Liveness, err = e.st.PAD.Liveness(ctx, img, d.Box)
+			}
 			tm.PAD += time.Since(t)
 			if err != nil {
 				return nil, tm, fmt.Errorf("pad: %w", err)
@@ -354,7 +371,11 @@ func (e *Engine) detectZoomed(ctx context.Context, img *image.RGBA, k int) ([]De
 		x1 := min(d.Box[0]+d.Box[2]-float32(ox), float32(w))
 		y1 := min(d.Box[1]+d.Box[3]-float32(oy), float32(h))
 		if x1 > x0 && y1 > y0 {
-			out = append(out, Detection{Box: Box{x0, y0, x1 - x0, y1 - y0}, Score: d.Score})
+			c := d.Crop // not clipped: a crop may reach outside the image
+			if c[2] > 0 && c[3] > 0 {
+				c[0], c[1] = c[0]-float32(ox), c[1]-float32(oy)
+			}
+			out = append(out, Detection{Box: Box{x0, y0, x1 - x0, y1 - y0}, Score: d.Score, Crop: c})
 		}
 	}
 	return out, nil

@@ -97,9 +97,9 @@ func newTestEngine(t *testing.T, d Detector, cfg Config) *Engine {
 
 func TestAnalyze(t *testing.T) {
 	det := &fixedDetector{dets: []Detection{
-		{Box{10, 10, 60, 60}, 0.9},
-		{Box{100, 100, 150, 150}, 0.8},
-		{Box{0, 0, 20, 20}, 0.3}, // below MinScore: dropped
+		{Box: Box{10, 10, 60, 60}, Score: 0.9},
+		{Box: Box{100, 100, 150, 150}, Score: 0.8},
+		{Box: Box{0, 0, 20, 20}, Score: 0.3}, // below MinScore: dropped
 	}}
 	e := newTestEngine(t, det, Config{})
 	faces, err := e.Analyze(context.Background(), testImage())
@@ -137,7 +137,7 @@ func TestAnalyze(t *testing.T) {
 }
 
 func TestAnalyzeFallbackAndNoFace(t *testing.T) {
-	det := &fixedDetector{dets: []Detection{{Box{10, 10, 60, 60}, 0.3}, {Box{100, 100, 60, 60}, 0.05}}}
+	det := &fixedDetector{dets: []Detection{{Box: Box{10, 10, 60, 60}, Score: 0.3}, {Box: Box{100, 100, 60, 60}, Score: 0.05}}}
 	e := newTestEngine(t, det, Config{})
 	faces, err := e.Analyze(context.Background(), testImage())
 	if err != nil || len(faces) != 1 || !faces[0].Fallback || faces[0].Score != 0.3 {
@@ -160,7 +160,7 @@ func TestAnalyzeFallbackAndNoFace(t *testing.T) {
 
 func TestEngineBusy(t *testing.T) {
 	block := make(chan struct{})
-	det := &fixedDetector{dets: []Detection{{Box{10, 10, 60, 60}, 0.9}}, block: block}
+	det := &fixedDetector{dets: []Detection{{Box: Box{10, 10, 60, 60}, Score: 0.9}}, block: block}
 	e := newTestEngine(t, det, Config{Workers: 1, Queue: 1})
 	ctx := context.Background()
 	var wg sync.WaitGroup
@@ -330,7 +330,7 @@ func TestZoomOut(t *testing.T) {
 }
 
 func TestEmbedAligned(t *testing.T) {
-	e := newTestEngine(t, &fixedDetector{dets: []Detection{{Box{50, 50, 150, 150}, 0.9}}}, Config{})
+	e := newTestEngine(t, &fixedDetector{dets: []Detection{{Box: Box{50, 50, 150, 150}, Score: 0.9}}}, Config{})
 	img := testImage()
 	faces, err := e.Analyze(context.Background(), img)
 	if err != nil || len(faces) != 1 {
@@ -347,7 +347,7 @@ func TestEmbedAligned(t *testing.T) {
 }
 
 func TestFlipAverages(t *testing.T) {
-	det := &fixedDetector{dets: []Detection{{Box{50, 50, 150, 150}, 0.9}}}
+	det := &fixedDetector{dets: []Detection{{Box: Box{50, 50, 150, 150}, Score: 0.9}}}
 	plain := newTestEngine(t, det, Config{Align: AlignDlib})
 	flip := newTestEngine(t, det, Config{Align: AlignDlibFlip})
 	img := testImage()
@@ -395,8 +395,8 @@ func TestZoomOutFindsCloseUpBesideBystander(t *testing.T) {
 		noZoom bool
 		want   []Detection
 	}{
-		{false, []Detection{{Box{0, 0, 300, 300}, 0.9}, {Box{0, 0, 30, 30}, 0.8}}},
-		{true, []Detection{{Box{0, 0, 30, 30}, 0.8}}},
+		{false, []Detection{{Box: Box{0, 0, 300, 300}, Score: 0.9}, {Box: Box{0, 0, 30, 30}, Score: 0.8}}},
+		{true, []Detection{{Box: Box{0, 0, 30, 30}, Score: 0.8}}},
 	} {
 		e := newTestEngine(t, closeUpDetector{}, Config{NoZoomOut: tt.noZoom})
 		faces, err := e.Analyze(context.Background(), testImage())
@@ -405,7 +405,7 @@ func TestZoomOutFindsCloseUpBesideBystander(t *testing.T) {
 		}
 		var got []Detection
 		for _, f := range faces {
-			got = append(got, Detection{f.Box, f.Score})
+			got = append(got, Detection{Box: f.Box, Score: f.Score})
 		}
 		if !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("Analyze(NoZoomOut %v) = %v, want %v", tt.noZoom, got, tt.want)
@@ -421,23 +421,71 @@ func TestMergeDetections(t *testing.T) {
 	}{
 		{"empty", nil, nil},
 		{"same face, two scales: the higher score wins",
-			[]Detection{{Box{10, 10, 100, 100}, 0.4}, {Box{14, 12, 96, 104}, 0.95}},
-			[]Detection{{Box{14, 12, 96, 104}, 0.95}}},
+			[]Detection{{Box: Box{10, 10, 100, 100}, Score: 0.4}, {Box: Box{14, 12, 96, 104}, Score: 0.95}},
+			[]Detection{{Box: Box{14, 12, 96, 104}, Score: 0.95}}},
 		{"disjoint faces both stay, best first",
-			[]Detection{{Box{0, 0, 50, 50}, 0.6}, {Box{100, 100, 50, 50}, 0.7}},
-			[]Detection{{Box{100, 100, 50, 50}, 0.7}, {Box{0, 0, 50, 50}, 0.6}}},
+			[]Detection{{Box: Box{0, 0, 50, 50}, Score: 0.6}, {Box: Box{100, 100, 50, 50}, Score: 0.7}},
+			[]Detection{{Box: Box{100, 100, 50, 50}, Score: 0.7}, {Box: Box{0, 0, 50, 50}, Score: 0.6}}},
 		{"overlap at IoU 0.25 is two faces",
-			[]Detection{{Box{0, 0, 100, 100}, 0.9}, {Box{60, 0, 100, 100}, 0.8}},
-			[]Detection{{Box{0, 0, 100, 100}, 0.9}, {Box{60, 0, 100, 100}, 0.8}}},
+			[]Detection{{Box: Box{0, 0, 100, 100}, Score: 0.9}, {Box: Box{60, 0, 100, 100}, Score: 0.8}},
+			[]Detection{{Box: Box{0, 0, 100, 100}, Score: 0.9}, {Box: Box{60, 0, 100, 100}, Score: 0.8}}},
 		{"NaN score dropped",
-			[]Detection{{Box{0, 0, 50, 50}, nan}, {Box{0, 0, 50, 50}, 0.5}},
-			[]Detection{{Box{0, 0, 50, 50}, 0.5}}},
+			[]Detection{{Box: Box{0, 0, 50, 50}, Score: nan}, {Box: Box{0, 0, 50, 50}, Score: 0.5}},
+			[]Detection{{Box: Box{0, 0, 50, 50}, Score: 0.5}}},
 		{"empty box never suppresses",
-			[]Detection{{Box{0, 0, 0, 0}, 0.9}, {Box{0, 0, 50, 50}, 0.5}},
-			[]Detection{{Box{0, 0, 0, 0}, 0.9}, {Box{0, 0, 50, 50}, 0.5}}},
+			[]Detection{{Box: Box{0, 0, 0, 0}, Score: 0.9}, {Box: Box{0, 0, 50, 50}, Score: 0.5}},
+			[]Detection{{Box: Box{0, 0, 0, 0}, Score: 0.9}, {Box: Box{0, 0, 50, 50}, Score: 0.5}}},
 	} {
 		if got := mergeDetections(tt.in); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s: mergeDetections = %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// zoomPreferringDetector finds one face in testImage wherever it was
+// pasted, scoring it higher the larger the canvas (0.6 at 1x, 0.9 at 3x),
+// with a PAD crop that reaches outside testImage.
+type zoomPreferringDetector struct{}
+
+func (zoomPreferringDetector) Detect(_ context.Context, img *image.RGBA, _ float32) ([]Detection, error) {
+	k := float32(img.Rect.Dx()) / 300
+	off := (float32(img.Rect.Dx()) - 300) / 2
+	return []Detection{{
+		Box:   Box{100 + off, 80 + off, 90, 110},
+		Score: 0.45 + 0.15*k,
+		Crop:  Box{-20 + off, 40 + off, 190, 190},
+	}}, nil
+}
+
+// cropRecorder is a CropPAD that records the regions it was asked to score.
+type cropRecorder struct{ crops []Box }
+
+func (r *cropRecorder) Liveness(context.Context, *image.RGBA, Box) (Liveness, error) {
+	return Liveness{Available: true}, errors.New("Liveness called: want LivenessCrop")
+}
+
+func (r *cropRecorder) LivenessCrop(_ context.Context, _ *image.RGBA, c Box) (Liveness, error) {
+	r.crops = append(r.crops, c)
+	return Liveness{Available: true, Real: 0.5, Live: 0.5}, nil
+}
+
+// TestZoomedDetectionKeepsPADCrop: the box and the PAD crop of the winning
+// (zoomed) pass come back in image coordinates, the crop unclipped, and a
+// CropPAD scores that crop.
+func TestZoomedDetectionKeepsPADCrop(t *testing.T) {
+	pad := &cropRecorder{}
+	e, err := New(Stages{Detector: zoomPreferringDetector{}, Landmarker: boxLandmarker{}, Embedder: meanEmbedder{}, PAD: pad, Name: "test/v1"}, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	faces, err := e.Analyze(context.Background(), testImage())
+	if err != nil || len(faces) != 1 {
+		t.Fatalf("Analyze = %d faces, %v", len(faces), err)
+	}
+	if f := faces[0]; f.Score != 0.9 || f.Box != (Box{100, 80, 90, 110}) {
+		t.Errorf("face = score %v box %v, want the 3x pass's 0.9 at [100 80 90 110]", f.Score, f.Box)
+	}
+	if want := []Box{{-20, 40, 190, 190}}; !reflect.DeepEqual(pad.crops, want) {
+		t.Errorf("PAD crops = %v, want %v", pad.crops, want)
 	}
 }

@@ -93,7 +93,12 @@ func (p humanPAD) Liveness(ctx context.Context, img *image.RGBA, b Box) (Livenes
 	cx, cy := b[0]+b[2]/2, b[1]+b[3]/2
 	x0, y0 := float32(math.Round(float64(cx-side/2))), float32(math.Round(float64(cy-side/2)))
 	x1, y1 := float32(math.Round(float64(cx+side/2))), float32(math.Round(float64(cy+side/2)))
-	crop, err := human.Crop(img, [4]float32{x0, y0, x1 - x0, y1 - y0}, 192)
+	return p.LivenessCrop(ctx, img, Box{x0, y0, x1 - x0, y1 - y0})
+}
+
+// LivenessCrop scores the region c (human's crop box, image pixels).
+func (p humanPAD) LivenessCrop(ctx context.Context, img *image.RGBA, c Box) (Liveness, error) {
+	crop, err := human.Crop(img, [4]float32(c), 192)
 	if err != nil {
 		return Liveness{}, err
 	}
@@ -138,7 +143,7 @@ func (d blazeface) Detect(ctx context.Context, img *image.RGBA, minScore float32
 		}
 		w, h := f.Box[2]/1.4, f.Box[3]/1.4
 		cx, cy := f.Box[0]+f.Box[2]/2, f.Box[1]+f.Box[3]/2
-		out = append(out, Detection{Box: Box{cx - w/2, cy - h/2, w, h}, Score: f.Score})
+		out = append(out, Detection{Box: Box{cx - w/2, cy - h/2, w, h}, Score: f.Score, Crop: Box(f.Box)})
 	}
 	return out, nil
 }

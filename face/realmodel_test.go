@@ -264,3 +264,58 @@ func TestSSDPipelineReproducesFaceAPI(t *testing.T) {
 		}
 	}
 }
+
+// TestPADReproducesHuman: with BlazeFace and one detection pass, the
+// engine's antispoof and liveness scores are human's own, end to end from
+// the pixels: the PAD models score the crop human cuts (Detection.Crop).
+func TestPADReproducesHuman(t *testing.T) {
+	e, err := Load(facetest.Models(t), LoadOptions{Detector: "blazeface", Config: Config{NoZoomOut: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("testdata/golden/pipeline.json")
+	if err != nil {
+		t.Skipf("no goldens: %v", err)
+	}
+	var g struct {
+		Images []struct {
+			File  string `json:"file"`
+			Human struct {
+				NumFaces int        `json:"numFaces"`
+				Box      [4]float32 `json:"box"`
+				Real     float32    `json:"real"`
+				Live     float32    `json:"live"`
+			} `json:"human"`
+		} `json:"images"`
+	}
+	if err := json.Unmarshal(b, &g); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, im := range g.Images {
+		if im.Human.NumFaces == 0 {
+			continue
+		}
+		faces, err := e.Analyze(context.Background(), goldenImage(t, im.File))
+		if err != nil || len(faces) == 0 {
+			t.Fatalf("Analyze(%s) = %d faces, %v", im.File, len(faces), err)
+		}
+		// the reference's face: the one whose human crop it recorded
+		best, bestIoU := 0, 0.0
+		for i, f := range faces {
+			side := 1.4 * max(f.Box[2], f.Box[3])
+			c := Box{f.Box[0] + f.Box[2]/2 - side/2, f.Box[1] + f.Box[3]/2 - side/2, side, side}
+			if v := iou(c, Box(im.Human.Box)); v > bestIoU {
+				best, bestIoU = i, v
+			}
+		}
+		l := faces[best].Liveness
+		if !l.Available || math.Abs(float64(l.Real-im.Human.Real)) > 0.01 || math.Abs(float64(l.Live-im.Human.Live)) > 0.01 {
+			t.Errorf("%s: PAD real %.4f live %.4f, reference %.4f %.4f (want within 0.01)", im.File, l.Real, l.Live, im.Human.Real, im.Human.Live)
+		}
+		n++
+	}
+	if n == 0 {
+		t.Fatal("no golden faces with PAD scores")
+	}
+}
