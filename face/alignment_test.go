@@ -1,11 +1,9 @@
 package face
 
 import (
-	"encoding/json"
 	"image"
 	"image/color"
 	"math"
-	"os"
 	"testing"
 )
 
@@ -146,22 +144,7 @@ func TestDlibChipDownsamples(t *testing.T) {
 // TestFaceAPIAlignBoxGolden checks FaceAPIAlignBox against face-api's own
 // alignBox recorded by the reference harness.
 func TestFaceAPIAlignBoxGolden(t *testing.T) {
-	b, err := os.ReadFile("testdata/golden/pipeline.json")
-	if err != nil {
-		t.Skipf("no goldens: %v", err)
-	}
-	var g struct {
-		Images []struct {
-			File    string `json:"file"`
-			FaceAPI struct {
-				Landmarks [][2]float32 `json:"landmarks68"`
-				AlignBox  [4]float32   `json:"alignBox"`
-			} `json:"faceapi"`
-		} `json:"images"`
-	}
-	if err := json.Unmarshal(b, &g); err != nil {
-		t.Fatal(err)
-	}
+	g := readPipelineGolden(t)
 	n := 0
 	for _, im := range g.Images {
 		if len(im.FaceAPI.Landmarks) != 68 {

@@ -23,24 +23,42 @@ type goldenFace struct {
 	Embedding []float32
 }
 
-func readGolden(t *testing.T) []goldenFace {
+// pipelineGolden is what the reference harness recorded per image
+// (testdata/golden/pipeline.json, written by tools/face-reference).
+type pipelineGolden struct {
+	Images []struct {
+		File    string `json:"file"`
+		FaceAPI struct {
+			Box       [4]float32   `json:"box"`
+			Embedding []float32    `json:"embedding"`
+			Landmarks [][2]float32 `json:"landmarks68"`
+			AlignBox  [4]float32   `json:"alignBox"`
+		} `json:"faceapi"`
+		Human struct {
+			NumFaces int        `json:"numFaces"`
+			Box      [4]float32 `json:"box"`
+			Real     float32    `json:"real"`
+			Live     float32    `json:"live"`
+		} `json:"human"`
+	} `json:"images"`
+}
+
+func readPipelineGolden(t *testing.T) pipelineGolden {
 	t.Helper()
+	var g pipelineGolden
 	b, err := os.ReadFile("testdata/golden/pipeline.json")
 	if err != nil {
 		t.Skipf("no goldens: %v", err)
 	}
-	var g struct {
-		Images []struct {
-			File    string `json:"file"`
-			FaceAPI struct {
-				Box       [4]float32 `json:"box"`
-				Embedding []float32  `json:"embedding"`
-			} `json:"faceapi"`
-		} `json:"images"`
-	}
 	if err := json.Unmarshal(b, &g); err != nil {
 		t.Fatal(err)
 	}
+	return g
+}
+
+func readGolden(t *testing.T) []goldenFace {
+	t.Helper()
+	g := readPipelineGolden(t)
 	var out []goldenFace
 	for _, im := range g.Images {
 		if len(im.FaceAPI.Embedding) == 128 {
@@ -273,24 +291,7 @@ func TestPADReproducesHuman(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile("testdata/golden/pipeline.json")
-	if err != nil {
-		t.Skipf("no goldens: %v", err)
-	}
-	var g struct {
-		Images []struct {
-			File  string `json:"file"`
-			Human struct {
-				NumFaces int        `json:"numFaces"`
-				Box      [4]float32 `json:"box"`
-				Real     float32    `json:"real"`
-				Live     float32    `json:"live"`
-			} `json:"human"`
-		} `json:"images"`
-	}
-	if err := json.Unmarshal(b, &g); err != nil {
-		t.Fatal(err)
-	}
+	g := readPipelineGolden(t)
 	n := 0
 	for _, im := range g.Images {
 		if im.Human.NumFaces == 0 {
