@@ -71,8 +71,10 @@ type Stages struct {
 	Name string
 }
 
-// Config tunes an Engine. The zero value is usable: dlib alignment,
-// GOMAXPROCS workers, a queue of 4 per worker, face-api's detection policy.
+// Config tunes an Engine. The zero value is usable: the flip-averaged dlib
+// chip, GOMAXPROCS workers, a queue of 4 per worker, face-api's score
+// thresholds, and detection on the image and on two zoomed-out copies
+// (see Engine.detect).
 type Config struct {
 	Align Alignment
 	// Workers bounds concurrent analyses (default GOMAXPROCS); Queue bounds
