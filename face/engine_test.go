@@ -489,3 +489,47 @@ func TestZoomedDetectionKeepsPADCrop(t *testing.T) {
 		t.Errorf("PAD crops = %v, want %v", pad.crops, want)
 	}
 }
+
+// canvasRecorder is contentDetector that records the size of every image it
+// is shown.
+type canvasRecorder struct {
+	contentDetector
+	mu    sync.Mutex
+	sizes []image.Point
+}
+
+func (d *canvasRecorder) Detect(ctx context.Context, img *image.RGBA, minScore float32) ([]Detection, error) {
+	d.mu.Lock()
+	d.sizes = append(d.sizes, img.Rect.Size())
+	d.mu.Unlock()
+	return d.contentDetector.Detect(ctx, img, minScore)
+}
+
+// TestZoomOutBoundsCanvas: a large photo is halved before it is put on a
+// zoom-out canvas, so no canvas exceeds maxCanvasSide, and the boxes still
+// come back in the photo's pixels.
+func TestZoomOutBoundsCanvas(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 2100, 1400))
+	for i := range img.Pix {
+		img.Pix[i] = 200
+	}
+	det := &canvasRecorder{}
+	e := newTestEngine(t, det, Config{})
+	faces, err := e.Analyze(context.Background(), img)
+	if err != nil || len(faces) != 1 {
+		t.Fatalf("Analyze = %d faces, %v", len(faces), err)
+	}
+	if len(det.sizes) != 3 || det.sizes[0] != img.Rect.Size() {
+		t.Fatalf("detector saw %v, want the photo then two canvases", det.sizes)
+	}
+	for _, s := range det.sizes[1:] {
+		if max(s.X, s.Y) > maxCanvasSide {
+			t.Errorf("canvas %v exceeds %d pixels", s, maxCanvasSide)
+		}
+	}
+	// the photo was halved three times for the 2x canvas: 2100 -> 262 px,
+	// so the box is exact to within 8 pixels
+	if f := faces[0]; f.Score != 0.9 || f.Box[0] != 0 || f.Box[1] != 0 || f.Box[2] < 2092 || f.Box[2] > 2100 || f.Box[3] < 1392 || f.Box[3] > 1400 {
+		t.Errorf("face = score %v box %v, want 0.9 and about [0 0 2100 1400]", f.Score, f.Box)
+	}
+}
