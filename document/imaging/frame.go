@@ -315,6 +315,8 @@ func (c *Checker) portraitCheck(ctx context.Context, a *frameAnalysis, img image
 	switch {
 	case best.H < cfg.MinPortraitPx:
 		r.add(Check{CheckPortrait, Fail, frac, lim, "the portrait is too small to compare with the selfie: " + where + note})
+	case best.Weak:
+		r.add(Check{CheckPortrait, Refer, frac, lim, "a face was found only with low confidence, which may not be a portrait: " + where + note})
 	case len(in) > 1:
 		r.add(Check{CheckPortrait, Refer, frac, lim, fmt.Sprintf("%d faces on the document (a ghost image, or something laid over the card): ", len(in)) + where + note})
 	case frac < cfg.MinPortraitFrac || frac > cfg.MaxPortraitFrac:

@@ -121,6 +121,11 @@ func TestCheckFrame(t *testing.T) {
 			g.W, g.H = b.W/2, b.H/2
 			return []FaceBox{b, g}
 		}, status: Refer, checks: map[string]Status{CheckPortrait: Refer}},
+		{name: "portrait found only with low confidence", kind: Front, sc: func(s *scene) {}, faces: func(s scene) []FaceBox {
+			b := s.portraitBox()
+			b.Score, b.Weak = 0.39, true
+			return []FaceBox{b}
+		}, status: Refer, checks: map[string]Status{CheckPortrait: Refer}},
 		{name: "tiny face", kind: Front, sc: func(s *scene) {}, faces: func(s scene) []FaceBox {
 			b := s.portraitBox()
 			b.W, b.H = 30, 36

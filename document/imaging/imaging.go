@@ -100,6 +100,10 @@ type FaceBox struct {
 	W     float64 `json:"w"`
 	H     float64 `json:"h"`
 	Score float64 `json:"score"` // detector confidence in [0, 1]
+	// Weak: found only below the face engine's normal detection threshold
+	// (its fallback for faces it under-scores). A weak face never passes
+	// as a document's portrait: a card without a photo must not.
+	Weak bool `json:"weak,omitempty"`
 }
 
 func (b FaceBox) centre() Point { return Point{b.X + b.W/2, b.Y + b.H/2} }

@@ -44,7 +44,7 @@ func (f *Finder) FindFaces(ctx context.Context, img image.Image) ([]imaging.Face
 	out := make([]imaging.FaceBox, 0, len(faces))
 	for _, fc := range faces {
 		b := fc.Box
-		out = append(out, imaging.FaceBox{X: float64(b[0]), Y: float64(b[1]), W: float64(b[2]), H: float64(b[3]), Score: float64(fc.Score)})
+		out = append(out, imaging.FaceBox{X: float64(b[0]), Y: float64(b[1]), W: float64(b[2]), H: float64(b[3]), Score: float64(fc.Score), Weak: fc.Fallback})
 	}
 	return out, nil
 }

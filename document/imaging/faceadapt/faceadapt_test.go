@@ -24,14 +24,14 @@ func (f *fakeEngine) Analyze(ctx context.Context, img *image.RGBA) ([]face.Face,
 }
 
 func TestFindFaces(t *testing.T) {
-	e := &fakeEngine{faces: []face.Face{{Box: face.Box{10, 20, 30, 40}, Score: 0.75}, {Box: face.Box{1, 2, 3, 4}, Score: 0.5}}}
+	e := &fakeEngine{faces: []face.Face{{Box: face.Box{10, 20, 30, 40}, Score: 0.75}, {Box: face.Box{1, 2, 3, 4}, Score: 0.25, Fallback: true}}}
 	src := image.NewNRGBA(image.Rect(5, 7, 9, 10)) // offset origin, translucent
 	src.SetNRGBA(5, 7, color.NRGBA{200, 100, 50, 10})
 	got, err := New(e).FindFaces(context.Background(), src)
 	if err != nil {
 		t.Fatalf("FindFaces = %v", err)
 	}
-	want := []imaging.FaceBox{{X: 10, Y: 20, W: 30, H: 40, Score: 0.75}, {X: 1, Y: 2, W: 3, H: 4, Score: 0.5}}
+	want := []imaging.FaceBox{{X: 10, Y: 20, W: 30, H: 40, Score: 0.75}, {X: 1, Y: 2, W: 3, H: 4, Score: 0.25, Weak: true}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("FindFaces boxes (-want +got):\n%s", diff)
 	}
