@@ -232,26 +232,34 @@ func (s *Service) ShredExpired(ctx context.Context) (int, error) {
 	return n + m, err
 }
 
+// shredDue is a session whose subject is due to be crypto-shredded.
+type shredDue struct{ session, tenant, subject string }
+
+// dueForShred runs query, which selects a session id, its tenant id and its
+// subject, and returns the rows.
+func (s *Service) dueForShred(ctx context.Context, query string, args ...any) ([]shredDue, error) {
+	rows, err := s.db.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var list []shredDue
+	for rows.Next() {
+		var d shredDue
+		if err := rows.Scan(&d.session, &d.tenant, &d.subject); err != nil {
+			return nil, err
+		}
+		list = append(list, d)
+	}
+	return list, rows.Err()
+}
+
 func (s *Service) shredAbandoned(ctx context.Context) (int, error) {
-	rows, err := s.db.Query(ctx, `SELECT s.id, s.tenant_id, s.subject FROM ekyc_sessions s
+	list, err := s.dueForShred(ctx, `SELECT s.id, s.tenant_id, s.subject FROM ekyc_sessions s
 		WHERE s.state IN ('expired', 'cancelled') AND s.updated_at <= ?
 		AND NOT EXISTS (SELECT 1 FROM ekyc_retention r WHERE r.session_id = s.id) LIMIT 500`,
 		store.Micros(s.now().Add(-AbandonedRetention)))
 	if err != nil {
-		return 0, err
-	}
-	type due struct{ session, tenant, subject string }
-	var list []due
-	for rows.Next() {
-		var d due
-		if err := rows.Scan(&d.session, &d.tenant, &d.subject); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		list = append(list, d)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return 0, err
 	}
 	n := 0
@@ -282,25 +290,11 @@ func (s *Service) shredRetained(ctx context.Context) (int, error) {
 	// A subject is erased when its verification record's retention and
 	// that of every transaction record kept for it have run out.
 	now := store.Micros(s.now())
-	rows, err := s.db.Query(ctx, `SELECT r.session_id, r.tenant_id, r.subject FROM ekyc_retention r
+	list, err := s.dueForShred(ctx, `SELECT r.session_id, r.tenant_id, r.subject FROM ekyc_retention r
 		WHERE r.shredded_at = 0 AND r.retain_until <= ?
 		AND NOT EXISTS (SELECT 1 FROM ekyc_transactions t WHERE t.session_id = r.session_id AND t.retain_until > ?)
 		LIMIT 500`, now, now)
 	if err != nil {
-		return 0, err
-	}
-	type due struct{ session, tenant, subject string }
-	var list []due
-	for rows.Next() {
-		var d due
-		if err := rows.Scan(&d.session, &d.tenant, &d.subject); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		list = append(list, d)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return 0, err
 	}
 	n := 0
