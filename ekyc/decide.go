@@ -505,22 +505,9 @@ const PendingGrace = 15 * time.Second
 // periodically; concurrent runs on several instances decide each session
 // once (the state change is a compare-and-set).
 func (s *Service) DecidePending(ctx context.Context) (int, error) {
-	rows, err := s.db.Query(ctx, `SELECT tenant_id, id FROM ekyc_sessions WHERE state = 'submitted' AND submitted_at <= ?
+	ids, err := s.sessionKeys(ctx, `SELECT tenant_id, id FROM ekyc_sessions WHERE state = 'submitted' AND submitted_at <= ?
 		ORDER BY submitted_at LIMIT 100`, store.Micros(s.now().Add(-PendingGrace)))
 	if err != nil {
-		return 0, err
-	}
-	var ids [][2]string
-	for rows.Next() {
-		var t, id string
-		if err := rows.Scan(&t, &id); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		ids = append(ids, [2]string{t, id})
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return 0, err
 	}
 	n := 0

@@ -373,25 +373,31 @@ func (s *Service) Close(ctx context.Context, a Actor, tenant, id string) (*Sessi
 	return ss, err
 }
 
-// ExpireDue moves every created or capturing session past its expiry to
-// expired; the server runs it periodically. It returns how many it moved.
-func (s *Service) ExpireDue(ctx context.Context) (int, error) {
-	rows, err := s.db.Query(ctx, `SELECT tenant_id, id FROM ekyc_sessions WHERE state IN ('created', 'capturing') AND expires_at <= ? LIMIT 500`,
-		store.Micros(s.now()))
+// sessionKeys runs query, which selects sessions' tenant id and id, and
+// returns the pairs.
+func (s *Service) sessionKeys(ctx context.Context, query string, args ...any) ([][2]string, error) {
+	rows, err := s.db.Query(ctx, query, args...)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
+	defer rows.Close()
 	var ids [][2]string
 	for rows.Next() {
 		var t, id string
 		if err := rows.Scan(&t, &id); err != nil {
-			rows.Close()
-			return 0, err
+			return nil, err
 		}
 		ids = append(ids, [2]string{t, id})
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	return ids, rows.Err()
+}
+
+// ExpireDue moves every created or capturing session past its expiry to
+// expired; the server runs it periodically. It returns how many it moved.
+func (s *Service) ExpireDue(ctx context.Context) (int, error) {
+	ids, err := s.sessionKeys(ctx, `SELECT tenant_id, id FROM ekyc_sessions WHERE state IN ('created', 'capturing') AND expires_at <= ? LIMIT 500`,
+		store.Micros(s.now()))
+	if err != nil {
 		return 0, err
 	}
 	n := 0
