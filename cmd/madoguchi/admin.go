@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
@@ -189,7 +188,7 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 		if certFile != "" {
 			file, limit = certFile, tenant.MaxCertPEMLen
 		}
-		b, err := adminReadFile(file, limit)
+		b, err := readCapped(file, int64(limit))
 		if err != nil {
 			return err
 		}
@@ -404,19 +403,3 @@ func readLine(in *bufio.Reader) (string, error) {
 	return strings.TrimRight(line, "\r\n"), nil
 }
 
-// adminReadFile reads a file of at most limit bytes.
-func adminReadFile(path string, limit int) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	return b, nil
-}

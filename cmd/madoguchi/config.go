@@ -131,7 +131,8 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 }
 
 // readCapped reads a file of at most limit bytes (key files, checkpoints,
-// policies, certificates: everything an operator command reads).
+// policies, certificates, JWKS, JPKI CRLs: everything an operator command
+// or the server's wiring reads).
 func readCapped(path string, limit int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {

@@ -31,7 +31,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -249,17 +248,9 @@ func readTrustDir(dir string) (map[string][]byte, error) {
 	sort.Strings(names)
 	out := make(map[string][]byte, len(names))
 	for _, n := range names {
-		f, err := os.Open(filepath.Join(dir, n))
+		b, err := readCapped(filepath.Join(dir, n), jpki.MaxCRLSize)
 		if err != nil {
 			return nil, err
-		}
-		b, err := io.ReadAll(io.LimitReader(f, jpki.MaxCRLSize+1))
-		f.Close()
-		if err != nil {
-			return nil, err
-		}
-		if len(b) > jpki.MaxCRLSize {
-			return nil, fmt.Errorf("%s: over %d bytes", n, jpki.MaxCRLSize)
 		}
 		out[n] = b
 	}
