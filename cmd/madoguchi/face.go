@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
@@ -466,11 +467,7 @@ func pairScores(people map[string][]string, tpl map[string]face.Template) (gen, 
 		person int
 		t      face.Template
 	}
-	names := make([]string, 0, len(people))
-	for n := range people {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(people))
 	var items []item
 	for i, n := range names {
 		for _, f := range people[n] {
@@ -727,11 +724,7 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 		writeAllPairs(e.stdout, tpl, *lfw, 1+len(also), *perIdentity)
 	}
 	writeBonaFidePAD(e.stdout, pads)
-	names := make([]string, 0, len(failed))
-	for f := range failed {
-		names = append(names, f)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(failed))
 	for _, f := range names {
 		fmt.Fprintf(e.stderr, "no face: %s: %v\n", f, failed[f])
 	}
@@ -1014,11 +1007,7 @@ func writeAllPairs(w io.Writer, tpl map[string][]face.Template, lfw string, alig
 		person int
 		ts     []face.Template
 	}
-	persons := make([]string, 0, len(byPerson))
-	for p := range byPerson {
-		persons = append(persons, p)
-	}
-	sort.Strings(persons)
+	persons := slices.Sorted(maps.Keys(byPerson))
 	var items []item
 	for i, p := range persons {
 		fs := byPerson[p]
