@@ -367,25 +367,27 @@ func (e *Engine) detectZoomed(ctx context.Context, img *image.RGBA, k int) ([]De
 	for i := 3; i < len(canvas.Pix); i += 4 {
 		canvas.Pix[i] = 255
 	}
-	ox, oy := float32((k*w-w)/2), float32((k*h-h)/2)
+	ox, oy := (k*w-w)/2, (k*h-h)/2
 	for y := 0; y < h; y++ {
-		copy(canvas.Pix[(y+int(oy))*canvas.Stride+4*int(ox):], src.Pix[y*src.Stride:y*src.Stride+4*w])
+		copy(canvas.Pix[(y+oy)*canvas.Stride+4*ox:], src.Pix[y*src.Stride:y*src.Stride+4*w])
 	}
 	zoomed, err := e.st.Detector.Detect(ctx, canvas, e.cfg.FallbackScore)
 	if err != nil {
 		return nil, err
 	}
+	// back to img: undo the canvas offset, then the halving
+	fx, fy := float32(ox), float32(oy)
 	iw, ih := float32(img.Rect.Dx()), float32(img.Rect.Dy())
 	out := make([]Detection, 0, len(zoomed))
 	for _, d := range zoomed {
-		x0 := max((d.Box[0]-ox)*f, 0)
-		y0 := max((d.Box[1]-oy)*f, 0)
-		x1 := min((d.Box[0]+d.Box[2]-ox)*f, iw)
-		y1 := min((d.Box[1]+d.Box[3]-oy)*f, ih)
+		x0 := max((d.Box[0]-fx)*f, 0)
+		y0 := max((d.Box[1]-fy)*f, 0)
+		x1 := min((d.Box[0]+d.Box[2]-fx)*f, iw)
+		y1 := min((d.Box[1]+d.Box[3]-fy)*f, ih)
 		if x1 > x0 && y1 > y0 {
 			c := d.Crop
 			if c[2] > 0 && c[3] > 0 {
-				c = Box{(c[0] - ox) * f, (c[1] - oy) * f, c[2] * f, c[3] * f}
+				c = Box{(c[0] - fx) * f, (c[1] - fy) * f, c[2] * f, c[3] * f}
 			}
 			out = append(out, Detection{Box: Box{x0, y0, x1 - x0, y1 - y0}, Score: d.Score, Crop: c})
 		}
