@@ -36,6 +36,34 @@ var meanRGB = [3]float32{122.782, 117.001, 104.298}
 func modelFS(dir string) fs.FS { return os.DirFS(dir) }
 
 // loadManifest loads face-api's <name>-weights_manifest.json from dir.
+// loadModel loads the weights of model name from dir and builds it.
+func loadModel[T any](dir, name string, build func(*nn.Weights) (T, error)) (T, error) {
+	var zero T
+	w, err := loadManifest(dir, name)
+	if err != nil {
+		return zero, err
+	}
+	m, err := build(w)
+	if err != nil {
+		return zero, fmt.Errorf("faceapi: %s: %w", name, err)
+	}
+	return m, nil
+}
+
+// biasedConv builds a k x k convolution from the weights named wName
+// ([k k cin cout]) and bName ([cout]).
+func biasedConv(w *nn.Weights, wName, bName string, k, cin, cout, stride int, pad nn.Padding, act nn.Activation) (*nn.Conv2D, error) {
+	f, err := w.Get(wName, k, k, cin, cout)
+	if err != nil {
+		return nil, err
+	}
+	b, err := w.Get(bName, cout)
+	if err != nil {
+		return nil, err
+	}
+	return nn.NewConv2D(f, b.Data, stride, stride, pad, act)
+}
+
 func loadManifest(dir, name string) (*nn.Weights, error) {
 	w, err := nn.LoadManifest(modelFS(dir), name+"-weights_manifest.json")
 	if err != nil {

@@ -35,28 +35,13 @@ func (s sepConv) forward(x *nn.Tensor) (*nn.Tensor, error) {
 
 // LoadLandmarks68 loads face_landmark_68_model from face-api's model folder.
 func LoadLandmarks68(dir string) (*Landmarks68, error) {
-	w, err := loadManifest(dir, "face_landmark_68_model")
-	if err != nil {
-		return nil, err
-	}
-	l, err := newLandmarks68(w)
-	if err != nil {
-		return nil, fmt.Errorf("faceapi: face_landmark_68_model: %w", err)
-	}
-	return l, nil
+	return loadModel(dir, "face_landmark_68_model", newLandmarks68)
 }
 
 func newLandmarks68(w *nn.Weights) (*Landmarks68, error) {
 	l := &Landmarks68{}
-	f, err := w.Get("dense0/conv0/filters", 3, 3, 3, 32)
-	if err != nil {
-		return nil, err
-	}
-	b, err := w.Get("dense0/conv0/bias", 32)
-	if err != nil {
-		return nil, err
-	}
-	if l.first, err = nn.NewConv2D(f, b.Data, 2, 2, nn.Same, nn.ReLU); err != nil {
+	var err error
+	if l.first, err = biasedConv(w, "dense0/conv0/filters", "dense0/conv0/bias", 3, 3, 32, 2, nn.Same, nn.ReLU); err != nil {
 		return nil, err
 	}
 	chans := [4]int{32, 64, 128, 256}

@@ -2,7 +2,6 @@ package faceapi
 
 import (
 	"context"
-	"fmt"
 	"image"
 
 	"github.com/madoguchi/madoguchi/face/nn"
@@ -28,15 +27,7 @@ type resBlock struct {
 
 // LoadRecognizer loads face_recognition_model from face-api's model folder.
 func LoadRecognizer(dir string) (*Recognizer, error) {
-	w, err := loadManifest(dir, "face_recognition_model")
-	if err != nil {
-		return nil, err
-	}
-	r, err := newRecognizer(w)
-	if err != nil {
-		return nil, fmt.Errorf("faceapi: face_recognition_model: %w", err)
-	}
-	return r, nil
+	return loadModel(dir, "face_recognition_model", newRecognizer)
 }
 
 func newRecognizer(w *nn.Weights) (*Recognizer, error) {

@@ -39,34 +39,12 @@ type SSD struct {
 }
 
 // LoadSSD loads ssd_mobilenetv1_model from face-api's model folder.
-func LoadSSD(dir string) (*SSD, error) {
-	w, err := loadManifest(dir, "ssd_mobilenetv1_model")
-	if err != nil {
-		return nil, err
-	}
-	s, err := newSSD(w)
-	if err != nil {
-		return nil, fmt.Errorf("faceapi: ssd_mobilenetv1_model: %w", err)
-	}
-	return s, nil
-}
-
-func biasedConv(w *nn.Weights, wName, bName string, k, cin, cout, stride int, act nn.Activation) (*nn.Conv2D, error) {
-	f, err := w.Get(wName, k, k, cin, cout)
-	if err != nil {
-		return nil, err
-	}
-	b, err := w.Get(bName, cout)
-	if err != nil {
-		return nil, err
-	}
-	return nn.NewConv2D(f, b.Data, stride, stride, nn.Same, act)
-}
+func LoadSSD(dir string) (*SSD, error) { return loadModel(dir, "ssd_mobilenetv1_model", newSSD) }
 
 func newSSD(w *nn.Weights) (*SSD, error) {
 	s := &SSD{anchorsN: [6]int{3, 6, 6, 6, 6, 6}}
 	var err error
-	if s.conv0, err = biasedConv(w, "MobilenetV1/Conv2d_0_pointwise/weights", "MobilenetV1/Conv2d_0_pointwise/convolution_bn_offset", 3, 3, 32, 2, nn.ReLU6); err != nil {
+	if s.conv0, err = biasedConv(w, "MobilenetV1/Conv2d_0_pointwise/weights", "MobilenetV1/Conv2d_0_pointwise/convolution_bn_offset", 3, 3, 32, 2, nn.Same, nn.ReLU6); err != nil {
 		return nil, err
 	}
 	chans := []int{32, 64, 128, 128, 256, 256, 512, 512, 512, 512, 512, 512, 1024, 1024}
@@ -100,7 +78,7 @@ func newSSD(w *nn.Weights) (*SSD, error) {
 			return nil, err
 		}
 		p = fmt.Sprintf("MobilenetV1/Conv2d_%d_pointwise/", i)
-		if s.pw[i-1], err = biasedConv(w, p+"weights", p+"convolution_bn_offset", 1, cin, cout, 1, nn.ReLU6); err != nil {
+		if s.pw[i-1], err = biasedConv(w, p+"weights", p+"convolution_bn_offset", 1, cin, cout, 1, nn.Same, nn.ReLU6); err != nil {
 			return nil, err
 		}
 	}
@@ -110,7 +88,7 @@ func newSSD(w *nn.Weights) (*SSD, error) {
 	}
 	for i, e := range extra {
 		p := fmt.Sprintf("Prediction/Conv2d_%d_pointwise/", i)
-		if s.extra[i], err = biasedConv(w, p+"weights", p+"convolution_bn_offset", e.k, e.cin, e.cout, e.stride, nn.ReLU6); err != nil {
+		if s.extra[i], err = biasedConv(w, p+"weights", p+"convolution_bn_offset", e.k, e.cin, e.cout, e.stride, nn.Same, nn.ReLU6); err != nil {
 			return nil, err
 		}
 	}
@@ -118,10 +96,10 @@ func newSSD(w *nn.Weights) (*SSD, error) {
 	for i, cin := range predIn {
 		p := fmt.Sprintf("Prediction/BoxPredictor_%d/", i)
 		a := s.anchorsN[i]
-		if s.boxPred[i], err = biasedConv(w, p+"BoxEncodingPredictor/weights", p+"BoxEncodingPredictor/biases", 1, cin, 4*a, 1, nn.Linear); err != nil {
+		if s.boxPred[i], err = biasedConv(w, p+"BoxEncodingPredictor/weights", p+"BoxEncodingPredictor/biases", 1, cin, 4*a, 1, nn.Same, nn.Linear); err != nil {
 			return nil, err
 		}
-		if s.clsPred[i], err = biasedConv(w, p+"ClassPredictor/weights", p+"ClassPredictor/biases", 1, cin, 3*a, 1, nn.Linear); err != nil {
+		if s.clsPred[i], err = biasedConv(w, p+"ClassPredictor/weights", p+"ClassPredictor/biases", 1, cin, 3*a, 1, nn.Same, nn.Linear); err != nil {
 			return nil, err
 		}
 	}

@@ -30,28 +30,13 @@ type Tiny struct {
 
 // LoadTiny loads tiny_face_detector_model from face-api's model folder.
 func LoadTiny(dir string) (*Tiny, error) {
-	w, err := loadManifest(dir, "tiny_face_detector_model")
-	if err != nil {
-		return nil, err
-	}
-	t, err := newTiny(w)
-	if err != nil {
-		return nil, fmt.Errorf("faceapi: tiny_face_detector_model: %w", err)
-	}
-	return t, nil
+	return loadModel(dir, "tiny_face_detector_model", newTiny)
 }
 
 func newTiny(w *nn.Weights) (*Tiny, error) {
 	t := &Tiny{}
-	f, err := w.Get("conv0/filters", 3, 3, 3, 16)
-	if err != nil {
-		return nil, err
-	}
-	b, err := w.Get("conv0/bias", 16)
-	if err != nil {
-		return nil, err
-	}
-	if t.conv0, err = nn.NewConv2D(f, b.Data, 1, 1, nn.Valid, nn.Leaky01); err != nil {
+	var err error
+	if t.conv0, err = biasedConv(w, "conv0/filters", "conv0/bias", 3, 3, 16, 1, nn.Valid, nn.Leaky01); err != nil {
 		return nil, err
 	}
 	chans := []int{16, 32, 64, 128, 256, 512}
@@ -81,15 +66,7 @@ func newTiny(w *nn.Weights) (*Tiny, error) {
 		}
 		t.sep[i] = sepConv{dw, pw}
 	}
-	f8, err := w.Get("conv8/filters", 1, 1, 512, 25)
-	if err != nil {
-		return nil, err
-	}
-	b8, err := w.Get("conv8/bias", 25)
-	if err != nil {
-		return nil, err
-	}
-	if t.conv8, err = nn.NewConv2D(f8, b8.Data, 1, 1, nn.Valid, nn.Linear); err != nil {
+	if t.conv8, err = biasedConv(w, "conv8/filters", "conv8/bias", 1, 512, 25, 1, nn.Valid, nn.Linear); err != nil {
 		return nil, err
 	}
 	return t, nil
