@@ -148,22 +148,15 @@ func (d blazeface) Detect(ctx context.Context, img *image.RGBA, minScore float32
 	return out, nil
 }
 
-// ssd adapts faceapi.SSD to Detector.
-type ssd struct{ m *faceapi.SSD }
-
-func (d ssd) Detect(ctx context.Context, img *image.RGBA, minScore float32) ([]Detection, error) {
-	dets, err := d.m.Detect(ctx, img, minScore)
-	out := make([]Detection, len(dets))
-	for i, x := range dets {
-		out[i] = Detection{Box: Box(x.Box), Score: x.Score}
+// faceapiDetector adapts face-api's detectors (faceapi.SSD, and
+// faceapi.Tiny with its 416 px input) to Detector.
+type faceapiDetector struct {
+	m interface {
+		Detect(ctx context.Context, img *image.RGBA, minScore float32) ([]faceapi.Detection, error)
 	}
-	return out, err
 }
 
-// tiny adapts faceapi.Tiny (TinyFaceDetector, 416 px input) to Detector.
-type tiny struct{ m *faceapi.Tiny }
-
-func (d tiny) Detect(ctx context.Context, img *image.RGBA, minScore float32) ([]Detection, error) {
+func (d faceapiDetector) Detect(ctx context.Context, img *image.RGBA, minScore float32) ([]Detection, error) {
 	dets, err := d.m.Detect(ctx, img, minScore)
 	out := make([]Detection, len(dets))
 	for i, x := range dets {
@@ -181,13 +174,13 @@ func loadDetector(dir, name string) (Detector, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: ssd: %v", ErrModels, err)
 		}
-		return ssd{m}, nil
+		return faceapiDetector{m}, nil
 	case "tiny":
 		m, err := faceapi.LoadTiny(filepath.Join(dir, "face-api"))
 		if err != nil {
 			return nil, fmt.Errorf("%w: tiny: %v", ErrModels, err)
 		}
-		return tiny{m}, nil
+		return faceapiDetector{m}, nil
 	case "blazeface":
 		m, err := human.LoadBlazeFace(filepath.Join(dir, "human"))
 		if err != nil {
