@@ -18,7 +18,7 @@ import (
 
 // TestAnchorMarker is put in the subject organisation of every test
 // anchor certificate (jpdltest); CheckProduction refuses such anchors.
-const TestAnchorMarker = "MADOGUCHI TEST ANCHOR - NOT FOR PRODUCTION"
+const TestAnchorMarker = document.TestAnchorMarker
 
 // Files are the raw files read from the licence chip. Gaiji (EF03) and
 // ChangesGaiji (EF05) are optional and only digested; Changes (EF04) and
@@ -74,19 +74,9 @@ func NewVerifier(certs []*x509.Certificate) (*Verifier, error) {
 				return nil, fmt.Errorf("%w: certificate %d (%s) repeats key identifier %X", ErrAnchor, i, c.Subject, c.SubjectKeyId)
 			}
 		}
-		v.anchors = append(v.anchors, anchor{cert: c, key: k, test: IsTestAnchor(c)})
+		v.anchors = append(v.anchors, anchor{cert: c, key: k, test: document.IsTestAnchor(c)})
 	}
 	return v, nil
-}
-
-// IsTestAnchor reports whether c is marked as a test anchor.
-func IsTestAnchor(c *x509.Certificate) bool {
-	for _, o := range c.Subject.Organization {
-		if strings.Contains(o, TestAnchorMarker) {
-			return true
-		}
-	}
-	return false
 }
 
 // CheckProduction returns document.ErrTestAnchor if any configured anchor

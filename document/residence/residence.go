@@ -30,7 +30,7 @@ const (
 
 // TestAnchorMarker is put in the subject organisation of every test root
 // (residencetest); CheckProduction refuses such roots.
-const TestAnchorMarker = "MADOGUCHI TEST ANCHOR - NOT FOR PRODUCTION"
+const TestAnchorMarker = document.TestAnchorMarker
 
 // Files are the raw files read from the card. Back and the permission
 // files are optional.
@@ -235,21 +235,11 @@ func NewVerifier(roots []*x509.Certificate) (*Verifier, error) {
 	return v, nil
 }
 
-// IsTestAnchor reports whether c is marked as a test anchor.
-func IsTestAnchor(c *x509.Certificate) bool {
-	for _, o := range c.Subject.Organization {
-		if strings.Contains(o, TestAnchorMarker) {
-			return true
-		}
-	}
-	return false
-}
-
 // CheckProduction returns document.ErrTestAnchor if a test root is
 // configured. The server calls it at start-up in production.
 func (v *Verifier) CheckProduction() error {
 	for _, c := range v.certs {
-		if IsTestAnchor(c) {
+		if document.IsTestAnchor(c) {
 			return fmt.Errorf("%w: residence root %s", document.ErrTestAnchor, c.Subject)
 		}
 	}
