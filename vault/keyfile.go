@@ -17,6 +17,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/madoguchi/madoguchi/internal/atomicfile"
 )
 
 // Key file format (JSON, one object, at most MaxKeyFileSize bytes):
@@ -413,48 +415,8 @@ func writeKeyFile(path string, j *keyFileJSON) error {
 	}
 	defer clear(b)
 	b = append(b, '\n')
-	return writeFileAtomic(path, b, 0o600)
-}
-
-// writeFileAtomic replaces path with data: a crash leaves the old or the new
-// content. The caller serialises writers.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
+	if err := atomicfile.Write(path, b, 0o600); err != nil {
 		return fmt.Errorf("vault: write key file: %w", err)
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(perm); err != nil {
-		return fmt.Errorf("vault: write key file: %w", err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("vault: write key file: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("vault: sync key file: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("vault: write key file: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("vault: replace key file: %w", err)
-	}
-	ok = true
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("vault: sync key folder: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("vault: sync key folder: %w", err)
 	}
 	return nil
 }

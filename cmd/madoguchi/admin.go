@@ -402,4 +402,3 @@ func readLine(in *bufio.Reader) (string, error) {
 	}
 	return strings.TrimRight(line, "\r\n"), nil
 }
-

@@ -10,12 +10,12 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/madoguchi/madoguchi/internal/atomicfile"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
 )
@@ -110,7 +110,7 @@ func devClient(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(*keyOut, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+	if err := atomicfile.Write(*keyOut, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		return err
 	}
 	return json.NewEncoder(e.stdout).Encode(map[string]string{"tenant_id": ten.ID, "client_id": cl.ID, "kid": "dev-1", "key_file": *keyOut})
@@ -162,32 +162,6 @@ func loadAPIClient(server, audience, clientID, keyFile string) (*apiClient, erro
 		audience = server
 	}
 	return &apiClient{base: server, audience: audience, clientID: clientID, kid: "dev-1", key: ek}, nil
-}
-
-// writeFileAtomic writes data to path through a temporary file in the same
-// directory, fsynced and renamed, so a crash leaves the old file or the new.
-func writeFileAtomic(path string, data []byte, perm fs.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // osUser names the operating-system user running a tool, for audit details.

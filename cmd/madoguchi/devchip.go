@@ -23,6 +23,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/document"
 	"github.com/madoguchi/madoguchi/document/chip/devissuer"
+	"github.com/madoguchi/madoguchi/internal/atomicfile"
 )
 
 const devChipSynopsis = "dev chip --kind jpdl|mynumber|residence|icao --photo FILE --name NAME --birthdate YYYY-MM-DD [--sex male|female] [--address TEXT] [--data DIR] --out DIR"
@@ -83,7 +84,7 @@ func devChip(_ context.Context, e *env, args []string) error {
 	written := make([]string, 0, len(names))
 	for _, n := range names {
 		p := filepath.Join(*out, n+".bin")
-		if err := writeFileAtomic(p, files[n], 0o600); err != nil {
+		if err := atomicfile.Write(p, files[n], 0o600); err != nil {
 			return err
 		}
 		written = append(written, p)

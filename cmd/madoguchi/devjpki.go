@@ -49,6 +49,7 @@ import (
 	"github.com/madoguchi/madoguchi/document/jpki"
 	"github.com/madoguchi/madoguchi/document/jpki/jpkitest"
 	"github.com/madoguchi/madoguchi/ekyc"
+	"github.com/madoguchi/madoguchi/internal/atomicfile"
 )
 
 // devJPKIDir is the test card's folder under <data>/keys.
@@ -146,10 +147,10 @@ func devJPKIInit(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := writeFileAtomic(filepath.Join(keyDir, n+".key"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		if err := atomicfile.Write(filepath.Join(keyDir, n+".key"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 			return err
 		}
-		if err := writeFileAtomic(filepath.Join(keyDir, n+".pem"), jpkiPEMCert(parts[n].cert), 0o600); err != nil {
+		if err := atomicfile.Write(filepath.Join(keyDir, n+".pem"), jpkiPEMCert(parts[n].cert), 0o600); err != nil {
 			return err
 		}
 	}
@@ -158,7 +159,7 @@ func devJPKIInit(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	for _, n := range []string{"sign_root", "auth_root"} {
-		if err := writeFileAtomic(filepath.Join(trustDir, "dev_"+n+".pem"), jpkiPEMCert(parts[n].cert), 0o644); err != nil {
+		if err := atomicfile.Write(filepath.Join(trustDir, "dev_"+n+".pem"), jpkiPEMCert(parts[n].cert), 0o644); err != nil {
 			return err
 		}
 	}
@@ -225,7 +226,7 @@ func writeDevJPKICRLs(data string, c *devJPKICard, revoke bool) error {
 		if err != nil {
 			return err
 		}
-		if err := writeFileAtomic(filepath.Join(dir, x.file), der, 0o644); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, x.file), der, 0o644); err != nil {
 			return err
 		}
 	}

@@ -47,6 +47,7 @@ import (
 	"github.com/madoguchi/madoguchi/document/chip"
 	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/face"
+	"github.com/madoguchi/madoguchi/internal/atomicfile"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/web"
@@ -471,11 +472,11 @@ func devKiosk(ctx context.Context, d dataFlags) (id, keyFile, note string, err e
 	if err != nil {
 		return "", "", "", err
 	}
-	if err := writeFileAtomic(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+	if err := atomicfile.Write(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		return "", "", "", err
 	}
 	b, _ := json.Marshal(map[string]string{"tenant_id": ten.ID, "client_id": cl.ID})
-	if err := writeFileAtomic(idFile, b, 0o600); err != nil {
+	if err := atomicfile.Write(idFile, b, 0o600); err != nil {
 		return "", "", "", err
 	}
 	return cl.ID, keyFile, note, nil

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/madoguchi/madoguchi/internal/atomicfile"
 )
 
 // MaxCRL bounds one CRL file.
@@ -129,7 +131,7 @@ func SaveCRLs(dir string, crls []*CRL) (int, error) {
 		if _, err := os.Stat(name); err == nil {
 			continue
 		}
-		if err := writeAtomic(name, c.Raw); err != nil {
+		if err := atomicfile.Write(name, c.Raw, 0o600); err != nil {
 			return added, err
 		}
 		added++

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/madoguchi/madoguchi/document/internal/cert"
+	"github.com/madoguchi/madoguchi/internal/atomicfile"
 )
 
 // MaxAnchors bounds how many anchor files Load reads.
@@ -42,42 +43,12 @@ func Save(dir string, anchors []*Anchor) (int, error) {
 		if _, err := os.Stat(name); err == nil {
 			continue
 		}
-		if err := writeAtomic(name, a.Cert.Raw); err != nil {
+		if err := atomicfile.Write(name, a.Cert.Raw, 0o600); err != nil {
 			return added, err
 		}
 		added++
 	}
 	return added, nil
-}
-
-func writeAtomic(name string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(name), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), name); err != nil {
-		return err
-	}
-	if d, derr := os.Open(filepath.Dir(name)); derr == nil {
-		_ = d.Sync() // best effort: make the rename durable
-		d.Close()
-	}
-	return nil
 }
 
 // Load reads all anchors under dir, and the CRLs under dir/crl (each must

@@ -25,6 +25,7 @@ import (
 	"github.com/madoguchi/madoguchi/document/mynumber"
 	"github.com/madoguchi/madoguchi/document/residence"
 	"github.com/madoguchi/madoguchi/document/trust"
+	"github.com/madoguchi/madoguchi/internal/atomicfile"
 )
 
 // Errors.
@@ -104,7 +105,7 @@ func LoadOrCreate(dir string, now time.Time) (is *Issuers, created bool, err err
 			for _, b := range blocks {
 				data = append(data, pem.EncodeToMemory(b)...)
 			}
-			results[i].won, results[i].err = writeNew(p, data)
+			results[i].won, results[i].err = atomicfile.WriteNew(p, data, 0o600)
 		})
 	}
 	wg.Wait()
@@ -245,39 +246,6 @@ func keyBlock(role string, k *rsa.PrivateKey) (*pem.Block, error) {
 
 func certBlock(role string, der []byte) *pem.Block {
 	return &pem.Block{Type: "CERTIFICATE", Headers: map[string]string{"Role": role + "-cert"}, Bytes: der}
-}
-
-// writeNew writes data to path (0600) unless the file exists; won reports
-// whether this call created it (two processes starting at once keep the
-// first set).
-func writeNew(path string, data []byte) (won bool, err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return false, err
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return false, err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return false, err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return false, err
-	}
-	if err := f.Close(); err != nil {
-		return false, err
-	}
-	if err := os.Link(f.Name(), path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return false, nil
-		}
-		return false, err
-	}
-	return true, nil
 }
 
 func newRSA() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) }
@@ -433,7 +401,7 @@ func (is *Issuers) WriteAnchors(trustDir string) error {
 		if old, err := os.ReadFile(p); err == nil && string(old) == string(a.data) {
 			continue
 		}
-		if err := writeReplace(p, a.data); err != nil {
+		if err := atomicfile.Write(p, a.data, 0o644); err != nil {
 			return err
 		}
 	}
@@ -448,29 +416,4 @@ func (is *Issuers) WriteAnchors(trustDir string) error {
 // ICAOAnchor is the development CSCA as a TEST trust anchor.
 func (is *Issuers) ICAOAnchor() (*trust.Anchor, error) {
 	return trust.NewAnchor(is.icao.CSCA.DER, true)
-}
-
-// writeReplace writes path atomically (0644: anchors are public).
-func writeReplace(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
