@@ -1,7 +1,6 @@
 package devissuer
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -19,6 +18,7 @@ import (
 	"github.com/madoguchi/madoguchi/document/icao/icaotest"
 	"github.com/madoguchi/madoguchi/document/internal/jis"
 	"github.com/madoguchi/madoguchi/document/internal/tlv"
+	"github.com/madoguchi/madoguchi/document/jpdl/jpdltest"
 	"github.com/madoguchi/madoguchi/document/residence"
 )
 
@@ -136,7 +136,7 @@ func (is *Issuers) mintJPDL(h Holder, issued time.Time) (map[string][]byte, erro
 		return nil, err
 	}
 	f := map[string][]byte{}
-	f["mf_ef01"] = append(tlv.Append(nil, 0x45, append([]byte("010"), append(bcdDate(issued), bcdDate(expiry)...)...)), tlv.Append(nil, 0x46, []byte{0x01, 0x02})...)
+	f["mf_ef01"] = append(tlv.Append(nil, 0x45, append([]byte("010"), append(jpdltest.BCDDate(issued), jpdltest.BCDDate(expiry)...)...)), tlv.Append(nil, 0x46, []byte{0x01, 0x02})...)
 	m := tlv.Append(nil, 0x11, []byte{0x02})
 	for _, t := range []struct {
 		tag       tlv.Tag
@@ -146,21 +146,21 @@ func (is *Issuers) mintJPDL(h Holder, issued time.Time) (map[string][]byte, erro
 			return nil, err
 		}
 	}
-	m = tlv.Append(m, 0x16, eraDate(h.Birth))
-	m = tlv.Append(m, 0x18, eraDate(issued))
+	m = tlv.Append(m, 0x16, jpdltest.EraDate(h.Birth))
+	m = tlv.Append(m, 0x18, jpdltest.EraDate(issued))
 	m = tlv.Append(m, 0x19, []byte(number[:10]))
-	m = tlv.Append(m, 0x1B, eraDate(expiry))
+	m = tlv.Append(m, 0x1B, jpdltest.EraDate(expiry))
 	m = tlv.Append(m, 0x21, []byte(number))
-	m = tlv.Append(m, 0x26, eraDate(issued)) // 普通
-	m = tlv.Append(m, 0x22, nil)             // 二・小・原: not held
-	f["df1_ef01"] = padFF(m, 880)
+	m = tlv.Append(m, 0x26, jpdltest.EraDate(issued)) // 普通
+	m = tlv.Append(m, 0x22, nil)                      // 二・小・原: not held
+	f["df1_ef01"] = jpdltest.PadFF(m, 880)
 	hon, err := jisText(nil, 0x31, "registered domicile", "東京都")
 	if err != nil {
 		return nil, err
 	}
-	f["df1_ef02"] = padFF(hon, 256)
-	f["df2_ef01"] = padFF(tlv.Append(nil, 0x5F40, photo), len(photo)+64)
-	msg := append(append(trimFF(f["df1_ef01"]), trimFF(f["df1_ef02"])...), trimFF(f["df2_ef01"])...)
+	f["df1_ef02"] = jpdltest.PadFF(hon, 256)
+	f["df2_ef01"] = jpdltest.PadFF(tlv.Append(nil, 0x5F40, photo), len(photo)+64)
+	msg := append(append(jpdltest.TrimFF(f["df1_ef01"]), jpdltest.TrimFF(f["df1_ef02"])...), jpdltest.TrimFF(f["df2_ef01"])...)
 	sig, err := signSHA256(is.jpdlKey, msg)
 	if err != nil {
 		return nil, err
@@ -170,58 +170,8 @@ func (is *Issuers) mintJPDL(h Holder, issued time.Time) (map[string][]byte, erro
 	s = tlv.Append(s, 0xB3, []byte(is.jpdlCert.Issuer.CommonName))
 	s = tlv.Append(s, 0xB4, []byte(is.jpdlCert.Subject.CommonName))
 	s = tlv.Append(s, 0xB5, is.jpdlCert.SubjectKeyId)
-	f["df1_ef07"] = padFF(s, 512)
+	f["df1_ef07"] = jpdltest.PadFF(s, 512)
 	return f, nil
-}
-
-// trimFF drops the 0xFF padding after the TLV objects of a licence file.
-func trimFF(b []byte) []byte {
-	rest := b
-	for len(rest) > 0 && rest[0] != 0xFF {
-		_, r, err := tlv.Next(rest)
-		if err != nil {
-			return b
-		}
-		rest = r
-	}
-	return bytes.Clone(b[:len(b)-len(rest)])
-}
-
-func padFF(b []byte, n int) []byte {
-	for len(b) < n {
-		b = append(b, 0xFF)
-	}
-	return b
-}
-
-func bcdDate(t time.Time) []byte {
-	s := t.Format("20060102")
-	out := make([]byte, 4)
-	for i := range out {
-		out[i] = (s[2*i]-'0')<<4 | (s[2*i+1] - '0')
-	}
-	return out
-}
-
-// eraDate writes a date as an era digit (1 明治 … 5 令和) and YYMMDD.
-func eraDate(t time.Time) []byte {
-	eras := []struct {
-		digit byte
-		start time.Time
-	}{
-		{'5', time.Date(2019, 5, 1, 0, 0, 0, 0, time.UTC)},
-		{'4', time.Date(1989, 1, 8, 0, 0, 0, 0, time.UTC)},
-		{'3', time.Date(1926, 12, 25, 0, 0, 0, 0, time.UTC)},
-		{'2', time.Date(1912, 7, 30, 0, 0, 0, 0, time.UTC)},
-		{'1', time.Date(1868, 1, 1, 0, 0, 0, 0, time.UTC)},
-	}
-	d := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
-	for _, e := range eras {
-		if !d.Before(e.start) {
-			return fmt.Appendf(nil, "%c%02d%02d%02d", e.digit, t.Year()-e.start.Year()+1, int(t.Month()), t.Day())
-		}
-	}
-	return []byte("0000000")
 }
 
 // --- My Number card (document/mynumber) ---

@@ -10,6 +10,7 @@
 package jpdltest
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -109,7 +110,7 @@ var MinimalJ2K = []byte{0xFF, 0x4F, 0xFF, 0x51, 0x00, 0x29, 0x00, 0x00, 0x00, 0x
 func (is *Issuer) Issue(l Licence) (jpdl.Files, error) {
 	var f jpdl.Files
 	var err error
-	f.Common = append(tlv.Append(nil, 0x45, append([]byte("010"), append(bcd(l.Issued), bcd(l.Expiry)...)...)), tlv.Append(nil, 0x46, []byte{0x01, 0x02})...)
+	f.Common = append(tlv.Append(nil, 0x45, append([]byte("010"), append(BCDDate(l.Issued), BCDDate(l.Expiry)...)...)), tlv.Append(nil, 0x46, []byte{0x01, 0x02})...)
 	var m []byte
 	m = tlv.Append(m, 0x11, []byte{0x02})
 	for _, t := range []struct {
@@ -120,10 +121,10 @@ func (is *Issuer) Issue(l Licence) (jpdl.Files, error) {
 			return f, err
 		}
 	}
-	m = tlv.Append(m, 0x16, era(l.Birth))
-	m = tlv.Append(m, 0x18, era(l.Issued))
+	m = tlv.Append(m, 0x16, EraDate(l.Birth))
+	m = tlv.Append(m, 0x18, EraDate(l.Issued))
 	m = tlv.Append(m, 0x19, []byte("1234567890"))
-	m = tlv.Append(m, 0x1B, era(l.Expiry))
+	m = tlv.Append(m, 0x1B, EraDate(l.Expiry))
 	for i, c := range l.Conditions {
 		if i >= 4 {
 			return f, fmt.Errorf("jpdltest: at most 4 conditions")
@@ -133,18 +134,18 @@ func (is *Issuer) Issue(l Licence) (jpdl.Files, error) {
 		}
 	}
 	m = tlv.Append(m, 0x21, []byte(l.Number))
-	m = tlv.Append(m, 0x26, era(l.Issued)) // 普通
-	m = tlv.Append(m, 0x22, nil)           // 二・小・原: not held
-	f.Matters = pad(m, 880)
+	m = tlv.Append(m, 0x26, EraDate(l.Issued)) // 普通
+	m = tlv.Append(m, 0x22, nil)               // 二・小・原: not held
+	f.Matters = PadFF(m, 880)
 	if f.Honseki, err = appendText(nil, 0x31, l.Honseki); err != nil {
 		return f, err
 	}
-	f.Honseki = pad(f.Honseki, 256)
+	f.Honseki = PadFF(f.Honseki, 256)
 	photo := l.Photo
 	if photo == nil {
 		photo = MinimalJ2K
 	}
-	f.Photo = pad(tlv.Append(nil, 0x5F40, photo), len(photo)+64)
+	f.Photo = PadFF(tlv.Append(nil, 0x5F40, photo), len(photo)+64)
 	var ef04, ef06 []byte
 	items := map[string]tlv.Tag{"name": 0x53, "kana": 0x54, "address": 0x55, "conditions": 0x56, "conditions_removed": 0x57, "remarks": 0x58, "honseki": 0x5B}
 	for _, c := range l.Changes {
@@ -154,7 +155,7 @@ func (is *Issuer) Issue(l Licence) (jpdl.Files, error) {
 		}
 		var rec []byte
 		rec = tlv.Append(rec, 0x51, []byte{0x02})
-		rec = tlv.Append(rec, 0x52, era(c.Date))
+		rec = tlv.Append(rec, 0x52, EraDate(c.Date))
 		if rec, err = appendText(rec, tag, c.Value); err != nil {
 			return f, err
 		}
@@ -168,10 +169,10 @@ func (is *Issuer) Issue(l Licence) (jpdl.Files, error) {
 		}
 	}
 	if ef04 != nil {
-		f.Changes = pad(append(tlv.Append(nil, 0x50, []byte{1}), ef04...), 1024)
+		f.Changes = PadFF(append(tlv.Append(nil, 0x50, []byte{1}), ef04...), 1024)
 	}
 	if ef06 != nil {
-		f.HonsekiChanges = pad(append(tlv.Append(nil, 0x50, []byte{1}), ef06...), 256)
+		f.HonsekiChanges = PadFF(append(tlv.Append(nil, 0x50, []byte{1}), ef06...), 256)
 	}
 	return f, is.Resign(&f, crypto.SHA256)
 }
@@ -180,9 +181,9 @@ func (is *Issuer) Issue(l Licence) (jpdl.Files, error) {
 // with hash h (crypto.SHA1 makes a downgraded signature for refusal tests).
 func (is *Issuer) Resign(f *jpdl.Files, h crypto.Hash) error {
 	var msg []byte
-	msg = append(msg, trim(f.Matters)...)
-	msg = append(msg, trim(f.Honseki)...)
-	msg = append(msg, trim(f.Photo)...)
+	msg = append(msg, TrimFF(f.Matters)...)
+	msg = append(msg, TrimFF(f.Honseki)...)
+	msg = append(msg, TrimFF(f.Photo)...)
 	var digest []byte
 	switch h {
 	case crypto.SHA256:
@@ -204,20 +205,8 @@ func (is *Issuer) Resign(f *jpdl.Files, h crypto.Hash) error {
 	s = tlv.Append(s, 0xB3, []byte(is.cert.Issuer.CommonName))
 	s = tlv.Append(s, 0xB4, []byte(is.cert.Subject.CommonName))
 	s = tlv.Append(s, 0xB5, is.cert.SubjectKeyId)
-	f.Signature = pad(s, 512)
+	f.Signature = PadFF(s, 512)
 	return nil
-}
-
-func trim(b []byte) []byte {
-	rest := b
-	for len(rest) > 0 && rest[0] != 0xFF {
-		_, r, err := tlv.Next(rest)
-		if err != nil {
-			return b
-		}
-		rest = r
-	}
-	return b[:len(b)-len(rest)]
 }
 
 func appendText(dst []byte, tag tlv.Tag, s string) ([]byte, error) {
@@ -231,14 +220,30 @@ func appendText(dst []byte, tag tlv.Tag, s string) ([]byte, error) {
 	return tlv.Append(dst, tag, b), nil
 }
 
-func pad(b []byte, n int) []byte {
+// TrimFF drops the 0xFF padding after the TLV objects of a licence file
+// (a copy; the input is left as is).
+func TrimFF(b []byte) []byte {
+	rest := b
+	for len(rest) > 0 && rest[0] != 0xFF {
+		_, r, err := tlv.Next(rest)
+		if err != nil {
+			return b
+		}
+		rest = r
+	}
+	return bytes.Clone(b[:len(b)-len(rest)])
+}
+
+// PadFF pads b with 0xFF to n bytes, as licence files are stored.
+func PadFF(b []byte, n int) []byte {
 	for len(b) < n {
 		b = append(b, 0xFF)
 	}
 	return b
 }
 
-func bcd(t time.Time) []byte {
+// BCDDate writes a date as the licence's 4-byte BCD YYYYMMDD.
+func BCDDate(t time.Time) []byte {
 	s := t.Format("20060102")
 	out := make([]byte, 4)
 	for i := range out {
@@ -247,12 +252,12 @@ func bcd(t time.Time) []byte {
 	return out
 }
 
-func era(t time.Time) []byte {
-	type e struct {
+// EraDate writes a date as an era digit (1 明治 … 5 令和) and YYMMDD.
+func EraDate(t time.Time) []byte {
+	eras := []struct {
 		digit byte
 		start time.Time
-	}
-	eras := []e{
+	}{
 		{'5', time.Date(2019, 5, 1, 0, 0, 0, 0, time.UTC)},
 		{'4', time.Date(1989, 1, 8, 0, 0, 0, 0, time.UTC)},
 		{'3', time.Date(1926, 12, 25, 0, 0, 0, 0, time.UTC)},
@@ -260,10 +265,9 @@ func era(t time.Time) []byte {
 		{'1', time.Date(1868, 1, 1, 0, 0, 0, 0, time.UTC)},
 	}
 	d := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
-	for _, x := range eras {
-		if !d.Before(x.start) {
-			yy := t.Year() - x.start.Year() + 1
-			return []byte(fmt.Sprintf("%c%02d%02d%02d", x.digit, yy, int(t.Month()), t.Day()))
+	for _, e := range eras {
+		if !d.Before(e.start) {
+			return fmt.Appendf(nil, "%c%02d%02d%02d", e.digit, t.Year()-e.start.Year()+1, int(t.Month()), t.Day())
 		}
 	}
 	return []byte("0000000")
