@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/madoguchi/madoguchi/revoke"
 	"github.com/madoguchi/madoguchi/web"
 )
 
@@ -27,6 +28,9 @@ type serveFlags struct {
 	install   string
 	zoomOut   string
 	cpEvery   time.Duration
+	// tokenCache is how many validated access tokens an instance keeps in
+	// memory (0: read the store on every request).
+	tokenCache int
 }
 
 func runServe(ctx context.Context, e *env, args []string) error {
@@ -51,11 +55,18 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err := envInt(fs, e, &f.burst, "rate-burst", "MADOGUCHI_RATE_BURST", 100, "burst size of the per-client rate limit"); err != nil {
 		return err
 	}
+	if err := envInt(fs, e, &f.tokenCache, "token-cache", "MADOGUCHI_TOKEN_CACHE", revoke.DefaultMaxEntries,
+		"validated access tokens kept in memory per instance; a revocation still reaches every instance within 1 s (0: read the store on every request)"); err != nil {
+		return err
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{"serve takes no arguments"}
+	}
+	if f.tokenCache < 0 {
+		return usageError{"--token-cache must be 0 or more"}
 	}
 	if f.migrate != "auto" && f.migrate != "off" {
 		return usageError{fmt.Sprintf("--migrate %q: want auto or off", f.migrate)}
@@ -112,9 +123,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 		f.publicURL = scheme + "://" + ln.Addr().String()
 	}
-	if err := a.newIssuer(f.publicURL); err != nil {
+	if err := a.newIssuer(f.publicURL, f.tokenCache); err != nil {
 		ln.Close()
 		return err
+	}
+	if a.revocations != nil {
+		go a.revocations.Run(ctx)
 	}
 	if f.models == "" {
 		f.models = filepath.Join(f.data.data, "models")
@@ -148,6 +162,14 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 		return 0
 	})
+	if w := a.revocations; w != nil {
+		srv.AddGauge("madoguchi_revocations_fresh", "1 while the revocation watcher vouches for cached credentials (0: every request reads the store)", func() float64 {
+			if w.Fresh() {
+				return 1
+			}
+			return 0
+		})
+	}
 	log.Info("madoguchi ready", "addr", ln.Addr().String(), "public_url", f.publicURL, "mode", f.mode, "store", a.db, "startup", time.Since(start).Round(time.Millisecond))
 	return srv.Serve(ctx, ln, tlsCfg)
 }
