@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/madoguchi/madoguchi/internal/cutproxy"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/store/storetest"
 )
@@ -386,8 +385,12 @@ func TestTwoInstancesPostgres(t *testing.T) {
 	}
 	// B reaches PostgreSQL through a proxy the test can cut.
 	u, _ := url.Parse(dsn)
-	px := newProxy(t, u.Host)
-	u.Host = px.addr()
+	px, err := cutproxy.New(u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(px.Close)
+	u.Host = px.Addr()
 	dbB, err := store.Open(ctx, u.String())
 	if err != nil {
 		t.Fatal(err)
@@ -434,7 +437,7 @@ func TestTwoInstancesPostgres(t *testing.T) {
 	t.Run("connection dropped and restored", func(t *testing.T) {
 		waitFor(t, "cached", 5*time.Second, func() bool { return cached(cb, "k", lb) })
 		listens := wb.Stats().Listens
-		px.cut()
+		px.Cut()
 		// Revoked while B cannot hear: B must stop serving its cached
 		// entries within the bound (it cannot reach the store to check).
 		publish(t, dbA, "client:1")
@@ -442,7 +445,7 @@ func TestTwoInstancesPostgres(t *testing.T) {
 		if cached(cb, "k2", lb2) {
 			t.Error("B served an entry it could not vouch for")
 		}
-		px.restore()
+		px.Restore()
 		waitFor(t, "B fresh again", 10*time.Second, wb.Fresh)
 		waitFor(t, "B listening again", 15*time.Second, func() bool { return wb.listening.Load() && wb.Stats().Listens > listens })
 		// The revocation made while B was away is applied.
@@ -456,69 +459,4 @@ func TestTwoInstancesPostgres(t *testing.T) {
 			t.Errorf("after reconnecting, B is not back on granular notifications (stats %+v)", wb.Stats())
 		}
 	})
-}
-
-// proxy forwards TCP connections to a target until cut; cut closes every
-// open connection and refuses new ones until restore.
-type proxy struct {
-	t      *testing.T
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  []net.Conn
-}
-
-func newProxy(t *testing.T, target string) *proxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{t: t, ln: ln, target: target}
-	t.Cleanup(func() { ln.Close(); p.cut() })
-	go p.serve()
-	return p
-}
-
-func (p *proxy) addr() string { return p.ln.Addr().String() }
-
-func (p *proxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.down {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		p.conns = append(p.conns, c, up)
-		p.mu.Unlock()
-		go func() { _, _ = io.Copy(up, c); up.Close() }()
-		go func() { _, _ = io.Copy(c, up); c.Close() }()
-	}
-}
-
-func (p *proxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = true
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-func (p *proxy) restore() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = false
 }
