@@ -106,7 +106,7 @@ func openApp(ctx context.Context, mode string, d dataFlags, log *slog.Logger, mi
 
 // openDomain builds the domain components on top of the store and keys.
 func (a *app) openDomain() error {
-	be, err := blob.NewFS(filepath.Join(a.data.data, "blobs"))
+	be, err := a.data.blobs.backend(a.data.data)
 	if err != nil {
 		return err
 	}
