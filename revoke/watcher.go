@@ -219,6 +219,7 @@ func (w *Watcher) poll(ctx context.Context) error {
 // listen keeps a LISTEN connection open, re-opening it with back-off.
 func (w *Watcher) listen(ctx context.Context) {
 	var channel string
+	down := false // logged the current outage already
 	backoff := w.cfg.Poll
 	sleep := func() bool {
 		select {
@@ -244,8 +245,9 @@ func (w *Watcher) listen(ctx context.Context) {
 		l, err := w.db.Listen(lctx, channel)
 		if err != nil {
 			stop()
-			if ctx.Err() == nil {
-				w.log.Warn("revocation notifications: cannot listen; relying on the epoch check", "err", err)
+			if ctx.Err() == nil && !down {
+				down = true
+				w.log.Warn("revocation notifications: cannot listen; relying on the epoch check until it can", "err", err)
 			}
 			if !sleep() {
 				return
@@ -253,6 +255,10 @@ func (w *Watcher) listen(ctx context.Context) {
 			continue
 		}
 		backoff = w.cfg.Poll
+		if down {
+			down = false
+			w.log.Info("revocation notifications: listening again")
+		}
 		w.mu.Lock()
 		w.stats.Listens++
 		w.stopListen = stop
@@ -262,6 +268,7 @@ func (w *Watcher) listen(ctx context.Context) {
 			payload, err := l.Wait(lctx)
 			if err != nil {
 				if lctx.Err() == nil {
+					down = true
 					w.log.Warn("revocation notifications: connection lost; relying on the epoch check until it is back", "err", err)
 				}
 				break
