@@ -47,6 +47,9 @@ func TestMain(m *testing.M) {
 // another subtest).
 func realS3(t *testing.T) *S3 {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("starts SeaweedFS (the plain run covers it)")
+	}
 	cfg := S3Config{Prefix: "madoguchi-test/" + strings.ToLower(rand.Text()) + "/"}
 	if raw := os.Getenv(EnvS3); raw != "" {
 		u, err := url.Parse(raw)
