@@ -27,6 +27,7 @@ type serveFlags struct {
 	install   string
 	zoomOut   string
 	cpEvery   time.Duration
+	portal    portalFlags
 }
 
 func runServe(ctx context.Context, e *env, args []string) error {
@@ -51,7 +52,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err := envInt(fs, e, &f.burst, "rate-burst", "MADOGUCHI_RATE_BURST", 100, "burst size of the per-client rate limit"); err != nil {
 		return err
 	}
+	if err := f.portal.register(fs, e); err != nil {
+		return err
+	}
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := f.portal.check(); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -79,6 +86,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.Close()
+	if a.staff, err = newStaffDirectory(a, nil, f.portal.staffLimits); err != nil {
+		return err
+	}
 	if len(a.devKeys) > 0 {
 		log.Warn("DEVELOPMENT KEYS: generated new keys under the data directory; they are for development only and must never protect real data",
 			"dir", f.data.keysDir(), "files", len(a.devKeys))
@@ -141,7 +151,16 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		go a.runEKYCJobs(ctx)
 	}
 
-	srv := web.New(a.webConfig(f))
+	wcfg := a.webConfig(f)
+	mount, err := a.portalMount(f.portal, f.publicURL)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("portal: %w", err)
+	}
+	if mount != nil {
+		wcfg.Mounts = append(wcfg.Mounts, *mount)
+	}
+	srv := web.New(wcfg)
 	srv.AddGauge("madoguchi_models_ready", "1 when the pinned face models are installed and verified", func() float64 {
 		if a.models.ready() {
 			return 1
