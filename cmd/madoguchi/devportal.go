@@ -33,7 +33,7 @@ type devPortalAccount struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
 	Secret   string `json:"totp_secret,omitempty"` // base32
-	Role     string `json:"role"`        // portal role, e.g. tenant.reviewer
+	Role     string `json:"role"`                  // portal role, e.g. tenant.reviewer
 	TenantID string `json:"tenant_id,omitempty"`
 	Tenant   string `json:"tenant,omitempty"`
 	// Code is the current TOTP code (printed, not stored).
@@ -197,4 +197,3 @@ func devTenant(ctx context.Context, a *app, name string) (tenant.Tenant, error) 
 	}
 	return a.tenants.CreateTenant(ctx, tenant.Actor{Kind: audit.ActorSystem, ID: "dev-portal", OSUser: osUser()}, name)
 }
-
