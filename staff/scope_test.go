@@ -251,4 +251,3 @@ func FuzzParseIPAllow(f *testing.F) {
 		}
 	})
 }
-
