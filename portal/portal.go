@@ -82,6 +82,10 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	Logger         *slog.Logger
 	Now            func() time.Time
+
+	// extra routes are added by this package's tests (pages that exercise
+	// roles and scoped objects before real ones exist).
+	extra []Route
 }
 
 // Server is the portal's HTTP handler, mounted under Prefix.
@@ -125,7 +129,7 @@ func New(cfg Config) (*Server, error) {
 	if s.tpl, err = loadTemplates(cat); err != nil {
 		return nil, err
 	}
-	s.routes = pages()
+	s.routes = append(pages(), cfg.extra...)
 	for i := range s.routes {
 		rt := &s.routes[i]
 		if err := s.checkRoute(rt); err != nil {

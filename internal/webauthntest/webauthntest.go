@@ -107,9 +107,11 @@ func (a *Authenticator) Create(options []byte) ([]byte, error) {
 	if _, err := rand.Read(c.id); err != nil {
 		return nil, err
 	}
-	x, y := make([]byte, 32), make([]byte, 32)
-	key.PublicKey.X.FillBytes(x)
-	key.PublicKey.Y.FillBytes(y)
+	pub, err := key.PublicKey.Bytes() // 0x04 || X || Y
+	if err != nil {
+		return nil, err
+	}
+	x, y := pub[1:33], pub[33:65]
 	cose, err := cbor.Marshal(map[int]any{1: 2, 3: -7, -1: 1, -2: x, -3: y})
 	if err != nil {
 		return nil, err

@@ -61,22 +61,34 @@ var placeholderRE = regexp.MustCompile(`%\[[0-9]\][sd]`)
 
 // Load reads and checks the embedded catalogue.
 func Load() (*Catalog, error) {
-	c := &Catalog{m: map[Lang]map[string]string{}}
+	m := map[Lang]map[string]string{}
 	for _, l := range Languages() {
 		b, err := files.ReadFile(string(l) + ".json")
 		if err != nil {
 			return nil, err
 		}
-		var m map[string]string
-		if err := json.Unmarshal(b, &m); err != nil {
+		var msgs map[string]string
+		if err := json.Unmarshal(b, &msgs); err != nil {
 			return nil, fmt.Errorf("i18n: %s.json: %w", l, err)
 		}
-		c.m[l] = m
+		m[l] = msgs
 	}
-	ref := c.m[Default]
+	return newCatalog(m)
+}
+
+// newCatalog checks the invariants: the same keys in every language, no
+// empty message, the same placeholders.
+func newCatalog(m map[Lang]map[string]string) (*Catalog, error) {
+	ref, ok := m[Default]
+	if !ok || len(ref) == 0 {
+		return nil, fmt.Errorf("i18n: no %s messages", Default)
+	}
 	for _, l := range Languages() {
-		m := c.m[l]
-		for k, v := range m {
+		msgs, ok := m[l]
+		if !ok {
+			return nil, fmt.Errorf("i18n: no %s messages", l)
+		}
+		for k, v := range msgs {
 			if strings.TrimSpace(v) == "" {
 				return nil, fmt.Errorf("i18n: %s: key %q is empty", l, k)
 			}
@@ -91,12 +103,12 @@ func Load() (*Catalog, error) {
 			}
 		}
 		for k := range ref {
-			if _, ok := m[k]; !ok {
+			if _, ok := msgs[k]; !ok {
 				return nil, fmt.Errorf("i18n: key %q is in %s but not in %s", k, Default, l)
 			}
 		}
 	}
-	return c, nil
+	return &Catalog{m: m}, nil
 }
 
 // Has reports whether key exists.
