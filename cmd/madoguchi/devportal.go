@@ -50,7 +50,7 @@ func devPortal(ctx context.Context, e *env, args []string) error {
 	var d dataFlags
 	d.register(fset, e)
 	tenantName := fset.String("tenant", "Development Bank", "the tenant the reviewer and admin belong to (created if missing)")
-	prefix := fset.String("prefix", "dev", "username prefix: <prefix>-reviewer and <prefix>-admin")
+	prefix := fset.String("prefix", "dev", "username prefix of the tenant staff: <prefix>-reviewer and <prefix>-admin (the operator admins are always dev-operator and dev-operator2)")
 	asJSON := fset.Bool("json", false, "print JSON instead of a table")
 	if err := parseFlags(fset, args); err != nil {
 		return err
@@ -88,7 +88,7 @@ func devPortal(ctx context.Context, e *env, args []string) error {
 
 	// The operator admins: the bootstrap pair if nobody has bootstrapped.
 	sys := staff.Actor{Kind: audit.ActorSystem, OSUser: osUser()}
-	admins := []string{*prefix + "-operator", *prefix + "-operator2"}
+	admins := []string{"dev-operator", "dev-operator2"}
 	var approvers []staff.Actor
 	for i, name := range admins {
 		if acc, err := a.staff.AccountByUsername(ctx, name); err == nil {
