@@ -151,6 +151,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		go a.runEKYCJobs(ctx)
 	}
 
+	if _, err := a.newNotifier(); err != nil {
+		ln.Close()
+		return fmt.Errorf("webhooks: %w", err)
+	}
+	go a.runNotify(ctx)
 	wcfg := a.webConfig(f)
 	mount, err := a.portalMount(f.portal, f.publicURL)
 	if err != nil {
@@ -161,6 +166,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		wcfg.Mounts = append(wcfg.Mounts, *mount)
 	}
 	srv := web.New(wcfg)
+	srv.AddMetrics(a.notify.WriteMetrics)
 	srv.AddGauge("madoguchi_models_ready", "1 when the pinned face models are installed and verified", func() float64 {
 		if a.models.ready() {
 			return 1
@@ -181,6 +187,12 @@ func (a *app) webConfig(f serveFlags) web.Config {
 		Audit:     auditLog{a.audit},
 		Staff:     staffSessions{a.staff},
 		EKYC:      a.ekycWeb(),
+		WebhookKeys: func() []byte {
+			if a.notify == nil {
+				return []byte(`{"keys":[]}`)
+			}
+			return a.notify.JWKS()
+		},
 		Ready: []web.Check{
 			{Name: "store", Fn: func(ctx context.Context) error {
 				if err := a.db.Ping(ctx); err != nil {
