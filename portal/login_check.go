@@ -20,6 +20,9 @@ var errSignInRefused = errors.New("portal: sign-in refused")
 // network the tenant does not allow) gets the same page, status and
 // message, so the answer says nothing about whether the account exists.
 func loginCheck(rq *Request) error {
+	if err := rq.limitSignIn(); err != nil {
+		return err
+	}
 	f := form.ParseLogin(rq.R)
 	page := loginPage{Form: form.Login{Username: f.Username}, Next: localPath(rq.R.PostFormValue("next"))}
 	if page.Errors = f.Validate(); page.Errors.Any() {

@@ -49,6 +49,9 @@ func passkeyLoginFinish(rq *Request) error {
 	if rq.s.cfg.Passkeys == nil {
 		return ErrNotFound
 	}
+	if err := rq.limitSignIn(); err != nil {
+		return err
+	}
 	var f form.PasskeyAssertion
 	if err := rq.DecodeJSON(&f); err != nil {
 		return err

@@ -77,6 +77,9 @@ type Config struct {
 	// ReauthWindow is how recent a sign-in must be for a sensitive action
 	// (default 5 minutes).
 	ReauthWindow time.Duration
+	// SignInRate is how many sign-in attempts per minute one client
+	// address may make (default DefaultSignInRate).
+	SignInRate int
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
 	// believed; any other peer's address is the client's address.
 	TrustedProxies []netip.Prefix
@@ -97,6 +100,7 @@ type Server struct {
 	mux    *http.ServeMux
 	routes []Route
 	origin *http.CrossOriginProtection
+	limit  *signInLimiter
 }
 
 // New builds the portal. It fails if the catalogue, the templates or the
@@ -125,7 +129,8 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, cat: cat, mux: http.NewServeMux(), origin: http.NewCrossOriginProtection()}
+	s := &Server{cfg: cfg, log: cfg.Logger, cat: cat, mux: http.NewServeMux(), origin: http.NewCrossOriginProtection(),
+		limit: newSignInLimiter(cfg.SignInRate, cfg.Now)}
 	if s.tpl, err = loadTemplates(cat); err != nil {
 		return nil, err
 	}
@@ -138,7 +143,11 @@ func New(cfg Config) (*Server, error) {
 		s.mux.Handle(rt.Method+" "+Prefix+rt.Path, s.handler(rt))
 	}
 	s.mux.Handle("GET "+Prefix, http.RedirectHandler(Prefix+"/", http.StatusSeeOther))
-	s.mux.Handle("GET "+Prefix+"/static/", staticHandler())
+	static, err := staticHandler()
+	if err != nil {
+		return nil, err
+	}
+	s.mux.Handle("GET "+Prefix+"/static/", static)
 	return s, nil
 }
 

@@ -545,3 +545,23 @@ func FuzzLocalPath(f *testing.F) {
 		}
 	})
 }
+
+func TestSignInRateLimit(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.SignInRate = 3 })
+	b := e.browser()
+	for i := range 3 {
+		if r := b.post("/portal/login", url.Values{"username": {"ghost"}, "password": {"x"}, "code": {"123456"}}); r.status != http.StatusUnauthorized {
+			t.Fatalf("attempt %d = %d, want 401", i, r.status)
+		}
+	}
+	r := b.post("/portal/login", url.Values{"username": {"ghost"}, "password": {"x"}, "code": {"123456"}})
+	if r.status != http.StatusTooManyRequests {
+		t.Fatalf("fourth attempt = %d, want 429", r.status)
+	}
+	// Another address is not affected; time refills the bucket.
+	other := e.browser()
+	other.remote = "198.51.100.20:1"
+	other.signIn("a-reviewer")
+	e.clock.Add(time.Minute)
+	b.signIn("a-admin")
+}

@@ -13,6 +13,9 @@ import (
 // signed-in person's, whatever the form says. Success opens a new session
 // (the old one ends), which RequireRecentAuth then accepts.
 func reauthCheck(rq *Request) error {
+	if err := rq.limitSignIn(); err != nil {
+		return err
+	}
 	f := form.ParseLogin(rq.R)
 	f.Username = rq.Principal.Username
 	page, err := newReauthPage(rq, rq.R.PostFormValue("next"))

@@ -207,10 +207,10 @@ func (rq *Request) fail(err error) {
 }
 
 // staticHandler serves the embedded stylesheet and scripts.
-func staticHandler() http.Handler {
+func staticHandler() (http.Handler, error) {
 	sub, err := fs.Sub(staticFS, "static")
 	if err != nil {
-		panic(err) // the embed pattern guarantees the directory
+		return nil, err
 	}
 	files := http.StripPrefix(Prefix+"/static/", http.FileServerFS(sub))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -221,5 +221,5 @@ func staticHandler() http.Handler {
 			return
 		}
 		files.ServeHTTP(w, r)
-	})
+	}), nil
 }
