@@ -91,7 +91,7 @@ type person struct {
 }
 
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	db       *store.DB
 	clock    *clock
 	audit    *auditRec
@@ -108,7 +108,7 @@ type env struct {
 // Personas: op-admin (operator admin, bootstrap), op-admin2, op-reviewer,
 // op-auditor, a-reviewer, a-admin, a-auditor (tenant tn_a), b-reviewer,
 // b-admin (tenant tn_b), nobody (tenant tn_a, no role).
-func newEnv(t *testing.T, mod ...func(*Config)) *env {
+func newEnv(t testing.TB, mod ...func(*Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	db := storetest.SQLite(t)
