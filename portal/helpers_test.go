@@ -168,7 +168,7 @@ func newEnv(t testing.TB, mod ...func(*Config)) *env {
 		e.addPerson(p.name, p.tenant, p.role)
 	}
 	e.cfg = Config{
-		DB: db, Audit: e.audit, Staff: e.dir, Passkeys: e.passkeys,
+		DB: db, Audit: e.audit, Staff: StaffDirectory(e.dir), Passkeys: e.passkeys,
 		OperatorReview: func(_ context.Context, tenantID string) (bool, error) { return e.operatorReview[tenantID], nil },
 		TenantName:     func(_ context.Context, id string) (string, error) { return "Bank " + strings.ToUpper(id[3:]), nil },
 		RequestID:      func(context.Context) string { return "req-test-0001" },

@@ -28,7 +28,7 @@ func loginCheck(rq *Request) error {
 	if page.Errors = f.Validate(); page.Errors.Any() {
 		return rq.Render(http.StatusUnprocessableEntity, "login", "login.title", page)
 	}
-	sess, err := rq.s.cfg.Staff.Authenticate(rq.Ctx(), f.Username, f.Password, f.Code, rq.RequestID())
+	sess, err := rq.s.cfg.Staff.SignIn(rq.Ctx(), f.Username, f.Password, f.Code, rq.RequestID(), rq.ip.String())
 	if err == nil {
 		err = rq.s.startSession(rq, sess, staff.MethodPassword)
 	}

@@ -19,10 +19,13 @@ import (
 const Prefix = "/portal"
 
 // Directory is what the portal needs of the staff directory
-// (*staff.Directory): sign-in, sessions, the signed-in person's own account
-// and the tenants' access rules.
+// (StaffDirectory wraps *staff.Directory): sign-in, sessions, the signed-in
+// person's own account and the tenants' access rules. SignIn checks
+// username, password and TOTP code presented from source (the client's
+// address) and opens a session; every wrong part is
+// staff.ErrInvalidCredentials.
 type Directory interface {
-	Authenticate(ctx context.Context, username, password, code, requestID string) (staff.Session, error)
+	SignIn(ctx context.Context, username, password, code, requestID, source string) (staff.Session, error)
 	CheckSession(ctx context.Context, token string) (staff.Principal, error)
 	Logout(ctx context.Context, token string) error
 	Account(ctx context.Context, id string) (staff.Account, error)
@@ -48,8 +51,19 @@ type Auditor interface {
 	Append(ctx context.Context, tx *store.Tx, e audit.Entry) (uint64, error)
 }
 
+// StaffDirectory adapts the staff directory to Directory.
+func StaffDirectory(d *staff.Directory) Directory { return staffDirectory{d} }
+
+type staffDirectory struct{ *staff.Directory }
+
+// SignIn is staff.Directory.Authenticate. The staff package does not take
+// the source address yet; when it does (per-source backoff), pass it here.
+func (d staffDirectory) SignIn(ctx context.Context, username, password, code, requestID, source string) (staff.Session, error) {
+	return d.Authenticate(ctx, username, password, code, requestID)
+}
+
 var (
-	_ Directory = (*staff.Directory)(nil)
+	_ Directory = staffDirectory{}
 	_ PasskeyRP = (*staff.Passkeys)(nil)
 	_ Auditor   = (*audit.Log)(nil)
 )

@@ -353,7 +353,7 @@ func TestAdminPasskeyRequired(t *testing.T) {
 	if r := e.signedIn("op-reviewer").get("/portal/"); strings.Contains(r.body, `id="admin-withheld"`) {
 		t.Error("a reviewer is told about admin passkeys")
 	}
-	if _, err := New(Config{DB: e.db, Audit: e.audit, Staff: e.dir, OperatorReview: e.cfg.OperatorReview, RequireAdminPasskey: true}); err == nil {
+	if _, err := New(Config{DB: e.db, Audit: e.audit, Staff: StaffDirectory(e.dir), OperatorReview: e.cfg.OperatorReview, RequireAdminPasskey: true}); err == nil {
 		t.Error("New accepted RequireAdminPasskey without a passkey relying party")
 	}
 }

@@ -25,7 +25,7 @@ func reauthCheck(rq *Request) error {
 	if page.Errors = f.Validate(); page.Errors.Any() {
 		return rq.Render(http.StatusUnprocessableEntity, "reauth", "reauth.title", page)
 	}
-	sess, err := rq.s.cfg.Staff.Authenticate(rq.Ctx(), f.Username, f.Password, f.Code, rq.RequestID())
+	sess, err := rq.s.cfg.Staff.SignIn(rq.Ctx(), f.Username, f.Password, f.Code, rq.RequestID(), rq.ip.String())
 	if err == nil {
 		err = rq.s.startSession(rq, sess, staff.MethodPassword)
 	}

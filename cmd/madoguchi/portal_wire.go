@@ -119,7 +119,7 @@ func (a *app) portalMount(p portalFlags, publicURL string) (*web.Mount, error) {
 	}
 	proxies, _ := staff.ParseIPAllow(p.trustedProxies)
 	cfg := portal.Config{
-		DB: a.db, Audit: a.audit, Staff: a.staff,
+		DB: a.db, Audit: a.audit, Staff: portal.StaffDirectory(a.staff),
 		OperatorReview: func(ctx context.Context, tenantID string) (bool, error) {
 			pol, _, err := ekyc.LoadPolicy(ctx, a.db, tenantID)
 			if errors.Is(err, ekyc.ErrNoPolicy) {
