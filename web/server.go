@@ -55,6 +55,16 @@ type Config struct {
 	WebhookKeys func() []byte
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// Mounts serves other handlers (the staff portal) under their own
+	// ServeMux patterns, inside this server's request ids, access logs,
+	// metrics and timeouts. They render their own errors.
+	Mounts []Mount
+}
+
+// Mount is a handler served under a ServeMux pattern ("/portal/").
+type Mount struct {
+	Pattern string
+	Handler http.Handler
 }
 
 // Check is one readiness check.
@@ -121,6 +131,9 @@ func (s *Server) routes() {
 	if s.cfg.Staff != nil {
 		s.mux.Handle("POST /v1/staff/sessions", s.handle(s.staffLogin))
 		s.mux.Handle("DELETE /v1/staff/sessions/current", s.handle(s.staffLogout))
+	}
+	for _, m := range s.cfg.Mounts {
+		s.mux.Handle(m.Pattern, m.Handler)
 	}
 	if s.cfg.Audit != nil {
 		s.mux.Handle("GET /v1/audit/checkpoint", s.handle(s.auditCheckpoint))

@@ -31,6 +31,7 @@ type serveFlags struct {
 	// tokenCache is how many validated access tokens an instance keeps in
 	// memory (0: read the store on every request).
 	tokenCache int
+	portal    portalFlags
 }
 
 func runServe(ctx context.Context, e *env, args []string) error {
@@ -59,7 +60,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		"validated access tokens kept in memory per instance; a revocation still reaches every instance within 1 s (0: read the store on every request)"); err != nil {
 		return err
 	}
+	if err := f.portal.register(fs, e); err != nil {
+		return err
+	}
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := f.portal.check(); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -90,6 +97,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.Close()
+	if a.staff, err = newStaffDirectory(a, nil, f.portal.staffLimits); err != nil {
+		return err
+	}
 	if len(a.devKeys) > 0 {
 		log.Warn("DEVELOPMENT KEYS: generated new keys under the data directory; they are for development only and must never protect real data",
 			"dir", f.data.keysDir(), "files", len(a.devKeys))
@@ -160,7 +170,16 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("webhooks: %w", err)
 	}
 	go a.runNotify(ctx)
-	srv := web.New(a.webConfig(f))
+	wcfg := a.webConfig(f)
+	mount, err := a.portalMount(f.portal, f.publicURL)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("portal: %w", err)
+	}
+	if mount != nil {
+		wcfg.Mounts = append(wcfg.Mounts, *mount)
+	}
+	srv := web.New(wcfg)
 	srv.AddMetrics(a.notify.WriteMetrics)
 	srv.AddGauge("madoguchi_models_ready", "1 when the pinned face models are installed and verified", func() float64 {
 		if a.models.ready() {
