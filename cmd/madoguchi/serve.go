@@ -31,7 +31,7 @@ type serveFlags struct {
 	// tokenCache is how many validated access tokens an instance keeps in
 	// memory (0: read the store on every request).
 	tokenCache int
-	portal    portalFlags
+	portal     portalFlags
 }
 
 func runServe(ctx context.Context, e *env, args []string) error {
