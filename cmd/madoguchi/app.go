@@ -17,6 +17,7 @@ import (
 	"github.com/madoguchi/madoguchi/blob"
 	"github.com/madoguchi/madoguchi/document/chip"
 	"github.com/madoguchi/madoguchi/ekyc"
+	"github.com/madoguchi/madoguchi/oauth"
 	"github.com/madoguchi/madoguchi/staff"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
@@ -45,6 +46,8 @@ type app struct {
 	// and their access tokens.
 	tenants *tenant.Registry
 	issuer  *tenant.Issuer
+	// oauth is the authorization server (nil: client_credentials only).
+	oauth *oauth.Server
 	// ekyc is the eKYC service, built once by serve (nil: eKYC disabled).
 	ekyc *ekyc.Service
 	// staff holds staff accounts, sessions and dual-control approvals.
@@ -127,7 +130,7 @@ func (a *app) openDomain() error {
 func (a *app) newIssuer(publicURL string) error {
 	base := strings.TrimRight(publicURL, "/")
 	is, err := tenant.NewIssuer(a.db, a.audit, tenant.IssuerConfig{
-		Audiences: []string{base, base + "/v1/oauth/token"},
+		Audiences: oauth.Audiences(base),
 	})
 	if err != nil {
 		return err

@@ -116,6 +116,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		ln.Close()
 		return err
 	}
+	if err := a.newOAuth(f.publicURL); err != nil {
+		ln.Close()
+		return fmt.Errorf("oauth: %w", err)
+	}
+	if a.oauth != nil {
+		go a.oauth.Run(ctx)
+	}
 	if f.models == "" {
 		f.models = filepath.Join(f.data.data, "models")
 	}
@@ -152,6 +159,14 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	return srv.Serve(ctx, ln, tlsCfg)
 }
 
+// oauthWeb returns the authorization server for the HTTP layer, or nil.
+func (a *app) oauthWeb() web.OAuthServer {
+	if a.oauth == nil {
+		return nil
+	}
+	return oauthWeb{a.oauth}
+}
+
 // webConfig wires the HTTP layer to the domain components.
 func (a *app) webConfig(f serveFlags) web.Config {
 	return web.Config{
@@ -162,6 +177,7 @@ func (a *app) webConfig(f serveFlags) web.Config {
 		Audit:     auditLog{a.audit},
 		Staff:     staffSessions{a.staff},
 		EKYC:      a.ekycWeb(),
+		OAuth:     a.oauthWeb(),
 		Ready: []web.Check{
 			{Name: "store", Fn: func(ctx context.Context) error {
 				if err := a.db.Ping(ctx); err != nil {
