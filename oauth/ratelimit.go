@@ -45,8 +45,10 @@ func (l *limiter) allow(key string, rate float64, burst int) (bool, time.Duratio
 		b = &bucket{tokens: float64(burst), last: now}
 		l.buckets[key] = b
 	}
-	b.tokens = min(float64(burst), b.tokens+now.Sub(b.last).Seconds()*rate)
-	b.last = now
+	if el := now.Sub(b.last); el > 0 { // a clock that steps back refills nothing
+		b.tokens = min(float64(burst), b.tokens+el.Seconds()*rate)
+		b.last = now
+	}
 	if b.tokens < 1 {
 		return false, time.Duration((1 - b.tokens) / rate * float64(time.Second))
 	}
