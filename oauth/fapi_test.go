@@ -30,7 +30,9 @@ func TestFAPISecurityProfile(t *testing.T) {
 		tokenForm := func(code string) url.Values {
 			return merge(e.clientAuth(c), url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {testRedirect}, "code_verifier": {testVerifier}})
 		}
-		dpopTok := func() map[string]string { return map[string]string{"DPoP": e.proof(dk, "POST", e.base+PathToken, "", nil)} }
+		dpopTok := func() map[string]string {
+			return map[string]string{"DPoP": e.proof(dk, "POST", e.base+PathToken, "", nil)}
+		}
 		expect := func(t *testing.T, r reply, status int, code string) {
 			t.Helper()
 			if r.status != status || r.code() != code {
@@ -113,7 +115,10 @@ func TestFAPISecurityProfile(t *testing.T) {
 		t.Run("5.3.1.1/JWT iat and nbf: 10 s ahead accepted, more than 60 s ahead refused", func(t *testing.T) {
 			ahead := func(d int64) url.Values {
 				return merge(url.Values{"client_id": {c.id}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
-					"client_assertion": {e.assertion(c, func(h, cl map[string]any) { cl["iat"] = e.clock.now().Unix() + d; cl["exp"] = e.clock.now().Unix() + d + 60 })}},
+					"client_assertion": {e.assertion(c, func(h, cl map[string]any) {
+						cl["iat"] = e.clock.now().Unix() + d
+						cl["exp"] = e.clock.now().Unix() + d + 60
+					})}},
 					parParams(testVerifier))
 			}
 			if r := e.post(PathPAR, ahead(9), nil); r.status != 201 {
@@ -407,5 +412,3 @@ func (e *env) newPendingClient() pclient {
 	}
 	return pclient{id: id, tenant: e.tenant, key: key}
 }
-
-

@@ -372,7 +372,6 @@ func (e *env) tokens(c pclient, dk dpopKey) map[string]any {
 	return r.body
 }
 
-
 type tenantActorT = tenant.Actor
 
 func tenantSpec(jwks string) tenant.ClientSpec {
