@@ -48,7 +48,7 @@ func (c *clock) advance(d time.Duration) {
 // env is a real authorization server (SQLite or PostgreSQL, real audit log,
 // vault and tenant issuer) behind an httptest TLS server.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	db     *store.DB
 	srv    *Server
 	reg    *tenant.Registry
@@ -58,7 +58,7 @@ type env struct {
 	tenant string
 }
 
-func newEnv(t *testing.T, db *store.DB) *env {
+func newEnv(t testing.TB, db *store.DB) *env {
 	t.Helper()
 	dir := t.TempDir()
 	signer, _, err := audit.LoadOrCreateDevSigner(filepath.Join(dir, "audit.key"), "test/audit")
@@ -98,6 +98,9 @@ func newEnv(t *testing.T, db *store.DB) *env {
 	for p, h := range s.Routes() {
 		mux.Handle(p, h)
 	}
+	mux.Handle("GET /bare", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"sub": "x", "client": "y"})
+	}))
 	mux.Handle("GET /resource", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.AuthenticateResource(r)
 		if err != nil {
@@ -182,7 +185,7 @@ func (e *env) activate(tenantID, clientID string) {
 }
 
 // sign makes a compact JWS with an arbitrary header (for forged tokens too).
-func sign(t *testing.T, header, claims map[string]any, key crypto.Signer) string {
+func sign(t testing.TB, header, claims map[string]any, key crypto.Signer) string {
 	t.Helper()
 	h, _ := json.Marshal(header)
 	c, _ := json.Marshal(claims)
@@ -228,7 +231,7 @@ type dpopKey struct {
 	jkt string
 }
 
-func newDPoPKey(t *testing.T) dpopKey {
+func newDPoPKey(t testing.TB) dpopKey {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	pub, _ := key.PublicKey.Bytes()
 	jwk := map[string]string{"kty": "EC", "crv": "P-256", "x": b64.EncodeToString(pub[1:33]), "y": b64.EncodeToString(pub[33:])}
@@ -349,7 +352,7 @@ func (e *env) customer(clientID, uri, customer string) *http.Response {
 	return resp
 }
 
-func codeOf(t *testing.T, resp *http.Response) string {
+func codeOf(t testing.TB, resp *http.Response) string {
 	t.Helper()
 	u, err := url.Parse(resp.Header.Get("Location"))
 	if err != nil || u.Query().Get("code") == "" {
