@@ -16,9 +16,11 @@ import (
 	"github.com/madoguchi/madoguchi/tenant"
 )
 
-// Body limits.
+// Body limits: a pushed request may carry a request object and
+// authorization_details; the other endpoints a client assertion and a token.
 const (
-	maxFormBody = 64 << 10
+	maxFormBody  = 64 << 10
+	maxSmallForm = 16 << 10
 )
 
 type ctxKey int
@@ -136,9 +138,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func readForm(w http.ResponseWriter, r *http.Request) (map[string][]string, error) {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "application/x-www-form-urlencoded" {
-		return nil, invalidRequest("Send the request as application/x-www-form-urlencoded.", nil)
+		return nil, oerr(http.StatusUnsupportedMediaType, "invalid_request", "Send the request as application/x-www-form-urlencoded.", nil)
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+	limit := int64(maxSmallForm)
+	if r.URL.Path == PathPAR || r.URL.Path == PathCIBA {
+		limit = maxFormBody
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	if err := r.ParseForm(); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
