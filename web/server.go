@@ -54,6 +54,9 @@ type Config struct {
 	Classify func(error) *Problem
 	// EKYC enables the eKYC API (web/ekyc.go); nil disables it.
 	EKYC *EKYCConfig
+	// WebhookKeys returns the JWK Set that verifies webhook signatures
+	// (GET /.well-known/webhook-keys.json); nil leaves the route out.
+	WebhookKeys func() []byte
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }
@@ -122,6 +125,7 @@ func (s *Server) routes() {
 		s.mux.Handle("GET /v1/whoami", s.authed("", s.whoami))
 	}
 	s.ekycRoutes()
+	s.notifyRoutes()
 	s.captureRoutes()
 	if s.cfg.Staff != nil {
 		s.mux.Handle("POST /v1/staff/sessions", s.handle(s.staffLogin))

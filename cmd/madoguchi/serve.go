@@ -148,7 +148,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		go a.runEKYCJobs(ctx)
 	}
 
+	if _, err := a.newNotifier(); err != nil {
+		ln.Close()
+		return fmt.Errorf("webhooks: %w", err)
+	}
+	go a.runNotify(ctx)
 	srv := web.New(a.webConfig(f))
+	srv.AddMetrics(a.notify.WriteMetrics)
 	srv.AddGauge("madoguchi_models_ready", "1 when the pinned face models are installed and verified", func() float64 {
 		if a.models.ready() {
 			return 1
@@ -178,6 +184,12 @@ func (a *app) webConfig(f serveFlags) web.Config {
 		Staff:     staffSessions{a.staff},
 		EKYC:      a.ekycWeb(),
 		OAuth:     a.oauthWeb(),
+		WebhookKeys: func() []byte {
+			if a.notify == nil {
+				return []byte(`{"keys":[]}`)
+			}
+			return a.notify.JWKS()
+		},
 		Ready: []web.Check{
 			{Name: "store", Fn: func(ctx context.Context) error {
 				if err := a.db.Ping(ctx); err != nil {
