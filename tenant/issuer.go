@@ -248,18 +248,8 @@ func (is *Issuer) Token(ctx context.Context, req TokenRequest) (Token, error) {
 	}
 	exp := now.Add(is.cfg.TokenTTL)
 	err = is.db.InTx(ctx, func(tx *store.Tx) error {
-		if jti != "" {
-			if _, err := tx.Exec(ctx, `DELETE FROM client_assertion_jtis WHERE expires_at < ?`, store.Micros(now)); err != nil {
-				return err
-			}
-			jh := sha256.Sum256([]byte(jti))
-			if _, err := tx.Exec(ctx, `INSERT INTO client_assertion_jtis (client_id, jti_hash, expires_at) VALUES (?, ?, ?)`,
-				c.ID, jh[:], store.Micros(jtiExp)); err != nil {
-				if errors.Is(err, store.ErrConflict) {
-					return fmt.Errorf("%w: %w", ErrInvalidClient, ErrReplay)
-				}
-				return err
-			}
+		if err := recordJTI(ctx, tx, c.ID, jti, jtiExp, now); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM access_tokens WHERE expires_at < ?`, store.Micros(now)); err != nil {
 			return err
@@ -280,6 +270,27 @@ func (is *Issuer) Token(ctx context.Context, req TokenRequest) (Token, error) {
 		return Token{}, err
 	}
 	return Token{AccessToken: Secret(value), TokenType: "Bearer", ExpiresIn: is.cfg.TokenTTL, Scopes: scopes, CertBound: cnf != nil}, nil
+}
+
+// recordJTI spends a client assertion's jti inside tx: a second use of the
+// same (client, jti) is ErrInvalidClient wrapping ErrReplay. Expired records
+// are pruned on the way. An empty jti (TLS authentication) records nothing.
+func recordJTI(ctx context.Context, tx *store.Tx, clientID, jti string, exp, now time.Time) error {
+	if jti == "" {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM client_assertion_jtis WHERE expires_at < ?`, store.Micros(now)); err != nil {
+		return err
+	}
+	jh := sha256.Sum256([]byte(jti))
+	if _, err := tx.Exec(ctx, `INSERT INTO client_assertion_jtis (client_id, jti_hash, expires_at) VALUES (?, ?, ?)`,
+		clientID, jh[:], store.Micros(exp)); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("%w: %w", ErrInvalidClient, ErrReplay)
+		}
+		return err
+	}
+	return nil
 }
 
 // authenticateClient identifies and authenticates the client. For an

@@ -41,6 +41,10 @@ type Config struct {
 	Burst     int
 	// Auth authenticates API clients and issues tokens; nil disables /v1.
 	Auth Auth
+	// OAuth, when set, is the authorization server: its routes replace the
+	// built-in token endpoint and it authenticates resource requests
+	// (web/oauth.go). Auth is then unused for /v1.
+	OAuth OAuthServer
 	// Audit serves the tamper-evident log's checkpoint and proofs.
 	Audit AuditLog
 	// Staff signs staff members in to the portal and review API; nil
@@ -121,7 +125,12 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /healthz", s.handle(s.healthz))
 	s.mux.Handle("GET /readyz", s.handle(s.readyz))
 	s.mux.Handle("GET /metrics", s.handle(s.serveMetrics))
-	if s.cfg.Auth != nil {
+	if s.cfg.OAuth != nil {
+		for pattern, h := range s.cfg.OAuth.Routes() {
+			s.mux.Handle(pattern, h)
+		}
+		s.mux.Handle("GET /v1/whoami", s.authed("", s.whoami))
+	} else if s.cfg.Auth != nil {
 		s.mux.Handle("POST /v1/oauth/token", s.handle(s.token))
 		s.mux.Handle("GET /v1/whoami", s.authed("", s.whoami))
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/madoguchi/madoguchi/document/chip"
 	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/notify"
+	"github.com/madoguchi/madoguchi/oauth"
 	"github.com/madoguchi/madoguchi/revoke"
 	"github.com/madoguchi/madoguchi/staff"
 	"github.com/madoguchi/madoguchi/store"
@@ -50,6 +51,8 @@ type app struct {
 	// revocations keeps in-memory credential caches honest (package
 	// revoke); serve runs it. Nil when the token cache is off.
 	revocations *revoke.Watcher
+	// oauth is the authorization server (nil: client_credentials only).
+	oauth *oauth.Server
 	// ekyc is the eKYC service, built once by serve (nil: eKYC disabled).
 	ekyc *ekyc.Service
 	// staff holds staff accounts, sessions and dual-control approvals.
@@ -136,7 +139,7 @@ func (a *app) openDomain() error {
 // them honest.
 func (a *app) newIssuer(publicURL string, cacheSize int) error {
 	base := strings.TrimRight(publicURL, "/")
-	cfg := tenant.IssuerConfig{Audiences: []string{base, base + "/v1/oauth/token"}}
+	cfg := tenant.IssuerConfig{Audiences: oauth.Audiences(base)}
 	if cacheSize > 0 {
 		w, err := revoke.NewWatcher(a.db, revoke.Config{Logger: a.log})
 		if err != nil {

@@ -140,6 +140,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if a.revocations != nil {
 		go a.revocations.Run(ctx)
 	}
+	if err := a.newOAuth(f.publicURL); err != nil {
+		ln.Close()
+		return fmt.Errorf("oauth: %w", err)
+	}
+	if a.oauth != nil {
+		go a.oauth.Run(ctx)
+	}
 	if f.models == "" {
 		f.models = filepath.Join(f.data.data, "models")
 	}
@@ -199,6 +206,14 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	return srv.Serve(ctx, ln, tlsCfg)
 }
 
+// oauthWeb returns the authorization server for the HTTP layer, or nil.
+func (a *app) oauthWeb() web.OAuthServer {
+	if a.oauth == nil {
+		return nil
+	}
+	return oauthWeb{a.oauth}
+}
+
 // webConfig wires the HTTP layer to the domain components.
 func (a *app) webConfig(f serveFlags) web.Config {
 	return web.Config{
@@ -209,6 +224,7 @@ func (a *app) webConfig(f serveFlags) web.Config {
 		Audit:     auditLog{a.audit},
 		Staff:     staffSessions{a.staff},
 		EKYC:      a.ekycWeb(),
+		OAuth:     a.oauthWeb(),
 		WebhookKeys: func() []byte {
 			if a.notify == nil {
 				return []byte(`{"keys":[]}`)
