@@ -462,6 +462,11 @@ func (s *Service) commitDecision(ctx context.Context, ss *Session, d *Decision, 
 	}
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
 		set, args := "decision = ?, decided_at = ?, reviewer = '', claim_expires = 0", []any{string(dj), store.Micros(d.DecidedAt)}
+		if d.Outcome == OutcomeReview {
+			// When it was referred: the dashboard's referral rate and
+			// review times (stats.go).
+			set, args = set+", referred_at = ?", append(args, store.Micros(d.DecidedAt))
+		}
 		if rv != nil {
 			cj, err := json.Marshal(rv)
 			if err != nil {
