@@ -107,7 +107,7 @@ type env struct {
 
 // Personas: op-admin (operator admin, bootstrap), op-admin2, op-reviewer,
 // op-auditor, a-reviewer, a-admin, a-auditor (tenant tn_a), b-reviewer,
-// b-admin (tenant tn_b), nobody (tenant tn_a, no role).
+// b-admin, b-auditor (tenant tn_b), nobody (tenant tn_a, no role).
 func newEnv(t testing.TB, mod ...func(*Config)) *env {
 	t.Helper()
 	ctx := context.Background()
@@ -162,7 +162,7 @@ func newEnv(t testing.TB, mod ...func(*Config)) *env {
 	}{
 		{"op-reviewer", "", staff.RoleReviewer}, {"op-auditor", "", staff.RoleAuditor},
 		{"a-reviewer", "tn_a", staff.RoleReviewer}, {"a-admin", "tn_a", staff.RoleAdmin}, {"a-auditor", "tn_a", staff.RoleAuditor},
-		{"b-reviewer", "tn_b", staff.RoleReviewer}, {"b-admin", "tn_b", staff.RoleAdmin},
+		{"b-reviewer", "tn_b", staff.RoleReviewer}, {"b-admin", "tn_b", staff.RoleAdmin}, {"b-auditor", "tn_b", staff.RoleAuditor},
 		{"nobody", "tn_a", ""},
 	} {
 		e.addPerson(p.name, p.tenant, p.role)
@@ -171,8 +171,12 @@ func newEnv(t testing.TB, mod ...func(*Config)) *env {
 		DB: db, Audit: e.audit, Staff: StaffDirectory(e.dir), Passkeys: e.passkeys,
 		OperatorReview: func(_ context.Context, tenantID string) (bool, error) { return e.operatorReview[tenantID], nil },
 		TenantName:     func(_ context.Context, id string) (string, error) { return "Bank " + strings.ToUpper(id[3:]), nil },
-		RequestID:      func(context.Context) string { return "req-test-0001" },
-		Now:            e.clock.Now,
+		AuditLog:       al,
+		Tenants: func(context.Context) ([]TenantRef, error) {
+			return []TenantRef{{ID: "tn_a", Name: "Bank A"}, {ID: "tn_b", Name: "Bank B"}}, nil
+		},
+		RequestID: func(context.Context) string { return "req-test-0001" },
+		Now:       e.clock.Now,
 	}
 	for _, m := range mod {
 		m(&e.cfg)

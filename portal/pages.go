@@ -27,5 +27,12 @@ func pages() []Route {
 		{Method: post, Path: "/passkey/finish", Handle: passkeyLoginFinish, Public: true, JSON: true, MaxBody: 80 << 10},
 		{Method: post, Path: "/account/passkeys/begin", Handle: passkeyRegisterBegin, JSON: true},
 		{Method: post, Path: "/account/passkeys/finish", Handle: passkeyRegisterFinish, JSON: true, MaxBody: 80 << 10},
+
+		// Audit (audit_*.go) and the dashboard (dashboard.go).
+		{Method: get, Path: "/audit", Handle: auditList, Roles: auditRoles, Nav: "nav.audit", Hint: "hint.audit"},
+		{Method: get, Path: "/audit/entries/{id}", Handle: auditEntry, Roles: auditRoles},
+		{Method: get, Path: "/audit/entries/{id}/proof", Handle: auditProof, Roles: auditRoles},
+		{Method: get, Path: "/audit/trail/{id}", Handle: auditTrail, Roles: auditRoles},
+		{Method: get, Path: "/dashboard", Handle: dashboardShow, Roles: dashboardRoles, Nav: "nav.dashboard", Hint: "hint.dashboard"},
 	}
 }

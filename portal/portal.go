@@ -82,6 +82,15 @@ type Config struct {
 	OperatorReview func(ctx context.Context, tenantID string) (bool, error)
 	// TenantName names a tenant for display (optional; the id otherwise).
 	TenantName func(ctx context.Context, tenantID string) (string, error)
+	// AuditLog reads the audit log back for the audit pages and the trails
+	// object pages embed (*audit.Log; audit_reader.go). Required.
+	AuditLog AuditReader
+	// Tenants lists the tenants operator staff choose from (the
+	// dashboard, the audit page's filter). Required.
+	Tenants func(ctx context.Context) ([]TenantRef, error)
+	// DayZone is the time zone of the dashboard's days and the times the
+	// audit pages show (default Japan Standard Time, UTC+9).
+	DayZone *time.Location
 	// RequestID returns the request id the server assigned (optional).
 	RequestID func(ctx context.Context) string
 	// RequireAdminPasskey withholds the admin role from sessions not opened
@@ -123,6 +132,9 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	if cfg.DB == nil || cfg.Audit == nil || cfg.Staff == nil || cfg.OperatorReview == nil {
 		return nil, errors.New("portal: Config needs DB, Audit, Staff and OperatorReview")
+	}
+	if err := cfg.checkAudit(); err != nil {
+		return nil, err
 	}
 	if cfg.RequireAdminPasskey && cfg.Passkeys == nil {
 		return nil, errors.New("portal: passkeys are required for admins but no passkey relying party is configured")

@@ -16,7 +16,7 @@ import (
 	"github.com/madoguchi/madoguchi/staff"
 )
 
-//go:embed templates/*.html
+//go:embed templates/*.html templates/blocks/*.html
 var templateFS embed.FS
 
 //go:embed static
@@ -53,6 +53,10 @@ func loadTemplates(cat *i18n.Catalog) (*templates, error) {
 		}
 		base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 		if err != nil {
+			return nil, err
+		}
+		// Blocks any page may embed (templates/blocks: the audit trail).
+		if _, err := base.ParseFS(templateFS, "templates/blocks/*.html"); err != nil {
 			return nil, err
 		}
 		t.pages[lang] = map[string]*template.Template{}

@@ -25,6 +25,8 @@ type routeSpec struct {
 	object func(e *env, b *browser) string
 	// ownerOK is the status the owner gets (routes with an object).
 	ownerOK int
+	// owner is the persona who owns the object (default a-reviewer).
+	owner string
 }
 
 // testRoutes are extra routes only the tests mount: a role-restricted page
@@ -86,6 +88,12 @@ var routeSpecs = map[string]routeSpec{
 	"POST /passkey/finish":          {body: map[string]any{"credential": map[string]string{}}},
 	"POST /account/passkeys/begin":  {body: map[string]string{}},
 	"POST /account/passkeys/finish": {body: map[string]any{"name": "k", "credential": map[string]string{}}},
+	// Audit and dashboard (audit_test.go).
+	"GET /audit":                    {},
+	"GET /audit/entries/{id}":       {owner: "a-auditor", ownerOK: http.StatusOK, object: func(e *env, b *browser) string { return entryPath(e, b, "") }},
+	"GET /audit/entries/{id}/proof": {owner: "a-auditor", ownerOK: http.StatusOK, object: func(e *env, b *browser) string { return entryPath(e, b, "/proof") }},
+	"GET /audit/trail/{id}":         {owner: "a-auditor", ownerOK: http.StatusOK, object: trailPathFor},
+	"GET /dashboard":                {},
 	// The tests' own routes.
 	"GET /test/admin-only": {},
 	"GET /test/tenants/{id}": {
@@ -251,10 +259,11 @@ func TestRoles(t *testing.T) {
 	}
 }
 
-// TestCrossTenant runs every route that takes an id with an object of
-// tenant A's reviewer: another tenant's staff, another person of the same
-// tenant and the operator get 404 where the object is not theirs to see,
-// and the owner gets through.
+// TestCrossTenant runs every route that takes an id with an object of a
+// person of tenant A (its reviewer unless the spec names its owner):
+// another tenant's staff, another person of the same tenant and the
+// operator get 404 where the object is not theirs to see, and the owner
+// gets through.
 func TestCrossTenant(t *testing.T) {
 	e := newEnv(t, withTestRoutes)
 	for _, rt := range e.srv.Routes() {
@@ -263,9 +272,13 @@ func TestCrossTenant(t *testing.T) {
 			continue
 		}
 		t.Run(key(rt), func(t *testing.T) {
-			owner := e.signedIn("a-reviewer")
+			who := spec.owner
+			if who == "" {
+				who = "a-reviewer"
+			}
+			owner := e.signedIn(who)
 			path := spec.object(e, owner)
-			for _, intruder := range []string{"b-reviewer", "b-admin", "a-admin", "op-admin", "op-reviewer"} {
+			for _, intruder := range []string{"b-reviewer", "b-admin", "b-auditor", "a-admin", "op-admin", "op-reviewer"} {
 				b := e.signedIn(intruder)
 				sp, err := e.dir.CheckSession(context.Background(), b.cookies[session.CookieSession])
 				if err != nil {

@@ -131,6 +131,15 @@ func (a *app) portalMount(p portalFlags, publicURL string) (*web.Mount, error) {
 			t, err := a.tenants.Tenant(ctx, id)
 			return t.Name, err
 		},
+		AuditLog: a.audit,
+		Tenants: func(ctx context.Context) ([]portal.TenantRef, error) {
+			ts, err := a.tenants.ListTenants(ctx)
+			out := make([]portal.TenantRef, len(ts))
+			for i, t := range ts {
+				out[i] = portal.TenantRef{ID: t.ID, Name: t.Name}
+			}
+			return out, err
+		},
 		RequestID:           web.RequestID,
 		RequireAdminPasskey: p.adminPasskey == "required",
 		ReauthWindow:        p.reauth,
