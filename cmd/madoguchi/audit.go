@@ -155,7 +155,7 @@ func runAuditVerify(ctx context.Context, e *env, args []string) error {
 	var cps multiFlag
 	fs.Var(&cps, "checkpoint", "a signed checkpoint file; twice (OLD, NEW) proves NEW extends OLD; once, it must match the stored log")
 	key := fs.String("key", "", "verifier key (name+hash+key) or a file holding it (default: derived from --key-file)")
-	proof := fs.String("proof", "", "a proof file: a consistency proof for two --checkpoint files, or an inclusion proof (tlog-proof) alone")
+	proof := fs.String("proof", "", "a proof file: a consistency proof for two --checkpoint files, or an inclusion proof (tlog-proof, such as the portal's proof bundle) alone; - reads it from standard input")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -176,18 +176,7 @@ func runAuditVerify(ctx context.Context, e *env, args []string) error {
 	case len(cps) > 2:
 		return usageError{"give --checkpoint once (check the stored log against it) or twice (OLD, NEW)"}
 	case *proof != "":
-		b, err := readCapped(*proof, audit.MaxProofFileLen)
-		if err != nil {
-			return err
-		}
-		ent, cp, err := audit.VerifyInclusionProof(b, vkey)
-		if err != nil {
-			return fail(err)
-		}
-		p, _ := audit.ParseInclusionProof(b)
-		fmt.Fprintf(e.stdout, "ok: entry %d (%s %s by %s %s, outcome %s) is in %s at size %d\n",
-			p.Index, ent.Action, ent.Time.Format("2006-01-02T15:04:05.000000Z"), ent.ActorKind, ent.ActorID, ent.Outcome, cp.Origin, cp.Size)
-		return nil
+		return verifyProofCmd(e, vkey, *proof, fail)
 	}
 	var trusted [][]byte
 	for _, c := range cps {
