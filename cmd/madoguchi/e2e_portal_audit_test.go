@@ -44,7 +44,9 @@ func seedDashboardRows(t *testing.T, db *store.DB, tenantID string) {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Now()
-	day := func(back int, h int) time.Time { return now.Add(-time.Duration(back)*24*time.Hour - time.Duration(h)*time.Minute) }
+	day := func(back int, h int) time.Time {
+		return now.Add(-time.Duration(back)*24*time.Hour - time.Duration(h)*time.Minute)
+	}
 	rnd := func(p string) string { b := make([]byte, 10); _, _ = rand.Read(b); return p + hex.EncodeToString(b) }
 	type row struct {
 		method, state, outcome string
