@@ -42,7 +42,8 @@ type DayCount struct {
 	Count  int
 }
 
-// SessionStats summarises a tenant's sessions created in [From, To).
+// SessionStats summarises a tenant's sessions created in [From, To), whole
+// days.
 type SessionStats struct {
 	From, To time.Time
 	// Days counts sessions by creation day, method and result, ascending by
@@ -89,38 +90,35 @@ var (
 	_ StatsQuerier = (*store.Tx)(nil)
 )
 
-// MaxStatsSpan bounds To-From.
-const MaxStatsSpan = 400 * 24 * time.Hour
+// MaxStatsDays bounds the period of Stats.
+const MaxStatsDays = 400
 
-const dayMicros = int64(24 * time.Hour / time.Microsecond)
-
-// Stats reads the statistics of tenantID's sessions created in [from, to).
-// Days are calendar days in from's location, computed with from's UTC
-// offset: exact for fixed-offset zones such as Asia/Tokyo; across a
-// daylight-saving change the days after it are shifted by the change.
-func Stats(ctx context.Context, q StatsQuerier, tenantID string, from, to time.Time) (SessionStats, error) {
-	st := SessionStats{From: from, To: to}
-	if !from.Before(to) || to.Sub(from) > MaxStatsSpan {
-		return st, fmt.Errorf("%w: statistics period must be 1 µs to %s", ErrInvalidInput, MaxStatsSpan)
+// Stats reads the statistics of tenantID's sessions created on the days
+// calendar days from from's day on. Days are calendar days in from's
+// location, taken at from's UTC offset: exact for fixed-offset zones such
+// as Asia/Tokyo; across a daylight-saving change, days after it are
+// shifted by the change.
+func Stats(ctx context.Context, q StatsQuerier, tenantID string, from time.Time, days int) (SessionStats, error) {
+	if days < 1 || days > MaxStatsDays {
+		return SessionStats{}, fmt.Errorf("%w: statistics period must be 1 to %d days", ErrInvalidInput, MaxStatsDays)
 	}
-	_, off := from.Zone()
-	offUS := int64(off) * 1e6
-	lo, hi := store.Micros(from), store.Micros(to)
-	rows, err := q.Query(ctx, `SELECT (created_at + ?) / `+fmt.Sprint(dayMicros)+`, method, state, outcome, COUNT(*),
-		SUM(CASE WHEN referred_at > 0 THEN 1 ELSE 0 END)
-		FROM ekyc_sessions WHERE tenant_id = ? AND created_at >= ? AND created_at < ?
-		GROUP BY 1, 2, 3, 4`, offUS, tenantID, lo, hi)
+	offUS, d0, d1, start, end := store.DayRange(from, days)
+	st := SessionStats{From: start, To: end}
+	day := store.DayExpr("created_at", offUS)
+	rows, err := q.Query(ctx, `SELECT `+day+`, method, state, outcome, COUNT(*), SUM(CASE WHEN referred_at > 0 THEN 1 ELSE 0 END)
+		FROM ekyc_sessions WHERE tenant_id = ? AND `+day+` >= ? AND `+day+` < ?
+		GROUP BY 1, 2, 3, 4`, tenantID, d0, d1)
 	if err != nil {
 		return st, fmt.Errorf("ekyc: session statistics: %w", err)
 	}
 	byKey := map[DayCount]int{}
 	for rows.Next() {
 		var (
-			day                   int64
+			dn                    int64
 			method, state, result string
 			n, referred           int
 		)
-		if err := rows.Scan(&day, &method, &state, &result, &n, &referred); err != nil {
+		if err := rows.Scan(&dn, &method, &state, &result, &n, &referred); err != nil {
 			rows.Close()
 			return st, fmt.Errorf("ekyc: session statistics: %w", err)
 		}
@@ -141,7 +139,7 @@ func Stats(ctx context.Context, q StatsQuerier, tenantID string, from, to time.T
 		if m, err := MethodByCode(method); err == nil {
 			method = m.API
 		}
-		t := time.UnixMicro(day*dayMicros - offUS).In(from.Location())
+		t := store.DayStart(dn, offUS, from.Location())
 		byKey[DayCount{Day: t, Method: method, Result: result}] += n
 	}
 	if err := rows.Close(); err != nil {
@@ -172,8 +170,8 @@ func Stats(ctx context.Context, q StatsQuerier, tenantID string, from, to time.T
 	})
 
 	rows, err = q.Query(ctx, `SELECT referred_at, decided_at FROM ekyc_sessions
-		WHERE tenant_id = ? AND created_at >= ? AND created_at < ? AND referred_at > 0 AND outcome IN ('approved', 'rejected')`,
-		tenantID, lo, hi)
+		WHERE tenant_id = ? AND `+day+` >= ? AND `+day+` < ? AND referred_at > 0 AND outcome IN ('approved', 'rejected')`,
+		tenantID, d0, d1)
 	if err != nil {
 		return st, fmt.Errorf("ekyc: review times: %w", err)
 	}

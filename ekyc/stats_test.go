@@ -1,6 +1,7 @@
 package ekyc
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -43,7 +44,7 @@ func TestStats(t *testing.T) {
 		}
 		e.runHo(e.tenantA)
 
-		st, err := Stats(e.ctx, db, e.tenantA, day1, day1.AddDate(0, 0, 7))
+		st, err := Stats(e.ctx, db, e.tenantA, day1, 7)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,16 +71,23 @@ func TestStats(t *testing.T) {
 			t.Errorf("ReviewTimes = %v, want [40m]", st.ReviewTimes)
 		}
 		// Only the days asked for.
-		if st, err := Stats(e.ctx, db, e.tenantA, day2, day2.AddDate(0, 0, 1)); err != nil || len(st.Days) != 1 || st.Referred != 1 || len(st.ReviewTimes) != 0 {
+		if st, err := Stats(e.ctx, db, e.tenantA, day2, 1); err != nil || len(st.Days) != 1 || st.Referred != 1 || len(st.ReviewTimes) != 0 {
 			t.Errorf("Stats(day 2) = %+v, %v", st, err)
 		}
-		if st, err := Stats(e.ctx, db, "tn_nobody", day1, day2); err != nil || len(st.Days) != 0 || st.Decided != 0 {
+		if st, err := Stats(e.ctx, db, "tn_nobody", day1, 1); err != nil || len(st.Days) != 0 || st.Decided != 0 {
 			t.Errorf("Stats(unknown tenant) = %+v, %v", st, err)
 		}
-		for _, p := range [][2]time.Time{{day2, day1}, {day1, day1}, {day1, day1.Add(MaxStatsSpan + time.Hour)}} {
-			if _, err := Stats(e.ctx, db, e.tenantA, p[0], p[1]); !errors.Is(err, ErrInvalidInput) {
-				t.Errorf("Stats(%v..%v) = %v, want ErrInvalidInput", p[0], p[1], err)
+		for _, n := range []int{0, -1, MaxStatsDays + 1} {
+			if _, err := Stats(e.ctx, db, e.tenantA, day1, n); !errors.Is(err, ErrInvalidInput) {
+				t.Errorf("Stats(%d days) = %v, want ErrInvalidInput", n, err)
 			}
+		}
+		// Days in another zone come from a sort instead of the index, and
+		// are days of that zone: in UTC everything happened on May 1st.
+		utc, err := Stats(e.ctx, db, e.tenantA, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), 7)
+		if err != nil || len(utc.Days) != 4 || !utc.Days[3].Day.Equal(time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)) ||
+			utc.Days[0].Day.Location() != time.UTC || utc.Decided != 3 {
+			t.Errorf("Stats in UTC = %+v, %v", utc.Days, err)
 		}
 	})
 }
@@ -157,6 +165,32 @@ func TestStatsMigrationBackfill(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestStatsReadsTheDayIndex: with a UTC+9 day zone the statistics come
+// from the dashboard index of migration 0029 alone, in day order, without a
+// sort (the expression in the query must match the index's exactly).
+func TestStatsReadsTheDayIndex(t *testing.T) {
+	db := storetest.SQLite(t)
+	rows, err := db.Query(context.Background(), `EXPLAIN QUERY PLAN SELECT `+store.DayExpr("created_at", 9*3600*1e6)+
+		`, method, state, outcome, COUNT(*) FROM ekyc_sessions WHERE tenant_id = ? AND `+store.DayExpr("created_at", 9*3600*1e6)+
+		` >= ? AND `+store.DayExpr("created_at", 9*3600*1e6)+` < ? GROUP BY 1, 2, 3, 4`, "tn_a", 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if p := strings.Join(plan, "\n"); !strings.Contains(p, "COVERING INDEX ekyc_sessions_dashboard") || strings.Contains(p, "TEMP B-TREE") {
+		t.Errorf("dashboard query plan:\n%s", p)
+	}
 }
 
 func stripComments(s string) string {

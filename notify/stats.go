@@ -48,44 +48,42 @@ var (
 
 // Limits of TenantFailures.
 const (
-	MaxFailureSpan   = 400 * 24 * time.Hour
+	MaxFailureDays   = 400
 	MaxLatestFailing = 100
 )
 
 // ErrPeriod reports a statistics period or list size outside the limits.
 var ErrPeriod = errors.New("notify: bad statistics period")
 
-const dayMicros = int64(24 * time.Hour / time.Microsecond)
-
 // TenantFailures reads the delivery statistics of tenantID's events
-// created in [from, to), with up to latest failing events. Days are
-// calendar days in from's location, computed with from's UTC offset (exact
-// for fixed-offset zones such as Asia/Tokyo).
-func TenantFailures(ctx context.Context, q Querier, tenantID string, from, to time.Time, latest int) (Failures, error) {
-	f := Failures{From: from, To: to}
-	if !from.Before(to) || to.Sub(from) > MaxFailureSpan || latest < 0 || latest > MaxLatestFailing {
-		return f, fmt.Errorf("%w: period must be 1 µs to %s and at most %d events listed", ErrPeriod, MaxFailureSpan, MaxLatestFailing)
+// created on the days calendar days from from's day on (in from's
+// location, at its UTC offset: exact for fixed-offset zones such as
+// Asia/Tokyo), with up to latest failing events.
+func TenantFailures(ctx context.Context, q Querier, tenantID string, from time.Time, days, latest int) (Failures, error) {
+	if days < 1 || days > MaxFailureDays || latest < 0 || latest > MaxLatestFailing {
+		return Failures{}, fmt.Errorf("%w: 1 to %d days and at most %d events listed", ErrPeriod, MaxFailureDays, MaxLatestFailing)
 	}
-	_, off := from.Zone()
-	offUS := int64(off) * 1e6
-	lo, hi := store.Micros(from), store.Micros(to)
-	rows, err := q.Query(ctx, `SELECT (created_at + ?) / `+fmt.Sprint(dayMicros)+`, COUNT(*),
+	offUS, _, _, start, stop := store.DayRange(from, days)
+	f := Failures{From: start, To: stop}
+	lo, hi := store.Micros(start), store.Micros(stop)
+	day := store.DayExpr("created_at", offUS)
+	rows, err := q.Query(ctx, `SELECT `+day+`, COUNT(*),
 		SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END),
 		SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END),
 		SUM(CASE WHEN state = 'delivered' AND attempts > 1 THEN 1 ELSE 0 END)
 		FROM notify_outbox WHERE tenant_id = ? AND created_at >= ? AND created_at < ?
-		GROUP BY 1`, offUS, tenantID, lo, hi)
+		GROUP BY 1`, tenantID, lo, hi)
 	if err != nil {
 		return f, fmt.Errorf("notify: failure statistics: %w", err)
 	}
 	for rows.Next() {
-		var day int64
+		var dn int64
 		var d DayFailures
-		if err := rows.Scan(&day, &d.Events, &d.Dead, &d.Retrying, &d.Retried); err != nil {
+		if err := rows.Scan(&dn, &d.Events, &d.Dead, &d.Retrying, &d.Retried); err != nil {
 			rows.Close()
 			return f, fmt.Errorf("notify: failure statistics: %w", err)
 		}
-		d.Day = time.UnixMicro(day*dayMicros - offUS).In(from.Location())
+		d.Day = store.DayStart(dn, offUS, from.Location())
 		f.Days = append(f.Days, d)
 		f.Events, f.Dead, f.Retrying, f.Retried = f.Events+d.Events, f.Dead+d.Dead, f.Retrying+d.Retrying, f.Retried+d.Retried
 	}

@@ -56,7 +56,7 @@ func TestTenantFailures(t *testing.T) {
 		retrying := e.enqueue(n, event(srv.URL+"/hook", "ev_retrying"))
 		n.DeliverDue(ctx)
 
-		f, err := notify.TenantFailures(ctx, db, "tn_a", day1, day1.AddDate(0, 0, 7), 10)
+		f, err := notify.TenantFailures(ctx, db, "tn_a", day1, 7, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,19 +74,20 @@ func TestTenantFailures(t *testing.T) {
 		if len(f.Latest) != 2 || f.Latest[0].ID != retrying || f.Latest[1].ID != dead || f.Latest[1].LastError != "status 503" {
 			t.Errorf("latest = %+v, want %s then %s", f.Latest, retrying, dead)
 		}
-		if f, err := notify.TenantFailures(ctx, db, "tn_a", day1, day1.AddDate(0, 0, 7), 0); err != nil || f.Latest != nil || f.Events != 4 {
+		if f, err := notify.TenantFailures(ctx, db, "tn_a", day1, 7, 0); err != nil || f.Latest != nil || f.Events != 4 {
 			t.Errorf("without the list: %+v, %v", f, err)
 		}
-		if f, err := notify.TenantFailures(ctx, db, "tn_c", day1, day2, 5); err != nil || f.Events != 0 || len(f.Latest) != 0 {
+		if f, err := notify.TenantFailures(ctx, db, "tn_c", day1, 1, 5); err != nil || f.Events != 0 || len(f.Latest) != 0 {
 			t.Errorf("unknown tenant: %+v, %v", f, err)
 		}
-		for _, c := range []struct {
-			from, to time.Time
-			latest   int
-		}{{day2, day1, 1}, {day1, day1, 1}, {day1, day1.Add(notify.MaxFailureSpan + 1), 1}, {day1, day2, -1}, {day1, day2, notify.MaxLatestFailing + 1}} {
-			if _, err := notify.TenantFailures(ctx, db, "tn_a", c.from, c.to, c.latest); !errors.Is(err, notify.ErrPeriod) {
-				t.Errorf("TenantFailures(%v, %v, %d) = %v, want ErrPeriod", c.from, c.to, c.latest, err)
+		for _, c := range []struct{ days, latest int }{{0, 1}, {-1, 1}, {notify.MaxFailureDays + 1, 1}, {1, -1}, {1, notify.MaxLatestFailing + 1}} {
+			if _, err := notify.TenantFailures(ctx, db, "tn_a", day1, c.days, c.latest); !errors.Is(err, notify.ErrPeriod) {
+				t.Errorf("TenantFailures(%d days, %d) = %v, want ErrPeriod", c.days, c.latest, err)
 			}
+		}
+		// Any instant of the first day names that day.
+		if f2, err := notify.TenantFailures(ctx, db, "tn_a", day1.Add(23*time.Hour), 7, 0); err != nil || !f2.From.Equal(day1) || f2.Events != f.Events {
+			t.Errorf("from late on day 1: %v..%v %d events, %v", f2.From, f2.To, f2.Events, err)
 		}
 	})
 }

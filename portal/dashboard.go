@@ -127,15 +127,14 @@ func dashboardShow(rq *Request) error {
 	}
 	p.Tenant = rq.tenantName(p.TenantID)
 	zone := rq.s.cfg.DayZone
-	now := rq.s.cfg.Now().In(zone)
-	to := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, zone)
-	from := to.AddDate(0, 0, -p.Days)
-	p.Range = from.Format(time.DateOnly) + " – " + to.AddDate(0, 0, -1).Format(time.DateOnly)
-
-	st, err := ekyc.Stats(rq.Ctx(), rq.s.cfg.DB, p.TenantID, from, to)
+	// The period ends today (in the day zone).
+	first := rq.s.cfg.Now().In(zone).AddDate(0, 0, 1-p.Days)
+	st, err := ekyc.Stats(rq.Ctx(), rq.s.cfg.DB, p.TenantID, first, p.Days)
 	if err != nil {
 		return err
 	}
+	from := st.From
+	p.Range = from.Format(time.DateOnly) + " – " + st.To.AddDate(0, 0, -1).Format(time.DateOnly)
 	p.Decided, p.Referred, p.Reviewed = st.Decided, st.Referred, len(st.ReviewTimes)
 	if r, ok := st.ReferralRate(); ok {
 		p.ReferralRate = strconv.FormatFloat(100*r, 'f', 1, 64)
@@ -151,7 +150,7 @@ func dashboardShow(rq *Request) error {
 	}
 	p.Chart = drawChart(p.ByDay, len(p.Results))
 
-	if p.Hooks, err = notify.TenantFailures(rq.Ctx(), rq.s.cfg.DB, p.TenantID, from, to, dashboardFailing); err != nil {
+	if p.Hooks, err = notify.TenantFailures(rq.Ctx(), rq.s.cfg.DB, p.TenantID, first, p.Days, dashboardFailing); err != nil {
 		return err
 	}
 	p.HasEvents = p.Hooks.Events > 0
