@@ -8,8 +8,13 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/web"
 )
+
+// knownScopes are the scopes the server's endpoints check (advertised in
+// the OAuth metadata).
+var knownScopes = []string{web.ScopeAuditRead, web.ScopeEKYCDevice, web.ScopeEKYCResults, web.ScopeEKYCSessions}
 
 type serveFlags struct {
 	data      dataFlags
@@ -27,6 +32,7 @@ type serveFlags struct {
 	install   string
 	zoomOut   string
 	cpEvery   time.Duration
+	signIn    web.SignInLimits
 }
 
 func runServe(ctx context.Context, e *env, args []string) error {
@@ -49,6 +55,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if err := envInt(fs, e, &f.burst, "rate-burst", "MADOGUCHI_RATE_BURST", 100, "burst size of the per-client rate limit"); err != nil {
+		return err
+	}
+	if err := envFloat(fs, e, &f.signIn.PerAddress, "signin-rate", "MADOGUCHI_SIGNIN_RATE", 1, "staff sign-in attempts per second per client address (negative disables)"); err != nil {
+		return err
+	}
+	if err := envFloat(fs, e, &f.signIn.Global, "signin-global-rate", "MADOGUCHI_SIGNIN_GLOBAL_RATE", 20, "staff sign-in attempts per second for the whole server (negative disables)"); err != nil {
 		return err
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -141,7 +153,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		go a.runEKYCJobs(ctx)
 	}
 
-	srv := web.New(a.webConfig(f))
+	cfg := a.webConfig(f)
+	cfg.OAuthMetadata = func() any {
+		return tenant.ServerMetadata(tenant.MetadataConfig{Issuer: f.publicURL, MutualTLS: tlsCfg != nil, Scopes: knownScopes})
+	}
+	srv := web.New(cfg)
+	signInMetrics(srv, a.staff)
 	srv.AddGauge("madoguchi_models_ready", "1 when the pinned face models are installed and verified", func() float64 {
 		if a.models.ready() {
 			return 1
@@ -161,6 +178,8 @@ func (a *app) webConfig(f serveFlags) web.Config {
 		Auth:      tenantAuth{a.issuer},
 		Audit:     auditLog{a.audit},
 		Staff:     staffSessions{a.staff},
+		SignIn:    f.signIn,
+		Admin:     adminAPI{a}.adminConfig(),
 		EKYC:      a.ekycWeb(),
 		Ready: []web.Check{
 			{Name: "store", Fn: func(ctx context.Context) error {
