@@ -118,11 +118,15 @@ func TestBadInputWritesNothing(t *testing.T) {
 			if resp.StatusCode != tt.status {
 				t.Errorf("status = %d, want %d (%s)", resp.StatusCode, tt.status, b)
 			}
-			if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
-				t.Errorf("Content-Type = %q, want application/problem+json", ct)
+			// The token endpoint answers RFC 6749 JSON errors.
+			var oe struct {
+				Error string `json:"error"`
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "application/json" || json.Unmarshal(b, &oe) != nil || oe.Error == "" {
+				t.Errorf("Content-Type = %q body %s, want an RFC 6749 application/json error", ct, b)
 			}
 			if strings.Contains(string(b), "DROP TABLE") || strings.Contains(string(b), "<script>") {
-				t.Errorf("problem echoes the input: %s", b)
+				t.Errorf("error echoes the input: %s", b)
 			}
 		})
 	}
