@@ -417,7 +417,8 @@ func parseClientCreate(b []byte) (clientCreate, error) {
 
 // newStaffDirectory builds the staff directory with the approval executors
 // the installation supports: client.create runs tenant.Registry.CreateClientTx
-// inside the approval's transaction; kek.rotate rotates the KEK right after
+// inside the approval's transaction; ekyc.policy.set stores a weakening
+// eKYC policy change (ekyc.go); kek.rotate rotates the KEK right after
 // the approval commits (a key file or KMS cannot join a database
 // transaction). onClient, if set, receives each client created. The server
 // should build its Directory the same way.
@@ -444,6 +445,7 @@ func newStaffDirectory(a *app, onClient func(tenant.Client)) (*staff.Directory, 
 					return err
 				},
 			},
+			kindPolicySet: policySetExecutor(a),
 			staff.KindKEKRotate: {
 				Validate: func(b []byte) error {
 					if len(bytes.TrimSpace(b)) != 0 && string(bytes.TrimSpace(b)) != "{}" {
