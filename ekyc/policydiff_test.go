@@ -142,6 +142,7 @@ func TestComparePoliciesFailsClosed(t *testing.T) {
 		t.Errorf("leaves()[face_match.threshold] = %s", got)
 	}
 }
+
 // policyLeafFields lists Policy's JSON leaf paths by reflection (for the
 // completeness test: every one must be classified).
 func policyLeafFields() []string {
