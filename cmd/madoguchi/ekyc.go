@@ -3,7 +3,7 @@ package main
 // "madoguchi ekyc": the legal methods and per-tenant eKYC policies.
 //
 //	ekyc methods                      the methods with citations and dates
-//	ekyc policy example [--threshold] a starting policy (JSON) to edit
+//	ekyc policy example --threshold X a starting policy (JSON) to edit
 //	ekyc policy show --tenant ID      the tenant's stored policy and version
 //	ekyc policy set --tenant ID --file FILE --as ADMIN
 //	                                  validate a policy and print its changes;
@@ -37,7 +37,7 @@ import (
 	"github.com/madoguchi/madoguchi/store"
 )
 
-const ekycUsage = "ekyc methods | ekyc policy example [--threshold X] | ekyc policy show --tenant ID [--data DIR] | ekyc policy set --tenant ID --file FILE --as ADMIN [--data DIR]"
+const ekycUsage = "ekyc methods | ekyc policy example --threshold X | ekyc policy show --tenant ID [--data DIR] | ekyc policy set --tenant ID --file FILE --as ADMIN [--data DIR]"
 
 func runEKYC(ctx context.Context, e *env, args []string) error {
 	usage := func(msg string) error {
