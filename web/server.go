@@ -58,6 +58,9 @@ type Config struct {
 	// Admin enables the staff administration API (web/admin.go); nil
 	// disables it.
 	Admin *AdminConfig
+	// WebhookKeys returns the JWK Set that verifies webhook signatures
+	// (GET /.well-known/webhook-keys.json); nil leaves the route out.
+	WebhookKeys func() []byte
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }
@@ -132,6 +135,7 @@ func (s *Server) routes() {
 	}
 	s.adminRoutes()
 	s.ekycRoutes()
+	s.notifyRoutes()
 	s.captureRoutes()
 	if s.cfg.Staff != nil {
 		s.mux.Handle("POST /v1/staff/sessions", s.handle(s.staffLogin))

@@ -164,11 +164,11 @@ func runEKYC(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "%-11s %s: %s -> %s (%s)\n", mark, c.Field, orNone(c.Old), orNone(c.New), c.Why)
 	}
 	if ekyc.Weakening(changes) {
-		payload, err := json.Marshal(policySet{TenantID: tenantID, BaseVersion: ver, Policy: p})
+		payload, err := json.Marshal(ekycPolicySet{TenantID: tenantID, BaseVersion: ver, Policy: p})
 		if err != nil {
 			return err
 		}
-		ap, err := dir.Request(ctx, st, kindPolicySet, payload)
+		ap, err := dir.Request(ctx, st, kindEKYCPolicySet, payload)
 		if err != nil {
 			return err
 		}
@@ -190,21 +190,21 @@ func orNone(s string) string {
 	return s
 }
 
-// kindPolicySet is the dual-control approval kind of a weakening eKYC
+// kindEKYCPolicySet is the dual-control approval kind of a weakening eKYC
 // policy change.
-const kindPolicySet = "ekyc.policy.set"
+const kindEKYCPolicySet = "ekyc.policy.set"
 
-// policySet is the payload of an "ekyc.policy.set" approval: the policy and
+// ekycPolicySet is the payload of an "ekyc.policy.set" approval: the policy and
 // the version it was compared against. The approval is refused if the
 // policy changed since (the second admin would approve a diff nobody saw).
-type policySet struct {
+type ekycPolicySet struct {
 	TenantID    string      `json:"tenant_id"`
 	BaseVersion int         `json:"base_version"`
 	Policy      ekyc.Policy `json:"policy"`
 }
 
-func parsePolicySet(b []byte) (policySet, error) {
-	var p policySet
+func parseEKYCPolicySet(b []byte) (ekycPolicySet, error) {
+	var p ekycPolicySet
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
@@ -219,13 +219,13 @@ func parsePolicySet(b []byte) (policySet, error) {
 	return p, p.Policy.Validate()
 }
 
-// policySetExecutor stores an approved weakening policy change inside the
+// ekycPolicySetExecutor stores an approved weakening policy change inside the
 // approval's transaction, audited with both admins.
-func policySetExecutor(a *app) staff.Executor {
+func ekycPolicySetExecutor(a *app) staff.Executor {
 	return staff.Executor{
-		Validate: func(b []byte) error { _, err := parsePolicySet(b); return err },
+		Validate: func(b []byte) error { _, err := parseEKYCPolicySet(b); return err },
 		Run: func(ctx context.Context, tx *store.Tx, ap staff.Approval, by staff.Actor) error {
-			p, err := parsePolicySet(ap.Payload)
+			p, err := parseEKYCPolicySet(ap.Payload)
 			if err != nil {
 				return err
 			}

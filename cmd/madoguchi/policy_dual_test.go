@@ -59,7 +59,7 @@ func TestPolicySetDualControl(t *testing.T) {
 		t.Fatalf("policy stored before approval: %v", err)
 	}
 	aps, err := a.staff.Approvals(ctx, staff.StatusPending)
-	if err != nil || len(aps) != 1 || aps[0].Kind != kindPolicySet {
+	if err != nil || len(aps) != 1 || aps[0].Kind != kindEKYCPolicySet {
 		t.Fatalf("pending approvals = %+v, %v", aps, err)
 	}
 	out, err = adminRun(t, bob.creds(t), "approve", aps[0].ID, "--as", "bob", "--data", dir)
@@ -79,8 +79,8 @@ func TestPolicySetDualControl(t *testing.T) {
 	aliceAct := staff.Actor{Kind: audit.ActorStaff, ID: testAppAccountID(t, a, "alice")}
 	bobAct := staff.Actor{Kind: audit.ActorStaff, ID: testAppAccountID(t, a, "bob")}
 	weaker := ekyc.ExamplePolicy(0.5)
-	payload, _ := json.Marshal(policySet{TenantID: tenantID, BaseVersion: 1, Policy: weaker})
-	ap, err := d.Request(ctx, aliceAct, kindPolicySet, payload)
+	payload, _ := json.Marshal(ekycPolicySet{TenantID: tenantID, BaseVersion: 1, Policy: weaker})
+	ap, err := d.Request(ctx, aliceAct, kindEKYCPolicySet, payload)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestPolicySetDualControl(t *testing.T) {
 	if p, ver, _ := ekyc.LoadPolicy(ctx, a.db, tenantID); ver != 2 || p.FaceMatch.Threshold != 0.65 {
 		t.Errorf("policy = v%d threshold %v, want v2 0.65 (the stale weakening not applied)", ver, p.FaceMatch.Threshold)
 	}
-	if _, err := d.Request(ctx, aliceAct, kindPolicySet, []byte(`{"tenant_id":"x","base_version":1,"policy":{}}`)); !errors.Is(err, staff.ErrInvalidInput) {
+	if _, err := d.Request(ctx, aliceAct, kindEKYCPolicySet, []byte(`{"tenant_id":"x","base_version":1,"policy":{}}`)); !errors.Is(err, staff.ErrInvalidInput) {
 		t.Errorf("Request(invalid policy) = %v, want ErrInvalidInput", err)
 	}
 
@@ -112,15 +112,15 @@ func TestPolicySetDualControl(t *testing.T) {
 	}
 }
 
-func FuzzParsePolicySet(f *testing.F) {
-	b, _ := json.Marshal(policySet{TenantID: "tn_x", BaseVersion: 1, Policy: ekyc.ExamplePolicy(0.6)})
+func FuzzParseEKYCPolicySet(f *testing.F) {
+	b, _ := json.Marshal(ekycPolicySet{TenantID: "tn_x", BaseVersion: 1, Policy: ekyc.ExamplePolicy(0.6)})
 	f.Add(b)
 	f.Add([]byte(`{"tenant_id":"","base_version":-1}`))
 	f.Add([]byte(`{}{}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		p, err := parsePolicySet(b)
+		p, err := parseEKYCPolicySet(b)
 		if err == nil && (p.TenantID == "" || p.Policy.Validate() != nil) {
-			t.Fatalf("parsePolicySet accepted %q", b)
+			t.Fatalf("parseEKYCPolicySet accepted %q", b)
 		}
 	})
 }

@@ -153,11 +153,17 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		go a.runEKYCJobs(ctx)
 	}
 
+	if _, err := a.newNotifier(); err != nil {
+		ln.Close()
+		return fmt.Errorf("webhooks: %w", err)
+	}
+	go a.runNotify(ctx)
 	cfg := a.webConfig(f)
 	cfg.OAuthMetadata = func() any {
 		return tenant.ServerMetadata(tenant.MetadataConfig{Issuer: f.publicURL, MutualTLS: tlsCfg != nil, Scopes: knownScopes})
 	}
 	srv := web.New(cfg)
+	srv.AddMetrics(a.notify.WriteMetrics)
 	signInMetrics(srv, a.staff)
 	srv.AddGauge("madoguchi_models_ready", "1 when the pinned face models are installed and verified", func() float64 {
 		if a.models.ready() {
@@ -181,6 +187,12 @@ func (a *app) webConfig(f serveFlags) web.Config {
 		SignIn:    f.signIn,
 		Admin:     adminAPI{a}.adminConfig(),
 		EKYC:      a.ekycWeb(),
+		WebhookKeys: func() []byte {
+			if a.notify == nil {
+				return []byte(`{"keys":[]}`)
+			}
+			return a.notify.JWKS()
+		},
 		Ready: []web.Check{
 			{Name: "store", Fn: func(ctx context.Context) error {
 				if err := a.db.Ping(ctx); err != nil {
