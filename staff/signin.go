@@ -2,7 +2,6 @@ package staff
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -210,7 +209,7 @@ func (d *Directory) AuthenticateFrom(ctx context.Context, username, password, co
 			step, totpOK := verifyTOTP(secret, code, now, lastStep)
 			if totpOK && status == "active" {
 				var err error
-				sess, err = d.openSession(ctx, tx, id, step, key, requestID, now)
+				sess, err = d.openSession(ctx, tx, id, step, key, requestID)
 				return err
 			}
 			f.reason = "totp"
@@ -235,29 +234,16 @@ func (d *Directory) AuthenticateFrom(ctx context.Context, username, password, co
 	return sess, err
 }
 
-// openSession records a successful sign-in: the TOTP step, a fresh session,
-// the source's failures cleared, the audit entry.
-func (d *Directory) openSession(ctx context.Context, tx *store.Tx, id string, step int64, key [32]byte, requestID string, now time.Time) (Session, error) {
+// openSession records a successful sign-in: the TOTP step, the source's
+// failures cleared, a fresh session and its audit entry (openSessionTx).
+func (d *Directory) openSession(ctx context.Context, tx *store.Tx, id string, step int64, key [32]byte, requestID string) (Session, error) {
 	if _, err := tx.Exec(ctx, `UPDATE staff_accounts SET totp_last_step = ? WHERE id = ?`, step, id); err != nil {
 		return Session{}, err
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM staff_signin_failures WHERE key_hash = ?`, key[:]); err != nil {
 		return Session{}, err
 	}
-	var raw [32]byte
-	if _, err := rand.Read(raw[:]); err != nil {
-		return Session{}, err
-	}
-	tok := sessionPrefix + b64.EncodeToString(raw[:])
-	h := sha256.Sum256([]byte(tok))
-	sess := Session{Token: Secret(tok), StaffID: id, ExpiresAt: now.Add(d.cfg.SessionTTL)}
-	if _, err := tx.Exec(ctx, `INSERT INTO staff_sessions (token_hash, staff_id, created_at, last_seen, expires_at) VALUES (?, ?, ?, ?, ?)`,
-		h[:], id, store.Micros(now), store.Micros(now), store.Micros(sess.ExpiresAt)); err != nil {
-		return Session{}, err
-	}
-	actor := Actor{Kind: audit.ActorStaff, ID: id, RequestID: requestID}
-	_, err := d.audit.Append(ctx, tx, actor.entry("staff.login", id, audit.OutcomeOK, nil))
-	return sess, err
+	return d.openSessionTx(ctx, tx, id, MethodPassword, Actor{Kind: audit.ActorStaff, ID: id, RequestID: requestID}, nil)
 }
 
 type failure struct {

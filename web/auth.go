@@ -23,6 +23,11 @@ type Principal struct {
 	TenantID string
 	ClientID string
 	Scopes   []string
+	// Subject is the customer a client acts for (OAuth grants); "" when
+	// the client acts for itself (client_credentials).
+	Subject string
+	// GrantID is the customer's consent behind the token ("" otherwise).
+	GrantID string
 }
 
 // Has reports whether the principal was granted scope.
@@ -124,25 +129,34 @@ func (s *Server) tokenRequest(w http.ResponseWriter, r *http.Request) error {
 // check and the per-client rate limit.
 func (s *Server) authed(scope string, h handlerFunc) http.Handler {
 	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
-		tok, ok := bearer(r)
-		if !ok {
-			// RFC 6750 §3.1: no error code when no token was sent (or
-			// another scheme was tried); the challenge names Bearer, the
-			// only scheme resource endpoints accept.
-			code := ""
-			if scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "Bearer") {
-				code = "invalid_request" // a malformed bearer credential
+		var p Principal
+		if s.cfg.OAuth != nil {
+			var err error
+			if p, err = s.resourceAuth(w, r); err != nil {
+				return err
 			}
-			bearerChallenge(w, code, "")
-			return errUnauthorized("Send an access token: Authorization: Bearer <token>.")
-		}
-		p, err := s.cfg.Auth.Authenticate(r.Context(), tok, peerCert(r))
-		if err != nil {
-			if errors.Is(err, ErrInvalidToken) {
-				bearerChallenge(w, "invalid_token", "")
-				return errUnauthorized("The access token is invalid, expired, or not bound to this client's certificate.").withCause(err)
+		} else {
+			tok, ok := bearer(r)
+			if !ok {
+				// RFC 6750 §3.1: no error code when no token was sent (or
+				// another scheme was tried); the challenge names Bearer,
+				// the only scheme these endpoints accept here.
+				code := ""
+				if scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "Bearer") {
+					code = "invalid_request" // a malformed bearer credential
+				}
+				bearerChallenge(w, code, "")
+				return errUnauthorized("Send an access token: Authorization: Bearer <token>.")
 			}
-			return err
+			var err error
+			p, err = s.cfg.Auth.Authenticate(r.Context(), tok, peerCert(r))
+			if err != nil {
+				if errors.Is(err, ErrInvalidToken) {
+					bearerChallenge(w, "invalid_token", "")
+					return errUnauthorized("The access token is invalid, expired, or not bound to this client's certificate.").withCause(err)
+				}
+				return err
+			}
 		}
 		if ok, wait := s.limit.allow("client:" + p.ClientID); !ok {
 			return tooMany(wait)
@@ -151,7 +165,7 @@ func (s *Server) authed(scope string, h handlerFunc) http.Handler {
 			bearerChallenge(w, "insufficient_scope", scope)
 			return errForbidden("This client lacks the scope " + scope + ".")
 		}
-		return h(w, r.WithContext(context.WithValue(r.Context(), keyPrincipal, p)))
+		return h(w, r.WithContext(withPrincipal(r.Context(), p)))
 	})
 }
 
@@ -177,10 +191,14 @@ func bearer(r *http.Request) (string, bool) {
 
 func (s *Server) whoami(w http.ResponseWriter, r *http.Request) error {
 	p, _ := PrincipalFrom(r.Context())
-	writeJSON(w, http.StatusOK, map[string]any{
+	out := map[string]any{
 		"tenant_id": p.TenantID,
 		"client_id": p.ClientID,
 		"scopes":    p.Scopes,
-	})
+	}
+	if p.Subject != "" {
+		out["subject"] = p.Subject
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }

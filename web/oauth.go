@@ -1,153 +1,106 @@
 package web
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
-	"log/slog"
+	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 )
 
-// OAuth endpoints (the token endpoint today; the authorization server in
-// package oauth later) answer errors as RFC 6749 §5.2 JSON —
-// {"error", "error_description"} with Content-Type application/json and
-// Cache-Control: no-store — not as problem+json, so standard OAuth client
-// libraries see the error code. Resource endpoints (everything else under
-// /v1) keep problem+json bodies and add RFC 6750 WWW-Authenticate
-// challenges.
+// OAuthServer is the authorization server (package oauth) as the HTTP
+// layer needs it. When Config.OAuth is set, its routes (discovery, PAR,
+// authorization, the one token endpoint, introspection, revocation, CIBA)
+// replace the built-in client_credentials token endpoint, and every
+// authenticated /v1 request is checked by AuthenticateResource (DPoP- and
+// certificate-bound tokens, and client_credentials tokens).
+type OAuthServer interface {
+	// Routes returns ServeMux patterns and handlers; they render their own
+	// RFC 6749 errors and HTML pages.
+	Routes() map[string]http.Handler
+	// AuthenticateResource authenticates a resource request. A failure the
+	// client caused is a *ResourceError; anything else is a server fault.
+	AuthenticateResource(r *http.Request) (Principal, error)
+}
 
-// OAuthError is an RFC 6749 §5.2 error response. Code is the registered
-// error code; Description is public text chosen by the code that builds it
-// (never an internal error).
-type OAuthError struct {
+// ResourceError is a refused resource request: its status, the OAuth error
+// code, and the headers the client needs (WWW-Authenticate matching the
+// scheme tried, DPoP-Nonce, Retry-After).
+type ResourceError struct {
 	Status      int
 	Code        string
 	Description string
-	retryAfter  int    // seconds; Retry-After on 429/503
-	challenge   string // WWW-Authenticate value, if any
-	cause       error  // logged, never rendered
+	Challenge   string
+	Nonce       string
+	RetryAfter  int
+	Cause       error
 }
 
-func (e *OAuthError) Error() string {
-	if e.cause != nil {
-		return "oauth " + e.Code + ": " + e.cause.Error()
+func (e *ResourceError) Error() string {
+	return fmt.Sprintf("resource auth: %s: %v", e.Code, e.Cause)
+}
+
+func (e *ResourceError) Unwrap() error { return e.Cause }
+
+// resourceAuth authenticates through the OAuth server and translates its
+// refusal into a problem with the challenge headers.
+func (s *Server) resourceAuth(w http.ResponseWriter, r *http.Request) (Principal, error) {
+	if v := r.Header.Get("X-Fapi-Interaction-Id"); validFAPIID(v) {
+		w.Header().Set("X-Fapi-Interaction-Id", v)
 	}
-	return "oauth " + e.Code
+	p, err := s.cfg.OAuth.AuthenticateResource(r)
+	var re *ResourceError
+	if errors.As(err, &re) {
+		if re.Challenge != "" {
+			w.Header().Set("WWW-Authenticate", re.Challenge)
+		}
+		if re.Nonce != "" {
+			w.Header().Set("DPoP-Nonce", re.Nonce)
+		}
+		if re.Status == http.StatusTooManyRequests {
+			pr := tooMany(seconds(re.RetryAfter))
+			return Principal{}, pr.withCause(err)
+		}
+		pr := newProblem(re.Status, "oauth-"+hyphen(re.Code), "OAuth error: "+re.Code, re.Description)
+		pr.Errors = []FieldError{{Field: "error", Detail: re.Code}}
+		return Principal{}, pr.withCause(err)
+	}
+	return p, err
 }
 
-func (e *OAuthError) Unwrap() error { return e.cause }
+type seconds int
 
-func oauthError(status int, code, description string) *OAuthError {
-	return &OAuthError{Status: status, Code: code, Description: description}
-}
+func (s seconds) Seconds() float64 { return float64(s) }
 
-func (e *OAuthError) withCause(err error) *OAuthError { e.cause = err; return e }
-
-// clientChallenge answers invalid_client per RFC 6749 §5.2: when the client
-// tried to authenticate with the Authorization header, the answer is 401
-// with a WWW-Authenticate challenge of the same scheme (this server supports
-// none of them: clients authenticate with private_key_jwt or mutual TLS);
-// otherwise 401 without a challenge, as no HTTP authentication scheme
-// describes those methods.
-func clientChallenge(r *http.Request, e *OAuthError) *OAuthError {
-	if scheme, _, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && isToken(scheme) {
-		e.challenge = scheme + ` realm="madoguchi"`
-		if strings.EqualFold(scheme, "Basic") {
-			e.challenge = `Basic realm="madoguchi", charset="UTF-8"`
+func hyphen(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c == '_' {
+			b[i] = '-'
 		}
 	}
-	return e
+	return string(b)
 }
 
-// isToken reports whether s is an RFC 9110 token (an auth-scheme name).
-func isToken(s string) bool {
-	if s == "" || len(s) > 32 {
+func validFAPIID(v string) bool {
+	if len(v) != 36 {
 		return false
 	}
-	for _, c := range []byte(s) {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
+	for i, c := range v {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return false
+			}
 		}
 	}
 	return true
 }
 
-// renderOAuth writes an OAuth error (Renderer.Render calls it).
-func (rd *Renderer) renderOAuth(w http.ResponseWriter, r *http.Request, e *OAuthError) {
-	level := slog.LevelDebug
-	if e.Status >= 500 {
-		level = slog.LevelError
-	}
-	if rd.log != nil {
-		attrs := []slog.Attr{slog.Int("status", e.Status), slog.String("oauth_error", e.Code)}
-		if e.cause != nil {
-			attrs = append(attrs, slog.String("cause", e.cause.Error()))
-		}
-		rd.log.LogAttrs(r.Context(), level, "request failed", attrs...)
-	}
-	h := w.Header()
-	if e.challenge != "" {
-		h.Set("WWW-Authenticate", e.challenge)
-	}
-	if e.retryAfter > 0 {
-		h.Set("Retry-After", strconv.Itoa(e.retryAfter))
-	}
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
-	w.WriteHeader(e.Status)
-	_ = json.NewEncoder(w).Encode(struct {
-		Error       string `json:"error"`
-		Description string `json:"error_description,omitempty"`
-	}{e.Code, e.Description})
-}
-
-// asOAuth turns whatever the token handler failed with into an OAuth error:
-// problems the shared helpers built (rate limits) keep their status, server
-// faults become server_error.
-func asOAuth(err error) error {
-	if err == nil {
-		return nil
-	}
-	var oe *OAuthError
-	if errors.As(err, &oe) {
-		return err
-	}
-	var p *Problem
-	if errors.As(err, &p) {
-		switch p.Status {
-		case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-			e := oauthError(p.Status, "temporarily_unavailable", p.Detail).withCause(err)
-			e.retryAfter = p.retryAfter
-			return e
-		}
-		if p.Status < 500 {
-			return oauthError(p.Status, "invalid_request", p.Detail).withCause(err)
-		}
-	}
-	return oauthError(http.StatusInternalServerError, "server_error",
-		"The request failed; quote the request id when reporting it.").withCause(err)
-}
-
-// bearerChallenge is the RFC 6750 §3 challenge of the resource endpoints.
-func bearerChallenge(w http.ResponseWriter, code, scope string) {
-	v := `Bearer realm="madoguchi"`
-	if code != "" {
-		v += `, error="` + code + `"`
-	}
-	if scope != "" {
-		v += `, scope="` + scope + `"`
-	}
-	w.Header().Set("WWW-Authenticate", v)
-}
-
-// OAuthMetadata returns the RFC 8414 authorization server metadata document
-// (any JSON-marshalable value); see tenant.ServerMetadata.
-type OAuthMetadata func() any
-
-func (s *Server) oauthMetadata(w http.ResponseWriter, r *http.Request) error {
-	w.Header().Set("Cache-Control", "public, max-age=3600")
-	writeJSON(w, http.StatusOK, s.cfg.OAuthMetadata())
-	return nil
+// withPrincipal returns ctx carrying p.
+func withPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, keyPrincipal, p)
 }
