@@ -37,7 +37,8 @@ func Weakening(changes []PolicyChange) bool {
 // lower PAD minimum or yaw threshold; a blink made easier (higher
 // ear_closed, lower ear_open); fewer selfie frames or challenge steps; a
 // reason whose action goes from reject to review; a longer session or
-// capture-link lifetime. The opposite of each strengthens. A field this
+// capture-link lifetime; the operator's reviewers allowed to review (more
+// people see personal data and decide). The opposite of each strengthens. A field this
 // function does not know (added to Policy later) is reported as weakening
 // until it is classified here: unknown changes fail closed.
 //
@@ -65,6 +66,10 @@ func ComparePolicies(old *Policy, next Policy) []PolicyChange {
 		if !slices.Contains(next.Methods, m) {
 			add("methods."+m, true, false, false, "disables method "+m)
 		}
+	}
+	if o.OperatorReview != next.OperatorReview {
+		add("operator_review", o.OperatorReview, next.OperatorReview, next.OperatorReview,
+			"lets or stops the operator's reviewers see and decide this tenant's sessions")
 	}
 	if o.OfferHoAfterAmendment != next.OfferHoAfterAmendment {
 		add("offer_ho_after_amendment", o.OfferHoAfterAmendment, next.OfferHoAfterAmendment, next.OfferHoAfterAmendment,
@@ -141,7 +146,7 @@ func actionRank(a Action) int {
 
 // classifiedFields are the JSON leaves ComparePolicies handles by name.
 var classifiedFields = []string{
-	"methods", "offer_ho_after_amendment",
+	"methods", "offer_ho_after_amendment", "operator_review",
 	"face_match.target_fmr", "face_match.threshold", "face_match.consistency",
 	"liveness.min_pad", "liveness.yaw_threshold", "liveness.ear_closed", "liveness.ear_open",
 	"min_selfie_frames", "challenge_steps", "actions", "session_ttl_seconds", "capture_token_ttl_seconds",

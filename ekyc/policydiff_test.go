@@ -23,6 +23,7 @@ func TestComparePolicies(t *testing.T) {
 		{"methods.ho", func(p *Policy) { p.Methods = append(p.Methods, "ho") }, true},
 		{"methods.wa", func(p *Policy) { p.Methods = []string{"he"} }, false},
 		{"offer_ho_after_amendment", func(p *Policy) { p.OfferHoAfterAmendment = true }, true},
+		{"operator_review", func(p *Policy) { p.OperatorReview = true }, true},
 		{"face_match.target_fmr", func(p *Policy) { p.FaceMatch.TargetFMR = 1e-3 }, true},
 		{"face_match.target_fmr", func(p *Policy) { p.FaceMatch.TargetFMR = 1e-5 }, false},
 		{"face_match.threshold", func(p *Policy) { p.FaceMatch.Threshold = 0.5 }, true},
@@ -95,18 +96,23 @@ func TestComparePolicies(t *testing.T) {
 			t.Errorf("Policy field %s is not classified in ComparePolicies: add it (and a case here)", f)
 		}
 		s := seen[f]
-		if !s[0] || !s[1] && f != "offer_ho_after_amendment" {
+		if !s[0] || !s[1] && f != "offer_ho_after_amendment" && f != "operator_review" {
 			t.Errorf("Policy field %s: tested weakening %v, strengthening %v; want both", f, s[0], s[1])
 		}
 	}
 	if c := ComparePolicies(&base, base); len(c) != 0 {
 		t.Errorf("ComparePolicies(same) = %+v, want none", c)
 	}
-	// Ending ホ after the amendment strengthens.
-	on := base
-	on.OfferHoAfterAmendment = true
-	if c := ComparePolicies(&on, base); len(c) != 1 || c[0].Weakens {
-		t.Errorf("turning offer_ho_after_amendment off = %+v, want one strengthening change", c)
+	// Turning the booleans off strengthens.
+	for _, set := range []func(*Policy){
+		func(p *Policy) { p.OfferHoAfterAmendment = true },
+		func(p *Policy) { p.OperatorReview = true },
+	} {
+		on := base
+		set(&on)
+		if c := ComparePolicies(&on, base); len(c) != 1 || c[0].Weakens {
+			t.Errorf("turning %+v off = %+v, want one strengthening change", on, c)
+		}
 	}
 }
 
