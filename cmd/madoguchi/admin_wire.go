@@ -52,8 +52,10 @@ func (x adminAPI) SetClientStatus(ctx context.Context, by web.StaffMember, reque
 	var err error
 	if enabled {
 		err = x.a.tenants.EnableClient(ctx, act, tenantID, clientID)
-	} else {
-		err = x.a.tenants.DisableClient(ctx, act, tenantID, clientID)
+	} else if err = x.a.tenants.DisableClient(ctx, act, tenantID, clientID); err == nil {
+		// The store's trigger tells every instance within the revocation
+		// bound; this one drops its cached tokens of the client now.
+		x.a.revocations.Invalidate("client:" + clientID)
 	}
 	return adminError(err)
 }
