@@ -73,6 +73,8 @@ type auditEntryPage struct {
 	// Expect is the entry as the page shows it, for the browser to compare
 	// with the leaf it verifies (JSON).
 	Expect string
+	// KeyURL is where the verifier key is published ("": use the page's).
+	KeyURL string
 }
 
 // loadEntry loads the entry of the path's id for the signed-in person and
@@ -103,6 +105,7 @@ func auditEntry(rq *Request) error {
 	p.Covered = !p.Checkpoint.None && !p.Checkpoint.Invalid && le.Index < p.Checkpoint.Size
 	p.ProofURL = Prefix + "/audit/entries/" + strconv.FormatUint(le.Index, 10) + "/proof"
 	p.DownloadURL = p.ProofURL + "?download=1"
+	p.KeyURL = rq.s.cfg.AuditKeyURL
 	e := le.Entry
 	exp, err := json.Marshal(map[string]any{
 		"index": strconv.FormatUint(le.Index, 10), "time_us": strconv.FormatInt(e.Time.UnixMicro(), 10),

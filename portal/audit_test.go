@@ -229,6 +229,14 @@ func TestAuditEntryPage(t *testing.T) {
 	if m == nil || !strings.Contains(html.UnescapeString(m[1]), `"object":"`+f.objA+`"`) {
 		t.Errorf("data-expect = %v", m)
 	}
+	if strings.Contains(r.body, `data-key-url="/`) {
+		t.Error("a key URL without Config.AuditKeyURL")
+	}
+	e2 := newEnv(t, func(c *Config) { c.AuditKeyURL = "/v1/audit/key" })
+	f2 := newAuditFixture(t, e2)
+	if r := e2.signedIn("a-auditor").get(fmt.Sprintf("/portal/audit/entries/%d", f2.a)); !strings.Contains(r.body, `data-key-url="/v1/audit/key"`) {
+		t.Error("the page does not name the published key's URL")
+	}
 	late := b.get(fmt.Sprintf("/portal/audit/entries/%d", f.late))
 	if !strings.Contains(late.body, `id="not-checkpointed"`) || strings.Contains(late.body, "verify-run") {
 		t.Error("an entry newer than the checkpoint offers a verification")

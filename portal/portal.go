@@ -92,6 +92,11 @@ type Config struct {
 	// DayZone is the time zone of the dashboard's days and the times the
 	// audit pages show (default Japan Standard Time, UTC+9).
 	DayZone *time.Location
+	// AuditKeyURL is where the server publishes the audit log's verifier
+	// key (GET, one line of text/plain, e.g. "/v1/audit/key"): the entry
+	// page's in-browser verifier takes the key from there. Empty: the page
+	// carries the key itself.
+	AuditKeyURL string
 	// RequestID returns the request id the server assigned (optional).
 	RequestID func(ctx context.Context) string
 	// RequireAdminPasskey withholds the admin role from sessions not opened

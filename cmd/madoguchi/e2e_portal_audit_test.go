@@ -243,7 +243,7 @@ func TestBrowserPortalAudit(t *testing.T) {
 		t.Fatalf("portal-audit.mjs: %v\nchecks passed: %v\nstderr:\n%s\nserver log tail:\n%s", err, checks, stderr.String(), tail(srv.logText(), 3000))
 	}
 	want := []string{
-		"audit page lists the tenant's entries", "entry verified in the browser", "every step held",
+		"audit page lists the tenant's entries", "verifier key fetched from /v1/audit/key", "entry verified in the browser", "every step held",
 		"FAILED: entry tampered in flight", "FAILED: proof tampered in flight", "FAILED: checkpoint tampered in flight",
 		"FAILED: signature tampered in flight", "FAILED: another log's key", "FAILED: entry edited in the database",
 		"bundle downloaded", "trail of the entry's object", "dashboard chart drawn", "dashboard figures",

@@ -131,7 +131,8 @@ func (a *app) portalMount(p portalFlags, publicURL string) (*web.Mount, error) {
 			t, err := a.tenants.Tenant(ctx, id)
 			return t.Name, err
 		},
-		AuditLog: a.audit,
+		AuditLog:    a.audit,
+		AuditKeyURL: "/v1/audit/key", // web serves it whenever the audit log is wired
 		Tenants: func(ctx context.Context) ([]portal.TenantRef, error) {
 			ts, err := a.tenants.ListTenants(ctx)
 			out := make([]portal.TenantRef, len(ts))

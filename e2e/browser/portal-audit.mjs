@@ -117,7 +117,10 @@ try {
   const openEntry = async (page, idx) => {
     for (let i = 0; i < 30; i++) {
       await page.goto(`${opt.url}/portal/audit/entries/${idx}`);
-      if (await page.locator('#verify-run').isVisible()) return;
+      if (await page.locator('#verify-steps, #not-checkpointed').count() === 0 && (await page.locator('#verifier-key').count()) === 1) {
+        await page.waitForSelector('#verify-run:not([hidden])'); // the key is fetched first
+        return;
+      }
       await page.waitForTimeout(500);
     }
     throw new Failure(`entry ${idx}: no checkpoint covers it`);
@@ -142,6 +145,8 @@ try {
   // 2. An entry, verified in the browser.
   await openEntry(page, opt.entry);
   await shot(page, 'entry');
+  check('verifier key fetched from /v1/audit/key', (await page.getAttribute('#key-source', 'data-source')) === 'published',
+    await page.getAttribute('#key-source', 'data-source'));
   let r = await verify(page);
   check('entry verified in the browser', r.state === 'verified' && /VERIFIED/.test(r.text), JSON.stringify(r));
   const steps = await page.locator('#verify-steps li').evaluateAll((ls) => ls.map((l) => `${l.dataset.step}:${l.dataset.result}`));

@@ -67,7 +67,35 @@ async function run() {
   }
 }
 
+// useKey takes the verifier key from where the operator publishes it
+// (data-key-url), if the page names a place, before offering to verify;
+// the page's own copy otherwise.
+async function useKey() {
+  const source = document.getElementById('key-source');
+  const embedded = keyInput.value.trim();
+  let state = 'embedded';
+  if (root.dataset.keyUrl) {
+    try {
+      const r = await fetch(root.dataset.keyUrl, { credentials: 'omit', cache: 'no-store' });
+      const k = r.ok ? (await r.text()).trim() : '';
+      if (k && !/\s/.test(k) && k.length < 1024) {
+        state = k === embedded ? 'published' : 'differs';
+        keyInput.value = k;
+      }
+    } catch {
+      // keep the page's key
+    }
+  }
+  if (source) {
+    source.dataset.source = state;
+    source.textContent = { published: root.dataset.keyPublished, differs: root.dataset.keyDiffers, embedded: root.dataset.keyEmbedded }[state];
+    if (state === 'differs') source.setAttribute('role', 'alert');
+  }
+}
+
 if (root && button && out && keyInput) {
-  button.hidden = false;
-  button.addEventListener('click', run);
+  useKey().then(() => {
+    button.hidden = false;
+    button.addEventListener('click', run);
+  });
 }
