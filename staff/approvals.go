@@ -339,7 +339,11 @@ func (d *Directory) runRoleGrant(ctx context.Context, tx *store.Tx, a Approval, 
 		g.StaffID, string(g.Role), store.Micros(d.now())); err != nil {
 		return mapErr(err)
 	}
-	_, err = d.audit.Append(ctx, tx, by.entry("staff.role.grant", g.StaffID, audit.OutcomeOK,
-		map[string]string{"role": string(g.Role), "approval": a.ID}))
+	e, err := scopedTo(ctx, tx, by.entry("staff.role.grant", g.StaffID, audit.OutcomeOK,
+		map[string]string{"role": string(g.Role), "approval": a.ID}), g.StaffID)
+	if err != nil {
+		return err
+	}
+	_, err = d.audit.Append(ctx, tx, e)
 	return err
 }

@@ -378,7 +378,11 @@ func (p *Passkeys) FinishLogin(ctx context.Context, ceremony string, response []
 			det[k] = v
 		}
 		err := p.d.db.InTx(ctx, func(tx *store.Tx) error {
-			_, err := p.d.audit.Append(ctx, tx, actor.entry("staff.login", staffID, audit.OutcomeDenied, det))
+			e, err := scopedTo(ctx, tx, actor.entry("staff.login", staffID, audit.OutcomeDenied, det), staffID)
+			if err != nil {
+				return err
+			}
+			_, err = p.d.audit.Append(ctx, tx, e)
 			return err
 		})
 		if err != nil {

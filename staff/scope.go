@@ -94,7 +94,11 @@ func (d *Directory) openSessionTx(ctx context.Context, tx *store.Tx, id, method 
 		details = map[string]string{}
 	}
 	details["method"] = method
-	_, err := d.audit.Append(ctx, tx, actor.entry("staff.login", id, audit.OutcomeOK, details))
+	e, err := scopedTo(ctx, tx, actor.entry("staff.login", id, audit.OutcomeOK, details), id)
+	if err != nil {
+		return Session{}, err
+	}
+	_, err = d.audit.Append(ctx, tx, e)
 	return sess, err
 }
 

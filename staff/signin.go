@@ -285,7 +285,11 @@ func (d *Directory) recordFailure(ctx context.Context, tx *store.Tx, f failure, 
 	if next != 0 {
 		details["backoff_until"] = store.FromMicros(next).Format(time.RFC3339)
 	}
-	if _, err := d.audit.Append(ctx, tx, actor.entry("staff.login", object, audit.OutcomeDenied, details)); err != nil {
+	e, err := scopedTo(ctx, tx, actor.entry("staff.login", object, audit.OutcomeDenied, details), f.staffID)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.audit.Append(ctx, tx, e); err != nil {
 		return nil, err
 	}
 
