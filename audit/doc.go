@@ -24,7 +24,8 @@
 // Storage (migration 0002): audit_entries (leaf, leaf hash and query columns
 // copied from the leaf), audit_hashes (every complete-subtree hash, indexed
 // as golang.org/x/mod/sumdb/tlog.StoredHashIndex, so roots and proofs read
-// O(log n) rows), audit_head (the size) and audit_checkpoints.
+// O(log n) rows), audit_head (the size) and audit_checkpoints. Migration 0029
+// indexes entries by object trail key (TrailKey) and by action.
 //
 // Server wiring:
 //
@@ -36,6 +37,7 @@
 //	proof, err := log.InclusionProof(ctx, index, size)  // ErrRange outside the tree
 //	proof, err := log.ConsistencyProof(ctx, old, new)
 //	tenant, leaf, err := log.Entry(ctx, index)
+//	recs, err := log.Entries(ctx, audit.Query{TenantID: t, Trail: id, Limit: 50}) // newest first (query.go)
 //
 // Key files hold a note private key ("PRIVATE+KEY+<name>+<hash>+<key>",
 // Ed25519) and must be mode 0600 or stricter; the key name is the checkpoint

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/madoguchi/madoguchi/audit"
 	"github.com/madoguchi/madoguchi/ekyc"
+	"github.com/madoguchi/madoguchi/store"
+	"github.com/madoguchi/madoguchi/store/storetest"
 )
 
 // BenchmarkPortalPages measures the server time of portal pages on a
@@ -28,6 +31,8 @@ import (
 // in the same run. Run:
 //
 //	go test ./portal/ -run XXX -bench BenchmarkPortalPages -benchtime 200x
+//
+// (on PostgreSQL: MADOGUCHI_PORTAL_STORE=postgres MADOGUCHI_TEST_POSTGRES=…)
 //
 // Seeding takes about a minute on two cores (every audit entry goes
 // through audit.Log.Append, so the tree's hashes are real).
@@ -91,6 +96,18 @@ func BenchmarkPortalPages(b *testing.B) {
 
 // reportPercentiles reports the p50, p95 and p99 of the request times ds,
 // and the process's CPU time per request (cpu over the loop).
+// testStore is the store the portal's tests and benchmarks run on: SQLite,
+// or PostgreSQL (MADOGUCHI_TEST_POSTGRES) with MADOGUCHI_PORTAL_STORE=postgres
+// (the staff, audit, ekyc and notify SQL the pages use is tested on both
+// dialects in those packages; this measures the pages on the scale-out
+// store).
+func testStore(t testing.TB) *store.DB {
+	if os.Getenv("MADOGUCHI_PORTAL_STORE") == "postgres" {
+		return storetest.Postgres(t)
+	}
+	return storetest.SQLite(t)
+}
+
 func reportPercentiles(b *testing.B, ds []time.Duration, cpu time.Duration) {
 	slices.Sort(ds)
 	at := func(p float64) float64 {

@@ -25,8 +25,11 @@
 //   - Cookies are __Host-, Secure, HttpOnly, SameSite=Strict
 //     (portal/session). The session token is opaque; the server keeps its
 //     hash (package staff).
-//   - The only script is static/passkey.js, because WebAuthn is a browser
-//     API; every page works for password sign-in without it.
+//   - The scripts are static/passkey.js, because WebAuthn is a browser
+//     API, and static/audit.js with auditproof.js, which verify an audit
+//     entry's proof in the reader's browser; every page works for password
+//     sign-in without them. Objects' audit trails: rq.Trail and the "trail"
+//     template block (trail.go).
 //
 // # Adding a page
 //

@@ -21,7 +21,6 @@ import (
 	"github.com/madoguchi/madoguchi/portal/session"
 	"github.com/madoguchi/madoguchi/staff"
 	"github.com/madoguchi/madoguchi/store"
-	"github.com/madoguchi/madoguchi/store/storetest"
 	"github.com/madoguchi/madoguchi/vault"
 )
 
@@ -111,7 +110,7 @@ type env struct {
 func newEnv(t testing.TB, mod ...func(*Config)) *env {
 	t.Helper()
 	ctx := context.Background()
-	db := storetest.SQLite(t)
+	db := testStore(t)
 	signer, _, err := audit.LoadOrCreateDevSigner(filepath.Join(t.TempDir(), "audit.key"), "portal.test/audit")
 	if err != nil {
 		t.Fatal(err)

@@ -136,11 +136,8 @@ func TestBrowserPortalAudit(t *testing.T) {
 	devPortalAccounts(t, dir)
 	devPortalAccounts(t, dir, "--tenant", "Other Bank", "--prefix", "other")
 	tenantID := devTenantID(t, dir)
-	accounts := map[string]devAccount{
-		"auditor":    devStaff(t, dir, tenantID, "dev-auditor", staff.RoleAuditor),
-		"opAuditor":  devStaff(t, dir, "", "dev-op-auditor", staff.RoleAuditor),
-		"otherAudit": {}, // below
-	}
+	auditor := devStaff(t, dir, tenantID, "dev-auditor", staff.RoleAuditor)
+	opAuditor := devStaff(t, dir, "", "dev-op-auditor", staff.RoleAuditor)
 	a := testApp(t, dir)
 	ctx := context.Background()
 	ts, err := a.tenants.ListTenants(ctx)
@@ -153,7 +150,7 @@ func TestBrowserPortalAudit(t *testing.T) {
 			otherID = tn.ID
 		}
 	}
-	accounts["otherAudit"] = devStaff(t, dir, otherID, "other-auditor", staff.RoleAuditor)
+	otherAuditor := devStaff(t, dir, otherID, "other-auditor", staff.RoleAuditor)
 	seedDashboardRows(t, a.db, tenantID)
 
 	// Two entries of the tenant: one to verify, one edited in the database.
@@ -200,11 +197,10 @@ func TestBrowserPortalAudit(t *testing.T) {
 	}
 	bundle := filepath.Join(t.TempDir(), "bundle.tlog-proof")
 	local := func(u string) string { return strings.Replace(u, "127.0.0.1", "localhost", 1) }
-	script := func(acc devAccount) map[string]string { return acc.script() }
 	arg, _ := json.Marshal(map[string]any{
 		"url": local(srv.url()), "shots": shots, "bundle": bundle,
 		"accounts": map[string]map[string]string{
-			"auditor": script(accounts["auditor"]), "opAuditor": script(accounts["opAuditor"]), "otherAuditor": script(accounts["otherAudit"]),
+			"auditor": auditor.script(), "opAuditor": opAuditor.script(), "otherAuditor": otherAuditor.script(),
 		},
 		"entry": fmt.Sprint(good.Index), "forged": fmt.Sprint(forged.Index), "otherKey": other.VerifierKey(), "crossTenant": cross,
 	})
