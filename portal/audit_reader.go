@@ -146,7 +146,7 @@ func (rq *Request) row(w *who, tenants map[string]string, idx uint64, e audit.En
 	if rq.Principal.Operator() && e.TenantID != "" {
 		n, ok := tenants[e.TenantID]
 		if !ok {
-			n = rq.tenantName(e.TenantID)
+			n = rq.displayTenant(e.TenantID)
 			tenants[e.TenantID] = n
 		}
 		row.Tenant = n
@@ -160,8 +160,8 @@ func (rq *Request) row(w *who, tenants map[string]string, idx uint64, e audit.En
 	return row, nil
 }
 
-// tenantName is a tenant's display name, or its id.
-func (rq *Request) tenantName(id string) string {
+// displayTenant is a tenant's display name, or its id.
+func (rq *Request) displayTenant(id string) string {
 	if rq.s.cfg.TenantName == nil {
 		return id
 	}

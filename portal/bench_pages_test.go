@@ -201,6 +201,7 @@ func (e *env) mayOpen(who string, rt Route) bool {
 // and the installation about those sessions and staff.
 func seedBench(b *testing.B, e *env) benchFixture {
 	now := e.clock.Now()
+	e.operatorReview["tn_a"] = true // operator reviewers see tenant A's queue too
 	var rows []seedSession
 	methods := []string{ekyc.CodeHe, ekyc.CodeHo, ekyc.CodeWa}
 	for i := range benchQueue {

@@ -125,7 +125,7 @@ func dashboardShow(rq *Request) error {
 	if p.NoTenant {
 		return rq.Render(http.StatusOK, "dashboard", "dashboard.title", p)
 	}
-	p.Tenant = rq.tenantName(p.TenantID)
+	p.Tenant = rq.displayTenant(p.TenantID)
 	zone := rq.s.cfg.DayZone
 	// The period ends today (in the day zone).
 	first := rq.s.cfg.Now().In(zone).AddDate(0, 0, 1-p.Days)

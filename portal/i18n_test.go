@@ -15,11 +15,24 @@ import (
 	"github.com/madoguchi/madoguchi/portal/session"
 )
 
-// rawKey reports a catalogue key that appears in a page's text.
+// rawKey reports a catalogue key that appears in a page's text as a word
+// of its own: inside a longer dotted name ("ekyc.review.claim", an audit
+// action the audit pages show) it is data, not a key.
 func rawKey(cat *i18n.Catalog, body string) string {
+	name := func(c byte) bool {
+		return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-'
+	}
 	for _, k := range cat.Keys() {
-		if strings.Contains(body, k) {
-			return k
+		for i := 0; ; {
+			j := strings.Index(body[i:], k)
+			if j < 0 {
+				break
+			}
+			at, end := i+j, i+j+len(k)
+			if (at == 0 || !name(body[at-1])) && (end == len(body) || !name(body[end])) {
+				return k
+			}
+			i = at + 1
 		}
 	}
 	return ""
@@ -124,5 +137,25 @@ func TestKeysInSourceExist(t *testing.T) {
 	}
 	if n < 60 {
 		t.Errorf("found only %d message keys in the source: the scan is broken", n)
+	}
+}
+
+func TestRawKey(t *testing.T) {
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for body, want := range map[string]string{
+		"<h1>home.title</h1>":           "home.title",
+		"home.title":                    "home.title",
+		`<code>ekyc.home.title</code>`:  "",
+		`<code>home.titles</code>`:      "",
+		`home.title_x home.title`:       "home.title",
+		`<span>audit.trail_more</span>`: "audit.trail_more",
+		"nothing here":                  "",
+	} {
+		if got := rawKey(cat, body); got != want {
+			t.Errorf("rawKey(%q) = %q, want %q", body, got, want)
+		}
 	}
 }

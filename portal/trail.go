@@ -10,8 +10,8 @@ import (
 // when, from where), for any page that shows an object to embed. The page
 // loads its object with Load first (so the person may see it), then:
 //
-//	tr, err := rq.Trail(s.ID, TrailSize)            // newest TrailSize entries
-//	return rq.Render(http.StatusOK, "review_session", "review.title", page{Session: s, Trail: tr})
+//	tr, err := rq.Trail(s.ID, TrailSize) // newest TrailSize entries
+//	... page{Session: s, Trail: tr} ...  // rendered by the page's template
 //
 // and its template shows it with {{template "trail" .Page.Trail}}. The
 // trail holds entries whose object is the id, or "<kind>:<id>" (the

@@ -149,13 +149,13 @@ func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
 
 func runAuditVerify(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "audit verify", "audit verify [--data DIR] [--db URL] [--key KEY|FILE] [--checkpoint FILE]... [--proof FILE]")
+	fs := newFlagSet(e, "audit verify", "audit verify [--data DIR] [--db URL] [--key KEY|FILE] [--checkpoint FILE]... [--proof FILE|-]")
 	var a auditFlags
 	a.register(fs, e)
 	var cps multiFlag
 	fs.Var(&cps, "checkpoint", "a signed checkpoint file; twice (OLD, NEW) proves NEW extends OLD; once, it must match the stored log")
 	key := fs.String("key", "", "verifier key (name+hash+key) or a file holding it (default: derived from --key-file)")
-	proof := fs.String("proof", "", "a proof file: a consistency proof for two --checkpoint files, or an inclusion proof (tlog-proof, such as the portal's proof bundle) alone; - reads it from standard input")
+	proof := fs.String("proof", "", "a proof file: a consistency proof for two --checkpoint files, or an inclusion proof (tlog-proof) alone")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -176,7 +176,17 @@ func runAuditVerify(ctx context.Context, e *env, args []string) error {
 	case len(cps) > 2:
 		return usageError{"give --checkpoint once (check the stored log against it) or twice (OLD, NEW)"}
 	case *proof != "":
-		return verifyProofCmd(e, vkey, *proof, fail)
+		b, err := readProofArg(e, *proof, audit.MaxProofFileLen) // FILE, or - for standard input (audit_proof.go)
+		if err != nil {
+			return err
+		}
+		ent, cp, err := audit.VerifyInclusionProof(b, vkey)
+		if err != nil {
+			return fail(err)
+		}
+		p, _ := audit.ParseInclusionProof(b)
+		printProvedEntry(e, p.Index, ent, cp)
+		return nil
 	}
 	var trusted [][]byte
 	for _, c := range cps {
