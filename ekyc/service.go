@@ -137,17 +137,25 @@ func New(cfg Config) (*Service, error) {
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		d := &net.Dialer{Timeout: 5 * time.Second}
-		if !cfg.AllowInsecureWebhooks {
-			d.Control = publicOnly
-		}
-		hc = &http.Client{
-			Timeout:       10 * time.Second,
-			Transport:     &http.Transport{DialContext: d.DialContext, TLSHandshakeTimeout: 5 * time.Second, MaxIdleConnsPerHost: 2},
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
+		hc = WebhookClient(cfg.AllowInsecureWebhooks)
 	}
 	return &Service{cfg: cfg, db: cfg.DB, log: cfg.Logger, http: hc}, nil
+}
+
+// WebhookClient is the HTTP client webhooks are delivered with: 10 s
+// timeout, no redirects, and (unless allowInsecure) connections only to
+// public addresses, checked on the resolved address at dial time. Other
+// domains' outboxes (package txauth) use it too.
+func WebhookClient(allowInsecure bool) *http.Client {
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	if !allowInsecure {
+		d.Control = publicOnly
+	}
+	return &http.Client{
+		Timeout:       10 * time.Second,
+		Transport:     &http.Transport{DialContext: d.DialContext, TLSHandshakeTimeout: 5 * time.Second, MaxIdleConnsPerHost: 2},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
 
 // ErrWebhookAddress: a webhook resolved to a loopback, private, link-local

@@ -556,3 +556,64 @@ func (s *Service) Mismatch(ctx context.Context, token string) (*PageView, error)
 	}
 	return s.pageView(ctx, c)
 }
+
+// ErrNotDevelopment: a development-only operation on a production server.
+var ErrNotDevelopment = errors.New("txauth: only a development server simulates a card holder")
+
+// HolderPicks returns the candidate ids that the holder of the physical card
+// would pick for the open challenge challengeID: what the development kit's
+// simulated customer and the browser tests click. It is refused unless the
+// service was built with Config.Development, is never reachable over HTTP,
+// and is audited.
+func (s *Service) HolderPicks(ctx context.Context, tenant, challengeID string) ([2]string, error) {
+	var picks [2]string
+	if !s.cfg.Development {
+		return picks, ErrNotDevelopment
+	}
+	var (
+		confID, cardID, cells string
+		sealed                []byte
+	)
+	err := s.db.QueryRow(ctx, `SELECT confirmation_id, card_id, cells, sealed FROM txauth_challenges WHERE id = ? AND tenant_id = ?`,
+		challengeID, tenant).Scan(&confID, &cardID, &cells, &sealed)
+	if errors.Is(err, store.ErrNotFound) {
+		return picks, ErrNotFound
+	} else if err != nil {
+		return picks, err
+	}
+	card, err := s.Card(ctx, tenant, cardID)
+	if err != nil {
+		return picks, err
+	}
+	cu, err := s.customer(ctx, tenant, card.CustomerID)
+	if err != nil {
+		return picks, err
+	}
+	body, err := s.cfg.Vault.Open(ctx, s.db, cu.Subject(), challengeAAD(challengeID), sealed)
+	if err != nil {
+		return picks, err
+	}
+	var sec challengeSecret
+	if err := json.Unmarshal(body, &sec); err != nil {
+		return picks, err
+	}
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		lay, err := s.openLayout(ctx, tx, cu, card)
+		if err != nil {
+			return err
+		}
+		for i, l := range strings.Split(cells, ",") {
+			cell, err := ParseCell(l)
+			if err != nil || i > 1 {
+				return errors.New("txauth: stored challenge cells unreadable")
+			}
+			for k, p := range sec.Pictures[i] {
+				if p == lay.Cells[cell] {
+					picks[i] = sec.IDs[i][k]
+				}
+			}
+		}
+		return s.record(ctx, tx, System, tenant, "txauth.dev.holder_picks", challengeID, audit.OutcomeOK, map[string]string{"confirmation": confID})
+	})
+	return picks, err
+}

@@ -124,6 +124,9 @@ type Config struct {
 	Logger    *slog.Logger
 	Now       func() time.Time
 	Rand      io.Reader
+	// Development enables HolderPicks, the development kit's simulated card
+	// holder. Production wiring never sets it.
+	Development bool
 }
 
 // Service is transaction authentication. It is safe for concurrent use.

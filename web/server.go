@@ -50,6 +50,11 @@ type Config struct {
 	Classify func(error) *Problem
 	// EKYC enables the eKYC API (web/ekyc.go); nil disables it.
 	EKYC *EKYCConfig
+	// Customers enables the customer API (web/customers.go); nil disables it.
+	Customers CustomerService
+	// TxAuth enables transaction authentication (web/txauth.go); nil
+	// disables it.
+	TxAuth *TxAuthConfig
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }
@@ -114,6 +119,8 @@ func (s *Server) routes() {
 	}
 	s.ekycRoutes()
 	s.captureRoutes()
+	s.customerRoutes()
+	s.txauthRoutes()
 	if s.cfg.Staff != nil {
 		s.mux.Handle("POST /v1/staff/sessions", s.handle(s.staffLogin))
 		s.mux.Handle("DELETE /v1/staff/sessions/current", s.handle(s.staffLogout))

@@ -63,6 +63,7 @@ func (a *app) newEKYC(publicURL string) (*ekyc.Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.resultSigner = signer
 	return ekyc.New(ekyc.Config{
 		DB: a.db, Audit: a.audit, Vault: a.vault, Blobs: a.blobs,
 		Face:      &lazyFace{models: a.models, dir: a.modelsDir(), calibration: filepath.Join(a.data.data, "face-calibration.json"), onePass: a.faceOnePass},

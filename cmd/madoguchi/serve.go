@@ -139,6 +139,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	default:
 		a.ekyc = svc
 		go a.runEKYCJobs(ctx)
+		if err := a.startTxAuth(ctx, f.publicURL); err != nil {
+			ln.Close()
+			return fmt.Errorf("txauth: %w", err)
+		}
 	}
 
 	srv := web.New(a.webConfig(f))
@@ -162,6 +166,8 @@ func (a *app) webConfig(f serveFlags) web.Config {
 		Audit:     auditLog{a.audit},
 		Staff:     staffSessions{a.staff},
 		EKYC:      a.ekycWeb(),
+		Customers: a.customersWeb(),
+		TxAuth:    a.txauthWeb(),
 		Ready: []web.Check{
 			{Name: "store", Fn: func(ctx context.Context) error {
 				if err := a.db.Ping(ctx); err != nil {
