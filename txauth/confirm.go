@@ -321,6 +321,8 @@ func (s *Service) available(ctx context.Context, tx *store.Tx, p *Policy, c *Con
 		return nil
 	case FactorLegacy:
 		return s.legacyAllowed(ctx, tx, p, c.TenantID, c.CustomerID, now)
+	case FactorPasskey:
+		return s.passkeyAvailable(ctx, tx, c)
 	}
 	return fmt.Errorf("%w: factor %s is not verified by this build", ErrFactor, f)
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
+
 	"github.com/madoguchi/madoguchi/audit"
 	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/store"
@@ -134,6 +136,10 @@ type Service struct {
 	cfg Config
 	db  *store.DB
 	log *slog.Logger
+	// rp is the WebAuthn relying party (nil, with rpErr, when the public
+	// URL cannot carry passkeys).
+	rp    *webauthn.WebAuthn
+	rpErr error
 }
 
 // New returns a Service; it fails closed on a missing dependency.
@@ -163,7 +169,13 @@ func New(cfg Config) (*Service, error) {
 	if _, err := pictureImage(0); err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, db: cfg.DB, log: cfg.Logger}, nil
+	s := &Service{cfg: cfg, db: cfg.DB, log: cfg.Logger}
+	s.rp, s.rpErr = relyingParty(cfg.PublicURL)
+	if s.rpErr != nil {
+		s.rp = nil
+		cfg.Logger.Warn("txauth: passkeys disabled", "err", s.rpErr)
+	}
+	return s, nil
 }
 
 // JWKS is the key set results are signed with.

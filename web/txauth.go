@@ -17,7 +17,9 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -53,6 +55,9 @@ type TxAuthService interface {
 	CandidateImage(ctx context.Context, token, challenge, candidate string) ([]byte, error)
 	Answer(ctx context.Context, token, challenge string, picks [2]string) (*txauth.PageView, error)
 	Mismatch(ctx context.Context, token string) (*txauth.PageView, error)
+	CreatePasskeyRegistration(ctx context.Context, a txauth.Actor, tenant, customer, webhook string) (*txauth.Created, error)
+	PasskeyBegin(ctx context.Context, token string) (json.RawMessage, error)
+	PasskeyFinish(ctx context.Context, token string, response []byte) (*txauth.PageView, error)
 	ListAlerts(ctx context.Context, st txauth.Staff, state string, limit int) ([]txauth.Alert, error)
 	CloseAlert(ctx context.Context, st txauth.Staff, id, resolution string) error
 	RecordCallback(ctx context.Context, st txauth.Staff, alert, outcome, note string) (string, error)
@@ -94,6 +99,7 @@ func (s *Server) txauthRoutes() {
 		s.mux.Handle("POST /v1/txauth/cards/{id}/delivered", s.authed(ScopeTxAuthCards, s.txDelivered))
 		s.mux.Handle("POST /v1/txauth/cards/{id}/revoke", s.authed(ScopeTxAuthCards, s.txRevoke))
 		s.mux.Handle("POST /v1/txauth/cards/{id}/activation", s.authed(ScopeTxAuthCards, s.txActivation))
+		s.mux.Handle("POST /v1/txauth/passkeys/registrations", s.authed(ScopeTxAuthCards, s.txPasskeyRegistration))
 		s.mux.Handle("GET /v1/txauth/policy", s.authed(ScopeTxAuthAdmin, s.txGetPolicy))
 		s.mux.Handle("PUT /v1/txauth/policy", s.authed(ScopeTxAuthAdmin, s.txPutPolicy))
 	}
@@ -101,6 +107,8 @@ func (s *Server) txauthRoutes() {
 	s.mux.Handle("GET /v1/txauth/page/challenges/{challenge}/candidates/{candidate}", s.handle(s.txCandidate))
 	s.mux.Handle("POST /v1/txauth/page/answer", s.handle(s.txAnswer))
 	s.mux.Handle("POST /v1/txauth/page/mismatch", s.handle(s.txMismatch))
+	s.mux.Handle("POST /v1/txauth/page/passkey/begin", s.handle(s.txPasskeyBegin))
+	s.mux.Handle("POST /v1/txauth/page/passkey/finish", s.handle(s.txPasskeyFinish))
 	s.confirmPageRoutes()
 	if c.Staff != nil {
 		m := func(h func(http.ResponseWriter, *http.Request, txauth.Staff) error) http.Handler {
@@ -146,6 +154,8 @@ func txauthProblem(err error) error {
 		p = newProblem(http.StatusConflict, "txauth-replay", "Already answered", "This challenge was already answered; ask for the current one.")
 	case errors.Is(err, txauth.ErrExpired):
 		p = newProblem(http.StatusGone, "txauth-expired", "Expired", "The confirmation or the challenge has expired.")
+	case errors.Is(err, txauth.ErrPasskey):
+		p = newProblem(http.StatusUnprocessableEntity, "txauth-passkey", "Passkey refused", "The passkey response does not verify for this confirmation.")
 	case errors.Is(err, txauth.ErrFactor):
 		p = newProblem(http.StatusConflict, "txauth-factor", "Factor not available", "A required factor is not available for this customer, or was refused.")
 	case errors.Is(err, txauth.ErrState):
@@ -618,5 +628,59 @@ func (s *Server) txApproveUnlock(w http.ResponseWriter, r *http.Request, st txau
 		return err
 	}
 	writeJSON(w, http.StatusOK, toCardJSON(c))
+	return nil
+}
+
+func (s *Server) txPasskeyRegistration(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Customer string `json:"customer"`
+		Webhook  string `json:"webhook"`
+	}
+	if err := decodeJSON(w, r, DefaultMaxBody, &in); err != nil {
+		return err
+	}
+	p, a := txActor(r)
+	c, err := s.cfg.TxAuth.Service.CreatePasskeyRegistration(r.Context(), a, p.TenantID, in.Customer, in.Webhook)
+	if err != nil {
+		return txauthProblem(err)
+	}
+	j := toConfirmationJSON(c.Confirmation)
+	j.ConfirmURL = c.ConfirmURL
+	writeJSON(w, http.StatusCreated, j)
+	return nil
+}
+
+func (s *Server) txPasskeyBegin(w http.ResponseWriter, r *http.Request) error {
+	tok, err := s.pageToken(r)
+	if err != nil {
+		return err
+	}
+	opts, err := s.cfg.TxAuth.Service.PasskeyBegin(r.Context(), tok)
+	if err != nil {
+		return txauthProblem(err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(opts)
+	return nil
+}
+
+func (s *Server) txPasskeyFinish(w http.ResponseWriter, r *http.Request) error {
+	tok, err := s.pageToken(r)
+	if err != nil {
+		return err
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+		return newProblem(http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type", "Send the body as application/json.")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, txauth.MaxWebAuthnResponse))
+	if err != nil {
+		return newProblem(http.StatusRequestEntityTooLarge, "too-large", "Request body too large", "The credential response is too large.")
+	}
+	v, err := s.cfg.TxAuth.Service.PasskeyFinish(r.Context(), tok, body)
+	if err != nil {
+		return txauthProblem(err)
+	}
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -140,6 +141,7 @@ type driverEvent struct {
 	Name       string     `json:"name"`
 	Text       string     `json:"text"`
 	IDs        [][]string `json:"ids"`
+	Body       string     `json:"body"`
 }
 
 func (d *confirmDriver) next(t *testing.T) driverEvent {
@@ -176,15 +178,20 @@ func TestBrowserTxAuth(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	srv := startServer(t, dir)
+	// Passkeys need a host name as relying-party id: the public URL says
+	// localhost (browsers refuse IP addresses as RP IDs).
+	port := freePort(t)
+	srv := startServer(t, dir, "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--public-url", fmt.Sprintf("http://localhost:%d", port))
 	a := testApp(t, dir)
 	c := newTenantClient(t, a, srv.url(), "Txauth Bank", web.ScopeEKYCSessions, web.ScopeTxAuthConfirm, web.ScopeTxAuthCards, web.ScopeTxAuthAdmin)
-	es, err := a.newEKYC(srv.url())
+	base := fmt.Sprintf("http://localhost:%d", port)
+	c.base, c.audience = base, base
+	es, err := a.newEKYC(base)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.ekyc = es
-	holder, _, err := a.newTxAuth(srv.url())
+	holder, _, err := a.newTxAuth(base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,6 +349,106 @@ func TestBrowserTxAuth(t *testing.T) {
 			return err == nil && strings.Contains(string(b), `"kind":"customer_mismatch"`)
 		})
 	})
+
+	t.Run("passkey: registration and an assertion bound to the transaction", func(t *testing.T) {
+		p.Require = []txauth.Factor{txauth.FactorPasskey}
+		if err := c.call(ctx, "PUT", "/v1/txauth/policy", p, nil); err != nil {
+			t.Fatal(err)
+		}
+		var reg struct {
+			ConfirmURL string `json:"confirm_url"`
+		}
+		if err := c.call(ctx, "POST", "/v1/txauth/passkeys/registrations", map[string]string{"customer": cu.ID}, &reg); err != nil {
+			t.Fatalf("POST passkey registration: %v", err)
+		}
+		original := txauth.Transaction{AmountJPY: 300000, Payee: txauth.Payee{BankCode: "0009", BranchCode: "123", AccountType: "current",
+			AccountNumber: "1111111", NameKana: "ｶ)ﾏﾄﾞｸﾞﾁ"}, Channel: "web"}
+		altered := original
+		altered.Payee.AccountNumber = "2222222"
+		var ca, cb struct {
+			ID         string `json:"id"`
+			ConfirmURL string `json:"confirm_url"`
+		}
+		// The registration must finish before the confirmations are opened
+		// (a passkey is required): open them once it is done.
+		d := startConfirmDriver(t, map[string]any{"passkeyUrls": []string{reg.ConfirmURL}, "shots": shots})
+		ev := d.next(t)
+		if ev.Event == "finish-body" {
+			ev = d.next(t)
+		}
+		if ev.Event != "done" || ev.State != "confirmed" {
+			t.Fatalf("registration = %+v, want done/confirmed", ev)
+		}
+		d.wait(t)
+		if err := c.call(ctx, "POST", "/v1/txauth/confirmations", map[string]any{"customer": cu.ID, "transaction": original}, &ca); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.call(ctx, "POST", "/v1/txauth/confirmations", map[string]any{"customer": cu.ID, "transaction": altered}, &cb); err != nil {
+			t.Fatal(err)
+		}
+		// The same browser profile is not kept between driver runs, so the
+		// customer registers and confirms in one run: register again, then A.
+		var reg2 struct {
+			ConfirmURL string `json:"confirm_url"`
+		}
+		if err := c.call(ctx, "POST", "/v1/txauth/passkeys/registrations", map[string]string{"customer": cu.ID}, &reg2); err != nil {
+			t.Fatal(err)
+		}
+		d = startConfirmDriver(t, map[string]any{"passkeyUrls": []string{reg2.ConfirmURL, ca.ConfirmURL}, "shots": shots})
+		var bodies []string
+		var states []string
+		for len(states) < 2 {
+			ev := d.next(t)
+			switch ev.Event {
+			case "finish-body":
+				bodies = append(bodies, ev.Body)
+			case "done":
+				states = append(states, ev.State)
+			}
+		}
+		d.wait(t)
+		if !slices.Equal(states, []string{"confirmed", "confirmed"}) || len(bodies) != 2 {
+			t.Fatalf("passkey runs = %v (%d bodies), want registration and A confirmed", states, len(bodies))
+		}
+		jws := string(c.raw(t, ctx, "GET", "/v1/txauth/confirmations/"+ca.ID+"/result"))
+		res, err := txauth.VerifyResult(jws, c.raw(t, ctx, "GET", "/.well-known/jwks.json"))
+		h := original.Hash()
+		if err != nil || res.Outcome != txauth.StateConfirmed || !slices.Equal(res.Factors, []txauth.Factor{txauth.FactorPasskey}) || res.TransactionHash != b64(h[:]) {
+			t.Fatalf("A's result = %+v, %v", res, err)
+		}
+		// The browser's assertion over A, sent for B (payee altered), does
+		// not verify.
+		_, tokB, _ := strings.Cut(cb.ConfirmURL, "#t=")
+		pagePost := func(path, body string) (int, string) {
+			req, _ := http.NewRequestWithContext(ctx, "POST", base+path, strings.NewReader(body))
+			req.Header.Set("Authorization", "Confirm "+tokB)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		if code, body := pagePost("/v1/txauth/page/passkey/begin", "{}"); code != 200 {
+			t.Fatalf("B begin = %d %s", code, body)
+		}
+		if code, body := pagePost("/v1/txauth/page/passkey/finish", bodies[1]); code != 422 || !strings.Contains(body, "txauth-passkey") {
+			t.Errorf("B finish with A's assertion = %d %s, want 422 txauth-passkey", code, body)
+		}
+	})
+}
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // decoyOf returns a candidate id of the challenge's second cell that is

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 const opt = JSON.parse(process.argv[2] || '{}');
-if (!opt.shots || !(opt.url || opt.relying)) {
+if (!opt.shots || !(opt.url || opt.relying || opt.passkeyUrls)) {
   console.error('confirm.mjs: need shots and url or relying');
   process.exit(2);
 }
@@ -56,7 +56,30 @@ try {
   };
   const field = async (name) => (await page.locator(`dd[data-field="${name}"]`).textContent()).trim();
 
-  if (opt.relying) {
+  if (opt.passkeyUrls) {
+    // A platform authenticator with user verification, through the CDP
+    // WebAuthn domain; it keeps its credential across the pages below.
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', { options: {
+      protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true,
+      isUserVerified: true, automaticPresenceSimulation: true } });
+    page.on('request', (r) => {
+      if (r.url().endsWith('/v1/txauth/page/passkey/finish')) emit({ event: 'finish-body', body: r.postData() });
+    });
+    for (const [i, u] of opt.passkeyUrls.entries()) {
+      await page.goto('about:blank'); // a new document: the URLs differ only in their fragment
+      await page.goto(u);
+      await waitSettled();
+      if ((await page.evaluate(() => document.body.dataset.passkey)) !== 'due') throw new Error('no passkey due on page ' + i);
+      await shot('passkey-' + i);
+      await page.click('#btn-passkey');
+      await page.waitForSelector('body[data-screen="done"], #passkey-error:not([hidden])', { state: 'attached' });
+      await shot('passkey-' + i + '-after');
+      emit({ event: 'done', state: await page.evaluate(() => document.body.dataset.state || 'failed') });
+    }
+    status = 0;
+  } else if (opt.relying) {
     if (opt.malware) {
       // The man in the browser: rewrites the payee as the form is submitted,
       // after the customer has read it.

@@ -30,6 +30,11 @@
       'err.locked': '画像認証カードがロックされました。お手数ですが金融機関へご連絡ください。',
       'err.network': '通信できませんでした。もう一度お試しください。', 'err.other': '予期しないエラーが発生しました。',
       'err.erased': 'この手続きのデータはすでに削除されています。',
+      'title.passkey_registration': 'パスキーの登録', 'passkey.title': 'パスキー',
+      'passkey.lead.register': 'この端末の生体認証または画面ロックで、パスキーを登録します。',
+      'passkey.lead.confirm': '上の内容でよければ、パスキー（生体認証または画面ロック）で確認してください。パスキーはこの取引の内容に結び付けて署名します。',
+      'passkey.register': 'パスキーを登録する', 'passkey.confirm': 'パスキーで確認する',
+      'passkey.failed': 'パスキーで確認できませんでした。もう一度お試しください。',
     },
     en: {
       brand: 'Confirm your transaction', loading: 'Loading…',
@@ -54,6 +59,11 @@
       'err.locked': 'Your picture card is locked. Please contact your bank.',
       'err.network': 'No connection. Please try again.', 'err.other': 'Something went wrong.',
       'err.erased': 'The data of this procedure has been erased.',
+      'title.passkey_registration': 'Register a passkey', 'passkey.title': 'Passkey',
+      'passkey.lead.register': 'Register a passkey with this device\'s biometrics or screen lock.',
+      'passkey.lead.confirm': 'If the details above are right, confirm with your passkey (biometrics or screen lock). It signs these exact details.',
+      'passkey.register': 'Register a passkey', 'passkey.confirm': 'Confirm with passkey',
+      'passkey.failed': 'The passkey could not confirm. Please try again.',
     },
   };
   const $ = (id) => document.getElementById(id);
@@ -148,6 +158,12 @@
     $('activation').textContent = t('activation', { serial: v.card_serial || '' });
     $('btn-mismatch').hidden = v.kind !== 'transaction';
     $('held').hidden = !v.held;
+    const pk = (v.required || []).includes('passkey') && !(v.satisfied || []).includes('passkey');
+    $('passkey').hidden = !pk;
+    const reg = v.kind === 'passkey_registration';
+    $('passkey-lead').textContent = t(reg ? 'passkey.lead.register' : 'passkey.lead.confirm');
+    $('btn-passkey').textContent = t(reg ? 'passkey.register' : 'passkey.confirm');
+    document.body.dataset.passkey = pk ? 'due' : '';
     const ch = v.challenge;
     $('challenge').hidden = !ch;
     document.body.dataset.challenge = ch ? ch.id : '';
@@ -226,6 +242,50 @@
     }
   }
 
+  // ---------- passkeys ----------
+  const b64uDecode = (x) => {
+    const b = atob(x.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((x.length + 3) % 4));
+    return Uint8Array.from(b, (c) => c.charCodeAt(0)).buffer;
+  };
+  const b64u = (buf) => {
+    const u = new Uint8Array(buf);
+    let s = '';
+    for (let i = 0; i < u.length; i++) s += String.fromCharCode(u[i]);
+    return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  };
+  async function passkey() {
+    $('btn-passkey').disabled = true;
+    $('passkey-error').hidden = true;
+    try {
+      const opts = await (await api('POST', '/v1/txauth/page/passkey/begin', {})).json();
+      const pk = opts.publicKey;
+      pk.challenge = b64uDecode(pk.challenge);
+      let cred, out;
+      if (pk.user) {
+        pk.user.id = b64uDecode(pk.user.id);
+        for (const c of pk.excludeCredentials || []) c.id = b64uDecode(c.id);
+        cred = await navigator.credentials.create({ publicKey: pk });
+        out = { clientDataJSON: b64u(cred.response.clientDataJSON), attestationObject: b64u(cred.response.attestationObject) };
+        if (cred.response.getTransports) out.transports = cred.response.getTransports();
+      } else {
+        for (const c of pk.allowCredentials || []) c.id = b64uDecode(c.id);
+        cred = await navigator.credentials.get({ publicKey: pk });
+        out = { clientDataJSON: b64u(cred.response.clientDataJSON), authenticatorData: b64u(cred.response.authenticatorData),
+          signature: b64u(cred.response.signature), userHandle: cred.response.userHandle ? b64u(cred.response.userHandle) : '' };
+      }
+      const body = { id: cred.id, rawId: b64u(cred.rawId), type: cred.type, response: out,
+        authenticatorAttachment: cred.authenticatorAttachment || undefined, clientExtensionResults: cred.getClientExtensionResults() };
+      const r = await api('POST', '/v1/txauth/page/passkey/finish', body);
+      render(await r.json(), false);
+    } catch (e) {
+      if (e instanceof ApiError && !['txauth-passkey', 'txauth-replay'].includes(e.slug)) return handle(e);
+      $('passkey-error').textContent = t('passkey.failed');
+      $('passkey-error').hidden = false;
+    } finally {
+      $('btn-passkey').disabled = false;
+    }
+  }
+
   async function mismatch() {
     try {
       const r = await api('POST', '/v1/txauth/page/mismatch', {});
@@ -255,6 +315,7 @@
     $('lang-en').addEventListener('click', () => { st.lang = 'en'; applyLang(); });
     $('btn-answer').addEventListener('click', () => { answer(); });
     $('btn-mismatch').addEventListener('click', () => { mismatch(); });
+    $('btn-passkey').addEventListener('click', () => { passkey(); });
     applyLang();
     if (!st.token) return fail('err.no_token');
     load().catch(handle);
