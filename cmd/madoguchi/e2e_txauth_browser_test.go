@@ -299,7 +299,7 @@ func TestBrowserTxAuth(t *testing.T) {
 		rp.HandleFunc("POST /transfer", func(w http.ResponseWriter, r *http.Request) {
 			var f struct{ Account, Name string }
 			if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&f); err != nil {
-				http.Error(w, "bad", 400)
+				http.Error(w, "bad", http.StatusBadRequest)
 				return
 			}
 			tx := intended
@@ -311,7 +311,7 @@ func TestBrowserTxAuth(t *testing.T) {
 			}
 			if err := c.call(r.Context(), "POST", "/v1/txauth/confirmations", map[string]any{"customer": cu.ID, "transaction": tx}, &out); err != nil {
 				t.Errorf("relying service: POST confirmations: %v", err)
-				http.Error(w, "{}", 502)
+				http.Error(w, "{}", http.StatusBadGateway)
 				return
 			}
 			created.ID, created.Hash = out.ID, out.Hash
