@@ -103,7 +103,8 @@ type Confirmation struct {
 	// Result is the signed result once the confirmation is final.
 	Result string
 
-	version int
+	version     int
+	deviceNonce []byte // set while opening, when a device decision is due
 }
 
 // Created is a new confirmation and where the customer confirms it. The
@@ -285,6 +286,9 @@ func (s *Service) open(ctx context.Context, a Actor, tenant string, cu *ekyc.Cus
 			store.Micros(now), store.Micros(c.ExpiresAt)); err != nil {
 			return err
 		}
+		if err := storeDeviceNonce(ctx, tx, c); err != nil {
+			return err
+		}
 		if err := s.record(ctx, tx, a, tenant, "txauth.confirmation.create", id, audit.OutcomeOK, map[string]string{
 			"customer": cu.ID, "kind": string(kind), "required": joinFactors(c.Required), "signals": strings.Join(as.Signals, ","),
 			"rules": strings.Join(as.Rules, ","), "held": fmt.Sprint(c.Held), "tx_hash": b64(hash[:]),
@@ -323,6 +327,8 @@ func (s *Service) available(ctx context.Context, tx *store.Tx, p *Policy, c *Con
 		return s.legacyAllowed(ctx, tx, p, c.TenantID, c.CustomerID, now)
 	case FactorPasskey:
 		return s.passkeyAvailable(ctx, tx, c)
+	case FactorDevice:
+		return s.deviceAvailable(ctx, tx, c)
 	}
 	return fmt.Errorf("%w: factor %s is not verified by this build", ErrFactor, f)
 }

@@ -58,6 +58,10 @@ type TxAuthService interface {
 	CreatePasskeyRegistration(ctx context.Context, a txauth.Actor, tenant, customer, webhook string) (*txauth.Created, error)
 	PasskeyBegin(ctx context.Context, token string) (json.RawMessage, error)
 	PasskeyFinish(ctx context.Context, token string, response []byte) (*txauth.PageView, error)
+	RegisterDevice(ctx context.Context, a txauth.Actor, tenant, customer, name string, publicKey []byte) (*txauth.RegisteredDevice, error)
+	RevokeDevice(ctx context.Context, a txauth.Actor, tenant, id string) error
+	DevicePending(ctx context.Context, token string) ([]txauth.Pending, error)
+	DeviceDecide(ctx context.Context, token, confirmation, decision string, signature []byte) (*txauth.Confirmation, error)
 	ListAlerts(ctx context.Context, st txauth.Staff, state string, limit int) ([]txauth.Alert, error)
 	CloseAlert(ctx context.Context, st txauth.Staff, id, resolution string) error
 	RecordCallback(ctx context.Context, st txauth.Staff, alert, outcome, note string) (string, error)
@@ -100,6 +104,8 @@ func (s *Server) txauthRoutes() {
 		s.mux.Handle("POST /v1/txauth/cards/{id}/revoke", s.authed(ScopeTxAuthCards, s.txRevoke))
 		s.mux.Handle("POST /v1/txauth/cards/{id}/activation", s.authed(ScopeTxAuthCards, s.txActivation))
 		s.mux.Handle("POST /v1/txauth/passkeys/registrations", s.authed(ScopeTxAuthCards, s.txPasskeyRegistration))
+		s.mux.Handle("POST /v1/txauth/devices", s.authed(ScopeTxAuthCards, s.txRegisterDevice))
+		s.mux.Handle("DELETE /v1/txauth/devices/{id}", s.authed(ScopeTxAuthCards, s.txRevokeDevice))
 		s.mux.Handle("GET /v1/txauth/policy", s.authed(ScopeTxAuthAdmin, s.txGetPolicy))
 		s.mux.Handle("PUT /v1/txauth/policy", s.authed(ScopeTxAuthAdmin, s.txPutPolicy))
 	}
@@ -107,6 +113,8 @@ func (s *Server) txauthRoutes() {
 	s.mux.Handle("GET /v1/txauth/page/challenges/{challenge}/candidates/{candidate}", s.handle(s.txCandidate))
 	s.mux.Handle("POST /v1/txauth/page/answer", s.handle(s.txAnswer))
 	s.mux.Handle("POST /v1/txauth/page/mismatch", s.handle(s.txMismatch))
+	s.mux.Handle("GET /v1/txauth/device/pending", s.handle(s.txDevicePending))
+	s.mux.Handle("POST /v1/txauth/device/confirmations/{id}", s.handle(s.txDeviceDecide))
 	s.mux.Handle("POST /v1/txauth/page/passkey/begin", s.handle(s.txPasskeyBegin))
 	s.mux.Handle("POST /v1/txauth/page/passkey/finish", s.handle(s.txPasskeyFinish))
 	s.confirmPageRoutes()
@@ -154,6 +162,8 @@ func txauthProblem(err error) error {
 		p = newProblem(http.StatusConflict, "txauth-replay", "Already answered", "This challenge was already answered; ask for the current one.")
 	case errors.Is(err, txauth.ErrExpired):
 		p = newProblem(http.StatusGone, "txauth-expired", "Expired", "The confirmation or the challenge has expired.")
+	case errors.Is(err, txauth.ErrDeviceSignature):
+		p = newProblem(http.StatusUnprocessableEntity, "txauth-device-signature", "Device signature refused", "The device's signature does not verify for this confirmation and decision.")
 	case errors.Is(err, txauth.ErrPasskey):
 		p = newProblem(http.StatusUnprocessableEntity, "txauth-passkey", "Passkey refused", "The passkey response does not verify for this confirmation.")
 	case errors.Is(err, txauth.ErrFactor):
@@ -682,5 +692,71 @@ func (s *Server) txPasskeyFinish(w http.ResponseWriter, r *http.Request) error {
 		return txauthProblem(err)
 	}
 	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (s *Server) txRegisterDevice(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Customer  string `json:"customer"`
+		Name      string `json:"name"`
+		PublicKey []byte `json:"public_key"` // base64 DER SubjectPublicKeyInfo (P-256)
+	}
+	if err := decodeJSON(w, r, DefaultMaxBody, &in); err != nil {
+		return err
+	}
+	p, a := txActor(r)
+	d, err := s.cfg.TxAuth.Service.RegisterDevice(r.Context(), a, p.TenantID, in.Customer, in.Name, in.PublicKey)
+	if err != nil {
+		return txauthProblem(err)
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"device": d.Device, "token": d.Token})
+	return nil
+}
+
+func (s *Server) txRevokeDevice(w http.ResponseWriter, r *http.Request) error {
+	p, a := txActor(r)
+	if err := s.cfg.TxAuth.Service.RevokeDevice(r.Context(), a, p.TenantID, r.PathValue("id")); err != nil {
+		return txauthProblem(err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) txDevicePending(w http.ResponseWriter, r *http.Request) error {
+	if err := s.captureLimit(r); err != nil {
+		return err
+	}
+	tok, err := captureCred(r, "Device")
+	if err != nil {
+		return err
+	}
+	list, err := s.cfg.TxAuth.Service.DevicePending(r.Context(), tok)
+	if err != nil {
+		return txauthProblem(err)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"pending": list})
+	return nil
+}
+
+func (s *Server) txDeviceDecide(w http.ResponseWriter, r *http.Request) error {
+	if err := s.captureLimit(r); err != nil {
+		return err
+	}
+	tok, err := captureCred(r, "Device")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Decision  string `json:"decision"`
+		Signature []byte `json:"signature"` // base64 DER ECDSA
+	}
+	if err := decodeJSON(w, r, 4<<10, &in); err != nil {
+		return err
+	}
+	c, err := s.cfg.TxAuth.Service.DeviceDecide(r.Context(), tok, r.PathValue("id"), in.Decision, in.Signature)
+	if err != nil {
+		return txauthProblem(err)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": c.ID, "state": c.State, "satisfied": c.Satisfied})
 	return nil
 }

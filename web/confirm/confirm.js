@@ -35,6 +35,7 @@
       'passkey.lead.confirm': '上の内容でよければ、パスキー（生体認証または画面ロック）で確認してください。パスキーはこの取引の内容に結び付けて署名します。',
       'passkey.register': 'パスキーを登録する', 'passkey.confirm': 'パスキーで確認する',
       'passkey.failed': 'パスキーで確認できませんでした。もう一度お試しください。',
+      'device.wait': '登録済みのスマートフォンのアプリに届いた内容を確かめて、承認してください。このページは自動で更新されます。',
     },
     en: {
       brand: 'Confirm your transaction', loading: 'Loading…',
@@ -64,6 +65,7 @@
       'passkey.lead.confirm': 'If the details above are right, confirm with your passkey (biometrics or screen lock). It signs these exact details.',
       'passkey.register': 'Register a passkey', 'passkey.confirm': 'Confirm with passkey',
       'passkey.failed': 'The passkey could not confirm. Please try again.',
+      'device.wait': 'Check the details in the app on your registered phone and approve them there. This page updates by itself.',
     },
   };
   const $ = (id) => document.getElementById(id);
@@ -164,6 +166,10 @@
     $('passkey-lead').textContent = t(reg ? 'passkey.lead.register' : 'passkey.lead.confirm');
     $('btn-passkey').textContent = t(reg ? 'passkey.register' : 'passkey.confirm');
     document.body.dataset.passkey = pk ? 'due' : '';
+    const dev = (v.required || []).includes('device') && !(v.satisfied || []).includes('device');
+    $('device').hidden = !dev;
+    clearTimeout(st.poll);
+    if (dev && !v.challenge) st.poll = setTimeout(() => { load().catch(handle); }, 3000);
     const ch = v.challenge;
     $('challenge').hidden = !ch;
     document.body.dataset.challenge = ch ? ch.id : '';
