@@ -329,6 +329,14 @@ func (s *Service) available(ctx context.Context, tx *store.Tx, p *Policy, c *Con
 		return s.passkeyAvailable(ctx, tx, c)
 	case FactorDevice:
 		return s.deviceAvailable(ctx, tx, c)
+	case FactorJPKIAuth, FactorJPKISign:
+		if err := s.jpkiAvailable(f); err != nil {
+			return err
+		}
+		if f == FactorJPKISign && c.Kind != KindTransaction {
+			return fmt.Errorf("%w: only a transaction is signed", ErrFactor)
+		}
+		return nil
 	}
 	return fmt.Errorf("%w: factor %s is not verified by this build", ErrFactor, f)
 }

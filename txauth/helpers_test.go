@@ -72,7 +72,10 @@ var (
 	staffB = Staff{ID: "st_bob", Roles: []string{"admin"}}
 )
 
-func newEnv(t testing.TB, db *store.DB) *env {
+// envOption adjusts the eKYC and txauth configurations before they are built.
+type envOption func(clk *clock, ec *ekyc.Config, tc *Config)
+
+func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 	t.Helper()
 	ctx := context.Background()
 	signer, _, err := audit.GenerateSigner(rand.Reader, "test.local/audit")
@@ -109,13 +112,22 @@ func newEnv(t testing.TB, db *store.DB) *env {
 		t.Fatal(err)
 	}
 	clk := &clock{t: time.Date(2026, 6, 1, 3, 0, 0, 0, time.UTC)} // 12:00 JST
-	es, err := ekyc.New(ekyc.Config{DB: db, Audit: alog, Vault: v, Blobs: bs, Face: noFace{}, Chips: noChips{}, Signer: rs,
-		PublicURL: "https://madoguchi.test", Now: clk.Now})
+	ec := ekyc.Config{DB: db, Audit: alog, Vault: v, Blobs: bs, Face: noFace{}, Chips: noChips{}, Signer: rs,
+		PublicURL: "https://madoguchi.test", Now: clk.Now}
+	tc := Config{DB: db, Audit: alog, Vault: v, Signer: rs, Notifier: NewOutbox(db, nil, clk.Now, nil),
+		PublicURL: "https://madoguchi.test", Now: clk.Now}
+	for _, o := range opts {
+		o(clk, &ec, &tc)
+	}
+	es, err := ekyc.New(ec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := New(Config{DB: db, Audit: alog, Vault: v, Customers: es, Signer: rs, Notifier: NewOutbox(db, nil, clk.Now, nil),
-		PublicURL: "https://madoguchi.test", Now: clk.Now})
+	tc.Customers = es
+	if tc.JPKI != nil {
+		tc.JPKIReauth = es
+	}
+	svc, err := New(tc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -126,6 +126,11 @@ type Config struct {
 	Logger    *slog.Logger
 	Now       func() time.Time
 	Rand      io.Reader
+	// JPKI verifies card signatures over transactions (jpki_sign) and
+	// JPKIReauth is eKYC's re-authentication and the customers' signing
+	// keys (jpki_auth, jpki_sign); nil disables those factors.
+	JPKI       JPKIVerifier
+	JPKIReauth JPKIReauth
 	// Development enables HolderPicks, the development kit's simulated card
 	// holder. Production wiring never sets it.
 	Development bool

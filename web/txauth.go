@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/txauth"
 )
 
@@ -62,6 +63,8 @@ type TxAuthService interface {
 	RevokeDevice(ctx context.Context, a txauth.Actor, tenant, id string) error
 	DevicePending(ctx context.Context, token string) ([]txauth.Pending, error)
 	DeviceDecide(ctx context.Context, token, confirmation, decision string, signature []byte) (*txauth.Confirmation, error)
+	JPKIChallenge(ctx context.Context, token, usage string) (*txauth.JPKIChallengeView, error)
+	JPKISubmit(ctx context.Context, token, challenge string, sig ekyc.JPKISignature) (*txauth.PageView, error)
 	ListAlerts(ctx context.Context, st txauth.Staff, state string, limit int) ([]txauth.Alert, error)
 	CloseAlert(ctx context.Context, st txauth.Staff, id, resolution string) error
 	RecordCallback(ctx context.Context, st txauth.Staff, alert, outcome, note string) (string, error)
@@ -115,6 +118,8 @@ func (s *Server) txauthRoutes() {
 	s.mux.Handle("POST /v1/txauth/page/mismatch", s.handle(s.txMismatch))
 	s.mux.Handle("GET /v1/txauth/device/pending", s.handle(s.txDevicePending))
 	s.mux.Handle("POST /v1/txauth/device/confirmations/{id}", s.handle(s.txDeviceDecide))
+	s.mux.Handle("POST /v1/txauth/page/jpki/challenge", s.handle(s.txJPKIChallenge))
+	s.mux.Handle("POST /v1/txauth/page/jpki/signature", s.handle(s.txJPKISignature))
 	s.mux.Handle("POST /v1/txauth/page/passkey/begin", s.handle(s.txPasskeyBegin))
 	s.mux.Handle("POST /v1/txauth/page/passkey/finish", s.handle(s.txPasskeyFinish))
 	s.confirmPageRoutes()
@@ -164,6 +169,10 @@ func txauthProblem(err error) error {
 		p = newProblem(http.StatusGone, "txauth-expired", "Expired", "The confirmation or the challenge has expired.")
 	case errors.Is(err, txauth.ErrDeviceSignature):
 		p = newProblem(http.StatusUnprocessableEntity, "txauth-device-signature", "Device signature refused", "The device's signature does not verify for this confirmation and decision.")
+	case errors.Is(err, txauth.ErrJPKI):
+		p = newProblem(http.StatusUnprocessableEntity, "txauth-jpki", "JPKI signature refused", "The card's signature failed a check or is not this customer's card.")
+	case errors.Is(err, ekyc.ErrJPKIUnavailable):
+		p = errUnavailable("The certificate's revocation status cannot be established now; retry later.", 30)
 	case errors.Is(err, txauth.ErrPasskey):
 		p = newProblem(http.StatusUnprocessableEntity, "txauth-passkey", "Passkey refused", "The passkey response does not verify for this confirmation.")
 	case errors.Is(err, txauth.ErrFactor):
@@ -758,5 +767,52 @@ func (s *Server) txDeviceDecide(w http.ResponseWriter, r *http.Request) error {
 		return txauthProblem(err)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"id": c.ID, "state": c.State, "satisfied": c.Satisfied})
+	return nil
+}
+
+func (s *Server) txJPKIChallenge(w http.ResponseWriter, r *http.Request) error {
+	tok, err := s.pageToken(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Usage string `json:"usage"`
+	}
+	if err := decodeJSON(w, r, 4<<10, &in); err != nil {
+		return err
+	}
+	v, err := s.cfg.TxAuth.Service.JPKIChallenge(r.Context(), tok, in.Usage)
+	if err != nil {
+		return txauthProblem(err)
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (s *Server) txJPKISignature(w http.ResponseWriter, r *http.Request) error {
+	tok, err := s.pageToken(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Challenge     string   `json:"challenge"`
+		Form          string   `json:"form"`
+		Signature     []byte   `json:"signature"`
+		Certificate   []byte   `json:"certificate"`
+		Intermediates [][]byte `json:"intermediates"`
+	}
+	if err := decodeJSON(w, r, 96<<10, &in); err != nil {
+		return err
+	}
+	if len(in.Signature) == 0 || len(in.Signature) > ekyc.MaxJPKISignature || len(in.Certificate) > ekyc.MaxJPKICertificate ||
+		len(in.Intermediates) > ekyc.MaxJPKIIntermediates {
+		return errBadRequest("signature, certificate or intermediates missing or over their limits.")
+	}
+	v, err := s.cfg.TxAuth.Service.JPKISubmit(r.Context(), tok, in.Challenge, ekyc.JPKISignature{Form: in.Form, Signature: in.Signature,
+		Certificate: in.Certificate, Intermediates: in.Intermediates})
+	if err != nil {
+		return txauthProblem(err)
+	}
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }

@@ -31,10 +31,18 @@ func (a *app) newTxAuth(publicURL string) (*txauth.Service, *txauth.Outbox, erro
 		return nil, nil, errors.New("transaction authentication needs the eKYC service")
 	}
 	ob := txauth.NewOutbox(a.db, ekyc.WebhookClient(a.mode == modeDevelopment), nil, a.log)
-	svc, err := txauth.New(txauth.Config{
+	cfg := txauth.Config{
 		DB: a.db, Audit: a.audit, Vault: a.vault, Customers: a.ekyc, Signer: a.resultSigner, Notifier: ob,
 		PublicURL: publicURL, Logger: a.log, Development: a.mode == modeDevelopment,
-	})
+	}
+	// The JPKI factors use the same trust and revocation as method ワ; with
+	// no revocation provider they are unavailable (never "not revoked").
+	if v, err := newJPKIVerifier(a.data.data, a.mode == modeProduction, ekyc.NewJPKINonces(a.db, nil), a.log.Warn); err == nil {
+		cfg.JPKI, cfg.JPKIReauth = v, a.ekyc
+	} else {
+		a.log.Warn("txauth: JPKI factors disabled", "err", err)
+	}
+	svc, err := txauth.New(cfg)
 	return svc, ob, err
 }
 

@@ -36,6 +36,7 @@
       'passkey.register': 'パスキーを登録する', 'passkey.confirm': 'パスキーで確認する',
       'passkey.failed': 'パスキーで確認できませんでした。もう一度お試しください。',
       'device.wait': '登録済みのスマートフォンのアプリに届いた内容を確かめて、承認してください。このページは自動で更新されます。',
+      'jpki.wait': 'マイナンバーカードでの確認が必要です。マイナンバーカード対応アプリでこのお手続きを開き、カードで署名してください。このページは自動で更新されます。',
     },
     en: {
       brand: 'Confirm your transaction', loading: 'Loading…',
@@ -66,6 +67,7 @@
       'passkey.register': 'Register a passkey', 'passkey.confirm': 'Confirm with passkey',
       'passkey.failed': 'The passkey could not confirm. Please try again.',
       'device.wait': 'Check the details in the app on your registered phone and approve them there. This page updates by itself.',
+      'jpki.wait': 'This needs your My Number card: open this procedure in a My Number card app and sign with the card. This page updates by itself.',
     },
   };
   const $ = (id) => document.getElementById(id);
@@ -166,10 +168,12 @@
     $('passkey-lead').textContent = t(reg ? 'passkey.lead.register' : 'passkey.lead.confirm');
     $('btn-passkey').textContent = t(reg ? 'passkey.register' : 'passkey.confirm');
     document.body.dataset.passkey = pk ? 'due' : '';
-    const dev = (v.required || []).includes('device') && !(v.satisfied || []).includes('device');
+    const due = (f) => (v.required || []).includes(f) && !(v.satisfied || []).includes(f);
+    const dev = due('device'), card = due('jpki_auth') || due('jpki_sign');
     $('device').hidden = !dev;
+    $('jpki').hidden = !card;
     clearTimeout(st.poll);
-    if (dev && !v.challenge) st.poll = setTimeout(() => { load().catch(handle); }, 3000);
+    if ((dev || card) && !v.challenge) st.poll = setTimeout(() => { load().catch(handle); }, 3000);
     const ch = v.challenge;
     $('challenge').hidden = !ch;
     document.body.dataset.challenge = ch ? ch.id : '';
