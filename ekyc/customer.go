@@ -132,6 +132,18 @@ func (s *Service) Customer(ctx context.Context, tenant, id string) (*Customer, e
 	return scanCustomer(s.db.QueryRow(ctx, `SELECT `+customerCols+` FROM customers WHERE id = ? AND tenant_id = ?`, id, tenant))
 }
 
+// CustomerIn is Customer reading through q: inside another domain's
+// transaction, pass the *store.Tx (a second pool connection per
+// transaction can exhaust the pool under load).
+func CustomerIn(ctx context.Context, q interface {
+	QueryRow(ctx context.Context, query string, args ...any) *store.Row
+}, tenant, id string) (*Customer, error) {
+	if id == "" || len(id) > 64 {
+		return nil, ErrNotFound
+	}
+	return scanCustomer(q.QueryRow(ctx, `SELECT `+customerCols+` FROM customers WHERE id = ? AND tenant_id = ?`, id, tenant))
+}
+
 // CustomerByReference finds the tenant's customer by the tenant's reference.
 func (s *Service) CustomerByReference(ctx context.Context, tenant, reference string) (*Customer, error) {
 	if reference == "" || len(reference) > MaxReferenceLen {

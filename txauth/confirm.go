@@ -465,7 +465,7 @@ func (s *Service) openTransaction(ctx context.Context, q interface {
 	rowQuerier
 	vault.Querier
 }, c *Confirmation) (*Transaction, error) {
-	cu, err := s.customer(ctx, c.TenantID, c.CustomerID)
+	cu, err := customerIn(ctx, q, c.TenantID, c.CustomerID)
 	if err != nil {
 		return nil, err
 	}
@@ -693,7 +693,11 @@ func (s *Service) finish(ctx context.Context, tx *store.Tx, c *Confirmation, to 
 		url = p.Webhook
 	}
 	if url != "" {
-		if err := s.cfg.Notifier.Notify(ctx, tx, Notification{TenantID: c.TenantID, EventID: res.EventID, Type: EventDecided, URL: url, Payload: jws}); err != nil {
+		subj, err := s.subjectOf(ctx, tx, c.TenantID, c.CustomerID)
+		if err != nil {
+			return err
+		}
+		if err := s.cfg.Notifier.Notify(ctx, tx, Notification{TenantID: c.TenantID, EventID: res.EventID, Type: EventDecided, URL: url, Payload: jws, Subject: subj}); err != nil {
 			return err
 		}
 	}
@@ -720,4 +724,21 @@ func (s *Service) remember(ctx context.Context, tx *store.Tx, c *Confirmation, n
 		}
 	}
 	return nil
+}
+
+// RunExpiry ends due confirmations every tick until ctx ends (the server
+// runs it; webhooks are delivered by the notifier's own worker).
+func (s *Service) RunExpiry(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := s.ExpireDue(ctx); err != nil && ctx.Err() == nil {
+			s.log.ErrorContext(ctx, "txauth: expiring confirmations failed", "err", err)
+		}
+	}
 }

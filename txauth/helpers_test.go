@@ -3,6 +3,7 @@ package txauth
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/base64"
@@ -19,6 +20,7 @@ import (
 	"github.com/madoguchi/madoguchi/document"
 	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/face"
+	"github.com/madoguchi/madoguchi/notify"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/vault"
@@ -112,9 +114,21 @@ func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	clk := &clock{t: time.Date(2026, 6, 1, 3, 0, 0, 0, time.UTC)} // 12:00 JST
-	ec := ekyc.Config{DB: db, Audit: alog, Vault: v, Blobs: bs, Face: noFace{}, Chips: noChips{}, Signer: rs,
+	_, wk, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := notify.NewSigner(wk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nt, err := notify.New(notify.Config{DB: db, Audit: alog, Vault: v, Signer: ws, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec := ekyc.Config{DB: db, Audit: alog, Vault: v, Blobs: bs, Face: noFace{}, Chips: noChips{}, Signer: rs, Notify: nt,
 		PublicURL: "https://madoguchi.test", Now: clk.Now}
-	tc := Config{DB: db, Audit: alog, Vault: v, Signer: rs, Notifier: NewOutbox(db, nil, clk.Now, nil),
+	tc := Config{DB: db, Audit: alog, Vault: v, Signer: rs, Notifier: notifyAdapter{nt},
 		PublicURL: "https://madoguchi.test", Now: clk.Now}
 	for _, o := range opts {
 		o(clk, &ec, &tc)
@@ -316,22 +330,37 @@ func (e *env) auditActions(object string) []string {
 	return out
 }
 
-// events returns the queued webhook event types for the tenant.
+// events returns the queued webhook event types for the tenant, each
+// payload opened and its signature checked.
 func (e *env) events(tenantID string) []string {
 	e.t.Helper()
-	rows, err := e.db.Query(e.ctx, `SELECT type, payload FROM txauth_outbox WHERE tenant_id = ? ORDER BY created_at, event_id`, tenantID)
+	rows, err := e.db.Query(e.ctx, `SELECT event_id, kind, subject_tenant, subject, aad_domain, payload FROM notify_outbox
+		WHERE tenant_id = ? AND kind LIKE 'txauth.%' ORDER BY created_at, event_id`, tenantID)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	defer rows.Close()
-	var out []string
+	type row struct {
+		id, kind, st, sub, aad string
+		payload                []byte
+	}
+	var list []row
 	for rows.Next() {
-		var typ, payload string
-		if err := rows.Scan(&typ, &payload); err != nil {
+		var r row
+		if err := rows.Scan(&r.id, &r.kind, &r.st, &r.sub, &r.aad, &r.payload); err != nil {
 			e.t.Fatal(err)
 		}
+		list = append(list, r)
+	}
+	rows.Close()
+	var out []string
+	for _, r := range list {
+		typ := r.kind
+		body, err := e.vault.Open(e.ctx, e.db, vault.SubjectRef{Tenant: r.st, Subject: r.sub}, vault.AAD(r.aad, r.id), r.payload)
+		if err != nil {
+			e.t.Fatalf("queued %s does not open: %v", typ, err)
+		}
 		if typ == EventNotice || typ == EventAlert {
-			b, err := ekyc.VerifyTyped(payload, e.svc.JWKS(), EventType)
+			b, err := ekyc.VerifyTyped(string(body), e.svc.JWKS(), EventType)
 			if err != nil {
 				e.t.Fatalf("queued %s does not verify: %v", typ, err)
 			}
@@ -347,4 +376,14 @@ func (e *env) events(tenantID string) []string {
 		out = append(out, typ)
 	}
 	return out
+}
+
+// notifyAdapter is the server's adapter (cmd/madoguchi/txauth_wire.go) in
+// the tests: txauth's notifications into notify's outbox.
+type notifyAdapter struct{ n *notify.Notifier }
+
+func (a notifyAdapter) Notify(ctx context.Context, tx *store.Tx, m Notification) error {
+	_, err := a.n.Enqueue(ctx, tx, notify.Event{ID: m.EventID, Kind: m.Type, Tenant: m.TenantID, URL: m.URL,
+		ContentType: "application/jwt", Body: []byte(m.Payload), Subject: m.Subject})
+	return err
 }

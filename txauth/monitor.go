@@ -108,7 +108,11 @@ func (s *Service) raise(ctx context.Context, tx *store.Tx, p *Policy, tenant, cu
 	if err != nil {
 		return err
 	}
-	return s.cfg.Notifier.Notify(ctx, tx, Notification{TenantID: tenant, EventID: id, Type: EventAlert, URL: p.Webhook, Payload: jws})
+	subj, err := s.subjectOf(ctx, tx, tenant, customer)
+	if err != nil {
+		return err
+	}
+	return s.cfg.Notifier.Notify(ctx, tx, Notification{TenantID: tenant, EventID: id, Type: EventAlert, URL: p.Webhook, Payload: jws, Subject: subj})
 }
 
 // ListAlerts returns alerts in state ("open" or "closed"), oldest first.
@@ -220,7 +224,7 @@ func (s *Service) RecordCallback(ctx context.Context, st Staff, alertID, outcome
 		}
 		sealed := []byte{}
 		if customer != "" && note != "" {
-			cu, err := s.customer(ctx, tenant, customer)
+			cu, err := customerIn(ctx, tx, tenant, customer)
 			if err != nil {
 				return err
 			}

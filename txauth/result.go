@@ -104,7 +104,11 @@ func (s *Service) notice(ctx context.Context, tx *store.Tx, url, tenant, custome
 	if err != nil {
 		return err
 	}
-	return s.cfg.Notifier.Notify(ctx, tx, Notification{TenantID: tenant, EventID: id, Type: EventNotice, URL: url, Payload: jws})
+	subj, err := s.subjectOf(ctx, tx, tenant, customer)
+	if err != nil {
+		return err
+	}
+	return s.cfg.Notifier.Notify(ctx, tx, Notification{TenantID: tenant, EventID: id, Type: EventNotice, URL: url, Payload: jws, Subject: subj})
 }
 
 // EventType is the JWS "typ" of alerts and customer notices.

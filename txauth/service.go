@@ -87,14 +87,19 @@ type Auditor interface {
 type Notification struct {
 	TenantID string
 	EventID  string // stable: receivers deduplicate on it
-	Type     string
+	Type     string // "txauth.<what>": the notify event kind
 	URL      string
 	Payload  string
+	// Subject is whose data key seals the queued body: the customer's
+	// (shredding the customer makes the event undeliverable), or the
+	// tenant's own for events about no customer.
+	Subject vault.SubjectRef
 }
 
 // Notifier queues a notification inside the caller's transaction, so that
 // it is sent if and only if the change it reports commits (outbox). The
-// cmd/madoguchi wiring provides it.
+// cmd/madoguchi wiring adapts package notify (RFC 9421-signed webhooks,
+// retries, dead letters) to it.
 type Notifier interface {
 	Notify(ctx context.Context, tx *store.Tx, n Notification) error
 }
@@ -233,3 +238,33 @@ func (s *Service) customer(ctx context.Context, tenant, id string) (*ekyc.Custom
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 func validID(id string) bool { return id != "" && len(id) <= 64 }
+
+// customerIn is customer read through q (a transaction).
+func customerIn(ctx context.Context, q rowQuerier, tenant, id string) (*ekyc.Customer, error) {
+	c, err := ekyc.CustomerIn(ctx, q, tenant, id)
+	if errors.Is(err, ekyc.ErrNotFound) {
+		return nil, ErrNotFound
+	} else if err != nil {
+		return nil, err
+	}
+	if c.Shredded() {
+		return nil, ErrShredded
+	}
+	return c, nil
+}
+
+// subjectOf is whose data key seals a notification about customer: the
+// customer's subject, or the tenant's own for events about no customer (or
+// a customer already erased). q is the caller's transaction.
+func (s *Service) subjectOf(ctx context.Context, q rowQuerier, tenant, customer string) (vault.SubjectRef, error) {
+	if customer != "" {
+		cu, err := customerIn(ctx, q, tenant, customer)
+		if err == nil {
+			return cu.Subject(), nil
+		}
+		if !errors.Is(err, ErrShredded) {
+			return vault.SubjectRef{}, err
+		}
+	}
+	return vault.SubjectRef{Tenant: tenant, Subject: "tenant/" + tenant}, nil
+}

@@ -55,6 +55,9 @@ type Config struct {
 	// TxAuth enables transaction authentication (web/txauth.go); nil
 	// disables it.
 	TxAuth *TxAuthConfig
+	// WebhookKeys returns the JWK Set that verifies webhook signatures
+	// (GET /.well-known/webhook-keys.json); nil leaves the route out.
+	WebhookKeys func() []byte
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }
@@ -118,6 +121,7 @@ func (s *Server) routes() {
 		s.mux.Handle("GET /v1/whoami", s.authed("", s.whoami))
 	}
 	s.ekycRoutes()
+	s.notifyRoutes()
 	s.captureRoutes()
 	s.customerRoutes()
 	s.txauthRoutes()

@@ -17,6 +17,7 @@ import (
 	"github.com/madoguchi/madoguchi/blob"
 	"github.com/madoguchi/madoguchi/document/chip"
 	"github.com/madoguchi/madoguchi/ekyc"
+	"github.com/madoguchi/madoguchi/notify"
 	"github.com/madoguchi/madoguchi/staff"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
@@ -61,6 +62,8 @@ type app struct {
 	faceOnePass bool
 	// chips verifies chip reads (method ヘ) against <data>/trust (chipwire.go).
 	chips *chip.Verifier
+	// notify delivers every domain's webhooks (notify_wire.go).
+	notify *notify.Notifier
 	// devKeys lists the development keys generated or loaded, for the
 	// single start-up warning.
 	devKeys []string

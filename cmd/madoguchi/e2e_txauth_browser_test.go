@@ -191,7 +191,7 @@ func TestBrowserTxAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.ekyc = es
-	holder, _, err := a.newTxAuth(base)
+	holder, err := a.newTxAuth(base)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,8 +64,13 @@ func (a *app) newEKYC(publicURL string) (*ekyc.Service, error) {
 		return nil, err
 	}
 	a.resultSigner = signer
+	nt, err := a.newNotifier()
+	if err != nil {
+		return nil, err
+	}
 	return ekyc.New(ekyc.Config{
-		DB: a.db, Audit: a.audit, Vault: a.vault, Blobs: a.blobs,
+		Notify: nt,
+		DB:     a.db, Audit: a.audit, Vault: a.vault, Blobs: a.blobs,
 		Face:      &lazyFace{models: a.models, dir: a.modelsDir(), calibration: filepath.Join(a.data.data, "face-calibration.json"), onePass: a.faceOnePass},
 		Chips:     heChips{a.chips},
 		Signer:    signer,

@@ -145,7 +145,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 	}
 
+	if _, err := a.newNotifier(); err != nil {
+		ln.Close()
+		return fmt.Errorf("webhooks: %w", err)
+	}
+	go a.runNotify(ctx)
 	srv := web.New(a.webConfig(f))
+	srv.AddMetrics(a.notify.WriteMetrics)
 	srv.AddGauge("madoguchi_models_ready", "1 when the pinned face models are installed and verified", func() float64 {
 		if a.models.ready() {
 			return 1
@@ -168,6 +174,12 @@ func (a *app) webConfig(f serveFlags) web.Config {
 		EKYC:      a.ekycWeb(),
 		Customers: a.customersWeb(),
 		TxAuth:    a.txauthWeb(),
+		WebhookKeys: func() []byte {
+			if a.notify == nil {
+				return []byte(`{"keys":[]}`)
+			}
+			return a.notify.JWKS()
+		},
 		Ready: []web.Check{
 			{Name: "store", Fn: func(ctx context.Context) error {
 				if err := a.db.Ping(ctx); err != nil {

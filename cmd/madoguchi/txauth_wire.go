@@ -5,10 +5,10 @@ package main
 // results with the eKYC result key, so that one key set
 // (/.well-known/jwks.json) verifies both; it runs only when eKYC runs.
 //
-// Webhooks: txauth declares a Notifier; until the shared notify package
-// lands, the server wires txauth's own outbox (txauth.Outbox, table
-// txauth_outbox) delivered by a loop owned by serve's context, with ekyc's
-// webhook client (public addresses only in production).
+// Webhooks: txauth declares a Notifier; the server adapts package notify
+// (one outbox for every domain, RFC 9421-signed requests, retries, dead
+// letters) to it. txauth's bodies are its own ES256 JWS results and events,
+// sent as application/jwt.
 
 import (
 	"context"
@@ -17,22 +17,23 @@ import (
 	"time"
 
 	"github.com/madoguchi/madoguchi/ekyc"
+	"github.com/madoguchi/madoguchi/notify"
 	"github.com/madoguchi/madoguchi/staff"
+	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/txauth"
 	"github.com/madoguchi/madoguchi/web"
 )
 
-// txauthEvery is the outbox and expiry loop's tick.
+// txauthEvery is the expiry loop's tick.
 const txauthEvery = 5 * time.Second
 
-// newTxAuth builds the service and its outbox; a.ekyc must be set.
-func (a *app) newTxAuth(publicURL string) (*txauth.Service, *txauth.Outbox, error) {
-	if a.ekyc == nil || a.resultSigner == nil {
-		return nil, nil, errors.New("transaction authentication needs the eKYC service")
+// newTxAuth builds the service; a.ekyc (and with it a.notify) must be set.
+func (a *app) newTxAuth(publicURL string) (*txauth.Service, error) {
+	if a.ekyc == nil || a.resultSigner == nil || a.notify == nil {
+		return nil, errors.New("transaction authentication needs the eKYC service and the notifier")
 	}
-	ob := txauth.NewOutbox(a.db, ekyc.WebhookClient(a.mode == modeDevelopment), nil, a.log)
 	cfg := txauth.Config{
-		DB: a.db, Audit: a.audit, Vault: a.vault, Customers: a.ekyc, Signer: a.resultSigner, Notifier: ob,
+		DB: a.db, Audit: a.audit, Vault: a.vault, Customers: a.ekyc, Signer: a.resultSigner, Notifier: txauthNotifier{a.notify},
 		PublicURL: publicURL, Logger: a.log, Development: a.mode == modeDevelopment,
 	}
 	// The JPKI factors use the same trust and revocation as method ワ; with
@@ -42,19 +43,30 @@ func (a *app) newTxAuth(publicURL string) (*txauth.Service, *txauth.Outbox, erro
 	} else {
 		a.log.Warn("txauth: JPKI factors disabled", "err", err)
 	}
-	svc, err := txauth.New(cfg)
-	return svc, ob, err
+	return txauth.New(cfg)
 }
 
-// startTxAuth builds transaction authentication and starts its loop.
+// startTxAuth builds transaction authentication and starts its expiry loop
+// (webhooks are delivered by the notifier's worker).
 func (a *app) startTxAuth(ctx context.Context, publicURL string) error {
-	svc, ob, err := a.newTxAuth(publicURL)
+	svc, err := a.newTxAuth(publicURL)
 	if err != nil {
 		return err
 	}
 	a.txauth = svc
-	go ob.Run(ctx, svc, txauthEvery)
+	go svc.RunExpiry(ctx, txauthEvery)
 	return nil
+}
+
+// txauthNotifier adapts package notify to txauth.Notifier.
+type txauthNotifier struct{ n *notify.Notifier }
+
+var _ txauth.Notifier = txauthNotifier{}
+
+func (t txauthNotifier) Notify(ctx context.Context, tx *store.Tx, m txauth.Notification) error {
+	_, err := t.n.Enqueue(ctx, tx, notify.Event{ID: m.EventID, Kind: m.Type, Tenant: m.TenantID, URL: m.URL,
+		ContentType: "application/jwt", Body: []byte(m.Payload), Subject: m.Subject})
+	return err
 }
 
 // customersWeb is the web.Config field for the customer API.

@@ -1,7 +1,7 @@
 -- Transaction authentication (package txauth): per-tenant risk policies,
 -- image authentication cards, confirmations of transactions, single-use
--- image challenges, monitoring alerts, dual-control unlocks, what each
--- customer has confirmed before (hashed) and the webhook outbox. Card
+-- image challenges, monitoring alerts, dual-control unlocks and what each
+-- customer has confirmed before (hashed). Webhooks go through notify. Card
 -- layouts, transactions and challenge candidates are sealed under the
 -- customer's data subject; nothing here is personal data in clear.
 
@@ -157,18 +157,3 @@ CREATE TABLE txauth_unlocks (
 	decided_at     BIGINT NOT NULL,
 	state          TEXT   NOT NULL
 );
-
-CREATE TABLE txauth_outbox (
-	event_id     TEXT    PRIMARY KEY,
-	tenant_id    TEXT    NOT NULL,
-	type         TEXT    NOT NULL,
-	url          TEXT    NOT NULL,
-	payload      TEXT    NOT NULL,
-	state        TEXT    NOT NULL,
-	attempts     INTEGER NOT NULL,
-	next_at      BIGINT  NOT NULL,
-	last_status  INTEGER NOT NULL,
-	created_at   BIGINT  NOT NULL,
-	delivered_at BIGINT  NOT NULL
-);
-CREATE INDEX txauth_outbox_due ON txauth_outbox (state, next_at);
