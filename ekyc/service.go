@@ -136,7 +136,6 @@ func New(cfg Config) (*Service, error) {
 	return &Service{cfg: cfg, db: cfg.DB, log: cfg.Logger}, nil
 }
 
-
 // ErrWebhookAddress: a webhook resolved to a loopback, private, link-local
 // or otherwise non-public address (notify.ErrAddress).
 var ErrWebhookAddress = notify.ErrAddress
