@@ -329,6 +329,8 @@ func (s *Service) available(ctx context.Context, tx *store.Tx, p *Policy, c *Con
 		return s.passkeyAvailable(ctx, tx, c)
 	case FactorDevice:
 		return s.deviceAvailable(ctx, tx, c)
+	case FactorFace:
+		return s.faceAvailable(ctx, tx, c)
 	case FactorJPKIAuth, FactorJPKISign:
 		if err := s.jpkiAvailable(f); err != nil {
 			return err

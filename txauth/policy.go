@@ -37,7 +37,7 @@ const (
 )
 
 // Implemented lists the factors this build can verify.
-var Implemented = []Factor{FactorImageCard, FactorLegacy, FactorPasskey, FactorDevice, FactorJPKIAuth, FactorJPKISign}
+var Implemented = []Factor{FactorImageCard, FactorLegacy, FactorPasskey, FactorDevice, FactorJPKIAuth, FactorJPKISign, FactorFace}
 
 // Signals the risk policy reacts to. The first six are computed by the
 // server from the customer's history and the request; mitb and rat come

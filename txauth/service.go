@@ -136,6 +136,10 @@ type Config struct {
 	// keys (jpki_auth, jpki_sign); nil disables those factors.
 	JPKI       JPKIVerifier
 	JPKIReauth JPKIReauth
+	// Face and Selfies enable face re-authentication (the server's face
+	// engine; eKYC's approved selfies); nil disables the factor.
+	Face    FaceEngine
+	Selfies SelfieSource
 	// Development enables HolderPicks, the development kit's simulated card
 	// holder. Production wiring never sets it.
 	Development bool

@@ -60,7 +60,8 @@ func (c *cspWriter) fix() {
 	if !c.wrote {
 		c.wrote = true
 		c.Header().Set("Content-Security-Policy", confirmCSP)
-		c.Header().Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
+		// The camera is for face re-authentication, on this origin only.
+		c.Header().Set("Permissions-Policy", "camera=(self), microphone=(), geolocation=(), payment=(), usb=()")
 	}
 }
 

@@ -64,6 +64,10 @@ type TxAuthService interface {
 	DevicePending(ctx context.Context, token string) ([]txauth.Pending, error)
 	DeviceDecide(ctx context.Context, token, confirmation, decision string, signature []byte) (*txauth.Confirmation, error)
 	JPKIChallenge(ctx context.Context, token, usage string) (*txauth.JPKIChallengeView, error)
+	EnrollFace(ctx context.Context, a txauth.Actor, tenant, customer string) (string, error)
+	FaceStart(ctx context.Context, token string) (*txauth.FaceCapture, error)
+	FaceFrame(ctx context.Context, token, nonce string, img []byte) (string, error)
+	FaceSubmit(ctx context.Context, token string) (*txauth.PageView, error)
 	JPKISubmit(ctx context.Context, token, challenge string, sig ekyc.JPKISignature) (*txauth.PageView, error)
 	ListAlerts(ctx context.Context, st txauth.Staff, state string, limit int) ([]txauth.Alert, error)
 	CloseAlert(ctx context.Context, st txauth.Staff, id, resolution string) error
@@ -107,6 +111,7 @@ func (s *Server) txauthRoutes() {
 		s.mux.Handle("POST /v1/txauth/cards/{id}/revoke", s.authed(ScopeTxAuthCards, s.txRevoke))
 		s.mux.Handle("POST /v1/txauth/cards/{id}/activation", s.authed(ScopeTxAuthCards, s.txActivation))
 		s.mux.Handle("POST /v1/txauth/passkeys/registrations", s.authed(ScopeTxAuthCards, s.txPasskeyRegistration))
+		s.mux.Handle("POST /v1/txauth/faces", s.authed(ScopeTxAuthCards, s.txEnrollFace))
 		s.mux.Handle("POST /v1/txauth/devices", s.authed(ScopeTxAuthCards, s.txRegisterDevice))
 		s.mux.Handle("DELETE /v1/txauth/devices/{id}", s.authed(ScopeTxAuthCards, s.txRevokeDevice))
 		s.mux.Handle("GET /v1/txauth/policy", s.authed(ScopeTxAuthAdmin, s.txGetPolicy))
@@ -118,6 +123,9 @@ func (s *Server) txauthRoutes() {
 	s.mux.Handle("POST /v1/txauth/page/mismatch", s.handle(s.txMismatch))
 	s.mux.Handle("GET /v1/txauth/device/pending", s.handle(s.txDevicePending))
 	s.mux.Handle("POST /v1/txauth/device/confirmations/{id}", s.handle(s.txDeviceDecide))
+	s.mux.Handle("POST /v1/txauth/page/face/start", s.handle(s.txFaceStart))
+	s.mux.Handle("POST /v1/txauth/page/face/frames", s.handle(s.txFaceFrame))
+	s.mux.Handle("POST /v1/txauth/page/face/submit", s.handle(s.txFaceSubmit))
 	s.mux.Handle("POST /v1/txauth/page/jpki/challenge", s.handle(s.txJPKIChallenge))
 	s.mux.Handle("POST /v1/txauth/page/jpki/signature", s.handle(s.txJPKISignature))
 	s.mux.Handle("POST /v1/txauth/page/passkey/begin", s.handle(s.txPasskeyBegin))
@@ -142,6 +150,7 @@ func txauthProblem(err error) error {
 	var (
 		p  *Problem
 		ae *txauth.AnswerError
+		fe *txauth.FaceError
 	)
 	switch {
 	case err == nil:
@@ -169,6 +178,13 @@ func txauthProblem(err error) error {
 		p = newProblem(http.StatusGone, "txauth-expired", "Expired", "The confirmation or the challenge has expired.")
 	case errors.Is(err, txauth.ErrDeviceSignature):
 		p = newProblem(http.StatusUnprocessableEntity, "txauth-device-signature", "Device signature refused", "The device's signature does not verify for this confirmation and decision.")
+	case errors.As(err, &fe):
+		p = newProblem(http.StatusUnprocessableEntity, "txauth-face", "Face re-authentication refused", "The live selfie did not pass; start again.")
+		for _, r := range fe.Reasons {
+			p.Errors = append(p.Errors, FieldError{Field: "reason", Detail: r})
+		}
+	case errors.Is(err, txauth.ErrBusy):
+		p = errUnavailable("The face engine is busy; retry shortly.", 2)
 	case errors.Is(err, txauth.ErrJPKI):
 		p = newProblem(http.StatusUnprocessableEntity, "txauth-jpki", "JPKI signature refused", "The card's signature failed a check or is not this customer's card.")
 	case errors.Is(err, ekyc.ErrJPKIUnavailable):
@@ -810,6 +826,68 @@ func (s *Server) txJPKISignature(w http.ResponseWriter, r *http.Request) error {
 	}
 	v, err := s.cfg.TxAuth.Service.JPKISubmit(r.Context(), tok, in.Challenge, ekyc.JPKISignature{Form: in.Form, Signature: in.Signature,
 		Certificate: in.Certificate, Intermediates: in.Intermediates})
+	if err != nil {
+		return txauthProblem(err)
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (s *Server) txEnrollFace(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Customer string `json:"customer"`
+	}
+	if err := decodeJSON(w, r, DefaultMaxBody, &in); err != nil {
+		return err
+	}
+	p, a := txActor(r)
+	model, err := s.cfg.TxAuth.Service.EnrollFace(r.Context(), a, p.TenantID, in.Customer)
+	if err != nil {
+		return txauthProblem(err)
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"customer": in.Customer, "model": model})
+	return nil
+}
+
+func (s *Server) txFaceStart(w http.ResponseWriter, r *http.Request) error {
+	tok, err := s.pageToken(r)
+	if err != nil {
+		return err
+	}
+	fc, err := s.cfg.TxAuth.Service.FaceStart(r.Context(), tok)
+	if err != nil {
+		return txauthProblem(err)
+	}
+	writeJSON(w, http.StatusOK, fc)
+	return nil
+}
+
+func (s *Server) txFaceFrame(w http.ResponseWriter, r *http.Request) error {
+	tok, err := s.pageToken(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Nonce string `json:"nonce"`
+		Image []byte `json:"image"` // base64 JPEG or PNG
+	}
+	if err := decodeJSON(w, r, maxFrameBody, &in); err != nil {
+		return err
+	}
+	next, err := s.cfg.TxAuth.Service.FaceFrame(r.Context(), tok, in.Nonce, in.Image)
+	if err != nil {
+		return txauthProblem(err)
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"next_nonce": next})
+	return nil
+}
+
+func (s *Server) txFaceSubmit(w http.ResponseWriter, r *http.Request) error {
+	tok, err := s.pageToken(r)
+	if err != nil {
+		return err
+	}
+	v, err := s.cfg.TxAuth.Service.FaceSubmit(r.Context(), tok)
 	if err != nil {
 		return txauthProblem(err)
 	}

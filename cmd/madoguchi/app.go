@@ -53,6 +53,8 @@ type app struct {
 	resultSigner *ekyc.Signer
 	// txauth is transaction authentication (txauth_wire.go; nil: disabled).
 	txauth *txauth.Service
+	// face is the face engine eKYC and txauth share (ekyc_wire.go).
+	face *lazyFace
 	// staff holds staff accounts, sessions and dual-control approvals.
 	staff *staff.Directory
 	// models is the face model folder, installed in the background.

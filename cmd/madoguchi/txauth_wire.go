@@ -35,6 +35,7 @@ func (a *app) newTxAuth(publicURL string) (*txauth.Service, error) {
 	cfg := txauth.Config{
 		DB: a.db, Audit: a.audit, Vault: a.vault, Customers: a.ekyc, Signer: a.resultSigner, Notifier: txauthNotifier{a.notify},
 		PublicURL: publicURL, Logger: a.log, Development: a.mode == modeDevelopment,
+		Face: a.faceEngine(), Selfies: a.ekyc,
 	}
 	// The JPKI factors use the same trust and revocation as method ワ; with
 	// no revocation provider they are unavailable (never "not revoked").

@@ -36,6 +36,10 @@
       'passkey.register': 'パスキーを登録する', 'passkey.confirm': 'パスキーで確認する',
       'passkey.failed': 'パスキーで確認できませんでした。もう一度お試しください。',
       'device.wait': '登録済みのスマートフォンのアプリに届いた内容を確かめて、承認してください。このページは自動で更新されます。',
+      'face.title': '顔認証', 'face.lead': 'カメラにお顔を映し、画面の指示どおりにゆっくり動いてください。', 'face.start': '顔認証をはじめる',
+      'face.failed': '顔認証ができませんでした。明るい場所で、もう一度お試しください。',
+      'say.front': '正面を向いてください', 'say.turn_left': '左を向いてください', 'say.turn_right': '右を向いてください',
+      'say.blink': 'まばたきしてください', 'say.back': '正面に戻ってください', 'say.sending': '確認しています…',
       'jpki.wait': 'マイナンバーカードでの確認が必要です。マイナンバーカード対応アプリでこのお手続きを開き、カードで署名してください。このページは自動で更新されます。',
     },
     en: {
@@ -67,6 +71,10 @@
       'passkey.register': 'Register a passkey', 'passkey.confirm': 'Confirm with passkey',
       'passkey.failed': 'The passkey could not confirm. Please try again.',
       'device.wait': 'Check the details in the app on your registered phone and approve them there. This page updates by itself.',
+      'face.title': 'Face check', 'face.lead': 'Show your face to the camera and move slowly as the screen says.', 'face.start': 'Start the face check',
+      'face.failed': 'The face check did not pass. Please try again in good light.',
+      'say.front': 'Look straight ahead', 'say.turn_left': 'Turn your head to your left', 'say.turn_right': 'Turn your head to your right',
+      'say.blink': 'Blink', 'say.back': 'Look straight ahead again', 'say.sending': 'Checking…',
       'jpki.wait': 'This needs your My Number card: open this procedure in a My Number card app and sign with the card. This page updates by itself.',
     },
   };
@@ -171,6 +179,8 @@
     const due = (f) => (v.required || []).includes(f) && !(v.satisfied || []).includes(f);
     const dev = due('device'), card = due('jpki_auth') || due('jpki_sign');
     $('device').hidden = !dev;
+    $('face').hidden = !due('face');
+    document.body.dataset.face = due('face') ? 'due' : '';
     $('jpki').hidden = !card;
     clearTimeout(st.poll);
     if ((dev || card) && !v.challenge) st.poll = setTimeout(() => { load().catch(handle); }, 3000);
@@ -296,6 +306,66 @@
     }
   }
 
+  // ---------- face ----------
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  async function faceRun() {
+    $('btn-face').disabled = true;
+    $('face-error').hidden = true;
+    let stream = null;
+    const say = (k) => { $('face-say').textContent = k ? t(k) : ''; document.body.dataset.say = k || ''; };
+    try {
+      const fc = await (await api('POST', '/v1/txauth/page/face/start', {})).json();
+      stream = await navigator.mediaDevices.getUserMedia({ audio: false, video: { facingMode: 'user', width: { ideal: 640 }, height: { ideal: 480 } } });
+      const v = $('face-video');
+      v.srcObject = stream;
+      await v.play().catch(() => {});
+      for (let i = 0; i < 50 && !(v.videoWidth > 0); i++) await sleep(100);
+      let nonce = fc.nonce;
+      const shot = async () => {
+        const c = $('face-canvas');
+        c.width = v.videoWidth; c.height = v.videoHeight;
+        c.getContext('2d').drawImage(v, 0, 0);
+        const blob = await new Promise((r) => c.toBlob(r, 'image/jpeg', 0.9));
+        const bytes = new Uint8Array(await blob.arrayBuffer());
+        let s = '';
+        for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+        const r = await api('POST', '/v1/txauth/page/face/frames', { nonce, image: btoa(s) });
+        nonce = (await r.json()).next_nonce;
+      };
+      const burst = async (n, gap) => { for (let i = 0; i < n; i++) { await shot(); await sleep(gap); } };
+      say('say.front');
+      await sleep(1200);
+      await burst(2, 300);
+      for (const step of fc.steps) {
+        say('say.' + step);
+        await sleep(step === 'blink' ? 500 : 900);
+        if (step === 'blink') await burst(5, 110); else await burst(3, 300);
+        say('say.back');
+        await sleep(800);
+        await burst(2, 300);
+      }
+      say('say.sending');
+      const r = await api('POST', '/v1/txauth/page/face/submit', {});
+      say('');
+      render(await r.json(), false);
+    } catch (e) {
+      say('');
+      if (e instanceof ApiError && e.slug === 'txauth-face') {
+        document.body.dataset.faceReasons = (e.body.errors || []).map((x) => x.detail).join(',');
+        $('face-error').textContent = t('face.failed');
+        $('face-error').hidden = false;
+      } else if (e instanceof ApiError) {
+        handle(e);
+      } else {
+        $('face-error').textContent = t('face.failed');
+        $('face-error').hidden = false;
+      }
+    } finally {
+      if (stream) for (const tr of stream.getTracks()) tr.stop();
+      $('btn-face').disabled = false;
+    }
+  }
+
   async function mismatch() {
     try {
       const r = await api('POST', '/v1/txauth/page/mismatch', {});
@@ -326,6 +396,7 @@
     $('btn-answer').addEventListener('click', () => { answer(); });
     $('btn-mismatch').addEventListener('click', () => { mismatch(); });
     $('btn-passkey').addEventListener('click', () => { passkey(); });
+    $('btn-face').addEventListener('click', () => { faceRun(); });
     applyLang();
     if (!st.token) return fail('err.no_token');
     load().catch(handle);
