@@ -72,7 +72,9 @@ type FaceError struct {
 	Scores  map[string]float64
 }
 
-func (e *FaceError) Error() string { return "txauth: face re-authentication refused: " + strings.Join(e.Reasons, ",") }
+func (e *FaceError) Error() string {
+	return "txauth: face re-authentication refused: " + strings.Join(e.Reasons, ",")
+}
 
 // Unwrap makes errors.Is(err, ErrFace) true.
 func (e *FaceError) Unwrap() error { return ErrFace }
@@ -85,8 +87,10 @@ type storedTemplate struct {
 	Values []float32 `json:"values"`
 }
 
-func faceAAD(customer string) []byte            { return vault.AAD("txauth.face", customer) }
-func faceFrameAAD(conf string, seq int) []byte { return vault.AAD("txauth.face.frame", conf, fmt.Sprint(seq)) }
+func faceAAD(customer string) []byte { return vault.AAD("txauth.face", customer) }
+func faceFrameAAD(conf string, seq int) []byte {
+	return vault.AAD("txauth.face.frame", conf, fmt.Sprint(seq))
+}
 
 func (s *Service) faceAvailable(ctx context.Context, q rowQuerier, c *Confirmation) error {
 	if s.cfg.Face == nil || s.cfg.Selfies == nil {
