@@ -142,6 +142,7 @@ type driverEvent struct {
 	Text       string     `json:"text"`
 	IDs        [][]string `json:"ids"`
 	Body       string     `json:"body"`
+	Reasons    string     `json:"reasons"`
 }
 
 func (d *confirmDriver) next(t *testing.T) driverEvent {

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 const opt = JSON.parse(process.argv[2] || '{}');
-if (!opt.shots || !(opt.url || opt.relying || opt.passkeyUrls)) {
+if (!opt.shots || !(opt.url || opt.relying || opt.passkeyUrls || opt.faceUrl)) {
   console.error('confirm.mjs: need shots and url or relying');
   process.exit(2);
 }
@@ -38,7 +38,8 @@ const browser = await chromium.launch({
   executablePath: opt.chromium || '/usr/bin/chromium',
   headless: true,
   args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--disable-default-apps', '--no-first-run', '--disable-dev-shm-usage', '--lang=ja-JP'],
+    '--disable-default-apps', '--no-first-run', '--disable-dev-shm-usage', '--lang=ja-JP',
+    ...(opt.video ? ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${opt.video}`] : [])],
 });
 let status = 1;
 try {
@@ -56,7 +57,21 @@ try {
   };
   const field = async (name) => (await page.locator(`dd[data-field="${name}"]`).textContent()).trim();
 
-  if (opt.passkeyUrls) {
+  if (opt.faceUrl) {
+    // Face re-authentication with the fake camera (a still photograph).
+    await page.goto(opt.faceUrl);
+    await waitSettled();
+    if ((await page.evaluate(() => document.body.dataset.face)) !== 'due') throw new Error('no face check due');
+    await shot('face');
+    await page.click('#btn-face');
+    await page.waitForFunction(() => document.body.dataset.say === 'say.front');
+    await shot('face-running');
+    await page.waitForSelector('body[data-screen="done"], body[data-screen="error"], #face-error:not([hidden])', { state: 'attached', timeout: 120000 });
+    await shot('face-after');
+    emit({ event: 'face', state: await page.evaluate(() => document.body.dataset.state || ''),
+      reasons: await page.evaluate(() => document.body.dataset.faceReasons || '') });
+    status = 0;
+  } else if (opt.passkeyUrls) {
     // A platform authenticator with user verification, through the CDP
     // WebAuthn domain; it keeps its credential across the pages below.
     const cdp = await context.newCDPSession(page);
