@@ -33,6 +33,7 @@ func (p *phone) sign(t *testing.T, pending Pending, decision string) []byte {
 }
 
 func TestDecoupledDevice(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		cu := e.customer(e.tenantA, "C-900")

@@ -164,6 +164,7 @@ func (e *env) selfieCustomer(t *testing.T, reference string, id uint8) *ekyc.Cus
 func withFace(clk *clock, ec *ekyc.Config, tc *Config) { tc.Face = specFace{} }
 
 func TestFaceReauthentication(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db, withFace)
 		e.svc.cfg.Selfies = e.ekyc

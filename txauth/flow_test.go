@@ -19,6 +19,7 @@ import (
 )
 
 func TestCardLifecycle(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		cu := e.customer(e.tenantA, "C-100")
@@ -204,6 +205,7 @@ func checkPDF(t *testing.T, pdf []byte) {
 }
 
 func TestImageChallenge(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		cu := e.customer(e.tenantA, "C-200")
@@ -321,6 +323,7 @@ func TestImageChallenge(t *testing.T) {
 }
 
 func TestLockoutAndDualControlUnlock(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		cu := e.customer(e.tenantA, "C-300")
@@ -413,6 +416,7 @@ func TestLockoutAndDualControlUnlock(t *testing.T) {
 // TestConcurrentAnswers: many answers to one challenge at once; exactly one
 // counts (the others are replays), whether right or wrong.
 func TestConcurrentAnswers(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		cu := e.customer(e.tenantA, "C-400")
@@ -462,6 +466,7 @@ func TestConcurrentAnswers(t *testing.T) {
 }
 
 func TestRiskSignalsAndMonitoring(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		cu := e.customer(e.tenantA, "C-500")
@@ -564,6 +569,7 @@ func TestRiskSignalsAndMonitoring(t *testing.T) {
 }
 
 func TestGuessingSpreadAcrossCards(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		for i := range 10 {
@@ -596,6 +602,7 @@ func TestGuessingSpreadAcrossCards(t *testing.T) {
 }
 
 func TestCrossTenantAndShredded(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		cu := e.customer(e.tenantA, "C-600")
@@ -644,6 +651,7 @@ func TestCrossTenantAndShredded(t *testing.T) {
 }
 
 func TestExpiry(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		cu := e.customer(e.tenantA, "C-700")

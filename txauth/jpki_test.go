@@ -90,6 +90,7 @@ func (e *env) waCustomer(t *testing.T, reference string, signCard, authCard *jpk
 }
 
 func TestJPKIFactors(t *testing.T) {
+	t.Parallel()
 	p, err := jpkitest.New(jpkitest.Options{Now: jpkiStart})
 	if err != nil {
 		t.Fatal(err)

@@ -155,6 +155,7 @@ func (e *env) registerPasskey(tenant, customer string, a *softAuthenticator) err
 }
 
 func TestPasskeyDynamicLinking(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		cu := e.customer(e.tenantA, "C-800")

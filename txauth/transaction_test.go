@@ -168,7 +168,7 @@ func TestPolicyValidateAndAssess(t *testing.T) {
 	}
 	for name, edit := range map[string]func(*Policy){
 		"no factor":          func(p *Policy) { p.Require = nil },
-		"unbuilt factor":     func(p *Policy) { p.Require = []Factor{FactorFace} },
+		"unknown factor":     func(p *Policy) { p.Require = []Factor{"fingerprint"} },
 		"unknown signal":     func(p *Policy) { p.Rules = []Rule{{Name: "x", Signal: "moon"}} },
 		"empty rule":         func(p *Policy) { p.Rules = []Rule{{Name: "x"}} },
 		"candidates":         func(p *Policy) { p.Card.Candidates = 50 },
