@@ -519,6 +519,24 @@ func TestRiskSignalsAndMonitoring(t *testing.T) {
 		if _, err := e.svc.ListAlerts(e.ctx, Staff{ID: "st_x", Roles: []string{"auditor"}}, "open", 0); !errors.Is(err, ErrForbidden) {
 			t.Errorf("ListAlerts(auditor) = %v, want ErrForbidden", err)
 		}
+		// A tenant's staff see only their tenant.
+		staffOfB := Staff{ID: "st_b", Roles: []string{"reviewer"}, TenantID: e.tenantB}
+		staffOfA := Staff{ID: "st_a", Roles: []string{"reviewer"}, TenantID: e.tenantA}
+		if got, err := e.svc.ListAlerts(e.ctx, staffOfB, "open", 0); err != nil || len(got) != 0 {
+			t.Errorf("ListAlerts(tenant B's staff) = %d alerts, %v; want none", len(got), err)
+		}
+		if got, err := e.svc.ListAlerts(e.ctx, staffOfA, "open", 0); err != nil || len(got) != 1 {
+			t.Errorf("ListAlerts(tenant A's staff) = %d alerts, %v; want 1", len(got), err)
+		}
+		if err := e.svc.CloseAlert(e.ctx, staffOfB, alerts[0].ID, "x"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("CloseAlert(tenant B's staff) = %v, want ErrNotFound", err)
+		}
+		if _, err := e.svc.Release(e.ctx, staffOfB, cr.Confirmation.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Release(tenant B's staff) = %v, want ErrNotFound", err)
+		}
+		if err := e.svc.LockAccount(e.ctx, staffOfB, e.tenantA, cu.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("LockAccount(tenant B's staff) = %v, want ErrNotFound", err)
+		}
 		if _, err := e.svc.RecordCallback(e.ctx, staffA, alerts[0].ID, "confirmed_by_customer", "本人に確認済み"); err != nil {
 			t.Fatal(err)
 		}

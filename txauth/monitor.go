@@ -45,12 +45,18 @@ type Alert struct {
 }
 
 // Staff is an authenticated staff member; monitoring needs the reviewer
-// or admin role.
+// or admin role. TenantID confines a tenant's staff to their tenant ("" is
+// the operator, who sees every tenant): another tenant's alert,
+// confirmation, card or customer is ErrNotFound to them.
 type Staff struct {
 	ID        string
 	Roles     []string
+	TenantID  string
 	RequestID string
 }
+
+// sees reports whether the staff member may see tenant's objects.
+func (st Staff) sees(tenant string) bool { return st.TenantID == "" || st.TenantID == tenant }
 
 func (st Staff) actor() Actor {
 	return Actor{Kind: audit.ActorStaff, ID: st.ID, RequestID: st.RequestID}
@@ -126,8 +132,12 @@ func (s *Service) ListAlerts(ctx context.Context, st Staff, state string, limit 
 	if limit <= 0 || limit > 200 {
 		limit = 50
 	}
-	rows, err := s.db.Query(ctx, `SELECT id, tenant_id, customer_id, confirmation_id, kind, severity, details, state, created_at, closed_at, closed_by
-		FROM txauth_alerts WHERE state = ? ORDER BY created_at LIMIT ?`, state, limit)
+	q, args := `SELECT id, tenant_id, customer_id, confirmation_id, kind, severity, details, state, created_at, closed_at, closed_by
+		FROM txauth_alerts WHERE state = ?`, []any{state}
+	if st.TenantID != "" {
+		q, args = q+` AND tenant_id = ?`, append(args, st.TenantID)
+	}
+	rows, err := s.db.Query(ctx, q+` ORDER BY created_at LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +164,7 @@ func (s *Service) ListAlerts(ctx context.Context, st Staff, state string, limit 
 		return nil, err
 	}
 	return out, s.db.InTx(ctx, func(tx *store.Tx) error {
-		return s.record(ctx, tx, st.actor(), "", "txauth.alerts.list", "alerts/"+state, audit.OutcomeOK, map[string]string{"count": fmt.Sprint(len(out))})
+		return s.record(ctx, tx, st.actor(), st.TenantID, "txauth.alerts.list", "alerts/"+state, audit.OutcomeOK, map[string]string{"count": fmt.Sprint(len(out))})
 	})
 }
 
@@ -182,6 +192,9 @@ func (s *Service) CloseAlert(ctx context.Context, st Staff, id, resolution strin
 		tenant, _, err := s.alertTenant(ctx, tx, id)
 		if err != nil {
 			return err
+		}
+		if !st.sees(tenant) {
+			return ErrNotFound
 		}
 		res, err := tx.Exec(ctx, `UPDATE txauth_alerts SET state = 'closed', closed_at = ?, closed_by = ? WHERE id = ? AND state = 'open'`,
 			store.Micros(s.now()), st.ID, id)
@@ -221,6 +234,9 @@ func (s *Service) RecordCallback(ctx context.Context, st Staff, alertID, outcome
 		tenant, customer, err := s.alertTenant(ctx, tx, alertID)
 		if err != nil {
 			return err
+		}
+		if !st.sees(tenant) {
+			return ErrNotFound
 		}
 		sealed := []byte{}
 		if customer != "" && note != "" {
@@ -273,6 +289,9 @@ func (s *Service) setHeld(ctx context.Context, st Staff, id string, held bool) (
 		if c, err = s.staffConfirmation(ctx, tx, id); err != nil {
 			return err
 		}
+		if !st.sees(c.TenantID) {
+			return ErrNotFound
+		}
 		if c.State.Final() {
 			return fmt.Errorf("%w: confirmation is %s", ErrState, c.State)
 		}
@@ -307,6 +326,9 @@ func (s *Service) RejectHeld(ctx context.Context, st Staff, id string) (*Confirm
 		if c, err = s.staffConfirmation(ctx, tx, id); err != nil {
 			return err
 		}
+		if !st.sees(c.TenantID) {
+			return ErrNotFound
+		}
 		return s.finish(ctx, tx, c, StateRejected, st.actor(), map[string]string{"rejected_by": st.ID})
 	})
 	return c, err
@@ -326,6 +348,9 @@ func (s *Service) UnlockAccount(ctx context.Context, st Staff, tenant, customer 
 func (s *Service) setAccountLock(ctx context.Context, st Staff, tenant, customer string, lock bool) error {
 	if err := st.check(); err != nil {
 		return err
+	}
+	if !st.sees(tenant) {
+		return ErrNotFound
 	}
 	if _, err := s.customer(ctx, tenant, customer); err != nil {
 		return err

@@ -28,6 +28,9 @@ func (s *Service) RequestUnlock(ctx context.Context, st Staff, tenant, cardID, s
 	if err := st.check(); err != nil {
 		return nil, err
 	}
+	if !st.sees(tenant) {
+		return nil, ErrNotFound
+	}
 	c, err := s.Card(ctx, tenant, cardID)
 	if err != nil {
 		return nil, err
@@ -81,6 +84,9 @@ func (s *Service) ApproveUnlock(ctx context.Context, st Staff, id string) (*Card
 			return ErrNotFound
 		} else if err != nil {
 			return err
+		}
+		if !st.sees(tenant) {
+			return ErrNotFound
 		}
 		if state != "pending" {
 			return fmt.Errorf("%w: the unlock is %s", ErrState, state)

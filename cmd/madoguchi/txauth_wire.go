@@ -87,7 +87,8 @@ func (a *app) txauthWeb() *web.TxAuthConfig {
 }
 
 // txauthStaff adapts a staff session check to the monitoring API; roles
-// are passed on and txauth requires reviewer or admin.
+// and the account's tenant are passed on: txauth requires reviewer or admin
+// and confines a tenant's staff to their tenant.
 func txauthStaff(check func(ctx context.Context, token string) (staff.Principal, error)) func(context.Context, string) (txauth.Staff, error) {
 	return func(ctx context.Context, token string) (txauth.Staff, error) {
 		p, err := check(ctx, token)
@@ -96,7 +97,8 @@ func txauthStaff(check func(ctx context.Context, token string) (staff.Principal,
 		} else if err != nil {
 			return txauth.Staff{}, err
 		}
-		st := txauth.Staff{ID: p.StaffID}
+		// A tenant's staff see only their tenant's alerts and objects.
+		st := txauth.Staff{ID: p.StaffID, TenantID: p.TenantID}
 		for _, r := range p.Roles {
 			st.Roles = append(st.Roles, string(r))
 		}
