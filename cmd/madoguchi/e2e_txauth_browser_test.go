@@ -370,41 +370,34 @@ func TestBrowserTxAuth(t *testing.T) {
 			ID         string `json:"id"`
 			ConfirmURL string `json:"confirm_url"`
 		}
-		// The registration must finish before the confirmations are opened
-		// (a passkey is required): open them once it is done.
-		d := startConfirmDriver(t, map[string]any{"passkeyUrls": []string{reg.ConfirmURL}, "shots": shots})
-		ev := d.next(t)
-		if ev.Event == "finish-body" {
-			ev = d.next(t)
-		}
-		if ev.Event != "done" || ev.State != "confirmed" {
-			t.Fatalf("registration = %+v, want done/confirmed", ev)
-		}
-		d.wait(t)
-		if err := c.call(ctx, "POST", "/v1/txauth/confirmations", map[string]any{"customer": cu.ID, "transaction": original}, &ca); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.call(ctx, "POST", "/v1/txauth/confirmations", map[string]any{"customer": cu.ID, "transaction": altered}, &cb); err != nil {
-			t.Fatal(err)
-		}
-		// The same browser profile is not kept between driver runs, so the
-		// customer registers and confirms in one run: register again, then A.
-		var reg2 struct {
-			ConfirmURL string `json:"confirm_url"`
-		}
-		if err := c.call(ctx, "POST", "/v1/txauth/passkeys/registrations", map[string]string{"customer": cu.ID}, &reg2); err != nil {
-			t.Fatal(err)
-		}
-		d = startConfirmDriver(t, map[string]any{"passkeyUrls": []string{reg2.ConfirmURL, ca.ConfirmURL}, "shots": shots})
-		var bodies []string
-		var states []string
-		for len(states) < 2 {
+		// One browser (its virtual authenticator keeps the credential):
+		// register, then confirm A, which can only be opened once the
+		// passkey exists.
+		d := startConfirmDriver(t, map[string]any{"passkeyUrls": []string{reg.ConfirmURL}, "more": true, "shots": shots})
+		var (
+			bodies []string
+			states []string
+		)
+		for done := false; !done; {
 			ev := d.next(t)
 			switch ev.Event {
 			case "finish-body":
 				bodies = append(bodies, ev.Body)
 			case "done":
 				states = append(states, ev.State)
+			case "more":
+				if len(states) == 1 {
+					if err := c.call(ctx, "POST", "/v1/txauth/confirmations", map[string]any{"customer": cu.ID, "transaction": original}, &ca); err != nil {
+						t.Fatal(err)
+					}
+					if err := c.call(ctx, "POST", "/v1/txauth/confirmations", map[string]any{"customer": cu.ID, "transaction": altered}, &cb); err != nil {
+						t.Fatal(err)
+					}
+					d.send(t, map[string]string{"url": ca.ConfirmURL})
+				} else {
+					d.send(t, map[string]bool{"stop": true})
+					done = true
+				}
 			}
 		}
 		d.wait(t)

@@ -82,7 +82,19 @@ try {
     page.on('request', (r) => {
       if (r.url().endsWith('/v1/txauth/page/passkey/finish')) emit({ event: 'finish-body', body: r.postData() });
     });
-    for (const [i, u] of opt.passkeyUrls.entries()) {
+    // After the given URLs the driver asks for more on stdin
+    // ({"url": …} or {"stop": true}): the test opens confirmations that need
+    // the passkey registered first, in the same browser.
+    const urls = [...opt.passkeyUrls];
+    for (let i = 0; ; i++) {
+      if (i >= urls.length) {
+        if (!opt.more) break;
+        emit({ event: 'more' });
+        const cmd = await readLine();
+        if (!cmd.url) break;
+        urls.push(cmd.url);
+      }
+      const u = urls[i];
       await page.goto('about:blank'); // a new document: the URLs differ only in their fragment
       await page.goto(u);
       await waitSettled();
