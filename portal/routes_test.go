@@ -97,12 +97,12 @@ var routeSpecs = map[string]routeSpec{
 	"GET /admin/tenants/{id}":         adminOperatorObject(func(e *env, b *browser) string { return "/admin/tenants/tn_a" }, http.StatusOK),
 	"POST /admin/tenants/{id}/access": adminOperatorObject(func(e *env, b *browser) string { return "/admin/tenants/tn_a/access" }, http.StatusSeeOther),
 	"GET /admin/clients":              {}, "POST /admin/clients": {},
-	"GET /admin/clients/{id}":         adminTenantObject(func(e *env, b *browser) string { return "/admin/clients/" + e.client("tn_a") }, http.StatusOK),
+	"GET /admin/clients/{id}": adminTenantObject(func(e *env, b *browser) string { return "/admin/clients/" + e.client("tn_a") }, http.StatusOK),
 	// An upload route sent as a plain form passes CSRF but is not an upload: 400.
 	"POST /admin/clients/{id}/rotate":  adminTenantObject(func(e *env, b *browser) string { return "/admin/clients/" + e.client("tn_a") + "/rotate" }, http.StatusBadRequest),
 	"POST /admin/clients/{id}/disable": adminTenantObject(func(e *env, b *browser) string { return "/admin/clients/" + e.client("tn_a") + "/disable" }, http.StatusSeeOther),
 	"GET /admin/staff":                 {}, "POST /admin/staff": {body: url.Values{"username": {"invited-person"}}},
-	"GET /admin/staff/{id}":            adminTenantObject(func(e *env, b *browser) string { return "/admin/staff/" + e.account("tn_a") }, http.StatusOK),
+	"GET /admin/staff/{id}": adminTenantObject(func(e *env, b *browser) string { return "/admin/staff/" + e.account("tn_a") }, http.StatusOK),
 	"POST /admin/staff/{id}/roles": withBody(adminTenantObject(func(e *env, b *browser) string { return "/admin/staff/" + e.account("tn_a") + "/roles" }, http.StatusSeeOther),
 		url.Values{"role": {"auditor"}}),
 	"POST /admin/staff/{id}/reset-totp":     adminTenantObject(func(e *env, b *browser) string { return "/admin/staff/" + e.account("tn_a") + "/reset-totp" }, http.StatusOK),
@@ -113,11 +113,15 @@ var routeSpecs = map[string]routeSpec{
 	"POST /admin/approvals/{id}/approve": adminTenantObject(func(e *env, b *browser) string { return "/admin/approvals/" + e.tenantApproval(b) + "/approve" }, http.StatusConflict),
 	"POST /admin/approvals/{id}/reject":  adminTenantObject(func(e *env, b *browser) string { return "/admin/approvals/" + e.tenantApproval(b) + "/reject" }, http.StatusSeeOther),
 	"GET /admin/webhooks":                {},
-	"POST /admin/webhooks/{id}/retry":    adminTenantObject(func(e *env, b *browser) string { return "/admin/webhooks/" + e.enqueue("tn_a", "http://192.0.2.1/hook") + "/retry" }, http.StatusSeeOther),
-	"POST /admin/webhooks/{id}/replay":   adminTenantObject(func(e *env, b *browser) string { return "/admin/webhooks/" + e.enqueue("tn_a", "http://192.0.2.1/hook") + "/replay" }, http.StatusSeeOther),
-	"GET /admin/trust":                   {}, "POST /admin/trust/masterlist": {}, "POST /admin/trust/csca": {},
-	"GET /admin/keys":                    {}, "POST /admin/keys/rotate": {},
-	"GET /admin/policy":                  {}, "POST /admin/policy": {body: url.Values{"policy": {"{}"}}},
+	"POST /admin/webhooks/{id}/retry": adminTenantObject(func(e *env, b *browser) string {
+		return "/admin/webhooks/" + e.enqueue("tn_a", "http://192.0.2.1/hook") + "/retry"
+	}, http.StatusSeeOther),
+	"POST /admin/webhooks/{id}/replay": adminTenantObject(func(e *env, b *browser) string {
+		return "/admin/webhooks/" + e.enqueue("tn_a", "http://192.0.2.1/hook") + "/replay"
+	}, http.StatusSeeOther),
+	"GET /admin/trust": {}, "POST /admin/trust/masterlist": {}, "POST /admin/trust/csca": {},
+	"GET /admin/keys": {}, "POST /admin/keys/rotate": {},
+	"GET /admin/policy": {}, "POST /admin/policy": {body: url.Values{"policy": {"{}"}}},
 	// The tests' own routes.
 	"GET /test/admin-only": {},
 	"GET /test/tenants/{id}": {
