@@ -78,15 +78,24 @@ func adminClientRotate(rq *Request) error {
 	if err != nil {
 		return err
 	}
-	errs := form.ClientRotate(up.Files["jwks"] != nil, up.Files["cert"] != nil)
+	// Errors go on the one file field the page shows for this client.
+	field := "cert"
+	if c.Method == tenant.PrivateKeyJWT {
+		field = "jwks"
+	}
+	errs := form.Errors{}
+	for k, v := range form.ClientRotate(up.Files["jwks"] != nil, up.Files["cert"] != nil) {
+		if k != "" {
+			errs.Add(field, v)
+		}
+	}
 	if !errs.Any() {
 		k := tenant.KeyRotation{JWKS: string(up.Files["jwks"]), CertPEM: string(up.Files["cert"])}
-		wantJWKS := c.Method == tenant.PrivateKeyJWT
 		switch {
-		case wantJWKS != (k.JWKS != ""):
-			errs.Add(credentialField(up), "form.credential_method")
+		case (field == "jwks") != (k.JWKS != ""):
+			errs.Add(field, "form.credential_method")
 		case k.Validate(rq.s.cfg.Now()) != nil:
-			errs.Add(credentialField(up), "form.credential_invalid")
+			errs.Add(field, "form.credential_invalid")
 		default:
 			payload, err := json.Marshal(ClientRotate{TenantID: c.TenantID, ClientID: c.ID, Keys: k})
 			if err != nil {
@@ -94,7 +103,7 @@ func adminClientRotate(rq *Request) error {
 			}
 			ap, err := sa.Request(rq.Ctx(), rq.Actor(), KindClientRotate, payload)
 			if errors.Is(err, staff.ErrInvalidInput) {
-				errs.Add(credentialField(up), "form.credential_invalid")
+				errs.Add(field, "form.credential_invalid")
 				break
 			}
 			if err != nil {

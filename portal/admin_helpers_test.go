@@ -3,6 +3,7 @@ package portal
 import (
 	"bytes"
 	"context"
+	"encoding/base32"
 	"encoding/json"
 	"mime/multipart"
 	"net/http"
@@ -187,4 +188,14 @@ func (e *env) auditHas(action, outcome, object string) bool {
 		}
 	}
 	return false
+}
+
+// decodeSecret decodes a TOTP URI's base32 secret.
+func decodeSecret(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -20,8 +20,14 @@ type KeyRotation struct {
 // when it runs), so a request for approval can be refused before it is
 // filed.
 func (k KeyRotation) Validate(now time.Time) error {
-	_, err := ClientSpec{Name: "rotation", JWKS: k.JWKS, CertPEM: k.CertPEM}.check(now)
+	_, err := k.check(now)
 	return err
+}
+
+// check validates the credential with ClientSpec's checks (the name and
+// scope stand in: only the credential is used).
+func (k KeyRotation) check(now time.Time) (checkedSpec, error) {
+	return ClientSpec{Name: "rotation", Scopes: []string{"rotation"}, JWKS: k.JWKS, CertPEM: k.CertPEM}.check(now)
 }
 
 // RotateClientKeysTx replaces the keys (or pinned certificate) of an active
@@ -32,7 +38,7 @@ func (k KeyRotation) Validate(now time.Time) error {
 // the client's is ErrInvalidInput; a missing or disabled client is
 // ErrNotFound.
 func (r *Registry) RotateClientKeysTx(ctx context.Context, tx *store.Tx, actor Actor, tenantID, clientID string, k KeyRotation) error {
-	cs, err := ClientSpec{Name: "rotation", JWKS: k.JWKS, CertPEM: k.CertPEM}.check(r.now().UTC())
+	cs, err := k.check(r.now().UTC())
 	if err != nil {
 		return err
 	}
