@@ -368,6 +368,7 @@ func newStaffDirectory(a *app, onClient func(tenant.Client), opts ...func(*staff
 	for k, ex := range trustExecutors(a) {
 		execs[k] = ex
 	}
+	portalExecutors(a, execs)
 	cfg := staff.Config{Executors: execs}
 	for _, o := range opts {
 		o(&cfg)
