@@ -3,6 +3,7 @@ package portal
 import (
 	"errors"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"strings"
 )
@@ -26,6 +27,16 @@ func (rq *Request) uploadToken() (string, error) {
 	if err != nil {
 		return "", errCSRF
 	}
+	tok, err := readToken(mr)
+	if err != nil {
+		return "", err
+	}
+	rq.upload = mr
+	return tok, nil
+}
+
+// readToken reads the first part, which must be the field "csrf".
+func readToken(mr *multipart.Reader) (string, error) {
 	p, err := mr.NextPart()
 	if err != nil {
 		return "", errTooLargeOr(err)
@@ -41,7 +52,6 @@ func (rq *Request) uploadToken() (string, error) {
 	if len(b) > maxTokenPart {
 		return "", errCSRF
 	}
-	rq.upload = mr
 	return string(b), nil
 }
 
@@ -64,12 +74,17 @@ var errUploadPart = &statusError{http.StatusRequestEntityTooLarge, "error.too_la
 // request with 413 without reading further), each other field up to 4 KiB.
 // At most 16 parts.
 func (rq *Request) Upload(limits map[string]int64) (UploadForm, error) {
-	f := UploadForm{Values: map[string]string{}, Files: map[string][]byte{}, Names: map[string]string{}}
 	if rq.upload == nil {
-		return f, errBadInput
+		return UploadForm{}, errBadInput
 	}
+	return readUpload(rq.upload, limits)
+}
+
+// readUpload reads the parts after the token (see Upload).
+func readUpload(mr *multipart.Reader, limits map[string]int64) (UploadForm, error) {
+	f := UploadForm{Values: map[string]string{}, Files: map[string][]byte{}, Names: map[string]string{}}
 	for i := 0; ; i++ {
-		p, err := rq.upload.NextPart()
+		p, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			return f, nil
 		}
