@@ -22,5 +22,19 @@ func adminIndex(rq *Request) error {
 		key := strings.TrimPrefix(rt.Hint, "hint.")
 		out = append(out, adminSection{Path: Prefix + rt.Path, Title: key + ".title", Hint: rt.Hint})
 	}
-	return rq.Render(http.StatusOK, "admin", "admin.title", map[string]any{"Sections": out})
+	// Requests waiting for this person's decision.
+	waiting := 0
+	if sa := rq.s.cfg.Admin.Staff; sa != nil && rq.isAdmin() {
+		tid, all := rq.TenantFilter()
+		list, err := sa.ApprovalsIn(rq.Ctx(), tid, all, "pending")
+		if err != nil {
+			return err
+		}
+		for _, a := range list {
+			if a.Requester != rq.Principal.StaffID && rq.s.cfg.Now().Before(a.ExpiresAt) {
+				waiting++
+			}
+		}
+	}
+	return rq.Render(http.StatusOK, "admin", "admin.title", map[string]any{"Sections": out, "Waiting": waiting})
 }

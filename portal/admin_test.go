@@ -136,6 +136,12 @@ func TestAdminClientDualControl(t *testing.T) {
 	}
 	// The second admin of the tenant sees it as theirs to decide, approves.
 	a2 := e.signedIn("a-admin2")
+	if r := a2.get("/portal/admin"); !strings.Contains(r.body, `id="waiting"`) {
+		t.Error("the administration index does not say a request is waiting")
+	}
+	if r := a1.get("/portal/admin"); strings.Contains(r.body, `id="waiting"`) {
+		t.Error("the requester is told their own request waits for them")
+	}
 	if r := a2.get("/portal/admin/approvals"); !strings.Contains(r.body, id) || !strings.Contains(r.body, e.msg("admin.approval.can_decide")) {
 		t.Errorf("a-admin2's inbox does not offer the request\n%s", r.body)
 	}
