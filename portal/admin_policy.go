@@ -88,6 +88,7 @@ func renderPolicy(rq *Request, status int, f *form.Policy, changes []PolicyChang
 			return err
 		}
 		data["Current"], data["Version"] = text, ver
+		data["OperatorReview"] = operatorReviewFlag(text)
 		if f == nil {
 			f = &form.Policy{JSON: text}
 		}
@@ -179,4 +180,63 @@ func (rq *Request) policyRequestChanges(a staff.Approval) ([]PolicyChange, error
 		return nil, nil
 	}
 	return changes, err
+}
+
+// operatorReviewFlag reads "operator_review" from a policy's JSON.
+func operatorReviewFlag(text string) bool {
+	var p struct {
+		OperatorReview bool `json:"operator_review"`
+	}
+	_ = json.Unmarshal([]byte(text), &p)
+	return p.OperatorReview
+}
+
+// adminPolicyOperatorReview prepares the change of the policy's
+// "operator_review" flag (whether the operator's reviewers may review the
+// tenant's sessions): it shows the edited policy with its diff, to be
+// applied like any other change (a change the weakening check does not
+// classify, or that lets more people see the tenant's sessions, needs a
+// second admin).
+func adminPolicyOperatorReview(rq *Request) error {
+	pol := rq.s.cfg.Admin.Policies
+	if pol == nil {
+		return errNoService
+	}
+	tid, err := rq.scopeTenant()
+	if err != nil {
+		return err
+	}
+	if tid == "" {
+		return ErrNotFound
+	}
+	text, _, err := pol.Policy(rq.Ctx(), tid)
+	if err != nil {
+		return err
+	}
+	if text == "" {
+		return renderPolicy(rq, http.StatusUnprocessableEntity, nil, nil, form.Errors{"": "form.policy_missing"})
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(text), &m); err != nil {
+		return err
+	}
+	allow := rq.R.PostFormValue("allow") == "on"
+	if allow {
+		m["operator_review"] = true
+	} else {
+		delete(m, "operator_review")
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	f := form.Policy{JSON: string(b)}
+	changes, _, _, err := pol.Compare(rq.Ctx(), tid, b)
+	if err != nil {
+		return err
+	}
+	if len(changes) == 0 {
+		return renderPolicy(rq, http.StatusUnprocessableEntity, &f, nil, form.Errors{"": "form.policy_unchanged"})
+	}
+	return renderPolicy(rq, http.StatusOK, &f, changes, nil)
 }

@@ -53,6 +53,7 @@ func pages() []Route {
 		{Method: post, Path: "/admin/keys/rotate", Handle: adminKeysRotate, Roles: operatorAdmin},
 		{Method: get, Path: "/admin/policy", Handle: adminPolicy, Roles: adminReaders, Hint: "hint.admin.policy"},
 		{Method: post, Path: "/admin/policy", Handle: adminPolicySet, Roles: adminRoles, MaxBody: maxPolicyForm},
+		{Method: post, Path: "/admin/policy/operator-review", Handle: adminPolicyOperatorReview, Roles: adminRoles},
 
 		// The passkey ceremonies (static/passkey.js).
 		{Method: post, Path: "/passkey/begin", Handle: passkeyLoginBegin, Public: true, JSON: true},

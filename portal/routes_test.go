@@ -122,6 +122,7 @@ var routeSpecs = map[string]routeSpec{
 	"GET /admin/trust": {}, "POST /admin/trust/masterlist": {}, "POST /admin/trust/csca": {},
 	"GET /admin/keys": {}, "POST /admin/keys/rotate": {},
 	"GET /admin/policy": {}, "POST /admin/policy": {body: url.Values{"policy": {"{}"}}},
+	"POST /admin/policy/operator-review": {body: url.Values{"allow": {"on"}}},
 	// The tests' own routes.
 	"GET /test/admin-only": {},
 	"GET /test/tenants/{id}": {
