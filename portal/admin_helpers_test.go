@@ -71,6 +71,7 @@ func (e *env) adminExecutors(v *vault.Vault) map[string]staff.Executor {
 			},
 		},
 		KindClientRotate: ClientRotateExecutor(e.admin.tenants, e.clock.Now),
+		KindPolicySet:    policySetExecutor(e),
 		staff.KindKEKRotate: {
 			AfterCommit: func(ctx context.Context, a staff.Approval, by staff.Actor) error {
 				_, err := v.RotateKEK(ctx, vault.Actor{Kind: by.Kind, ID: by.ID, RequestID: by.RequestID})

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/notify"
 	"github.com/madoguchi/madoguchi/portal/i18n"
 	"github.com/madoguchi/madoguchi/portal/session"
@@ -52,7 +53,7 @@ func filed(t *testing.T, r resp) string {
 
 func TestAdminPageRoles(t *testing.T) {
 	e := newEnv(t)
-	pages := []string{"/admin", "/admin/tenants", "/admin/clients", "/admin/staff", "/admin/approvals", "/admin/webhooks", "/admin/trust", "/admin/keys"}
+	pages := []string{"/admin", "/admin/tenants", "/admin/clients", "/admin/staff", "/admin/approvals", "/admin/webhooks", "/admin/trust", "/admin/keys", "/admin/policy"}
 	operatorOnly := map[string]bool{"/admin/tenants": true, "/admin/trust": true, "/admin/keys": true}
 	for _, who := range []string{"op-admin", "op-auditor", "a-admin", "a-auditor", "a-reviewer", "op-reviewer", "nobody"} {
 		b := e.signedIn(who)
@@ -631,15 +632,18 @@ func TestAdminPagesRender(t *testing.T) {
 	e := newEnv(t)
 	cl := e.client("tn_a")
 	apTenant := e.tenantApproval(e.signedIn("a-admin"))
-	ev := e.enqueue("tn_a", "http://192.0.2.1/hook")
-	_ = ev
+	e.enqueue("tn_a", "http://192.0.2.1/hook")
+	if _, err := ekyc.StorePolicy(context.Background(), e.db, e.audit, ekyc.Actor{Kind: audit.ActorSystem, ID: "test"}, "tn_a", ekyc.ExamplePolicy(0.6), e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
 	for _, lang := range i18n.Languages() {
 		for _, who := range []string{"op-admin", "op-auditor", "a-admin", "a-auditor"} {
 			b := e.signedIn(who)
 			b.cookies[session.CookieLang] = string(lang)
 			for _, p := range []string{"/admin", "/admin/tenants", "/admin/tenants/tn_a", "/admin/clients", "/admin/clients?tenant=tn_a",
 				"/admin/clients/" + cl, "/admin/staff", "/admin/staff?tenant=tn_a", "/admin/staff/" + e.people["a-reviewer"].id,
-				"/admin/approvals", "/admin/approvals/" + apTenant, "/admin/webhooks", "/admin/webhooks?state=dead", "/admin/trust", "/admin/keys"} {
+				"/admin/approvals", "/admin/approvals/" + apTenant, "/admin/webhooks", "/admin/webhooks?state=dead", "/admin/trust", "/admin/keys",
+				"/admin/policy", "/admin/policy?tenant=tn_a"} {
 				r := b.get(Prefix + p)
 				if k := rawKey(e.srv.cat, r.body); k != "" {
 					t.Errorf("%s %s %s: raw key %q", lang, who, p, k)
