@@ -49,6 +49,7 @@ type Tenants interface {
 	ListClients(ctx context.Context, tenantID string) ([]tenant.Client, error)
 	Client(ctx context.Context, tenantID, clientID string) (tenant.Client, error)
 	DisableClient(ctx context.Context, actor tenant.Actor, tenantID, clientID string) error
+	EnableClient(ctx context.Context, actor tenant.Actor, tenantID, clientID string) error
 }
 
 // StaffAdmin is the staff directory's administration (*staff.Directory).
@@ -63,6 +64,8 @@ type StaffAdmin interface {
 	Invite(ctx context.Context, actor staff.Actor, tenantID, username string, password []byte) (staff.Enrollment, error)
 	ResetTOTP(ctx context.Context, actor staff.Actor, staffID string) (staff.Secret, error)
 	ResetPasskeys(ctx context.Context, actor staff.Actor, staffID string) (int64, error)
+	DisableAccount(ctx context.Context, by staff.Actor, staffID string) error
+	EnableAccount(ctx context.Context, by staff.Actor, staffID string) error
 	TenantAccess(ctx context.Context, tenantID string) (staff.TenantAccess, error)
 	SetTenantAccess(ctx context.Context, actor staff.Actor, tenantID string, allow []netip.Prefix) error
 }

@@ -117,3 +117,42 @@ func adminAccountResetPasskeys(rq *Request) error {
 	rq.Flash("flash.passkeys_reset")
 	return rq.Redirect(Prefix + "/admin/staff/" + a.ID)
 }
+
+// adminAccountDisable disables the account at once and ends its sessions
+// (staff.Directory.DisableAccount, audited as staff.disable): an admin of
+// the account's scope, not the account itself.
+func adminAccountDisable(rq *Request) error { return setAccountStatus(rq, false) }
+
+// adminAccountEnable re-enables a disabled account (staff.enable).
+func adminAccountEnable(rq *Request) error { return setAccountStatus(rq, true) }
+
+func setAccountStatus(rq *Request, enable bool) error {
+	sa := rq.s.cfg.Admin.Staff
+	if sa == nil {
+		return errNoService
+	}
+	a, err := Load(rq, rq.s.accountKind(), rq.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := rq.RequireRecentAuth(Prefix + "/admin/staff/" + a.ID); err != nil {
+		return err
+	}
+	key := "flash.account_disabled"
+	if enable {
+		err, key = sa.EnableAccount(rq.Ctx(), rq.Actor(), a.ID), "flash.account_enabled"
+	} else {
+		err = sa.DisableAccount(rq.Ctx(), rq.Actor(), a.ID)
+	}
+	switch {
+	case errors.Is(err, staff.ErrInvalidInput):
+		return renderAccount(rq, http.StatusUnprocessableEntity, a, form.Errors{"": "form.not_self"})
+	case errors.Is(err, staff.ErrNotFound):
+		rq.Flash("flash.status_unchanged")
+	case err != nil:
+		return err
+	default:
+		rq.Flash(key)
+	}
+	return rq.Redirect(Prefix + "/admin/staff/" + a.ID)
+}

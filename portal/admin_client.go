@@ -119,7 +119,14 @@ func adminClientRotate(rq *Request) error {
 // adminClientDisable disables the client at once and revokes its tokens
 // (tenant.Registry.DisableClient, audited as client.disable). Taking access
 // away needs no second admin.
-func adminClientDisable(rq *Request) error {
+func adminClientDisable(rq *Request) error { return setClientStatus(rq, false) }
+
+// adminClientEnable re-enables a disabled client (tenant.Registry.EnableClient,
+// audited as client.enable); its old tokens stay revoked. Its keys are the
+// ones an approved request registered, so no second admin is asked.
+func adminClientEnable(rq *Request) error { return setClientStatus(rq, true) }
+
+func setClientStatus(rq *Request, enable bool) error {
 	ts := rq.s.cfg.Admin.Tenants
 	if ts == nil {
 		return errNoService
@@ -131,14 +138,19 @@ func adminClientDisable(rq *Request) error {
 	if err := rq.RequireRecentAuth(Prefix + "/admin/clients/" + c.ID); err != nil {
 		return err
 	}
-	err = ts.DisableClient(rq.Ctx(), rq.tenantActor(), c.TenantID, c.ID)
+	key := "flash.client_disabled"
+	if enable {
+		err, key = ts.EnableClient(rq.Ctx(), rq.tenantActor(), c.TenantID, c.ID), "flash.client_enabled"
+	} else {
+		err = ts.DisableClient(rq.Ctx(), rq.tenantActor(), c.TenantID, c.ID)
+	}
 	switch {
 	case errors.Is(err, tenant.ErrNotFound):
-		rq.Flash("flash.not_active")
+		rq.Flash("flash.status_unchanged")
 	case err != nil:
 		return err
 	default:
-		rq.Flash("flash.client_disabled")
+		rq.Flash(key)
 	}
 	return rq.Redirect(Prefix + "/admin/clients/" + c.ID)
 }

@@ -197,6 +197,18 @@ func TestAdminClientDualControl(t *testing.T) {
 	if c, _ := e.admin.tenants.Client(context.Background(), "tn_a", c.ID); c.Status != tenant.StatusDisabled || !e.auditHas("client.disable", audit.OutcomeOK, c.ID) {
 		t.Errorf("client after disable: %s", c.Status)
 	}
+	if r := a1.post("/portal/admin/clients/"+c.ID+"/disable", nil); r.status != http.StatusSeeOther {
+		t.Errorf("second disable = %d", r.status)
+	}
+	if r := a1.post("/portal/admin/clients/"+c.ID+"/enable", nil); r.status != http.StatusSeeOther {
+		t.Fatalf("enable = %d", r.status)
+	}
+	if c, _ := e.admin.tenants.Client(context.Background(), "tn_a", c.ID); c.Status != tenant.StatusActive || !e.auditHas("client.enable", audit.OutcomeOK, c.ID) {
+		t.Errorf("client after enable: %s", c.Status)
+	}
+	if r := e.signedIn("b-admin").post("/portal/admin/clients/"+c.ID+"/disable", nil); r.status != http.StatusNotFound {
+		t.Errorf("another tenant's admin disables the client: %d", r.status)
+	}
 }
 
 func TestAdminReauthRequired(t *testing.T) {
@@ -453,6 +465,36 @@ func TestAdminStaffInviteRolesReset(t *testing.T) {
 	}
 	if r := a.post("/portal/admin/staff/"+acc.ID+"/reset-passkeys", nil); r.status != http.StatusSeeOther || !e.auditHas("staff.passkey.reset", audit.OutcomeOK, acc.ID) {
 		t.Errorf("reset passkeys = %d", r.status)
+	}
+	// Disable: the account's sessions end and it cannot sign in; another
+	// tenant's admin cannot; enabling lets it back in.
+	uri2 := regexp.MustCompile(`id="secret-uri">([^<]+)<`).FindStringSubmatch(r.body)
+	u2, _ := url.Parse(html.UnescapeString(uri2[1]))
+	e.people["new-hire"].secret = decodeSecret(t, u2.Query().Get("secret"))
+	nb = e.browser()
+	if r := nb.post("/portal/login", url.Values{"username": {"new-hire"}, "password": {pw[1]}, "code": {e.code(e.people["new-hire"])}}); r.status != http.StatusSeeOther {
+		t.Fatalf("sign-in with the reset TOTP key = %d", r.status)
+	}
+	if r := bb.post("/portal/admin/staff/"+acc.ID+"/disable", nil); r.status != http.StatusNotFound {
+		t.Errorf("b-admin disables tn_a's account: %d", r.status)
+	}
+	if r := a.post("/portal/admin/staff/"+acc.ID+"/disable", nil); r.status != http.StatusSeeOther || !e.auditHas("staff.disable", audit.OutcomeOK, acc.ID) {
+		t.Fatalf("disable = %d", r.status)
+	}
+	if r := nb.get("/portal/"); r.status != http.StatusSeeOther {
+		t.Errorf("a disabled account's session still works: %d", r.status)
+	}
+	if r := e.browser().post("/portal/login", url.Values{"username": {"new-hire"}, "password": {pw[1]}, "code": {e.code(e.people["new-hire"])}}); r.status == http.StatusSeeOther {
+		t.Error("a disabled account signs in")
+	}
+	if r := a.post("/portal/admin/staff/"+e.people["a-admin"].id+"/disable", nil); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("an admin disables themselves: %d", r.status)
+	}
+	if r := a.post("/portal/admin/staff/"+acc.ID+"/enable", nil); r.status != http.StatusSeeOther || !e.auditHas("staff.enable", audit.OutcomeOK, acc.ID) {
+		t.Errorf("enable = %d", r.status)
+	}
+	if r := e.browser().post("/portal/login", url.Values{"username": {"new-hire"}, "password": {pw[1]}, "code": {e.code(e.people["new-hire"])}}); r.status != http.StatusSeeOther {
+		t.Errorf("the enabled account cannot sign in: %d", r.status)
 	}
 	if !e.auditHas("staff.invite", audit.OutcomeOK, acc.ID) || !e.auditHas("staff.totp.reset", audit.OutcomeOK, acc.ID) {
 		t.Error("invite or TOTP reset not audited")

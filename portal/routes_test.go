@@ -100,6 +100,9 @@ var routeSpecs = map[string]routeSpec{
 	"GET /admin/clients/{id}": adminTenantObject(func(e *env, b *browser) string { return "/admin/clients/" + e.client("tn_a") }, http.StatusOK),
 	// An upload route sent as a plain form passes CSRF but is not an upload: 400.
 	"POST /admin/clients/{id}/rotate":  adminTenantObject(func(e *env, b *browser) string { return "/admin/clients/" + e.client("tn_a") + "/rotate" }, http.StatusBadRequest),
+	"POST /admin/clients/{id}/enable":  adminTenantObject(func(e *env, b *browser) string { return "/admin/clients/" + e.client("tn_a") + "/enable" }, http.StatusSeeOther),
+	"POST /admin/staff/{id}/disable":   adminTenantObject(func(e *env, b *browser) string { return "/admin/staff/" + e.account("tn_a") + "/disable" }, http.StatusSeeOther),
+	"POST /admin/staff/{id}/enable":    adminTenantObject(func(e *env, b *browser) string { return "/admin/staff/" + e.account("tn_a") + "/enable" }, http.StatusSeeOther),
 	"POST /admin/clients/{id}/disable": adminTenantObject(func(e *env, b *browser) string { return "/admin/clients/" + e.client("tn_a") + "/disable" }, http.StatusSeeOther),
 	"GET /admin/staff":                 {}, "POST /admin/staff": {body: url.Values{"username": {"invited-person"}}},
 	"GET /admin/staff/{id}": adminTenantObject(func(e *env, b *browser) string { return "/admin/staff/" + e.account("tn_a") }, http.StatusOK),

@@ -198,5 +198,18 @@ func TestInviteAndReset(t *testing.T) {
 		if n, err := f.dir.ResetPasskeys(ctx, staffActor(a.Account.ID), en.Account.ID); err != nil || n != 0 {
 			t.Errorf("ResetPasskeys = %d, %v", n, err)
 		}
+		// Disable and enable: a tenant's admin for their own tenant only.
+		if err := f.dir.DisableAccount(ctx, bb, en.Account.ID); !errors.Is(err, ErrForbidden) {
+			t.Errorf("other tenant's admin disables = %v, want ErrForbidden", err)
+		}
+		if err := f.dir.DisableAccount(ctx, aa, a.Account.ID); !errors.Is(err, ErrForbidden) {
+			t.Errorf("tenant admin disables an operator admin = %v, want ErrForbidden", err)
+		}
+		if err := f.dir.DisableAccount(ctx, aa, en.Account.ID); err != nil {
+			t.Errorf("tenant admin disables own tenant's account = %v", err)
+		}
+		if err := f.dir.EnableAccount(ctx, aa, en.Account.ID); err != nil {
+			t.Errorf("tenant admin enables own tenant's account = %v", err)
+		}
 	})
 }
