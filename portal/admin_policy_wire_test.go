@@ -48,4 +48,3 @@ func policySetExecutor(e *env) staff.Executor {
 		},
 	}
 }
-
