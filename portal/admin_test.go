@@ -606,6 +606,9 @@ func testCSCA(t *testing.T, now time.Time, country string) []byte {
 }
 
 func TestAdminTrustAnchors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("verifies the German master list (seconds under the race detector)")
+	}
 	e := newEnv(t)
 	op := e.signedIn("op-admin")
 	ml := readTestdata(t, "document/trust/testdata/DE_ML_2026-05-28.ml")
