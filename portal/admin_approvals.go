@@ -26,23 +26,29 @@ func adminApprovals(rq *Request) error {
 		return errNoService
 	}
 	tid, all := rq.TenantFilter()
-	list, err := sa.ApprovalsIn(rq.Ctx(), tid, all, "")
+	open, err := sa.ApprovalsIn(rq.Ctx(), tid, all, staff.StatusPending)
+	if err != nil {
+		return err
+	}
+	recent, err := sa.ApprovalsIn(rq.Ctx(), tid, all, "")
 	if err != nil {
 		return err
 	}
 	var pending, decided []approvalView
 	names := map[string]string{}
-	for _, a := range list {
-		v := rq.viewApproval(a, names)
-		if a.Status == staff.StatusPending && rq.s.cfg.Now().Before(a.ExpiresAt) {
-			pending = append(pending, v)
-		} else {
-			decided = append(decided, v)
+	for _, a := range open {
+		if rq.s.cfg.Now().Before(a.ExpiresAt) {
+			pending = append(pending, rq.viewApproval(a, names))
 		}
 	}
-	slices.Reverse(decided)
-	if len(decided) > 50 {
-		decided = decided[:50]
+	slices.Reverse(pending) // oldest first: the one waiting longest on top
+	for _, a := range recent {
+		if len(decided) == 50 {
+			break
+		}
+		if a.Status != staff.StatusPending || !rq.s.cfg.Now().Before(a.ExpiresAt) {
+			decided = append(decided, rq.viewApproval(a, names))
+		}
 	}
 	return rq.Render(http.StatusOK, "admin_approvals", "admin.approvals.title", map[string]any{
 		"Pending": pending, "Decided": decided})

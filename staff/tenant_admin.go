@@ -95,16 +95,19 @@ func nullable(s string) any {
 	return s
 }
 
-// ApprovalsIn lists requests with the given status ("" for all), oldest
-// first: with all, every request (what an operator admin sees); otherwise
-// only those concerning tenantID.
+// MaxApprovalsListed bounds ApprovalsIn.
+const MaxApprovalsListed = 500
+
+// ApprovalsIn lists the newest MaxApprovalsListed requests with the given
+// status ("" for all), newest first: with all, every request (what an
+// operator admin sees); otherwise only those concerning tenantID.
 func (d *Directory) ApprovalsIn(ctx context.Context, tenantID string, all bool, status string) ([]Approval, error) {
 	q, args := `SELECT `+approvalCols+` FROM approvals WHERE (? OR tenant_id = ?)`, []any{all, tenantID}
 	if status != "" {
 		q += ` AND status = ?`
 		args = append(args, status)
 	}
-	rows, err := d.db.Query(ctx, q+` ORDER BY created_at, id LIMIT 500`, args...)
+	rows, err := d.db.Query(ctx, q+` ORDER BY created_at DESC, id DESC LIMIT ?`, append(args, MaxApprovalsListed)...)
 	if err != nil {
 		return nil, err
 	}
