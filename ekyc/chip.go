@@ -7,12 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
 	"github.com/madoguchi/madoguchi/blob"
 	"github.com/madoguchi/madoguchi/document"
+	"github.com/madoguchi/madoguchi/document/chip"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/vault"
 )
@@ -23,10 +23,6 @@ const (
 	MaxChipFileBytes = 256 << 10
 	MaxChipBytes     = 2 << 20
 )
-
-// myNumberFiles are the chip files that hold the 個人番号; they are refused
-// before anything is stored (番号利用法: the number is never collected here).
-var myNumberFiles = map[string]bool{"textap_ef01": true, "visualap_ef05": true}
 
 // ChipResult is what the service keeps of a verified chip read, sealed under
 // the session's subject. It carries personal data.
@@ -69,11 +65,16 @@ func (s *Service) SubmitChip(ctx context.Context, a Actor, tenant, id string, ki
 	if len(files) == 0 || len(files) > MaxChipFiles {
 		return nil, fmt.Errorf("%w: 1-%d chip files", ErrTooLarge, MaxChipFiles)
 	}
-	total := 0
-	for name, b := range files {
-		if myNumberFiles[strings.ToLower(name)] {
+	// The files holding the 個人番号 are refused under any spelling and any
+	// claimed kind before anything is stored (番号利用法: the number is never
+	// collected here); document/chip owns the file names.
+	for name := range files {
+		if chip.HoldsMyNumber(name) {
 			return nil, ErrMyNumber
 		}
+	}
+	total := 0
+	for name, b := range files {
 		if name == "" || len(name) > 32 || !printable(name) || len(b) == 0 || len(b) > MaxChipFileBytes {
 			return nil, fmt.Errorf("%w: each chip file needs a short name and 1-%d bytes", ErrTooLarge, MaxChipFileBytes)
 		}
@@ -81,6 +82,12 @@ func (s *Service) SubmitChip(ctx context.Context, a Actor, tenant, id string, ki
 	}
 	if total > MaxChipBytes {
 		return nil, fmt.Errorf("%w: chip files total over %d bytes", ErrTooLarge, MaxChipBytes)
+	}
+	// From here on the files are keyed by their canonical names: what is
+	// verified, sealed and recorded is what the chip package names.
+	files, err := normalizeChipFiles(kind, files)
+	if err != nil {
+		return nil, err
 	}
 	ss, err := s.Get(ctx, tenant, id)
 	if err != nil {
@@ -183,6 +190,26 @@ func (s *Service) SubmitChip(ctx context.Context, a Actor, tenant, id string, ki
 		return nil, err
 	}
 	return &ChipSummary{Kind: kind, Verified: res.Verified, Failed: res.Failed}, nil
+}
+
+// normalizeChipFiles keys a read by canonical file names (chip.Normalize):
+// a name of another kind or of none, or two names for one file, is
+// ErrInvalidInput with the chip package's reason (which names the file,
+// never its content); nothing has been stored.
+func normalizeChipFiles(kind document.Kind, files map[string][]byte) (map[string][]byte, error) {
+	named, err := chip.Normalize(kind, files)
+	if err == nil {
+		return named, nil
+	}
+	reason := "the chip files do not fit the document kind"
+	var re *document.RefusalError
+	if errors.As(err, &re) && re.Reason != "" {
+		reason = re.Reason
+	}
+	if errors.Is(err, document.ErrTooLarge) {
+		return nil, fmt.Errorf("%w: %s", ErrTooLarge, reason)
+	}
+	return nil, fmt.Errorf("%w: %s", ErrInvalidInput, reason)
 }
 
 func (r *ChipResult) fill(ev *document.Evidence, session string, at time.Time) {
