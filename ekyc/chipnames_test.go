@@ -118,4 +118,3 @@ func TestSubmitChipNormalisesNames(t *testing.T) {
 		}
 	})
 }
-
