@@ -107,7 +107,7 @@ func (s *Service) SubmitChip(ctx context.Context, a Actor, tenant, id string, ki
 		return nil, err
 	}
 	if have > 0 {
-		return nil, fmt.Errorf("%w: chip data was already received for this session", ErrReplay)
+		return nil, fmt.Errorf("%w: chip data was already received for this session", ErrAlreadyReceived)
 	}
 
 	now := s.now()
@@ -170,7 +170,7 @@ func (s *Service) SubmitChip(ctx context.Context, a Actor, tenant, id string, ki
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, ss.ID, ss.TenantID, string(kind), a.ID, boolInt(res.Verified), sealed,
 			string(refsJSON), photoRef, store.Micros(now)); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return fmt.Errorf("%w: chip data was already received for this session", ErrReplay)
+				return fmt.Errorf("%w: chip data was already received for this session", ErrAlreadyReceived)
 			}
 			return err
 		}

@@ -186,8 +186,8 @@ func TestHeOutcomes(t *testing.T) {
 		if _, err := e.svc.SubmitChip(e.ctx, kiosk, e.tenantA, c.Session.ID, "jpdl", e.licence(7)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.SubmitChip(e.ctx, kiosk, e.tenantA, c.Session.ID, "jpdl", e.licence(7)); !errors.Is(err, ErrReplay) {
-			t.Errorf("SubmitChip(second) = %v, want ErrReplay", err)
+		if _, err := e.svc.SubmitChip(e.ctx, kiosk, e.tenantA, c.Session.ID, "jpdl", e.licence(7)); !errors.Is(err, ErrAlreadyReceived) {
+			t.Errorf("SubmitChip(second) = %v, want ErrAlreadyReceived", err)
 		}
 		ho := e.create(e.tenantA, "ho")
 		if _, err := e.svc.SubmitChip(e.ctx, kiosk, e.tenantA, ho.Session.ID, "jpdl", e.licence(7)); !errors.Is(err, ErrState) {

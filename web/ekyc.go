@@ -129,6 +129,8 @@ func ekycProblem(err error) error {
 		p = newProblem(http.StatusUnprocessableEntity, "ekyc-my-number", "My Number refused", "Files or fields holding the My Number must never be sent.")
 	case errors.Is(err, ekyc.ErrUploadedFile):
 		p = newProblem(http.StatusUnprocessableEntity, "ekyc-not-captured", "Not captured live", "Frames must be captured with the camera; uploaded files are not accepted.")
+	case errors.Is(err, ekyc.ErrAlreadyReceived):
+		p = newProblem(http.StatusConflict, "ekyc-already-received", "Already received", "This session already received this evidence (a chip read or a JPKI signature); each is accepted once.")
 	case errors.Is(err, ekyc.ErrReplay):
 		p = newProblem(http.StatusConflict, "ekyc-replay", "Replayed frame", "The frame repeats an earlier one or carries a stale nonce.")
 	case errors.Is(err, ekyc.ErrBinding):
@@ -146,17 +148,35 @@ func ekycProblem(err error) error {
 	case errors.Is(err, ekyc.ErrForbidden):
 		p = errForbidden("The reviewer role is required.")
 	case errors.Is(err, ekyc.ErrTooLarge):
-		p = newProblem(http.StatusRequestEntityTooLarge, "too-large", "Too large", "An image, chip file or frame count exceeds its limit.")
+		// The ekyc messages name the input and its limit, never a value.
+		p = newProblem(http.StatusRequestEntityTooLarge, "too-large", "Too large",
+			publicDetail(err, "ekyc: too large", "An input exceeds its limit."))
 	case errors.Is(err, ekyc.ErrBusy):
 		p = errUnavailable("The face engine is busy; retry shortly.", 2)
 	case errors.Is(err, ekyc.ErrInvalidInput):
 		p = errBadRequest("A field is missing or invalid.")
 		// The ekyc messages name the field and rule, never a value.
-		p.Errors = []FieldError{{Field: "body", Detail: sanitize(strings.TrimPrefix(err.Error(), "ekyc: invalid input: "))}}
+		p.Errors = []FieldError{{Field: "body", Detail: publicDetail(err, "ekyc: invalid input", "invalid")}}
 	default:
 		return err
 	}
 	return p.withCause(err)
+}
+
+// publicDetail is the message package ekyc attached to sentinel (its text
+// after "<sentinel>: "), which names an input and a rule and never a
+// value; fallback if there is none.
+func publicDetail(err error, sentinel, fallback string) string {
+	msg := err.Error()
+	i := strings.Index(msg, sentinel+": ")
+	if i < 0 {
+		return fallback
+	}
+	d := sanitize(msg[i+len(sentinel)+2:])
+	if d == "" {
+		return fallback
+	}
+	return strings.ToUpper(d[:1]) + d[1:] + "."
 }
 
 func clientActor(r *http.Request) (Principal, ekyc.Actor) {
