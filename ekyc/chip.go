@@ -41,6 +41,9 @@ type ChipResult struct {
 	IDA            *document.IDAEvidence `json:"ida,omitempty"`
 	PhotoFormat    string                `json:"photo_format,omitempty"`
 	ReceivedAt     time.Time             `json:"received_at"`
+	// DeviceKey is the registered device key that signed the read, if any.
+	DeviceKey    string `json:"device_key,omitempty"`
+	DeviceSigned bool   `json:"device_signed"`
 }
 
 // ChipSummary is the non-personal answer to a chip upload.
@@ -53,12 +56,23 @@ type ChipSummary struct {
 func chipAAD(session, part string) []byte { return vault.AAD("ekyc.chip", session, part) }
 
 // SubmitChip takes raw chip files for method ヘ from a registered device
-// (an API client of the session's tenant with the device scope), verifies
-// them against the trust anchors with the session nonce as challenge, and
-// seals the files, the chip photo and the result under the session's
-// subject. A chip that fails verification is kept (as evidence of the
-// attempt) and makes the decision reject. Only one chip read per session.
+// without a device signature; it is SubmitChipRead with Device nil.
 func (s *Service) SubmitChip(ctx context.Context, a Actor, tenant, id string, kind document.Kind, files map[string][]byte) (*ChipSummary, error) {
+	return s.SubmitChipRead(ctx, a, tenant, id, ChipRead{Kind: string(kind), Files: files})
+}
+
+// SubmitChipRead takes raw chip files for method ヘ from a registered device
+// (an API client of the session's tenant with the device scope), checks the
+// device's signature over the read (devicekey.go; required or not by the
+// tenant's policy), verifies the files against the trust anchors with the
+// session nonce as challenge, and seals the files, the chip photo and the
+// result under the session's subject, with the chip-reuse digests of a
+// verified read (chipreuse.go). A chip that fails verification is kept (as
+// evidence of the attempt) and makes the decision reject. Only one chip
+// read per session. Files holding the My Number, names outside the kind and
+// refused device signatures are refused before anything is stored.
+func (s *Service) SubmitChipRead(ctx context.Context, a Actor, tenant, id string, r ChipRead) (*ChipSummary, error) {
+	kind, files := document.Kind(r.Kind), r.Files
 	if !kind.Valid() {
 		return nil, fmt.Errorf("%w: unknown document kind", ErrInvalidInput)
 	}
@@ -109,9 +123,26 @@ func (s *Service) SubmitChip(ctx context.Context, a Actor, tenant, id string, ki
 	if have > 0 {
 		return nil, fmt.Errorf("%w: chip data was already received for this session", ErrAlreadyReceived)
 	}
+	p, _, err := loadPolicy(ctx, s.db, ss.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	var deviceKey string
+	switch {
+	case r.Device != nil:
+		if deviceKey, err = s.verifyDevice(ctx, a, ss, r.Device, chip.BundleDigest(files)); err != nil {
+			if errors.Is(err, ErrDeviceSignature) {
+				s.denyChip(ctx, a, ss, "device_signature")
+			}
+			return nil, err
+		}
+	case p.DeviceSignature == DeviceSignatureRefuse:
+		s.denyChip(ctx, a, ss, "device_unsigned")
+		return nil, fmt.Errorf("%w: this tenant accepts only chip reads signed by a registered device", ErrDeviceSignature)
+	}
 
 	now := s.now()
-	res := ChipResult{Kind: kind, ReceivedAt: now, Digests: map[string]string{}}
+	res := ChipResult{Kind: kind, ReceivedAt: now, Digests: map[string]string{}, DeviceKey: deviceKey, DeviceSigned: deviceKey != ""}
 	ev, verr := s.cfg.Chips.Verify(ctx, kind, files, ss.nonce)
 	if verr != nil && ctx.Err() != nil {
 		return nil, ctx.Err()
@@ -161,6 +192,10 @@ func (s *Service) SubmitChip(ctx context.Context, a Actor, tenant, id string, ki
 		return nil, err
 	}
 	refsJSON, _ := json.Marshal(refs)
+	var reuse [][]byte
+	if res.Verified {
+		reuse = s.chipDigests(kind, files)
+	}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		sealed, err := s.cfg.Vault.Seal(ctx, tx, subj, chipAAD(ss.ID, "evidence"), body)
 		if err != nil {
@@ -179,17 +214,30 @@ func (s *Service) SubmitChip(ctx context.Context, a Actor, tenant, id string, ki
 				return err
 			}
 		}
+		if err := storeChipDigests(ctx, tx, ss, reuse, store.Micros(now)); err != nil {
+			return err
+		}
 		outcome := audit.OutcomeOK
 		if !res.Verified {
 			outcome = audit.OutcomeFailed
 		}
 		return s.record(ctx, tx, a, ss.TenantID, "ekyc.chip.add", ss.ID, outcome,
-			map[string]string{"kind": string(kind), "verified": fmt.Sprint(res.Verified), "files": fmt.Sprint(len(files))})
+			map[string]string{"kind": string(kind), "verified": fmt.Sprint(res.Verified), "files": fmt.Sprint(len(files)), "device_key": deviceKey})
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &ChipSummary{Kind: kind, Verified: res.Verified, Failed: res.Failed}, nil
+}
+
+// denyChip records a refused chip read (its own transaction).
+func (s *Service) denyChip(ctx context.Context, a Actor, ss *Session, reason string) {
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		return s.record(ctx, tx, a, ss.TenantID, "ekyc.chip.add", ss.ID, audit.OutcomeDenied, map[string]string{"reason": reason})
+	})
+	if err != nil {
+		s.log.ErrorContext(ctx, "ekyc: audit of a refused chip read failed", "session", ss.ID, "err", err)
+	}
 }
 
 // normalizeChipFiles keys a read by canonical file names (chip.Normalize):

@@ -92,6 +92,7 @@ type analysis struct {
 	docs               *docResult
 	calFMR             float64
 	calKnown           bool
+	reuse              chipReuse
 }
 
 // evaluate applies policy p to the evidence: a pure function of its inputs
@@ -133,6 +134,10 @@ func evaluate(m Method, p Policy, steps []Step, an *analysis, decide func(face.S
 			}
 			if len(c.Unsigned) > 0 {
 				add(ReasonUnsignedAttributes, "the chip holds attributes not covered by the issuer signature: "+strings.Join(c.Unsigned, ", "))
+			}
+			reuseReasons(an.reuse, add)
+			if p.DeviceSignature == DeviceSignatureReason && !c.DeviceSigned {
+				add(ReasonChipUnsigned, "the chip read carries no registered device's signature")
 			}
 		}
 	}
@@ -434,6 +439,9 @@ func (s *Service) analyse(ctx context.Context, ss *Session) (*analysis, error) {
 			return nil, err
 		}
 		an.chip, an.refFrom = cr, "chip_photo"
+		if an.reuse, err = s.chipReuse(ctx, s.db, ss); err != nil {
+			return nil, err
+		}
 		if cr != nil && cr.Verified && !photo.IsZero() {
 			img, err := s.cfg.Vault.OpenBlob(ctx, s.db, subj, chipAAD(ss.ID, "photo"), photo)
 			if err != nil {

@@ -82,6 +82,8 @@ type Config struct {
 	Face   FaceEngine
 	Chips  ChipVerifier
 	Signer *Signer
+	// ChipReuseKey keys the chip-reuse digests (chipreuse.go); required.
+	ChipReuseKey *ReuseKey
 	// JPKI verifies method ワ signatures; nil disables ワ (ErrJPKIDisabled).
 	JPKI JPKI
 	// PublicURL is the server's external base URL (capture URLs, issuer).
@@ -119,6 +121,8 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("ekyc: a chip verifier is required")
 	case cfg.Signer == nil:
 		return nil, errors.New("ekyc: a result signing key is required")
+	case cfg.ChipReuseKey == nil:
+		return nil, errors.New("ekyc: a chip-reuse key is required")
 	case !strings.HasPrefix(cfg.PublicURL, "https://") && !strings.HasPrefix(cfg.PublicURL, "http://"):
 		return nil, errors.New("ekyc: PublicURL must be an http(s) URL")
 	}
