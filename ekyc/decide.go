@@ -379,6 +379,11 @@ func (s *Service) analyse(ctx context.Context, ss *Session) (*analysis, error) {
 		return nil, err
 	}
 	analyze := func(img []byte) ([]face.Face, error) {
+		release, err := s.images.acquire(ctx, imageCost(img))
+		if err != nil {
+			return nil, err
+		}
+		defer release()
 		fs, err := s.cfg.Face.AnalyzeImage(ctx, img)
 		if errors.Is(err, face.ErrBusy) {
 			return nil, fmt.Errorf("%w: %w", ErrBusy, err)

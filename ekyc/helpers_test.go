@@ -60,6 +60,10 @@ type testFace struct {
 	// slots, if set, bounds concurrent analyses like face.Engine's queue:
 	// a caller finding no free slot gets face.ErrBusy at once.
 	slots chan struct{}
+	// delay is how long an analysis takes; active and maxActive count
+	// concurrent analyses.
+	delay             time.Duration
+	active, maxActive int
 }
 
 type faceSpec struct {
@@ -93,7 +97,12 @@ func (tf *testFace) AnalyzeImage(_ context.Context, b []byte) ([]face.Face, erro
 	tf.calls++
 	busy := tf.busy
 	sp, known := tf.photos[sha256.Sum256(b)]
+	tf.active++
+	tf.maxActive = max(tf.maxActive, tf.active)
+	delay := tf.delay
 	tf.mu.Unlock()
+	defer func() { tf.mu.Lock(); tf.active--; tf.mu.Unlock() }()
+	time.Sleep(delay)
 	if busy {
 		return nil, face.ErrBusy
 	}

@@ -99,15 +99,19 @@ type Config struct {
 	Rand                  io.Reader
 	// ClaimTTL bounds a reviewer's claim (default 15 minutes).
 	ClaimTTL time.Duration
+	// DecodeBudget bounds the decoded image bytes all decisions hold at
+	// once (imagebudget.go; default DefaultDecodeBudget).
+	DecodeBudget int64
 }
 
 // Service is the eKYC domain: sessions, captures, decisions, review,
 // results, records and retention. It is safe for concurrent use.
 type Service struct {
-	cfg  Config
-	db   *store.DB
-	log  *slog.Logger
-	http *http.Client
+	cfg    Config
+	db     *store.DB
+	log    *slog.Logger
+	http   *http.Client
+	images *imageBudget
 }
 
 // New returns a Service; it fails closed on any missing dependency.
@@ -151,7 +155,7 @@ func New(cfg Config) (*Service, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
-	return &Service{cfg: cfg, db: cfg.DB, log: cfg.Logger, http: hc}, nil
+	return &Service{cfg: cfg, db: cfg.DB, log: cfg.Logger, http: hc, images: newImageBudget(cfg.DecodeBudget)}, nil
 }
 
 // ErrWebhookAddress: a webhook resolved to a loopback, private, link-local

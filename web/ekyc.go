@@ -139,6 +139,9 @@ func ekycProblem(err error) error {
 	case errors.Is(err, ekyc.ErrDeviceSignature):
 		p = newProblem(http.StatusUnprocessableEntity, "ekyc-device-signature", "Device signature refused",
 			publicDetail(err, "ekyc: device signature refused", "The chip read needs a valid signature by this device's registered key."))
+	case errors.Is(err, ekyc.ErrImage):
+		p = newProblem(http.StatusUnprocessableEntity, "ekyc-image", "Image refused",
+			publicDetail(err, "ekyc: image refused", "The image must be a whole JPEG or PNG."))
 	case errors.Is(err, ekyc.ErrUploadedFile):
 		p = newProblem(http.StatusUnprocessableEntity, "ekyc-not-captured", "Not captured live", "Frames must be captured with the camera; uploaded files are not accepted.")
 	case errors.Is(err, ekyc.ErrAlreadyReceived):

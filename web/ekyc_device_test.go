@@ -97,12 +97,13 @@ func TestEKYCDeviceKeysAPI(t *testing.T) {
 		}
 		s1, s2 := newSession(), newSession()
 		good := sign(s1)
-		forged := []byte(good)
-		forged[5] ^= 'A' ^ 'B'
+		fb, _ := base64.RawURLEncoding.DecodeString(good)
+		fb[5] ^= 1
+		forged := base64.RawURLEncoding.EncodeToString(fb)
 		for _, tc := range []struct {
 			name, tok, id, kid, sig string
 		}{
-			{"forged", "dev-a", s1, kid, string(forged)},
+			{"forged", "dev-a", s1, kid, forged},
 			{"another session's nonce", "dev-a", s2, kid, good},
 			{"another device posts with this key", "dev-a2", s1, kid, good},
 			{"unknown key", "dev-a", s1, "dk_nope", good},
