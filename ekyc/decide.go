@@ -298,6 +298,11 @@ func (s *Service) Submit(ctx context.Context, key string) (*Session, error) {
 	if ss.State != StateCapturing {
 		return nil, fmt.Errorf("%w: only a capturing session can be submitted", ErrState)
 	}
+	if ss.Method.NeedsSignature {
+		// ワ ends with the card's signature (SubmitJPKI), never here: a
+		// stray submit must not reject a session the JPKI app is completing.
+		return nil, fmt.Errorf("%w: missing the JPKI signature (sign with the JPKI app or the kiosk's reader)", ErrIncomplete)
+	}
 	if err := s.complete(ctx, ss); err != nil {
 		return nil, err
 	}

@@ -108,6 +108,7 @@ func (s *Server) ekycRoutes() {
 	s.mux.Handle("POST /v1/ekyc/capture/frames", s.handle(s.ekycCaptureFrame))
 	s.mux.Handle("POST /v1/ekyc/capture/submit", s.handle(s.ekycCaptureSubmit))
 	s.ekycJPKIRoutes()
+	s.captureStateRoutes()
 	if c.Staff != nil {
 		s.mux.Handle("GET /v1/ekyc/review/pending", s.handle(s.staffed(s.ekycPending)))
 		s.mux.Handle("POST /v1/ekyc/review/{id}/claim", s.handle(s.staffed(s.ekycClaim)))
