@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
@@ -221,8 +222,11 @@ func (s *Service) SubmitChipRead(ctx context.Context, a Actor, tenant, id string
 		if !res.Verified {
 			outcome = audit.OutcomeFailed
 		}
-		return s.record(ctx, tx, a, ss.TenantID, "ekyc.chip.add", ss.ID, outcome,
-			map[string]string{"kind": string(kind), "verified": fmt.Sprint(res.Verified), "files": fmt.Sprint(len(files)), "device_key": deviceKey})
+		details := map[string]string{"kind": string(kind), "verified": fmt.Sprint(res.Verified), "files": fmt.Sprint(len(files)), "device_key": deviceKey}
+		if n := res.notes(); n != "" {
+			details["notes"] = n // policy exceptions and accepted deviations (e.g. policy.sha1)
+		}
+		return s.record(ctx, tx, a, ss.TenantID, "ekyc.chip.add", ss.ID, outcome, details)
 	})
 	if err != nil {
 		return nil, err
@@ -258,6 +262,19 @@ func normalizeChipFiles(kind document.Kind, files map[string][]byte) (map[string
 		return nil, fmt.Errorf("%w: %s", ErrTooLarge, reason)
 	}
 	return nil, fmt.Errorf("%w: %s", ErrInvalidInput, reason)
+}
+
+// notes names the checks that passed without being mandatory: the
+// verifier's notes of an operator policy exception or an accepted
+// deviation of a real issuer (policy.sha1, sod.content_type).
+func (r *ChipResult) notes() string {
+	var n []string
+	for _, c := range r.Checks {
+		if !c.Mandatory && c.Result == document.Pass {
+			n = append(n, c.Name)
+		}
+	}
+	return strings.Join(n, ",")
 }
 
 func (r *ChipResult) fill(ev *document.Evidence, session string, at time.Time) {

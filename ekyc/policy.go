@@ -54,6 +54,10 @@ type Policy struct {
 	// (chip.device_unsigned, its action in Actions), "refuse" refused at
 	// upload. A signature that is sent must verify in every case.
 	DeviceSignature string `json:"device_signature,omitempty"`
+	// OperatorReview lets the operator's reviewers review this tenant's
+	// referred sessions (visual review bought as a service). Default false:
+	// only the tenant's own reviewers see its sessions in the portal.
+	OperatorReview bool `json:"operator_review,omitempty"`
 }
 
 // FaceMatchRule is the face comparison threshold with the false-match rate
