@@ -11,6 +11,7 @@ import (
 	"image/png"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -85,7 +86,10 @@ func TestEKYCFrameImageBudget(t *testing.T) {
 				map[string]string{"Authorization": "Capture-Key " + st.Key, "Content-Type": "application/json"})
 			return &httptestResult{code: w.Code, body: w.Body.String(), w: w}
 		}
-		huge := pngBytes(t, image.NewNRGBA64(image.Rect(0, 0, 4096, 4096)))
+		huge, err := os.ReadFile("../face/imageio/testdata/zeros-4096x4096-rgba16.png") // 4096x4096 16-bit, all zero
+		if err != nil {
+			t.Fatal(err)
+		}
 		var jb bytes.Buffer
 		if err := jpeg.Encode(&jb, image.NewRGBA(image.Rect(0, 0, 64, 64)), nil); err != nil {
 			t.Fatal(err)

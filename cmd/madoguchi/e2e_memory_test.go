@@ -116,8 +116,8 @@ func TestImageMemoryBounded(t *testing.T) {
 		chipJSON[n] = base64.StdEncoding.EncodeToString(b)
 	}
 
-	var attack bytes.Buffer
-	if err := png.Encode(&attack, image.NewNRGBA64(image.Rect(0, 0, 4096, 4096))); err != nil {
+	attack, err := os.ReadFile("../../face/imageio/testdata/zeros-4096x4096-rgba16.png") // 4096x4096 16-bit, all zero
+	if err != nil {
 		t.Fatal(err)
 	}
 	const n = 50
@@ -153,7 +153,7 @@ func TestImageMemoryBounded(t *testing.T) {
 				"captured_at": f.CapturedAt.UnixMilli(), "source": f.Source, "image": base64.StdEncoding.EncodeToString(img), "mac": f.MAC}, nil)
 		}
 		var ae *apiError
-		if err := frame(attack.Bytes()); !errors.As(err, &ae) || ae.Status != 413 {
+		if err := frame(attack); !errors.As(err, &ae) || ae.Status != 413 {
 			t.Fatalf("the 4096x4096 16-bit PNG = %v, want 413 at upload", err)
 		}
 		if err := frame(worstSelfie(t, i)); err != nil {

@@ -6,6 +6,8 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"image/png"
+	"os"
 	"testing"
 )
 
@@ -69,7 +71,7 @@ func TestInspect(t *testing.T) {
 // cut inside its image data is truncated; a flipped byte fails the CRC;
 // data after IEND is refused.
 func TestInspectAttacks(t *testing.T) {
-	big := encodePNG(t, image.NewNRGBA64(image.Rect(0, 0, 4096, 4096)))
+	big := attackPNG(t)
 	h, err := Inspect(big, DefaultLimits())
 	if err != nil {
 		t.Fatal(err)
@@ -103,6 +105,34 @@ func TestInspectAttacks(t *testing.T) {
 	lim.MaxSide = 1000
 	if _, err := Inspect(big, lim); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("Inspect(4096 px over a 1000 px limit) = %v, want ErrTooLarge", err)
+	}
+}
+
+// attackPNGFile is the review's image: 4096x4096 RGBA 16-bit, all zero,
+// as image/png encodes it at BestCompression (138 KB; 192 MiB decoded).
+// Tests read it instead of encoding 128 MiB of pixels each time (minutes
+// under the race detector); TestAttackPNGFile proves it is that image.
+const attackPNGFile = "testdata/zeros-4096x4096-rgba16.png"
+
+func attackPNG(t testing.TB) []byte {
+	t.Helper()
+	b, err := os.ReadFile(attackPNGFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestAttackPNGFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("encodes 128 MiB of pixels")
+	}
+	var b bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&b, image.NewNRGBA64(image.Rect(0, 0, 4096, 4096))); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b.Bytes(), attackPNG(t)) {
+		t.Errorf("%s is not image/png's encoding of a zero 4096x4096 NRGBA64 image", attackPNGFile)
 	}
 }
 
