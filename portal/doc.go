@@ -45,7 +45,7 @@
 //     After a change, rq.Flash(key) and rq.Redirect(path).
 //  3. Add templates/<page>.html defining "content"; render it with
 //     rq.Render(status, "<page>", "<title key>", data). Put every word in
-//     i18n/ja.json and i18n/en.json.
+//     i18n/ja/<area>.json and i18n/en/<area>.json.
 //  4. Add the route to the route-table tests (routes_test.go): the
 //     cross-tenant table if it takes an id, and the roles table. A test
 //     fails for a route with a path parameter that the cross-tenant table

@@ -1,10 +1,14 @@
 // Package i18n is the portal's message catalogue: every word the portal
-// shows comes from ja.json or en.json under a key. Japanese is the default
+// shows comes from ja/*.json or en/*.json under a key. Each area of the
+// portal has its own file with the same name in both directories (core.json
+// for the frame, sign-in and account; one file per later area), so areas are
+// added without editing each other's files. Japanese is the default
 // language; English is complete.
 //
 // Invariants (checked by Load, so a server with a broken catalogue does not
-// start): both languages have exactly the same keys, no message is empty,
-// and a message's %[n]s placeholders are the same in both languages.
+// start): both languages have the same files and exactly the same keys, a
+// key is defined in one file only, no message is empty, and a message's
+// %[n]s placeholders are the same in both languages.
 // Looking up an unknown key is an error, never the raw key: the portal's
 // templates fail to render rather than show one.
 package i18n
@@ -14,7 +18,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -46,7 +52,7 @@ func Parse(s string) (Lang, bool) {
 	return Default, false
 }
 
-//go:embed ja.json en.json
+//go:embed ja/*.json en/*.json
 var files embed.FS
 
 // ErrUnknownKey is returned for a key the catalogue does not have.
@@ -61,15 +67,44 @@ var placeholderRE = regexp.MustCompile(`%\[[0-9]\][sd]`)
 
 // Load reads and checks the embedded catalogue.
 func Load() (*Catalog, error) {
+	return load(files)
+}
+
+// load reads every language's area files from fsys and merges them.
+func load(fsys fs.FS) (*Catalog, error) {
 	m := map[Lang]map[string]string{}
+	var areas []string
 	for _, l := range Languages() {
-		b, err := files.ReadFile(string(l) + ".json")
+		names, err := fs.Glob(fsys, string(l)+"/*.json")
 		if err != nil {
 			return nil, err
 		}
-		var msgs map[string]string
-		if err := json.Unmarshal(b, &msgs); err != nil {
-			return nil, fmt.Errorf("i18n: %s.json: %w", l, err)
+		for i, n := range names {
+			names[i] = path.Base(n)
+		}
+		if l == Default {
+			areas = names
+		} else if !slices.Equal(names, areas) {
+			return nil, fmt.Errorf("i18n: %s has files %v but %s has %v", l, names, Default, areas)
+		}
+		msgs := map[string]string{}
+		from := map[string]string{}
+		for _, n := range names {
+			b, err := fs.ReadFile(fsys, string(l)+"/"+n)
+			if err != nil {
+				return nil, err
+			}
+			var area map[string]string
+			if err := json.Unmarshal(b, &area); err != nil {
+				return nil, fmt.Errorf("i18n: %s/%s: %w", l, n, err)
+			}
+			for k, v := range area {
+				if prev, dup := from[k]; dup {
+					return nil, fmt.Errorf("i18n: key %q is in both %s/%s and %s/%s", k, l, prev, l, n)
+				}
+				from[k] = n
+				msgs[k] = v
+			}
 		}
 		m[l] = msgs
 	}

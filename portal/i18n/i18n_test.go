@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 func TestEmbeddedCatalogue(t *testing.T) {
@@ -67,3 +68,32 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+func TestAreaFiles(t *testing.T) {
+	ja := `{"a": "あ"}`
+	en := `{"a": "A"}`
+	for _, tc := range []struct {
+		name  string
+		files fstest.MapFS
+		want  string // "" = loads
+	}{
+		{"one area", fstest.MapFS{"ja/core.json": file(ja), "en/core.json": file(en)}, ""},
+		{"two areas", fstest.MapFS{"ja/core.json": file(ja), "en/core.json": file(en),
+			"ja/review.json": file(`{"b": "い"}`), "en/review.json": file(`{"b": "B"}`)}, ""},
+		{"area missing in en", fstest.MapFS{"ja/core.json": file(ja), "en/core.json": file(en),
+			"ja/review.json": file(`{"b": "い"}`)}, "has files"},
+		{"key in two areas", fstest.MapFS{"ja/core.json": file(ja), "en/core.json": file(en),
+			"ja/review.json": file(`{"a": "い"}`), "en/review.json": file(`{"a": "B"}`)}, "is in both"},
+		{"bad json", fstest.MapFS{"ja/core.json": file(`{`), "en/core.json": file(en)}, "ja/core.json"},
+	} {
+		_, err := load(tc.files)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: load = %v, want a catalogue", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: load = %v, want an error about %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func file(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(s)} }
