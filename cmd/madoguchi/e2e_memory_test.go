@@ -89,7 +89,10 @@ func TestImageMemoryBounded(t *testing.T) {
 	}
 	modelDir := e2eModels(t)
 	dir := t.TempDir()
-	srv := startServer(t, dir, "--models", modelDir, "--rate-limit", "2000", "--rate-burst", "4000", "--log-level", "info")
+	// One detection pass per image: the memory bound is the decoding's (the
+	// zoom-out canvases are of a copy halved to ≤ 1024 px), and three passes
+	// would triple the test's time, not its peak.
+	srv := startServer(t, dir, "--models", modelDir, "--rate-limit", "2000", "--rate-burst", "4000", "--log-level", "info", "--face-zoom-out", "off")
 	a := testApp(t, dir)
 	c := newTenantClient(t, a, srv.url(), "Memory Bank", web.ScopeEKYCSessions, web.ScopeEKYCDevice)
 	svc, err := a.newEKYC(srv.url())
