@@ -279,6 +279,9 @@ func (s *Service) shredAbandoned(ctx context.Context) (int, error) {
 			if err := deleteChipDigests(ctx, tx, d.session); err != nil {
 				return err
 			}
+			if err := markCustomersShredded(ctx, tx, d.tenant, d.subject, s.now()); err != nil {
+				return err
+			}
 			return s.record(ctx, tx, System, d.tenant, "ekyc.retention.shred_abandoned", d.session, audit.OutcomeOK, nil)
 		})
 		if err != nil {
@@ -315,6 +318,9 @@ func (s *Service) shredRetained(ctx context.Context) (int, error) {
 				return err
 			}
 			if err := deleteChipDigests(ctx, tx, d.session); err != nil {
+				return err
+			}
+			if err := markCustomersShredded(ctx, tx, d.tenant, d.subject, s.now()); err != nil {
 				return err
 			}
 			return s.record(ctx, tx, System, d.tenant, "ekyc.retention.shred", d.session, audit.OutcomeOK, nil)
