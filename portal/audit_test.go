@@ -376,3 +376,11 @@ func FuzzAuditFilter(f *testing.F) {
 		}
 	})
 }
+
+// auditObject is the route spec of an audit page with an object of tenant
+// A's auditor: tenant B's auditor (who may use the page) gets 404, the
+// others 403, the operator auditor's view is TestAuditScope's.
+func auditObject(object func(e *env, b *browser) string) routeSpec {
+	return routeSpec{owner: "a-auditor", ownerOK: http.StatusOK, object: object,
+		intruders: []string{"b-auditor", "b-reviewer", "b-admin", "a-reviewer", "a-admin", "op-admin", "op-reviewer"}}
+}

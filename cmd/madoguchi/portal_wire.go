@@ -142,6 +142,7 @@ func (a *app) portalMount(p portalFlags, publicURL string) (*web.Mount, error) {
 			return out, err
 		},
 		RequestID:           web.RequestID,
+		Admin:               a.portalAdmin(),
 		RequireAdminPasskey: p.adminPasskey == "required",
 		ReauthWindow:        p.reauth,
 		TrustedProxies:      proxies,
