@@ -79,9 +79,9 @@ func (s *Service) stage(ctx context.Context, in Input, identity []byte) error {
 // face) enrols nothing.
 func (s *Service) Approved(ctx context.Context, tx *store.Tx, tenant, session string) error {
 	type row struct {
-		id                      int64
-		subject, model          string
-		sealed                  []byte
+		id             int64
+		subject, model string
+		sealed         []byte
 	}
 	rows, err := tx.Query(ctx, `SELECT id, subject, model, template FROM fraud_gallery WHERE tenant_id = ? AND session_id = ? AND state = ?`,
 		tenant, session, statePending)

@@ -45,6 +45,7 @@ var kanaRomaji = map[string]string{
 //     邉/邊 for 辺, 嶋 for 島, 冨 for 富, 桒 for 桑): the pairs 法務省's
 //     戸籍統一文字 information lists as 同字 (same character) with the
 //     standard form.
+//
 // CJK compatibility ideographs with a canonical decomposition (U+F900–
 // U+FAFF, e.g. 塚 U+FA10) are already folded by NFKC and are not listed.
 var variantKanji = map[rune]rune{

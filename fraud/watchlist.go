@@ -262,7 +262,9 @@ func (sc *screener) match(tenant string, names []string, birth string) []listHit
 			out = append(out, listHit{list: k.list, version: c.version, entry: c.ids[ref], byBirth: eb != "" && eb == birth})
 		}
 	}
-	slices.SortFunc(out, func(a, b listHit) int { return cmp.Or(strings.Compare(a.list, b.list), strings.Compare(a.entry, b.entry)) })
+	slices.SortFunc(out, func(a, b listHit) int {
+		return cmp.Or(strings.Compare(a.list, b.list), strings.Compare(a.entry, b.entry))
+	})
 	return out
 }
 
