@@ -174,7 +174,11 @@ func phonetic(tok string) (string, bool) {
 			// Sokuon doubles the next consonant.
 			if i+1 < len(rs) {
 				if next, ok := kanaRomaji[string(rs[i+1])]; ok && next != "" && !isVowel(next[0]) {
-					b.WriteByte(next[0])
+					if strings.HasPrefix(next, "ch") {
+						b.WriteByte('t') // Hepburn っち: tch
+					} else {
+						b.WriteByte(next[0])
+					}
 				}
 			}
 		case r >= 'ぁ' && r <= 'ゖ' || r == 'ゔ':
@@ -212,7 +216,7 @@ func isVowel(c byte) bool { return c == 'a' || c == 'i' || c == 'u' || c == 'e' 
 // table) and Kunrei (訓令式, 昭和29年内閣告示第1号) tables; the fold maps
 // both onto Kunrei-like syllables.
 var romajiFolds = []struct{ from, to string }{
-	{"tch", "tt"}, {"sh", "sy"}, {"ch", "ty"}, {"ts", "t"}, {"j", "zy"}, {"dz", "z"},
+	{"tch", "tty"}, {"sh", "sy"}, {"ch", "ty"}, {"ts", "t"}, {"j", "zy"}, {"dz", "z"},
 	{"fu", "hu"}, {"f", "h"}, {"di", "zi"}, {"du", "zu"}, {"dy", "zy"},
 	{"wo", "o"}, {"mb", "nb"}, {"mp", "np"}, {"mm", "nm"},
 	{"syi", "si"}, {"tyi", "ti"}, {"zyi", "zi"},
