@@ -98,6 +98,7 @@ func DefaultActions() map[string]Action {
 		ReasonEngineFailed:       Review,
 	}
 	maps.Copy(m, imageActions())
+	maps.Copy(m, FraudActions())
 	return m
 }
 

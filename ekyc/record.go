@@ -276,6 +276,9 @@ func (s *Service) shredAbandoned(ctx context.Context) (int, error) {
 			if err := s.cfg.Vault.Shred(ctx, tx, subjectOf(d.tenant, d.subject), vault.System); err != nil {
 				return err
 			}
+			if err := s.forgetFraud(ctx, tx, d.tenant, d.subject); err != nil {
+				return err
+			}
 			return s.record(ctx, tx, System, d.tenant, "ekyc.retention.shred_abandoned", d.session, audit.OutcomeOK, nil)
 		})
 		if err != nil {
@@ -311,6 +314,9 @@ func (s *Service) shredRetained(ctx context.Context) (int, error) {
 			if err := s.cfg.Vault.Shred(ctx, tx, subjectOf(d.tenant, d.subject), vault.System); err != nil {
 				return err
 			}
+			if err := s.forgetFraud(ctx, tx, d.tenant, d.subject); err != nil {
+				return err
+			}
 			return s.record(ctx, tx, System, d.tenant, "ekyc.retention.shred", d.session, audit.OutcomeOK, nil)
 		})
 		if err != nil {
@@ -319,4 +325,13 @@ func (s *Service) shredRetained(ctx context.Context) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// forgetFraud removes what the fraud checks hold for a shredded subject,
+// in the shredding transaction.
+func (s *Service) forgetFraud(ctx context.Context, tx *store.Tx, tenant, subject string) error {
+	if s.cfg.Fraud == nil {
+		return nil
+	}
+	return s.cfg.Fraud.Forget(ctx, tx, tenant, subject)
 }

@@ -78,6 +78,9 @@ type Config struct {
 	Face   FaceEngine
 	Chips  ChipVerifier
 	Signer *Signer
+	// Fraud runs the cross-session fraud checks (fraud.go); nil runs none
+	// (the server always wires package fraud).
+	Fraud FraudChecks
 	// JPKI verifies method ワ signatures; nil disables ワ (ErrJPKIDisabled).
 	JPKI JPKI
 	// PublicURL is the server's external base URL (capture URLs, issuer).

@@ -191,6 +191,11 @@ func (s *Service) duplicates(ctx context.Context, p Policy, in Input, identity [
 	if !s.ready() {
 		return nil, ErrNotReady
 	}
+	// Read what other instances enrolled since the last sync: an approval
+	// anywhere is searchable by the next decision everywhere.
+	if err := s.Sync(ctx); err != nil {
+		return nil, err
+	}
 	tenants := []string{in.Tenant}
 	if p.Duplicates.CrossTenant {
 		others, err := s.crossTenants(ctx, in.Tenant)
@@ -385,3 +390,35 @@ func total(m map[string]int) int {
 }
 
 func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
+
+// GalleryStatus counts a tenant's gallery entries per model and state:
+// what an operator looks at after a face-model change (docs/fraud.md).
+type GalleryStatus struct {
+	Tenant string                    `json:"tenant"`
+	Models map[string]map[string]int `json:"models"` // model → state → entries
+	Index  map[string]int            `json:"index"`  // model → entries in this process's index
+}
+
+// GalleryStatus returns tenant's gallery counts.
+func (s *Service) GalleryStatus(ctx context.Context, tenant string) (*GalleryStatus, error) {
+	rows, err := s.db.Query(ctx, `SELECT model, state, COUNT(*) FROM fraud_gallery WHERE tenant_id = ? GROUP BY model, state`, tenant)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	st := &GalleryStatus{Tenant: tenant, Models: map[string]map[string]int{}, Index: s.index.counts(tenant)}
+	for rows.Next() {
+		var (
+			m, state string
+			n        int
+		)
+		if err := rows.Scan(&m, &state, &n); err != nil {
+			return nil, err
+		}
+		if st.Models[m] == nil {
+			st.Models[m] = map[string]int{}
+		}
+		st.Models[m][state] = n
+	}
+	return st, rows.Err()
+}

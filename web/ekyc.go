@@ -344,7 +344,7 @@ func (s *Server) ekycCaptureStart(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	st, err := s.cfg.EKYC.Service.StartCapture(r.Context(), tok)
+	st, err := s.cfg.EKYC.Service.StartCapture(ekyc.WithClientAddr(r.Context(), remoteHost(r)), tok)
 	if err != nil {
 		return ekycProblem(err)
 	}

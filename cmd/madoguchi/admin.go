@@ -367,6 +367,9 @@ func newStaffDirectory(a *app, onClient func(tenant.Client)) (*staff.Directory, 
 	for k, ex := range trustExecutors(a) {
 		execs[k] = ex
 	}
+	for k, ex := range fraudExecutors(a) {
+		execs[k] = ex
+	}
 	return staff.New(a.db, a.audit, a.vault, staff.Config{Executors: execs})
 }
 

@@ -139,6 +139,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	default:
 		a.ekyc = svc
 		go a.runEKYCJobs(ctx)
+		go a.runFraudJobs(ctx, a.fraud)
 	}
 
 	if _, err := a.newNotifier(); err != nil {
