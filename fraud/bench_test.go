@@ -89,6 +89,11 @@ func syntheticGallery(g *coneGen, n int, seed uint64) []float32 {
 	return flat
 }
 
+func benchEnv(name string) int {
+	n, _ := strconv.Atoi(os.Getenv(name))
+	return n
+}
+
 func benchSize(b *testing.B, def int) int {
 	if s := os.Getenv("MADOGUCHI_BENCH_GALLERY"); s != "" {
 		n, err := strconv.Atoi(s)

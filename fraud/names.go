@@ -14,7 +14,8 @@ package fraud
 //     (shi/si, chi/ti, tsu/tu, fu/hu, ji/zi, sha/sya, …), m before b, m, p
 //     to n (Namba/Nanba), doubled consonants kept.
 //
-// Within a space, each name gives its tokens (split at spaces) sorted and
+// A name of kana and Latin letters only is keyed in the phonetic space, any
+// other name in the written space. Within a space, each name gives its tokens (split at spaces) sorted and
 // joined (order-insensitive), and for names of two or more tokens the
 // tokens run together in both orders (spacing-insensitive). Two names
 // match when they share a key in either space. Kanji have no reading here
@@ -38,14 +39,16 @@ func nameKeys(name string) []string {
 	if len(name) > MaxNameLen {
 		name = name[:MaxNameLen]
 	}
-	var keys []string
-	if w := writtenTokens(name); len(w) > 0 {
-		keys = appendTokenKeys(keys, "w:", w)
-	}
+	// A name written only in kana and Latin letters is fully described by
+	// its phonetic keys (the fold is coarser than the written one); the
+	// written space serves names with kanji or other scripts.
 	if p := phoneticTokens(name); len(p) > 0 {
-		keys = appendTokenKeys(keys, "p:", p)
+		return dedupe(appendTokenKeys(nil, "p:", p))
 	}
-	return dedupe(keys)
+	if w := writtenTokens(name); len(w) > 0 {
+		return dedupe(appendTokenKeys(nil, "w:", w))
+	}
+	return nil
 }
 
 // IdentityKey is the canonical written form of a name for identity

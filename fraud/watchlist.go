@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -195,16 +196,32 @@ func (sc *screener) compile(version int, entries []ListEntry) *compiled {
 		h   uint64
 		ref uint32
 	}
-	var all []kv
-	for i := range entries {
-		e := &entries[i]
-		c.ids[i], c.births[i] = e.ID, e.BirthDate
-		for _, n := range e.names() {
-			for _, k := range nameKeys(n) {
-				all = append(all, kv{maphash.String(sc.seed, k), uint32(i)})
+	// Normalising is most of the work: it runs on every core.
+	workers := runtime.GOMAXPROCS(0)
+	parts := make([][]kv, workers)
+	per := (len(entries) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w * per; i < min(len(entries), (w+1)*per); i++ {
+				e := &entries[i]
+				c.ids[i], c.births[i] = e.ID, e.BirthDate
+				for _, n := range e.names() {
+					for _, k := range nameKeys(n) {
+						parts[w] = append(parts[w], kv{maphash.String(sc.seed, k), uint32(i)})
+					}
+				}
 			}
-		}
+		}()
 	}
+	wg.Wait()
+	var all []kv
+	for _, p := range parts {
+		all = append(all, p...)
+	}
+	parts = nil
 	slices.SortFunc(all, func(a, b kv) int { return cmp.Or(cmp.Compare(a.h, b.h), cmp.Compare(a.ref, b.ref)) })
 	all = slices.Compact(all)
 	c.hashes, c.refs = make([]uint64, len(all)), make([]uint32, len(all))
@@ -212,6 +229,16 @@ func (sc *screener) compile(version int, entries []ListEntry) *compiled {
 		c.hashes[i], c.refs[i] = x.h, x.ref
 	}
 	return c
+}
+
+// bytes is the compiled list's memory (without the Go string headers'
+// backing of ids and birth dates, counted at their length).
+func (c *compiled) bytes() int {
+	n := 12 * len(c.hashes)
+	for i := range c.ids {
+		n += 32 + len(c.ids[i]) + len(c.births[i])
+	}
+	return n
 }
 
 // lookup returns the entries of c sharing a key hash with hs.
