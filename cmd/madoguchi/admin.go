@@ -328,8 +328,9 @@ func parseClientCreate(b []byte) (clientCreate, error) {
 // inside the approval's transaction; kek.rotate rotates the KEK right after
 // the approval commits (a key file or KMS cannot join a database
 // transaction). onClient, if set, receives each client created. The server
-// should build its Directory the same way.
-func newStaffDirectory(a *app, onClient func(tenant.Client)) (*staff.Directory, error) {
+// should build its Directory the same way. opts adjust the rest of the
+// configuration (the server's session limits).
+func newStaffDirectory(a *app, onClient func(tenant.Client), opts ...func(*staff.Config)) (*staff.Directory, error) {
 	execs := map[string]staff.Executor{
 		staff.KindClientCreate: {
 			Validate: func(b []byte) error {
@@ -370,7 +371,11 @@ func newStaffDirectory(a *app, onClient func(tenant.Client)) (*staff.Directory, 
 	for k, ex := range fraudExecutors(a) {
 		execs[k] = ex
 	}
-	return staff.New(a.db, a.audit, a.vault, staff.Config{Executors: execs})
+	cfg := staff.Config{Executors: execs}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return staff.New(a.db, a.audit, a.vault, cfg)
 }
 
 // operatorLogin authenticates the staff member named by --as with the

@@ -108,6 +108,12 @@ func staffReviewer(check func(ctx context.Context, token string) (staff.Principa
 			return ekyc.Staff{}, err
 		}
 		st := ekyc.Staff{ID: p.StaffID}
+		if !p.Operator() {
+			// The review API lists and decides sessions of every tenant:
+			// a tenant's staff get no role there (403); they review in the
+			// portal, which scopes everything to their tenant.
+			return st, nil
+		}
 		for _, r := range p.Roles {
 			st.Roles = append(st.Roles, string(r))
 		}
