@@ -262,7 +262,7 @@ func BenchmarkIVF(b *testing.B) {
 			above = append(above, i)
 		}
 	}
-	for _, nprobe := range []int{16, 64, 128, 256, 400} {
+	for _, nprobe := range []int{16, 64, 128, 256, 400, 600, 800} {
 		b.Run(fmt.Sprintf("%s/n=%d/nlist=%d/nprobe=%d", pr.name, n, nlist, nprobe), func(b *testing.B) {
 			found := 0
 			for _, i := range above {
