@@ -249,8 +249,9 @@ func BenchmarkIVF(b *testing.B) {
 		sample[i] = vs[j]
 	}
 	ix := trainIVF(sample, dim, nlist, 8, 25)
+	ix.replicas = benchEnv("MADOGUCHI_BENCH_REPLICAS")
 	ix.addAll(vs)
-	b.Logf("IVF over %d templates: %d lists, built in %s, %.1f bytes/template", n, nlist, time.Since(start).Round(time.Second), float64(ix.bytes())/float64(n))
+	b.Logf("IVF over %d templates (each in %d list(s)): %d lists, built in %s, %.1f bytes/template", n, max(1, ix.replicas), nlist, time.Since(start).Round(time.Second), float64(ix.bytes())/float64(n))
 	probes := make([][]float32, 400)
 	mates := make([]int, len(probes))
 	var above []int
@@ -263,7 +264,7 @@ func BenchmarkIVF(b *testing.B) {
 		}
 	}
 	for _, nprobe := range []int{16, 64, 128, 256, 400, 600, 800} {
-		b.Run(fmt.Sprintf("%s/n=%d/nlist=%d/nprobe=%d", pr.name, n, nlist, nprobe), func(b *testing.B) {
+		b.Run(fmt.Sprintf("%s/n=%d/nlist=%d/replicas=%d/nprobe=%d", pr.name, n, nlist, max(1, ix.replicas), nprobe), func(b *testing.B) {
 			found := 0
 			for _, i := range above {
 				for _, h := range ix.search(probes[i], nprobe, thr-quantMargin, maxCandidates) {
@@ -278,6 +279,34 @@ func BenchmarkIVF(b *testing.B) {
 			}
 			b.ReportMetric(float64(found)/float64(len(above)), "mate-recall")
 			b.ReportMetric(float64(ix.bytes())/float64(n), "bytes/template")
+		})
+	}
+}
+
+// BenchmarkIndexMemory reports the heap the exact index holds per template
+// (codes, scales, ids and the maps that make removal O(1)), measured with
+// runtime.MemStats around adding 200,000 templates.
+func BenchmarkIndexMemory(b *testing.B) {
+	for _, dim := range []int{128, 512} {
+		b.Run(fmt.Sprintf("dim=%d", dim), func(b *testing.B) {
+			const n = 200_000
+			g := newConeGen(profile{dim: dim, impostorMean: 0.84, exp: 1, mateCos: 0.955}, 41)
+			r := mrand.New(mrand.NewPCG(42, 43))
+			v := make([]float32, dim)
+			for b.Loop() {
+				runtime.GC()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				ix := newIndex()
+				for i := range n {
+					g.fill(r, v)
+					_ = ix.add(int64(i), "t", "m", v)
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-bytes/template")
+				runtime.KeepAlive(ix)
+			}
 		})
 	}
 }

@@ -20,6 +20,9 @@ import (
 // service runs up to the sizes docs/fraud.md states.
 type ivf struct {
 	dim, stride int
+	// replicas is how many nearest lists each template is stored in (1:
+	// plain IVF; more trades memory for recall at a given nprobe).
+	replicas int
 	centroids   []float32 // nlist*stride (padded, unit length)
 	nlist       int
 	lists       []ivfList
@@ -111,17 +114,39 @@ func (ix *ivf) assignAll(vs [][]float32, assign []int) {
 	wg.Wait()
 }
 
-// addAll stores vs (ids 0..len-1) in their lists.
+// addAll stores vs (ids 0..len-1) in their ix.replicas nearest lists.
 func (ix *ivf) addAll(vs [][]float32) {
-	assign := make([]int, len(vs))
-	ix.assignAll(vs, assign)
+	reps := max(1, ix.replicas)
+	assign := make([][]int, len(vs))
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	per := (len(vs) + workers - 1) / workers
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]float32, ix.nlist)
+			order := make([]int, ix.nlist)
+			for i := w * per; i < min(len(vs), (w+1)*per); i++ {
+				dotsFloat32(ix.pad(vs[i]), ix.centroids, ix.stride, buf)
+				for c := range order {
+					order[c] = c
+				}
+				slices.SortFunc(order, func(a, b int) int { return cmp.Compare(buf[b], buf[a]) })
+				assign[i] = slices.Clone(order[:reps])
+			}
+		}()
+	}
+	wg.Wait()
 	st := strideFor(ix.dim)
 	for i, v := range vs {
-		l := &ix.lists[assign[i]]
-		n := len(l.ids)
-		l.codes = slices.Grow(l.codes, st)[:(n+1)*st]
-		l.inv = append(l.inv, quantise(v, l.codes[n*st:]))
-		l.ids = append(l.ids, int64(i))
+		for _, c := range assign[i] {
+			l := &ix.lists[c]
+			n := len(l.ids)
+			l.codes = slices.Grow(l.codes, st)[:(n+1)*st]
+			l.inv = append(l.inv, quantise(v, l.codes[n*st:]))
+			l.ids = append(l.ids, int64(i))
+		}
 	}
 }
 
@@ -156,6 +181,10 @@ func (ix *ivf) search(v []float32, nprobe int, floor float32, limit int) []hit {
 				out = append(out, hit{id: l.ids[i], score: s})
 			}
 		}
+	}
+	if ix.replicas > 1 { // a template can be found in several lists
+		slices.SortFunc(out, func(a, b hit) int { return cmp.Or(cmp.Compare(a.id, b.id), cmp.Compare(b.score, a.score)) })
+		out = slices.CompactFunc(out, func(a, b hit) bool { return a.id == b.id })
 	}
 	return topK(out, limit)
 }
