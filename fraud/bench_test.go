@@ -31,11 +31,11 @@ type coneGen struct {
 }
 
 type profile struct {
-	name          string
-	dim           int
-	impostorMean  float64
-	exp, mateCos  float64
-	threshold     float64
+	name         string
+	dim          int
+	impostorMean float64
+	exp, mateCos float64
+	threshold    float64
 }
 
 var (

@@ -22,10 +22,10 @@ type ivf struct {
 	dim, stride int
 	// replicas is how many nearest lists each template is stored in (1:
 	// plain IVF; more trades memory for recall at a given nprobe).
-	replicas int
-	centroids   []float32 // nlist*stride (padded, unit length)
-	nlist       int
-	lists       []ivfList
+	replicas  int
+	centroids []float32 // nlist*stride (padded, unit length)
+	nlist     int
+	lists     []ivfList
 }
 
 type ivfList struct {
