@@ -396,7 +396,7 @@ func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
 type GalleryStatus struct {
 	Tenant string                    `json:"tenant"`
 	Models map[string]map[string]int `json:"models"` // model → state → entries
-	Index  map[string]int            `json:"index"`  // model → entries in this process's index
+	Index  map[string]int            `json:"index,omitempty"` // model → entries in this process's index, once loaded
 }
 
 // GalleryStatus returns tenant's gallery counts.
@@ -406,7 +406,10 @@ func (s *Service) GalleryStatus(ctx context.Context, tenant string) (*GallerySta
 		return nil, err
 	}
 	defer rows.Close()
-	st := &GalleryStatus{Tenant: tenant, Models: map[string]map[string]int{}, Index: s.index.counts(tenant)}
+	st := &GalleryStatus{Tenant: tenant, Models: map[string]map[string]int{}}
+	if s.ready() {
+		st.Index = s.index.counts(tenant)
+	}
 	for rows.Next() {
 		var (
 			m, state string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -198,7 +199,33 @@ func (s *Service) Check(ctx context.Context, in Input) ([]Finding, error) {
 		}
 		out = append(out, fs...)
 	}
+	if err := s.auditFindings(ctx, in, out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// auditFindings records each finding against the session: its code, the
+// related sessions and the watchlist entry (ids only, no personal data).
+func (s *Service) auditFindings(ctx context.Context, in Input, fs []Finding) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	return s.db.InTx(ctx, func(tx *store.Tx) error {
+		for _, f := range fs {
+			d := map[string]string{"code": f.Code}
+			if len(f.Sessions) > 0 {
+				d["related_sessions"] = strings.Join(f.Sessions, ",")
+			}
+			if f.Entry != "" {
+				d["watchlist_entry"] = f.Entry
+			}
+			if err := s.record(ctx, tx, System, in.Tenant, "fraud.finding", in.Session, audit.OutcomeOK, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // identityDigest is the keyed digest of the verified name and birth date

@@ -297,3 +297,19 @@ func TestPolicyValidation(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func TestFindingsAudited(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		e.policy(e.tenantA, dupPolicy(false))
+		e.session(e.tenantA, "ses_1", "sub_1", withFace(Input{Name: "A"}, e.person(6)), true)
+		e.session(e.tenantA, "ses_2", "sub_2", withFace(Input{Name: "B"}, e.person(6)), false)
+		var n int
+		if err := db.QueryRow(e.ctx, `SELECT COUNT(*) FROM audit_entries WHERE action = 'fraud.finding' AND object = 'ses_2'`).Scan(&n); err != nil || n != 1 {
+			t.Errorf("fraud.finding audit entries for ses_2 = %d, %v, want 1", n, err)
+		}
+		if err := db.QueryRow(e.ctx, `SELECT COUNT(*) FROM audit_entries WHERE action = 'fraud.gallery.enrol' AND object = 'ses_1'`).Scan(&n); err != nil || n != 1 {
+			t.Errorf("enrolment audit entries = %d, %v, want 1", n, err)
+		}
+	})
+}
