@@ -395,7 +395,7 @@ func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
 // what an operator looks at after a face-model change (docs/fraud.md).
 type GalleryStatus struct {
 	Tenant string                    `json:"tenant"`
-	Models map[string]map[string]int `json:"models"` // model → state → entries
+	Models map[string]map[string]int `json:"models"`          // model → state → entries
 	Index  map[string]int            `json:"index,omitempty"` // model → entries in this process's index, once loaded
 }
 
