@@ -56,14 +56,38 @@ func (s *Service) StageList(ctx context.Context, a Actor, tenant, list, format s
 	if !validID(list, MaxListIDLen) {
 		return nil, &ListError{Field: "list_id", Reason: fmt.Sprintf("1-%d printable ASCII characters required", MaxListIDLen)}
 	}
-	h := sha256.New()
-	entries, err := ParseList(format, list, io.TeeReader(r, h))
+	entries, sum, err := ReadList(format, list, r)
 	if err != nil {
 		return nil, err
 	}
-	st := &Staged{Tenant: tenant, List: list, Entries: len(entries), SHA256: hex.EncodeToString(h.Sum(nil))}
+	return s.StageEntries(ctx, a, tenant, list, entries, sum)
+}
+
+// ReadList is ParseList that also returns the SHA-256 (hex) of the bytes
+// read: what StageEntries records and the approval names.
+func ReadList(format, list string, r io.Reader) ([]ListEntry, string, error) {
+	h := sha256.New()
+	entries, err := ParseList(format, list, io.TeeReader(r, h))
+	if err != nil {
+		return nil, "", err
+	}
+	return entries, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// StageEntries is StageList for entries already read by ReadList (so a
+// command can refuse a malformed file before asking for credentials).
+func (s *Service) StageEntries(ctx context.Context, a Actor, tenant, list string, entries []ListEntry, sum string) (*Staged, error) {
+	if !validID(list, MaxListIDLen) || len(entries) == 0 {
+		return nil, &ListError{Field: "list_id", Reason: "a list id and at least one entry are required"}
+	}
+	for i := range entries {
+		if entries[i].ListID != list {
+			return nil, &ListError{Record: i + 1, Field: "list_id", Reason: "every entry must belong to the list being imported"}
+		}
+	}
+	st := &Staged{Tenant: tenant, List: list, Entries: len(entries), SHA256: sum}
 	now := store.Micros(s.now())
-	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) + 1 FROM fraud_watchlists WHERE tenant_id = ? AND list_id = ?`,
 			tenant, list).Scan(&st.Version); err != nil {
 			return err

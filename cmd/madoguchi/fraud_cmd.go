@@ -126,6 +126,22 @@ func runFraud(ctx context.Context, e *env, args []string) error {
 		}
 		return writeIndented(e.stdout, st)
 	}
+	// A malformed list is refused before anyone is asked for credentials.
+	var (
+		entries []fraud.ListEntry
+		sum     string
+	)
+	if cmd == "watchlist import" {
+		fh, err := os.Open(file)
+		if err != nil {
+			return err
+		}
+		entries, sum, err = fraud.ReadList(fm, list, fh)
+		fh.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+	}
 	dir, err := newStaffDirectory(a, nil)
 	if err != nil {
 		return err
@@ -150,12 +166,7 @@ func runFraud(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "fraud policy version %d stored for tenant %s\n", ver, tenantID)
 		return nil
 	}
-	fh, err := os.Open(file)
-	if err != nil {
-		return err
-	}
-	defer fh.Close()
-	staged, err := svc.StageList(ctx, actor, tenantID, list, fm, fh)
+	staged, err := svc.StageEntries(ctx, actor, tenantID, list, entries, sum)
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
