@@ -2,8 +2,10 @@ package fraud
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -310,6 +312,54 @@ func TestFindingsAudited(t *testing.T) {
 		}
 		if err := db.QueryRow(e.ctx, `SELECT COUNT(*) FROM audit_entries WHERE action = 'fraud.gallery.enrol' AND object = 'ses_1'`).Scan(&n); err != nil || n != 1 {
 			t.Errorf("enrolment audit entries = %d, %v, want 1", n, err)
+		}
+	})
+}
+
+// TestConcurrentChecks runs decisions, approvals and shredding at once
+// (the race detector watches the index).
+func TestConcurrentChecks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		e.policy(e.tenantA, dupPolicy(false))
+		probes := make([]*face.Template, 20)
+		for i := range probes {
+			probes[i] = e.person(100 + i%5)
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, len(probes))
+		for i := range probes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s := fmt.Sprintf("ses_c%d", i)
+				sub := "sub_" + s
+				_, err := e.svc.Check(e.ctx, Input{Tenant: e.tenantA, Session: s, Subject: sub, Face: probes[i], Name: s})
+				if err == nil && i%2 == 0 {
+					err = e.db.InTx(e.ctx, func(tx *store.Tx) error { return e.svc.Approved(e.ctx, tx, e.tenantA, s) })
+				}
+				if err == nil && i%4 == 0 {
+					err = e.db.InTx(e.ctx, func(tx *store.Tx) error { return e.svc.Forget(e.ctx, tx, e.tenantA, sub) })
+				}
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil && !errors.Is(err, store.ErrConflict) {
+				t.Errorf("concurrent check: %v", err)
+			}
+		}
+		// A search that ran while a shred was committing may have re-read
+		// the entry; the next sync applies the committed removal (and
+		// confirm never reports it meanwhile).
+		if err := e.svc.Sync(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+		// Approved and not forgotten: i%2 == 0 && i%4 != 0, 5 sessions.
+		if got := e.svc.index.size(); got != 5 {
+			t.Errorf("index size = %d, want 5", got)
 		}
 	})
 }
