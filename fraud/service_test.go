@@ -363,3 +363,21 @@ func TestConcurrentChecks(t *testing.T) {
 		}
 	})
 }
+
+func FuzzParsePolicy(f *testing.F) {
+	f.Add(`{"duplicates":{"enabled":true,"thresholds":{"m":0.95},"cross_tenant":true},"document_reuse":true,"velocity":[{"key":"device","window_seconds":3600,"max":3}],"watchlists":true}`)
+	f.Add(`{}`)
+	f.Add(`{"velocity":[{"key":"network","window_seconds":60,"max":1}]}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		p, err := ParsePolicy([]byte(in))
+		if err != nil {
+			if !errors.Is(err, ErrInvalidInput) {
+				t.Fatalf("ParsePolicy error %v is not ErrInvalidInput", err)
+			}
+			return
+		}
+		if err := p.Validate(); err != nil {
+			t.Fatalf("accepted policy does not validate: %v", err)
+		}
+	})
+}
