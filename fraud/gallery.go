@@ -377,7 +377,52 @@ func (s *Service) Sync(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	s.lastSeq = max(s.lastSeq, last)
+	s.syncs++
+	full := s.syncs%reconcileEvery == 0
 	s.mu.Unlock()
+	if full {
+		return s.Reconcile(ctx)
+	}
+	return nil
+}
+
+// reconcileEvery is how many syncs pass between full reconciliations.
+const reconcileEvery = 60
+
+// Reconcile compares the index with the active entries in the store and
+// repairs any difference (an entry added or removed in memory by a
+// transaction that then rolled back). Sync runs it every reconcileEvery
+// calls; it reads only ids unless something differs.
+func (s *Service) Reconcile(ctx context.Context) error {
+	rows, err := s.db.Query(ctx, `SELECT id FROM fraud_gallery WHERE state = ?`, stateActive)
+	if err != nil {
+		return err
+	}
+	want := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		want[id] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range s.index.ids() {
+		if !want[id] {
+			s.index.remove(id)
+		}
+	}
+	for id := range want {
+		if !s.index.has(id) {
+			if _, err := s.loadWhere(ctx, `id = ? AND state = ?`, id, stateActive); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 

@@ -249,3 +249,13 @@ func (ix *index) has(id int64) bool {
 	_, ok := ix.where[id]
 	return ok
 }
+
+func (ix *index) ids() []int64 {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	out := make([]int64, 0, len(ix.where))
+	for id := range ix.where {
+		out = append(out, id)
+	}
+	return out
+}

@@ -78,6 +78,7 @@ type Service struct {
 	mu      sync.Mutex
 	loaded  bool
 	lastSeq int64
+	syncs   int
 }
 
 // New returns a Service; it fails closed on a missing dependency.

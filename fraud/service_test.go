@@ -381,3 +381,41 @@ func FuzzParsePolicy(f *testing.F) {
 		}
 	})
 }
+
+// TestReconcile: a shred whose transaction rolls back had already dropped
+// the entry from memory; Reconcile restores it, and removes an entry the
+// store no longer holds.
+func TestReconcile(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		e.policy(e.tenantA, dupPolicy(false))
+		e.session(e.tenantA, "ses_1", "sub_1", withFace(Input{Name: "A"}, e.person(7)), true)
+		e.session(e.tenantA, "ses_2", "sub_2", withFace(Input{Name: "B"}, e.person(8)), true)
+		boom := errors.New("rolled back")
+		if err := db.InTx(e.ctx, func(tx *store.Tx) error {
+			if err := e.svc.Forget(e.ctx, tx, e.tenantA, "sub_1"); err != nil {
+				return err
+			}
+			return boom
+		}); !errors.Is(err, boom) {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(e.ctx, `DELETE FROM fraud_gallery WHERE subject = 'sub_2'`); err != nil {
+			t.Fatal(err)
+		}
+		if e.svc.index.size() != 1 {
+			t.Fatalf("before Reconcile: %d entries", e.svc.index.size())
+		}
+		if err := e.svc.Reconcile(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+		ids := e.svc.index.ids()
+		var id int64
+		if err := db.QueryRow(e.ctx, `SELECT id FROM fraud_gallery WHERE subject = 'sub_1'`).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		if len(ids) != 1 || ids[0] != id {
+			t.Errorf("after Reconcile: ids %v, want [%d] (sub_1 back, sub_2 gone)", ids, id)
+		}
+	})
+}
