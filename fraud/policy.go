@@ -9,7 +9,6 @@ import (
 	"math"
 	"time"
 
-	"github.com/madoguchi/madoguchi/audit"
 	"github.com/madoguchi/madoguchi/store"
 )
 
@@ -113,34 +112,19 @@ func ParsePolicy(b []byte) (Policy, error) {
 }
 
 // SetPolicy stores tenant's policy (validated), bumping its version, with
-// an audit entry in the same transaction.
+// an audit entry in the same transaction. It does not ask whether the
+// change weakens the checks: callers that take changes from people (the
+// CLI, the portal) compare with Weakens first and file a weakening change
+// for a second admin (ApplyPolicyChange).
 func (s *Service) SetPolicy(ctx context.Context, a Actor, tenant string, p Policy) (int, error) {
 	if err := p.Validate(); err != nil {
 		return 0, err
 	}
-	b, err := json.Marshal(p)
-	if err != nil {
-		return 0, err
-	}
 	var ver int
-	now := s.now()
-	err = s.db.InTx(ctx, func(tx *store.Tx) error {
-		err := tx.QueryRow(ctx, `SELECT version FROM fraud_policies WHERE tenant_id = ?`, tenant).Scan(&ver)
-		switch {
-		case err == nil:
-			ver++
-			_, err = tx.Exec(ctx, `UPDATE fraud_policies SET version = ?, policy = ?, updated_at = ? WHERE tenant_id = ?`,
-				ver, string(b), store.Micros(now), tenant)
-		case errors.Is(err, store.ErrNotFound):
-			ver = 1
-			_, err = tx.Exec(ctx, `INSERT INTO fraud_policies (tenant_id, version, policy, updated_at) VALUES (?, ?, ?, ?)`,
-				tenant, ver, string(b), store.Micros(now))
-		}
-		if err != nil {
-			return err
-		}
-		return s.record(ctx, tx, a, tenant, "fraud.policy.set", "fraud-policy/"+tenant, audit.OutcomeOK,
-			map[string]string{"version": fmt.Sprint(ver)})
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		ver, err = s.storePolicy(ctx, tx, a, tenant, p, nil)
+		return err
 	})
 	return ver, err
 }

@@ -1,6 +1,7 @@
 package fraud
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -416,6 +417,70 @@ func TestReconcile(t *testing.T) {
 		}
 		if len(ids) != 1 || ids[0] != id {
 			t.Errorf("after Reconcile: ids %v, want [%d] (sub_1 back, sub_2 gone)", ids, id)
+		}
+	})
+}
+
+func TestPolicyWeakens(t *testing.T) {
+	base := Policy{
+		Duplicates:    DuplicateRule{Enabled: true, Thresholds: map[string]float64{"m": 0.95}},
+		DocumentReuse: true, Watchlists: true,
+		Velocity: []VelocityRule{{Key: KeyDevice, WindowSeconds: 3600, Max: 5}},
+	}
+	clone := func(edit func(*Policy)) Policy {
+		b, _ := json.Marshal(base)
+		var p Policy
+		_ = json.Unmarshal(b, &p)
+		edit(&p)
+		return p
+	}
+	for _, tc := range []struct {
+		name   string
+		edit   func(*Policy)
+		weaker bool
+	}{
+		{"same", func(*Policy) {}, false},
+		{"lower threshold", func(p *Policy) { p.Duplicates.Thresholds["m"] = 0.94 }, false},
+		{"new model threshold", func(p *Policy) { p.Duplicates.Thresholds["n"] = 0.5 }, false},
+		{"stricter velocity", func(p *Policy) { p.Velocity[0].Max = 3 }, false},
+		{"extra rule", func(p *Policy) { p.Velocity = append(p.Velocity, VelocityRule{Key: KeyNetwork, WindowSeconds: 60, Max: 1}) }, false},
+		{"duplicates off", func(p *Policy) { p.Duplicates.Enabled = false }, true},
+		{"higher threshold", func(p *Policy) { p.Duplicates.Thresholds["m"] = 0.97 }, true},
+		{"threshold removed", func(p *Policy) { delete(p.Duplicates.Thresholds, "m") }, true},
+		{"cross tenant on", func(p *Policy) { p.Duplicates.CrossTenant = true }, true},
+		{"document reuse off", func(p *Policy) { p.DocumentReuse = false }, true},
+		{"watchlists off", func(p *Policy) { p.Watchlists = false }, true},
+		{"velocity removed", func(p *Policy) { p.Velocity = nil }, true},
+		{"velocity max raised", func(p *Policy) { p.Velocity[0].Max = 6 }, true},
+		{"velocity window shortened", func(p *Policy) { p.Velocity[0].WindowSeconds = 600 }, true},
+	} {
+		if got := clone(tc.edit).Weakens(base); (len(got) > 0) != tc.weaker {
+			t.Errorf("%s: Weakens = %q, want weaker=%v", tc.name, got, tc.weaker)
+		}
+	}
+}
+
+func TestApplyPolicyChange(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		e.policy(e.tenantA, dupPolicy(false))
+		_, ver, _ := e.svc.Policy(e.ctx, e.tenantA)
+		stale := PolicyChange{Tenant: e.tenantA, BaseVersion: ver - 1, Policy: Policy{}}
+		if err := db.InTx(e.ctx, func(tx *store.Tx) error {
+			_, err := e.svc.ApplyPolicyChange(e.ctx, tx, System, stale, nil)
+			return err
+		}); !errors.Is(err, ErrInvalidInput) {
+			t.Errorf("ApplyPolicyChange(stale base) = %v, want ErrInvalidInput", err)
+		}
+		ok := PolicyChange{Tenant: e.tenantA, BaseVersion: ver, Policy: Policy{}}
+		if err := db.InTx(e.ctx, func(tx *store.Tx) error {
+			_, err := e.svc.ApplyPolicyChange(e.ctx, tx, Actor{Kind: "staff", ID: "stf_b"}, ok, map[string]string{"approval": "ap_1"})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if p, v, _ := e.svc.Policy(e.ctx, e.tenantA); v != ver+1 || p.Duplicates.Enabled {
+			t.Errorf("after the change: %+v v%d", p, v)
 		}
 	})
 }

@@ -3,7 +3,7 @@ package main
 // madoguchi fraud: the operator's side of package fraud.
 //
 //	fraud policy show --tenant T
-//	fraud policy set --tenant T --file F --as ADMIN
+//	fraud policy set --tenant T --file F --as ADMIN   (a weakening change needs a second admin)
 //	fraud watchlist import --tenant T --list L --file F [--format csv|json] --as STAFF
 //	fraud watchlist list --tenant T
 //	fraud gallery status --tenant T
@@ -18,6 +18,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -158,6 +159,24 @@ func runFraud(ctx context.Context, e *env, args []string) error {
 		}
 		if !slices.Contains(acc.Roles, staff.RoleAdmin) {
 			return fmt.Errorf("%s is not an admin: %w", as, staff.ErrForbidden)
+		}
+		cur, base, err := svc.Policy(ctx, tenantID)
+		if err != nil {
+			return err
+		}
+		if weaker := pol.Weakens(cur); len(weaker) > 0 {
+			// A change that weakens a check needs a second admin.
+			payload, err := json.Marshal(fraud.PolicyChange{Tenant: tenantID, BaseVersion: base, Policy: pol})
+			if err != nil {
+				return err
+			}
+			ap, err := dir.Request(ctx, st, KindFraudPolicySet, payload)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "the change weakens the fraud checks:\n  %s\napproval %s filed; another admin runs: madoguchi admin approve %s --as USER\n",
+				strings.Join(weaker, "\n  "), ap.ID, ap.ID)
+			return nil
 		}
 		ver, err := svc.SetPolicy(ctx, actor, tenantID, pol)
 		if err != nil {

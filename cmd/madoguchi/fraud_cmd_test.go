@@ -85,6 +85,29 @@ func TestFraudWatchlistDualControl(t *testing.T) {
 	if err != nil || len(fs) != 1 || fs[0].Code != fraud.ReasonWatchlist || fs[0].Entry != "hansha/H1@v1" {
 		t.Fatalf("screening after approval = %+v, %v", fs, err)
 	}
+	// Policy: turning the duplicate search on applies at once; turning it
+	// off again weakens the checks and waits for a second admin.
+	on := filepath.Join(files, "on.json")
+	os.WriteFile(on, []byte(`{"duplicates":{"enabled":true,"thresholds":{"m":0.95}},"document_reuse":true,"watchlists":true}`), 0o600)
+	if out, _, err := fraudRun(t, alice.creds(t), append(append([]string{"policy", "set", "--file", on, "--as", "alice"}, tn...), data...)...); err != nil || !strings.Contains(out, "version 1 stored") {
+		t.Fatalf("policy set (strengthening) = %v, %q", err, out)
+	}
+	off := filepath.Join(files, "off.json")
+	os.WriteFile(off, []byte(`{"document_reuse":true,"watchlists":true}`), 0o600)
+	out, _, err = fraudRun(t, alice.creds(t), append(append([]string{"policy", "set", "--file", off, "--as", "alice"}, tn...), data...)...)
+	if err != nil || !strings.Contains(out, "duplicates: search turned off") || !strings.Contains(out, "approval ap_") {
+		t.Fatalf("policy set (weakening) = %v, %q, want an approval", err, out)
+	}
+	if p, v, _ := svc.Policy(context.Background(), ten.ID); v != 1 || !p.Duplicates.Enabled {
+		t.Fatalf("policy before approval = v%d %+v, want v1 unchanged", v, p)
+	}
+	policyApproval := strings.TrimSpace(out[strings.Index(out, "approval ap_")+len("approval ") : strings.Index(out, " filed")])
+	if out, err := adminRun(t, bob.creds(t), append([]string{"approve", policyApproval, "--as", "bob"}, data...)...); err != nil || !strings.Contains(out, "fraud.policy.set approved") {
+		t.Fatalf("approve policy = %v, %q", err, out)
+	}
+	if p, v, _ := svc.Policy(context.Background(), ten.ID); v != 2 || p.Duplicates.Enabled {
+		t.Errorf("policy after approval = v%d %+v, want v2 with the search off", v, p)
+	}
 	for _, action := range []string{"fraud.watchlist.stage", "fraud.watchlist.activate"} {
 		var n int
 		if err := a.db.QueryRow(context.Background(), `SELECT COUNT(*) FROM audit_entries WHERE action = ?`, action).Scan(&n); err != nil || n != 1 {

@@ -30,9 +30,14 @@ import (
 // any case: every hit is confirmed in the store).
 const fraudSyncEvery = 5 * time.Second
 
-// KindFraudWatchlist is the approval kind that activates a staged
-// watchlist version (filed by `madoguchi fraud watchlist import`).
-const KindFraudWatchlist = "fraud.watchlist"
+// Approval kinds of package fraud: KindFraudWatchlist activates a staged
+// watchlist version (filed by `madoguchi fraud watchlist import`);
+// KindFraudPolicySet stores a fraud policy change that weakens a check
+// (filed by `madoguchi fraud policy set`).
+const (
+	KindFraudWatchlist = "fraud.watchlist"
+	KindFraudPolicySet = "fraud.policy.set"
+)
 
 // fraudKey loads (development: creates) the digest key.
 func (a *app) fraudKey() (*fraud.Key, error) {
@@ -160,7 +165,34 @@ func fraudExecutors(a *app) map[string]staff.Executor {
 				return svc.ActivateList(ctx, tx, fraud.Actor{Kind: by.Kind, ID: by.ID, RequestID: by.RequestID}, p)
 			},
 		},
+		KindFraudPolicySet: {
+			Validate: func(b []byte) error { _, err := parsePolicyChange(b); return err },
+			Run: func(ctx context.Context, tx *store.Tx, ap staff.Approval, by staff.Actor) error {
+				p, err := parsePolicyChange(ap.Payload)
+				if err != nil {
+					return err
+				}
+				svc, err := a.fraudService()
+				if err != nil {
+					return err
+				}
+				_, err = svc.ApplyPolicyChange(ctx, tx, fraud.Actor{Kind: by.Kind, ID: by.ID, RequestID: by.RequestID}, p,
+					map[string]string{"approval": ap.ID, "requester": ap.Requester, "weakening": "true"})
+				return err
+			},
+		},
 	}
+}
+
+func parsePolicyChange(b []byte) (fraud.PolicyChange, error) {
+	var p fraud.PolicyChange
+	if err := decodeStrict(b, &p, KindFraudPolicySet); err != nil {
+		return p, err
+	}
+	if p.Tenant == "" || p.BaseVersion < 0 {
+		return p, errors.New("fraud.policy.set payload: tenant_id and base_version are required")
+	}
+	return p, p.Policy.Validate()
 }
 
 // listActivationPayload is the approval payload for a staged version.
