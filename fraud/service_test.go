@@ -443,7 +443,9 @@ func TestPolicyWeakens(t *testing.T) {
 		{"lower threshold", func(p *Policy) { p.Duplicates.Thresholds["m"] = 0.94 }, false},
 		{"new model threshold", func(p *Policy) { p.Duplicates.Thresholds["n"] = 0.5 }, false},
 		{"stricter velocity", func(p *Policy) { p.Velocity[0].Max = 3 }, false},
-		{"extra rule", func(p *Policy) { p.Velocity = append(p.Velocity, VelocityRule{Key: KeyNetwork, WindowSeconds: 60, Max: 1}) }, false},
+		{"extra rule", func(p *Policy) {
+			p.Velocity = append(p.Velocity, VelocityRule{Key: KeyNetwork, WindowSeconds: 60, Max: 1})
+		}, false},
 		{"duplicates off", func(p *Policy) { p.Duplicates.Enabled = false }, true},
 		{"higher threshold", func(p *Policy) { p.Duplicates.Thresholds["m"] = 0.97 }, true},
 		{"threshold removed", func(p *Policy) { delete(p.Duplicates.Thresholds, "m") }, true},
