@@ -165,3 +165,45 @@ func mustB64(t *testing.T, s string) []byte {
 	}
 	return b
 }
+
+// TestRelatedEvidence: the reviewer of a session with a fraud reason opens
+// the sessions the reason names (audited), and nothing else.
+func TestRelatedEvidence(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ff := &fakeFraud{}
+		e := newEnv(t, db, func(c *Config) { c.Fraud = ff })
+		first := e.runHe(e.tenantA, e.licence(7), func(p *page) { p.selfies(7, 0.95) })
+		other := e.runHe(e.tenantA, e.licence(8), func(p *page) { p.selfies(8, 0.95) })
+		foreign := e.runHe(e.tenantB, e.licence(9), func(p *page) { p.selfies(9, 0.95) })
+		ff.findings = []FraudFinding{{Code: ReasonDuplicateIdentity, Detail: "matches", Sessions: []string{first.ID, foreign.ID}}}
+		dup := e.runHe(e.tenantA, e.licence(7), func(p *page) { p.selfies(7, 0.95) })
+		rv := Staff{ID: "stf_r", Roles: []string{RoleReviewer}}
+		if _, err := e.svc.RelatedEvidence(e.ctx, rv, dup.ID, first.ID); !errors.Is(err, ErrClaimed) {
+			t.Errorf("RelatedEvidence before the claim = %v, want ErrClaimed", err)
+		}
+		if _, err := e.svc.Claim(e.ctx, rv, dup.ID); err != nil {
+			t.Fatal(err)
+		}
+		v, err := e.svc.RelatedEvidence(e.ctx, rv, dup.ID, first.ID)
+		if err != nil || v.SessionID != first.ID || len(v.Frames) == 0 || v.Chip == nil {
+			t.Fatalf("RelatedEvidence = %+v, %v", v, err)
+		}
+		if img, err := e.svc.RelatedFrameImage(e.ctx, rv, dup.ID, first.ID, 1); err != nil || len(img) == 0 {
+			t.Errorf("RelatedFrameImage = %d bytes, %v", len(img), err)
+		}
+		if img, _, err := e.svc.RelatedChipPhoto(e.ctx, rv, dup.ID, first.ID); err != nil || len(img) == 0 {
+			t.Errorf("RelatedChipPhoto = %d bytes, %v", len(img), err)
+		}
+		for name, sid := range map[string]string{"not named": other.ID, "other tenant (named)": foreign.ID, "itself": dup.ID} {
+			if _, err := e.svc.RelatedEvidence(e.ctx, rv, dup.ID, sid); !errors.Is(err, ErrNotFound) {
+				t.Errorf("RelatedEvidence(%s) = %v, want ErrNotFound", name, err)
+			}
+		}
+		got := e.auditActions(first.ID)
+		for _, a := range []string{"ekyc.review.view_related", "ekyc.review.view_related_frame", "ekyc.review.view_related_chip_photo"} {
+			if !slices.Contains(got, a) {
+				t.Errorf("audit of the related session lacks %s: %v", a, got)
+			}
+		}
+	})
+}

@@ -106,6 +106,7 @@ func (s *Server) ekycRoutes() {
 		s.mux.Handle("GET /v1/ekyc/review/{id}/frames/{seq}", s.handle(s.staffed(s.ekycFrame)))
 		s.mux.Handle("GET /v1/ekyc/review/{id}/chip-photo", s.handle(s.staffed(s.ekycChipPhoto)))
 		s.mux.Handle("POST /v1/ekyc/review/{id}/decision", s.handle(s.staffed(s.ekycDecision)))
+		s.ekycRelatedRoutes()
 	}
 }
 

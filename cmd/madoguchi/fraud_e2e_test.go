@@ -130,6 +130,11 @@ func TestFraudEndToEnd(t *testing.T) {
 	if !found {
 		t.Errorf("review evidence reasons = %+v, want the duplicate naming the first session", ev.Decision.Reasons)
 	}
+	// ... and opens the first session beside it.
+	rel, err := svc.RelatedEvidence(ctx, reviewer, second.Session, first.Session)
+	if err != nil || rel.SessionID != first.Session || len(rel.Frames) != len(selfies) || rel.Chip == nil {
+		t.Errorf("RelatedEvidence(first) = %+v, %v", rel, err)
+	}
 
 	// The first person again, under their own name: no duplicate.
 	third := run(hanako)
