@@ -19,7 +19,7 @@ import (
 //   - dlibLike: 128-D, impostor similarity 0.84 on average with a spread
 //     of about 0.035, a second capture of one person about 0.955 — the
 //     statistics measured for the default 128-D model on LFW
-//     (docs/fraud.md: mean 0.840, sd 0.034; genuine 0.956);
+//     (docs/fraud.md: mean 0.838, sd 0.035; genuine 0.956);
 //   - arcLike: 512-D, impostors about 0.0 ± 0.06 and second captures
 //     about 0.70, the shape ArcFace-class models are reported to have.
 type coneGen struct {
