@@ -84,6 +84,10 @@ func (s *Service) StageEntries(ctx context.Context, a Actor, tenant, list string
 		if entries[i].ListID != list {
 			return nil, &ListError{Record: i + 1, Field: "list_id", Reason: "every entry must belong to the list being imported"}
 		}
+		if err := checkEntry(&entries[i]); err != nil {
+			err.Record = i + 1
+			return nil, err
+		}
 	}
 	st := &Staged{Tenant: tenant, List: list, Entries: len(entries), SHA256: sum}
 	now := store.Micros(s.now())
