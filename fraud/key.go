@@ -20,8 +20,10 @@ import (
 // (documents, identities, devices, networks): HMAC-SHA256, never a plain
 // hash, so that a stolen database cannot be tested against guessed
 // document numbers or names. 32 bytes; it redacts itself in logs. The
-// file format (64 hex digits, mode 0600) is the one of the eKYC chip-reuse
-// key, so one provisioned secret can serve both.
+// server loads it from the eKYC chip-reuse key file (64 hex digits, mode
+// 0600): one provisioned secret keys every reuse digest, each use under its
+// own label (Digest's "madoguchi/fraud/<label>/v1", length-prefixed; eKYC's
+// "madoguchi/chip-reuse/v1"), so no two uses' digests can collide.
 type Key struct{ k [32]byte }
 
 // NewKey wraps 32 secret bytes.

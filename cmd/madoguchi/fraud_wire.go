@@ -5,17 +5,16 @@ package main
 // gallery index loaded at start and kept current by runFraudJobs, and the
 // dual-control approval kind fraud.watchlist that activates a staged list.
 //
-// Key: <data>/keys/fraud-digest.key keys every digest the fraud checks
-// store (64 hex digits, 0600). A development server creates it on first
-// start (with a warning); production refuses to start eKYC without it.
-// Changing it forgets every earlier document, identity and velocity key.
+// Key: the digests the fraud checks store are keyed by the server's reuse
+// secret, <data>/keys/ekyc-chip-reuse.key (fraudKey), which also keys
+// eKYC's chip-reuse digests. Changing it forgets every earlier chip,
+// document, identity and velocity key.
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"path/filepath"
 	"time"
 
@@ -39,21 +38,17 @@ const (
 	KindFraudPolicySet = "fraud.policy.set"
 )
 
-// fraudKey loads (development: creates) the digest key.
+// fraudKey is the server secret of the fraud digests: the one secret that
+// keys every reuse digest, <data>/keys/ekyc-chip-reuse.key (chipReuseKey:
+// created in development, required in production). Package fraud keeps
+// its digests apart from eKYC's chip digests by their labels
+// (fraud.Key.Digest, ekyc.ChipReuseDigest), so one provisioned secret
+// serves both and there is one key to rotate.
 func (a *app) fraudKey() (*fraud.Key, error) {
-	path := filepath.Join(a.data.keysDir(), "fraud-digest.key")
-	if a.mode == modeProduction {
-		k, err := fraud.LoadKey(path)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("production mode: fraud digest key %s is missing (32 random bytes as 64 hex digits, mode 0600): %w", path, err)
-		}
-		return k, err
+	if _, err := a.chipReuseKey(); err != nil {
+		return nil, err
 	}
-	k, created, err := fraud.LoadOrCreateDevKey(path)
-	if created {
-		a.log.Warn("DEVELOPMENT KEY: generated the fraud digest key", "file", path)
-	}
-	return k, err
+	return fraud.LoadKey(filepath.Join(a.data.keysDir(), "ekyc-chip-reuse.key"))
 }
 
 // fraudService returns the process's fraud service, building it once.
