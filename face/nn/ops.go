@@ -328,3 +328,53 @@ func PadSpatial(x *Tensor, top, bottom, left, right int) (*Tensor, error) {
 	}
 	return out, nil
 }
+
+// Transpose permutes the axes of x: out.Shape[i] = x.Shape[perm[i]].
+func Transpose(x *Tensor, perm []int) (*Tensor, error) {
+	r := len(x.Shape)
+	if len(perm) != r || r > 8 {
+		return nil, fmt.Errorf("%w: transpose %v of %v", ErrShape, perm, x.Shape)
+	}
+	if n, err := numElements(x.Shape); err != nil || n != len(x.Data) {
+		return nil, fmt.Errorf("%w: tensor shape %v does not match its %d values", ErrShape, x.Shape, len(x.Data))
+	}
+	seen := make([]bool, r)
+	shape := make([]int, r)
+	for i, p := range perm {
+		if p < 0 || p >= r || seen[p] {
+			return nil, fmt.Errorf("%w: transpose permutation %v", ErrShape, perm)
+		}
+		seen[p] = true
+		shape[i] = x.Shape[p]
+	}
+	// strides of x, then the stride of each output axis in x
+	st := make([]int, r)
+	acc := 1
+	for i := r - 1; i >= 0; i-- {
+		st[i] = acc
+		acc *= x.Shape[i]
+	}
+	ost := make([]int, r)
+	for i, p := range perm {
+		ost[i] = st[p]
+	}
+	out := &Tensor{Shape: shape, Data: make([]float32, len(x.Data))}
+	if len(out.Data) == 0 {
+		return out, nil
+	}
+	idx := make([]int, r)
+	src := 0
+	for k := range out.Data {
+		out.Data[k] = x.Data[src]
+		for d := r - 1; d >= 0; d-- {
+			idx[d]++
+			src += ost[d]
+			if idx[d] < shape[d] {
+				break
+			}
+			src -= ost[d] * shape[d]
+			idx[d] = 0
+		}
+	}
+	return out, nil
+}
