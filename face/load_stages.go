@@ -60,10 +60,38 @@ func loadFaceAPIRest(dir string) (Landmarker, Embedder, error) {
 	return landmarks68{lm}, resnet128{rec}, nil
 }
 
-// loadStages wires the networks of face/faceapi and face/human into Stages.
-func loadStages(dir, detector string) (Stages, error) {
-	lm, emb, err := loadFaceAPIRest(dir)
+// facepluginVersion is the faceplugin-face-recognition-js release whose
+// ONNX models the mfn512 recogniser runs.
+const facepluginVersion = "0.0.1"
+
+// loadMFN512 loads the faceplugin recogniser: input [1,3,112,112] RGB,
+// (x-127)/128 as the package's own preprocessing, output 512-D.
+func loadMFN512(dir string) (Embedder, error) {
+	r, err := loadONNXRecognizer(filepath.Join(dir, "faceplugin", "fr_feature.onnx"), ArcFaceChipSize, 127, 128)
 	if err != nil {
+		return nil, fmt.Errorf("%w: mfn512 recognizer: %v", ErrModels, err)
+	}
+	return r, nil
+}
+
+// loadStages wires the networks of face/faceapi, face/human and the
+// faceplugin recogniser into Stages.
+func loadStages(dir, detector, recognizer string) (Stages, error) {
+	var lm Landmarker
+	var emb Embedder
+	var err error
+	name := fmt.Sprintf("faceapi-%s/lm68/resnet128@%s", detector, faceAPIVersion)
+	if recognizer == "mfn512" {
+		m, lerr := faceapi.LoadLandmarks68(filepath.Join(dir, "face-api"))
+		if lerr != nil {
+			return Stages{}, fmt.Errorf("%w: landmarks: %v", ErrModels, lerr)
+		}
+		lm = landmarks68{m}
+		if emb, err = loadMFN512(dir); err != nil {
+			return Stages{}, err
+		}
+		name = fmt.Sprintf("faceapi-%s/lm68/mfn512@faceplugin-%s", detector, facepluginVersion)
+	} else if lm, emb, err = loadFaceAPIRest(dir); err != nil {
 		return Stages{}, err
 	}
 	det, err := loadDetector(dir, detector)
@@ -75,8 +103,7 @@ func loadStages(dir, detector string) (Stages, error) {
 		return Stages{}, err
 	}
 	return Stages{
-		Detector: det, Landmarker: lm, Embedder: emb, PAD: pad,
-		Name: fmt.Sprintf("faceapi-%s/lm68/resnet128@%s", detector, faceAPIVersion),
+		Detector: det, Landmarker: lm, Embedder: emb, PAD: pad, Name: name,
 	}, nil
 }
 

@@ -121,7 +121,7 @@ func TestReshapeToRank4(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := nn.NewTensor(1, 2, 3, 2) // NHWC of NCHW [1,2,2,3]
-	flat := make([]float32, 12)     // NCHW order
+	flat := make([]float32, 12)    // NCHW order
 	for ch := 0; ch < 2; ch++ {
 		for y := 0; y < 2; y++ {
 			for x := 0; x < 3; x++ {
@@ -167,7 +167,7 @@ func TestRejectsShapeArithmetic(t *testing.T) {
 		"gather of a spatial dimension": model(
 			nodePB("Shape", []string{"x"}, []string{"s"}),
 			nodePB("Gather", []string{"s", "one"}, []string{"y"})),
-		"float constant": model(nodePB("Constant", nil, []string{"y"}, attrTensor("value", tensorPB("", nil, []float32{1})))),
+		"float constant":     model(nodePB("Constant", nil, []string{"y"}, attrTensor("value", tensorPB("", nil, []float32{1})))),
 		"scalar PRelu slope": model(nodePB("PRelu", []string{"x", "fslope"}, []string{"y"})),
 		"concat of a shape": model(
 			nodePB("Shape", []string{"x"}, []string{"s"}),
