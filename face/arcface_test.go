@@ -5,7 +5,13 @@ import (
 	"errors"
 	"image"
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/madoguchi/madoguchi/face/internal/facetest"
+	"github.com/madoguchi/madoguchi/face/nn"
 )
 
 // knownSimilarity maps chip coordinates to image coordinates: scale s,
@@ -197,5 +203,46 @@ func TestAlignmentFitsRecognizer(t *testing.T) {
 	cal.Model = e.Model()
 	if _, err := New(arc, Config{Calibration: cal}); err != nil {
 		t.Errorf("New(arcface recogniser, its own calibration) = %v, want nil", err)
+	}
+}
+
+// TestLoadONNXRecognizerRefusesMalformed: a file that is not an ONNX
+// model, or is empty, is refused as malformed, never run.
+func TestLoadONNXRecognizerRefusesMalformed(t *testing.T) {
+	dir := t.TempDir()
+	for name, b := range map[string][]byte{
+		"empty":     nil,
+		"garbage":   []byte("this is not a protobuf \xff\xff\xff\xff"),
+		"truncated": {0x3a, 0xff, 0x01},
+	} {
+		p := filepath.Join(dir, name+".onnx")
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := loadONNXRecognizer(p, ArcFaceChipSize, 127, 128); !errors.Is(err, nn.ErrFormat) {
+			t.Errorf("loadONNXRecognizer(%s) error = %v, want nn.ErrFormat", name, err)
+		}
+	}
+}
+
+// TestLoadMFN512WithoutItsModel: an mfn512 engine over a model folder
+// without the faceplugin package is an ErrModels, never a fallback to
+// another recogniser.
+func TestLoadMFN512WithoutItsModel(t *testing.T) {
+	real := facetest.Models(t)
+	dir := t.TempDir()
+	for _, sub := range []string{"face-api", "human"} {
+		if err := os.Symlink(filepath.Join(real, sub), filepath.Join(dir, sub)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Load(dir, LoadOptions{}); err != nil && DefaultRecognizer == "resnet128" {
+		t.Fatalf("Load(face-api and human, resnet128) = %v", err)
+	}
+	if _, err := Load(dir, LoadOptions{Recognizer: "mfn512"}); !errors.Is(err, ErrModels) || !strings.Contains(err.Error(), "mfn512") {
+		t.Errorf("Load(no faceplugin folder, mfn512) error = %v, want ErrModels", err)
+	}
+	if _, err := Load(dir, LoadOptions{Recognizer: "arcface-r100"}); !errors.Is(err, ErrConfig) {
+		t.Errorf("Load(unknown recognizer) error = %v, want ErrConfig", err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/madoguchi/madoguchi/face/nn"
@@ -178,5 +180,22 @@ func TestRejectsShapeArithmetic(t *testing.T) {
 		if _, err := Parse(b); !errors.Is(err, nn.ErrFormat) {
 			t.Errorf("Parse(%s) error = %v, want nn.ErrFormat", name, err)
 		}
+	}
+}
+
+// TestLoadRefusesOversizedFile: a model file above MaxModelBytes is
+// refused from its size, before anything is read or allocated.
+func TestLoadRefusesOversizedFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "huge.onnx")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(MaxModelBytes + 1); err != nil { // sparse
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := Load(path); !errors.Is(err, nn.ErrLimit) {
+		t.Errorf("Load(%d-byte file) error = %v, want nn.ErrLimit", MaxModelBytes+1, err)
 	}
 }

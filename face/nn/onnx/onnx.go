@@ -55,6 +55,9 @@ func Load(path string) (*nn.Graph, error) {
 		return nil, fmt.Errorf("onnx: %w", err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > MaxModelBytes {
+		return nil, fmt.Errorf("%w: %s has %d bytes, more than %d", nn.ErrLimit, path, st.Size(), MaxModelBytes)
+	}
 	b, err := io.ReadAll(io.LimitReader(f, MaxModelBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("onnx: %w", err)
