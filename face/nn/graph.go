@@ -263,14 +263,7 @@ func (b *Builder) Prelu(name, x string, alpha *Tensor) {
 		if len(t.Shape) == 0 || t.Shape[len(t.Shape)-1] != c {
 			return nil, fmt.Errorf("%w: prelu alpha %d for %v", ErrShape, c, t.Shape)
 		}
-		for p := 0; p+c <= len(t.Data); p += c {
-			row := t.Data[p : p+c]
-			for i, v := range row {
-				if v < 0 {
-					row[i] = v * a[i]
-				}
-			}
-		}
+		preluRows(t.Data, a)
 		return t, nil
 	}
 	b.add(gnode{name: name, op: "Prelu",

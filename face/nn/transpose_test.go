@@ -35,3 +35,29 @@ func TestTranspose(t *testing.T) {
 		t.Errorf("Transpose of a lying tensor: error = %v, want ErrShape", err)
 	}
 }
+
+func TestPreluRows(t *testing.T) {
+	for _, c := range []int{1, 7, 8, 13, 64} {
+		a := make([]float32, c)
+		for i := range a {
+			a[i] = float32(i%5)*0.1 - 0.15
+		}
+		d := make([]float32, 3*c)
+		for i := range d {
+			d[i] = float32((i*37)%19) - 9.5
+		}
+		want := make([]float32, len(d))
+		for i, v := range d {
+			want[i] = v
+			if v < 0 {
+				want[i] = v * a[i%c]
+			}
+		}
+		preluRows(d, a)
+		for i := range d {
+			if d[i] != want[i] {
+				t.Fatalf("c=%d: preluRows[%d] = %v, want %v", c, i, d[i], want[i])
+			}
+		}
+	}
+}
