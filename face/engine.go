@@ -55,7 +55,7 @@ type PAD interface {
 // (Detection.Crop) instead of deriving it from the face box.
 type CropPAD interface {
 	PAD
-	LivenessCrop(ctx context.Context, img *image.RGBA, crop Box) (Liveness, error)
+	LivenessCrop(ctx context.Context, img *image.RGBA, box, crop Box) (Liveness, error)
 }
 
 // Stages are the networks an Engine runs. Detector, Landmarker and
@@ -321,7 +321,7 @@ func (e *Engine) AnalyzeTimed(ctx context.Context, img *image.RGBA) ([]Face, Tim
 		if e.st.PAD != nil {
 			t = time.Now()
 			if cp, ok := e.st.PAD.(CropPAD); ok && d.Crop[2] > 0 && d.Crop[3] > 0 {
-				f.Liveness, err = cp.LivenessCrop(ctx, img, d.Crop)
+				f.Liveness, err = cp.LivenessCrop(ctx, img, d.Box, d.Crop)
 			} else {
 				f.Liveness, err = e.st.PAD.Liveness(ctx, img, d.Box)
 			}

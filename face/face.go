@@ -161,6 +161,23 @@ type Liveness struct {
 	Available bool    `json:"available"`
 	Real      float32 `json:"real"` // human antispoof sigmoid
 	Live      float32 `json:"live"` // human liveness softmax[0]
+	// MiniFAS is the faceplugin liveness model's bona fide probability
+	// (a MiniFASNet-style network on a 2.7x face crop), valid when
+	// HasMiniFAS is set (the model loads with the mfn512 recogniser).
+	// Unlike Real and Live it separates printed-photo attacks
+	// (docs/face-accuracy.md).
+	MiniFAS    float32 `json:"minifas,omitempty"`
+	HasMiniFAS bool    `json:"has_minifas,omitempty"`
+}
+
+// Min is the least of the available scores: the conservative passive PAD
+// score (eKYC compares it with its policy's threshold).
+func (l Liveness) Min() float32 {
+	m := min(l.Real, l.Live)
+	if l.HasMiniFAS {
+		m = min(m, l.MiniFAS)
+	}
+	return m
 }
 
 // Face is one analysed face.

@@ -27,7 +27,7 @@ import (
 
 // runFace implements "madoguchi face analyze|compare|calibrate|evaluate-lfw".
 func runFace(ctx context.Context, e *env, args []string) error {
-	const synopsis = "face analyze|compare|calibrate|evaluate|evaluate-lfw|bench [flags] ..."
+	const synopsis = "face analyze|compare|calibrate|evaluate|evaluate-lfw|evaluate-pad|bench [flags] ..."
 	if len(args) == 0 {
 		return usageError{"usage: madoguchi " + synopsis}
 	}
@@ -43,6 +43,8 @@ func runFace(ctx context.Context, e *env, args []string) error {
 		return faceEvaluate(ctx, e, rest, loadEngine)
 	case "evaluate-lfw":
 		return faceEvaluateLFW(ctx, e, rest, loadEngine)
+	case "evaluate-pad":
+		return faceEvaluatePAD(ctx, e, rest, loadEngine)
 	case "bench":
 		return faceBench(ctx, e, rest, loadEngine)
 	case "-h", "--help", "help":
