@@ -91,7 +91,7 @@ func TestFaceEvaluatePAD(t *testing.T) {
 		f.Close()
 	}
 	for i := 0; i < 10; i++ {
-		write(bona, fmt.Sprintf("b%02d.png", i), color.RGBA{200, 150, 20, 255}) // redPAD: real 0.54, live 0.4
+		write(bona, fmt.Sprintf("b%02d.png", i), color.RGBA{200, 150, 20, 255})  // redPAD: real 0.54, live 0.4
 		write(attack, fmt.Sprintf("a%02d.png", i), color.RGBA{20, 30, 200, 255}) // real 0.08
 	}
 	e, stdout, stderr := testEnv()
