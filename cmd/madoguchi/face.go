@@ -372,7 +372,10 @@ func embedAllMulti(ctx context.Context, eng *face.Engine, files []string, pick f
 				fallbacks++
 			}
 		}
-		if onResult != nil {
+		// An interrupted run's images are not results: caching them as
+		// failures would count them as failures to acquire when resumed.
+		interrupted := errors.Is(r.err, context.Canceled) || errors.Is(r.err, context.DeadlineExceeded)
+		if onResult != nil && !interrupted {
 			onResult(newCacheEntry(r.file, r.ts, r.fallback, r.pad, r.err))
 		}
 		if progress != nil && n%500 == 0 {
