@@ -236,7 +236,7 @@ func TestLoadMFN512WithoutItsModel(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := Load(dir, LoadOptions{}); err != nil && DefaultRecognizer == "resnet128" {
+	if _, err := Load(dir, LoadOptions{Recognizer: "resnet128"}); err != nil {
 		t.Fatalf("Load(face-api and human, resnet128) = %v", err)
 	}
 	if _, err := Load(dir, LoadOptions{Recognizer: "mfn512"}); !errors.Is(err, ErrModels) || !strings.Contains(err.Error(), "mfn512") {

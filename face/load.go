@@ -27,7 +27,7 @@ type LoadOptions struct {
 
 // DefaultRecognizer is the recogniser Load uses unless told otherwise,
 // chosen by measurement on East Asian faces (docs/face-accuracy.md).
-const DefaultRecognizer = "resnet128"
+const DefaultRecognizer = "mfn512"
 
 // Load builds an Engine from a model folder installed by `madoguchi models
 // install` (see package face/models).

@@ -65,6 +65,8 @@ func faceEvaluate(ctx context.Context, e *env, args []string, load engineLoader)
 	pick := fs.String("pick", "largest", "which face of an image is its subject: largest (eKYC's rule) or centre (for sets cut around their subject, like LFW)")
 	fusion := fs.Bool("fusion", false, "also score the mean of the first two recognisers' z-normalised scores (score-level fusion)")
 	jsonOut := fs.String("json", "", "also write the report as JSON to this `file`")
+	calOut := fs.String("calibration-out", "", "also write a calibration `file` for the first recogniser at --fmr from the all-pairs scores")
+	fmr := fs.Float64("fmr", 1e-3, "target FMR for --calibration-out")
 	var cacheIn stringList
 	fs.Var(&cacheIn, "cache-in", "reuse per-image results from this `file` written by --cache-out (repeatable)")
 	cacheOut := fs.String("cache-out", "", "append per-image results (biometric templates: keep the file private) to this `file`")
@@ -205,6 +207,12 @@ func faceEvaluate(ctx context.Context, e *env, args []string, load engineLoader)
 			mr.TenFold = tenFoldOf(tenFold, scoresOf(k, tenFold))
 		}
 		rep.Models = append(rep.Models, mr)
+	}
+	if *calOut != "" {
+		if err := writeEvalCalibration(*calOut, models[0], *fmr, pairs, all[0], rep); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "calibration for %s at FMR %g written to %s\n", models[0], *fmr, *calOut)
 	}
 	if *fusion {
 		mr := modelReport{Model: "fusion(" + models[0] + ", " + models[1] + ")"}
@@ -379,4 +387,28 @@ func embedAllWith(ctx context.Context, engines []*face.Engine, files []string, p
 		}
 		return ts, nil
 	})
+}
+
+// writeEvalCalibration writes a calibration for model from the all-pairs
+// scores of a labelled set.
+func writeEvalCalibration(path, model string, fmr float64, pairs []labelledPair, scores []float64, rep evalReport) error {
+	var gen, imp []float64
+	for i, p := range pairs {
+		if p.genuine {
+			gen = append(gen, scores[i])
+		} else {
+			imp = append(imp, scores[i])
+		}
+	}
+	c, err := face.NewCalibration(model, fmr, gen, imp)
+	if err != nil {
+		return err
+	}
+	c.Dataset = rep.Set + " (all pairs; failures to acquire scored -1)"
+	c.Identities, c.Images, c.FailedToAcquire = rep.Identities, rep.Images, rep.FailedToAcquire
+	var buf strings.Builder
+	if err := c.Write(&buf); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(buf.String()), 0o644)
 }
