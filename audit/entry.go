@@ -18,7 +18,7 @@ type Entry struct {
 	// Time is when the action happened. Append stores it at microsecond
 	// precision (UTC); a zero Time is replaced by the Log's clock.
 	Time time.Time
-	// ActorKind is "client", "staff" or "system".
+	// ActorKind is "client", "staff", "customer" or "system".
 	ActorKind string
 	// ActorID is the client or staff id ("" allowed only for "system").
 	ActorID string
@@ -41,6 +41,10 @@ const (
 	ActorClient = "client"
 	ActorStaff  = "staff"
 	ActorSystem = "system"
+	// ActorCustomer is a tenant's verified customer acting for themself
+	// (granting or revoking a consent); ActorID is a pseudonym, never a
+	// name or a reference that identifies the person outside the tenant.
+	ActorCustomer = "customer"
 
 	OutcomeOK     = "ok"
 	OutcomeDenied = "denied"
@@ -202,13 +206,13 @@ func (e Entry) validate() error {
 		return bad("time year %d out of range", y)
 	}
 	switch e.ActorKind {
-	case ActorClient, ActorStaff:
+	case ActorClient, ActorStaff, ActorCustomer:
 		if e.ActorID == "" {
 			return bad("actor_id is empty for actor kind %q", e.ActorKind)
 		}
 	case ActorSystem:
 	default:
-		return bad("actor_kind must be client, staff or system")
+		return bad("actor_kind must be client, staff, customer or system")
 	}
 	switch e.Outcome {
 	case OutcomeOK, OutcomeDenied, OutcomeFailed:

@@ -176,13 +176,29 @@ func (s *Service) SubmitChip(ctx context.Context, a Actor, tenant, id string, ki
 		if !res.Verified {
 			outcome = audit.OutcomeFailed
 		}
-		return s.record(ctx, tx, a, ss.TenantID, "ekyc.chip.add", ss.ID, outcome,
-			map[string]string{"kind": string(kind), "verified": fmt.Sprint(res.Verified), "files": fmt.Sprint(len(files))})
+		details := map[string]string{"kind": string(kind), "verified": fmt.Sprint(res.Verified), "files": fmt.Sprint(len(files))}
+		if n := res.notes(); n != "" {
+			details["notes"] = n // policy exceptions and accepted deviations (e.g. policy.sha1)
+		}
+		return s.record(ctx, tx, a, ss.TenantID, "ekyc.chip.add", ss.ID, outcome, details)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &ChipSummary{Kind: kind, Verified: res.Verified, Failed: res.Failed}, nil
+}
+
+// notes names the checks that passed without being mandatory: the
+// verifier's notes of an operator policy exception or an accepted
+// deviation of a real issuer (policy.sha1, sod.content_type).
+func (r *ChipResult) notes() string {
+	var n []string
+	for _, c := range r.Checks {
+		if !c.Mandatory && c.Result == document.Pass {
+			n = append(n, c.Name)
+		}
+	}
+	return strings.Join(n, ",")
 }
 
 func (r *ChipResult) fill(ev *document.Evidence, session string, at time.Time) {

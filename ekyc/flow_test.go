@@ -332,17 +332,17 @@ func TestWebhookRetriedUntilDelivered(t *testing.T) {
 		}
 		for i, want := range []int{0, 0, 1} {
 			if i > 0 {
-				if n, _ := e.svc.DeliverDue(e.ctx); n != 0 {
+				if n, _ := e.notify.DeliverDue(e.ctx); n != 0 {
 					t.Fatalf("DeliverDue before the backoff elapsed delivered %d", n)
 				}
 				e.clock.Add(Backoff(i, 1) + time.Second)
 			}
-			n, err := e.svc.DeliverDue(e.ctx)
+			n, err := e.notify.DeliverDue(e.ctx)
 			if err != nil || n != want {
 				t.Fatalf("DeliverDue #%d = %d, %v, want %d", i+1, n, err, want)
 			}
 		}
-		if n, _ := e.svc.DeliverDue(e.ctx); n != 0 || rc.calls != 3 {
+		if n, _ := e.notify.DeliverDue(e.ctx); n != 0 || rc.calls != 3 {
 			t.Errorf("after delivery: DeliverDue = %d, endpoint calls %d, want 0 and 3", n, rc.calls)
 		}
 		if len(rc.bodies) != 1 || rc.ids[0] != eventID(c.Session.ID) {
@@ -593,23 +593,6 @@ func selfieSeries(t testing.TB, steps []Step, id uint8) [][]byte {
 	return out
 }
 
-func TestPublicOnly(t *testing.T) {
-	for _, tc := range []struct {
-		addr string
-		ok   bool
-	}{
-		{"203.0.113.7:443", true}, {"[2001:db8::1]:443", true}, {"8.8.8.8:443", true},
-		{"127.0.0.1:443", false}, {"10.1.2.3:443", false}, {"192.168.0.1:443", false}, {"172.16.0.1:443", false},
-		{"169.254.169.254:80", false}, {"100.64.0.1:443", false}, {"[::1]:443", false}, {"[fd00::1]:443", false},
-		{"[fe80::1]:443", false}, {"0.0.0.0:443", false}, {"[::ffff:127.0.0.1]:443", false}, {"224.0.0.1:443", false},
-	} {
-		err := publicOnly("tcp", tc.addr, nil)
-		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrWebhookAddress)) {
-			t.Errorf("publicOnly(%s) = %v, want ok %v", tc.addr, err, tc.ok)
-		}
-	}
-}
-
 // TestWebhookToPrivateAddressRefused: a production service never posts
 // results inside the network, whatever URL a client registered.
 func TestWebhookToPrivateAddressRefused(t *testing.T) {
@@ -629,7 +612,7 @@ func TestWebhookToPrivateAddressRefused(t *testing.T) {
 	if _, err := e.svc.Submit(e.ctx, p.start.Key); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := e.svc.DeliverDue(e.ctx); err != nil || n != 0 || rc.calls != 0 {
+	if n, err := e.notify.DeliverDue(e.ctx); err != nil || n != 0 || rc.calls != 0 {
 		t.Errorf("DeliverDue to 127.0.0.1 = %d, %v, endpoint calls %d; want nothing sent", n, err, rc.calls)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
@@ -26,6 +27,7 @@ import (
 	"github.com/madoguchi/madoguchi/document/jpdl"
 	"github.com/madoguchi/madoguchi/document/jpdl/jpdltest"
 	"github.com/madoguchi/madoguchi/face"
+	"github.com/madoguchi/madoguchi/notify"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/vault"
@@ -230,6 +232,7 @@ type env struct {
 	blobs   *blob.Store
 	log     *audit.Log
 	vault   *vault.Vault
+	notify  *notify.Notifier
 	ctx     context.Context
 }
 
@@ -286,12 +289,25 @@ func newEnv(t testing.TB, db *store.DB, mutate ...func(*Config)) *env {
 	for _, m := range mutate {
 		m(&cfg)
 	}
+	_, wk, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := notify.NewSigner(wk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nt, err := notify.New(notify.Config{DB: db, Audit: alog, Vault: v, Signer: ws, AllowInsecure: cfg.AllowInsecureWebhooks, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Notify = nt
 	svc, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	reg := tenant.NewRegistry(db, alog)
-	e := &env{t: t, db: db, svc: svc, face: tf, clock: clk, issuer: is, blobs: bs, log: alog, vault: v, ctx: ctx}
+	e := &env{t: t, db: db, svc: svc, face: tf, clock: clk, issuer: is, blobs: bs, log: alog, vault: v, notify: nt, ctx: ctx}
 	for i, name := range []string{"bank-a", "bank-b"} {
 		tn, err := reg.CreateTenant(ctx, tenant.Actor{Kind: audit.ActorSystem}, name)
 		if err != nil {

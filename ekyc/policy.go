@@ -49,6 +49,10 @@ type Policy struct {
 	SessionTTLSeconds int `json:"session_ttl_seconds"`
 	// CaptureTokenTTL bounds the one-time capture URL (seconds).
 	CaptureTokenTTLSeconds int `json:"capture_token_ttl_seconds"`
+	// OperatorReview lets the operator's reviewers review this tenant's
+	// referred sessions (visual review bought as a service). Default false:
+	// only the tenant's own reviewers see its sessions in the portal.
+	OperatorReview bool `json:"operator_review,omitempty"`
 }
 
 // FaceMatchRule is the face comparison threshold with the false-match rate

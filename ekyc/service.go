@@ -4,20 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/netip"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
 	"github.com/madoguchi/madoguchi/blob"
 	"github.com/madoguchi/madoguchi/document"
 	"github.com/madoguchi/madoguchi/face"
+	"github.com/madoguchi/madoguchi/notify"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/vault"
 )
@@ -86,11 +82,12 @@ type Config struct {
 	JPKI JPKI
 	// PublicURL is the server's external base URL (capture URLs, issuer).
 	PublicURL string
-	// HTTPClient delivers webhooks (default: 10 s timeout, no redirects).
-	HTTPClient *http.Client
-	// AllowInsecureWebhooks permits http:// webhook URLs and non-public
-	// webhook addresses (development, tests). Otherwise webhooks go only to
-	// https URLs on public addresses.
+	// Notify queues result webhooks (package notify signs, delivers,
+	// retries and keeps dead letters).
+	Notify Notifier
+	// AllowInsecureWebhooks permits http:// webhook URLs (development,
+	// tests); the notifier must then allow non-public addresses too.
+	// Otherwise webhooks go only to https URLs on public addresses.
 	AllowInsecureWebhooks bool
 	Logger                *slog.Logger
 	Now                   func() time.Time
@@ -102,10 +99,9 @@ type Config struct {
 // Service is the eKYC domain: sessions, captures, decisions, review,
 // results, records and retention. It is safe for concurrent use.
 type Service struct {
-	cfg  Config
-	db   *store.DB
-	log  *slog.Logger
-	http *http.Client
+	cfg Config
+	db  *store.DB
+	log *slog.Logger
 }
 
 // New returns a Service; it fails closed on any missing dependency.
@@ -119,6 +115,8 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("ekyc: a chip verifier is required")
 	case cfg.Signer == nil:
 		return nil, errors.New("ekyc: a result signing key is required")
+	case cfg.Notify == nil:
+		return nil, errors.New("ekyc: a notifier for result webhooks is required")
 	case !strings.HasPrefix(cfg.PublicURL, "https://") && !strings.HasPrefix(cfg.PublicURL, "http://"):
 		return nil, errors.New("ekyc: PublicURL must be an http(s) URL")
 	}
@@ -135,44 +133,12 @@ func New(cfg Config) (*Service, error) {
 	if cfg.ClaimTTL <= 0 {
 		cfg.ClaimTTL = 15 * time.Minute
 	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		d := &net.Dialer{Timeout: 5 * time.Second}
-		if !cfg.AllowInsecureWebhooks {
-			d.Control = publicOnly
-		}
-		hc = &http.Client{
-			Timeout:       10 * time.Second,
-			Transport:     &http.Transport{DialContext: d.DialContext, TLSHandshakeTimeout: 5 * time.Second, MaxIdleConnsPerHost: 2},
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
-	}
-	return &Service{cfg: cfg, db: cfg.DB, log: cfg.Logger, http: hc}, nil
+	return &Service{cfg: cfg, db: cfg.DB, log: cfg.Logger}, nil
 }
 
 // ErrWebhookAddress: a webhook resolved to a loopback, private, link-local
-// or otherwise non-public address (refused unless AllowInsecureWebhooks).
-var ErrWebhookAddress = errors.New("ekyc: webhook address is not public")
-
-// publicOnly refuses connections to non-public addresses, checked on the
-// resolved address at dial time (so DNS rebinding cannot reach inside).
-func publicOnly(_, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return err
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return fmt.Errorf("%w: %s", ErrWebhookAddress, host)
-	}
-	ip = ip.Unmap()
-	if !ip.IsGlobalUnicast() || ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() ||
-		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() ||
-		netip.MustParsePrefix("100.64.0.0/10").Contains(ip) || netip.MustParsePrefix("fc00::/7").Contains(ip) {
-		return fmt.Errorf("%w: %s", ErrWebhookAddress, ip)
-	}
-	return nil
-}
+// or otherwise non-public address (notify.ErrAddress).
+var ErrWebhookAddress = notify.ErrAddress
 
 // JWKS returns the public key set results are signed with.
 func (s *Service) JWKS() []byte { return s.cfg.Signer.JWKS() }

@@ -16,11 +16,15 @@ import (
 
 // Approval kinds wired today. role.grant is built in; the server registers
 // client.create (tenant.Registry.CreateClientTx) and kek.rotate
-// (vault.Vault.RotateKEK) as Config.Executors.
+// (vault.Vault.RotateKEK) as Config.Executors, and trust.csca (one ICAO
+// CSCA anchor) and trust.policy (the ICAO operator policy) write the trust
+// directory after the approval commits.
 const (
 	KindClientCreate = "client.create"
 	KindRoleGrant    = "role.grant"
 	KindKEKRotate    = "kek.rotate"
+	KindTrustCSCA    = "trust.csca"
+	KindTrustPolicy  = "trust.policy"
 )
 
 // Approval statuses.

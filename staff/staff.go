@@ -155,8 +155,11 @@ var usernameRE = regexp.MustCompile(`^[a-z][a-z0-9._-]{1,63}$`)
 
 // Account is a staff account (no secrets).
 type Account struct {
-	ID          string
-	Username    string
+	ID       string
+	Username string
+	// TenantID is the tenant the account belongs to; "" for an operator
+	// account (scope.go).
+	TenantID    string
 	Roles       []Role
 	Status      string
 	LockedUntil time.Time
@@ -288,14 +291,16 @@ func (d *Directory) CreateAccount(ctx context.Context, actor Actor, username str
 	return en, nil
 }
 
-// requireRole checks that actor is an active staff member holding role.
+// requireRole checks that actor is an active operator staff member holding
+// role: installation-wide operations (bootstrap, accounts, dual control)
+// are never open to a tenant's staff, whatever their role.
 func (d *Directory) requireRole(ctx context.Context, tx *store.Tx, actor Actor, role Role) error {
 	if actor.Kind != audit.ActorStaff || actor.ID == "" {
 		return ErrForbidden
 	}
 	var n int
 	err := tx.QueryRow(ctx, `SELECT count(*) FROM staff_roles r JOIN staff_accounts a ON a.id = r.staff_id
-		WHERE r.staff_id = ? AND r.role = ? AND a.status = 'active'`, actor.ID, string(role)).Scan(&n)
+		WHERE r.staff_id = ? AND r.role = ? AND a.status = 'active' AND a.tenant_id IS NULL`, actor.ID, string(role)).Scan(&n)
 	if err != nil {
 		return err
 	}
@@ -309,12 +314,16 @@ func (d *Directory) requireRole(ctx context.Context, tx *store.Tx, actor Actor, 
 func (d *Directory) Account(ctx context.Context, id string) (Account, error) {
 	var a Account
 	var locked, created int64
-	err := d.db.QueryRow(ctx, `SELECT id, username, status, locked_until, created_at FROM staff_accounts WHERE id = ?`, id).
-		Scan(&a.ID, &a.Username, &a.Status, &locked, &created)
+	var tenantID *string
+	err := d.db.QueryRow(ctx, `SELECT id, username, status, locked_until, created_at, tenant_id FROM staff_accounts WHERE id = ?`, id).
+		Scan(&a.ID, &a.Username, &a.Status, &locked, &created, &tenantID)
 	if err != nil {
 		return Account{}, mapErr(err)
 	}
 	a.LockedUntil, a.CreatedAt = store.FromMicros(locked), store.FromMicros(created)
+	if tenantID != nil {
+		a.TenantID = *tenantID
+	}
 	roles, err := d.roles(ctx, d.db, id)
 	a.Roles = roles
 	return a, err
@@ -358,6 +367,12 @@ type Session struct {
 type Principal struct {
 	StaffID string
 	Roles   []Role
+	// TenantID is the account's tenant; "" for an operator account.
+	TenantID string
+	// Method is how the session was opened (MethodPassword, MethodPasskey)
+	// and Since when: re-authentication opens a new session.
+	Method string
+	Since  time.Time
 }
 
 // Has reports whether the principal holds role.
@@ -493,15 +508,20 @@ func (d *Directory) CheckSession(ctx context.Context, token string) (Principal, 
 	var p Principal
 	gone := false
 	err := d.db.InTx(ctx, func(tx *store.Tx) error {
-		var lastSeen, expires int64
-		err := tx.QueryRow(ctx, `SELECT s.staff_id, s.last_seen, s.expires_at FROM staff_sessions s
+		var lastSeen, expires, created int64
+		var tenantID *string
+		err := tx.QueryRow(ctx, `SELECT s.staff_id, s.last_seen, s.expires_at, s.created_at, s.method, a.tenant_id FROM staff_sessions s
 			JOIN staff_accounts a ON a.id = s.staff_id WHERE s.token_hash = ? AND a.status = 'active'`, h[:]).
-			Scan(&p.StaffID, &lastSeen, &expires)
+			Scan(&p.StaffID, &lastSeen, &expires, &created, &p.Method, &tenantID)
 		if errors.Is(err, store.ErrNotFound) {
 			return ErrSession
 		}
 		if err != nil {
 			return err
+		}
+		p.Since = store.FromMicros(created)
+		if tenantID != nil {
+			p.TenantID = *tenantID
 		}
 		if !now.Before(store.FromMicros(expires)) || now.Sub(store.FromMicros(lastSeen)) > d.cfg.IdleTimeout {
 			gone = true

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/revoke"
 	"github.com/madoguchi/madoguchi/store"
 )
 
@@ -42,14 +44,30 @@ type IssuerConfig struct {
 	Skew time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Revocations, when set, lets Authenticate keep validated access tokens
+	// in memory (at most CacheSize, default revoke.DefaultMaxEntries)
+	// instead of reading the store on every request; a revocation (token
+	// deleted, client or tenant disabled) still reaches every instance
+	// within the watcher's bound (package revoke). Nil: every request reads
+	// the store.
+	Revocations *revoke.Watcher
+	CacheSize   int
 }
 
 // Issuer authenticates clients at the token endpoint, issues opaque access
 // tokens and validates them.
 type Issuer struct {
-	db    *store.DB
-	audit Auditor
-	cfg   IssuerConfig
+	db     *store.DB
+	audit  Auditor
+	cfg    IssuerConfig
+	tokens *revoke.Cache[[32]byte, tokenRow] // nil without cfg.Revocations
+}
+
+// tokenRow is what the store says about a valid access token.
+type tokenRow struct {
+	p       Principal
+	cnf     string // x5t#S256 the token is bound to, or ""
+	expires time.Time
 }
 
 // NewIssuer returns an Issuer. A configuration without audiences is refused:
@@ -79,7 +97,11 @@ func NewIssuer(db *store.DB, a Auditor, cfg IssuerConfig) (*Issuer, error) {
 		cfg.Now = time.Now
 	}
 	cfg.Audiences = slices.Clone(cfg.Audiences)
-	return &Issuer{db: db, audit: a, cfg: cfg}, nil
+	is := &Issuer{db: db, audit: a, cfg: cfg}
+	if cfg.Revocations != nil {
+		is.tokens = revoke.NewCache[[32]byte, tokenRow](cfg.Revocations, cfg.CacheSize)
+	}
+	return is, nil
 }
 
 // TokenRequest is a client_credentials token request with the client's
@@ -226,18 +248,8 @@ func (is *Issuer) Token(ctx context.Context, req TokenRequest) (Token, error) {
 	}
 	exp := now.Add(is.cfg.TokenTTL)
 	err = is.db.InTx(ctx, func(tx *store.Tx) error {
-		if jti != "" {
-			if _, err := tx.Exec(ctx, `DELETE FROM client_assertion_jtis WHERE expires_at < ?`, store.Micros(now)); err != nil {
-				return err
-			}
-			jh := sha256.Sum256([]byte(jti))
-			if _, err := tx.Exec(ctx, `INSERT INTO client_assertion_jtis (client_id, jti_hash, expires_at) VALUES (?, ?, ?)`,
-				c.ID, jh[:], store.Micros(jtiExp)); err != nil {
-				if errors.Is(err, store.ErrConflict) {
-					return fmt.Errorf("%w: %w", ErrInvalidClient, ErrReplay)
-				}
-				return err
-			}
+		if err := recordJTI(ctx, tx, c.ID, jti, jtiExp, now); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM access_tokens WHERE expires_at < ?`, store.Micros(now)); err != nil {
 			return err
@@ -258,6 +270,27 @@ func (is *Issuer) Token(ctx context.Context, req TokenRequest) (Token, error) {
 		return Token{}, err
 	}
 	return Token{AccessToken: Secret(value), TokenType: "Bearer", ExpiresIn: is.cfg.TokenTTL, Scopes: scopes, CertBound: cnf != nil}, nil
+}
+
+// recordJTI spends a client assertion's jti inside tx: a second use of the
+// same (client, jti) is ErrInvalidClient wrapping ErrReplay. Expired records
+// are pruned on the way. An empty jti (TLS authentication) records nothing.
+func recordJTI(ctx context.Context, tx *store.Tx, clientID, jti string, exp, now time.Time) error {
+	if jti == "" {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM client_assertion_jtis WHERE expires_at < ?`, store.Micros(now)); err != nil {
+		return err
+	}
+	jh := sha256.Sum256([]byte(jti))
+	if _, err := tx.Exec(ctx, `INSERT INTO client_assertion_jtis (client_id, jti_hash, expires_at) VALUES (?, ?, ?)`,
+		clientID, jh[:], store.Micros(exp)); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("%w: %w", ErrInvalidClient, ErrReplay)
+		}
+		return err
+	}
+	return nil
 }
 
 // authenticateClient identifies and authenticates the client. For an
@@ -337,7 +370,39 @@ func (is *Issuer) Authenticate(ctx context.Context, bearer string, peerCert *x50
 	}
 	hash := sha256.Sum256([]byte(bearer))
 	var (
-		p       Principal
+		row tokenRow
+		err error
+	)
+	if is.tokens != nil {
+		row, err = is.tokens.Get(ctx, hash, func(ctx context.Context) (tokenRow, revoke.Entry, error) {
+			row, err := is.readToken(ctx, hash)
+			return row, revoke.Entry{Expires: row.expires, Tags: []string{
+				"token:" + hex.EncodeToString(hash[:]), "client:" + row.p.ClientID, "tenant:" + row.p.TenantID,
+			}}, err
+		})
+	} else {
+		row, err = is.readToken(ctx, hash)
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	if !is.cfg.Now().Before(row.expires) {
+		return Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, ErrTokenExpired)
+	}
+	if row.cnf != "" {
+		if peerCert == nil || subtle.ConstantTimeCompare([]byte(CertThumbprint(peerCert)), []byte(row.cnf)) != 1 {
+			return Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, ErrCertMismatch)
+		}
+	}
+	p := row.p
+	p.Scopes = slices.Clone(p.Scopes)
+	return p, nil
+}
+
+// readToken reads a token whose client and tenant are active from the store.
+func (is *Issuer) readToken(ctx context.Context, hash [32]byte) (tokenRow, error) {
+	var (
+		row     tokenRow
 		scopes  string
 		cnf     *string
 		expires int64
@@ -347,21 +412,17 @@ func (is *Issuer) Authenticate(ctx context.Context, bearer string, peerCert *x50
 		JOIN api_clients c ON c.id = a.client_id AND c.tenant_id = a.tenant_id
 		JOIN tenants t ON t.id = a.tenant_id
 		WHERE a.token_hash = ? AND c.status = ? AND t.status = ?`, hash[:], StatusActive, StatusActive).
-		Scan(&p.TenantID, &p.ClientID, &scopes, &cnf, &expires)
+		Scan(&row.p.TenantID, &row.p.ClientID, &scopes, &cnf, &expires)
 	if errors.Is(err, store.ErrNotFound) {
-		return Principal{}, ErrInvalidToken
+		return tokenRow{}, ErrInvalidToken
 	}
 	if err != nil {
-		return Principal{}, err
+		return tokenRow{}, err
 	}
-	if !is.cfg.Now().Before(store.FromMicros(expires)) {
-		return Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, ErrTokenExpired)
-	}
+	row.p.Scopes = strings.Fields(scopes)
+	row.expires = store.FromMicros(expires)
 	if cnf != nil {
-		if peerCert == nil || subtle.ConstantTimeCompare([]byte(CertThumbprint(peerCert)), []byte(*cnf)) != 1 {
-			return Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, ErrCertMismatch)
-		}
+		row.cnf = *cnf
 	}
-	p.Scopes = strings.Fields(scopes)
-	return p, nil
+	return row, nil
 }

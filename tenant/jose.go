@@ -68,6 +68,15 @@ type jwsHeader struct {
 	Alg string
 	Kid string
 	Typ string
+	// JWK is the embedded public key, accepted only where a profile makes
+	// the signer's key part of the message (DPoP, RFC 9449 §4.2).
+	JWK json.RawMessage
+}
+
+// jwsOptions relax the strict defaults for one profile of JWS.
+type jwsOptions struct {
+	maxLen   int  // 0: MaxAssertionLen
+	allowJWK bool // accept (not require) a "jwk" header parameter
 }
 
 // compactJWS is a parsed, not yet verified, compact JWS.
@@ -81,9 +90,15 @@ type compactJWS struct {
 // parseCompactJWS parses a compact-serialization JWS (RFC 7515 §7.1) with
 // strict base64url, a header allow-list and size limits. It does not verify
 // the signature.
-func parseCompactJWS(s string) (*compactJWS, error) {
-	if len(s) > MaxAssertionLen {
-		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrMalformedJWS, len(s), MaxAssertionLen)
+func parseCompactJWS(s string) (*compactJWS, error) { return parseCompactJWSOpts(s, jwsOptions{}) }
+
+func parseCompactJWSOpts(s string, o jwsOptions) (*compactJWS, error) {
+	limit := MaxAssertionLen
+	if o.maxLen > 0 {
+		limit = o.maxLen
+	}
+	if len(s) > limit {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrMalformedJWS, len(s), limit)
 	}
 	parts := strings.Split(s, ".")
 	if len(parts) != 3 {
@@ -121,6 +136,12 @@ func parseCompactJWS(s string) (*compactJWS, error) {
 			dst = &h.Kid
 		case "typ":
 			dst = &h.Typ
+		case "jwk":
+			if !o.allowJWK {
+				return nil, fmt.Errorf("%w: header parameter %q is not allowed", ErrMalformedJWS, k)
+			}
+			h.JWK = raw
+			continue
 		default:
 			return nil, fmt.Errorf("%w: header parameter %q is not allowed", ErrMalformedJWS, truncate(k))
 		}

@@ -80,7 +80,7 @@ func ParseKeySet(b []byte) (*KeySet, error) {
 	seen := map[string]bool{}
 	canon := make([]map[string]any, 0, len(list))
 	for i, raw := range list {
-		k, c, err := parseJWK(raw)
+		k, c, err := parseJWK(raw, true)
 		if err != nil {
 			return nil, fmt.Errorf("%w: key %d: %v", ErrInvalidJWKS, i, err)
 		}
@@ -99,7 +99,7 @@ func ParseKeySet(b []byte) (*KeySet, error) {
 	return ks, nil
 }
 
-func parseJWK(raw json.RawMessage) (*JWK, map[string]any, error) {
+func parseJWK(raw json.RawMessage, requireKid bool) (*JWK, map[string]any, error) {
 	m, err := decodeObject(raw)
 	if err != nil {
 		return nil, nil, err
@@ -126,7 +126,7 @@ func parseJWK(raw json.RawMessage) (*JWK, map[string]any, error) {
 		str[name] = s
 	}
 	k := &JWK{Kid: str["kid"], Kty: str["kty"]}
-	if k.Kid == "" || len(k.Kid) > maxKidLen || !printableASCII(k.Kid) {
+	if (requireKid || k.Kid != "") && (k.Kid == "" || len(k.Kid) > maxKidLen || !printableASCII(k.Kid)) {
 		return nil, nil, fmt.Errorf("kid must be 1-%d printable ASCII characters", maxKidLen)
 	}
 	if u, ok := str["use"]; ok && u != "sig" {

@@ -23,6 +23,11 @@ type Principal struct {
 	TenantID string
 	ClientID string
 	Scopes   []string
+	// Subject is the customer a client acts for (OAuth grants); "" when
+	// the client acts for itself (client_credentials).
+	Subject string
+	// GrantID is the customer's consent behind the token ("" otherwise).
+	GrantID string
 }
 
 // Has reports whether the principal was granted scope.
@@ -130,18 +135,27 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
 // check and the per-client rate limit.
 func (s *Server) authed(scope string, h handlerFunc) http.Handler {
 	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
-		tok, ok := bearer(r)
-		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer`)
-			return errUnauthorized("Send an access token: Authorization: Bearer <token>.")
-		}
-		p, err := s.cfg.Auth.Authenticate(r.Context(), tok, peerCert(r))
-		if err != nil {
-			if errors.Is(err, ErrInvalidToken) {
-				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-				return errUnauthorized("The access token is invalid, expired, or not bound to this client's certificate.").withCause(err)
+		var p Principal
+		if s.cfg.OAuth != nil {
+			var err error
+			if p, err = s.resourceAuth(w, r); err != nil {
+				return err
 			}
-			return err
+		} else {
+			tok, ok := bearer(r)
+			if !ok {
+				w.Header().Set("WWW-Authenticate", `Bearer`)
+				return errUnauthorized("Send an access token: Authorization: Bearer <token>.")
+			}
+			var err error
+			p, err = s.cfg.Auth.Authenticate(r.Context(), tok, peerCert(r))
+			if err != nil {
+				if errors.Is(err, ErrInvalidToken) {
+					w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+					return errUnauthorized("The access token is invalid, expired, or not bound to this client's certificate.").withCause(err)
+				}
+				return err
+			}
 		}
 		if ok, wait := s.limit.allow("client:" + p.ClientID); !ok {
 			return tooMany(wait)
@@ -150,7 +164,7 @@ func (s *Server) authed(scope string, h handlerFunc) http.Handler {
 			w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+scope+`"`)
 			return errForbidden("This client lacks the scope " + scope + ".")
 		}
-		return h(w, r.WithContext(context.WithValue(r.Context(), keyPrincipal, p)))
+		return h(w, r.WithContext(withPrincipal(r.Context(), p)))
 	})
 }
 
@@ -176,10 +190,14 @@ func bearer(r *http.Request) (string, bool) {
 
 func (s *Server) whoami(w http.ResponseWriter, r *http.Request) error {
 	p, _ := PrincipalFrom(r.Context())
-	writeJSON(w, http.StatusOK, map[string]any{
+	out := map[string]any{
 		"tenant_id": p.TenantID,
 		"client_id": p.ClientID,
 		"scopes":    p.Scopes,
-	})
+	}
+	if p.Subject != "" {
+		out["subject"] = p.Subject
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -62,7 +62,7 @@ func newJPKIServer(t *testing.T, db *store.DB, p *jpkitest.PKI) http.Handler {
 		t.Fatal(err)
 	}
 	cfg := ekyc.Config{DB: db, Audit: alog, Vault: v, Blobs: bs, Face: ekycNoFace{}, Chips: ekycRefuseChips{},
-		Signer: rs, PublicURL: "https://madoguchi.test"}
+		Signer: rs, PublicURL: "https://madoguchi.test", Notify: testNotifier(t, db, alog, v)}
 	if p != nil {
 		crls, err := jpki.NewCRLStore([]*x509.Certificate{p.Sign.Cert, p.Auth.Cert}, nil)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/base64"
@@ -23,6 +24,7 @@ import (
 	"github.com/madoguchi/madoguchi/document"
 	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/face"
+	"github.com/madoguchi/madoguchi/notify"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/store/storetest"
 	"github.com/madoguchi/madoguchi/tenant"
@@ -77,7 +79,7 @@ func newEKYCServer(t *testing.T, db *store.DB) (http.Handler, *ekyc.Service) {
 		t.Fatal(err)
 	}
 	svc, err := ekyc.New(ekyc.Config{DB: db, Audit: alog, Vault: v, Blobs: bs, Face: ekycNoFace{}, Chips: ekycRefuseChips{},
-		Signer: rs, PublicURL: "https://madoguchi.test"})
+		Signer: rs, PublicURL: "https://madoguchi.test", Notify: testNotifier(t, db, alog, v)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,4 +297,23 @@ func TestEKYCProblemMapping(t *testing.T) {
 	if err := ekycProblem(errors.New("disk on fire")); errors.As(err, new(*Problem)) {
 		t.Errorf("ekycProblem(unknown) = %v, want it passed through for a 500", err)
 	}
+}
+
+// testNotifier is a real notifier (signed webhooks through the outbox) for
+// the eKYC service under test.
+func testNotifier(t *testing.T, db *store.DB, alog *audit.Log, v *vault.Vault) *notify.Notifier {
+	t.Helper()
+	_, wk, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := notify.NewSigner(wk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nt, err := notify.New(notify.Config{DB: db, Audit: alog, Vault: v, Signer: ws})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nt
 }

@@ -18,6 +18,14 @@ type metrics struct {
 	mu       sync.Mutex
 	requests map[metricKey]*histogram
 	gauges   []gauge
+	writers  []func(io.Writer)
+}
+
+// addWriter registers a writer of extra metrics, called at scrape time.
+func (m *metrics) addWriter(fn func(io.Writer)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.writers = append(m.writers, fn)
 }
 
 type metricKey struct {
@@ -100,9 +108,14 @@ func (m *metrics) write(w io.Writer) {
 		fmt.Fprintf(w, "madoguchi_http_request_duration_seconds_count{%s} %d\n", labels, h.count)
 	}
 	gs := append([]gauge(nil), m.gauges...)
+	ws := make([]func(io.Writer), len(m.writers))
+	copy(ws, m.writers)
 	m.mu.Unlock()
 	for _, g := range gs {
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n%s %s\n", g.name, g.help, g.name, g.name, formatFloat(g.fn()))
+	}
+	for _, fn := range ws {
+		fn(w)
 	}
 }
 

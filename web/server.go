@@ -41,6 +41,10 @@ type Config struct {
 	Burst     int
 	// Auth authenticates API clients and issues tokens; nil disables /v1.
 	Auth Auth
+	// OAuth, when set, is the authorization server: its routes replace the
+	// built-in token endpoint and it authenticates resource requests
+	// (web/oauth.go). Auth is then unused for /v1.
+	OAuth OAuthServer
 	// Audit serves the tamper-evident log's checkpoint and proofs.
 	Audit AuditLog
 	// Staff signs staff members in to the portal and review API; nil
@@ -50,8 +54,21 @@ type Config struct {
 	Classify func(error) *Problem
 	// EKYC enables the eKYC API (web/ekyc.go); nil disables it.
 	EKYC *EKYCConfig
+	// WebhookKeys returns the JWK Set that verifies webhook signatures
+	// (GET /.well-known/webhook-keys.json); nil leaves the route out.
+	WebhookKeys func() []byte
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// Mounts serves other handlers (the staff portal) under their own
+	// ServeMux patterns, inside this server's request ids, access logs,
+	// metrics and timeouts. They render their own errors.
+	Mounts []Mount
+}
+
+// Mount is a handler served under a ServeMux pattern ("/portal/").
+type Mount struct {
+	Pattern string
+	Handler http.Handler
 }
 
 // Check is one readiness check.
@@ -108,15 +125,24 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /healthz", s.handle(s.healthz))
 	s.mux.Handle("GET /readyz", s.handle(s.readyz))
 	s.mux.Handle("GET /metrics", s.handle(s.serveMetrics))
-	if s.cfg.Auth != nil {
+	if s.cfg.OAuth != nil {
+		for pattern, h := range s.cfg.OAuth.Routes() {
+			s.mux.Handle(pattern, h)
+		}
+		s.mux.Handle("GET /v1/whoami", s.authed("", s.whoami))
+	} else if s.cfg.Auth != nil {
 		s.mux.Handle("POST /v1/oauth/token", s.handle(s.token))
 		s.mux.Handle("GET /v1/whoami", s.authed("", s.whoami))
 	}
 	s.ekycRoutes()
+	s.notifyRoutes()
 	s.captureRoutes()
 	if s.cfg.Staff != nil {
 		s.mux.Handle("POST /v1/staff/sessions", s.handle(s.staffLogin))
 		s.mux.Handle("DELETE /v1/staff/sessions/current", s.handle(s.staffLogout))
+	}
+	for _, m := range s.cfg.Mounts {
+		s.mux.Handle(m.Pattern, m.Handler)
 	}
 	if s.cfg.Audit != nil {
 		s.mux.Handle("GET /v1/audit/checkpoint", s.handle(s.auditCheckpoint))

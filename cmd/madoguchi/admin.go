@@ -328,44 +328,51 @@ func parseClientCreate(b []byte) (clientCreate, error) {
 // inside the approval's transaction; kek.rotate rotates the KEK right after
 // the approval commits (a key file or KMS cannot join a database
 // transaction). onClient, if set, receives each client created. The server
-// should build its Directory the same way.
-func newStaffDirectory(a *app, onClient func(tenant.Client)) (*staff.Directory, error) {
-	return staff.New(a.db, a.audit, a.vault, staff.Config{
-		Executors: map[string]staff.Executor{
-			staff.KindClientCreate: {
-				Validate: func(b []byte) error {
-					p, err := parseClientCreate(b)
-					if err != nil {
-						return err
-					}
-					return p.Client.Validate(time.Now())
-				},
-				Run: func(ctx context.Context, tx *store.Tx, ap staff.Approval, by staff.Actor) error {
-					p, err := parseClientCreate(ap.Payload)
-					if err != nil {
-						return err
-					}
-					c, err := a.tenants.CreateClientTx(ctx, tx, tenant.Actor{Kind: by.Kind, ID: by.ID, RequestID: by.RequestID, OSUser: by.OSUser}, p.TenantID, p.Client)
-					if err == nil && onClient != nil {
-						onClient(c)
-					}
+// should build its Directory the same way. opts adjust the rest of the
+// configuration (the server's session limits).
+func newStaffDirectory(a *app, onClient func(tenant.Client), opts ...func(*staff.Config)) (*staff.Directory, error) {
+	execs := map[string]staff.Executor{
+		staff.KindClientCreate: {
+			Validate: func(b []byte) error {
+				p, err := parseClientCreate(b)
+				if err != nil {
 					return err
-				},
+				}
+				return p.Client.Validate(time.Now())
 			},
-			staff.KindKEKRotate: {
-				Validate: func(b []byte) error {
-					if len(bytes.TrimSpace(b)) != 0 && string(bytes.TrimSpace(b)) != "{}" {
-						return errors.New("kek.rotate takes no payload")
-					}
-					return nil
-				},
-				AfterCommit: func(ctx context.Context, ap staff.Approval, by staff.Actor) error {
-					_, err := a.vault.RotateKEK(ctx, vault.Actor{Kind: by.Kind, ID: by.ID, RequestID: by.RequestID})
+			Run: func(ctx context.Context, tx *store.Tx, ap staff.Approval, by staff.Actor) error {
+				p, err := parseClientCreate(ap.Payload)
+				if err != nil {
 					return err
-				},
+				}
+				c, err := a.tenants.CreateClientTx(ctx, tx, tenant.Actor{Kind: by.Kind, ID: by.ID, RequestID: by.RequestID, OSUser: by.OSUser}, p.TenantID, p.Client)
+				if err == nil && onClient != nil {
+					onClient(c)
+				}
+				return err
 			},
 		},
-	})
+		staff.KindKEKRotate: {
+			Validate: func(b []byte) error {
+				if len(bytes.TrimSpace(b)) != 0 && string(bytes.TrimSpace(b)) != "{}" {
+					return errors.New("kek.rotate takes no payload")
+				}
+				return nil
+			},
+			AfterCommit: func(ctx context.Context, ap staff.Approval, by staff.Actor) error {
+				_, err := a.vault.RotateKEK(ctx, vault.Actor{Kind: by.Kind, ID: by.ID, RequestID: by.RequestID})
+				return err
+			},
+		},
+	}
+	for k, ex := range trustExecutors(a) {
+		execs[k] = ex
+	}
+	cfg := staff.Config{Executors: execs}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return staff.New(a.db, a.audit, a.vault, cfg)
 }
 
 // operatorLogin authenticates the staff member named by --as with the

@@ -17,6 +17,9 @@ import (
 	"github.com/madoguchi/madoguchi/blob"
 	"github.com/madoguchi/madoguchi/document/chip"
 	"github.com/madoguchi/madoguchi/ekyc"
+	"github.com/madoguchi/madoguchi/notify"
+	"github.com/madoguchi/madoguchi/oauth"
+	"github.com/madoguchi/madoguchi/revoke"
 	"github.com/madoguchi/madoguchi/staff"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
@@ -45,6 +48,11 @@ type app struct {
 	// and their access tokens.
 	tenants *tenant.Registry
 	issuer  *tenant.Issuer
+	// revocations keeps in-memory credential caches honest (package
+	// revoke); serve runs it. Nil when the token cache is off.
+	revocations *revoke.Watcher
+	// oauth is the authorization server (nil: client_credentials only).
+	oauth *oauth.Server
 	// ekyc is the eKYC service, built once by serve (nil: eKYC disabled).
 	ekyc *ekyc.Service
 	// staff holds staff accounts, sessions and dual-control approvals.
@@ -56,6 +64,8 @@ type app struct {
 	faceOnePass bool
 	// chips verifies chip reads (method ヘ) against <data>/trust (chipwire.go).
 	chips *chip.Verifier
+	// notify delivers every domain's webhooks (notify_wire.go).
+	notify *notify.Notifier
 	// devKeys lists the development keys generated or loaded, for the
 	// single start-up warning.
 	devKeys []string
@@ -102,7 +112,7 @@ func openApp(ctx context.Context, mode string, d dataFlags, log *slog.Logger, mi
 
 // openDomain builds the domain components on top of the store and keys.
 func (a *app) openDomain() error {
-	be, err := blob.NewFS(filepath.Join(a.data.data, "blobs"))
+	be, err := a.data.blobs.backend(a.data.data)
 	if err != nil {
 		return err
 	}
@@ -123,12 +133,22 @@ func (a *app) openDomain() error {
 }
 
 // newIssuer builds the token issuer for the server's public URL: client
-// assertions must name it (or its token endpoint) as their audience.
-func (a *app) newIssuer(publicURL string) error {
+// assertions must name it (or its token endpoint) as their audience. With
+// cacheSize > 0 validated access tokens are kept in memory (at most
+// cacheSize), and a revocation watcher, which the caller must run, keeps
+// them honest.
+func (a *app) newIssuer(publicURL string, cacheSize int) error {
 	base := strings.TrimRight(publicURL, "/")
-	is, err := tenant.NewIssuer(a.db, a.audit, tenant.IssuerConfig{
-		Audiences: []string{base, base + "/v1/oauth/token"},
-	})
+	cfg := tenant.IssuerConfig{Audiences: oauth.Audiences(base)}
+	if cacheSize > 0 {
+		w, err := revoke.NewWatcher(a.db, revoke.Config{Logger: a.log})
+		if err != nil {
+			return err
+		}
+		a.revocations = w
+		cfg.Revocations, cfg.CacheSize = w, cacheSize
+	}
+	is, err := tenant.NewIssuer(a.db, a.audit, cfg)
 	if err != nil {
 		return err
 	}

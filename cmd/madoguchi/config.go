@@ -64,6 +64,8 @@ type dataFlags struct {
 	kmsMount string
 	kmsKey   string
 	kmsToken string
+	// blobs is where blobs live (blobconfig.go).
+	blobs blobFlags
 }
 
 func (d *dataFlags) register(fs *flag.FlagSet, e *env) {
@@ -73,6 +75,7 @@ func (d *dataFlags) register(fs *flag.FlagSet, e *env) {
 	envString(fs, e, &d.kmsMount, "kms-mount", "MADOGUCHI_KMS_MOUNT", "transit", "transit KMS mount path")
 	envString(fs, e, &d.kmsKey, "kms-key", "MADOGUCHI_KMS_KEY", "madoguchi-kek", "transit KMS key name")
 	d.kmsToken = e.getenv("MADOGUCHI_KMS_TOKEN")
+	d.blobs.register(fs, e)
 }
 
 // dsn returns the store's data source name.

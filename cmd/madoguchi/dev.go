@@ -39,7 +39,7 @@ func isDevelopment(dir string) bool {
 // runDev holds the developer tools. They act directly on a development data
 // directory and bypass dual control, so they refuse any other.
 func runDev(ctx context.Context, e *env, args []string) error {
-	const synopsis = "dev client --name NAME [--scopes a,b] [--data DIR] --key-out FILE | dev token --server URL --client-id ID --key FILE | dev chip --kind KIND --photo FILE --name NAME --birthdate YYYY-MM-DD --out DIR"
+	const synopsis = "dev client --name NAME [--scopes a,b] [--data DIR] --key-out FILE | dev token --server URL --client-id ID --key FILE | dev chip --kind KIND --photo FILE --name NAME --birthdate YYYY-MM-DD --out DIR | dev portal [--tenant NAME] [--prefix P]"
 	if len(args) == 0 {
 		return usageError{"usage: madoguchi " + synopsis}
 	}
@@ -50,6 +50,8 @@ func runDev(ctx context.Context, e *env, args []string) error {
 		return devClient(ctx, e, args[1:])
 	case "jpki":
 		return devJPKI(ctx, e, args[1:])
+	case "portal":
+		return devPortal(ctx, e, args[1:])
 	case "session":
 		return devSession(ctx, e, args[1:])
 	case "token":

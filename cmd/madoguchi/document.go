@@ -138,7 +138,7 @@ func verifyICAOFiles(o documentOptions, paths []string) (*document.Evidence, err
 	if err != nil {
 		return nil, err
 	}
-	v, err := icao.NewVerifier(icao.Config{Anchors: st})
+	v, err := icao.NewVerifier(icao.Config{Anchors: st, SHA1States: st.SHA1States()})
 	if err != nil {
 		return nil, err
 	}

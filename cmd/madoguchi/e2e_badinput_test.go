@@ -18,7 +18,7 @@ import (
 
 // TestBadInputWritesNothing sends malformed, oversized, forged, expired,
 // replayed and injection-laden requests to a real server: each gets a 4xx
-// problem+json, and no token, assertion id or audit entry is written.
+// an error (RFC 6749 JSON at the token endpoint, problem+json elsewhere), and no token, assertion id or audit entry is written.
 func TestBadInputWritesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts server processes")
@@ -118,8 +118,9 @@ func TestBadInputWritesNothing(t *testing.T) {
 			if resp.StatusCode != tt.status {
 				t.Errorf("status = %d, want %d (%s)", resp.StatusCode, tt.status, b)
 			}
-			if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
-				t.Errorf("Content-Type = %q, want application/problem+json", ct)
+			// The token endpoint answers RFC 6749 §5.2 JSON errors.
+			if ct := resp.Header.Get("Content-Type"); ct != "application/json" || !strings.Contains(string(b), `"error":`) {
+				t.Errorf("Content-Type = %q, body %s: want an RFC 6749 JSON error", ct, b)
 			}
 			if strings.Contains(string(b), "DROP TABLE") || strings.Contains(string(b), "<script>") {
 				t.Errorf("problem echoes the input: %s", b)

@@ -226,8 +226,9 @@ func TestServerEndToEnd(t *testing.T) {
 			}
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode != 401 || resp.Header.Get("Content-Type") != "application/problem+json" {
-				t.Errorf("%s: token = %d %s, want 401 problem+json", name, resp.StatusCode, body)
+			// The token endpoint answers RFC 6749 §5.2 JSON errors.
+			if resp.StatusCode != 401 || resp.Header.Get("Content-Type") != "application/json" || !strings.Contains(string(body), `"error":"invalid_client"`) {
+				t.Errorf("%s: token = %d %s, want 401 RFC 6749 invalid_client", name, resp.StatusCode, body)
 			}
 		}
 	})

@@ -63,8 +63,13 @@ func (a *app) newEKYC(publicURL string) (*ekyc.Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	nt, err := a.newNotifier()
+	if err != nil {
+		return nil, err
+	}
 	return ekyc.New(ekyc.Config{
-		DB: a.db, Audit: a.audit, Vault: a.vault, Blobs: a.blobs,
+		Notify: nt,
+		DB:     a.db, Audit: a.audit, Vault: a.vault, Blobs: a.blobs,
 		Face:      &lazyFace{models: a.models, dir: a.modelsDir(), calibration: filepath.Join(a.data.data, "face-calibration.json"), onePass: a.faceOnePass},
 		Chips:     heChips{a.chips},
 		Signer:    signer,
@@ -98,6 +103,12 @@ func staffReviewer(check func(ctx context.Context, token string) (staff.Principa
 			return ekyc.Staff{}, err
 		}
 		st := ekyc.Staff{ID: p.StaffID}
+		if !p.Operator() {
+			// The review API lists and decides sessions of every tenant:
+			// a tenant's staff get no role there (403); they review in the
+			// portal, which scopes everything to their tenant.
+			return st, nil
+		}
 		for _, r := range p.Roles {
 			st.Roles = append(st.Roles, string(r))
 		}

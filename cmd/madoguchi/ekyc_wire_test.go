@@ -48,6 +48,13 @@ func TestEKYCWiring(t *testing.T) {
 	if err != nil || st.ID != "st_1" || len(st.Roles) != 1 || st.Roles[0] != ekyc.RoleReviewer {
 		t.Errorf("staffReviewer = %+v, %v", st, err)
 	}
+	// A tenant's reviewer has no role on the installation-wide review API.
+	st, err = staffReviewer(func(context.Context, string) (staff.Principal, error) {
+		return staff.Principal{StaffID: "st_2", TenantID: "tn_a", Roles: []staff.Role{staff.RoleReviewer}}, nil
+	})(ctx, "tok")
+	if err != nil || st.ID != "st_2" || len(st.Roles) != 0 {
+		t.Errorf("staffReviewer(tenant reviewer) = %+v, %v; want no role", st, err)
+	}
 	fi, err := os.Stat(filepath.Join(dir, "keys", "ekyc-result.pem"))
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("development result key: %v, mode %v; want a 0600 file", err, fi.Mode().Perm())

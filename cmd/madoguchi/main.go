@@ -52,6 +52,7 @@ var commands = []command{
 	{"keys", "show, rotate, rewrap and retire the key-encryption keys", runKeys},
 	{"dev", "developer tools for a development data directory (test clients, tokens)", runDev},
 	{"ekyc", "legal methods and per-tenant eKYC policies", runEKYC},
+	{"notify", "list webhook deliveries and replay dead letters", runNotify},
 }
 
 // exitError carries a specific exit status (for example "audit verify" found

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/madoguchi/madoguchi/revoke"
 	"github.com/madoguchi/madoguchi/web"
 )
 
@@ -27,6 +28,10 @@ type serveFlags struct {
 	install   string
 	zoomOut   string
 	cpEvery   time.Duration
+	// tokenCache is how many validated access tokens an instance keeps in
+	// memory (0: read the store on every request).
+	tokenCache int
+	portal     portalFlags
 }
 
 func runServe(ctx context.Context, e *env, args []string) error {
@@ -51,11 +56,24 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err := envInt(fs, e, &f.burst, "rate-burst", "MADOGUCHI_RATE_BURST", 100, "burst size of the per-client rate limit"); err != nil {
 		return err
 	}
+	if err := envInt(fs, e, &f.tokenCache, "token-cache", "MADOGUCHI_TOKEN_CACHE", revoke.DefaultMaxEntries,
+		"validated access tokens kept in memory per instance; a revocation still reaches every instance within 1 s (0: read the store on every request)"); err != nil {
+		return err
+	}
+	if err := f.portal.register(fs, e); err != nil {
+		return err
+	}
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := f.portal.check(); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{"serve takes no arguments"}
+	}
+	if f.tokenCache < 0 {
+		return usageError{"--token-cache must be 0 or more"}
 	}
 	if f.migrate != "auto" && f.migrate != "off" {
 		return usageError{fmt.Sprintf("--migrate %q: want auto or off", f.migrate)}
@@ -79,6 +97,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.Close()
+	if a.staff, err = newStaffDirectory(a, nil, f.portal.staffLimits); err != nil {
+		return err
+	}
 	if len(a.devKeys) > 0 {
 		log.Warn("DEVELOPMENT KEYS: generated new keys under the data directory; they are for development only and must never protect real data",
 			"dir", f.data.keysDir(), "files", len(a.devKeys))
@@ -112,9 +133,19 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 		f.publicURL = scheme + "://" + ln.Addr().String()
 	}
-	if err := a.newIssuer(f.publicURL); err != nil {
+	if err := a.newIssuer(f.publicURL, f.tokenCache); err != nil {
 		ln.Close()
 		return err
+	}
+	if a.revocations != nil {
+		go a.revocations.Run(ctx)
+	}
+	if err := a.newOAuth(f.publicURL); err != nil {
+		ln.Close()
+		return fmt.Errorf("oauth: %w", err)
+	}
+	if a.oauth != nil {
+		go a.oauth.Run(ctx)
 	}
 	if f.models == "" {
 		f.models = filepath.Join(f.data.data, "models")
@@ -141,15 +172,46 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		go a.runEKYCJobs(ctx)
 	}
 
-	srv := web.New(a.webConfig(f))
+	if _, err := a.newNotifier(); err != nil {
+		ln.Close()
+		return fmt.Errorf("webhooks: %w", err)
+	}
+	go a.runNotify(ctx)
+	wcfg := a.webConfig(f)
+	mount, err := a.portalMount(f.portal, f.publicURL)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("portal: %w", err)
+	}
+	if mount != nil {
+		wcfg.Mounts = append(wcfg.Mounts, *mount)
+	}
+	srv := web.New(wcfg)
+	srv.AddMetrics(a.notify.WriteMetrics)
 	srv.AddGauge("madoguchi_models_ready", "1 when the pinned face models are installed and verified", func() float64 {
 		if a.models.ready() {
 			return 1
 		}
 		return 0
 	})
+	if w := a.revocations; w != nil {
+		srv.AddGauge("madoguchi_revocations_fresh", "1 while the revocation watcher vouches for cached credentials (0: every request reads the store)", func() float64 {
+			if w.Fresh() {
+				return 1
+			}
+			return 0
+		})
+	}
 	log.Info("madoguchi ready", "addr", ln.Addr().String(), "public_url", f.publicURL, "mode", f.mode, "store", a.db, "startup", time.Since(start).Round(time.Millisecond))
 	return srv.Serve(ctx, ln, tlsCfg)
+}
+
+// oauthWeb returns the authorization server for the HTTP layer, or nil.
+func (a *app) oauthWeb() web.OAuthServer {
+	if a.oauth == nil {
+		return nil
+	}
+	return oauthWeb{a.oauth}
 }
 
 // webConfig wires the HTTP layer to the domain components.
@@ -162,6 +224,13 @@ func (a *app) webConfig(f serveFlags) web.Config {
 		Audit:     auditLog{a.audit},
 		Staff:     staffSessions{a.staff},
 		EKYC:      a.ekycWeb(),
+		OAuth:     a.oauthWeb(),
+		WebhookKeys: func() []byte {
+			if a.notify == nil {
+				return []byte(`{"keys":[]}`)
+			}
+			return a.notify.JWKS()
+		},
 		Ready: []web.Check{
 			{Name: "store", Fn: func(ctx context.Context) error {
 				if err := a.db.Ping(ctx); err != nil {

@@ -2,7 +2,10 @@ package main
 
 // madoguchi trust: ICAO CSCA trust anchors.
 //
-//	trust import --masterlist FILE --signer-root CERT [--test] [--data DIR]
+//	trust import --masterlist FILE --signer-root CERT [--at-signing-time] [--test] [--data DIR]
+//	trust import --csca FILE --country CC --as ADMIN [--test]   (dual control, trust_approval.go)
+//	trust policy [--allow-sha1 STATES|none --as ADMIN]          (dual control)
+//	trust review APPROVAL_ID
 //	trust list [--data DIR]
 //	trust check [--data DIR]
 //	trust crl [--data DIR] FILE...
@@ -16,19 +19,29 @@ import (
 	"context"
 	"encoding/pem"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/madoguchi/madoguchi/document/trust"
 )
 
 func runTrust(ctx context.Context, e *env, args []string) error {
-	const synopsis = "trust import|list|check|crl [flags]"
+	const synopsis = "trust import|list|check|crl|policy|review [flags]"
 	if len(args) == 0 {
 		return usageError{"usage: madoguchi " + synopsis}
 	}
 	switch args[0] {
 	case "import":
+		for _, a := range args[1:] {
+			if a == "--csca" || a == "-csca" || strings.HasPrefix(a, "--csca=") || strings.HasPrefix(a, "-csca=") {
+				return runTrustImportCSCA(ctx, e, args[1:])
+			}
+		}
 		return runTrustImport(e, args[1:], time.Now())
+	case "policy":
+		return runTrustPolicy(ctx, e, args[1:])
+	case "review":
+		return runTrustReview(ctx, e, args[1:])
 	case "list":
 		return runTrustList(e, args[1:], false)
 	case "check":
@@ -39,7 +52,7 @@ func runTrust(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintln(e.stderr, "usage: madoguchi "+synopsis)
 		return nil
 	}
-	return usageError{fmt.Sprintf("unknown trust subcommand %q (want import, list, check or crl)", args[0])}
+	return usageError{fmt.Sprintf("unknown trust subcommand %q (want import, list, check, crl, policy or review)", args[0])}
 }
 
 func runTrustImport(e *env, args []string, now time.Time) error {
@@ -49,6 +62,7 @@ func runTrustImport(e *env, args []string, now time.Time) error {
 	ml := fs.String("masterlist", "", "ICAO CSCA master list `file` (CMS SignedData)")
 	root := fs.String("signer-root", "", "`certificate` (DER or PEM) the master list signer must chain to, e.g. DE_ROOT_CA_CSCA07.cer")
 	test := fs.Bool("test", false, "mark the anchors as test anchors (refused by a production server)")
+	atSigning := fs.Bool("at-signing-time", false, "check the signer and root at the list's signing time instead of now: only for a list whose signer certificate has expired since it was signed")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -66,7 +80,7 @@ func runTrustImport(e *env, args []string, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	list, err := trust.ParseMasterList(der, [][]byte{rootDER}, now, trust.DefaultPolicy())
+	list, err := trust.VerifyMasterList(der, [][]byte{rootDER}, trust.VerifyOptions{Now: now, Policy: trust.DefaultPolicy(), AtSigningTime: *atSigning})
 	if err != nil {
 		return err
 	}
@@ -87,6 +101,10 @@ func runTrustImport(e *env, args []string, now time.Time) error {
 		fmt.Fprintf(e.stderr, "skipped %s\n", s)
 	}
 	fmt.Fprintf(e.stdout, "verified master list signed by %s\n", list.Signer.Subject)
+	if *atSigning {
+		fmt.Fprintf(e.stdout, "verified at its signing time %s (signer certificate valid %s to %s), as asked by --at-signing-time\n",
+			list.CheckedAt.UTC().Format(time.RFC3339), list.Signer.NotBefore.UTC().Format(time.DateOnly), list.Signer.NotAfter.UTC().Format(time.DateOnly))
+	}
 	fmt.Fprintf(e.stdout, "imported %d anchors (%d new, %d skipped)\n", len(unique), added, len(list.Skipped))
 	return nil
 }
@@ -114,11 +132,13 @@ func runTrustList(e *env, args []string, check bool) error {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "ok: %d production anchors\n", st.Len())
+		fmt.Fprintf(e.stdout, "policy: %s\n", st.Policy())
 		return nil
 	}
 	for _, a := range st.Anchors() {
 		fmt.Fprintln(e.stdout, a.String())
 	}
+	fmt.Fprintf(e.stdout, "policy: %s\n", st.Policy())
 	return nil
 }
 

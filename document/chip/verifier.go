@@ -35,7 +35,7 @@ var ErrNoAnchors = fmt.Errorf("chip: no trust anchors configured: %w", document.
 // Config holds the trust anchors of each kind. A kind left empty is
 // disabled.
 type Config struct {
-	ICAO      *trust.Store        // CSCA anchors (and their CRLs)
+	ICAO      *trust.Store        // CSCA anchors, their CRLs and the operator policy (SHA-1 states)
 	JPDL      []*x509.Certificate // 公安委員会 signer certificates
 	MyNumber  []mynumber.Anchor   // J-LIS keys
 	Residence []*x509.Certificate // residence card issuer roots
@@ -64,7 +64,7 @@ func New(c Config) (*Verifier, error) {
 	}
 	var err error
 	if c.ICAO != nil && c.ICAO.Len() > 0 {
-		if v.icao, err = icao.NewVerifier(icao.Config{Anchors: c.ICAO}); err != nil {
+		if v.icao, err = icao.NewVerifier(icao.Config{Anchors: c.ICAO, SHA1States: c.ICAO.SHA1States()}); err != nil {
 			return nil, fmt.Errorf("icao: %w", err)
 		}
 	}

@@ -13,9 +13,27 @@ import (
 // OIDLDSSecurityObject is the eContentType of EF.SOD.
 var OIDLDSSecurityObject = asn1.ObjectIdentifier{2, 23, 136, 1, 1, 1}
 
+// OIDData is CMS id-data (RFC 5652 §4). Chinese passports label their
+// LDSSecurityObject with it instead of id-icao-ldsSecurityObject; ParseSOD
+// accepts it and Verify accepts it only for the issuing states in
+// DataContentTypeStates.
+var OIDData = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
+
+// DataContentTypeStates are the issuing states (DG1 codes) whose EF.SOD may
+// carry eContentType id-data instead of id-icao-ldsSecurityObject: a known
+// deviation of real documents (seen on passports of the People's Republic
+// of China, as gmrtd records). It is harmless: the content must still
+// decode as an LDSSecurityObject, the signed content-type attribute must
+// name the same type, and the signature covers both; only the label
+// differs. The verifier records it as the note "sod.content_type".
+var DataContentTypeStates = []string{"CHN"}
+
 // SOD is a decoded EF.SOD: the CMS SignedData and its LDS security object.
 type SOD struct {
-	SignedData    *cms.SignedData
+	SignedData *cms.SignedData
+	// ContentType is the eContentType: OIDLDSSecurityObject, or OIDData
+	// for the deviation described at DataContentTypeStates.
+	ContentType   asn1.ObjectIdentifier
 	Version       int
 	HashAlgorithm pkix.AlgorithmIdentifier
 	Hashes        map[int][]byte // data-group number → hash
@@ -47,7 +65,7 @@ func ParseSOD(b []byte) (*SOD, error) {
 	if err != nil {
 		return nil, malformed("EF.SOD: %v", err)
 	}
-	if !sd.EContentType.Equal(OIDLDSSecurityObject) {
+	if !sd.EContentType.Equal(OIDLDSSecurityObject) && !sd.EContentType.Equal(OIDData) {
 		return nil, malformed("EF.SOD content type %v is not ldsSecurityObject", sd.EContentType)
 	}
 	if sd.EContent == nil {
@@ -60,7 +78,7 @@ func ParseSOD(b []byte) (*SOD, error) {
 	if lso.Version < 0 || lso.Version > 1 || len(lso.Hashes) == 0 || len(lso.Hashes) > 16 {
 		return nil, malformed("LDSSecurityObject version %d with %d hashes", lso.Version, len(lso.Hashes))
 	}
-	s := &SOD{SignedData: sd, Version: lso.Version, HashAlgorithm: lso.HashAlgorithm, Hashes: map[int][]byte{}}
+	s := &SOD{SignedData: sd, ContentType: sd.EContentType, Version: lso.Version, HashAlgorithm: lso.HashAlgorithm, Hashes: map[int][]byte{}}
 	for _, h := range lso.Hashes {
 		if _, ok := DGTag(h.Number); !ok {
 			return nil, malformed("LDSSecurityObject lists data group %d", h.Number)

@@ -2,6 +2,7 @@ package icao
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/subtle"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -31,6 +32,12 @@ type Config struct {
 	// CRLs are DER CRLs issued by CSCAs (from the ICAO PKD or national
 	// distribution points); CRLs inside EF.SOD are used as well.
 	CRLs [][]byte
+	// SHA1States is the operator's explicit policy: the issuing states
+	// (DG1 codes, ISO 3166-1 alpha-3 such as "RUS") whose documents may use
+	// SHA-1 for data-group hashes and signatures. Empty (the default): no
+	// state. A document that used SHA-1 under it carries the note
+	// "policy.sha1" in its evidence.
+	SHA1States []string
 }
 
 // Verifier verifies eMRTD chip data against configured CSCA anchors. It is
@@ -38,7 +45,8 @@ type Config struct {
 type Verifier struct {
 	anchors *trust.Store
 	pol     cert.Policy
-	crls    []*trust.CRL // from Config; the store's own CRLs are used as well
+	crls    []*trust.CRL    // from Config; the store's own CRLs are used as well
+	sha1    map[string]bool // issuing states allowed SHA-1 (Config.SHA1States)
 }
 
 // NewVerifier returns a Verifier. It fails without anchors: a missing trust
@@ -47,9 +55,15 @@ func NewVerifier(c Config) (*Verifier, error) {
 	if c.Anchors == nil || c.Anchors.Len() == 0 {
 		return nil, trust.ErrNoAnchors
 	}
-	v := &Verifier{anchors: c.Anchors, pol: c.Policy}
+	v := &Verifier{anchors: c.Anchors, pol: c.Policy, sha1: map[string]bool{}}
 	if v.pol.MinRSABits == 0 {
 		v.pol = trust.DefaultPolicy()
+	}
+	for _, st := range c.SHA1States {
+		if _, ok := Alpha2(st); !ok || len(st) != 3 {
+			return nil, fmt.Errorf("icao: SHA-1 policy: %q is not an issuing state code (ISO 3166-1 alpha-3)", st)
+		}
+		v.sha1[Alpha3(st)] = true
 	}
 	for i, der := range c.CRLs {
 		rl, err := trust.ParseCRL(der)
@@ -64,10 +78,13 @@ func NewVerifier(c Config) (*Verifier, error) {
 // CheckProduction refuses test anchors (for server startup).
 func (v *Verifier) CheckProduction() error { return v.anchors.CheckProduction() }
 
-// run accumulates checks and the first mandatory failure.
+// run accumulates checks and the first mandatory failure; pol is the
+// algorithm policy for this document (the verifier's, with SHA-1 allowed
+// when the operator's policy names the issuing state).
 type run struct {
 	ev    *document.Evidence
 	first error
+	pol   cert.Policy
 }
 
 func (r *run) pass(name, detail string) { r.ev.AddCheck(name, document.Pass, true, detail) }
@@ -99,7 +116,7 @@ func (r *run) done() (*document.Evidence, error) {
 // is never nil; the error is non-nil exactly when the evidence is not
 // verified, and is a *document.RefusalError naming the first failed check.
 func (v *Verifier) Verify(f Files, aa *ActiveAuth, now time.Time) (*document.Evidence, error) {
-	r := &run{ev: &document.Evidence{Kind: document.KindICAO}}
+	r := &run{ev: &document.Evidence{Kind: document.KindICAO}, pol: v.pol}
 	ev := r.ev
 	if f.SOD != nil {
 		ev.AddDigest("EF.SOD", f.SOD)
@@ -134,6 +151,19 @@ func (v *Verifier) Verify(f Files, aa *ActiveAuth, now time.Time) (*document.Evi
 		r.fail("dg1.parse", sentinelOf(err), "%v", err)
 		return r.done()
 	}
+	state := Alpha3(mrz.IssuingState)
+	if !sod.ContentType.Equal(OIDLDSSecurityObject) {
+		if !slices.Contains(DataContentTypeStates, state) {
+			r.fail("sod.content_type", document.ErrMalformed, "EF.SOD content type %v is not ldsSecurityObject (accepted only for %s)",
+				sod.ContentType, strings.Join(DataContentTypeStates, ", "))
+			return r.done()
+		}
+		r.ev.AddCheck("sod.content_type", document.Pass, false, fmt.Sprintf(
+			"known deviation accepted: eContentType id-data (%v) instead of ldsSecurityObject, as %s documents carry it; the content is an LDSSecurityObject and the signed content-type attribute matches", sod.ContentType, state))
+	}
+	if v.sha1[state] {
+		r.pol.AllowSHA1 = true
+	}
 	for _, n := range numbers {
 		if _, err := parseDG(n, f.DG[n]); err != nil {
 			r.fail(fmt.Sprintf("dg%d.parse", n), sentinelOf(err), "%v", err)
@@ -141,9 +171,9 @@ func (v *Verifier) Verify(f Files, aa *ActiveAuth, now time.Time) (*document.Evi
 	}
 
 	// Data-group hashes.
-	_, hashFn, err := cert.NewHash(sod.HashAlgorithm, v.pol)
+	_, hashFn, err := cert.NewHash(sod.HashAlgorithm, r.pol)
 	if err != nil {
-		r.fail("sod.hash_algorithm", policySentinel(err), "data-group hash algorithm: %v", err)
+		r.fail("sod.hash_algorithm", policySentinel(err), "data-group hash algorithm: %v%s", err, sha1Hint(err, state))
 	} else {
 		for _, n := range numbers {
 			name := fmt.Sprintf("dg%d.hash", n)
@@ -173,10 +203,17 @@ func (v *Verifier) Verify(f Files, aa *ActiveAuth, now time.Time) (*document.Evi
 	}
 
 	// SOD signature and Document Signer.
-	ds := v.verifySOD(r, sod)
+	ds := v.verifySOD(r, sod, state)
 	var csca *trust.Anchor
 	if ds != nil {
-		csca = v.verifyDS(r, sod, ds, now)
+		csca = v.verifyDS(r, sod, ds, state, now)
+	}
+	if uses := sha1Uses(sod, ds); len(uses) > 0 && r.pol.AllowSHA1 {
+		why := "the verifier's algorithm policy"
+		if v.sha1[state] {
+			why = "the operator's policy for issuing state " + state
+		}
+		r.ev.AddCheck("policy.sha1", document.Pass, false, "SHA-1 ("+strings.Join(uses, ", ")+") accepted by "+why)
 	}
 
 	// Country.
@@ -258,7 +295,7 @@ func issuerName(c *cert.Certificate) string {
 
 // verifySOD checks the SOD's signed attributes and signature and returns
 // the Document Signer certificate, or nil after recording the failure.
-func (v *Verifier) verifySOD(r *run, sod *SOD) *cert.Certificate {
+func (v *Verifier) verifySOD(r *run, sod *SOD, state string) *cert.Certificate {
 	sd := sod.SignedData
 	if len(sd.SignerInfos) != 1 {
 		r.fail("sod.signature", document.ErrMalformed, "%d signer infos, want 1", len(sd.SignerInfos))
@@ -285,8 +322,8 @@ func (v *Verifier) verifySOD(r *run, sod *SOD) *cert.Certificate {
 		r.fail("sod.signature", document.ErrMalformed, "SOD has no signed attributes")
 		return nil
 	}
-	if ct, err := si.ContentType(); err != nil || !ct.Equal(OIDLDSSecurityObject) {
-		r.fail("sod.signature", document.ErrTampered, "content-type attribute is not ldsSecurityObject")
+	if ct, err := si.ContentType(); err != nil || !ct.Equal(sod.ContentType) {
+		r.fail("sod.signature", document.ErrTampered, "content-type attribute does not name the EF.SOD content type %v", sod.ContentType)
 		return nil
 	}
 	md, err := si.MessageDigest()
@@ -294,9 +331,9 @@ func (v *Verifier) verifySOD(r *run, sod *SOD) *cert.Certificate {
 		r.fail("sod.signature", document.ErrMalformed, "message-digest attribute: %v", err)
 		return nil
 	}
-	_, h, err := cert.NewHash(si.DigestAlgorithm, v.pol)
+	_, h, err := cert.NewHash(si.DigestAlgorithm, r.pol)
 	if err != nil {
-		r.fail("sod.signature", policySentinel(err), "SOD digest algorithm: %v", err)
+		r.fail("sod.signature", policySentinel(err), "SOD digest algorithm: %v%s", err, sha1Hint(err, state))
 		return nil
 	}
 	h.Write(sd.EContent)
@@ -304,8 +341,8 @@ func (v *Verifier) verifySOD(r *run, sod *SOD) *cert.Certificate {
 		r.fail("sod.signature", document.ErrTampered, "LDS security object does not match its signed digest")
 		return nil
 	}
-	if err := ds.PublicKey.Verify(si.SignatureAlgorithm, si.DigestAlgorithm, si.SignedAttrsDER, si.Signature, v.pol); err != nil {
-		r.fail("sod.signature", policySentinel(err), "SOD signature by the Document Signer does not verify: %v", err)
+	if err := ds.PublicKey.Verify(si.SignatureAlgorithm, si.DigestAlgorithm, si.SignedAttrsDER, si.Signature, r.pol); err != nil {
+		r.fail("sod.signature", policySentinel(err), "SOD signature by the Document Signer does not verify: %v%s", err, sha1Hint(err, state))
 		return nil
 	}
 	r.pass("sod.signature", "signed by the Document Signer ("+ds.PublicKey.Algorithm()+")")
@@ -314,7 +351,7 @@ func (v *Verifier) verifySOD(r *run, sod *SOD) *cert.Certificate {
 
 // verifyDS checks the Document Signer's validity, key usage, chain to a
 // CSCA anchor and revocation, and returns the anchor.
-func (v *Verifier) verifyDS(r *run, sod *SOD, ds *cert.Certificate, now time.Time) *trust.Anchor {
+func (v *Verifier) verifyDS(r *run, sod *SOD, ds *cert.Certificate, state string, now time.Time) *trust.Anchor {
 	if ds.ValidAt(now) {
 		r.pass("ds.validity", "")
 	} else {
@@ -337,7 +374,7 @@ func (v *Verifier) verifyDS(r *run, sod *SOD, ds *cert.Certificate, now time.Tim
 	var anchor *trust.Anchor
 	var lastErr error
 	for _, a := range v.anchors.Issuers(ds) {
-		if err := ds.CheckSignatureFrom(a.Cert, v.pol); err != nil {
+		if err := ds.CheckSignatureFrom(a.Cert, r.pol); err != nil {
 			lastErr = err
 			continue
 		}
@@ -347,7 +384,7 @@ func (v *Verifier) verifyDS(r *run, sod *SOD, ds *cert.Certificate, now time.Tim
 	}
 	if anchor == nil {
 		if lastErr != nil {
-			r.fail("ds.chain", policySentinel(lastErr), "no configured CSCA of %s verifies the Document Signer: %v", ds.Country(), lastErr)
+			r.fail("ds.chain", policySentinel(lastErr), "no configured CSCA of %s verifies the Document Signer: %v%s", ds.Country(), lastErr, sha1Hint(lastErr, state))
 		} else {
 			r.fail("ds.chain", document.ErrUnknownIssuer, "no configured CSCA issued this Document Signer (country %s)", ds.Country())
 		}
@@ -383,7 +420,7 @@ func (v *Verifier) checkCRL(r *run, sod *SOD, ds *cert.Certificate, anchor *trus
 	}
 	used, stale := false, false
 	for _, rl := range crls {
-		if rl.CheckSignatureFrom(anchor, v.pol) != nil {
+		if rl.CheckSignatureFrom(anchor, r.pol) != nil {
 			continue // another CSCA's, or another key of the same CSCA name
 		}
 		if at, revoked := rl.Revoked(ds.SerialNumber); revoked {
@@ -428,11 +465,44 @@ func (v *Verifier) activeAuth(r *run, f Files, aa *ActiveAuth) {
 			alg = o
 		}
 	}
-	if err := VerifyActiveAuth(spki, alg, *aa, v.pol); err != nil {
+	if err := VerifyActiveAuth(spki, alg, *aa, r.pol); err != nil {
 		r.fail("aa", document.ErrChallenge, "%v", err)
 		return
 	}
 	r.pass("aa", "the chip signed this session's challenge")
+}
+
+// sha1Hint tells the operator how SHA-1 could be accepted for state when
+// err is a refusal of SHA-1 (and adds nothing otherwise).
+func sha1Hint(err error, state string) string {
+	if !errors.Is(err, cert.ErrWeakSHA1) {
+		return ""
+	}
+	return fmt.Sprintf(" (SHA-1 is accepted only for issuing states the operator allows: madoguchi trust policy --allow-sha1 %s)", state)
+}
+
+// sha1Uses names the parts of the document's signature chain that use
+// SHA-1: the data-group hashes, the SOD digest or signature, the Document
+// Signer certificate's signature.
+func sha1Uses(sod *SOD, ds *cert.Certificate) []string {
+	var out []string
+	if h, err := cert.HashByOID(sod.HashAlgorithm.Algorithm); err == nil && h == crypto.SHA1 {
+		out = append(out, "data-group hashes")
+	}
+	if si := sod.SignedData.SignerInfos; len(si) == 1 {
+		if h, err := cert.HashByOID(si[0].DigestAlgorithm.Algorithm); err == nil && h == crypto.SHA1 {
+			out = append(out, "SOD digest")
+		}
+		if h, err := cert.SignatureHash(si[0].SignatureAlgorithm, si[0].DigestAlgorithm); err == nil && h == crypto.SHA1 {
+			out = append(out, "SOD signature")
+		}
+	}
+	if ds != nil {
+		if h, err := cert.SignatureHash(ds.SignatureAlgorithm, pkix.AlgorithmIdentifier{}); err == nil && h == crypto.SHA1 {
+			out = append(out, "Document Signer certificate")
+		}
+	}
+	return out
 }
 
 func sentinelOf(err error) error {

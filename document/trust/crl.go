@@ -90,7 +90,7 @@ func (s *Store) issuerAnchor(c *CRL, pol Policy) (*Anchor, error) {
 // WithCRLs returns a store with the same anchors and crls added. Every CRL
 // must be signed by one of the anchors.
 func (s *Store) WithCRLs(crls []*CRL, pol Policy) (*Store, error) {
-	out := &Store{anchors: s.anchors, crls: append([]*CRL(nil), s.crls...)}
+	out := &Store{anchors: s.anchors, crls: append([]*CRL(nil), s.crls...), policy: s.policy}
 	for _, c := range crls {
 		if _, err := s.issuerAnchor(c, pol); err != nil {
 			return nil, err

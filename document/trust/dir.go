@@ -51,8 +51,8 @@ func Save(dir string, anchors []*Anchor) (int, error) {
 	return added, nil
 }
 
-// Load reads all anchors under dir, and the CRLs under dir/crl (each must
-// verify against an anchor). A missing directory yields an empty store
+// Load reads all anchors under dir, the CRLs under dir/crl (each must
+// verify against an anchor) and the operator's policy (dir/policy.json). A missing directory yields an empty store
 // (CheckProduction then refuses it); a file that does not parse, or whose
 // name is not its fingerprint, is an error: the store is not silently
 // partial.
@@ -88,7 +88,15 @@ func Load(dir string) (*Store, error) {
 			anchors = append(anchors, a)
 		}
 	}
-	return NewStore(anchors...).loadCRLs(dir, DefaultPolicy())
+	pol, err := LoadPolicy(dir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := NewStore(anchors...).WithPolicy(pol)
+	if err != nil {
+		return nil, err
+	}
+	return st.loadCRLs(dir, DefaultPolicy())
 }
 
 func readLimited(path string, limit int64) ([]byte, error) {

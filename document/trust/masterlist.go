@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/subtle"
 	"encoding/asn1"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/madoguchi/madoguchi/document/internal/cert"
@@ -19,10 +21,21 @@ var (
 	oidMasterListSigningKey = asn1.ObjectIdentifier{2, 23, 136, 1, 1, 3}
 )
 
+// ErrSignerNotFromRoot reports a master list whose signer certificate was
+// not issued by any of the roots the operator named (another root, or
+// another key under the same root name). Refusals carrying it also wrap
+// ErrMasterList.
+var ErrSignerNotFromRoot = errors.New("trust: the master list signer does not chain to the given root")
+
 // MasterList is a verified ICAO CSCA master list (ICAO 9303 Part 12 §9).
 type MasterList struct {
-	Version      int
-	Signer       *cert.Certificate
+	Version int
+	Signer  *cert.Certificate
+	// SigningTime is the list's signed signing-time attribute (zero if
+	// absent); CheckedAt is the instant the signer and root were checked
+	// at: the verification time, or SigningTime with AtSigningTime.
+	SigningTime  time.Time
+	CheckedAt    time.Time
 	Certificates []*cert.Certificate
 	// Skipped holds one reviewer-readable reason per certificate in the list
 	// that could not be parsed; they are not imported.
@@ -47,6 +60,28 @@ func DefaultPolicy() Policy { return cert.DefaultPolicy() }
 // valid at now). The certificates in the list are returned unverified
 // individually: the list's signature is what vouches for them.
 func ParseMasterList(der []byte, rootsDER [][]byte, now time.Time, pol Policy) (*MasterList, error) {
+	return VerifyMasterList(der, rootsDER, VerifyOptions{Now: now, Policy: pol})
+}
+
+// VerifyOptions shape VerifyMasterList.
+type VerifyOptions struct {
+	Now    time.Time
+	Policy Policy
+	// AtSigningTime checks the signer's and the root's validity at the
+	// list's signed signing-time instead of Now: for a list whose signer
+	// certificate has expired since it was signed. The operator asks for it
+	// explicitly: an expired signer key is no longer protected by its
+	// owner, so a list "signed" with it later could be backdated. A list
+	// without a signing time, or signed after Now, is refused.
+	AtSigningTime bool
+}
+
+// maxClockSkew is how far in the future a signing time may lie.
+const maxClockSkew = 5 * time.Minute
+
+// VerifyMasterList is ParseMasterList with options.
+func VerifyMasterList(der []byte, rootsDER [][]byte, o VerifyOptions) (*MasterList, error) {
+	now, pol := o.Now, o.Policy
 	if len(rootsDER) == 0 {
 		return nil, refuse("no master list signer root given")
 	}
@@ -79,14 +114,30 @@ func ParseMasterList(der []byte, rootsDER [][]byte, now time.Time, pol Policy) (
 	if err := verifySignerInfo(sd, si, signer, pol); err != nil {
 		return nil, err
 	}
-	if !signer.ValidAt(now) {
-		return nil, refuse("master list signer certificate not valid at %s (valid %s to %s)",
-			now.UTC().Format(time.DateOnly), signer.NotBefore.UTC().Format(time.DateOnly), signer.NotAfter.UTC().Format(time.DateOnly))
+	signingTime, stErr := si.SigningTime()
+	at := now
+	if o.AtSigningTime {
+		switch {
+		case stErr != nil:
+			return nil, refuse("verification at the signing time needs a signing-time attribute: %w", stErr)
+		case signingTime.After(now.Add(maxClockSkew)):
+			return nil, refuse("signing time %s is in the future", signingTime.UTC().Format(time.RFC3339))
+		}
+		at = signingTime
+	}
+	if !signer.ValidAt(at) {
+		hint := ""
+		if !o.AtSigningTime && at.After(signer.NotAfter) && stErr == nil && signer.ValidAt(signingTime) {
+			hint = fmt.Sprintf("; it was valid when the list was signed (%s): verify at the signing time only if you accept a list whose signer has expired",
+				signingTime.UTC().Format(time.DateOnly))
+		}
+		return nil, refuse("master list signer certificate not valid at %s (valid %s to %s)%s",
+			at.UTC().Format(time.DateOnly), signer.NotBefore.UTC().Format(time.DateOnly), signer.NotAfter.UTC().Format(time.DateOnly), hint)
 	}
 	if len(signer.ExtKeyUsage) > 0 && !containsOID(signer.ExtKeyUsage, oidMasterListSigningKey) {
 		return nil, refuse("signer certificate lacks the master list signing extended key usage")
 	}
-	if err := chainToRoot(signer, roots, now, pol); err != nil {
+	if err := chainToRoot(signer, roots, at, pol); err != nil {
 		return nil, err
 	}
 	var body struct {
@@ -99,7 +150,10 @@ func ParseMasterList(der []byte, rootsDER [][]byte, now time.Time, pol Policy) (
 	if len(body.Certs) > cms.MaxCertificates {
 		return nil, refuse("%d certificates, limit %d", len(body.Certs), cms.MaxCertificates)
 	}
-	ml := &MasterList{Version: body.Version, Signer: signer}
+	ml := &MasterList{Version: body.Version, Signer: signer, CheckedAt: at}
+	if stErr == nil {
+		ml.SigningTime = signingTime
+	}
 	for i, r := range body.Certs {
 		c, err := cert.Parse(r.FullBytes)
 		if err != nil {
@@ -158,18 +212,39 @@ func verifySignerInfo(sd *cms.SignedData, si *cms.SignerInfo, signer *cert.Certi
 	return nil
 }
 
-func chainToRoot(signer *cert.Certificate, roots []*cert.Certificate, now time.Time, pol cert.Policy) error {
-	var lastErr error = refuse("signer is not issued by the given root")
+// chainToRoot checks that one of roots issued signer. A refusal names what
+// differs: the issuer name, the key (same name, another key: an older or
+// newer root), or the root's validity.
+func chainToRoot(signer *cert.Certificate, roots []*cert.Certificate, at time.Time, pol cert.Policy) error {
+	notFromRoot := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %w: "+format, append([]any{ErrMasterList, ErrSignerNotFromRoot}, args...)...)
+	}
+	var rootNames []string
 	for _, r := range roots {
-		if !bytes.Equal(r.RawSubject, signer.RawIssuer) {
+		rootNames = append(rootNames, r.Subject.String())
+	}
+	lastErr := notFromRoot("the signer %q was issued by %q, the given root is %q",
+		signer.Subject.String(), signer.Issuer.String(), strings.Join(rootNames, `", "`))
+	for _, r := range roots {
+		if !bytes.Equal(r.RawSubject, signer.RawIssuer) && (r.Subject.String() == "" || r.Subject.String() != signer.Issuer.String()) {
 			continue
 		}
-		if !r.ValidAt(now) {
-			lastErr = refuse("signer root not valid at %s", now.UTC().Format(time.DateOnly))
+		if !r.ValidAt(at) {
+			lastErr = refuse("signer root not valid at %s (valid %s to %s)", at.UTC().Format(time.DateOnly),
+				r.NotBefore.UTC().Format(time.DateOnly), r.NotAfter.UTC().Format(time.DateOnly))
 			continue
 		}
 		if err := signer.CheckSignatureFrom(r, pol); err != nil {
-			lastErr = refuse("signer certificate signature: %w", err)
+			if errors.Is(err, cert.ErrWeak) || errors.Is(err, cert.ErrUnsupported) {
+				lastErr = refuse("signer certificate signature: %w", err)
+				continue
+			}
+			keys := ""
+			if len(signer.AuthorityKeyID) > 0 && len(r.SubjectKeyID) > 0 && !bytes.Equal(signer.AuthorityKeyID, r.SubjectKeyID) {
+				keys = fmt.Sprintf(" (the signer names issuer key %X, the root's key is %X)", signer.AuthorityKeyID, r.SubjectKeyID)
+			}
+			lastErr = notFromRoot("the given root %q has the signer's issuer name but its key did not sign the signer certificate%s: another root key of the same name (an older or newer root certificate)?",
+				r.Subject.String(), keys)
 			continue
 		}
 		return nil

@@ -75,6 +75,23 @@ func (a *Anchor) String() string {
 type Store struct {
 	anchors []*Anchor
 	crls    []*CRL
+	policy  OperatorPolicy
+}
+
+// Policy is the operator's policy loaded with the store (Load reads
+// policy.json beside the anchors).
+func (s *Store) Policy() OperatorPolicy { return s.policy }
+
+// SHA1States are the issuing states the operator's policy allows SHA-1 for.
+func (s *Store) SHA1States() []string { return slices.Clone(s.policy.AllowSHA1) }
+
+// WithPolicy returns a store with the same anchors and CRLs and policy p.
+func (s *Store) WithPolicy(p OperatorPolicy) (*Store, error) {
+	p, err := p.Normalize()
+	if err != nil {
+		return nil, err
+	}
+	return &Store{anchors: s.anchors, crls: s.crls, policy: p}, nil
 }
 
 // NewStore returns a store with the given anchors, deduplicated.

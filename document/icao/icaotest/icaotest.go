@@ -137,6 +137,9 @@ type Options struct {
 	NoDSInSOD  bool
 	ExtraCerts [][]byte
 	CRLs       [][]byte
+	// ContentType replaces the EF.SOD eContentType (and the signed
+	// content-type attribute), e.g. icao.OIDData as Chinese passports do.
+	ContentType asn1.ObjectIdentifier
 }
 
 // Build returns the chip files of a passport signed by p.DS.
@@ -223,7 +226,11 @@ func (p *PKI) SOD(dgs map[int][]byte, o Options) ([]byte, error) {
 		certs = o.ExtraCerts
 	}
 	k := p.DS.Key
-	cmsDER, err := cmstest.Build(cmstest.SignedData{EContentType: icao.OIDLDSSecurityObject, EContent: lso, Certificates: certs, CRLs: o.CRLs,
+	ct := icao.OIDLDSSecurityObject
+	if o.ContentType != nil {
+		ct = o.ContentType
+	}
+	cmsDER, err := cmstest.Build(cmstest.SignedData{EContentType: ct, EContent: lso, Certificates: certs, CRLs: o.CRLs,
 		Signers: []cmstest.Signer{{IssuerName: p.CSCA.Subject, Serial: p.DS.Serial, Hash: k.Hash, DigestAlg: k.DigestAlgorithm(), SigAlg: k.SignatureAlgorithm(), Sign: k.Sign}}})
 	if err != nil {
 		return nil, err

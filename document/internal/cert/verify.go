@@ -55,6 +55,10 @@ var (
 // errMD5 marks MD5, refused under every policy.
 var errMD5 = fmt.Errorf("%w: MD5", ErrWeak)
 
+// ErrWeakSHA1 is the refusal of SHA-1 by a policy that does not allow it;
+// it wraps ErrWeak.
+var ErrWeakSHA1 = fmt.Errorf("%w: SHA-1", ErrWeak)
+
 // HashByOID maps a digest AlgorithmIdentifier OID to a hash.
 func HashByOID(oid asn1.ObjectIdentifier) (crypto.Hash, error) {
 	switch {
@@ -83,7 +87,7 @@ func (p Policy) CheckHash(h crypto.Hash) error {
 		if p.AllowSHA1 {
 			return nil
 		}
-		return fmt.Errorf("%w: SHA-1", ErrWeak)
+		return ErrWeakSHA1
 	}
 	return fmt.Errorf("%w: hash %v", ErrWeak, h)
 }
@@ -191,6 +195,13 @@ func ParsePSSParams(der []byte) (crypto.Hash, *rsa.PSSOptions, error) {
 		return 0, nil, fmt.Errorf("%w: RSASSA-PSS trailer or salt", ErrMalformed)
 	}
 	return h, &rsa.PSSOptions{SaltLength: p.SaltLength, Hash: h}, nil
+}
+
+// SignatureHash is the hash a signature algorithm uses (digestAlg is
+// consulted only when alg names no hash), without applying a policy.
+func SignatureHash(alg, digestAlg pkix.AlgorithmIdentifier) (crypto.Hash, error) {
+	_, h, _, err := signatureScheme(alg, digestAlg)
+	return h, err
 }
 
 // Verify checks sig over msg with the signature algorithm alg (digestAlg

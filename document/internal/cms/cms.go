@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"time"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
@@ -380,4 +381,18 @@ func (si *SignerInfo) ContentType() (asn1.ObjectIdentifier, error) {
 		return nil, malformed("content-type value")
 	}
 	return o, nil
+}
+
+// SigningTime returns the signing-time signed attribute (RFC 5652 §11.3:
+// UTCTime or GeneralizedTime). It fails with ErrNoAttribute when absent.
+func (si *SignerInfo) SigningTime() (time.Time, error) {
+	v, err := si.attribute(OIDSigningTime)
+	if err != nil {
+		return time.Time{}, err
+	}
+	var t time.Time
+	if rest, err := asn1.Unmarshal(v, &t); err != nil || len(rest) != 0 {
+		return time.Time{}, malformed("signing-time value")
+	}
+	return t, nil
 }

@@ -1,0 +1,288 @@
+package oauth
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/madoguchi/madoguchi/tenant"
+)
+
+// DPoP (RFC 9449) policy.
+const (
+	// MaxDPoPLen bounds a DPoP header: a proof with an RSA-8192 jwk is
+	// about 2.5 KiB.
+	MaxDPoPLen = 4 << 10
+	// dpopPast is how old a proof's iat may be; dpopFuture how far ahead
+	// (FAPI 2.0 §5.3.1.1: accept up to 10 s in the future).
+	dpopPast   = 60 * time.Second
+	dpopFuture = 10 * time.Second
+	// nonceWindow is how long one server nonce is current; a nonce is
+	// accepted in its window and the next one.
+	nonceWindow = 60 * time.Second
+	maxJTI      = 256
+	// maxLocalJTIs bounds the in-memory replay cache; when full, proofs
+	// are refused (503) rather than accepted unchecked.
+	maxLocalJTIs = 1 << 20
+)
+
+// dpopProof is a verified proof's content.
+type dpopProof struct {
+	jkt   string
+	jti   string
+	iat   int64
+	nonce string
+}
+
+// nonces issues and checks DPoP server nonces (RFC 9449 §8, §9). A nonce
+// is bound to this instance and a time window: instance(8) || window(8) ||
+// HMAC-SHA-256(key, instance || window)[:16]. Another instance's nonce is
+// answered with use_dpop_nonce and this instance's own, so a proof is only
+// ever accepted by the instance whose replay cache holds its jti: the local
+// cache is complete for proofs it accepts, and no store is read per request.
+type nonces struct {
+	key      [32]byte
+	instance [8]byte
+	now      func() time.Time
+}
+
+func newNonces(now func() time.Time) *nonces {
+	n := &nonces{now: now}
+	_, _ = rand.Read(n.key[:])
+	_, _ = rand.Read(n.instance[:])
+	return n
+}
+
+func (n *nonces) make(w int64) string {
+	var b [32]byte
+	copy(b[:8], n.instance[:])
+	binary.BigEndian.PutUint64(b[8:16], uint64(w))
+	m := hmac.New(sha256.New, n.key[:])
+	m.Write(b[:16])
+	copy(b[16:], m.Sum(nil)[:16])
+	return b64.EncodeToString(b[:])
+}
+
+// current returns the nonce of the current window.
+func (n *nonces) current() string { return n.make(n.now().Unix() / int64(nonceWindow/time.Second)) }
+
+// valid reports whether s is this instance's nonce of the current or the
+// previous window.
+func (n *nonces) valid(s string) bool {
+	if len(s) != 43 {
+		return false
+	}
+	w := n.now().Unix() / int64(nonceWindow/time.Second)
+	for _, c := range []int64{w, w - 1} {
+		if subtle.ConstantTimeCompare([]byte(n.make(c)), []byte(s)) == 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// localJTIs is the in-memory replay cache of DPoP proofs accepted by this
+// instance (see nonces for why it is complete).
+type localJTIs struct {
+	mu   sync.Mutex
+	seen map[[32]byte]int64 // jti hash → unix expiry
+	next int64              // next sweep
+}
+
+// spend records key until exp; false if it was already there.
+func (c *localJTIs) spend(key [32]byte, now, exp int64) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.seen == nil {
+		c.seen = map[[32]byte]int64{}
+	}
+	if now >= c.next {
+		for k, e := range c.seen {
+			if e < now {
+				delete(c.seen, k)
+			}
+		}
+		c.next = now + 5
+	}
+	if e, ok := c.seen[key]; ok && e >= now {
+		return false, nil
+	}
+	if len(c.seen) >= maxLocalJTIs {
+		return false, errors.New("oauth: DPoP replay cache full")
+	}
+	c.seen[key] = exp
+	return true, nil
+}
+
+// dpopCheck describes the request a proof must match.
+type dpopCheck struct {
+	method      string
+	htu         string // scheme://host/path of the request, no query
+	accessToken string // for ath; "" at the token endpoint
+}
+
+// dpopError builds the error for a rejected proof: use_dpop_nonce carries a
+// fresh nonce; resource requests answer 401 with a DPoP challenge.
+func (s *Server) dpopError(resource bool, nonceErr bool, cause error) *Error {
+	var e *Error
+	switch {
+	case nonceErr && resource:
+		e = oerr(http.StatusUnauthorized, "use_dpop_nonce", "Resend the request with the DPoP-Nonce value in the proof.", cause)
+	case nonceErr:
+		e = oerr(http.StatusBadRequest, "use_dpop_nonce", "Resend the request with the DPoP-Nonce value in the proof.", cause)
+	case resource:
+		e = oerr(http.StatusUnauthorized, "invalid_dpop_proof", "The DPoP proof is invalid.", cause)
+	default:
+		e = oerr(http.StatusBadRequest, "invalid_dpop_proof", "The DPoP proof is invalid.", cause)
+	}
+	if nonceErr {
+		e.Nonce = s.nonces.current()
+	}
+	if resource {
+		e.Challenge = `DPoP error="` + e.Code + `", algs="ES256 PS256 EdDSA"`
+	}
+	return e
+}
+
+// verifyDPoP checks the DPoP header of r against c (RFC 9449 §4.3): one
+// header, typ dpop+jwt, an allowed algorithm, a public jwk that verifies the
+// signature, htm and htu equal to this request, iat within
+// [now-60 s, now+10 s], a jti not seen before, ath for resource requests,
+// and this instance's current nonce. It returns nil, nil when r has no DPoP
+// header.
+func (s *Server) verifyDPoP(r *http.Request, c dpopCheck, resource bool) (*dpopProof, error) {
+	hs := r.Header.Values("DPoP")
+	if len(hs) == 0 {
+		return nil, nil
+	}
+	if len(hs) > 1 {
+		return nil, s.dpopError(resource, false, fmt.Errorf("%w: more than one DPoP header", ErrDPoP))
+	}
+	p, err := parseDPoP(hs[0])
+	if err != nil {
+		return nil, s.dpopError(resource, false, err)
+	}
+	now := s.now()
+	if err := p.claims.check(c, now); err != nil {
+		return nil, s.dpopError(resource, false, err)
+	}
+	if p.claims.nonce == "" || !s.nonces.valid(p.claims.nonce) {
+		return nil, s.dpopError(resource, true, ErrDPoPNonce)
+	}
+	key := sha256.Sum256([]byte(p.jkt + "\x00" + p.claims.jti))
+	ok, err := s.dpopJTIs.spend(key, now.Unix(), now.Add(dpopPast+dpopFuture+nonceWindow).Unix())
+	if err != nil {
+		return nil, oerr(http.StatusServiceUnavailable, "temporarily_unavailable", "Try again shortly.", err)
+	}
+	if !ok {
+		return nil, s.dpopError(resource, false, fmt.Errorf("%w: %w: jti", ErrDPoP, ErrReplay))
+	}
+	return &dpopProof{jkt: p.jkt, jti: p.claims.jti, iat: p.claims.iat, nonce: p.claims.nonce}, nil
+}
+
+// parsedDPoP is a proof whose signature verified under its own jwk.
+type parsedDPoP struct {
+	jkt    string
+	claims dpopClaims
+}
+
+type dpopClaims struct {
+	jti, htm, htu, ath, nonce string
+	iat                       int64
+}
+
+// parseDPoP parses and verifies a proof's signature and claim types; it
+// does not check them against a request.
+func parseDPoP(s string) (*parsedDPoP, error) {
+	if len(s) > MaxDPoPLen {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrDPoP, len(s), MaxDPoPLen)
+	}
+	j, k, err := tenant.ParseJWSWithKey(s, MaxDPoPLen)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrDPoP, err)
+	}
+	if j.Typ() != "dpop+jwt" {
+		return nil, fmt.Errorf("%w: typ must be dpop+jwt", ErrDPoP)
+	}
+	m, err := tenant.DecodeObject(j.Payload())
+	if err != nil {
+		return nil, fmt.Errorf("%w: claims: %v", ErrDPoP, err)
+	}
+	var c dpopClaims
+	for _, f := range []struct {
+		name string
+		dst  *string
+		req  bool
+	}{{"jti", &c.jti, true}, {"htm", &c.htm, true}, {"htu", &c.htu, true}, {"ath", &c.ath, false}, {"nonce", &c.nonce, false}} {
+		raw, ok := m[f.name]
+		if !ok {
+			if f.req {
+				return nil, fmt.Errorf("%w: %s is required", ErrDPoP, f.name)
+			}
+			continue
+		}
+		if err := json.Unmarshal(raw, f.dst); err != nil || len(*f.dst) > 2048 {
+			return nil, fmt.Errorf("%w: %s must be a string", ErrDPoP, f.name)
+		}
+	}
+	if c.jti == "" || len(c.jti) > maxJTI {
+		return nil, fmt.Errorf("%w: jti must be 1-%d bytes", ErrDPoP, maxJTI)
+	}
+	raw, ok := m["iat"]
+	if !ok {
+		return nil, fmt.Errorf("%w: iat is required", ErrDPoP)
+	}
+	c.iat, err = strconv.ParseInt(string(raw), 10, 64)
+	if err != nil || c.iat < 0 || c.iat > 1<<40 {
+		return nil, fmt.Errorf("%w: iat must be an integer NumericDate", ErrDPoP)
+	}
+	return &parsedDPoP{jkt: k.Thumbprint(), claims: c}, nil
+}
+
+// check compares the claims with the request.
+func (c dpopClaims) check(want dpopCheck, now time.Time) error {
+	if c.htm != want.method {
+		return fmt.Errorf("%w: htm %q does not match the request", ErrDPoP, trunc(c.htm))
+	}
+	htu := c.htu
+	if i := strings.IndexAny(htu, "?#"); i >= 0 {
+		htu = htu[:i]
+	}
+	if htu != want.htu {
+		return fmt.Errorf("%w: htu does not match the request URL", ErrDPoP)
+	}
+	t := now.Unix()
+	switch {
+	case c.iat > t+int64(dpopFuture/time.Second):
+		return fmt.Errorf("%w: iat is in the future", ErrDPoP)
+	case c.iat < t-int64(dpopPast/time.Second):
+		return fmt.Errorf("%w: %w: iat is too old", ErrDPoP, ErrExpired)
+	}
+	if want.accessToken != "" {
+		d := sha256.Sum256([]byte(want.accessToken))
+		if subtle.ConstantTimeCompare([]byte(c.ath), []byte(b64.EncodeToString(d[:]))) != 1 {
+			return fmt.Errorf("%w: ath does not match the access token", ErrDPoP)
+		}
+	} else if c.ath != "" {
+		return fmt.Errorf("%w: ath is only for resource requests", ErrDPoP)
+	}
+	return nil
+}
+
+// trunc shortens attacker-supplied text quoted in an error.
+func trunc(s string) string {
+	if len(s) <= 32 {
+		return s
+	}
+	return s[:32] + "…"
+}

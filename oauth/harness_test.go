@@ -1,0 +1,382 @@
+package oauth
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/store"
+	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/vault"
+)
+
+// clock is a test clock shared by the server and the tenant issuer.
+type clock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.off)
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.off += d
+	c.mu.Unlock()
+}
+
+// env is a real authorization server (SQLite or PostgreSQL, real audit log,
+// vault and tenant issuer) behind an httptest TLS server.
+type env struct {
+	t      testing.TB
+	db     *store.DB
+	srv    *Server
+	reg    *tenant.Registry
+	base   string
+	http   *http.Client
+	clock  *clock
+	tenant string
+}
+
+func newEnv(t testing.TB, db *store.DB) *env {
+	t.Helper()
+	dir := t.TempDir()
+	signer, _, err := audit.LoadOrCreateDevSigner(filepath.Join(dir, "audit.key"), "test/audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	al, err := audit.New(db, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kf, _, err := vault.OpenOrCreateDevKeyFile(filepath.Join(dir, "kek.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := vault.New(kf, db, al)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var handler http.Handler
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	clk := &clock{}
+	is, err := tenant.NewIssuer(db, al, tenant.IssuerConfig{Audiences: Audiences(ts.URL), Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	sg, _ := NewSigner(key)
+	dev, _ := NewDevCustomers(false)
+	s, err := New(Config{Issuer: ts.URL, DB: db, Audit: al, Clients: is, Sealer: v, Signer: sg, Customers: dev,
+		CIBANotifier: nopNotifier{}, Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	for p, h := range s.Routes() {
+		mux.Handle(p, h)
+	}
+	mux.Handle("GET /bare", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"sub": "x", "client": "y"})
+	}))
+	mux.Handle("GET /resource", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.AuthenticateResource(r)
+		if err != nil {
+			s.renderError(w, r, err, "")
+			return
+		}
+		writeJSON(w, 200, map[string]any{"sub": p.Subject, "client": p.ClientID})
+	}))
+	handler = mux
+	jar, _ := cookiejar.New(nil)
+	hc := ts.Client()
+	hc.Jar = jar
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	reg := tenant.NewRegistry(db, al)
+	ten, err := reg.CreateTenant(context.Background(), tenant.Actor{Kind: audit.ActorSystem, ID: "test"}, "Bank "+randomToken()[:6])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, db: db, srv: s, reg: reg, base: ts.URL, http: hc, clock: clk, tenant: ten.ID}
+}
+
+type nopNotifier struct{}
+
+func (nopNotifier) Notify(context.Context, CIBANotice) error { return nil }
+
+// pclient is a partner client with its signing key.
+type pclient struct {
+	id     string
+	tenant string
+	key    *ecdsa.PrivateKey
+}
+
+const testRedirect = "https://partner.example/cb"
+
+// partner creates an active private_key_jwt partner client in tenantID.
+func (e *env) partner(tenantID string, grants ...string) pclient {
+	e.t.Helper()
+	if len(grants) == 0 {
+		grants = []string{GrantAuthorizationCode, GrantRefreshToken}
+	}
+	ctx := context.Background()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	pub, _ := key.PublicKey.Bytes()
+	jwks := `{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","x":"` + b64.EncodeToString(pub[1:33]) + `","y":"` + b64.EncodeToString(pub[33:]) + `"}]}`
+	var c tenant.Client
+	if err := e.db.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		c, err = e.reg.CreateClientTx(ctx, tx, tenant.Actor{Kind: audit.ActorSystem, ID: "test"}, tenantID,
+			tenant.ClientSpec{Name: "partner " + randomToken()[:6], Scopes: []string{"accounts:read", "transfers:write", "audit:read"}, JWKS: jwks})
+		return err
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	spec := ProfileSpec{RedirectURIs: []string{testRedirect}, GrantTypes: grants, RARTypes: []string{DetailTransfer, DetailAccounts}, RateClient: 10000}
+	if contains(grants, GrantCIBA) {
+		spec.CIBAMode = "poll"
+	}
+	if _, err := e.srv.RegisterClient(ctx, Actor{Kind: audit.ActorStaff, ID: "a1"}, tenantID, c.ID, spec); err != nil {
+		e.t.Fatal(err)
+	}
+	e.activate(tenantID, c.ID)
+	return pclient{id: c.ID, tenant: tenantID, key: key}
+}
+
+func (e *env) activate(tenantID, clientID string) {
+	e.t.Helper()
+	ctx := context.Background()
+	for _, a := range CriteriaAreas {
+		if err := e.srv.SetAssessmentItem(ctx, Actor{Kind: audit.ActorStaff, ID: "rev"}, nil, tenantID, clientID, a, ItemNotApplicable, "n/a in test", "", nil); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	if err := e.srv.SignOff(ctx, Actor{Kind: audit.ActorStaff, ID: "rev"}, tenantID, clientID); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.srv.RequestActivation(ctx, Actor{Kind: audit.ActorStaff, ID: "a1"}, tenantID, clientID); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.srv.Activate(ctx, Actor{Kind: audit.ActorStaff, ID: "a2"}, tenantID, clientID); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// sign makes a compact JWS with an arbitrary header (for forged tokens too).
+func sign(t testing.TB, header, claims map[string]any, key crypto.Signer) string {
+	t.Helper()
+	h, _ := json.Marshal(header)
+	c, _ := json.Marshal(claims)
+	in := b64.EncodeToString(h) + "." + b64.EncodeToString(c)
+	switch k := key.(type) {
+	case *ecdsa.PrivateKey:
+		d := sha256.Sum256([]byte(in))
+		r, s, err := ecdsa.Sign(rand.Reader, k, d[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig := make([]byte, 64)
+		r.FillBytes(sig[:32])
+		s.FillBytes(sig[32:])
+		return in + "." + b64.EncodeToString(sig)
+	case ed25519.PrivateKey:
+		return in + "." + b64.EncodeToString(ed25519.Sign(k, []byte(in)))
+	case nil:
+		return in + "."
+	}
+	t.Fatalf("key %T", key)
+	return ""
+}
+
+func (e *env) assertion(c pclient, mod func(h, cl map[string]any)) string {
+	now := e.clock.now().Unix()
+	h := map[string]any{"alg": "ES256", "kid": "k1"}
+	cl := map[string]any{"iss": c.id, "sub": c.id, "aud": e.base, "jti": randomToken(), "iat": now, "exp": now + 60}
+	if mod != nil {
+		mod(h, cl)
+	}
+	return sign(e.t, h, cl, c.key)
+}
+
+func (e *env) clientAuth(c pclient) url.Values {
+	return url.Values{"client_id": {c.id}, "client_assertion_type": {tenant.ClientAssertionType}, "client_assertion": {e.assertion(c, nil)}}
+}
+
+// dpopKey is a DPoP key with its public JWK.
+type dpopKey struct {
+	key *ecdsa.PrivateKey
+	jwk map[string]string
+	jkt string
+}
+
+func newDPoPKey(t testing.TB) dpopKey {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	pub, _ := key.PublicKey.Bytes()
+	jwk := map[string]string{"kty": "EC", "crv": "P-256", "x": b64.EncodeToString(pub[1:33]), "y": b64.EncodeToString(pub[33:])}
+	k, err := tenant.ParseJWK(must(json.Marshal(jwk)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dpopKey{key: key, jwk: jwk, jkt: k.Thumbprint()}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// proof makes a DPoP proof; mod may change header or claims.
+func (e *env) proof(k dpopKey, method, u, token string, mod func(h, c map[string]any)) string {
+	h := map[string]any{"typ": "dpop+jwt", "alg": "ES256", "jwk": k.jwk}
+	c := map[string]any{"jti": randomToken(), "htm": method, "htu": u, "iat": e.clock.now().Unix(), "nonce": e.srv.nonces.current()}
+	if token != "" {
+		d := sha256.Sum256([]byte(token))
+		c["ath"] = b64.EncodeToString(d[:])
+	}
+	if mod != nil {
+		mod(h, c)
+	}
+	return sign(e.t, h, c, k.key)
+}
+
+// reply is an HTTP answer with its JSON body.
+type reply struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+func (r reply) code() string { s, _ := r.body["error"].(string); return s }
+
+func (e *env) post(path string, form url.Values, hdr map[string]string) reply {
+	e.t.Helper()
+	req, _ := http.NewRequest("POST", e.base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	return e.do(req)
+}
+
+func (e *env) do(req *http.Request) reply {
+	e.t.Helper()
+	resp, err := e.http.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	r := reply{status: resp.StatusCode, header: resp.Header, raw: string(b)}
+	_ = json.Unmarshal(b, &r.body)
+	return r
+}
+
+// parParams are valid PAR parameters for a code challenge of verifier.
+func parParams(verifier string) url.Values {
+	d := sha256.Sum256([]byte(verifier))
+	return url.Values{
+		"response_type": {"code"}, "redirect_uri": {testRedirect}, "scope": {"openid accounts:read"},
+		"code_challenge": {b64.EncodeToString(d[:])}, "code_challenge_method": {"S256"}, "state": {"st"}, "nonce": {"n-0S6_WzA2Mj"},
+	}
+}
+
+func merge(a, b url.Values) url.Values {
+	out := url.Values{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+var ixPattern = regexp.MustCompile(`name="interaction" value="([^"]+)"`)
+
+// authorize pushes params, runs the customer step and returns the 303.
+func (e *env) authorize(c pclient, params url.Values, dk *dpopKey) *http.Response {
+	e.t.Helper()
+	hdr := map[string]string{}
+	if dk != nil {
+		hdr["DPoP"] = e.proof(*dk, "POST", e.base+PathPAR, "", nil)
+	}
+	r := e.post(PathPAR, merge(e.clientAuth(c), params), hdr)
+	if r.status != 201 {
+		e.t.Fatalf("PAR = %d %s", r.status, r.raw)
+	}
+	return e.customer(c.id, r.body["request_uri"].(string), "cust-1")
+}
+
+func (e *env) customer(clientID, uri, customer string) *http.Response {
+	e.t.Helper()
+	resp, err := e.http.Get(e.base + PathAuthorize + "?" + url.Values{"client_id": {clientID}, "request_uri": {uri}}.Encode())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := ixPattern.FindSubmatch(b)
+	if resp.StatusCode != 200 || m == nil {
+		e.t.Fatalf("authorize = %d %s", resp.StatusCode, b)
+	}
+	resp, err = e.http.PostForm(e.base+PathDecide, url.Values{"interaction": {string(m[1])}, "customer": {customer}, "decision": {"approve"}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+func codeOf(t testing.TB, resp *http.Response) string {
+	t.Helper()
+	u, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || u.Query().Get("code") == "" {
+		t.Fatalf("no code in %q (status %d)", resp.Header.Get("Location"), resp.StatusCode)
+	}
+	return u.Query().Get("code")
+}
+
+const testVerifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+
+// tokens runs a full code flow bound to dk and returns the token response.
+func (e *env) tokens(c pclient, dk dpopKey) map[string]any {
+	e.t.Helper()
+	code := codeOf(e.t, e.authorize(c, parParams(testVerifier), &dk))
+	r := e.post(PathToken, merge(e.clientAuth(c), url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"redirect_uri": {testRedirect}, "code_verifier": {testVerifier}}), map[string]string{"DPoP": e.proof(dk, "POST", e.base+PathToken, "", nil)})
+	if r.status != 200 {
+		e.t.Fatalf("token = %d %s", r.status, r.raw)
+	}
+	return r.body
+}
+
+type tenantActorT = tenant.Actor
+
+func tenantSpec(jwks string) tenant.ClientSpec {
+	return tenant.ClientSpec{Name: "pending " + randomToken()[:6], Scopes: []string{"accounts:read"}, JWKS: jwks}
+}

@@ -1,0 +1,203 @@
+package oauth
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/store"
+	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/vault"
+)
+
+// Lifetimes (FAPI 2.0 §5.3.1.2: codes ≤ 60 s, request_uri < 600 s).
+const (
+	CodeTTL           = 60 * time.Second
+	PARTTL            = 90 * time.Second
+	InteractionTTL    = 10 * time.Minute
+	DefaultAccessTTL  = 5 * time.Minute
+	DefaultConsentTTL = 90 * 24 * time.Hour
+	CIBATTL           = 5 * time.Minute
+	CIBAInterval      = 5 * time.Second
+	// Skew is the tolerance on JWT times from clients (FAPI 2.0 §5.3.1.1:
+	// accept iat/nbf up to 10 s in the future).
+	Skew = 10 * time.Second
+)
+
+// Auditor appends an audit entry inside the caller's transaction.
+type Auditor interface {
+	Append(ctx context.Context, tx *store.Tx, e audit.Entry) (uint64, error)
+}
+
+// ClientAuthenticator authenticates a client at an endpoint (private_key_jwt
+// or mutual TLS) and spends its assertion; *tenant.Issuer satisfies it.
+type ClientAuthenticator interface {
+	AuthenticateClient(ctx context.Context, req tenant.TokenRequest) (tenant.Client, error)
+	// Token issues a client_credentials token (the grant for a client
+	// acting for itself, not for a customer).
+	Token(ctx context.Context, req tenant.TokenRequest) (tenant.Token, error)
+	// Authenticate validates a client_credentials access token.
+	Authenticate(ctx context.Context, bearer string, peer *x509.Certificate) (tenant.Principal, error)
+}
+
+var _ ClientAuthenticator = (*tenant.Issuer)(nil)
+
+// Sealer encrypts personal data under a subject's data key before it is
+// stored; *vault.Vault satisfies it.
+type Sealer interface {
+	Seal(ctx context.Context, tx *store.Tx, s vault.SubjectRef, aad, plaintext []byte) ([]byte, error)
+	Open(ctx context.Context, q vault.Querier, s vault.SubjectRef, aad, ciphertext []byte) ([]byte, error)
+}
+
+var _ Sealer = (*vault.Vault)(nil)
+
+// Config configures a Server.
+type Config struct {
+	// Issuer is the issuer identifier: the server's public https URL
+	// without a trailing slash. Endpoints are under it.
+	Issuer string
+	DB     *store.DB
+	Audit  Auditor
+	// Clients authenticates API clients (package tenant).
+	Clients ClientAuthenticator
+	// Sealer seals authorization_details and CIBA secrets.
+	Sealer Sealer
+	// Signer signs ID tokens, JARM responses and JWT introspection
+	// responses.
+	Signer *Signer
+	// Customers authenticates the customer at the authorization endpoint
+	// and on the CIBA device page.
+	Customers CustomerAuthenticator
+	// CIBANotifier tells a customer's device that a CIBA request awaits
+	// them (nil: CIBA is not offered).
+	CIBANotifier CIBANotifier
+	// Pinger delivers CIBA ping callbacks (nil: the built-in outbox).
+	Pinger Pinger
+	// PingClient is the HTTP client of the built-in outbox (nil: a client
+	// with a 10 s timeout that does not follow redirects).
+	PingClient *http.Client
+	// AccessTTL is the access-token lifetime (default 5 min, at most 1 h).
+	AccessTTL time.Duration
+	// ConsentTTL is how long a consent (and its refresh token) lasts
+	// (default 90 days).
+	ConsentTTL time.Duration
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// Server is the authorization server.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
+	nonces   *nonces
+	dpopJTIs *localJTIs
+	cache    *tokenCache
+	limits   *limiter
+	pinger   Pinger
+	// urls
+	issuer, parURL, authzURL, tokenURL, introspectURL, revokeURL, cibaURL, userinfoURL, jwksURL string
+	audiences                                                                                   []string
+}
+
+// New validates cfg and returns a Server. It fails closed: a missing
+// signer, store, client authenticator, sealer or customer authenticator is
+// an error.
+func New(cfg Config) (*Server, error) {
+	u, err := url.Parse(cfg.Issuer)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(cfg.Issuer, "/"):
+		return nil, fmt.Errorf("oauth: issuer %q must be an absolute URL without query, fragment or trailing slash", cfg.Issuer)
+	case cfg.DB == nil || cfg.Audit == nil || cfg.Clients == nil || cfg.Sealer == nil:
+		return nil, errors.New("oauth: store, auditor, client authenticator and sealer are required")
+	case cfg.Signer == nil:
+		return nil, errors.New("oauth: a signing key is required")
+	case cfg.Customers == nil:
+		return nil, errors.New("oauth: a customer authenticator is required")
+	}
+	if cfg.AccessTTL == 0 {
+		cfg.AccessTTL = DefaultAccessTTL
+	}
+	if cfg.AccessTTL < time.Second || cfg.AccessTTL > time.Hour {
+		return nil, fmt.Errorf("oauth: access-token lifetime %v outside 1s..1h", cfg.AccessTTL)
+	}
+	if cfg.ConsentTTL == 0 {
+		cfg.ConsentTTL = DefaultConsentTTL
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, dpopJTIs: &localJTIs{}}
+	s.nonces = newNonces(cfg.Now)
+	s.cache = newTokenCache(cfg.Now)
+	s.limits = newLimiter(cfg.Now)
+	s.pinger = cfg.Pinger
+	if s.pinger == nil {
+		s.pinger = &outboxPinger{s: s}
+	}
+	s.issuer = cfg.Issuer
+	s.parURL = cfg.Issuer + PathPAR
+	s.authzURL = cfg.Issuer + PathAuthorize
+	s.tokenURL = cfg.Issuer + PathToken
+	s.introspectURL = cfg.Issuer + PathIntrospect
+	s.revokeURL = cfg.Issuer + PathRevoke
+	s.cibaURL = cfg.Issuer + PathCIBA
+	s.userinfoURL = cfg.Issuer + PathUserInfo
+	s.jwksURL = cfg.Issuer + PathJWKS
+	s.audiences = []string{s.issuer, s.tokenURL, s.parURL, s.cibaURL, s.introspectURL, s.revokeURL}
+	return s, nil
+}
+
+// Audiences are the aud values client assertions may carry: the issuer
+// identifier (FAPI 2.0 §5.3.1.1) and the endpoint URLs. The tenant.Issuer
+// that authenticates clients must be configured with them.
+func Audiences(issuer string) []string {
+	return []string{issuer, issuer + PathToken, issuer + PathPAR, issuer + PathCIBA, issuer + PathIntrospect, issuer + PathRevoke}
+}
+
+// Endpoint paths.
+const (
+	PathPAR        = "/v1/oauth/par"
+	PathAuthorize  = "/oauth/authorize"
+	PathDecide     = "/oauth/authorize/decide"
+	PathToken      = "/v1/oauth/token"
+	PathIntrospect = "/v1/oauth/introspect"
+	PathRevoke     = "/v1/oauth/revoke"
+	PathCIBA       = "/v1/oauth/bc-authorize"
+	PathDevice     = "/oauth/device"
+	PathUserInfo   = "/v1/oauth/userinfo"
+	PathJWKS       = "/oauth/jwks.json"
+)
+
+// Run runs the server's background work until ctx ends: the revocation
+// feed that keeps every instance's token cache honest, and CIBA ping
+// delivery. The caller owns it (one goroutine).
+func (s *Server) Run(ctx context.Context) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.cache.follow(ctx, s.cfg.DB, s.log)
+	}()
+	if p, ok := s.pinger.(*outboxPinger); ok {
+		p.run(ctx)
+	}
+	<-done
+}
+
+func (s *Server) audit(ctx context.Context, tx *store.Tx, kind, actor, tenantID, action, object string, details map[string]string) error {
+	_, err := s.cfg.Audit.Append(ctx, tx, audit.Entry{
+		ActorKind: kind, ActorID: actor, TenantID: tenantID, Action: action, Object: object,
+		RequestID: requestID(ctx), Outcome: audit.OutcomeOK, Details: details,
+	})
+	return err
+}
