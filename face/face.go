@@ -1,8 +1,10 @@
 // Package face is the face engine: it finds faces in an image, locates 68
 // landmarks, aligns each face the way the recognition model was trained
-// (dlib's similarity-warped 150x150 chip, or face-api's axis-aligned box for
-// parity with the reference), embeds it into an L2-normalised Template,
-// measures quality, and decides 1:1 matches at a calibrated false-match rate.
+// (the ArcFace five-point 112x112 chip for the default mfn512 recogniser;
+// dlib's similarity-warped 150x150 chip, or face-api's axis-aligned box for
+// parity with the reference, for the dlib ResNet), embeds it into an
+// L2-normalised Template, measures quality and presentation-attack scores,
+// and decides 1:1 matches at a calibrated false-match rate.
 //
 // Invariants:
 //   - A Template is L2-normalised and tagged with the model (and alignment)
@@ -21,8 +23,9 @@
 //     caller's policy decides.
 //
 // Models come from package face/models; the networks run in face/nn through
-// face/faceapi (detection, landmarks, recognition) and face/human
-// (BlazeFace, antispoof and liveness). Load builds the default Engine from an
+// face/faceapi (detection, landmarks, the ResNet), face/human (BlazeFace,
+// antispoof and liveness) and face/nn/onnx (the faceplugin recogniser and
+// liveness model; docs/face-models.md). Load builds the default Engine from an
 // installed model folder; New takes any Stages (other weights, tests).
 package face
 

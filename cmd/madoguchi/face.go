@@ -572,6 +572,9 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 	if err != nil {
 		return err
 	}
+	if (*alsoFaceAPI || *alsoFlip) && (eng.Alignment() == face.AlignArcFace || eng.Alignment() == face.AlignArcFaceFlip) {
+		return usageError{"--also-faceapi and --also-flip score the dlib ResNet's alignments: add --recognizer resnet128"}
+	}
 	var also []face.Alignment
 	if *alsoFaceAPI {
 		also = append(also, face.AlignFaceAPI)
