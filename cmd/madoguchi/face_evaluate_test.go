@@ -120,3 +120,33 @@ func TestFaceEvaluatePAD(t *testing.T) {
 		}
 	}
 }
+
+// arcColour is an ArcFace-family test recogniser (five-point 112x112 chip).
+type arcColour struct{ quadrantColour }
+
+func (arcColour) ChipSide() int { return 112 }
+
+// TestFaceEvaluateLFWRefusesDlibAlignmentsOnArcFace: the ResNet's extra
+// alignments cannot be scored by an ArcFace-family engine; the command says
+// so before analysing anything.
+func TestFaceEvaluateLFWRefusesDlibAlignmentsOnArcFace(t *testing.T) {
+	load := func(*engineFlags) (*face.Engine, error) {
+		return face.New(face.Stages{Detector: noDetect{t}, Landmarker: gridLandmarks{}, Embedder: arcColour{}, Name: "test-arc"}, face.Config{})
+	}
+	pairs := filepath.Join(t.TempDir(), "pairs.txt")
+	var lines []string
+	for i := 0; i < 10; i++ {
+		lines = append(lines, fmt.Sprintf("P%d 1 2", i))
+	}
+	for i := 0; i < 10; i++ {
+		lines = append(lines, fmt.Sprintf("P%d 1 Q%d 1", i, i))
+	}
+	os.WriteFile(pairs, []byte("10\n"+strings.Join(lines, "\n")+"\n"), 0o644)
+	for _, flag := range []string{"--also-flip", "--also-faceapi"} {
+		e, _, _ := testEnv()
+		err := faceEvaluateLFW(context.Background(), e, []string{"--lfw", t.TempDir(), "--pairs", pairs, flag}, load)
+		if err == nil || !strings.Contains(err.Error(), "--recognizer resnet128") {
+			t.Errorf("evaluate-lfw %s on an ArcFace engine = %v, want a usage error naming --recognizer resnet128", flag, err)
+		}
+	}
+}
