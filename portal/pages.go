@@ -10,6 +10,8 @@ func pages() []Route {
 	return []Route{
 		{Method: get, Path: "/{$}", Handle: homeShow, Nav: "nav.home", Hint: "hint.home"},
 		{Method: get, Path: "/account", Handle: accountShow, Nav: "nav.account", Hint: "hint.account"},
+		{Method: get, Path: "/monitor", Handle: monitorShow, Roles: monitorRoles, Nav: "nav.monitor", Hint: "hint.monitor"},
+		{Method: post, Path: "/monitor/action", Handle: monitorAction, Roles: monitorRoles},
 
 		{Method: get, Path: "/login", Handle: loginShow, Public: true},
 		{Method: post, Path: "/login", Handle: loginCheck, Public: true},

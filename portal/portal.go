@@ -81,6 +81,9 @@ type Config struct {
 	// reviewers review its sessions (ekyc policy "operator_review"). A
 	// tenant without a policy answers false. Required.
 	OperatorReview func(ctx context.Context, tenantID string) (bool, error)
+	// Monitor is transaction authentication's monitoring queue (package
+	// txauth); nil shows the monitoring page empty, with a note.
+	Monitor Monitor
 	// TenantName names a tenant for display (optional; the id otherwise).
 	TenantName func(ctx context.Context, tenantID string) (string, error)
 	// RequestID returns the request id the server assigned (optional).

@@ -63,6 +63,8 @@ func withTestRoutes(c *Config) { c.extra = testRoutes() }
 var routeSpecs = map[string]routeSpec{
 	"GET /{$}":                   {},
 	"GET /account":               {},
+	"GET /monitor":               {},
+	"POST /monitor/action":       {body: url.Values{"action": {"hold"}, "id": {"cf_none"}}},
 	"GET /login":                 {},
 	"POST /login":                {body: url.Values{"username": {"x"}, "password": {"y"}, "code": {"123456"}}},
 	"POST /logout":               {},

@@ -137,6 +137,9 @@ func (a *app) portalMount(p portalFlags, publicURL string) (*web.Mount, error) {
 		TrustedProxies:      proxies,
 		Logger:              a.log,
 	}
+	if a.txauth != nil {
+		cfg.Monitor = a.txauth
+	}
 	if p.passkeys == "on" {
 		if p.url == "" {
 			p.url = publicURL
