@@ -113,7 +113,7 @@ func LoadOrCreateDevIssuerKey(path string) (k *IssuerKey, created bool, err erro
 
 // PublicKeyJSON is an issuer key as the API and the branch cache carry it.
 type PublicKeyJSON struct {
-	Kid string `json:"kid"`
+	Kid  string `json:"kid"`
 	SPKI []byte `json:"spki"` // DER SubjectPublicKeyInfo, base64
 }
 

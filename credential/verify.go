@@ -12,15 +12,15 @@ import (
 
 // Offline verification errors (each a refusal the branch shows).
 var (
-	ErrExpired      = errors.New("credential: expired")
-	ErrNotYetValid  = errors.New("credential: not yet valid")
-	ErrRevoked      = errors.New("credential: revoked")
-	ErrOtherTenant  = errors.New("credential: issued for another tenant")
-	ErrOtherIssuer  = errors.New("credential: issued by another issuer")
-	ErrModel        = errors.New("credential: recogniser model not run here")
-	ErrStatusStale  = errors.New("credential: the status list is too old or missing")
+	ErrExpired       = errors.New("credential: expired")
+	ErrNotYetValid   = errors.New("credential: not yet valid")
+	ErrRevoked       = errors.New("credential: revoked")
+	ErrOtherTenant   = errors.New("credential: issued for another tenant")
+	ErrOtherIssuer   = errors.New("credential: issued by another issuer")
+	ErrModel         = errors.New("credential: recogniser model not run here")
+	ErrStatusStale   = errors.New("credential: the status list is too old or missing")
 	ErrStatusUnknown = errors.New("credential: the status list does not cover this credential")
-	ErrStatusReplay = errors.New("credential: status list older than the one held")
+	ErrStatusReplay  = errors.New("credential: status list older than the one held")
 )
 
 // clockSkew tolerates a branch PC's clock running behind the issuer's.
