@@ -15,7 +15,7 @@ CREATE TABLE credential_tenants (
 -- stable across reissues; unrelated to the customer id or reference).
 CREATE TABLE credential_subjects (
 	tenant_id   TEXT   NOT NULL REFERENCES tenants (id),
-	customer_id TEXT   NOT NULL REFERENCES customers (id),
+	customer_id TEXT   NOT NULL,
 	subject     TEXT   NOT NULL UNIQUE,
 	PRIMARY KEY (tenant_id, customer_id)
 );
@@ -23,7 +23,7 @@ CREATE TABLE credential_subjects (
 CREATE TABLE credentials (
 	id            TEXT    PRIMARY KEY,
 	tenant_id     TEXT    NOT NULL REFERENCES tenants (id),
-	customer_id   TEXT    NOT NULL REFERENCES customers (id),
+	customer_id   TEXT    NOT NULL,
 	status_index  BIGINT  NOT NULL,
 	model         TEXT    NOT NULL,
 	basis         TEXT    NOT NULL,
