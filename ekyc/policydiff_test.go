@@ -15,6 +15,7 @@ func TestComparePolicies(t *testing.T) {
 	base := ExamplePolicy(0.6)
 	base.Methods = []string{"he", "wa"}
 	base.MinSelfieFrames = 6
+	base.DeviceSignature = DeviceSignatureReason
 	tests := []struct {
 		field   string
 		change  func(p *Policy)
@@ -24,6 +25,8 @@ func TestComparePolicies(t *testing.T) {
 		{"methods.wa", func(p *Policy) { p.Methods = []string{"he"} }, false},
 		{"offer_ho_after_amendment", func(p *Policy) { p.OfferHoAfterAmendment = true }, true},
 		{"operator_review", func(p *Policy) { p.OperatorReview = true }, true},
+		{"device_signature", func(p *Policy) { p.DeviceSignature = DeviceSignatureOptional }, true},
+		{"device_signature", func(p *Policy) { p.DeviceSignature = DeviceSignatureRefuse }, false},
 		{"face_match.target_fmr", func(p *Policy) { p.FaceMatch.TargetFMR = 1e-3 }, true},
 		{"face_match.target_fmr", func(p *Policy) { p.FaceMatch.TargetFMR = 1e-5 }, false},
 		{"face_match.threshold", func(p *Policy) { p.FaceMatch.Threshold = 0.5 }, true},

@@ -103,6 +103,8 @@ type env struct {
 	operatorReview map[string]bool
 	people         map[string]*person
 	admins         [2]staff.Actor
+	// admin holds the administration pages' services (admin_helpers_test.go).
+	admin *adminDeps
 }
 
 // Personas: op-admin (operator admin, bootstrap), op-admin2, op-reviewer,
@@ -130,7 +132,7 @@ func newEnv(t testing.TB, mod ...func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.dir, err = staff.New(db, e.audit, v, staff.Config{Argon2: fastArgon2, Now: e.clock.Now})
+	e.dir, err = staff.New(db, e.audit, v, staff.Config{Argon2: fastArgon2, Now: e.clock.Now, Executors: e.adminExecutors(v)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,6 +175,7 @@ func newEnv(t testing.TB, mod ...func(*Config)) *env {
 		TenantName:     func(_ context.Context, id string) (string, error) { return "Bank " + strings.ToUpper(id[3:]), nil },
 		RequestID:      func(context.Context) string { return "req-test-0001" },
 		Now:            e.clock.Now,
+		Admin:          e.admin.config(e.dir),
 	}
 	for _, m := range mod {
 		m(&e.cfg)
@@ -261,6 +264,8 @@ func (b *browser) request(method, path string, body any, hdr map[string]string) 
 		r, ct = strings.NewReader(v.Encode()), "application/x-www-form-urlencoded"
 	case []byte:
 		r, ct = strings.NewReader(string(v)), "application/json"
+	case rawBody: // admin_helpers_test.go
+		r, ct = strings.NewReader(string(v.b)), v.ct
 	}
 	req := httptest.NewRequest(method, "https://"+testHost+path, r)
 	req.RemoteAddr = b.remote

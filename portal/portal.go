@@ -88,6 +88,8 @@ type Config struct {
 	TenantName func(ctx context.Context, tenantID string) (string, error)
 	// RequestID returns the request id the server assigned (optional).
 	RequestID func(ctx context.Context) string
+	// Admin wires the administration pages (admin.go).
+	Admin Admin
 	// RequireAdminPasskey withholds the admin role from sessions not opened
 	// with a passkey: an admin signed in with password and TOTP can reach
 	// their account page (to register a passkey) but no admin page.

@@ -132,6 +132,7 @@ func (a *app) portalMount(p portalFlags, publicURL string) (*web.Mount, error) {
 			return t.Name, err
 		},
 		RequestID:           web.RequestID,
+		Admin:               a.portalAdmin(),
 		RequireAdminPasskey: p.adminPasskey == "required",
 		ReauthWindow:        p.reauth,
 		TrustedProxies:      proxies,
