@@ -24,8 +24,8 @@ import (
 	"strconv"
 )
 
+// The KEM is DHKEM(X25519, HKDF-SHA256), implied by the X25519 keys.
 var (
-	hpkeKEM  = hpke.DHKEM(ecdh.X25519())
 	hpkeKDF  = hpke.HKDFSHA256()
 	hpkeAEAD = hpke.AES128GCM()
 )

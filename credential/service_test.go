@@ -39,8 +39,10 @@ func (f fakeTemplates) CredentialTemplate(context.Context, Actor, string, string
 
 type fakeEngine struct{}
 
-func (fakeEngine) AnalyzeImage(context.Context, []byte) ([]face.Face, error) { return nil, face.ErrNoFace }
-func (fakeEngine) Model() string                                           { return testModel }
+func (fakeEngine) AnalyzeImage(context.Context, []byte) ([]face.Face, error) {
+	return nil, face.ErrNoFace
+}
+func (fakeEngine) Model() string { return testModel }
 
 type fixedPolicy struct{}
 

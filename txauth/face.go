@@ -125,16 +125,6 @@ func landmarksOf(f face.Face) ekyc.Landmarks {
 	return l
 }
 
-func largestFace(fs []face.Face) face.Face {
-	best := fs[0]
-	for _, f := range fs[1:] {
-		if f.Box[2]*f.Box[3] > best.Box[2]*best.Box[3] {
-			best = f
-		}
-	}
-	return best
-}
-
 // EnrollFace derives the customer's face template from the live selfies of
 // the approved eKYC session and seals it (replacing an earlier one).
 func (s *Service) EnrollFace(ctx context.Context, a Actor, tenant, customerID string) (string, error) {
