@@ -324,4 +324,3 @@ func (s *Server) crDeviceAction(w http.ResponseWriter, r *http.Request, st crede
 	writeJSON(w, http.StatusOK, deviceJSON{Device: *d, Fingerprint: d.Fingerprint()})
 	return nil
 }
-
