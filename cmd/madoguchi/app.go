@@ -15,8 +15,10 @@ import (
 
 	"github.com/madoguchi/madoguchi/audit"
 	"github.com/madoguchi/madoguchi/blob"
+	"github.com/madoguchi/madoguchi/credential"
 	"github.com/madoguchi/madoguchi/document/chip"
 	"github.com/madoguchi/madoguchi/ekyc"
+	"github.com/madoguchi/madoguchi/fraud"
 	"github.com/madoguchi/madoguchi/notify"
 	"github.com/madoguchi/madoguchi/oauth"
 	"github.com/madoguchi/madoguchi/revoke"
@@ -60,6 +62,8 @@ type app struct {
 	resultSigner *ekyc.Signer
 	// txauth is transaction authentication (txauth_wire.go; nil: disabled).
 	txauth *txauth.Service
+	// credential is the offline face credential (credential_wire.go; nil: disabled).
+	credential *credential.Service
 	// face is the face engine eKYC and txauth share (ekyc_wire.go).
 	face *lazyFace
 	// staff holds staff accounts, sessions and dual-control approvals.
@@ -73,6 +77,8 @@ type app struct {
 	chips *chip.Verifier
 	// notify delivers every domain's webhooks (notify_wire.go).
 	notify *notify.Notifier
+	// fraud runs the cross-session fraud checks (fraud_wire.go).
+	fraud *fraud.Service
 	// devKeys lists the development keys generated or loaded, for the
 	// single start-up warning.
 	devKeys []string
