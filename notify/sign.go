@@ -241,12 +241,14 @@ func scheme(req *http.Request) string {
 	return "http"
 }
 
-// targetURI is the request's absolute target URI: as sent (a client
-// request carries it whole), or rebuilt from scheme, Host and the request
-// target on a server.
+// targetURI is the request's absolute target URI as the receiver will
+// rebuild it: scheme, authority and the request target actually sent. A
+// client request carries its URL whole, but the request line of a URL with
+// an empty path is "/" (RFC 9110 §4.2.1), so both sides are built from
+// RequestURI; the fragment and any user information are never sent.
 func targetURI(req *http.Request) string {
 	if req.URL.IsAbs() {
-		return req.URL.String()
+		return req.URL.Scheme + "://" + req.URL.Host + req.URL.RequestURI()
 	}
 	return scheme(req) + "://" + req.Host + req.URL.RequestURI()
 }

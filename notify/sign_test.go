@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -223,4 +224,44 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("Verify accepted forged fields %q %q %q", in, sig, digest)
 		}
 	})
+}
+
+// TestVerifyOnReceiver signs client requests and verifies them as a real
+// receiver rebuilds them from the request line: a URL without a path is
+// sent as "/" and must verify (it did not: the signer covered "http://h:p"
+// while the receiver saw "http://h:p/").
+func TestVerifyOnReceiver(t *testing.T) {
+	_, k, _ := ed25519.GenerateKey(rand.Reader)
+	s, _ := NewSigner(k)
+	keys, err := ParseJWKS(s.JWKS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const body = `{"event":"x"}`
+	got := make(chan error, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		_, err := Verify(r, b, keys, VerifyOptions{})
+		got <- err
+	}))
+	defer srv.Close()
+	for _, path := range []string{"", "/", "/hooks/kyc", "/hooks/kyc?tenant=a&x=%2F"} {
+		req, err := http.NewRequest("POST", srv.URL+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Webhook-Id", "ev_1")
+		if err := s.Sign(req, []byte(body), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if err := <-got; err != nil {
+			t.Errorf("receiver Verify(URL %q) = %v, want nil", srv.URL+path, err)
+		}
+	}
 }
