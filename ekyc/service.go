@@ -94,6 +94,9 @@ type Config struct {
 	Rand                  io.Reader
 	// ClaimTTL bounds a reviewer's claim (default 15 minutes).
 	ClaimTTL time.Duration
+	// Reviewers says whether a claim's holder is still signed in; nil:
+	// claims last ClaimTTL whatever happens to the holder's staff session.
+	Reviewers ReviewerPresence
 }
 
 // Service is the eKYC domain: sessions, captures, decisions, review,
