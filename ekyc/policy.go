@@ -322,3 +322,15 @@ func loadPolicy(ctx context.Context, q rowQuerier, tenant string) (Policy, int, 
 	}
 	return p, ver, nil
 }
+
+// ExampleReferPolicy is ExamplePolicy with every reason referred to a
+// person instead of rejected: for development (`madoguchi dev session
+// --refer`) and tests of the review workbench, never for production.
+func ExampleReferPolicy(threshold float64) Policy {
+	p := ExamplePolicy(threshold)
+	p.Actions = map[string]Action{}
+	for code := range DefaultActions() {
+		p.Actions[code] = Review
+	}
+	return p
+}
