@@ -30,6 +30,12 @@ func recordJSON(rq *Request) error {
 
 // recordPDF downloads the record as PDF, with the JSON download attached.
 func recordPDF(rq *Request) error {
+	if rq.s.cfg.Records == nil {
+		return ErrNotFound
+	}
+	if _, err := Load(rq, recordKind, rq.PathValue("id")); err != nil {
+		return err
+	}
 	if rq.s.cfg.PDFFont == nil {
 		return errNoPDF
 	}

@@ -60,10 +60,13 @@ func reviewDecide(rq *Request) error {
 	case err != nil:
 		return reviewErr(rq, id, err)
 	}
-	if got.Outcome == ekyc.OutcomeReview {
+	switch got.Outcome {
+	case ekyc.OutcomeReview:
 		rq.Flash("review.flash_first_approval")
-	} else {
-		rq.Flash("review.flash_decided_" + string(got.Outcome))
+	case ekyc.OutcomeApproved:
+		rq.Flash("review.flash_decided_approved")
+	default:
+		rq.Flash("review.flash_decided_rejected")
 	}
 	return rq.Redirect(Prefix + "/review")
 }

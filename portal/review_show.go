@@ -281,3 +281,8 @@ func (p *reviewPage) Checked(code string) bool { return slices.Contains(p.Form.C
 
 // ReasonChosen reports whether the form chose reason code.
 func (p *reviewPage) ReasonChosen(code string) bool { return slices.Contains(p.Form.Reasons, code) }
+
+// Both reports whether a reason code fits both verdicts (listed once).
+func (p *reviewPage) Both(code string) bool {
+	return slices.Contains(p.ApproveReasons, code) && slices.Contains(p.RejectReasons, code)
+}

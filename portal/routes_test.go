@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -25,6 +26,9 @@ type routeSpec struct {
 	object func(e *env, b *browser) string
 	// ownerOK is the status the owner gets (routes with an object).
 	ownerOK int
+	// visibleTo are other personas that may see the object as the owner
+	// does (a record is the tenant's, not one person's).
+	visibleTo []string
 }
 
 // testRoutes are extra routes only the tests mount: a role-restricted page
@@ -86,6 +90,19 @@ var routeSpecs = map[string]routeSpec{
 	"POST /passkey/finish":          {body: map[string]any{"credential": map[string]string{}}},
 	"POST /account/passkeys/begin":  {body: map[string]string{}},
 	"POST /account/passkeys/finish": {body: map[string]any{"name": "k", "credential": map[string]string{}}},
+	// The review workbench and records (review_routes_test.go).
+	"GET /review":                   {},
+	"GET /review/{id}":              {object: reviewObject("", false), ownerOK: http.StatusOK},
+	"POST /review/{id}/claim":       {object: reviewObject("/claim", false), ownerOK: http.StatusSeeOther},
+	"POST /review/{id}/release":     {object: reviewObject("/release", true), ownerOK: http.StatusSeeOther},
+	"POST /review/{id}/decide":      {object: reviewObject("/decide", true), ownerOK: http.StatusSeeOther, body: rejectForm},
+	"GET /review/{id}/frames/{seq}": {object: reviewObject("/frames/1", true), ownerOK: http.StatusOK},
+	"GET /review/{id}/cards/{kind}": {object: hoCardObject, ownerOK: http.StatusOK},
+	"GET /review/{id}/chip-photo":   {object: reviewObject("/chip-photo", true), ownerOK: http.StatusOK},
+	"GET /records":                  {},
+	"GET /records/{id}":             {object: recordObject(""), ownerOK: http.StatusOK, visibleTo: recordViewers},
+	"GET /records/{id}/record.json": {object: recordObject("/record.json"), ownerOK: http.StatusOK, visibleTo: recordViewers},
+	"GET /records/{id}/record.pdf":  {object: recordObject("/record.pdf"), ownerOK: pdfOK(), visibleTo: recordViewers},
 	// The tests' own routes.
 	"GET /test/admin-only": {},
 	"GET /test/tenants/{id}": {
@@ -273,6 +290,9 @@ func TestCrossTenant(t *testing.T) {
 				}
 				roles, _ := portalRoles(sp, false)
 				want := http.StatusNotFound // the role may use the page; the object is not theirs
+				if slices.Contains(spec.visibleTo, intruder) {
+					want = spec.ownerOK
+				}
 				if !(&Principal{Roles: roles}).may(&rt) {
 					want = http.StatusForbidden
 				}
