@@ -34,7 +34,13 @@ func verifyBundleFile(e *env, b []byte, vkey string, fail func(error) error) err
 		return fail(err)
 	}
 	if len(doc.Record) > 0 {
-		sum := sha256.Sum256(doc.Record)
+		// The portal hashed the record as compact JSON; the file may be
+		// indented.
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, doc.Record); err != nil {
+			return fail(fmt.Errorf("%w: the record is not JSON", audit.ErrProof))
+		}
+		sum := sha256.Sum256(compact.Bytes())
 		want := hex.EncodeToString(sum[:])
 		found := false
 		for _, en := range entries {
