@@ -202,7 +202,7 @@ func TestReviewDecideHe(t *testing.T) {
 	}
 	b = e.signedIn("a-reviewer")
 	e.claimAs("a-reviewer", ss.ID) // renew the claim
-	full.Del("csrf")              // the new browser's token
+	full.Del("csrf")               // the new browser's token
 	r := b.post("/portal/review/"+ss.ID+"/decide", full)
 	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/portal/review" || b.flash() != "review.flash_decided_approved" {
 		t.Fatalf("approve = %d %s\n%s", r.status, r.header.Get("Location"), r.body)
