@@ -26,5 +26,9 @@ func (a *app) reviewWiring(cfg *portal.Config, p portalFlags) {
 		a.log.Warn("portal: no Japanese font for record PDFs; PDF downloads are unavailable (install fonts-ipaexfont-gothic or set --pdf-font)", "font", p.pdfFont, "err", err)
 		return
 	}
+	if err := recordpdf.CheckFont(font); err != nil {
+		a.log.Warn("portal: the font for record PDFs does not work; PDF downloads are unavailable", "font", p.pdfFont, "err", err)
+		return
+	}
 	cfg.PDFFont = font
 }

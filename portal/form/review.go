@@ -70,6 +70,8 @@ func (d Decision) Validate(checklist, approveReasons, rejectReasons []string, cl
 		e.Add("reason", "review.err_reason_required")
 	case len(d.Reasons) > 4:
 		e.Add("reason", "review.err_reason_count")
+	case d.Verdict != "approve" && d.Verdict != "reject":
+		// Which reasons fit depends on the verdict.
 	default:
 		for i, r := range d.Reasons {
 			if len(r) > maxCode || !slices.Contains(allowed, r) || slices.Contains(d.Reasons[:i], r) {

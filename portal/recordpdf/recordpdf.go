@@ -242,3 +242,21 @@ func stamp(t time.Time) string {
 	}
 	return t.UTC().Format("2006-01-02 15:04:05 UTC")
 }
+
+// CheckFont renders a line of Japanese with font: a server checks its
+// font once at start-up instead of failing at the first download.
+func CheckFont(font []byte) error {
+	if len(font) == 0 {
+		return ErrNoFont
+	}
+	pdf := fpdf.New("P", "mm", "A4", "")
+	pdf.AddUTF8FontFromBytes(family, "", font)
+	pdf.AddPage()
+	pdf.SetFont(family, "", 10)
+	pdf.Cell(0, 5, "確認記録")
+	var buf bytes.Buffer
+	if err := pdf.Output(&buf); err != nil {
+		return fmt.Errorf("recordpdf: font: %w", err)
+	}
+	return nil
+}

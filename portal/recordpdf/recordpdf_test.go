@@ -98,4 +98,10 @@ func TestRenderReadByPoppler(t *testing.T) {
 	if _, err := Render(Input{Record: rec}, []byte("not a font")); err == nil {
 		t.Error("Render(garbage font) = nil error")
 	}
+	if err := CheckFont(font); err != nil {
+		t.Errorf("CheckFont(IPAexGothic) = %v", err)
+	}
+	if err := CheckFont([]byte("not a font")); err == nil {
+		t.Error("CheckFont(garbage) = nil error")
+	}
 }
