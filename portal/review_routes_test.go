@@ -29,8 +29,11 @@ func hoCardObject(e *env, b *browser) string {
 	return "/review/" + ss.ID + "/cards/front"
 }
 
-// rejectForm is a valid rejection.
-var rejectForm = url.Values{"verdict": {"reject"}, "reason": {"review.presentation_attack"}, "note": {"the selfie shows a screen"}}
+// rejectForm is a valid rejection (a fresh one: posting a form adds the
+// browser's CSRF token to it).
+func rejectForm() url.Values {
+	return url.Values{"verdict": {"reject"}, "reason": {"review.presentation_attack"}, "note": {"the selfie shows a screen"}}
+}
 
 // recordObject makes a decided session of tenant A with its record.
 func recordObject(suffix string) func(e *env, b *browser) string {

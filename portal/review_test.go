@@ -271,7 +271,7 @@ func TestReviewFourEyes(t *testing.T) {
 	// A rejection takes one reviewer.
 	rej := e.referred("tn_a", "he", false)
 	r1.post("/portal/review/"+rej.ID+"/claim", nil)
-	if r := r1.post("/portal/review/"+rej.ID+"/decide", rejectForm); r.status != http.StatusSeeOther || r1.flash() != "review.flash_decided_rejected" {
+	if r := r1.post("/portal/review/"+rej.ID+"/decide", rejectForm()); r.status != http.StatusSeeOther || r1.flash() != "review.flash_decided_rejected" {
 		t.Errorf("rejection = %d", r.status)
 	}
 }
@@ -367,7 +367,7 @@ func TestReviewRace(t *testing.T) {
 	for k, v := range r2.cookies {
 		tabs[1].cookies[k] = v
 	}
-	forms := []url.Values{approveForm(ss.Method), rejectForm}
+	forms := []url.Values{approveForm(ss.Method), rejectForm()}
 	for i := range forms {
 		forms[i].Set("csrf", r2.csrf())
 	}

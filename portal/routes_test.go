@@ -95,7 +95,7 @@ var routeSpecs = map[string]routeSpec{
 	"GET /review/{id}":              {object: reviewObject("", false), ownerOK: http.StatusOK},
 	"POST /review/{id}/claim":       {object: reviewObject("/claim", false), ownerOK: http.StatusSeeOther},
 	"POST /review/{id}/release":     {object: reviewObject("/release", true), ownerOK: http.StatusSeeOther},
-	"POST /review/{id}/decide":      {object: reviewObject("/decide", true), ownerOK: http.StatusSeeOther, body: rejectForm},
+	"POST /review/{id}/decide":      {object: reviewObject("/decide", true), ownerOK: http.StatusSeeOther, body: rejectForm()},
 	"GET /review/{id}/frames/{seq}": {object: reviewObject("/frames/1", true), ownerOK: http.StatusOK},
 	"GET /review/{id}/cards/{kind}": {object: hoCardObject, ownerOK: http.StatusOK},
 	"GET /review/{id}/chip-photo":   {object: reviewObject("/chip-photo", true), ownerOK: http.StatusOK},
