@@ -67,7 +67,7 @@ func TestHeApproved(t *testing.T) {
 		if err := json.Unmarshal(payload, &res); err != nil {
 			t.Fatal(err)
 		}
-		if res.Outcome != OutcomeApproved || res.Audience != e.tenantA || res.EventID != eventID(ss.ID) || res.VerifiedClaims == nil {
+		if res.Outcome != OutcomeApproved || res.Audience != client.ID || res.EventID != eventID(ss.ID) || res.VerifiedClaims == nil {
 			t.Fatalf("result = %+v", res)
 		}
 		vc := res.VerifiedClaims

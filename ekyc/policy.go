@@ -229,8 +229,25 @@ func (s *Service) SetPolicy(ctx context.Context, actor Actor, tenant string, p P
 }
 
 // StorePolicy is SetPolicy without a Service (for the administration CLI).
-// The tenant must exist (foreign key).
+// The tenant must exist (foreign key). Whether the change needs a second
+// admin (ComparePolicies, Weakening) is the caller's to enforce.
 func StorePolicy(ctx context.Context, db *store.DB, a Auditor, actor Actor, tenant string, p Policy, now time.Time) (int, error) {
+	if err := p.Validate(); err != nil {
+		return 0, err
+	}
+	var ver int
+	err := db.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		ver, err = StorePolicyTx(ctx, tx, a, actor, tenant, p, now, nil)
+		return err
+	})
+	return ver, err
+}
+
+// StorePolicyTx stores tenant's policy inside tx (the transaction of an
+// approved dual-control request), bumping its version, with an audit entry
+// carrying details besides the version. It returns the new version.
+func StorePolicyTx(ctx context.Context, tx *store.Tx, a Auditor, actor Actor, tenant string, p Policy, now time.Time, details map[string]string) (int, error) {
 	if err := p.Validate(); err != nil {
 		return 0, err
 	}
@@ -240,31 +257,36 @@ func StorePolicy(ctx context.Context, db *store.DB, a Auditor, actor Actor, tena
 	}
 	var ver int
 	now = now.UTC()
-	err = db.InTx(ctx, func(tx *store.Tx) error {
-		err := tx.QueryRow(ctx, `SELECT version FROM ekyc_policies WHERE tenant_id = ?`, tenant).Scan(&ver)
-		switch {
-		case err == nil:
-			ver++
-			_, err = tx.Exec(ctx, `UPDATE ekyc_policies SET version = ?, policy = ?, updated_at = ? WHERE tenant_id = ?`,
-				ver, string(b), store.Micros(now), tenant)
-		case isNotFound(err):
-			ver = 1
-			_, err = tx.Exec(ctx, `INSERT INTO ekyc_policies (tenant_id, version, policy, updated_at) VALUES (?, ?, ?, ?)`,
-				tenant, ver, string(b), store.Micros(now))
-		}
-		if err != nil {
-			return err
-		}
-		kind := actor.Kind
-		if kind == "" {
-			kind = audit.ActorSystem
-		}
-		_, err = a.Append(ctx, tx, audit.Entry{ActorKind: kind, ActorID: actor.ID, TenantID: tenant, Action: "ekyc.policy.set",
-			Object: "policy/" + tenant, RequestID: actor.RequestID, Outcome: audit.OutcomeOK,
-			Details: map[string]string{"version": fmt.Sprint(ver)}})
-		return err
-	})
+	err = tx.QueryRow(ctx, `SELECT version FROM ekyc_policies WHERE tenant_id = ?`, tenant).Scan(&ver)
+	switch {
+	case err == nil:
+		ver++
+		_, err = tx.Exec(ctx, `UPDATE ekyc_policies SET version = ?, policy = ?, updated_at = ? WHERE tenant_id = ?`,
+			ver, string(b), store.Micros(now), tenant)
+	case isNotFound(err):
+		ver = 1
+		_, err = tx.Exec(ctx, `INSERT INTO ekyc_policies (tenant_id, version, policy, updated_at) VALUES (?, ?, ?, ?)`,
+			tenant, ver, string(b), store.Micros(now))
+	}
+	if err != nil {
+		return 0, err
+	}
+	kind := actor.Kind
+	if kind == "" {
+		kind = audit.ActorSystem
+	}
+	d := map[string]string{"version": fmt.Sprint(ver)}
+	for k, v := range details {
+		d[k] = v
+	}
+	_, err = a.Append(ctx, tx, audit.Entry{ActorKind: kind, ActorID: actor.ID, TenantID: tenant, Action: "ekyc.policy.set",
+		Object: "policy/" + tenant, RequestID: actor.RequestID, Outcome: audit.OutcomeOK, Details: d})
 	return ver, err
+}
+
+// LoadPolicyTx is LoadPolicy inside a transaction.
+func LoadPolicyTx(ctx context.Context, tx *store.Tx, tenant string) (Policy, int, error) {
+	return loadPolicy(ctx, tx, tenant)
 }
 
 // Policy returns tenant's stored policy and its version, or ErrNoPolicy.

@@ -13,8 +13,12 @@ import (
 
 // ResultPayload is the signed body of a result (pull API and webhook).
 type ResultPayload struct {
-	Issuer    string   `json:"iss"`
-	Audience  string   `json:"aud"` // the tenant id
+	Issuer string `json:"iss"`
+	// Audience is the client_id of the API client that created the
+	// session: the OAuth client the result is for, so a JWT validator
+	// configured with its own client_id accepts it (OpenID Connect's rule
+	// for aud).
+	Audience  string   `json:"aud"`
 	IssuedAt  int64    `json:"iat"`
 	EventID   string   `json:"jti"` // stable per session: receivers deduplicate on it
 	Event     string   `json:"event"`
@@ -77,7 +81,7 @@ func (s *Service) padCheckMethod() string { return s.cfg.PublicURL + "/check/bio
 func (s *Service) buildResult(ss *Session, rec *Record) *ResultPayload {
 	d := ss.Decision
 	p := &ResultPayload{
-		Issuer: s.cfg.PublicURL, Audience: ss.TenantID, IssuedAt: s.now().Unix(), EventID: eventID(ss.ID),
+		Issuer: s.cfg.PublicURL, Audience: ss.ClientID, IssuedAt: s.now().Unix(), EventID: eventID(ss.ID),
 		Event: EventDecided, SessionID: ss.ID, Reference: ss.Reference, Method: ss.Method.API,
 		Outcome: ss.Outcome, Reasons: []Reason{},
 	}

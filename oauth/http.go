@@ -175,16 +175,33 @@ func (s *Server) authenticateClient(r *http.Request, form map[string][]string) (
 	if err != nil {
 		if errors.Is(err, tenant.ErrInvalidClient) {
 			e := oerr(http.StatusUnauthorized, "invalid_client", "Client authentication failed.", err)
-			if req.ClientAssertion == "" && req.PeerCert != nil {
-				e.Challenge = `TLS`
-			} else {
-				e.Challenge = `Bearer error="invalid_client"`
-			}
+			e.Challenge = clientChallenge(r)
 			return tenant.Client{}, e
 		}
 		return tenant.Client{}, err
 	}
 	return c, nil
+}
+
+// clientChallenge is the WWW-Authenticate of an invalid_client answer (RFC
+// 6749 §5.2): a challenge of the scheme the client tried in the
+// Authorization header (none is supported for client authentication
+// here), and none when it authenticated in the body (private_key_jwt) or
+// with its TLS certificate, which no HTTP authentication scheme describes.
+func clientChallenge(r *http.Request) string {
+	scheme, _, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || scheme == "" || len(scheme) > 32 {
+		return ""
+	}
+	for _, c := range []byte(scheme) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return ""
+		}
+	}
+	if strings.EqualFold(scheme, "Basic") {
+		return `Basic realm="madoguchi", charset="UTF-8"`
+	}
+	return scheme + ` realm="madoguchi"`
 }
 
 // endpointURL is the URL of r as the client addressed it (for DPoP htu).

@@ -3,10 +3,18 @@ package oauth
 import (
 	"encoding/json"
 	"net/http"
+
+	"github.com/madoguchi/madoguchi/tenant"
 )
 
 // Algorithms this server accepts and uses (FAPI 2.0 §5.4).
 var signingAlgs = []string{"PS256", "ES256", "EdDSA"}
+
+// clientAuthMethods are the client authentication methods package tenant
+// implements; the metadata advertises these and nothing else (PKI-based
+// tls_client_auth, a subject DN or SAN checked against a CA, is not
+// implemented yet).
+var clientAuthMethods = []string{string(tenant.PrivateKeyJWT), string(tenant.SelfSignedTLS)}
 
 // Metadata returns the one authorization-server metadata document (RFC
 // 8414), which also serves as the OpenID Provider configuration: it
@@ -26,11 +34,11 @@ func (s *Server) Metadata() map[string]any {
 		"response_modes_supported":                                 []string{"query", "jwt", "query.jwt"},
 		"grant_types_supported":                                    []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials},
 		"code_challenge_methods_supported":                         []string{"S256"},
-		"token_endpoint_auth_methods_supported":                    []string{"private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth"},
+		"token_endpoint_auth_methods_supported":                    clientAuthMethods,
 		"token_endpoint_auth_signing_alg_values_supported":         signingAlgs,
-		"introspection_endpoint_auth_methods_supported":            []string{"private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth"},
+		"introspection_endpoint_auth_methods_supported":            clientAuthMethods,
 		"introspection_endpoint_auth_signing_alg_values_supported": signingAlgs,
-		"revocation_endpoint_auth_methods_supported":               []string{"private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth"},
+		"revocation_endpoint_auth_methods_supported":               clientAuthMethods,
 		"revocation_endpoint_auth_signing_alg_values_supported":    signingAlgs,
 		"introspection_signing_alg_values_supported":               []string{"ES256"},
 		"authorization_signing_alg_values_supported":               []string{"ES256"},

@@ -272,10 +272,7 @@ func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request, form 
 	switch {
 	case errors.Is(err, tenant.ErrInvalidClient):
 		e := oerr(http.StatusUnauthorized, "invalid_client", "Client authentication failed.", err)
-		e.Challenge = `Bearer error="invalid_client"`
-		if req.ClientAssertion == "" && req.PeerCert != nil {
-			e.Challenge = "TLS"
-		}
+		e.Challenge = clientChallenge(r)
 		return e
 	case errors.Is(err, tenant.ErrInvalidScope):
 		return oerr(400, "invalid_scope", "A requested scope is not granted to this client.", err)

@@ -35,12 +35,14 @@ func loginCheck(rq *Request) error {
 	switch {
 	case err == nil:
 		return rq.Redirect(page.Next)
-	case errors.Is(err, staff.ErrInvalidCredentials), errors.Is(err, staff.ErrLocked), errors.Is(err, errSignInRefused):
+	case errors.Is(err, staff.ErrInvalidCredentials), errors.Is(err, staff.ErrBackoff), errors.Is(err, errSignInRefused):
 		if aerr := rq.Audit("portal.signin", "", "", audit.OutcomeDenied, map[string]string{"method": staff.MethodPassword}); aerr != nil {
 			return aerr
 		}
 		page.Failed = true
 		return rq.Render(http.StatusUnauthorized, "login", "login.title", page)
+	case errors.Is(err, staff.ErrBusy):
+		return errSignInRate // too many sign-ins being checked at once
 	}
 	return err
 }

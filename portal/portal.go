@@ -56,10 +56,11 @@ func StaffDirectory(d *staff.Directory) Directory { return staffDirectory{d} }
 
 type staffDirectory struct{ *staff.Directory }
 
-// SignIn is staff.Directory.Authenticate. The staff package does not take
-// the source address yet; when it does (per-source backoff), pass it here.
+// SignIn is staff.Directory.AuthenticateFrom: failures are counted per
+// (username, source address), so an attacker's failures never lock the
+// account holder out of their own address.
 func (d staffDirectory) SignIn(ctx context.Context, username, password, code, requestID, source string) (staff.Session, error) {
-	return d.Authenticate(ctx, username, password, code, requestID)
+	return d.AuthenticateFrom(ctx, username, password, code, requestID, source)
 }
 
 var (

@@ -32,13 +32,15 @@ func reauthCheck(rq *Request) error {
 	switch {
 	case err == nil:
 		return rq.Redirect(page.Next)
-	case errors.Is(err, staff.ErrInvalidCredentials), errors.Is(err, staff.ErrLocked), errors.Is(err, errSignInRefused):
+	case errors.Is(err, staff.ErrInvalidCredentials), errors.Is(err, staff.ErrBackoff), errors.Is(err, errSignInRefused):
 		if aerr := rq.Audit("portal.reauth", rq.Principal.TenantID, rq.Principal.StaffID, audit.OutcomeDenied,
 			map[string]string{"method": staff.MethodPassword}); aerr != nil {
 			return aerr
 		}
 		page.Failed = true
 		return rq.Render(http.StatusUnauthorized, "reauth", "reauth.title", page)
+	case errors.Is(err, staff.ErrBusy):
+		return errSignInRate // too many sign-ins being checked at once
 	}
 	return err
 }

@@ -460,3 +460,41 @@ func TestTwoInstancesPostgres(t *testing.T) {
 		}
 	})
 }
+
+// TestWatcherInvalidate: Invalidate drops the tagged entries at once on
+// this instance, without waiting for a poll; a nil Watcher is a no-op.
+func TestWatcherInvalidate(t *testing.T) {
+	var nilW *Watcher
+	nilW.Invalidate("client:x") // must not panic
+	db := storetest.SQLite(t)
+	w, err := NewWatcher(db, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go w.Run(ctx)
+	for !w.Fresh() {
+		time.Sleep(time.Millisecond)
+	}
+	c := NewCache[string, int](w, 10)
+	loads := 0
+	load := func(ctx context.Context) (int, Entry, error) {
+		loads++
+		return loads, Entry{Expires: time.Now().Add(time.Hour), Tags: []string{"client:a"}}, nil
+	}
+	if v, _ := c.Get(ctx, "k", load); v != 1 {
+		t.Fatalf("first Get = %d", v)
+	}
+	if v, _ := c.Get(ctx, "k", load); v != 1 {
+		t.Fatalf("cached Get = %d, want the cached 1", v)
+	}
+	w.Invalidate("client:b")
+	if v, _ := c.Get(ctx, "k", load); v != 1 {
+		t.Errorf("after invalidating another tag = %d, want the cached 1", v)
+	}
+	w.Invalidate("client:a")
+	if v, _ := c.Get(ctx, "k", load); v != 2 {
+		t.Errorf("after Invalidate(client:a) = %d, want a reload (2)", v)
+	}
+}

@@ -310,6 +310,25 @@ func (w *Watcher) notified(payload string) {
 	}
 }
 
+// Invalidate drops this instance's cached entries carrying any of tags at
+// once, as a notification would: the instance that committed a revocation
+// (an administrator disabling a client through its API) refuses the
+// revoked credential on the very next request instead of after its next
+// poll. It complements, never replaces, the store-side publication that
+// reaches the other instances within Bound. A nil Watcher does nothing.
+func (w *Watcher) Invalidate(tags ...string) {
+	if w == nil || len(tags) == 0 {
+		return
+	}
+	m := make(map[string]bool, len(tags))
+	for _, t := range tags {
+		m[t] = true
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.dropLocked(m)
+}
+
 func (w *Watcher) dropLocked(tags map[string]bool) {
 	w.gen.Add(1)
 	w.stats.Notifications++

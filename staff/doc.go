@@ -14,10 +14,37 @@
 //     160-bit secret is sealed by the vault under subject
 //     (SubjectTenant, staff id) and never logged; it leaves the package once,
 //     as the provisioning URI returned at enrolment.
-//   - MaxFailures consecutive failures (wrong password, wrong or replayed
-//     code) lock the account for LockoutDuration; it unlocks by itself after
-//     that. An unknown username gets the same answer, after the same argon2id
-//     work. Failures, lockouts, unlocks and logins are audited.
+//   - Sign-in answers alike for real and unknown accounts: an unknown
+//     username, a wrong password, a wrong or replayed code and a disabled
+//     account are all ErrInvalidCredentials, after the same work (one
+//     argon2id verification — against a dummy hash of the same cost for an
+//     unknown username —, one transaction that counts the failure and
+//     appends its audit entry, the same detection queries). The TOTP secret
+//     is opened only after the right password.
+//   - Backoff, not lockout: failures are counted per (username, source
+//     address) — an IPv4 address or an IPv6 /64, see SourceKey — for real
+//     and unknown usernames alike. After MaxFailures (5) consecutive
+//     failures from one source, attempts for that username from that source
+//     are refused unevaluated (*BackoffError, ErrBackoff, with the time to
+//     wait) for BackoffBase (30 s), doubling per further failure up to
+//     BackoffMax (15 min); a success from that source clears its count, a
+//     day without failures forgets it. Other sources are not affected: an
+//     attacker cannot lock a reviewer out of their own address (a shared
+//     address, such as one NAT or a reverse proxy that hides client
+//     addresses, shares one count).
+//   - Detection: a source entering backoff (AlertBackoff), one username
+//     failing from AlertSources (5) sources within an hour
+//     (AlertDistributed), and one source failing on AlertUsernames (10)
+//     usernames (AlertSpray) each raise an alert, at most once an hour per
+//     subject, in the failure's transaction and audited. Admins list and
+//     acknowledge alerts (Alerts, AcknowledgeAlert: audited); Counters
+//     feeds metrics and Config.OnAlert hooks. Usernames are never stored
+//     for failures: rows hold SHA-256 hashes of (username, source).
+//   - Bounded cost: at most HashSlots (GOMAXPROCS) argon2id verifications
+//     run at once, each holding Argon2.MemoryKiB (64 MiB); at most HashQueue
+//     (4 x slots) more wait, each up to HashWait (2 s); anything beyond is
+//     ErrBusy at once. Peak sign-in memory is therefore about HashSlots x
+//     64 MiB whatever the number of concurrent attempts.
 //   - A login opens a session: a 256-bit opaque token of which only the
 //     SHA-256 is stored, with an absolute expiry and an idle timeout.
 //
@@ -34,6 +61,10 @@
 // first by the local operator, the second by the first admin, authenticated.
 // A two-row table enforces the limit. Every later role comes only through an
 // approved role.grant, and CreateAccount creates accounts without roles.
+//
+// Accounts: DisableAccount (an admin, never on their own account) disables
+// an account and ends its sessions in one audited transaction;
+// EnableAccount re-enables it.
 //
 // Invariants: every change appends an audit entry in the same transaction;
 // no password, TOTP secret, code or session token is logged, stored in

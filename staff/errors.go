@@ -7,9 +7,17 @@ var (
 	// ErrInvalidCredentials: wrong username, password or TOTP code. The
 	// message never says which.
 	ErrInvalidCredentials = errors.New("staff: invalid credentials")
-	// ErrLocked: too many consecutive failures; the account unlocks by itself
-	// after the lockout period.
-	ErrLocked = errors.New("staff: account temporarily locked")
+	// ErrBackoff: too many consecutive failures for this username from
+	// this source address; the next attempt from there is evaluated after
+	// the *BackoffError's RetryAfter. Unknown usernames get it too.
+	ErrBackoff = errors.New("staff: sign-in backoff for this source")
+	// ErrLocked is ErrBackoff under its former name (accounts are no longer
+	// locked as a whole).
+	//
+	// Deprecated: use ErrBackoff.
+	ErrLocked = ErrBackoff
+	// ErrBusy: too many sign-ins are being verified; retry shortly.
+	ErrBusy = errors.New("staff: sign-in busy")
 	// ErrWeakPassword: the password breaks the policy.
 	ErrWeakPassword = errors.New("staff: password does not meet the policy")
 	// ErrBadHash: a stored password hash is malformed or out of bounds.

@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
@@ -82,15 +84,36 @@ func (a Actor) entry(action, object, outcome string, details map[string]string) 
 
 // Config tunes a Directory. Zero fields take the defaults shown.
 type Config struct {
-	Argon2          Argon2Params        // DefaultArgon2
-	MaxFailures     int                 // 5 consecutive failures lock the account
-	LockoutDuration time.Duration       // 15 minutes
-	SessionTTL      time.Duration       // 8 hours absolute
-	IdleTimeout     time.Duration       // 15 minutes without use
-	ApprovalTTL     time.Duration       // 24 hours
-	TOTPIssuer      string              // "Madoguchi"
-	Executors       map[string]Executor // approval kinds besides the built-in "role.grant"
-	Now             func() time.Time
+	Argon2 Argon2Params // DefaultArgon2
+	// MaxFailures consecutive failures of one (username, source) pair start
+	// its backoff (default 5).
+	MaxFailures int
+	// BackoffBase is the first backoff (default 30 s); it doubles with each
+	// further failure up to BackoffMax (default 15 minutes).
+	BackoffBase, BackoffMax time.Duration
+	// FailureWindow: a pair's failure count is forgotten after this long
+	// without failures (default 24 hours).
+	FailureWindow time.Duration
+	// AlertSources: a username failing from this many sources within
+	// AlertWindow raises AlertDistributed (default 5); AlertUsernames: a
+	// source failing on this many usernames raises AlertSpray (default 10).
+	// AlertWindow defaults to 1 hour.
+	AlertSources, AlertUsernames int
+	AlertWindow                  time.Duration
+	// OnAlert, if set, is called after an alert is committed (metrics,
+	// notification hooks). It must not block.
+	OnAlert func(Alert)
+	// HashSlots argon2id verifications run at once (default GOMAXPROCS);
+	// at most HashQueue more wait (default 4 x HashSlots), each at most
+	// HashWait (default 2 s); beyond that sign-in answers ErrBusy.
+	HashSlots, HashQueue int
+	HashWait             time.Duration
+	SessionTTL           time.Duration       // 8 hours absolute
+	IdleTimeout          time.Duration       // 15 minutes without use
+	ApprovalTTL          time.Duration       // 24 hours
+	TOTPIssuer           string              // "Madoguchi"
+	Executors            map[string]Executor // approval kinds besides the built-in "role.grant"
+	Now                  func() time.Time
 }
 
 // Directory holds staff accounts, sessions and dual-control approvals.
@@ -101,6 +124,11 @@ type Directory struct {
 	cfg    Config
 	exec   map[string]Executor
 	dummy  string // a hash verified for unknown usernames, to even out timing
+	gate   *hashGate
+	// hashes counts argon2id sign-in verifications (tests compare the work
+	// done for real and unknown accounts).
+	hashes   atomic.Int64
+	counters signInCounters
 }
 
 // New returns a Directory. Executors are fixed at construction.
@@ -119,7 +147,23 @@ func New(db *store.DB, a Auditor, s Sealer, cfg Config) (*Directory, error) {
 			*d = v
 		}
 	}
-	def(&cfg.LockoutDuration, 15*time.Minute)
+	def(&cfg.BackoffBase, 30*time.Second)
+	def(&cfg.BackoffMax, 15*time.Minute)
+	def(&cfg.FailureWindow, 24*time.Hour)
+	def(&cfg.AlertWindow, time.Hour)
+	def(&cfg.HashWait, 2*time.Second)
+	if cfg.AlertSources <= 0 {
+		cfg.AlertSources = 5
+	}
+	if cfg.AlertUsernames <= 0 {
+		cfg.AlertUsernames = 10
+	}
+	if cfg.HashSlots <= 0 {
+		cfg.HashSlots = runtime.GOMAXPROCS(0)
+	}
+	if cfg.HashQueue <= 0 {
+		cfg.HashQueue = 4 * cfg.HashSlots
+	}
 	def(&cfg.SessionTTL, 8*time.Hour)
 	def(&cfg.IdleTimeout, 15*time.Minute)
 	def(&cfg.ApprovalTTL, 24*time.Hour)
@@ -132,7 +176,8 @@ func New(db *store.DB, a Auditor, s Sealer, cfg Config) (*Directory, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	d := &Directory{db: db, audit: a, sealer: s, cfg: cfg, exec: map[string]Executor{}}
+	d := &Directory{db: db, audit: a, sealer: s, cfg: cfg, exec: map[string]Executor{},
+		gate: newHashGate(cfg.HashSlots, cfg.HashQueue, cfg.HashWait)}
 	for k, e := range cfg.Executors {
 		if !kindRE.MatchString(k) || e.Run == nil && e.AfterCommit == nil {
 			return nil, fmt.Errorf("staff: bad executor for kind %q", k)
@@ -159,11 +204,10 @@ type Account struct {
 	Username string
 	// TenantID is the tenant the account belongs to; "" for an operator
 	// account (scope.go).
-	TenantID    string
-	Roles       []Role
-	Status      string
-	LockedUntil time.Time
-	CreatedAt   time.Time
+	TenantID  string
+	Roles     []Role
+	Status    string
+	CreatedAt time.Time
 }
 
 // Secret is a one-time value shown to the operator (TOTP provisioning URI,
@@ -313,14 +357,14 @@ func (d *Directory) requireRole(ctx context.Context, tx *store.Tx, actor Actor, 
 // Account returns an account by id.
 func (d *Directory) Account(ctx context.Context, id string) (Account, error) {
 	var a Account
-	var locked, created int64
+	var created int64
 	var tenantID *string
-	err := d.db.QueryRow(ctx, `SELECT id, username, status, locked_until, created_at, tenant_id FROM staff_accounts WHERE id = ?`, id).
-		Scan(&a.ID, &a.Username, &a.Status, &locked, &created, &tenantID)
+	err := d.db.QueryRow(ctx, `SELECT id, username, status, created_at, tenant_id FROM staff_accounts WHERE id = ?`, id).
+		Scan(&a.ID, &a.Username, &a.Status, &created, &tenantID)
 	if err != nil {
 		return Account{}, mapErr(err)
 	}
-	a.LockedUntil, a.CreatedAt = store.FromMicros(locked), store.FromMicros(created)
+	a.CreatedAt = store.FromMicros(created)
 	if tenantID != nil {
 		a.TenantID = *tenantID
 	}
@@ -382,120 +426,6 @@ const sessionPrefix = "mdg_st_"
 
 var b64 = base64.RawURLEncoding
 
-// Authenticate checks username, password and TOTP code and opens a session.
-// Any mismatch is ErrInvalidCredentials (the same answer for an unknown
-// user, a wrong password or a wrong or replayed code) and counts as a
-// failure; MaxFailures consecutive failures lock the account for
-// LockoutDuration (ErrLocked), after which it unlocks by itself. Failures,
-// lockouts, unlocks and logins are audited.
-func (d *Directory) Authenticate(ctx context.Context, username, password, code, requestID string) (Session, error) {
-	var (
-		id, hash, status string
-		sealed           []byte
-	)
-	err := d.db.QueryRow(ctx, `SELECT id, password_hash, totp_secret, status FROM staff_accounts WHERE username = ?`, username).
-		Scan(&id, &hash, &sealed, &status)
-	if errors.Is(err, store.ErrNotFound) || len(password) > MaxPasswordLen {
-		_ = VerifyPassword([]byte(password), d.dummy)
-		return Session{}, ErrInvalidCredentials
-	}
-	if err != nil {
-		return Session{}, err
-	}
-	// The slow checks run outside the transaction; the counters are re-read
-	// and updated under the row lock below.
-	pwErr := VerifyPassword([]byte(password), hash)
-	if pwErr != nil && !errors.Is(pwErr, ErrInvalidCredentials) {
-		return Session{}, pwErr
-	}
-	secret, err := d.sealer.Open(ctx, d.db, subject(id), aad(id), sealed)
-	if err != nil {
-		return Session{}, fmt.Errorf("staff: open TOTP secret: %w", err)
-	}
-	now := d.now()
-	actor := Actor{Kind: audit.ActorStaff, ID: id, RequestID: requestID}
-	var sess Session
-	var outcome error
-	err = d.db.InTx(ctx, func(tx *store.Tx) error {
-		lock := ""
-		if tx.Dialect() == store.Postgres {
-			lock = " FOR UPDATE"
-		}
-		var lastStep, lockedUntil int64
-		var failed int
-		if err := tx.QueryRow(ctx, `SELECT totp_last_step, failed_count, locked_until FROM staff_accounts WHERE id = ?`+lock, id).
-			Scan(&lastStep, &failed, &lockedUntil); err != nil {
-			return mapErr(err)
-		}
-		if lockedUntil != 0 {
-			if now.Before(store.FromMicros(lockedUntil)) {
-				outcome = ErrLocked
-				return nil // nothing to write: the lockout entry exists
-			}
-			if _, err := tx.Exec(ctx, `UPDATE staff_accounts SET locked_until = 0, failed_count = 0 WHERE id = ?`, id); err != nil {
-				return err
-			}
-			if _, err := d.audit.Append(ctx, tx, actor.entry("staff.unlock", id, audit.OutcomeOK, map[string]string{"reason": "lockout_expired"})); err != nil {
-				return err
-			}
-			failed = 0
-		}
-		step, totpOK := verifyTOTP(secret, code, now, lastStep)
-		if pwErr != nil || !totpOK || status != "active" {
-			reason := "password"
-			switch {
-			case pwErr == nil && status != "active":
-				reason = "disabled"
-			case pwErr == nil:
-				reason = "totp"
-			}
-			failed++
-			locked := int64(0)
-			if failed >= d.cfg.MaxFailures {
-				locked = store.Micros(now.Add(d.cfg.LockoutDuration))
-			}
-			if _, err := tx.Exec(ctx, `UPDATE staff_accounts SET failed_count = ?, locked_until = ? WHERE id = ?`, failed, locked, id); err != nil {
-				return err
-			}
-			if _, err := d.audit.Append(ctx, tx, actor.entry("staff.login", id, audit.OutcomeDenied, map[string]string{"reason": reason})); err != nil {
-				return err
-			}
-			if locked != 0 {
-				if _, err := d.audit.Append(ctx, tx, actor.entry("staff.lockout", id, audit.OutcomeOK,
-					map[string]string{"failures": fmt.Sprint(failed), "until": store.FromMicros(locked).Format(time.RFC3339)})); err != nil {
-					return err
-				}
-			}
-			outcome = ErrInvalidCredentials
-			return nil
-		}
-		if _, err := tx.Exec(ctx, `UPDATE staff_accounts SET failed_count = 0, totp_last_step = ? WHERE id = ?`, step, id); err != nil {
-			return err
-		}
-		var raw [32]byte
-		if _, err := rand.Read(raw[:]); err != nil {
-			return err
-		}
-		tok := sessionPrefix + b64.EncodeToString(raw[:])
-		h := sha256.Sum256([]byte(tok))
-		sess = Session{Token: Secret(tok), StaffID: id, ExpiresAt: now.Add(d.cfg.SessionTTL)}
-		if _, err := tx.Exec(ctx, `INSERT INTO staff_sessions (token_hash, staff_id, created_at, last_seen, expires_at) VALUES (?, ?, ?, ?, ?)`,
-			h[:], id, store.Micros(now), store.Micros(now), store.Micros(sess.ExpiresAt)); err != nil {
-			return err
-		}
-		_, err := d.audit.Append(ctx, tx, actor.entry("staff.login", id, audit.OutcomeOK, nil))
-		return err
-	})
-	if err != nil {
-		return Session{}, err
-	}
-	if outcome != nil {
-		return Session{}, outcome
-	}
-	sess.Roles, err = d.roles(ctx, d.db, id)
-	return sess, err
-}
-
 // CheckSession validates a session token: it must exist, be before its
 // absolute expiry and have been used within IdleTimeout; a valid use
 // refreshes the idle timer. An expired or idle session is deleted.
@@ -541,11 +471,36 @@ func (d *Directory) CheckSession(ctx context.Context, token string) (Principal, 
 	return p, err
 }
 
-// Logout ends a session.
+// Logout ends a session. A token that is unknown, already ended, expired
+// or idle too long is ErrSession (an expired session's row is removed all
+// the same).
 func (d *Directory) Logout(ctx context.Context, token string) error {
+	if len(token) != len(sessionPrefix)+43 || !strings.HasPrefix(token, sessionPrefix) {
+		return ErrSession
+	}
 	h := sha256.Sum256([]byte(token))
-	_, err := d.db.Exec(ctx, `DELETE FROM staff_sessions WHERE token_hash = ?`, h[:])
-	return err
+	now := d.now()
+	valid := false
+	err := d.db.InTx(ctx, func(tx *store.Tx) error {
+		var lastSeen, expires int64
+		err := tx.QueryRow(ctx, `SELECT last_seen, expires_at FROM staff_sessions WHERE token_hash = ?`, h[:]).Scan(&lastSeen, &expires)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		valid = now.Before(store.FromMicros(expires)) && now.Sub(store.FromMicros(lastSeen)) <= d.cfg.IdleTimeout
+		_, err = tx.Exec(ctx, `DELETE FROM staff_sessions WHERE token_hash = ?`, h[:])
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if !valid {
+		return ErrSession
+	}
+	return nil
 }
 
 func mapErr(err error) error {

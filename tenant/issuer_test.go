@@ -264,6 +264,19 @@ func TestAuthenticateRefusals(t *testing.T) {
 		if _, err := f.iss.Token(ctx, jwtRequest(k.sign(t, nil, mustJSON(claims(c.ID, f.clock.Now()))))); !errors.Is(err, ErrUnknownClient) {
 			t.Errorf("Token(disabled client) = %v, want ErrUnknownClient", err)
 		}
+		// Re-enabled: new tokens work, the old one stays revoked.
+		if err := f.reg.EnableClient(ctx, f.admin, tn.ID, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.reg.EnableClient(ctx, f.admin, tn.ID, c.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("EnableClient(active) = %v, want ErrNotFound", err)
+		}
+		if _, err := f.iss.Authenticate(ctx, tok, nil); !errors.Is(err, ErrInvalidToken) {
+			t.Errorf("Authenticate(old token after re-enable) = %v, want ErrInvalidToken", err)
+		}
+		if _, err := f.iss.Authenticate(ctx, issue(), nil); err != nil {
+			t.Errorf("Authenticate(new token after re-enable) = %v", err)
+		}
 	})
 }
 
@@ -282,6 +295,9 @@ func TestTenantIsolation(t *testing.T) {
 		}
 		if err := f.reg.DisableClient(ctx, f.admin, b.ID, ca.ID); !errors.Is(err, ErrNotFound) {
 			t.Errorf("DisableClient(other tenant) = %v, want ErrNotFound", err)
+		}
+		if err := f.reg.EnableClient(ctx, f.admin, b.ID, ca.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("EnableClient(other tenant) = %v, want ErrNotFound", err)
 		}
 		if got, err := f.reg.ListClients(ctx, b.ID); err != nil || len(got) != 0 {
 			t.Errorf("ListClients(B) = %v, %v, want none", got, err)

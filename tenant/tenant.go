@@ -401,6 +401,26 @@ func (r *Registry) DisableClient(ctx context.Context, actor Actor, tenantID, cli
 	})
 }
 
+// EnableClient re-enables a disabled client of tenantID (audited). Its
+// old access tokens stay revoked; it must obtain new ones. A client that is
+// not disabled is ErrNotFound.
+func (r *Registry) EnableClient(ctx context.Context, actor Actor, tenantID, clientID string) error {
+	return r.db.InTx(ctx, func(tx *store.Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE api_clients SET status = ? WHERE tenant_id = ? AND id = ? AND status = ?`,
+			StatusActive, tenantID, clientID, StatusDisabled)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return ErrNotFound
+		}
+		_, err = r.audit.Append(ctx, tx, actor.entry("client.enable", tenantID, clientID, nil))
+		return err
+	})
+}
+
 // mapErr turns store sentinels into this package's.
 func mapErr(err error) error {
 	switch {

@@ -17,6 +17,9 @@ type AuditLog interface {
 	ConsistencyProof(ctx context.Context, oldSize, newSize uint64) ([][]byte, error)
 	// Entry returns a stored entry's tenant and its canonical leaf bytes.
 	Entry(ctx context.Context, index uint64) (tenantID string, leaf []byte, err error)
+	// VerifierKey returns the C2SP signed-note verifier key
+	// ("<origin>+<hash>+<base64 key>") that verifies the checkpoints.
+	VerifierKey() string
 }
 
 // ErrProofRange is wrapped by AuditLog implementations when the requested
@@ -31,6 +34,17 @@ func (s *Server) auditCheckpoint(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(cp)
+	return nil
+}
+
+// auditKey serves the checkpoints' verifier key, in the C2SP signed-note
+// verifier key format (one line). It is public and changes only when the
+// operator replaces the log's signing key, so it is cacheable; verifiers
+// should still pin it out of band (docs/api.md).
+func (s *Server) auditKey(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	_, _ = w.Write([]byte(s.cfg.Audit.VerifierKey() + "\n"))
 	return nil
 }
 

@@ -86,46 +86,40 @@ func remoteHost(r *http.Request) string {
 	return h
 }
 
-// oauthProblem renders an OAuth error as a problem with the RFC 6749 "error"
-// code as an extension member, so OAuth client libraries and problem+json
-// readers both understand it.
-func oauthProblem(status int, code, detail string) *Problem {
-	p := newProblem(status, "oauth-"+strings.ReplaceAll(code, "_", "-"), "OAuth error: "+code, detail)
-	p.Errors = []FieldError{{Field: "error", Detail: code}}
-	return p
+func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
+	return asOAuth(s.tokenRequest(w, r))
 }
 
-func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) tokenRequest(w http.ResponseWriter, r *http.Request) error {
 	if ok, wait := s.limit.allow("ip:" + remoteHost(r)); !ok {
 		return tooMany(wait)
 	}
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
-		return newProblem(http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
-			"Send the token request as application/x-www-form-urlencoded.")
+		return oauthError(http.StatusUnsupportedMediaType, "invalid_request", "Send the token request as application/x-www-form-urlencoded.")
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxTokenForm)
 	if err := r.ParseForm(); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return newProblem(http.StatusRequestEntityTooLarge, "too-large", "Request body too large", "The token request is too large.")
+			return oauthError(http.StatusRequestEntityTooLarge, "invalid_request", "The token request is too large.")
 		}
-		return oauthProblem(http.StatusBadRequest, "invalid_request", "The form could not be parsed.")
+		return oauthError(http.StatusBadRequest, "invalid_request", "The form could not be parsed.")
 	}
 	resp, err := s.cfg.Auth.Token(r.Context(), r.PostForm, peerCert(r))
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrInvalidClient):
-		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_client"`)
-		return oauthProblem(http.StatusUnauthorized, "invalid_client", "Client authentication failed.").withCause(err)
+		return clientChallenge(r, oauthError(http.StatusUnauthorized, "invalid_client", "Client authentication failed.").withCause(err))
 	case errors.Is(err, ErrInvalidScope):
-		return oauthProblem(http.StatusBadRequest, "invalid_scope", "A requested scope is not granted to this client.").withCause(err)
+		return oauthError(http.StatusBadRequest, "invalid_scope", "A requested scope is not granted to this client.").withCause(err)
 	case errors.Is(err, ErrInvalidGrant):
-		return oauthProblem(http.StatusBadRequest, "unsupported_grant_type", "Only grant_type=client_credentials is supported.").withCause(err)
+		return oauthError(http.StatusBadRequest, "unsupported_grant_type", "Only grant_type=client_credentials is supported.").withCause(err)
 	case errors.Is(err, ErrInvalidRequest):
-		return oauthProblem(http.StatusBadRequest, "invalid_request", "The token request is missing or repeats a parameter.").withCause(err)
+		return oauthError(http.StatusBadRequest, "invalid_request", "The token request is missing or repeats a parameter.").withCause(err)
 	default:
 		return err
 	}
+	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 	writeJSON(w, http.StatusOK, resp)
 	return nil
@@ -144,14 +138,21 @@ func (s *Server) authed(scope string, h handlerFunc) http.Handler {
 		} else {
 			tok, ok := bearer(r)
 			if !ok {
-				w.Header().Set("WWW-Authenticate", `Bearer`)
+				// RFC 6750 §3.1: no error code when no token was sent (or
+				// another scheme was tried); the challenge names Bearer,
+				// the only scheme these endpoints accept here.
+				code := ""
+				if scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "Bearer") {
+					code = "invalid_request" // a malformed bearer credential
+				}
+				bearerChallenge(w, code, "")
 				return errUnauthorized("Send an access token: Authorization: Bearer <token>.")
 			}
 			var err error
 			p, err = s.cfg.Auth.Authenticate(r.Context(), tok, peerCert(r))
 			if err != nil {
 				if errors.Is(err, ErrInvalidToken) {
-					w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+					bearerChallenge(w, "invalid_token", "")
 					return errUnauthorized("The access token is invalid, expired, or not bound to this client's certificate.").withCause(err)
 				}
 				return err
@@ -161,7 +162,7 @@ func (s *Server) authed(scope string, h handlerFunc) http.Handler {
 			return tooMany(wait)
 		}
 		if scope != "" && !p.Has(scope) {
-			w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+scope+`"`)
+			bearerChallenge(w, "insufficient_scope", scope)
 			return errForbidden("This client lacks the scope " + scope + ".")
 		}
 		return h(w, r.WithContext(withPrincipal(r.Context(), p)))

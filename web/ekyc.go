@@ -420,12 +420,13 @@ func (s *Server) staffed(h staffHandler) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		tok, ok := bearer(r)
 		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer`)
+			bearerChallenge(w, "", "")
 			return errUnauthorized("Send a staff session token: Authorization: Bearer <token>.")
 		}
 		st, err := s.cfg.EKYC.Staff(r.Context(), tok)
 		if err != nil {
 			if errors.Is(err, ErrInvalidToken) {
+				bearerChallenge(w, "invalid_token", "")
 				return errUnauthorized("The staff session is invalid or expired.").withCause(err)
 			}
 			return err

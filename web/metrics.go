@@ -36,6 +36,7 @@ type metricKey struct {
 type gauge struct {
 	name, help string
 	fn         func() float64
+	kind       string // "gauge" or "counter"
 }
 
 // latency buckets in seconds.
@@ -74,11 +75,19 @@ func (m *metrics) observe(route string, status int, d time.Duration) {
 	h.sum += secs
 }
 
+// addCounter registers a monotonically increasing total sampled at scrape
+// time.
+func (m *metrics) addCounter(name, help string, fn func() float64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.gauges = append(m.gauges, gauge{name, help, fn, "counter"})
+}
+
 // addGauge registers a gauge sampled at scrape time.
 func (m *metrics) addGauge(name, help string, fn func() float64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.gauges = append(m.gauges, gauge{name, help, fn})
+	m.gauges = append(m.gauges, gauge{name, help, fn, "gauge"})
 }
 
 func (m *metrics) write(w io.Writer) {
@@ -112,7 +121,7 @@ func (m *metrics) write(w io.Writer) {
 	copy(ws, m.writers)
 	m.mu.Unlock()
 	for _, g := range gs {
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n%s %s\n", g.name, g.help, g.name, g.name, formatFloat(g.fn()))
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %s\n", g.name, g.help, g.name, g.kind, g.name, formatFloat(g.fn()))
 	}
 	for _, fn := range ws {
 		fn(w)

@@ -85,9 +85,15 @@ type Renderer struct {
 	Classify func(error) *Problem
 }
 
-// Render writes err as problem+json and logs it: 5xx at error level with the
+// Render writes err as problem+json (an *OAuthError as RFC 6749 JSON)
+// and logs it: 5xx at error level with the
 // cause, 4xx at debug level. Secret-bearing values redact themselves.
 func (rd *Renderer) Render(w http.ResponseWriter, r *http.Request, err error) {
+	var oe *OAuthError
+	if errors.As(err, &oe) {
+		rd.renderOAuth(w, r, oe)
+		return
+	}
 	var p *Problem
 	if !errors.As(err, &p) {
 		if rd.Classify != nil {

@@ -54,6 +54,14 @@ type Config struct {
 	Classify func(error) *Problem
 	// EKYC enables the eKYC API (web/ekyc.go); nil disables it.
 	EKYC *EKYCConfig
+	// OAuthMetadata serves RFC 8414 metadata at
+	// /.well-known/oauth-authorization-server; nil: not served.
+	OAuthMetadata OAuthMetadata
+	// SignIn limits staff sign-in attempts (web/signin.go).
+	SignIn SignInLimits
+	// Admin enables the staff administration API (web/admin.go); nil
+	// disables it.
+	Admin *AdminConfig
 	// WebhookKeys returns the JWK Set that verifies webhook signatures
 	// (GET /.well-known/webhook-keys.json); nil leaves the route out.
 	WebhookKeys func() []byte
@@ -84,6 +92,7 @@ type Server struct {
 	render  *Renderer
 	metrics *metrics
 	limit   *limiter
+	signIn  signInLimiters
 	mux     *http.ServeMux
 	handler http.Handler
 }
@@ -110,6 +119,7 @@ func New(cfg Config) *Server {
 		}
 		s.limit = newLimiter(cfg.RateLimit, burst, cfg.Now)
 	}
+	s.signIn = newSignInLimiters(cfg.SignIn, cfg.Now)
 	s.routes()
 	s.handler = securityHeaders(s.instrument(s.fallback(s.mux)))
 	return s
@@ -120,6 +130,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 // AddGauge registers a gauge for /metrics.
 func (s *Server) AddGauge(name, help string, fn func() float64) { s.metrics.addGauge(name, help, fn) }
+
+// AddCounter registers a counter (a running total) for /metrics.
+func (s *Server) AddCounter(name, help string, fn func() float64) {
+	s.metrics.addCounter(name, help, fn)
+}
 
 func (s *Server) routes() {
 	s.mux.Handle("GET /healthz", s.handle(s.healthz))
@@ -134,6 +149,12 @@ func (s *Server) routes() {
 		s.mux.Handle("POST /v1/oauth/token", s.handle(s.token))
 		s.mux.Handle("GET /v1/whoami", s.authed("", s.whoami))
 	}
+	if s.cfg.OAuthMetadata != nil && s.cfg.OAuth == nil {
+		// The built-in token endpoint's metadata; the authorization server
+		// (Config.OAuth) serves its own.
+		s.mux.Handle("GET /.well-known/oauth-authorization-server", s.handle(s.oauthMetadata))
+	}
+	s.adminRoutes()
 	s.ekycRoutes()
 	s.notifyRoutes()
 	s.captureRoutes()
@@ -146,6 +167,7 @@ func (s *Server) routes() {
 	}
 	if s.cfg.Audit != nil {
 		s.mux.Handle("GET /v1/audit/checkpoint", s.handle(s.auditCheckpoint))
+		s.mux.Handle("GET /v1/audit/key", s.handle(s.auditKey))
 		s.mux.Handle("GET /v1/audit/entries/{index}", s.authed(ScopeAuditRead, s.auditEntry))
 		s.mux.Handle("GET /v1/audit/proofs/inclusion", s.handle(s.auditInclusion))
 		s.mux.Handle("GET /v1/audit/proofs/consistency", s.handle(s.auditConsistency))

@@ -114,6 +114,13 @@ func TestProblems(t *testing.T) {
 			if w.Code != tt.status {
 				t.Fatalf("%s %s = %d, want %d (%s)", tt.method, tt.target, w.Code, tt.status, w.Body)
 			}
+			if strings.HasPrefix(tt.target, "/v1/oauth/") {
+				e := decodeOAuthError(t, w)
+				if strings.Contains(e.Description, "fire") {
+					t.Errorf("error leaks the internal cause: %q", e.Description)
+				}
+				return
+			}
 			p := decodeProblem(t, w)
 			if strings.Contains(p.Detail, "fire") {
 				t.Errorf("problem leaks the internal cause: %q", p.Detail)

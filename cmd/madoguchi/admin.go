@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +36,14 @@ subcommands:
   client create --tenant ID --name N --scopes a,b (--jwks FILE | --cert FILE) --as USER
                                          request a new API client (dual control), print the approval id
   client list --tenant ID                list a tenant's clients
+  client disable|enable --tenant ID --client ID --as USER
+                                         disable an API client (its access tokens are revoked at once)
+                                         or re-enable it
+  staff disable|enable --username U --as USER
+                                         disable a staff account (its sessions end at once) or re-enable it
+  alerts --as USER [--all]               list sign-in alerts (backoff, distributed guessing, spraying);
+                                         --all includes acknowledged ones
+  alerts ack ID --as USER                acknowledge an alert
   staff create --username U --role R [--as USER]
                                          create a staff account, print its id and one-time TOTP URI;
                                          the first admin needs no --as, the second is created --as the
@@ -54,11 +63,12 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 		return usageError{"missing subcommand"}
 	}
 	sub, rest := args[0], args[1:]
-	if (sub == "tenant" || sub == "client" || sub == "staff") && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+	if (sub == "tenant" || sub == "client" || sub == "staff" || sub == "alerts" && len(rest) > 0 && rest[0] == "ack") && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
 		sub, rest = sub+" "+rest[0], rest[1:]
 	}
 	switch sub {
-	case "tenant create", "tenant list", "client create", "client list", "staff create", "approve", "reject", "approvals":
+	case "tenant create", "tenant list", "client create", "client list", "staff create", "approve", "reject", "approvals",
+		"client disable", "client enable", "staff disable", "staff enable", "alerts", "alerts ack":
 	case "-h", "--help", "help":
 		fmt.Fprintln(e.stderr, "usage: madoguchi "+adminUsage)
 		return flag.ErrHelp
@@ -72,7 +82,8 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 		mode, name, tenantID, as   string
 		scopes, jwksFile, certFile string
 		username, role, reason     string
-		status                     string
+		status, clientID           string
+		all                        bool
 	)
 	d.register(fs, e)
 	envString(fs, e, &mode, "mode", "MADOGUCHI_MODE", modeDevelopment, "development (generates missing keys) or production (refuses to run without them)")
@@ -100,10 +111,22 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 		}
 	case "approvals":
 		fs.StringVar(&status, "status", "", "only requests with this `status` (pending, approved, rejected, expired, failed)")
+	case "client disable", "client enable":
+		fs.StringVar(&tenantID, "tenant", "", "tenant `id` (required)")
+		fs.StringVar(&clientID, "client", "", "client `id` (required)")
+		fs.StringVar(&as, "as", "", "acting admin's `username` (required)")
+	case "staff disable", "staff enable":
+		fs.StringVar(&username, "username", "", "the account's `username` (required)")
+		fs.StringVar(&as, "as", "", "acting admin's `username` (required)")
+	case "alerts", "alerts ack":
+		fs.StringVar(&as, "as", "", "acting admin's `username` (required)")
+		if sub == "alerts" {
+			fs.BoolVar(&all, "all", false, "include acknowledged alerts")
+		}
 	}
 	// Flags may follow the positional approval id.
 	var pos []string
-	if (sub == "approve" || sub == "reject") && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+	if (sub == "approve" || sub == "reject" || sub == "alerts ack") && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
 		pos, rest = rest[:1], rest[1:]
 	}
 	if err := parseFlags(fs, rest); err != nil {
@@ -111,7 +134,7 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 	}
 	pos = append(pos, fs.Args()...)
 	wantPos := 0
-	if sub == "approve" || sub == "reject" {
+	if sub == "approve" || sub == "reject" || sub == "alerts ack" {
 		wantPos = 1
 	}
 	if len(pos) != wantPos {
@@ -130,8 +153,12 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 		required["--tenant"] = tenantID
 	case "staff create":
 		required["--username"], required["--role"] = username, role
-	case "approve", "reject":
+	case "approve", "reject", "alerts", "alerts ack":
 		required["--as"] = as
+	case "client disable", "client enable":
+		required["--tenant"], required["--client"], required["--as"] = tenantID, clientID, as
+	case "staff disable", "staff enable":
+		required["--username"], required["--as"] = username, as
 	}
 	for flag, v := range required {
 		if v == "" {
@@ -292,6 +319,71 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "%s %s %s\n", ap.ID, ap.Kind, ap.Status)
+	case "client disable", "client enable":
+		st, err := login()
+		if err != nil {
+			return err
+		}
+		if err := requireAdmin(ctx, dir, st, as); err != nil {
+			return err
+		}
+		act := tenant.Actor{Kind: st.Kind, ID: st.ID, OSUser: st.OSUser}
+		if sub == "client disable" {
+			err = a.tenants.DisableClient(ctx, act, tenantID, clientID)
+		} else {
+			err = a.tenants.EnableClient(ctx, act, tenantID, clientID)
+		}
+		if err != nil {
+			return fmt.Errorf("client %s of tenant %s: %w", clientID, tenantID, err)
+		}
+		fmt.Fprintf(e.stdout, "%s %sd\n", clientID, strings.TrimPrefix(sub, "client "))
+	case "staff disable", "staff enable":
+		st, err := login()
+		if err != nil {
+			return err
+		}
+		acc, err := dir.AccountByUsername(ctx, username)
+		if err != nil {
+			return fmt.Errorf("staff %s: %w", username, err)
+		}
+		if sub == "staff disable" {
+			err = dir.DisableAccount(ctx, st, acc.ID)
+		} else {
+			err = dir.EnableAccount(ctx, st, acc.ID)
+		}
+		if err != nil {
+			return fmt.Errorf("staff %s: %w", username, err)
+		}
+		fmt.Fprintf(e.stdout, "%s %sd\n", acc.ID, strings.TrimPrefix(sub, "staff "))
+	case "alerts":
+		st, err := login()
+		if err != nil {
+			return err
+		}
+		list, err := dir.Alerts(ctx, st, all, 0)
+		if err != nil {
+			return err
+		}
+		for _, al := range list {
+			acked := "-"
+			if al.AckedBy != "" {
+				acked = "acked by " + al.AckedBy
+			}
+			target := al.StaffID
+			if target == "" {
+				target = "(no such account)"
+			}
+			fmt.Fprintf(e.stdout, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", al.ID, al.CreatedAt.Format(time.RFC3339), al.Kind, target, al.Count, al.Source, acked)
+		}
+	case "alerts ack":
+		st, err := login()
+		if err != nil {
+			return err
+		}
+		if err := dir.AcknowledgeAlert(ctx, st, pos[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s acknowledged\n", pos[0])
 	case "approvals":
 		aps, err := dir.Approvals(ctx, status)
 		if err != nil {
@@ -325,7 +417,8 @@ func parseClientCreate(b []byte) (clientCreate, error) {
 
 // newStaffDirectory builds the staff directory with the approval executors
 // the installation supports: client.create runs tenant.Registry.CreateClientTx
-// inside the approval's transaction; kek.rotate rotates the KEK right after
+// inside the approval's transaction; ekyc.policy.set stores a weakening
+// eKYC policy change (ekyc.go); kek.rotate rotates the KEK right after
 // the approval commits (a key file or KMS cannot join a database
 // transaction). onClient, if set, receives each client created. The server
 // should build its Directory the same way. opts adjust the rest of the
@@ -368,6 +461,7 @@ func newStaffDirectory(a *app, onClient func(tenant.Client), opts ...func(*staff
 	for k, ex := range trustExecutors(a) {
 		execs[k] = ex
 	}
+	execs[kindEKYCPolicySet] = ekycPolicySetExecutor(a)
 	cfg := staff.Config{Executors: execs}
 	for _, o := range opts {
 		o(&cfg)
@@ -396,6 +490,18 @@ func operatorLogin(ctx context.Context, dir *staff.Directory, in *bufio.Reader, 
 	// The CLI uses the session only to prove identity once.
 	_ = dir.Logout(ctx, sess.Token.Reveal())
 	return staff.Actor{Kind: audit.ActorStaff, ID: sess.StaffID, OSUser: osUser()}, nil
+}
+
+// requireAdmin refuses a signed-in staff member without the admin role.
+func requireAdmin(ctx context.Context, dir *staff.Directory, st staff.Actor, username string) error {
+	acc, err := dir.Account(ctx, st.ID)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(acc.Roles, staff.RoleAdmin) || acc.Status != staff.StatusActive {
+		return fmt.Errorf("%s is not an active admin: %w", username, staff.ErrForbidden)
+	}
+	return nil
 }
 
 // readLine reads one line (without its line ending) from in.

@@ -131,15 +131,23 @@ func (c *apiClient) fetchToken(ctx context.Context) error {
 	return nil
 }
 
-// apiError is a problem+json answer.
+// apiError is a problem+json answer, or an RFC 6749 error from the token
+// endpoint.
 type apiError struct {
-	Status int
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Detail string `json:"detail"`
+	Status      int
+	Type        string `json:"type"`
+	Title       string `json:"title"`
+	Detail      string `json:"detail"`
+	OAuthError  string `json:"error"`
+	Description string `json:"error_description"`
 }
 
-func (e *apiError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Title, e.Detail) }
+func (e *apiError) Error() string {
+	if e.Title == "" && e.OAuthError != "" {
+		return fmt.Sprintf("%d %s: %s", e.Status, e.OAuthError, e.Description)
+	}
+	return fmt.Sprintf("%d %s: %s", e.Status, e.Title, e.Detail)
+}
 
 // call sends a JSON request with the access token (fetching one if needed)
 // and decodes a JSON answer into out.

@@ -14,7 +14,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/madoguchi/madoguchi/ekyc"
+	"github.com/madoguchi/madoguchi/face"
 	"github.com/madoguchi/madoguchi/internal/atomicfile"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
@@ -39,7 +42,7 @@ func isDevelopment(dir string) bool {
 // runDev holds the developer tools. They act directly on a development data
 // directory and bypass dual control, so they refuse any other.
 func runDev(ctx context.Context, e *env, args []string) error {
-	const synopsis = "dev client --name NAME [--scopes a,b] [--data DIR] --key-out FILE | dev token --server URL --client-id ID --key FILE | dev chip --kind KIND --photo FILE --name NAME --birthdate YYYY-MM-DD --out DIR | dev portal [--tenant NAME] [--prefix P]"
+	const synopsis = "dev client [--name NAME] [--scopes a,b] [--data DIR] [--key-out FILE] [--env] | dev token [--server URL] [--client-id ID] [--key FILE] | dev chip --kind KIND --photo FILE --name NAME --birthdate YYYY-MM-DD --out DIR | dev session ... | dev jpki ... | dev portal [--tenant NAME] [--prefix P]"
 	if len(args) == 0 {
 		return usageError{"usage: madoguchi " + synopsis}
 	}
@@ -60,29 +63,49 @@ func runDev(ctx context.Context, e *env, args []string) error {
 	return usageError{"usage: madoguchi " + synopsis}
 }
 
+// devClientScopes are what a development client gets unless --scopes says
+// otherwise: everything a relying service and a kiosk can do.
+const devClientScopes = "audit:read,ekyc:sessions,ekyc:results,ekyc:device"
+
 func devClient(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "dev client", "dev client --name NAME [--scopes a,b] [--data DIR] --key-out FILE")
+	fs := newFlagSet(e, "dev client", "dev client [--name NAME] [--scopes a,b] [--data DIR] [--key-out FILE] [--env]")
 	var d dataFlags
 	d.register(fs, e)
-	name := fs.String("name", "Development Bank", "tenant name")
-	scopes := fs.String("scopes", "audit:read", "comma-separated scopes for the client")
-	keyOut := fs.String("key-out", "", "where to write the client's private key (PEM, 0600)")
+	name := fs.String("name", "Development Bank", "tenant name (unique: pass another for a second client)")
+	scopes := fs.String("scopes", devClientScopes, "comma-separated scopes for the client")
+	keyOut := fs.String("key-out", "", "where to write the client's private key (PEM, 0600; default <data>/dev-clients/<client id>.pem)")
+	envOut := fs.Bool("env", false, "print export lines for MADOGUCHI_CLIENT_ID and MADOGUCHI_CLIENT_KEY (for eval) instead of JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *keyOut == "" {
-		return usageError{"dev client needs --key-out"}
+	if fs.NArg() > 0 {
+		return usageError{"dev client takes no arguments"}
 	}
 	if !isDevelopment(d.data) {
-		return fmt.Errorf("%s is not a development data directory (no %s marker): use 'madoguchi admin' with dual control", d.data, devMarker)
+		return fmt.Errorf("%s is not a development data directory (no %s marker; start 'madoguchi serve' once first): use 'madoguchi admin' with dual control", d.data, devMarker)
 	}
 	a, err := openApp(ctx, modeDevelopment, d, slog.New(slog.DiscardHandler), true)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	policy, calibrated, err := devExamplePolicy(d)
+	if err != nil {
+		return err
+	}
+	note := "the tenant has the example eKYC policy (methods he)"
+	if !calibrated {
+		note += "; no face calibration: face matches are referred to a reviewer"
+	}
 	op := tenant.Actor{Kind: "system", ID: "dev-client", OSUser: osUser()}
 	ten, err := a.tenants.CreateTenant(ctx, op, *name)
+	if errors.Is(err, tenant.ErrConflict) {
+		return fmt.Errorf("a tenant named %q already exists in %s: pass --name with another name for another client", *name, d.data)
+	}
+	if err != nil {
+		return err
+	}
+	ver, err := ekyc.StorePolicy(ctx, a.db, a.audit, ekyc.Actor{Kind: "system", ID: "dev-client"}, ten.ID, policy, time.Now())
 	if err != nil {
 		return err
 	}
@@ -112,22 +135,58 @@ func devClient(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *keyOut == "" {
+		dir := filepath.Join(d.data, "dev-clients")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+		*keyOut = filepath.Join(dir, cl.ID+".pem")
+	}
 	if err := atomicfile.Write(*keyOut, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		return err
 	}
-	return json.NewEncoder(e.stdout).Encode(map[string]string{"tenant_id": ten.ID, "client_id": cl.ID, "kid": "dev-1", "key_file": *keyOut})
+	if *envOut {
+		fmt.Fprintf(e.stdout, "export MADOGUCHI_CLIENT_ID=%s MADOGUCHI_CLIENT_KEY=%s MADOGUCHI_TENANT_ID=%s\n", shellQuote(cl.ID), shellQuote(*keyOut), shellQuote(ten.ID))
+		fmt.Fprintln(e.stderr, note)
+		return nil
+	}
+	return json.NewEncoder(e.stdout).Encode(map[string]any{"tenant_id": ten.ID, "client_id": cl.ID, "kid": "dev-1", "key_file": *keyOut,
+		"scopes": cl.Scopes, "policy_version": ver, "note": note})
 }
 
+// devExamplePolicy is the example eKYC policy for development tenants:
+// the face-match threshold and FMR of <data>/face-calibration.json if there
+// is one, otherwise 0.5 (and every face match is referred to a reviewer, as
+// the engine has no calibration).
+func devExamplePolicy(d dataFlags) (p ekyc.Policy, calibrated bool, err error) {
+	p = ekyc.ExamplePolicy(0.5)
+	fh, err := os.Open(filepath.Join(d.data, "face-calibration.json"))
+	if err != nil {
+		return p, false, nil
+	}
+	defer fh.Close()
+	cal, err := face.ReadCalibration(fh)
+	if err != nil {
+		return p, false, fmt.Errorf("face-calibration.json: %w", err)
+	}
+	p.FaceMatch.Threshold, p.FaceMatch.TargetFMR = cal.Threshold, cal.TargetFMR
+	return p, true, nil
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
 func devToken(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "dev token", "dev token --server URL [--audience URL] --client-id ID --key FILE")
+	fs := newFlagSet(e, "dev token", "dev token [--server URL] [--audience URL] [--client-id ID] [--key FILE]")
 	server := fs.String("server", "http://127.0.0.1:8080", "server URL")
 	aud := fs.String("audience", "", "the server's public URL, if it differs from --server")
-	clientID := fs.String("client-id", "", "client id")
-	keyFile := fs.String("key", "", "client private key (PEM)")
+	var clientID, keyFile string
+	envString(fs, e, &clientID, "client-id", "MADOGUCHI_CLIENT_ID", "", "client id")
+	envString(fs, e, &keyFile, "key", "MADOGUCHI_CLIENT_KEY", "", "client private key (PEM)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	c, err := loadAPIClient(*server, *aud, *clientID, *keyFile)
+	c, err := loadAPIClient(*server, *aud, clientID, keyFile)
 	if err != nil {
 		return err
 	}
@@ -141,7 +200,7 @@ func devToken(ctx context.Context, e *env, args []string) error {
 // loadAPIClient builds an API client from a PEM private key file.
 func loadAPIClient(server, audience, clientID, keyFile string) (*apiClient, error) {
 	if clientID == "" || keyFile == "" {
-		return nil, usageError{"need --client-id and --key"}
+		return nil, usageError{"need --client-id and --key (or MADOGUCHI_CLIENT_ID and MADOGUCHI_CLIENT_KEY: eval \"$(madoguchi dev client --env)\")"}
 	}
 	b, err := os.ReadFile(keyFile)
 	if err != nil {

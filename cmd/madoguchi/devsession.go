@@ -46,7 +46,6 @@ import (
 	"github.com/madoguchi/madoguchi/document"
 	"github.com/madoguchi/madoguchi/document/chip"
 	"github.com/madoguchi/madoguchi/ekyc"
-	"github.com/madoguchi/madoguchi/face"
 	"github.com/madoguchi/madoguchi/internal/atomicfile"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
@@ -463,16 +462,12 @@ func devKiosk(ctx context.Context, d dataFlags) (id, keyFile, note string, err e
 	if err != nil {
 		return "", "", "", err
 	}
-	p := ekyc.ExamplePolicy(0.5)
+	p, calibrated, err := devExamplePolicy(d)
+	if err != nil {
+		return "", "", "", err
+	}
 	note = "registered a test kiosk in " + dir + " with the example policy"
-	if fh, err := os.Open(filepath.Join(d.data, "face-calibration.json")); err == nil {
-		cal, err := face.ReadCalibration(fh)
-		fh.Close()
-		if err != nil {
-			return "", "", "", fmt.Errorf("face-calibration.json: %w", err)
-		}
-		p.FaceMatch.Threshold, p.FaceMatch.TargetFMR = cal.Threshold, cal.TargetFMR
-	} else {
+	if !calibrated {
 		note += " (no face calibration: face matches are referred to a reviewer)"
 	}
 	op := tenant.Actor{Kind: "system", ID: "dev-session", OSUser: osUser()}

@@ -123,7 +123,7 @@ func TestBadInputWritesNothing(t *testing.T) {
 				t.Errorf("Content-Type = %q, body %s: want an RFC 6749 JSON error", ct, b)
 			}
 			if strings.Contains(string(b), "DROP TABLE") || strings.Contains(string(b), "<script>") {
-				t.Errorf("problem echoes the input: %s", b)
+				t.Errorf("error echoes the input: %s", b)
 			}
 		})
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/face/models"
+	"github.com/madoguchi/madoguchi/internal/testsuite"
 	"github.com/madoguchi/madoguchi/web"
 )
 
@@ -52,10 +53,7 @@ const (
 // unavailableInCI skips, or fails under CI=true.
 func unavailableInCI(t *testing.T, format string, args ...any) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
+	testsuite.Unavailable(t, "browser", format, args...)
 }
 
 func requireBrowser(t *testing.T) {

@@ -3,19 +3,26 @@ package main
 // "madoguchi ekyc": the legal methods and per-tenant eKYC policies.
 //
 //	ekyc methods                      the methods with citations and dates
-//	ekyc policy example [--threshold] a starting policy (JSON) to edit
+//	ekyc policy example --threshold X a starting policy (JSON) to edit
 //	ekyc policy show --tenant ID      the tenant's stored policy and version
 //	ekyc policy set --tenant ID --file FILE --as ADMIN
-//	                                  validate and store a policy; an admin
-//	                                  signs in with password and TOTP code on
-//	                                  stdin; audited as that staff member
+//	                                  validate a policy and print its changes;
+//	                                  an admin signs in with password and TOTP
+//	                                  code on stdin. A change that only
+//	                                  strengthens is stored at once; one that
+//	                                  weakens a control (ekyc.ComparePolicies)
+//	                                  is filed as an "ekyc.policy.set"
+//	                                  approval that a second admin performs
+//	                                  with "admin approve ID --as OTHER"
 //
 // A tenant without a policy cannot open eKYC sessions: there is no default.
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,9 +34,10 @@ import (
 	"github.com/madoguchi/madoguchi/audit"
 	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/staff"
+	"github.com/madoguchi/madoguchi/store"
 )
 
-const ekycUsage = "ekyc methods | ekyc policy example [--threshold X] | ekyc policy show --tenant ID [--data DIR] | ekyc policy set --tenant ID --file FILE --as ADMIN [--data DIR]"
+const ekycUsage = "ekyc methods | ekyc policy example --threshold X | ekyc policy show --tenant ID [--data DIR] | ekyc policy set --tenant ID --file FILE --as ADMIN [--data DIR]"
 
 func runEKYC(ctx context.Context, e *env, args []string) error {
 	usage := func(msg string) error {
@@ -123,7 +131,7 @@ func runEKYC(ctx context.Context, e *env, args []string) error {
 		}
 		return writeIndented(e.stdout, map[string]any{"tenant": tenantID, "version": ver, "policy": p})
 	}
-	dir, err := staff.New(a.db, a.audit, a.vault, staff.Config{})
+	dir, err := newStaffDirectory(a, nil)
 	if err != nil {
 		return err
 	}
@@ -131,19 +139,108 @@ func runEKYC(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	acc, err := dir.Account(ctx, st.ID)
+	if err := requireAdmin(ctx, dir, st, actor); err != nil {
+		return err
+	}
+	cur, ver, err := ekyc.LoadPolicy(ctx, a.db, tenantID)
+	var old *ekyc.Policy
+	switch {
+	case err == nil:
+		old = &cur
+	case errors.Is(err, ekyc.ErrNoPolicy):
+	default:
+		return err
+	}
+	changes := ekyc.ComparePolicies(old, p)
+	if len(changes) == 0 {
+		fmt.Fprintf(e.stdout, "no change: %s keeps policy version %d\n", tenantID, ver)
+		return nil
+	}
+	for _, c := range changes {
+		mark := "strengthens"
+		if c.Weakens {
+			mark = "WEAKENS"
+		}
+		fmt.Fprintf(e.stdout, "%-11s %s: %s -> %s (%s)\n", mark, c.Field, orNone(c.Old), orNone(c.New), c.Why)
+	}
+	if ekyc.Weakening(changes) {
+		payload, err := json.Marshal(ekycPolicySet{TenantID: tenantID, BaseVersion: ver, Policy: p})
+		if err != nil {
+			return err
+		}
+		ap, err := dir.Request(ctx, st, kindEKYCPolicySet, payload)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "the change weakens a control: it needs a second admin\napproval %s filed; another admin runs: madoguchi admin approve %s --as USER\n", ap.ID, ap.ID)
+		return nil
+	}
+	nv, err := ekyc.StorePolicy(ctx, a.db, a.audit, ekyc.Actor{Kind: audit.ActorStaff, ID: st.ID}, tenantID, p, time.Now())
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(acc.Roles, staff.RoleAdmin) {
-		return fmt.Errorf("%s is not an admin: %w", actor, staff.ErrForbidden)
-	}
-	ver, err := ekyc.StorePolicy(ctx, a.db, a.audit, ekyc.Actor{Kind: audit.ActorStaff, ID: st.ID}, tenantID, p, time.Now())
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "policy version %d stored for %s\n", ver, tenantID)
+	fmt.Fprintf(e.stdout, "policy version %d stored for %s\n", nv, tenantID)
 	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// kindEKYCPolicySet is the dual-control approval kind of a weakening eKYC
+// policy change.
+const kindEKYCPolicySet = "ekyc.policy.set"
+
+// ekycPolicySet is the payload of an "ekyc.policy.set" approval: the policy and
+// the version it was compared against. The approval is refused if the
+// policy changed since (the second admin would approve a diff nobody saw).
+type ekycPolicySet struct {
+	TenantID    string      `json:"tenant_id"`
+	BaseVersion int         `json:"base_version"`
+	Policy      ekyc.Policy `json:"policy"`
+}
+
+func parseEKYCPolicySet(b []byte) (ekycPolicySet, error) {
+	var p ekycPolicySet
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return p, fmt.Errorf("ekyc.policy.set payload: %v", err)
+	}
+	if dec.More() {
+		return p, errors.New("ekyc.policy.set payload: trailing data")
+	}
+	if p.TenantID == "" || p.BaseVersion < 0 {
+		return p, errors.New("ekyc.policy.set payload: tenant_id or base_version missing")
+	}
+	return p, p.Policy.Validate()
+}
+
+// ekycPolicySetExecutor stores an approved weakening policy change inside the
+// approval's transaction, audited with both admins.
+func ekycPolicySetExecutor(a *app) staff.Executor {
+	return staff.Executor{
+		Validate: func(b []byte) error { _, err := parseEKYCPolicySet(b); return err },
+		Run: func(ctx context.Context, tx *store.Tx, ap staff.Approval, by staff.Actor) error {
+			p, err := parseEKYCPolicySet(ap.Payload)
+			if err != nil {
+				return err
+			}
+			_, ver, err := ekyc.LoadPolicyTx(ctx, tx, p.TenantID)
+			if err != nil && !errors.Is(err, ekyc.ErrNoPolicy) {
+				return err
+			}
+			if ver != p.BaseVersion {
+				return fmt.Errorf("%w: the policy is at version %d, the request was made against version %d; file it again", staff.ErrInvalidInput, ver, p.BaseVersion)
+			}
+			_, err = ekyc.StorePolicyTx(ctx, tx, a.audit, ekyc.Actor{Kind: by.Kind, ID: by.ID, RequestID: by.RequestID}, p.TenantID, p.Policy, time.Now(),
+				map[string]string{"approval": ap.ID, "requester": ap.Requester, "weakening": "true"})
+			return err
+		},
+	}
 }
 
 func printMethods(w io.Writer) error {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/madoguchi/madoguchi/ekyc"
 )
@@ -74,15 +75,30 @@ func TestEKYCPolicySetShow(t *testing.T) {
 	if _, err := ekycRun(t, "correct horse battery staple\n000000\n", append([]string{"policy", "set", "--tenant", tn, "--file", good, "--as", "alice"}, data...)...); err == nil {
 		t.Error("policy set with a wrong TOTP code succeeded")
 	}
-	if out, err := ekycRun(t, alice.creds(t), append([]string{"policy", "set", "--tenant", tn, "--file", good, "--as", "alice"}, data...)...); err != nil || !strings.Contains(out, "version 1") {
-		t.Fatalf("policy set = %q, %v", out, err)
+	// The first policy enables a method: a weakening change, filed for a
+	// second admin (TestPolicySetDualControl approves one), not stored.
+	if out, err := ekycRun(t, alice.creds(t), append([]string{"policy", "set", "--tenant", tn, "--file", good, "--as", "alice"}, data...)...); err != nil || !strings.Contains(out, "approval ap_") {
+		t.Fatalf("policy set (first) = %q, %v", out, err)
+	}
+	if _, err := ekycRun(t, "", append([]string{"policy", "show", "--tenant", tn}, data...)...); !errors.Is(err, ekyc.ErrNoPolicy) {
+		t.Errorf("policy show after a filed request = %v, want ErrNoPolicy", err)
+	}
+	a := testApp(t, dir)
+	if _, err := ekyc.StorePolicy(context.Background(), a.db, a.audit, ekyc.Actor{Kind: "system"}, tn, ekyc.ExamplePolicy(0.42), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// A strengthening change (a higher threshold) is stored at once.
+	b, _ = json.Marshal(ekyc.ExamplePolicy(0.45))
+	os.WriteFile(good, b, 0o600)
+	if out, err := ekycRun(t, alice.creds(t), append([]string{"policy", "set", "--tenant", tn, "--file", good, "--as", "alice"}, data...)...); err != nil || !strings.Contains(out, "strengthens face_match.threshold: 0.42 -> 0.45") || !strings.Contains(out, "version 2") {
+		t.Fatalf("policy set (stronger) = %q, %v", out, err)
 	}
 	out, err = ekycRun(t, "", append([]string{"policy", "show", "--tenant", tn}, data...)...)
 	var shown struct {
 		Version int
 		Policy  ekyc.Policy
 	}
-	if err != nil || json.Unmarshal([]byte(out), &shown) != nil || shown.Version != 1 || shown.Policy.FaceMatch.Threshold != 0.42 {
+	if err != nil || json.Unmarshal([]byte(out), &shown) != nil || shown.Version != 2 || shown.Policy.FaceMatch.Threshold != 0.45 {
 		t.Errorf("policy show = %q, %v", out, err)
 	}
 	if _, err := ekycRun(t, "", append([]string{"policy", "show", "--tenant", "tn_missing"}, data...)...); err == nil {

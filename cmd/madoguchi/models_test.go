@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/madoguchi/madoguchi/face/models"
+	"github.com/madoguchi/madoguchi/internal/testsuite"
 )
 
 func testEnv() (*env, *bytes.Buffer, *bytes.Buffer) {
@@ -65,10 +66,7 @@ func TestModelsInstallFrom(t *testing.T) {
 	}
 	kept := filepath.Join(cache, "madoguchi", "tarballs")
 	if _, err := models.Install(context.Background(), filepath.Join(cache, "madoguchi", "models"), models.Pinned(), models.Options{KeepTarballs: kept}); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("cannot fill the tarball cache: %v", err)
-		}
-		t.Skipf("cannot fill the tarball cache: %v", err)
+		testsuite.Unavailable(t, "face-models", "cannot fill the tarball cache (npm pack): %v", err)
 	}
 	tgz, _ := filepath.Glob(filepath.Join(kept, "*.tgz"))
 	if len(tgz) != 2 {

@@ -9,8 +9,13 @@ import (
 	"time"
 
 	"github.com/madoguchi/madoguchi/revoke"
+	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/web"
 )
+
+// knownScopes are the scopes the server's endpoints check (advertised in
+// the OAuth metadata).
+var knownScopes = []string{web.ScopeAuditRead, web.ScopeEKYCDevice, web.ScopeEKYCResults, web.ScopeEKYCSessions}
 
 type serveFlags struct {
 	data      dataFlags
@@ -28,6 +33,7 @@ type serveFlags struct {
 	install   string
 	zoomOut   string
 	cpEvery   time.Duration
+	signIn    web.SignInLimits
 	// tokenCache is how many validated access tokens an instance keeps in
 	// memory (0: read the store on every request).
 	tokenCache int
@@ -54,6 +60,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if err := envInt(fs, e, &f.burst, "rate-burst", "MADOGUCHI_RATE_BURST", 100, "burst size of the per-client rate limit"); err != nil {
+		return err
+	}
+	if err := envFloat(fs, e, &f.signIn.PerAddress, "signin-rate", "MADOGUCHI_SIGNIN_RATE", 1, "staff sign-in attempts per second per client address (negative disables)"); err != nil {
+		return err
+	}
+	if err := envFloat(fs, e, &f.signIn.Global, "signin-global-rate", "MADOGUCHI_SIGNIN_GLOBAL_RATE", 20, "staff sign-in attempts per second for the whole server (negative disables)"); err != nil {
 		return err
 	}
 	if err := envInt(fs, e, &f.tokenCache, "token-cache", "MADOGUCHI_TOKEN_CACHE", revoke.DefaultMaxEntries,
@@ -186,8 +198,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if mount != nil {
 		wcfg.Mounts = append(wcfg.Mounts, *mount)
 	}
+	wcfg.OAuthMetadata = func() any {
+		return tenant.ServerMetadata(tenant.MetadataConfig{Issuer: f.publicURL, MutualTLS: tlsCfg != nil, Scopes: knownScopes})
+	}
 	srv := web.New(wcfg)
 	srv.AddMetrics(a.notify.WriteMetrics)
+	signInMetrics(srv, a.staff)
 	srv.AddGauge("madoguchi_models_ready", "1 when the pinned face models are installed and verified", func() float64 {
 		if a.models.ready() {
 			return 1
@@ -223,6 +239,8 @@ func (a *app) webConfig(f serveFlags) web.Config {
 		Auth:      tenantAuth{a.issuer},
 		Audit:     auditLog{a.audit},
 		Staff:     staffSessions{a.staff},
+		SignIn:    f.signIn,
+		Admin:     adminAPI{a}.adminConfig(),
 		EKYC:      a.ekycWeb(),
 		OAuth:     a.oauthWeb(),
 		WebhookKeys: func() []byte {

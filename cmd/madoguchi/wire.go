@@ -78,6 +78,8 @@ var _ web.AuditLog = auditLog{}
 
 func (a auditLog) Checkpoint(ctx context.Context) ([]byte, error) { return a.l.Checkpoint(ctx) }
 
+func (a auditLog) VerifierKey() string { return a.l.VerifierKey() }
+
 func (a auditLog) InclusionProof(ctx context.Context, index, size uint64) ([][]byte, error) {
 	p, err := a.l.InclusionProof(ctx, index, size)
 	return p, rangeError(err)
@@ -105,11 +107,14 @@ type staffSessions struct{ d *staff.Directory }
 
 var _ web.StaffSessions = staffSessions{}
 
-func (s staffSessions) Login(ctx context.Context, username, password, code string) (string, time.Time, error) {
-	sess, err := s.d.Authenticate(ctx, username, password, code, web.RequestID(ctx))
+func (s staffSessions) Login(ctx context.Context, username, password, code, source string) (string, time.Time, error) {
+	sess, err := s.d.AuthenticateFrom(ctx, username, password, code, web.RequestID(ctx), source)
+	var be *staff.BackoffError
 	switch {
-	case errors.Is(err, staff.ErrLocked):
-		return "", time.Time{}, fmt.Errorf("%w: %w", web.ErrLocked, err)
+	case errors.As(err, &be):
+		return "", time.Time{}, &web.SignInBackoffError{RetryAfter: be.RetryAfter}
+	case errors.Is(err, staff.ErrBusy):
+		return "", time.Time{}, fmt.Errorf("%w: %w", web.ErrBusy, err)
 	case errors.Is(err, staff.ErrInvalidCredentials):
 		return "", time.Time{}, fmt.Errorf("%w: %w", web.ErrInvalidCredentials, err)
 	case err != nil:

@@ -13,6 +13,7 @@ import (
 	"github.com/madoguchi/madoguchi/document/imaging/faceadapt"
 	"github.com/madoguchi/madoguchi/face"
 	"github.com/madoguchi/madoguchi/face/models"
+	"github.com/madoguchi/madoguchi/internal/testsuite"
 )
 
 // modelDir returns the pinned face models, as face/internal/facetest does
@@ -23,10 +24,7 @@ func modelDir(t *testing.T) string {
 	t.Helper()
 	unavailable := func(format string, args ...any) {
 		t.Helper()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf(format, args...)
-		}
-		t.Skipf(format, args...)
+		testsuite.Unavailable(t, "face-models", format, args...)
 	}
 	if dir := os.Getenv("MADOGUCHI_MODELS"); dir != "" {
 		if err := models.Verify(dir, models.Pinned()); err != nil {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/madoguchi/madoguchi/face/models"
+	"github.com/madoguchi/madoguchi/internal/testsuite"
 )
 
 // EnvModels names a ready model folder, bypassing the cache.
@@ -33,10 +34,7 @@ func cacheRoot(t testing.TB) string {
 
 func unavailable(t testing.TB, format string, args ...any) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("facetest: "+format, args...)
-	}
-	t.Skipf("facetest: "+format+" (set %s to a model folder)", append(args, EnvModels)...)
+	testsuite.Unavailable(t, "face-models", format+" (set %s to a model folder)", append(args, EnvModels)...)
 }
 
 func install(t testing.TB, dir string, pkgs []models.Package) {
