@@ -134,7 +134,7 @@ func TestBrowserReview(t *testing.T) {
 		t.Fatal(err)
 	}
 	ho, err := runDevSession(ctx, c, sessionPlan{method: "ho", locale: "ja", wait: 2 * time.Minute, poll: 300 * time.Millisecond,
-		docs: []docFrame{{ekyc.FrameDocFront, cardPhoto(t, 4, 1)}, {ekyc.FrameDocBack, cardPhoto(t, -3, 2)}, {ekyc.FrameDocTilt, cardPhoto(t, 12, 3)}},
+		docs:    []docFrame{{ekyc.FrameDocFront, cardPhoto(t, 4, 1)}, {ekyc.FrameDocBack, cardPhoto(t, -3, 2)}, {ekyc.FrameDocTilt, cardPhoto(t, 12, 3)}},
 		selfies: [][]byte{selfie, selfie2}})
 	if err != nil || ho.Decision != "review" {
 		t.Fatalf("ホ session = %+v, %v", ho, err)
