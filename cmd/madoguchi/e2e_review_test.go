@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -169,13 +170,22 @@ func TestBrowserReview(t *testing.T) {
 	}
 	var checks []string
 	screens, done := 0, false
+	var slow []string // steps that took over 2 s, for the log
+	last := 0
 	sc := bufio.NewScanner(out)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
 	for sc.Scan() {
-		var ev struct{ Event, Name string }
+		var ev struct {
+			Event, Name string
+			Ms          int
+		}
 		if json.Unmarshal(sc.Bytes(), &ev) != nil {
 			continue
 		}
+		if ev.Ms-last > 2000 {
+			slow = append(slow, fmt.Sprintf("%s %s: %d ms", ev.Event, ev.Name, ev.Ms-last))
+		}
+		last = ev.Ms
 		switch ev.Event {
 		case "check":
 			checks = append(checks, ev.Name)
@@ -227,5 +237,6 @@ func TestBrowserReview(t *testing.T) {
 	if screens < 6 {
 		t.Errorf("%d screenshots, want one of every page", screens)
 	}
-	t.Logf("review browser test: %d checks, %d screenshots in %s, %v", len(checks), screens, shots, time.Since(start).Round(time.Second))
+	t.Logf("review browser test: %d checks, %d screenshots in %s, %v (browser %d ms; slow steps %v)", len(checks), screens, shots,
+		time.Since(start).Round(time.Second), last, slow)
 }

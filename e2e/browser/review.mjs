@@ -34,7 +34,8 @@ for (const k of ['url', 'shots', 'downloads', 'accounts', 'sessions']) {
 }
 mkdirSync(opt.shots, { recursive: true });
 mkdirSync(opt.downloads, { recursive: true });
-const emit = (o) => process.stdout.write(JSON.stringify(o) + '\n');
+const t0 = Date.now();
+const emit = (o) => process.stdout.write(JSON.stringify({ ...o, ms: Date.now() - t0 }) + '\n');
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 const base32 = (s) => {
