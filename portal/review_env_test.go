@@ -14,7 +14,6 @@ import (
 	"image/png"
 	"math"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -307,7 +306,6 @@ func (e *env) decided(tenant string) *ekyc.Session {
 
 func recordOf(ss *ekyc.Session) string { return "rec_" + strings.TrimPrefix(ss.ID, "ses_") }
 
-var _ = filepath.Join
 
 // Analyze lets the document-image checks (document/imaging) run on the ホ
 // frames: any decoded image shows the frontal face.
