@@ -35,7 +35,7 @@ type reviewPage struct {
 	Steps     []stepView
 	Face      faceView
 	Chip      *chipView
-	Reasons   []ekyc.Reason
+	Reasons   []reasonView
 
 	Form                          form.Decision
 	Errors                        form.Errors
@@ -59,6 +59,14 @@ func (p *reviewPage) fields() {
 	p.ClaimFields = []claimField{f("family_name", p.Form.FamilyName, "text", "off"), f("given_name", p.Form.GivenName, "text", "off"),
 		f("birthdate", p.Form.Birthdate, "date", "off"), f("address", p.Form.Address, "text", "off")}
 	p.DocFields = []claimField{f("doc_number", p.Form.DocNumber, "text", "off"), f("doc_expiry", p.Form.DocExpiry, "date", "off")}
+}
+
+// reasonView is an automated reason; Failed marks a check that failed
+// (its default action is reject) and that the policy referred instead:
+// approving overrides the engine.
+type reasonView struct {
+	ekyc.Reason
+	Failed bool
 }
 
 type frameView struct {
@@ -135,7 +143,10 @@ func reviewPageFor(rq *Request, rv Reviews, id string) (*reviewPage, error) {
 		}
 	}
 	if sum.Decision != nil {
-		p.Reasons = sum.Decision.Reasons
+		def := ekyc.DefaultActions()
+		for _, r := range sum.Decision.Reasons {
+			p.Reasons = append(p.Reasons, reasonView{Reason: r, Failed: def[r.Code] == ekyc.Reject})
+		}
 		p.Face = faceOf(sum.Decision)
 	}
 	for _, r := range ekyc.ReviewReasons() {

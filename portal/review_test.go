@@ -232,8 +232,8 @@ func TestReviewFourEyes(t *testing.T) {
 	}
 	r1 := e.signedIn("a-reviewer")
 	r1.post("/portal/review/"+ss.ID+"/claim", nil)
-	if r := r1.get("/portal/review/" + ss.ID); !strings.Contains(r.body, `id="four-eyes"`) {
-		t.Error("the page does not say approval needs two reviewers")
+	if r := r1.get("/portal/review/" + ss.ID); !strings.Contains(r.body, `id="four-eyes"`) || !strings.Contains(r.body, `<tr class="failed">`) {
+		t.Error("the page does not say approval needs two reviewers, or which check failed")
 	}
 	if r := r1.post("/portal/review/"+ss.ID+"/decide", approveForm(ss.Method, ekyc.ReviewLivenessConfirmed)); r.status != http.StatusSeeOther || r1.flash() != "review.flash_first_approval" {
 		t.Fatalf("first approval = %d", r.status)
