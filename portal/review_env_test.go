@@ -306,7 +306,6 @@ func (e *env) decided(tenant string) *ekyc.Session {
 
 func recordOf(ss *ekyc.Session) string { return "rec_" + strings.TrimPrefix(ss.ID, "ses_") }
 
-
 // Analyze lets the document-image checks (document/imaging) run on the ホ
 // frames: any decoded image shows the frontal face.
 func (f poseFace) Analyze(ctx context.Context, img *image.RGBA) ([]face.Face, error) {
