@@ -276,6 +276,9 @@ func (s *Service) shredAbandoned(ctx context.Context) (int, error) {
 			if err := s.cfg.Vault.Shred(ctx, tx, subjectOf(d.tenant, d.subject), vault.System); err != nil {
 				return err
 			}
+			if err := markCustomersShredded(ctx, tx, d.tenant, d.subject, s.now()); err != nil {
+				return err
+			}
 			return s.record(ctx, tx, System, d.tenant, "ekyc.retention.shred_abandoned", d.session, audit.OutcomeOK, nil)
 		})
 		if err != nil {
@@ -309,6 +312,9 @@ func (s *Service) shredRetained(ctx context.Context) (int, error) {
 				return nil // another instance did it
 			}
 			if err := s.cfg.Vault.Shred(ctx, tx, subjectOf(d.tenant, d.subject), vault.System); err != nil {
+				return err
+			}
+			if err := markCustomersShredded(ctx, tx, d.tenant, d.subject, s.now()); err != nil {
 				return err
 			}
 			return s.record(ctx, tx, System, d.tenant, "ekyc.retention.shred", d.session, audit.OutcomeOK, nil)

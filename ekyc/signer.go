@@ -160,8 +160,14 @@ func (s *Signer) JWKS() []byte {
 const ResultType = "madoguchi-ekyc-result+jwt"
 
 // Sign returns the compact JWS of payload.
-func (s *Signer) Sign(payload []byte) (string, error) {
-	hdr, _ := json.Marshal(map[string]string{"alg": "ES256", "kid": s.kid, "typ": ResultType})
+func (s *Signer) Sign(payload []byte) (string, error) { return s.SignTyped(ResultType, payload) }
+
+// SignTyped returns the compact JWS of payload with the JWS "typ" typ, so
+// that other domains (package txauth) sign their results with the key set
+// published at /.well-known/jwks.json while a receiver can never take one
+// kind of result for another (explicit typing, RFC 8725 section 3.11).
+func (s *Signer) SignTyped(typ string, payload []byte) (string, error) {
+	hdr, _ := json.Marshal(map[string]string{"alg": "ES256", "kid": s.kid, "typ": typ})
 	in := base64.RawURLEncoding.EncodeToString(hdr) + "." + base64.RawURLEncoding.EncodeToString(payload)
 	h := sha256.Sum256([]byte(in))
 	r, ss, err := ecdsa.Sign(rand.Reader, s.key, h[:])
@@ -179,7 +185,10 @@ const MaxResultJWS = 256 << 10
 // at /.well-known/jwks.json) and returns its payload. Only ES256 with a
 // P-256 key named by kid and typ ResultType is accepted; "none", HMAC and
 // any other algorithm are refused. Receivers (tenants, the dev kit) use it.
-func VerifyResult(jws string, jwks []byte) ([]byte, error) {
+func VerifyResult(jws string, jwks []byte) ([]byte, error) { return VerifyTyped(jws, jwks, ResultType) }
+
+// VerifyTyped is VerifyResult for a JWS whose "typ" must be typ.
+func VerifyTyped(jws string, jwks []byte, typ string) ([]byte, error) {
 	if len(jws) > MaxResultJWS {
 		return nil, fmt.Errorf("%w: too large", ErrSignature)
 	}
@@ -195,8 +204,8 @@ func VerifyResult(jws string, jwks []byte) ([]byte, error) {
 	if err := json.Unmarshal(hb, &hdr); err != nil {
 		return nil, fmt.Errorf("%w: header", ErrSignature)
 	}
-	if hdr["alg"] != "ES256" || hdr["typ"] != ResultType {
-		return nil, fmt.Errorf("%w: alg must be ES256 and typ %s", ErrSignature, ResultType)
+	if hdr["alg"] != "ES256" || hdr["typ"] != typ {
+		return nil, fmt.Errorf("%w: alg must be ES256 and typ %s", ErrSignature, typ)
 	}
 	if _, crit := hdr["crit"]; crit {
 		return nil, fmt.Errorf("%w: crit is not supported", ErrSignature)

@@ -46,13 +46,21 @@ func (s *Server) checkCSRF(rq *Request) error {
 	got := rq.R.Header.Get(CSRFHeader)
 	if got == "" && !rq.route.JSON {
 		ct := rq.R.Header.Get("Content-Type")
-		if !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+		switch {
+		case rq.route.Upload && strings.HasPrefix(ct, "multipart/form-data"):
+			// Only the first part is read here (upload.go).
+			var err error
+			if got, err = rq.uploadToken(); err != nil {
+				return err
+			}
+		case !strings.HasPrefix(ct, "application/x-www-form-urlencoded"):
 			return errCSRF
+		default:
+			if err := rq.R.ParseForm(); err != nil {
+				return errTooLargeOr(err)
+			}
+			got = rq.R.PostForm.Get("csrf")
 		}
-		if err := rq.R.ParseForm(); err != nil {
-			return errTooLargeOr(err)
-		}
-		got = rq.R.PostForm.Get("csrf")
 	}
 	if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 		return errCSRF

@@ -106,6 +106,8 @@ type env struct {
 	admins         [2]staff.Actor
 	vault          *vault.Vault
 	rv             *reviewEnv
+	// admin holds the administration pages' services (admin_helpers_test.go).
+	admin *adminDeps
 }
 
 // Personas: op-admin (operator admin, bootstrap), op-admin2, op-reviewer,
@@ -142,7 +144,7 @@ func newEnv(t testing.TB, mod ...func(*Config)) *env {
 		t.Fatal(err)
 	}
 	e.vault = v
-	e.dir, err = staff.New(db, e.audit, v, staff.Config{Argon2: fastArgon2, Now: e.clock.Now})
+	e.dir, err = staff.New(db, e.audit, v, staff.Config{Argon2: fastArgon2, Now: e.clock.Now, Executors: e.adminExecutors(v)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,6 +187,7 @@ func newEnv(t testing.TB, mod ...func(*Config)) *env {
 		TenantName:     func(_ context.Context, id string) (string, error) { return "Bank " + strings.ToUpper(id[3:]), nil },
 		RequestID:      func(context.Context) string { return "req-test-0001" },
 		Now:            e.clock.Now,
+		Admin:          e.admin.config(e.dir),
 	}
 	e.withReview(bs) // the review workbench and records (review_env_test.go)
 	for _, m := range mod {
@@ -274,6 +277,8 @@ func (b *browser) request(method, path string, body any, hdr map[string]string) 
 		r, ct = strings.NewReader(v.Encode()), "application/x-www-form-urlencoded"
 	case []byte:
 		r, ct = strings.NewReader(string(v)), "application/json"
+	case rawBody: // admin_helpers_test.go
+		r, ct = strings.NewReader(string(v.b)), v.ct
 	}
 	req := httptest.NewRequest(method, "https://"+testHost+path, r)
 	req.RemoteAddr = b.remote

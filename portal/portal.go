@@ -81,10 +81,15 @@ type Config struct {
 	// reviewers review its sessions (ekyc policy "operator_review"). A
 	// tenant without a policy answers false. Required.
 	OperatorReview func(ctx context.Context, tenantID string) (bool, error)
+	// Monitor is transaction authentication's monitoring queue (package
+	// txauth); nil shows the monitoring page empty, with a note.
+	Monitor Monitor
 	// TenantName names a tenant for display (optional; the id otherwise).
 	TenantName func(ctx context.Context, tenantID string) (string, error)
 	// RequestID returns the request id the server assigned (optional).
 	RequestID func(ctx context.Context) string
+	// Admin wires the administration pages (admin.go).
+	Admin Admin
 	// RequireAdminPasskey withholds the admin role from sessions not opened
 	// with a passkey: an admin signed in with password and TOTP can reach
 	// their account page (to register a passkey) but no admin page.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -35,6 +36,7 @@ type Request struct {
 	browser string // the CSRF binding
 	flash   string // message key taken from the flash cookie
 	ip      netip.Addr
+	upload  *multipart.Reader // the rest of an Upload route's body (upload.go)
 }
 
 // Errors a page returns to get the framework's answer.

@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"image"
 	"image/color"
 	"image/png"
@@ -174,13 +175,6 @@ func (e *env) withReview(bs *blob.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tn := range []string{"tn_a", "tn_b"} {
-		p := ekyc.ExampleReferPolicy(0.5)
-		p.Methods = []string{"he", "ho"}
-		if _, err := svc.SetPolicy(context.Background(), ekyc.System, tn, p); err != nil {
-			t.Fatal(err)
-		}
-	}
 	e.rv = &reviewEnv{svc: svc, log: e.audit.log}
 	e.cfg.Reviews, e.cfg.Records, e.cfg.Proofs = svc, svc, e.audit.log
 	if font, err := os.ReadFile(pdfFontFile); err == nil {
@@ -207,6 +201,11 @@ func (e *env) referred(tenant, method string, live bool) *ekyc.Session {
 	e.t.Helper()
 	ctx := context.Background()
 	svc := e.rv.svc
+	// The tenant's first session: the refer-everything policy (other
+	// tests of the package start from a tenant without a policy).
+	if _, _, err := svc.Policy(ctx, tenant); errors.Is(err, ekyc.ErrNoPolicy) {
+		e.setPolicy(tenant, func(*ekyc.Policy) {})
+	}
 	c, err := svc.Create(ctx, ekyc.Actor{Kind: audit.ActorClient, ID: "cl_test"}, tenant, ekyc.CreateRequest{Method: method, Reference: "cust-" + method})
 	if err != nil {
 		e.t.Fatal(err)

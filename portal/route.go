@@ -41,6 +41,11 @@ type Route struct {
 	// JSON routes are called by the portal's scripts: errors are JSON
 	// ({"error": message}) instead of an error page.
 	JSON bool
+	// Upload routes take multipart/form-data (file uploads, upload.go):
+	// the form's first part must be the CSRF token, which is checked before
+	// anything else is read; the page reads the rest with rq.Upload after
+	// the session and the roles were checked. Set MaxBody as well.
+	Upload bool
 }
 
 // DefaultMaxBody caps a form post.

@@ -29,6 +29,12 @@ type routeSpec struct {
 	// visibleTo are other personas that may see the object as the owner
 	// does (a record is the tenant's, not one person's).
 	visibleTo []string
+	// owner is the persona who owns the object (default a-reviewer) and
+	// intruders those who must not reach it (default: another tenant's
+	// staff, a colleague, the operator); administration objects belong to
+	// a tenant's admins or to the operator (admin_routes_test.go).
+	owner     string
+	intruders []string
 }
 
 // testRoutes are extra routes only the tests mount: a role-restricted page
@@ -67,6 +73,8 @@ func withTestRoutes(c *Config) { c.extra = testRoutes() }
 var routeSpecs = map[string]routeSpec{
 	"GET /{$}":                   {},
 	"GET /account":               {},
+	"GET /monitor":               {},
+	"POST /monitor/action":       {body: url.Values{"action": {"hold"}, "id": {"cf_none"}}},
 	"GET /login":                 {},
 	"POST /login":                {body: url.Values{"username": {"x"}, "password": {"y"}, "code": {"123456"}}},
 	"POST /logout":               {},
@@ -103,6 +111,40 @@ var routeSpecs = map[string]routeSpec{
 	"GET /records/{id}":             {object: recordObject(""), ownerOK: http.StatusOK, visibleTo: recordViewers},
 	"GET /records/{id}/record.json": {object: recordObject("/record.json"), ownerOK: http.StatusOK, visibleTo: recordViewers},
 	"GET /records/{id}/record.pdf":  {object: recordObject("/record.pdf"), ownerOK: pdfOK(), visibleTo: recordViewers},
+	// The administration pages (admin_routes_test.go).
+	"GET /admin": {}, "GET /admin/tenants": {}, "POST /admin/tenants": {body: url.Values{"name": {"Bank Z"}}},
+	"GET /admin/tenants/{id}":         adminOperatorObject(func(e *env, b *browser) string { return "/admin/tenants/tn_a" }, http.StatusOK),
+	"POST /admin/tenants/{id}/access": adminOperatorObject(func(e *env, b *browser) string { return "/admin/tenants/tn_a/access" }, http.StatusSeeOther),
+	"GET /admin/clients":              {}, "POST /admin/clients": {},
+	"GET /admin/clients/{id}": adminTenantObject(func(e *env, b *browser) string { return "/admin/clients/" + e.client("tn_a") }, http.StatusOK),
+	// An upload route sent as a plain form passes CSRF but is not an upload: 400.
+	"POST /admin/clients/{id}/rotate":  adminTenantObject(func(e *env, b *browser) string { return "/admin/clients/" + e.client("tn_a") + "/rotate" }, http.StatusBadRequest),
+	"POST /admin/clients/{id}/enable":  adminTenantObject(func(e *env, b *browser) string { return "/admin/clients/" + e.client("tn_a") + "/enable" }, http.StatusSeeOther),
+	"POST /admin/staff/{id}/disable":   adminTenantObject(func(e *env, b *browser) string { return "/admin/staff/" + e.account("tn_a") + "/disable" }, http.StatusSeeOther),
+	"POST /admin/staff/{id}/enable":    adminTenantObject(func(e *env, b *browser) string { return "/admin/staff/" + e.account("tn_a") + "/enable" }, http.StatusSeeOther),
+	"POST /admin/clients/{id}/disable": adminTenantObject(func(e *env, b *browser) string { return "/admin/clients/" + e.client("tn_a") + "/disable" }, http.StatusSeeOther),
+	"GET /admin/staff":                 {}, "POST /admin/staff": {body: url.Values{"username": {"invited-person"}}},
+	"GET /admin/staff/{id}": adminTenantObject(func(e *env, b *browser) string { return "/admin/staff/" + e.account("tn_a") }, http.StatusOK),
+	"POST /admin/staff/{id}/roles": withBody(adminTenantObject(func(e *env, b *browser) string { return "/admin/staff/" + e.account("tn_a") + "/roles" }, http.StatusSeeOther),
+		url.Values{"role": {"auditor"}}),
+	"POST /admin/staff/{id}/reset-totp":     adminTenantObject(func(e *env, b *browser) string { return "/admin/staff/" + e.account("tn_a") + "/reset-totp" }, http.StatusOK),
+	"POST /admin/staff/{id}/reset-passkeys": adminTenantObject(func(e *env, b *browser) string { return "/admin/staff/" + e.account("tn_a") + "/reset-passkeys" }, http.StatusSeeOther),
+	"GET /admin/approvals":                  {},
+	"GET /admin/approvals/{id}":             adminTenantObject(func(e *env, b *browser) string { return "/admin/approvals/" + e.tenantApproval(b) }, http.StatusOK),
+	// The owner filed the request: approving it is refused (409).
+	"POST /admin/approvals/{id}/approve": adminTenantObject(func(e *env, b *browser) string { return "/admin/approvals/" + e.tenantApproval(b) + "/approve" }, http.StatusConflict),
+	"POST /admin/approvals/{id}/reject":  adminTenantObject(func(e *env, b *browser) string { return "/admin/approvals/" + e.tenantApproval(b) + "/reject" }, http.StatusSeeOther),
+	"GET /admin/webhooks":                {},
+	"POST /admin/webhooks/{id}/retry": adminTenantObject(func(e *env, b *browser) string {
+		return "/admin/webhooks/" + e.enqueue("tn_a", "http://192.0.2.1/hook") + "/retry"
+	}, http.StatusSeeOther),
+	"POST /admin/webhooks/{id}/replay": adminTenantObject(func(e *env, b *browser) string {
+		return "/admin/webhooks/" + e.enqueue("tn_a", "http://192.0.2.1/hook") + "/replay"
+	}, http.StatusSeeOther),
+	"GET /admin/trust": {}, "POST /admin/trust/masterlist": {}, "POST /admin/trust/csca": {},
+	"GET /admin/keys": {}, "POST /admin/keys/rotate": {},
+	"GET /admin/policy": {}, "POST /admin/policy": {body: url.Values{"policy": {"{}"}}},
+	"POST /admin/policy/operator-review": {body: url.Values{"allow": {"on"}}},
 	// The tests' own routes.
 	"GET /test/admin-only": {},
 	"GET /test/tenants/{id}": {
@@ -280,9 +322,16 @@ func TestCrossTenant(t *testing.T) {
 			continue
 		}
 		t.Run(key(rt), func(t *testing.T) {
-			owner := e.signedIn("a-reviewer")
+			ownerName, intruders := spec.owner, spec.intruders
+			if ownerName == "" {
+				ownerName = "a-reviewer"
+			}
+			if intruders == nil {
+				intruders = []string{"b-reviewer", "b-admin", "a-admin", "op-admin", "op-reviewer"}
+			}
+			owner := e.signedIn(ownerName)
 			path := spec.object(e, owner)
-			for _, intruder := range []string{"b-reviewer", "b-admin", "a-admin", "op-admin", "op-reviewer"} {
+			for _, intruder := range intruders {
 				b := e.signedIn(intruder)
 				sp, err := e.dir.CheckSession(context.Background(), b.cookies[session.CookieSession])
 				if err != nil {

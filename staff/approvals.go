@@ -57,6 +57,10 @@ type Approval struct {
 	DecidedBy string
 	DecidedAt time.Time
 	Reason    string
+	// TenantID is the tenant the request concerns ("" installation-wide):
+	// an admin of that tenant may file it, and another admin of that tenant
+	// or an operator admin may decide it (tenant_admin.go).
+	TenantID string
 }
 
 // Executor carries out an approved action.
@@ -73,10 +77,16 @@ type Executor struct {
 	// after the approval committed; if it fails the approval is marked
 	// failed (audited) and the error returned.
 	AfterCommit func(ctx context.Context, a Approval, by Actor) error
+	// Tenant names the tenant a payload concerns (optional): a kind with it
+	// may be filed and decided by that tenant's admins as well as by
+	// operator admins; a kind without it is installation-wide (operator
+	// admins only). role.grant's tenant is the account's.
+	Tenant func(payload []byte) (string, error)
 }
 
-// Request files an approval request. The requester must be an admin; the
-// kind must have an executor and the payload must pass its Validate.
+// Request files an approval request. The requester must be an operator
+// admin, or an admin of the tenant the request concerns (Executor.Tenant);
+// the kind must have an executor and the payload must pass its Validate.
 func (d *Directory) Request(ctx context.Context, by Actor, kind string, payload []byte) (Approval, error) {
 	ex, ok := d.exec[kind]
 	if !ok {
@@ -94,15 +104,19 @@ func (d *Directory) Request(ctx context.Context, by Actor, kind string, payload 
 	a := Approval{ID: newID("ap_"), Kind: kind, Payload: append([]byte{}, payload...), Requester: by.ID,
 		Status: StatusPending, CreatedAt: now, ExpiresAt: now.Add(d.cfg.ApprovalTTL)}
 	err := d.db.InTx(ctx, func(tx *store.Tx) error {
-		if err := d.requireRole(ctx, tx, by, RoleAdmin); err != nil {
+		var err error
+		if a.TenantID, err = d.requestTenant(ctx, tx, kind, ex, payload); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO approvals (id, kind, payload, requester, status, created_at, expires_at, decided_by, decided_at, reason)
-			VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 0, '')`, a.ID, a.Kind, a.Payload, a.Requester, a.Status,
-			store.Micros(a.CreatedAt), store.Micros(a.ExpiresAt)); err != nil {
+		if err := d.requireAdminOf(ctx, tx, by, a.TenantID); err != nil {
 			return err
 		}
-		_, err := d.audit.Append(ctx, tx, by.entry("approval.request", a.ID, audit.OutcomeOK, map[string]string{"kind": kind}))
+		if _, err := tx.Exec(ctx, `INSERT INTO approvals (id, kind, payload, requester, status, created_at, expires_at, decided_by, decided_at, reason, tenant_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 0, '', ?)`, a.ID, a.Kind, a.Payload, a.Requester, a.Status,
+			store.Micros(a.CreatedAt), store.Micros(a.ExpiresAt), nullable(a.TenantID)); err != nil {
+			return err
+		}
+		_, err = d.audit.Append(ctx, tx, a.entry(by, "approval.request", audit.OutcomeOK, map[string]string{"kind": kind}))
 		return err
 	})
 	if err != nil {
@@ -111,7 +125,7 @@ func (d *Directory) Request(ctx context.Context, by Actor, kind string, payload 
 	return a, nil
 }
 
-const approvalCols = `id, kind, payload, requester, status, created_at, expires_at, decided_by, decided_at, reason`
+const approvalCols = `id, kind, payload, requester, status, created_at, expires_at, decided_by, decided_at, reason, tenant_id`
 
 type rowScanner interface{ Scan(...any) error }
 
@@ -119,14 +133,17 @@ func scanApproval(r rowScanner) (Approval, error) {
 	var (
 		a                         Approval
 		created, expires, decided int64
-		decidedBy                 *string
+		decidedBy, tenantID       *string
 	)
-	if err := r.Scan(&a.ID, &a.Kind, &a.Payload, &a.Requester, &a.Status, &created, &expires, &decidedBy, &decided, &a.Reason); err != nil {
+	if err := r.Scan(&a.ID, &a.Kind, &a.Payload, &a.Requester, &a.Status, &created, &expires, &decidedBy, &decided, &a.Reason, &tenantID); err != nil {
 		return Approval{}, mapErr(err)
 	}
 	a.CreatedAt, a.ExpiresAt, a.DecidedAt = store.FromMicros(created), store.FromMicros(expires), store.FromMicros(decided)
 	if decidedBy != nil {
 		a.DecidedBy = *decidedBy
+	}
+	if tenantID != nil {
+		a.TenantID = *tenantID
 	}
 	return a, nil
 }
@@ -178,7 +195,7 @@ func (d *Directory) loadPending(ctx context.Context, tx *store.Tx, id string, by
 		if _, err := tx.Exec(ctx, `UPDATE approvals SET status = ?, decided_at = ? WHERE id = ?`, StatusExpired, store.Micros(now), id); err != nil {
 			return a, false, err
 		}
-		if _, err := d.audit.Append(ctx, tx, by.entry("approval.expire", id, audit.OutcomeOK, map[string]string{"kind": a.Kind})); err != nil {
+		if _, err := d.audit.Append(ctx, tx, a.entry(by, "approval.expire", audit.OutcomeOK, map[string]string{"kind": a.Kind})); err != nil {
 			return a, false, err
 		}
 		a.Status = StatusExpired
@@ -188,7 +205,8 @@ func (d *Directory) loadPending(ctx context.Context, tx *store.Tx, id string, by
 }
 
 // Approve approves a pending request and executes it. The approver must be
-// an admin other than the requester (ErrSameApprover, audited as denied). An
+// an admin who may decide it (an operator admin, or an admin of the tenant
+// the request concerns) other than the requester (ErrSameApprover, audited as denied). An
 // expired request is marked expired (ErrExpired). The executor's Run, the
 // status change and the audit entry share one transaction.
 func (d *Directory) Approve(ctx context.Context, id string, by Actor) (Approval, error) {
@@ -198,7 +216,7 @@ func (d *Directory) Approve(ctx context.Context, id string, by Actor) (Approval,
 		decision error
 	)
 	err := d.db.InTx(ctx, func(tx *store.Tx) error {
-		if err := d.requireRole(ctx, tx, by, RoleAdmin); err != nil {
+		if err := d.requireDecider(ctx, tx, by, id); err != nil {
 			return err
 		}
 		var expired bool
@@ -213,7 +231,7 @@ func (d *Directory) Approve(ctx context.Context, id string, by Actor) (Approval,
 		}
 		if by.ID == a.Requester {
 			decision = ErrSameApprover
-			_, err := d.audit.Append(ctx, tx, by.entry("approval.approve", id, audit.OutcomeDenied,
+			_, err := d.audit.Append(ctx, tx, a.entry(by, "approval.approve", audit.OutcomeDenied,
 				map[string]string{"kind": a.Kind, "reason": "same_admin"}))
 			return err
 		}
@@ -232,7 +250,7 @@ func (d *Directory) Approve(ctx context.Context, id string, by Actor) (Approval,
 			a.Status, by.ID, store.Micros(now), id); err != nil {
 			return err
 		}
-		_, err = d.audit.Append(ctx, tx, by.entry("approval.approve", id, audit.OutcomeOK,
+		_, err = d.audit.Append(ctx, tx, a.entry(by, "approval.approve", audit.OutcomeOK,
 			map[string]string{"kind": a.Kind, "requester": a.Requester}))
 		return err
 	})
@@ -249,7 +267,7 @@ func (d *Directory) Approve(ctx context.Context, id string, by Actor) (Approval,
 				if _, err := tx.Exec(ctx, `UPDATE approvals SET status = ? WHERE id = ?`, StatusFailed, id); err != nil {
 					return err
 				}
-				_, err := d.audit.Append(ctx, tx, by.entry("approval.execute", id, audit.OutcomeFailed, map[string]string{"kind": a.Kind}))
+				_, err := d.audit.Append(ctx, tx, a.entry(by, "approval.execute", audit.OutcomeFailed, map[string]string{"kind": a.Kind}))
 				return err
 			})
 			return a, errors.Join(fmt.Errorf("staff: execute %s: %w", a.Kind, aerr), err)
@@ -258,8 +276,8 @@ func (d *Directory) Approve(ctx context.Context, id string, by Actor) (Approval,
 	return a, nil
 }
 
-// Reject declines a pending request. Any admin may reject, including the
-// requester withdrawing it. reason is stored with the request, not in the
+// Reject declines a pending request. Any admin who may decide it
+// (requireDecider) may reject, including the requester withdrawing it. reason is stored with the request, not in the
 // audit log (it is free text).
 func (d *Directory) Reject(ctx context.Context, id string, by Actor, reason string) (Approval, error) {
 	if len(reason) > MaxReasonLen || !utf8.ValidString(reason) {
@@ -268,7 +286,7 @@ func (d *Directory) Reject(ctx context.Context, id string, by Actor, reason stri
 	var a Approval
 	var decision error
 	err := d.db.InTx(ctx, func(tx *store.Tx) error {
-		if err := d.requireRole(ctx, tx, by, RoleAdmin); err != nil {
+		if err := d.requireDecider(ctx, tx, by, id); err != nil {
 			return err
 		}
 		var expired bool
@@ -287,7 +305,7 @@ func (d *Directory) Reject(ctx context.Context, id string, by Actor, reason stri
 			a.Status, by.ID, store.Micros(now), reason, id); err != nil {
 			return err
 		}
-		_, err = d.audit.Append(ctx, tx, by.entry("approval.reject", id, audit.OutcomeOK, map[string]string{"kind": a.Kind}))
+		_, err = d.audit.Append(ctx, tx, a.entry(by, "approval.reject", audit.OutcomeOK, map[string]string{"kind": a.Kind}))
 		return err
 	})
 	if err != nil {
@@ -339,7 +357,8 @@ func (d *Directory) runRoleGrant(ctx context.Context, tx *store.Tx, a Approval, 
 		g.StaffID, string(g.Role), store.Micros(d.now())); err != nil {
 		return mapErr(err)
 	}
-	_, err = d.audit.Append(ctx, tx, by.entry("staff.role.grant", g.StaffID, audit.OutcomeOK,
-		map[string]string{"role": string(g.Role), "approval": a.ID}))
+	e := by.entry("staff.role.grant", g.StaffID, audit.OutcomeOK, map[string]string{"role": string(g.Role), "approval": a.ID})
+	e.TenantID = a.TenantID
+	_, err = d.audit.Append(ctx, tx, e)
 	return err
 }

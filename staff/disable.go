@@ -15,8 +15,9 @@ const (
 )
 
 // DisableAccount disables a staff account and ends all its sessions, in one
-// audited transaction; the actor must be an admin other than the account
-// (an admin cannot disable themselves). A disabled account cannot sign in
+// audited transaction; the actor must be an admin of the account's scope
+// (an operator admin, or an admin of the account's tenant) other than the
+// account (an admin cannot disable themselves). A disabled account cannot sign in
 // (the answer is the same as for wrong credentials), its roles stop
 // counting for dual control, and its sessions are refused at once.
 // Disabling an account that is not active is ErrNotFound.
@@ -28,7 +29,7 @@ func (d *Directory) DisableAccount(ctx context.Context, by Actor, staffID string
 }
 
 // EnableAccount re-enables a disabled account (audited); the actor must be
-// an admin. Sessions ended by the disable stay ended. Enabling an account
+// an admin of the account's scope. Sessions ended by the disable stay ended. Enabling an account
 // that is not disabled is ErrNotFound.
 func (d *Directory) EnableAccount(ctx context.Context, by Actor, staffID string) error {
 	return d.setStatus(ctx, by, staffID, StatusDisabled, StatusActive, "staff.enable")
@@ -36,7 +37,22 @@ func (d *Directory) EnableAccount(ctx context.Context, by Actor, staffID string)
 
 func (d *Directory) setStatus(ctx context.Context, by Actor, staffID, from, to, action string) error {
 	return d.db.InTx(ctx, func(tx *store.Tx) error {
-		if err := d.requireRole(ctx, tx, by, RoleAdmin); err != nil {
+		// An operator admin may change any account, a tenant's admin their
+		// own tenant's accounts (tenant_admin.go); another scope's account
+		// is ErrForbidden, like a missing one to a non-admin.
+		var tenantID *string
+		err := tx.QueryRow(ctx, `SELECT tenant_id FROM staff_accounts WHERE id = ?`, staffID).Scan(&tenantID)
+		if err != nil {
+			if err := d.requireRole(ctx, tx, by, RoleAdmin); err != nil {
+				return err
+			}
+			return mapErr(err)
+		}
+		scope := ""
+		if tenantID != nil {
+			scope = *tenantID
+		}
+		if err := d.requireAdminOf(ctx, tx, by, scope); err != nil {
 			return err
 		}
 		res, err := tx.Exec(ctx, `UPDATE staff_accounts SET status = ? WHERE id = ? AND status = ?`, to, staffID, from)
@@ -57,7 +73,9 @@ func (d *Directory) setStatus(ctx context.Context, by Actor, staffID, from, to, 
 			n, _ := res.RowsAffected()
 			details["sessions_ended"] = fmt.Sprint(n)
 		}
-		_, err = d.audit.Append(ctx, tx, by.entry(action, staffID, audit.OutcomeOK, details))
+		e := by.entry(action, staffID, audit.OutcomeOK, details)
+		e.TenantID = scope
+		_, err = d.audit.Append(ctx, tx, e)
 		return err
 	})
 }

@@ -54,6 +54,11 @@ type Config struct {
 	Classify func(error) *Problem
 	// EKYC enables the eKYC API (web/ekyc.go); nil disables it.
 	EKYC *EKYCConfig
+	// Customers enables the customer API (web/customers.go); nil disables it.
+	Customers CustomerService
+	// TxAuth enables transaction authentication (web/txauth.go); nil
+	// disables it.
+	TxAuth *TxAuthConfig
 	// OAuthMetadata serves RFC 8414 metadata at
 	// /.well-known/oauth-authorization-server; nil: not served.
 	OAuthMetadata OAuthMetadata
@@ -158,6 +163,8 @@ func (s *Server) routes() {
 	s.ekycRoutes()
 	s.notifyRoutes()
 	s.captureRoutes()
+	s.customerRoutes()
+	s.txauthRoutes()
 	if s.cfg.Staff != nil {
 		s.mux.Handle("POST /v1/staff/sessions", s.handle(s.staffLogin))
 		s.mux.Handle("DELETE /v1/staff/sessions/current", s.handle(s.staffLogout))

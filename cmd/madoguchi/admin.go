@@ -462,6 +462,7 @@ func newStaffDirectory(a *app, onClient func(tenant.Client), opts ...func(*staff
 		execs[k] = ex
 	}
 	execs[kindEKYCPolicySet] = ekycPolicySetExecutor(a)
+	portalExecutors(a, execs)
 	cfg := staff.Config{Executors: execs}
 	for _, o := range opts {
 		o(&cfg)

@@ -23,6 +23,7 @@ import (
 	"github.com/madoguchi/madoguchi/staff"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/txauth"
 	"github.com/madoguchi/madoguchi/vault"
 )
 
@@ -55,6 +56,12 @@ type app struct {
 	oauth *oauth.Server
 	// ekyc is the eKYC service, built once by serve (nil: eKYC disabled).
 	ekyc *ekyc.Service
+	// resultSigner signs eKYC and txauth results (set by newEKYC).
+	resultSigner *ekyc.Signer
+	// txauth is transaction authentication (txauth_wire.go; nil: disabled).
+	txauth *txauth.Service
+	// face is the face engine eKYC and txauth share (ekyc_wire.go).
+	face *lazyFace
 	// staff holds staff accounts, sessions and dual-control approvals.
 	staff *staff.Directory
 	// models is the face model folder, installed in the background.

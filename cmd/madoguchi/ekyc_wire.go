@@ -63,6 +63,7 @@ func (a *app) newEKYC(publicURL string) (*ekyc.Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.resultSigner = signer
 	nt, err := a.newNotifier()
 	if err != nil {
 		return nil, err
@@ -70,7 +71,7 @@ func (a *app) newEKYC(publicURL string) (*ekyc.Service, error) {
 	return ekyc.New(ekyc.Config{
 		Notify: nt,
 		DB:     a.db, Audit: a.audit, Vault: a.vault, Blobs: a.blobs,
-		Face:      &lazyFace{models: a.models, dir: a.modelsDir(), calibration: filepath.Join(a.data.data, "face-calibration.json"), onePass: a.faceOnePass},
+		Face:      a.faceEngine(),
 		Chips:     heChips{a.chips},
 		Signer:    signer,
 		JPKI:      a.jpkiForEKYC(),
@@ -226,4 +227,13 @@ func (c heChips) Verify(ctx context.Context, kind document.Kind, files map[strin
 		return nil, fmt.Errorf("%w: passports are not accepted for method he", document.ErrNotAccepted)
 	}
 	return c.v.Verify(ctx, kind, files, challenge)
+}
+
+// faceEngine is the server's one lazily loaded face engine, shared by eKYC
+// and transaction authentication.
+func (a *app) faceEngine() *lazyFace {
+	if a.face == nil {
+		a.face = &lazyFace{models: a.models, dir: a.modelsDir(), calibration: filepath.Join(a.data.data, "face-calibration.json"), onePass: a.faceOnePass}
+	}
+	return a.face
 }

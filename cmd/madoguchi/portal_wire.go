@@ -134,12 +134,16 @@ func (a *app) portalMount(p portalFlags, publicURL string) (*web.Mount, error) {
 			return t.Name, err
 		},
 		RequestID:           web.RequestID,
+		Admin:               a.portalAdmin(),
 		RequireAdminPasskey: p.adminPasskey == "required",
 		ReauthWindow:        p.reauth,
 		TrustedProxies:      proxies,
 		Logger:              a.log,
 	}
 	a.reviewWiring(&cfg, p) // the review workbench and records (portal_review_wire.go)
+	if a.txauth != nil {
+		cfg.Monitor = a.txauth
+	}
 	if p.passkeys == "on" {
 		if p.url == "" {
 			p.url = publicURL

@@ -182,6 +182,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	default:
 		a.ekyc = svc
 		go a.runEKYCJobs(ctx)
+		if err := a.startTxAuth(ctx, f.publicURL); err != nil {
+			ln.Close()
+			return fmt.Errorf("txauth: %w", err)
+		}
 	}
 
 	if _, err := a.newNotifier(); err != nil {
@@ -242,6 +246,8 @@ func (a *app) webConfig(f serveFlags) web.Config {
 		SignIn:    f.signIn,
 		Admin:     adminAPI{a}.adminConfig(),
 		EKYC:      a.ekycWeb(),
+		Customers: a.customersWeb(),
+		TxAuth:    a.txauthWeb(),
 		OAuth:     a.oauthWeb(),
 		WebhookKeys: func() []byte {
 			if a.notify == nil {
