@@ -9,6 +9,13 @@
 // caller passes a TrueType font (IPAexGothic from Debian's
 // fonts-ipaexfont-gothic, IPA Font License v1.0); only the glyphs used are
 // embedded (subset). Rendering never touches the network or the disk.
+//
+// Why a library (codeberg.org/go-pdf/fpdf) rather than a hand-written PDF:
+// embedding a Japanese font correctly means a CIDFontType2 font with a
+// subset of the TrueType glyphs, a ToUnicode map (so that the text can be
+// searched and copied) and widths; fpdf does that, and attachments, with no
+// dependency of its own. IPAexGothic is 6 MB; the subset keeps a record's
+// PDF around 60 KB.
 package recordpdf
 
 import (
