@@ -1,7 +1,6 @@
 package ekyc
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -10,9 +9,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"image"
-	_ "image/jpeg" // decoders for DecodeConfig
-	_ "image/png"
 	"strconv"
 	"time"
 
@@ -301,19 +297,6 @@ func (s *Service) AddFrame(ctx context.Context, key string, f Frame) (string, er
 
 func frameAAD(session string, seq int) []byte {
 	return vault.AAD("ekyc.frame", session, strconv.Itoa(seq))
-}
-
-// checkImage accepts a JPEG or PNG whose header decodes and whose sides are
-// within MaxImageSide.
-func checkImage(b []byte) error {
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(b))
-	if err != nil || (format != "jpeg" && format != "png") {
-		return fmt.Errorf("%w: the image must be a JPEG or PNG", ErrInvalidInput)
-	}
-	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > MaxImageSide || cfg.Height > MaxImageSide {
-		return fmt.Errorf("%w: image sides must be 1-%d pixels", ErrTooLarge, MaxImageSide)
-	}
-	return nil
 }
 
 type frameRow struct {

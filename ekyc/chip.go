@@ -13,6 +13,7 @@ import (
 	"github.com/madoguchi/madoguchi/audit"
 	"github.com/madoguchi/madoguchi/blob"
 	"github.com/madoguchi/madoguchi/document"
+	"github.com/madoguchi/madoguchi/document/chip"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/vault"
 )
@@ -23,10 +24,6 @@ const (
 	MaxChipFileBytes = 256 << 10
 	MaxChipBytes     = 2 << 20
 )
-
-// myNumberFiles are the chip files that hold the 個人番号; they are refused
-// before anything is stored (番号利用法: the number is never collected here).
-var myNumberFiles = map[string]bool{"textap_ef01": true, "visualap_ef05": true}
 
 // ChipResult is what the service keeps of a verified chip read, sealed under
 // the session's subject. It carries personal data.
@@ -45,6 +42,9 @@ type ChipResult struct {
 	IDA            *document.IDAEvidence `json:"ida,omitempty"`
 	PhotoFormat    string                `json:"photo_format,omitempty"`
 	ReceivedAt     time.Time             `json:"received_at"`
+	// DeviceKey is the registered device key that signed the read, if any.
+	DeviceKey    string `json:"device_key,omitempty"`
+	DeviceSigned bool   `json:"device_signed"`
 }
 
 // ChipSummary is the non-personal answer to a chip upload.
@@ -57,23 +57,39 @@ type ChipSummary struct {
 func chipAAD(session, part string) []byte { return vault.AAD("ekyc.chip", session, part) }
 
 // SubmitChip takes raw chip files for method ヘ from a registered device
-// (an API client of the session's tenant with the device scope), verifies
-// them against the trust anchors with the session nonce as challenge, and
-// seals the files, the chip photo and the result under the session's
-// subject. A chip that fails verification is kept (as evidence of the
-// attempt) and makes the decision reject. Only one chip read per session.
+// without a device signature; it is SubmitChipRead with Device nil.
 func (s *Service) SubmitChip(ctx context.Context, a Actor, tenant, id string, kind document.Kind, files map[string][]byte) (*ChipSummary, error) {
+	return s.SubmitChipRead(ctx, a, tenant, id, ChipRead{Kind: string(kind), Files: files})
+}
+
+// SubmitChipRead takes raw chip files for method ヘ from a registered device
+// (an API client of the session's tenant with the device scope), checks the
+// device's signature over the read (devicekey.go; required or not by the
+// tenant's policy), verifies the files against the trust anchors with the
+// session nonce as challenge, and seals the files, the chip photo and the
+// result under the session's subject, with the chip-reuse digests of a
+// verified read (chipreuse.go). A chip that fails verification is kept (as
+// evidence of the attempt) and makes the decision reject. Only one chip
+// read per session. Files holding the My Number, names outside the kind and
+// refused device signatures are refused before anything is stored.
+func (s *Service) SubmitChipRead(ctx context.Context, a Actor, tenant, id string, r ChipRead) (*ChipSummary, error) {
+	kind, files := document.Kind(r.Kind), r.Files
 	if !kind.Valid() {
 		return nil, fmt.Errorf("%w: unknown document kind", ErrInvalidInput)
 	}
 	if len(files) == 0 || len(files) > MaxChipFiles {
 		return nil, fmt.Errorf("%w: 1-%d chip files", ErrTooLarge, MaxChipFiles)
 	}
-	total := 0
-	for name, b := range files {
-		if myNumberFiles[strings.ToLower(name)] {
+	// The files holding the 個人番号 are refused under any spelling and any
+	// claimed kind before anything is stored (番号利用法: the number is never
+	// collected here); document/chip owns the file names.
+	for name := range files {
+		if chip.HoldsMyNumber(name) {
 			return nil, ErrMyNumber
 		}
+	}
+	total := 0
+	for name, b := range files {
 		if name == "" || len(name) > 32 || !printable(name) || len(b) == 0 || len(b) > MaxChipFileBytes {
 			return nil, fmt.Errorf("%w: each chip file needs a short name and 1-%d bytes", ErrTooLarge, MaxChipFileBytes)
 		}
@@ -81,6 +97,12 @@ func (s *Service) SubmitChip(ctx context.Context, a Actor, tenant, id string, ki
 	}
 	if total > MaxChipBytes {
 		return nil, fmt.Errorf("%w: chip files total over %d bytes", ErrTooLarge, MaxChipBytes)
+	}
+	// From here on the files are keyed by their canonical names: what is
+	// verified, sealed and recorded is what the chip package names.
+	files, err := normalizeChipFiles(kind, files)
+	if err != nil {
+		return nil, err
 	}
 	ss, err := s.Get(ctx, tenant, id)
 	if err != nil {
@@ -100,11 +122,28 @@ func (s *Service) SubmitChip(ctx context.Context, a Actor, tenant, id string, ki
 		return nil, err
 	}
 	if have > 0 {
-		return nil, fmt.Errorf("%w: chip data was already received for this session", ErrReplay)
+		return nil, fmt.Errorf("%w: chip data was already received for this session", ErrAlreadyReceived)
+	}
+	p, _, err := loadPolicy(ctx, s.db, ss.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	var deviceKey string
+	switch {
+	case r.Device != nil:
+		if deviceKey, err = s.verifyDevice(ctx, a, ss, r.Device, chip.BundleDigest(files)); err != nil {
+			if errors.Is(err, ErrDeviceSignature) {
+				s.denyChip(ctx, a, ss, "device_signature")
+			}
+			return nil, err
+		}
+	case p.DeviceSignature == DeviceSignatureRefuse:
+		s.denyChip(ctx, a, ss, "device_unsigned")
+		return nil, fmt.Errorf("%w: this tenant accepts only chip reads signed by a registered device", ErrDeviceSignature)
 	}
 
 	now := s.now()
-	res := ChipResult{Kind: kind, ReceivedAt: now, Digests: map[string]string{}}
+	res := ChipResult{Kind: kind, ReceivedAt: now, Digests: map[string]string{}, DeviceKey: deviceKey, DeviceSigned: deviceKey != ""}
 	ev, verr := s.cfg.Chips.Verify(ctx, kind, files, ss.nonce)
 	if verr != nil && ctx.Err() != nil {
 		return nil, ctx.Err()
@@ -154,6 +193,10 @@ func (s *Service) SubmitChip(ctx context.Context, a Actor, tenant, id string, ki
 		return nil, err
 	}
 	refsJSON, _ := json.Marshal(refs)
+	var reuse [][]byte
+	if res.Verified {
+		reuse = s.chipDigests(kind, files)
+	}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		sealed, err := s.cfg.Vault.Seal(ctx, tx, subj, chipAAD(ss.ID, "evidence"), body)
 		if err != nil {
@@ -163,7 +206,7 @@ func (s *Service) SubmitChip(ctx context.Context, a Actor, tenant, id string, ki
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, ss.ID, ss.TenantID, string(kind), a.ID, boolInt(res.Verified), sealed,
 			string(refsJSON), photoRef, store.Micros(now)); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return fmt.Errorf("%w: chip data was already received for this session", ErrReplay)
+				return fmt.Errorf("%w: chip data was already received for this session", ErrAlreadyReceived)
 			}
 			return err
 		}
@@ -172,11 +215,14 @@ func (s *Service) SubmitChip(ctx context.Context, a Actor, tenant, id string, ki
 				return err
 			}
 		}
+		if err := storeChipDigests(ctx, tx, ss, reuse, store.Micros(now)); err != nil {
+			return err
+		}
 		outcome := audit.OutcomeOK
 		if !res.Verified {
 			outcome = audit.OutcomeFailed
 		}
-		details := map[string]string{"kind": string(kind), "verified": fmt.Sprint(res.Verified), "files": fmt.Sprint(len(files))}
+		details := map[string]string{"kind": string(kind), "verified": fmt.Sprint(res.Verified), "files": fmt.Sprint(len(files)), "device_key": deviceKey}
 		if n := res.notes(); n != "" {
 			details["notes"] = n // policy exceptions and accepted deviations (e.g. policy.sha1)
 		}
@@ -186,6 +232,36 @@ func (s *Service) SubmitChip(ctx context.Context, a Actor, tenant, id string, ki
 		return nil, err
 	}
 	return &ChipSummary{Kind: kind, Verified: res.Verified, Failed: res.Failed}, nil
+}
+
+// denyChip records a refused chip read (its own transaction).
+func (s *Service) denyChip(ctx context.Context, a Actor, ss *Session, reason string) {
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		return s.record(ctx, tx, a, ss.TenantID, "ekyc.chip.add", ss.ID, audit.OutcomeDenied, map[string]string{"reason": reason})
+	})
+	if err != nil {
+		s.log.ErrorContext(ctx, "ekyc: audit of a refused chip read failed", "session", ss.ID, "err", err)
+	}
+}
+
+// normalizeChipFiles keys a read by canonical file names (chip.Normalize):
+// a name of another kind or of none, or two names for one file, is
+// ErrInvalidInput with the chip package's reason (which names the file,
+// never its content); nothing has been stored.
+func normalizeChipFiles(kind document.Kind, files map[string][]byte) (map[string][]byte, error) {
+	named, err := chip.Normalize(kind, files)
+	if err == nil {
+		return named, nil
+	}
+	reason := "the chip files do not fit the document kind"
+	var re *document.RefusalError
+	if errors.As(err, &re) && re.Reason != "" {
+		reason = re.Reason
+	}
+	if errors.Is(err, document.ErrTooLarge) {
+		return nil, fmt.Errorf("%w: %s", ErrTooLarge, reason)
+	}
+	return nil, fmt.Errorf("%w: %s", ErrInvalidInput, reason)
 }
 
 // notes names the checks that passed without being mandatory: the

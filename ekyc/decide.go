@@ -105,6 +105,7 @@ type analysis struct {
 	docs               *docResult
 	calFMR             float64
 	calKnown           bool
+	reuse              chipReuse
 }
 
 // evaluate applies policy p to the evidence: a pure function of its inputs
@@ -146,6 +147,10 @@ func evaluate(m Method, p Policy, steps []Step, an *analysis, decide func(face.S
 			}
 			if len(c.Unsigned) > 0 {
 				add(ReasonUnsignedAttributes, "the chip holds attributes not covered by the issuer signature: "+strings.Join(c.Unsigned, ", "))
+			}
+			reuseReasons(an.reuse, add)
+			if p.DeviceSignature == DeviceSignatureReason && !c.DeviceSigned {
+				add(ReasonChipUnsigned, "the chip read carries no registered device's signature")
 			}
 		}
 	}
@@ -306,6 +311,11 @@ func (s *Service) Submit(ctx context.Context, key string) (*Session, error) {
 	if ss.State != StateCapturing {
 		return nil, fmt.Errorf("%w: only a capturing session can be submitted", ErrState)
 	}
+	if ss.Method.NeedsSignature {
+		// ワ ends with the card's signature (SubmitJPKI), never here: a
+		// stray submit must not reject a session the JPKI app is completing.
+		return nil, fmt.Errorf("%w: missing the JPKI signature (sign with the JPKI app or the kiosk's reader)", ErrIncomplete)
+	}
 	if err := s.complete(ctx, ss); err != nil {
 		return nil, err
 	}
@@ -387,6 +397,11 @@ func (s *Service) analyse(ctx context.Context, ss *Session) (*analysis, error) {
 		return nil, err
 	}
 	analyze := func(img []byte) ([]face.Face, error) {
+		release, err := s.images.acquire(ctx, imageCost(img))
+		if err != nil {
+			return nil, err
+		}
+		defer release()
 		fs, err := s.cfg.Face.AnalyzeImage(ctx, img)
 		if errors.Is(err, face.ErrBusy) {
 			return nil, fmt.Errorf("%w: %w", ErrBusy, err)
@@ -447,6 +462,9 @@ func (s *Service) analyse(ctx context.Context, ss *Session) (*analysis, error) {
 			return nil, err
 		}
 		an.chip, an.refFrom = cr, "chip_photo"
+		if an.reuse, err = s.chipReuse(ctx, s.db, ss); err != nil {
+			return nil, err
+		}
 		if cr != nil && cr.Verified && !photo.IsZero() {
 			img, err := s.cfg.Vault.OpenBlob(ctx, s.db, subj, chipAAD(ss.ID, "photo"), photo)
 			if err != nil {

@@ -35,6 +35,19 @@
 //     policy's; an undecodable image is a reason, never an error; ホ's
 //     document photos are checked by document/imaging (images.go) and every
 //     ホ approval is a person's.
+//   - Chip file names are normalised once, by document/chip: the files
+//     holding the My Number are refused under any spelling and any claimed
+//     kind, and a name outside the kind is refused, before anything is
+//     stored (chip.go).
+//   - A verified chip leaves keyed digests (HMAC under the chip-reuse key)
+//     of its signed data; the same chip in another session is
+//     ReasonChipReused, another tenant's never named (chipreuse.go). A
+//     registered device's signature over (session, nonce, read) is checked
+//     when sent and required where the policy says so (devicekey.go).
+//   - Uploaded images are budgeted from their headers (decoded size) and
+//     refused if cut short; decisions decode inside a service-wide budget
+//     (imagebudget.go). The capture page learns the state and outcome only
+//     (capturestate.go).
 //   - ワ: the challenge binds session, nonce, tenant, purpose and time; its
 //     nonce is spent once across instances (JPKINonces); no revocation
 //     provider means ワ is not offered (ErrJPKIDisabled), never "not revoked";

@@ -30,7 +30,11 @@ var (
 	ErrBinding = errors.New("ekyc: frame not bound to this session")
 	// ErrUploadedFile: the frame was not captured live by the page's camera.
 	ErrUploadedFile = errors.New("ekyc: uploaded files are not accepted; capture with the camera")
-	// ErrTooLarge: an image, a chip file or a frame count exceeds its limit.
+	// ErrAlreadyReceived: the session already holds this evidence (a chip
+	// read, a JPKI signature); each is accepted once.
+	ErrAlreadyReceived = errors.New("ekyc: already received")
+	// ErrTooLarge: an input (image, chip file, frame count, transaction
+	// record...) exceeds its limit; the message names which.
 	ErrTooLarge = errors.New("ekyc: too large")
 	// ErrMyNumber: chip files that hold the My Number were sent; they are never accepted.
 	ErrMyNumber = errors.New("ekyc: files holding the My Number must not be sent")

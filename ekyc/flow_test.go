@@ -186,8 +186,8 @@ func TestHeOutcomes(t *testing.T) {
 		if _, err := e.svc.SubmitChip(e.ctx, kiosk, e.tenantA, c.Session.ID, "jpdl", e.licence(7)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.SubmitChip(e.ctx, kiosk, e.tenantA, c.Session.ID, "jpdl", e.licence(7)); !errors.Is(err, ErrReplay) {
-			t.Errorf("SubmitChip(second) = %v, want ErrReplay", err)
+		if _, err := e.svc.SubmitChip(e.ctx, kiosk, e.tenantA, c.Session.ID, "jpdl", e.licence(7)); !errors.Is(err, ErrAlreadyReceived) {
+			t.Errorf("SubmitChip(second) = %v, want ErrAlreadyReceived", err)
 		}
 		ho := e.create(e.tenantA, "ho")
 		if _, err := e.svc.SubmitChip(e.ctx, kiosk, e.tenantA, ho.Session.ID, "jpdl", e.licence(7)); !errors.Is(err, ErrState) {
@@ -496,7 +496,12 @@ func TestConcurrentSessions(t *testing.T) {
 func concurrentSessions(t *testing.T, db *store.DB, n int) {
 	e := newEnv(t, db)
 	e.face.slots = make(chan struct{}, 2)
-	lic := e.licence(6)
+	// One card per customer: the same read in every session would be
+	// chip.reused.
+	lics := make(chan map[string][]byte, n)
+	for range n {
+		lics <- e.licence(6)
+	}
 	type result struct {
 		id    string
 		state State
@@ -518,7 +523,7 @@ func concurrentSessions(t *testing.T, db *store.DB, n int) {
 				out <- result{err: err}
 				return
 			}
-			if _, err := e.svc.SubmitChip(e.ctx, kiosk, e.tenantA, c.Session.ID, "jpdl", lic); err != nil {
+			if _, err := e.svc.SubmitChip(e.ctx, kiosk, e.tenantA, c.Session.ID, "jpdl", <-lics); err != nil {
 				out <- result{err: err}
 				return
 			}

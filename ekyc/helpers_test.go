@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -18,6 +19,7 @@ import (
 	mrand "math/rand/v2"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,6 +62,10 @@ type testFace struct {
 	// slots, if set, bounds concurrent analyses like face.Engine's queue:
 	// a caller finding no free slot gets face.ErrBusy at once.
 	slots chan struct{}
+	// delay is how long an analysis takes; active and maxActive count
+	// concurrent analyses.
+	delay             time.Duration
+	active, maxActive int
 }
 
 type faceSpec struct {
@@ -93,7 +99,12 @@ func (tf *testFace) AnalyzeImage(_ context.Context, b []byte) ([]face.Face, erro
 	tf.calls++
 	busy := tf.busy
 	sp, known := tf.photos[sha256.Sum256(b)]
+	tf.active++
+	tf.maxActive = max(tf.maxActive, tf.active)
+	delay := tf.delay
 	tf.mu.Unlock()
+	defer func() { tf.mu.Lock(); tf.active--; tf.mu.Unlock() }()
+	time.Sleep(delay)
 	if busy {
 		return nil, face.ErrBusy
 	}
@@ -234,6 +245,7 @@ type env struct {
 	vault   *vault.Vault
 	notify  *notify.Notifier
 	ctx     context.Context
+	issued  atomic.Int64 // licences issued (each gets its own number)
 }
 
 var client = Actor{Kind: audit.ActorClient, ID: "cl_test"}
@@ -284,7 +296,11 @@ func newEnv(t testing.TB, db *store.DB, mutate ...func(*Config)) *env {
 	}
 	clk := &clock{t: time.Date(2026, 5, 1, 1, 0, 0, 0, time.UTC)}
 	tf := &testFace{photos: map[[32]byte]faceSpec{}}
-	cfg := Config{DB: db, Audit: alog, Vault: v, Blobs: bs, Face: tf, Chips: jpdlChips{jv}, Signer: rs,
+	rk, err := NewReuseKey(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{DB: db, Audit: alog, Vault: v, Blobs: bs, Face: tf, Chips: jpdlChips{jv}, Signer: rs, ChipReuseKey: rk,
 		PublicURL: "https://madoguchi.test", Now: clk.Now, AllowInsecureWebhooks: true}
 	for _, m := range mutate {
 		m(&cfg)
@@ -413,6 +429,11 @@ func (e *env) licence(id uint8, mutate ...func(*jpdltest.Licence)) map[string][]
 		Name: "山田　太郎", Kana: "ヤマダ　タロウ", Address: "東京都千代田区千代田１－１", Honseki: "東京都", PSC: "東京都公安委員会",
 		Colour: "ゴールド", Birth: time.Date(1990, 1, 2, 0, 0, 0, 0, time.UTC), Issued: time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC),
 		Expiry: time.Date(2029, 2, 2, 0, 0, 0, 0, time.UTC), Number: "301234567890", Photo: photo,
+	}
+	// Each licence is another card: its own number, so its signed data
+	// differs (the same number again would be the same licence: chip.reused).
+	if n := e.issued.Add(1) - 1; n > 0 {
+		l.Number = fmt.Sprintf("30%010d", n)
 	}
 	for _, m := range mutate {
 		m(&l)

@@ -199,6 +199,18 @@ func (s *Service) checkDocuments(ctx context.Context, f docFrames) (*docResult, 
 		r.unchecked = "the face engine cannot analyse decoded images"
 		return r, nil
 	}
+	// The three frames are decoded and checked inside the image budget.
+	cost := int64(0)
+	for _, b := range [][]byte{f.front, f.back, f.tilt} {
+		if b != nil {
+			cost += imageCost(b) // decoded size and the checks' working set
+		}
+	}
+	release, err := s.images.acquire(ctx, cost)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	var set imaging.Set
 	for _, x := range []struct {
 		kind string

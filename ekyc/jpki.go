@@ -568,7 +568,7 @@ func (s *Service) storeJPKI(ctx context.Context, ss *Session, a Actor, ev *jpkiE
 		if _, err := tx.Exec(ctx, `INSERT INTO ekyc_jpki (session_id, tenant_id, source, verified, reasons, checks, evidence, received_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, ss.ID, ss.TenantID, source, verified, string(rj), string(cj), sealed, store.Micros(now)); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return fmt.Errorf("%w: a JPKI signature was already received for this session", ErrReplay)
+				return fmt.Errorf("%w: a JPKI signature was already received for this session", ErrAlreadyReceived)
 			}
 			return err
 		}

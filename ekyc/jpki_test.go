@@ -576,11 +576,18 @@ func TestWaCMS(t *testing.T) {
 				t.Errorf("SubmitJPKI(CMS over %s) = %v %v, %v; want %s %v", tt.name, outcomeOf(ss), reasonCodes(ss), err, tt.outcome, tt.reasons)
 			}
 		}
-		// The generic capture submit without a signature decides: rejected.
+		// The generic capture submit never decides a ワ session: it stays
+		// capturing for the JPKI app's signature.
 		pg := e.open(e.create(e.tenantA, "wa"))
-		ss, err := e.svc.Submit(e.ctx, pg.start.Key)
-		if err != nil || ss.Outcome != OutcomeRejected || !cmp.Equal(reasonCodes(ss), []string{ReasonJPKIMissing}) {
-			t.Errorf("Submit(wa without signature) = %v %v, %v; want rejected [%s]", outcomeOf(ss), reasonCodes(ss), err, ReasonJPKIMissing)
+		if ss, err := e.svc.Submit(e.ctx, pg.start.Key); !errors.Is(err, ErrIncomplete) {
+			t.Errorf("Submit(wa without signature) = %v %v, %v; want ErrIncomplete", outcomeOf(ss), reasonCodes(ss), err)
+		}
+		if st, err := e.svc.CaptureState(e.ctx, pg.start.Key); err != nil || st.State != StateCapturing {
+			t.Errorf("CaptureState after the refused submit = %v, %v; want capturing", st, err)
+		}
+		link, _, err := e.svc.HandoffLink(e.ctx, pg.start.Key)
+		if err != nil || link != "https://madoguchi.test/ekyc/capture#k="+pg.start.Key {
+			t.Errorf("HandoffLink = %q, %v", link, err)
 		}
 	})
 }

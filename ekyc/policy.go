@@ -49,6 +49,11 @@ type Policy struct {
 	SessionTTLSeconds int `json:"session_ttl_seconds"`
 	// CaptureTokenTTL bounds the one-time capture URL (seconds).
 	CaptureTokenTTLSeconds int `json:"capture_token_ttl_seconds"`
+	// DeviceSignature is what a chip read without a registered device's
+	// signature is (devicekey.go): "" accepted, "reason" a decision reason
+	// (chip.device_unsigned, its action in Actions), "refuse" refused at
+	// upload. A signature that is sent must verify in every case.
+	DeviceSignature string `json:"device_signature,omitempty"`
 	// OperatorReview lets the operator's reviewers review this tenant's
 	// referred sessions (visual review bought as a service). Default false:
 	// only the tenant's own reviewers see its sessions in the portal.
@@ -119,6 +124,8 @@ func DefaultActions() map[string]Action {
 		ReasonUnsignedAttributes: Review,
 		ReasonMethodNotAutomated: Review,
 		ReasonEngineFailed:       Review,
+		ReasonChipReused:         Reject,
+		ReasonChipUnsigned:       Reject,
 	}
 	maps.Copy(m, imageActions())
 	return m
@@ -176,6 +183,11 @@ func (p Policy) Validate() error {
 		if _, ok := known[code]; !ok || (a != Reject && a != Review) {
 			return bad("actions: unknown reason or action")
 		}
+	}
+	switch p.DeviceSignature {
+	case DeviceSignatureOptional, DeviceSignatureReason, DeviceSignatureRefuse:
+	default:
+		return bad("device_signature: \"\", \"reason\" or \"refuse\"")
 	}
 	if p.SessionTTLSeconds < 60 || p.SessionTTLSeconds > 24*3600 {
 		return bad("session_ttl_seconds: 60..86400")

@@ -38,7 +38,8 @@ func Weakening(changes []PolicyChange) bool {
 // ear_closed, lower ear_open); fewer selfie frames or challenge steps; a
 // reason whose action goes from reject to review; a longer session or
 // capture-link lifetime; the operator's reviewers allowed to review (more
-// people see personal data and decide). The opposite of each strengthens. A field this
+// people see personal data and decide); unsigned chip reads made more
+// acceptable (device_signature refuse -> reason -> ""). The opposite of each strengthens. A field this
 // function does not know (added to Policy later) is reported as weakening
 // until it is classified here: unknown changes fail closed.
 //
@@ -78,6 +79,11 @@ func ComparePolicies(old *Policy, next Policy) []PolicyChange {
 	if o.ReviewSLA() != next.ReviewSLA() {
 		add("review_sla_seconds", o.ReviewSLASeconds, next.ReviewSLASeconds, next.ReviewSLA() > o.ReviewSLA(),
 			"changes how soon a referred session must be reviewed (0: the default, 24 hours)")
+	}
+	if o.DeviceSignature != next.DeviceSignature {
+		add("device_signature", o.DeviceSignature, next.DeviceSignature,
+			deviceSignatureRank(next.DeviceSignature) < deviceSignatureRank(o.DeviceSignature),
+			"changes what a chip read without a registered device's signature is (accepted, a reason, refused)")
 	}
 	if o.OfferHoAfterAmendment != next.OfferHoAfterAmendment {
 		add("offer_ho_after_amendment", o.OfferHoAfterAmendment, next.OfferHoAfterAmendment, next.OfferHoAfterAmendment,
@@ -140,6 +146,19 @@ func ComparePolicies(old *Policy, next Policy) []PolicyChange {
 	return out
 }
 
+// deviceSignatureRank orders the device-signature policies from weakest
+// ("" accepts unsigned reads) to strongest ("refuse"); an unknown value
+// ranks weakest.
+func deviceSignatureRank(v string) int {
+	switch v {
+	case DeviceSignatureRefuse:
+		return 2
+	case DeviceSignatureReason:
+		return 1
+	}
+	return 0
+}
+
 // actionRank orders actions from weakest to strongest. An action this
 // package does not know ranks weakest, so a change to it needs approval.
 func actionRank(a Action) int {
@@ -154,7 +173,7 @@ func actionRank(a Action) int {
 
 // classifiedFields are the JSON leaves ComparePolicies handles by name.
 var classifiedFields = []string{
-	"methods", "offer_ho_after_amendment", "operator_review",
+	"methods", "offer_ho_after_amendment", "operator_review", "device_signature",
 	"face_match.target_fmr", "face_match.threshold", "face_match.consistency",
 	"liveness.min_pad", "liveness.yaw_threshold", "liveness.ear_closed", "liveness.ear_open",
 	"min_selfie_frames", "challenge_steps", "actions", "session_ttl_seconds", "capture_token_ttl_seconds",

@@ -15,6 +15,7 @@ func TestComparePolicies(t *testing.T) {
 	base := ExamplePolicy(0.6)
 	base.Methods = []string{"he", "wa"}
 	base.MinSelfieFrames = 6
+	base.DeviceSignature = DeviceSignatureReason
 	tests := []struct {
 		field   string
 		change  func(p *Policy)
@@ -27,6 +28,8 @@ func TestComparePolicies(t *testing.T) {
 		{"review_four_eyes", func(p *Policy) { p.ReviewFourEyes = true }, false},
 		{"review_sla_seconds", func(p *Policy) { p.ReviewSLASeconds = 48 * 3600 }, true},
 		{"review_sla_seconds", func(p *Policy) { p.ReviewSLASeconds = 3600 }, false},
+		{"device_signature", func(p *Policy) { p.DeviceSignature = DeviceSignatureOptional }, true},
+		{"device_signature", func(p *Policy) { p.DeviceSignature = DeviceSignatureRefuse }, false},
 		{"face_match.target_fmr", func(p *Policy) { p.FaceMatch.TargetFMR = 1e-3 }, true},
 		{"face_match.target_fmr", func(p *Policy) { p.FaceMatch.TargetFMR = 1e-5 }, false},
 		{"face_match.threshold", func(p *Policy) { p.FaceMatch.Threshold = 0.5 }, true},

@@ -276,6 +276,9 @@ func (s *Service) shredAbandoned(ctx context.Context) (int, error) {
 			if err := s.cfg.Vault.Shred(ctx, tx, subjectOf(d.tenant, d.subject), vault.System); err != nil {
 				return err
 			}
+			if err := deleteChipDigests(ctx, tx, d.session); err != nil {
+				return err
+			}
 			if err := markCustomersShredded(ctx, tx, d.tenant, d.subject, s.now()); err != nil {
 				return err
 			}
@@ -312,6 +315,9 @@ func (s *Service) shredRetained(ctx context.Context) (int, error) {
 				return nil // another instance did it
 			}
 			if err := s.cfg.Vault.Shred(ctx, tx, subjectOf(d.tenant, d.subject), vault.System); err != nil {
+				return err
+			}
+			if err := deleteChipDigests(ctx, tx, d.session); err != nil {
 				return err
 			}
 			if err := markCustomersShredded(ctx, tx, d.tenant, d.subject, s.now()); err != nil {

@@ -78,6 +78,8 @@ type Config struct {
 	Face   FaceEngine
 	Chips  ChipVerifier
 	Signer *Signer
+	// ChipReuseKey keys the chip-reuse digests (chipreuse.go); required.
+	ChipReuseKey *ReuseKey
 	// JPKI verifies method ワ signatures; nil disables ワ (ErrJPKIDisabled).
 	JPKI JPKI
 	// PublicURL is the server's external base URL (capture URLs, issuer).
@@ -97,14 +99,18 @@ type Config struct {
 	// Reviewers says whether a claim's holder is still signed in; nil:
 	// claims last ClaimTTL whatever happens to the holder's staff session.
 	Reviewers ReviewerPresence
+	// DecodeBudget bounds the decoded image bytes all decisions hold at
+	// once (imagebudget.go; default DefaultDecodeBudget).
+	DecodeBudget int64
 }
 
 // Service is the eKYC domain: sessions, captures, decisions, review,
 // results, records and retention. It is safe for concurrent use.
 type Service struct {
-	cfg Config
-	db  *store.DB
-	log *slog.Logger
+	cfg    Config
+	db     *store.DB
+	log    *slog.Logger
+	images *imageBudget
 }
 
 // New returns a Service; it fails closed on any missing dependency.
@@ -118,6 +124,8 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("ekyc: a chip verifier is required")
 	case cfg.Signer == nil:
 		return nil, errors.New("ekyc: a result signing key is required")
+	case cfg.ChipReuseKey == nil:
+		return nil, errors.New("ekyc: a chip-reuse key is required")
 	case cfg.Notify == nil:
 		return nil, errors.New("ekyc: a notifier for result webhooks is required")
 	case !strings.HasPrefix(cfg.PublicURL, "https://") && !strings.HasPrefix(cfg.PublicURL, "http://"):
@@ -136,7 +144,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.ClaimTTL <= 0 {
 		cfg.ClaimTTL = 15 * time.Minute
 	}
-	return &Service{cfg: cfg, db: cfg.DB, log: cfg.Logger}, nil
+	return &Service{cfg: cfg, db: cfg.DB, log: cfg.Logger, images: newImageBudget(cfg.DecodeBudget)}, nil
 }
 
 // ErrWebhookAddress: a webhook resolved to a loopback, private, link-local

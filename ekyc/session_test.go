@@ -231,7 +231,7 @@ func TestFrameRefusals(t *testing.T) {
 			{"captured before the capture started", FrameDocBack, img(), func(f *Frame) { f.CapturedAt = f.CapturedAt.Add(-time.Minute) }, nil, ErrBinding},
 			{"captured before the previous frame", FrameDocBack, img(), func(f *Frame) { f.CapturedAt = f.CapturedAt.Add(-time.Millisecond) }, nil, ErrBinding},
 			{"captured in the future", FrameDocBack, img(), func(f *Frame) { f.CapturedAt = f.CapturedAt.Add(time.Minute) }, nil, ErrBinding},
-			{"not an image", FrameDocBack, []byte("GIF89a not really"), nil, nil, ErrInvalidInput},
+			{"not an image", FrameDocBack, []byte("GIF89a not really"), nil, nil, ErrImage},
 			{"too large", FrameDocBack, make([]byte, MaxImageBytes+1), nil, nil, ErrTooLarge},
 			{"empty", FrameDocBack, nil, nil, nil, ErrTooLarge},
 			{"kind of another method", FrameKind("chip"), img(), nil, nil, ErrInvalidInput},

@@ -16,6 +16,9 @@ import (
 const (
 	MaxTransactionKindLen = 64
 	MaxTransactionBytes   = 4 << 10
+	// MaxTransactionDepth bounds how deeply the content's objects and
+	// arrays nest (the content object itself is level 1).
+	MaxTransactionDepth = 16
 )
 
 // TransactionRecord is one 取引記録: the date and content of a transaction
@@ -40,6 +43,9 @@ func (s *Service) RecordTransaction(ctx context.Context, a Actor, tenant, id str
 	}
 	if tr.Kind == "" || len(tr.Kind) > MaxTransactionKindLen || !printable(tr.Kind) || len(tr.Content) == 0 {
 		return "", time.Time{}, fmt.Errorf("%w: kind (1-%d printable characters) and content are required", ErrInvalidInput, MaxTransactionKindLen)
+	}
+	if d := jsonDepth(tr.Content); d > MaxTransactionDepth {
+		return "", time.Time{}, fmt.Errorf("%w: content nests %d levels deep, at most %d", ErrInvalidInput, min(d, MaxTransactionDepth+1), MaxTransactionDepth)
 	}
 	body, err := json.Marshal(tr)
 	if err != nil {
@@ -83,4 +89,30 @@ func (s *Service) RecordTransaction(ctx context.Context, a Actor, tenant, id str
 			map[string]string{"session": ss.ID, "kind": tr.Kind, "retain_until": until.Format(time.DateOnly)})
 	})
 	return rid, until, err
+}
+
+// jsonDepth is how deeply v (decoded JSON: maps, slices, scalars) nests;
+// it stops counting past MaxTransactionDepth+1.
+func jsonDepth(v any) int {
+	var walk func(v any, d int) int
+	walk = func(v any, d int) int {
+		if d > MaxTransactionDepth {
+			return d
+		}
+		best := d
+		switch x := v.(type) {
+		case map[string]any:
+			for _, c := range x {
+				best = max(best, walk(c, d+1))
+			}
+		case []any:
+			for _, c := range x {
+				best = max(best, walk(c, d+1))
+			}
+		default:
+			return d - 1
+		}
+		return best
+	}
+	return walk(v, 1)
 }

@@ -1,9 +1,14 @@
 package ekyc
 
 import (
+	"bytes"
+	"compress/zlib"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"hash/crc32"
 	"slices"
 	"testing"
 
@@ -41,9 +46,11 @@ func TestUndecodableImages(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db, withDecoder)
 		brokenPhoto := func(l *jpdltest.Licence) { l.Photo = brokenJ2K }
+		// A truncated selfie is refused at upload (TestTruncatedImageRefusedAtUpload);
+		// one that is whole but whose rows do not decode (an unknown PNG
+		// row filter) is still a decision reason.
 		truncatedSelfie := func(p *page) {
-			good := specPNG(t, faceSpec{ID: 7, EAR: 0.3, PAD: 0.95, Faces: 1})
-			p.frame(FrameSelfie, good[:len(good)-30])
+			p.frame(FrameSelfie, badFilterPNG(t))
 			p.selfies(7, 0.95)
 		}
 		for _, tc := range []struct {
@@ -107,5 +114,54 @@ func TestUndecodableDecidedByPending(t *testing.T) {
 		if got.State != StateDecided || got.Outcome != OutcomeReview || !slices.Contains(got.Decision.ReasonCodes(), ReasonReferenceUndecodable) {
 			t.Errorf("after DecidePending: %s/%s %v, want decided/review with %s", got.State, got.Outcome, got.Decision.ReasonCodes(), ReasonReferenceUndecodable)
 		}
+	})
+}
+
+// badFilterPNG is a whole 16x16 grey PNG (chunks, CRCs, image data of the
+// right length) whose first row names filter type 9, which no decoder
+// knows: imageio.Inspect accepts it, imageio.Decode does not.
+func badFilterPNG(t testing.TB) []byte {
+	t.Helper()
+	raw := make([]byte, 16*17)
+	raw[0] = 9
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write(raw)
+	zw.Close()
+	chunk := func(typ string, data []byte) []byte {
+		out := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
+		out = append(append(out, typ...), data...)
+		return binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(append([]byte(typ), data...)))
+	}
+	b := []byte("\x89PNG\r\n\x1a\n")
+	b = append(b, chunk("IHDR", []byte{0, 0, 0, 16, 0, 0, 0, 16, 8, 0, 0, 0, 0})...)
+	b = append(b, chunk("IDAT", z.Bytes())...)
+	b = append(b, chunk("IEND", nil)...)
+	if _, err := imageio.Inspect(b, imageio.DefaultLimits()); err != nil {
+		t.Fatalf("Inspect(bad filter PNG) = %v, want nil", err)
+	}
+	if _, _, err := imageio.Decode(b, imageio.DefaultLimits()); !undecodable(err) {
+		t.Fatalf("Decode(bad filter PNG) = %v, want a decoder sentinel", err)
+	}
+	return b
+}
+
+// TestTruncatedImageRefusedAtUpload: a PNG or JPEG cut short is refused
+// when it arrives (ErrImage), nothing is stored, and the nonce is not
+// spent.
+func TestTruncatedImageRefusedAtUpload(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		p := e.open(e.create(e.tenantA, "he"))
+		good := specPNG(t, faceSpec{ID: 7, EAR: 0.3, PAD: 0.95, Faces: 1})
+		for _, cut := range []int{1, 13, 30, len(good) / 2} {
+			if err := p.frameWith(FrameSelfie, good[:len(good)-cut], nil); !errors.Is(err, ErrImage) {
+				t.Errorf("AddFrame(PNG without its last %d bytes) = %v, want ErrImage", cut, err)
+			}
+		}
+		if n := e.countRows(`SELECT COUNT(*) FROM ekyc_frames WHERE session_id = ?`, p.start.SessionID); n != 0 {
+			t.Errorf("%d frames stored, want 0", n)
+		}
+		p.frame(FrameSelfie, good)
 	})
 }

@@ -209,14 +209,20 @@ func (t Timing) Map() map[string]float64 {
 }
 
 // AnalyzeBytes decodes an image (see package imageio) and analyses it.
+// The decoding happens inside the worker slot, so the decoded pixels of at
+// most Workers images exist at once however many callers wait.
 func (e *Engine) AnalyzeBytes(ctx context.Context, b []byte) ([]Face, Timing, error) {
+	if err := e.acquire(ctx); err != nil {
+		return nil, Timing{}, err
+	}
+	defer e.release()
 	t0 := time.Now()
 	img, _, err := imageio.Decode(b, e.cfg.Limits)
 	if err != nil {
 		return nil, Timing{}, err
 	}
 	dec := time.Since(t0)
-	faces, tm, err := e.AnalyzeTimed(ctx, img)
+	faces, tm, err := e.analyzeHeld(ctx, img)
 	tm.Decode = dec
 	return faces, tm, err
 }
@@ -234,13 +240,22 @@ func (e *Engine) AnalyzeTimed(ctx context.Context, img *image.RGBA) ([]Face, Tim
 	if img == nil || img.Rect.Dx() <= 0 || img.Rect.Dy() <= 0 {
 		return nil, tm, fmt.Errorf("%w: empty image", ErrNoFace)
 	}
-	if img.Rect.Min != (image.Point{}) {
-		img = rebase(img)
-	}
 	if err := e.acquire(ctx); err != nil {
 		return nil, tm, err
 	}
 	defer e.release()
+	return e.analyzeHeld(ctx, img)
+}
+
+// analyzeHeld is AnalyzeTimed for a caller holding a worker slot.
+func (e *Engine) analyzeHeld(ctx context.Context, img *image.RGBA) ([]Face, Timing, error) {
+	var tm Timing
+	if img == nil || img.Rect.Dx() <= 0 || img.Rect.Dy() <= 0 {
+		return nil, tm, fmt.Errorf("%w: empty image", ErrNoFace)
+	}
+	if img.Rect.Min != (image.Point{}) {
+		img = rebase(img)
+	}
 
 	t := time.Now()
 	dets, err := e.detect(ctx, img)

@@ -9,6 +9,7 @@ import (
 	"image/color"
 	"log/slog"
 	"math"
+	"os"
 	"reflect"
 	"runtime"
 	"strings"
@@ -531,5 +532,44 @@ func TestZoomOutBoundsCanvas(t *testing.T) {
 	// so the box is exact to within 8 pixels
 	if f := faces[0]; f.Score != 0.9 || f.Box[0] != 0 || f.Box[1] != 0 || f.Box[2] < 2092 || f.Box[2] > 2100 || f.Box[3] < 1392 || f.Box[3] > 1400 {
 		t.Errorf("face = score %v box %v, want 0.9 and about [0 0 2100 1400]", f.Score, f.Box)
+	}
+}
+
+// TestAnalyzeBytesDecodesInsideTheSlot: with every worker busy and the
+// queue full, AnalyzeBytes answers ErrBusy before it decodes anything —
+// even a 4096x4096 image costs nothing then — so at most Workers decoded
+// images exist at once.
+func TestAnalyzeBytesDecodesInsideTheSlot(t *testing.T) {
+	block := make(chan struct{})
+	det := &fixedDetector{dets: []Detection{{Box: Box{10, 10, 60, 60}, Score: 0.9}}, block: block}
+	e := newTestEngine(t, det, Config{Workers: 1, Queue: -1})
+	ctx := context.Background()
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.Analyze(ctx, testImage())
+		done <- err
+	}()
+	for len(e.slots) != 1 {
+		runtime.Gosched()
+	}
+	big, err := os.ReadFile("imageio/testdata/zeros-4096x4096-rgba16.png") // 192 MiB decoded
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, _, err := e.AnalyzeBytes(ctx, big); !errors.Is(err, ErrBusy) {
+		t.Errorf("AnalyzeBytes(busy engine) = %v, want ErrBusy", err)
+	}
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
+		t.Errorf("AnalyzeBytes on a busy engine allocated %d MiB: it decoded outside the worker slot", grew>>20)
+	}
+	if _, _, err := e.AnalyzeBytes(ctx, []byte("not an image")); !errors.Is(err, ErrBusy) {
+		t.Errorf("AnalyzeBytes(garbage, busy engine) = %v, want ErrBusy (the slot is taken before decoding)", err)
+	}
+	close(block)
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -39,6 +40,9 @@ const (
 	ScopeEKYCSessions = "ekyc:sessions"
 	ScopeEKYCResults  = "ekyc:results"
 	ScopeEKYCDevice   = "ekyc:device"
+	// ScopeEKYCDevices registers and revokes the tenant's device keys
+	// (web/ekyc_device.go): a tenant administration client's scope.
+	ScopeEKYCDevices = "ekyc:devices"
 )
 
 // Body limits of the eKYC API.
@@ -56,7 +60,11 @@ type EKYCService interface {
 	Result(ctx context.Context, a ekyc.Actor, tenant, id string) (string, error)
 	ContractEnded(ctx context.Context, a ekyc.Actor, tenant, id string, endedAt time.Time) (time.Time, error)
 	RecordTransaction(ctx context.Context, a ekyc.Actor, tenant, id string, tr ekyc.TransactionRecord) (string, time.Time, error)
-	SubmitChip(ctx context.Context, a ekyc.Actor, tenant, id string, kind document.Kind, files map[string][]byte) (*ekyc.ChipSummary, error)
+	SubmitChipRead(ctx context.Context, a ekyc.Actor, tenant, id string, r ekyc.ChipRead) (*ekyc.ChipSummary, error)
+	ChipChallenge(ctx context.Context, a ekyc.Actor, tenant, id string) ([]byte, error)
+	RegisterDeviceKey(ctx context.Context, a ekyc.Actor, tenant, clientID string, der []byte) (*ekyc.DeviceKey, error)
+	RevokeDeviceKey(ctx context.Context, a ekyc.Actor, tenant, id string) error
+	DeviceKeys(ctx context.Context, tenant string) ([]ekyc.DeviceKey, error)
 	StartCapture(ctx context.Context, token string) (*ekyc.CaptureStart, error)
 	AddFrame(ctx context.Context, key string, f ekyc.Frame) (string, error)
 	Submit(ctx context.Context, key string) (*ekyc.Session, error)
@@ -96,11 +104,13 @@ func (s *Server) ekycRoutes() {
 		s.mux.Handle("POST /v1/ekyc/sessions/{id}/transactions", s.authed(ScopeEKYCSessions, s.ekycTransaction))
 		s.mux.Handle("GET /v1/ekyc/sessions/{id}/result", s.authed(ScopeEKYCResults, s.ekycResult))
 		s.mux.Handle("POST /v1/ekyc/sessions/{id}/chip", s.authed(ScopeEKYCDevice, s.ekycChip))
+		s.ekycDeviceRoutes()
 	}
 	s.mux.Handle("POST /v1/ekyc/capture/start", s.handle(s.ekycCaptureStart))
 	s.mux.Handle("POST /v1/ekyc/capture/frames", s.handle(s.ekycCaptureFrame))
 	s.mux.Handle("POST /v1/ekyc/capture/submit", s.handle(s.ekycCaptureSubmit))
 	s.ekycJPKIRoutes()
+	s.captureStateRoutes()
 	if c.Staff != nil {
 		s.mux.Handle("GET /v1/ekyc/review/pending", s.handle(s.staffed(s.ekycPending)))
 		s.mux.Handle("POST /v1/ekyc/review/{id}/claim", s.handle(s.staffed(s.ekycClaim)))
@@ -129,8 +139,16 @@ func ekycProblem(err error) error {
 		p = newProblem(http.StatusUnprocessableEntity, "ekyc-method-not-offered", "Method not offered", "This method is not offered by the tenant or not in force on this date.")
 	case errors.Is(err, ekyc.ErrMyNumber):
 		p = newProblem(http.StatusUnprocessableEntity, "ekyc-my-number", "My Number refused", "Files or fields holding the My Number must never be sent.")
+	case errors.Is(err, ekyc.ErrDeviceSignature):
+		p = newProblem(http.StatusUnprocessableEntity, "ekyc-device-signature", "Device signature refused",
+			publicDetail(err, "ekyc: device signature refused", "The chip read needs a valid signature by this device's registered key."))
+	case errors.Is(err, ekyc.ErrImage):
+		p = newProblem(http.StatusUnprocessableEntity, "ekyc-image", "Image refused",
+			publicDetail(err, "ekyc: image refused", "The image must be a whole JPEG or PNG."))
 	case errors.Is(err, ekyc.ErrUploadedFile):
 		p = newProblem(http.StatusUnprocessableEntity, "ekyc-not-captured", "Not captured live", "Frames must be captured with the camera; uploaded files are not accepted.")
+	case errors.Is(err, ekyc.ErrAlreadyReceived):
+		p = newProblem(http.StatusConflict, "ekyc-already-received", "Already received", "This session already received this evidence (a chip read or a JPKI signature); each is accepted once.")
 	case errors.Is(err, ekyc.ErrReplay):
 		p = newProblem(http.StatusConflict, "ekyc-replay", "Replayed frame", "The frame repeats an earlier one or carries a stale nonce.")
 	case errors.Is(err, ekyc.ErrBinding):
@@ -148,17 +166,35 @@ func ekycProblem(err error) error {
 	case errors.Is(err, ekyc.ErrForbidden):
 		p = errForbidden("The reviewer role is required.")
 	case errors.Is(err, ekyc.ErrTooLarge):
-		p = newProblem(http.StatusRequestEntityTooLarge, "too-large", "Too large", "An image, chip file or frame count exceeds its limit.")
+		// The ekyc messages name the input and its limit, never a value.
+		p = newProblem(http.StatusRequestEntityTooLarge, "too-large", "Too large",
+			publicDetail(err, "ekyc: too large", "An input exceeds its limit."))
 	case errors.Is(err, ekyc.ErrBusy):
 		p = errUnavailable("The face engine is busy; retry shortly.", 2)
 	case errors.Is(err, ekyc.ErrInvalidInput):
 		p = errBadRequest("A field is missing or invalid.")
 		// The ekyc messages name the field and rule, never a value.
-		p.Errors = []FieldError{{Field: "body", Detail: sanitize(strings.TrimPrefix(err.Error(), "ekyc: invalid input: "))}}
+		p.Errors = []FieldError{{Field: "body", Detail: publicDetail(err, "ekyc: invalid input", "invalid")}}
 	default:
 		return err
 	}
 	return p.withCause(err)
+}
+
+// publicDetail is the message package ekyc attached to sentinel (its text
+// after "<sentinel>: "), which names an input and a rule and never a
+// value; fallback if there is none.
+func publicDetail(err error, sentinel, fallback string) string {
+	msg := err.Error()
+	i := strings.Index(msg, sentinel+": ")
+	if i < 0 {
+		return fallback
+	}
+	d := sanitize(msg[i+len(sentinel)+2:])
+	if d == "" {
+		return fallback
+	}
+	return strings.ToUpper(d[:1]) + d[1:] + "."
 }
 
 func clientActor(r *http.Request) (Principal, ekyc.Actor) {
@@ -303,8 +339,12 @@ func (s *Server) ekycResult(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) ekycChip(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		Kind  string            `json:"kind"`
-		Files map[string]string `json:"files"` // name -> standard base64
+		Kind   string            `json:"kind"`
+		Files  map[string]string `json:"files"` // name -> standard base64
+		Device *struct {
+			KeyID     string `json:"key_id"`
+			Signature string `json:"signature"` // base64url
+		} `json:"device_signature"`
 	}
 	if err := decodeJSON(w, r, maxChipBody, &in); err != nil {
 		return err
@@ -313,8 +353,17 @@ func (s *Server) ekycChip(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return ekycProblem(err)
 	}
+	read := ekyc.ChipRead{Kind: in.Kind, Files: files}
+	if in.Device != nil {
+		if read.Device, err = ekyc.DecodeDeviceSignature(in.Device.KeyID, in.Device.Signature); err != nil {
+			return ekycProblem(err)
+		}
+		if read.Device == nil {
+			return ekycProblem(fmt.Errorf("%w: device_signature needs key_id and signature", ekyc.ErrDeviceSignature))
+		}
+	}
 	p, a := clientActor(r)
-	sum, err := s.cfg.EKYC.Service.SubmitChip(r.Context(), a, p.TenantID, r.PathValue("id"), document.Kind(in.Kind), files)
+	sum, err := s.cfg.EKYC.Service.SubmitChipRead(r.Context(), a, p.TenantID, r.PathValue("id"), read)
 	if err != nil {
 		return ekycProblem(err)
 	}

@@ -61,7 +61,11 @@ func newJPKIServer(t *testing.T, db *store.DB, p *jpkitest.PKI) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := ekyc.Config{DB: db, Audit: alog, Vault: v, Blobs: bs, Face: ekycNoFace{}, Chips: ekycRefuseChips{},
+	rk, err := ekyc.NewReuseKey(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := ekyc.Config{DB: db, Audit: alog, Vault: v, Blobs: bs, Face: ekycNoFace{}, Chips: ekycRefuseChips{}, ChipReuseKey: rk,
 		Signer: rs, PublicURL: "https://madoguchi.test", Notify: testNotifier(t, db, alog, v)}
 	if p != nil {
 		crls, err := jpki.NewCRLStore([]*x509.Certificate{p.Sign.Cert, p.Auth.Cert}, nil)

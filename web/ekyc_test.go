@@ -78,8 +78,12 @@ func newEKYCServer(t *testing.T, db *store.DB) (http.Handler, *ekyc.Service) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rk, err := ekyc.NewReuseKey(bytes.Repeat([]byte{9}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
 	svc, err := ekyc.New(ekyc.Config{DB: db, Audit: alog, Vault: v, Blobs: bs, Face: ekycNoFace{}, Chips: ekycRefuseChips{},
-		Signer: rs, PublicURL: "https://madoguchi.test", Notify: testNotifier(t, db, alog, v)})
+		Signer: rs, ChipReuseKey: rk, PublicURL: "https://madoguchi.test", Notify: testNotifier(t, db, alog, v)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,6 +109,9 @@ func newEKYCServer(t *testing.T, db *store.DB) (http.Handler, *ekyc.Service) {
 		"tok-nopol": {TenantID: ids["nopolicy"], ClientID: "cli-n", Scopes: all},
 		"dev-a":     {TenantID: ids["a"], ClientID: "kiosk-a", Scopes: []string{ScopeEKYCDevice}},
 		"dev-b":     {TenantID: ids["b"], ClientID: "kiosk-b", Scopes: []string{ScopeEKYCDevice}},
+		"dev-a2":    {TenantID: ids["a"], ClientID: "kiosk-a2", Scopes: []string{ScopeEKYCDevice}},
+		"adm-a":     {TenantID: ids["a"], ClientID: "admin-a", Scopes: []string{ScopeEKYCDevices}},
+		"adm-b":     {TenantID: ids["b"], ClientID: "admin-b", Scopes: []string{ScopeEKYCDevices}},
 	}}
 	staff := func(_ context.Context, tok string) (ekyc.Staff, error) {
 		switch tok {

@@ -11,6 +11,7 @@ import (
 	"image"
 	"image/draw"
 	_ "image/png"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -163,11 +164,29 @@ type browserEnv struct {
 	data   string // the server's data directory
 }
 
-func newBrowserEnv(t *testing.T) *browserEnv {
+func newBrowserEnv(t *testing.T) *browserEnv { return newBrowserEnvJPKI(t, false) }
+
+// newBrowserEnvJPKI is newBrowserEnv with, if jpki, a development test My
+// Number card ('dev jpki init') whose roots the server trusts, so that
+// method ワ is offered.
+func newBrowserEnvJPKI(t *testing.T, jpki bool) *browserEnv {
 	t.Helper()
 	requireBrowser(t)
 	modelDir := e2eModels(t)
 	dir := t.TempDir()
+	if jpki {
+		a, err := openApp(context.Background(), modeDevelopment, dataFlags{data: dir}, slog.New(slog.DiscardHandler), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Close()
+		var out, errb bytes.Buffer
+		e := &env{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+		if err := runDev(context.Background(), e, []string{"jpki", "init", "--data", dir, "--name", "見本　花子", "--birthdate", "1990-01-02",
+			"--sex", "female", "--address", "東京都千代田区千代田１－１"}); err != nil {
+			t.Fatalf("dev jpki init = %v (%s)", err, errb.String())
+		}
+	}
 	srv := startServer(t, dir, "--models", modelDir)
 	a := testApp(t, dir)
 	c := newTenantClient(t, a, srv.url(), "Browser Bank", web.ScopeEKYCSessions, web.ScopeEKYCDevice, web.ScopeEKYCResults)
@@ -177,6 +196,10 @@ func newBrowserEnv(t *testing.T) *browserEnv {
 	}
 	p := ekyc.ExamplePolicy(0.5)
 	p.Methods = []string{"he", "ho"}
+	if jpki {
+		p.Methods = append(p.Methods, "wa")
+	}
+	p.OfferHoAfterAmendment = true // the test must not stop working on 2027-04-01
 	if _, err := svc.SetPolicy(context.Background(), ekyc.System, c.tenantID, p); err != nil {
 		t.Fatalf("SetPolicy: %v", err)
 	}
@@ -217,9 +240,17 @@ func (b *browserEnv) chipFiles(t *testing.T) map[string]string {
 	return out
 }
 
-// drive runs capture.mjs on the session's capture URL; onStep is called
-// for each step the page reaches.
-func (b *browserEnv) drive(t *testing.T, ctx context.Context, opts map[string]any, onStep func(step string)) {
+// pageEvent is one line of capture.mjs's output.
+type pageEvent struct {
+	Event, Step, File    string
+	Link, Session        string // ワ hand-off
+	Outcome, Title, Body string // the result screen
+}
+
+// drive runs capture.mjs on the session's capture URL; onEvent is called
+// for each event (steps, the ワ hand-off). It returns the result screen's
+// event.
+func (b *browserEnv) drive(t *testing.T, ctx context.Context, opts map[string]any, onEvent func(ev pageEvent)) pageEvent {
 	t.Helper()
 	opts["video"], opts["shots"] = b.video, b.shots
 	arg, _ := json.Marshal(opts)
@@ -234,27 +265,55 @@ func (b *browserEnv) drive(t *testing.T, ctx context.Context, opts map[string]an
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var events []string
+	var (
+		events []string
+		done   pageEvent
+	)
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
-		var ev struct{ Event, Step, File string }
+		var ev pageEvent
 		if json.Unmarshal(sc.Bytes(), &ev) != nil {
 			continue
 		}
 		events = append(events, ev.Event+":"+ev.Step)
-		if ev.Event == "step" && onStep != nil {
-			onStep(ev.Step)
+		if ev.Event == "done" {
+			done = ev
+		}
+		if onEvent != nil {
+			onEvent(ev)
 		}
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("capture.mjs: %v\nevents: %v\nstderr:\n%s\nserver log tail:\n%s", err, events, stderr.String(), tail(b.srv.logText(), 3000))
 	}
-	for _, want := range []string{"done:", "refused:reused", "refused:no-token"} {
+	for _, want := range []string{"done:", "refused:reused", "refused:no-token", "finished:"} {
 		if !slices.Contains(events, want) {
-			t.Fatalf("capture.mjs events %v, want %s (finish screen; a reused or token-less link refused)", events, want)
+			t.Fatalf("capture.mjs events %v, want %s (result screen; a reused or token-less link refused)", events, want)
 		}
 	}
-	t.Logf("browser events: %v (screenshots in %s)", events, b.shots)
+	t.Logf("browser events: %v; result screen %q %q (screenshots in %s)", events, done.Title, done.Body, b.shots)
+	return done
+}
+
+// checkPageResult: the result screen shows the outcome the server recorded
+// and, unless the session was approved, no success message.
+func checkPageResult(t *testing.T, page pageEvent, server sessionOut) {
+	t.Helper()
+	want := server.Outcome
+	if server.State != string(ekyc.StateDecided) {
+		want = "received"
+	}
+	if page.Outcome != want {
+		t.Errorf("the page shows outcome %q, the server recorded %s/%s", page.Outcome, server.State, server.Outcome)
+	}
+	if server.Outcome != string(ekyc.OutcomeApproved) {
+		text := page.Title + " " + page.Body
+		for _, success := range []string{"完了しました", "送信が完了", "All sent", "is verified", "ありがとうございました"} {
+			if strings.Contains(text, success) {
+				t.Errorf("the page says %q for a session the server recorded as %s/%s", text, server.State, server.Outcome)
+			}
+		}
+	}
 }
 
 func tail(s string, n int) string {
@@ -328,9 +387,10 @@ func TestBrowserCaptureHo(t *testing.T) {
 		t.Fatalf("create session: %v", err)
 	}
 	// A phone; the session's locale is English, the customer switches to Japanese.
-	b.drive(t, ctx, map[string]any{"url": s.CaptureURL, "method": "ho", "device": "phone", "switchLang": "ja"}, nil)
+	page := b.drive(t, ctx, map[string]any{"url": s.CaptureURL, "method": "ho", "device": "phone", "switchLang": "ja"}, nil)
 	got := b.decided(t, ctx, s.ID)
 	checkStillImageDecision(t, got)
+	checkPageResult(t, page, got)
 	if codes := got.Decision.ReasonCodes(); !slices.Contains(codes, ekyc.ReasonDocumentImages) {
 		t.Errorf("reasons = %v, want %s (ホ document images go to a reviewer)", codes, ekyc.ReasonDocumentImages)
 	}
@@ -361,8 +421,8 @@ func TestBrowserCaptureHe(t *testing.T) {
 	// submit is refused as incomplete and it retries.
 	var chipErr error
 	chipped := false
-	b.drive(t, ctx, map[string]any{"url": s.CaptureURL, "method": "he", "device": "kiosk"}, func(step string) {
-		if step != "send" || chipped {
+	page := b.drive(t, ctx, map[string]any{"url": s.CaptureURL, "method": "he", "device": "kiosk"}, func(ev pageEvent) {
+		if ev.Event != "step" || ev.Step != "send" || chipped {
 			return
 		}
 		chipped = true
@@ -381,6 +441,7 @@ func TestBrowserCaptureHe(t *testing.T) {
 	}
 	got := b.decided(t, ctx, s.ID)
 	checkStillImageDecision(t, got)
+	checkPageResult(t, page, got)
 	for _, bad := range []string{ekyc.ReasonChipMissing, ekyc.ReasonChipInvalid, ekyc.ReasonNoFaceReference} {
 		if codes := got.Decision.ReasonCodes(); slices.Contains(codes, bad) {
 			t.Errorf("reasons = %v, include %s: the chip was valid and its photo shows a face", codes, bad)
@@ -392,4 +453,90 @@ func TestBrowserCaptureHe(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Status != 409 {
 		t.Errorf("second chip post after the decision = %v, want 409", err)
 	}
+}
+
+// TestBrowserCaptureWa drives a ワ session in the real page: the page shows
+// the hand-off (the server's QR code and link for the JPKI app, the
+// reference for the kiosk) and no raw message key; the test then signs as
+// the JPKI app with the hand-off link's key and the development test card,
+// and the page shows what the server recorded. A second session is signed
+// over the wrong challenge: rejected, and the page shows no success.
+func TestBrowserCaptureWa(t *testing.T) {
+	b := newBrowserEnvJPKI(t, true)
+	card, err := loadDevJPKI(b.data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := &jpkiSigner{card: card, form: "raw"}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	for _, tc := range []struct {
+		name    string
+		wrong   bool // sign the link challenge as if it were the signing one
+		outcome ekyc.Outcome
+	}{
+		{"approved", false, ekyc.OutcomeApproved},
+		{"rejected", true, ekyc.OutcomeRejected},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var s sessionOut
+			if err := b.client.call(ctx, "POST", "/v1/ekyc/sessions", map[string]string{"method": "wa", "reference": "browser-wa", "locale": "ja"}, &s); err != nil {
+				t.Fatalf("create session: %v", err)
+			}
+			var appErr error
+			signed := false
+			page := b.drive(t, ctx, map[string]any{"url": s.CaptureURL, "method": "wa", "device": "phone"}, func(ev pageEvent) {
+				if ev.Event != "handoff" || signed {
+					return
+				}
+				signed = true
+				appErr = signAsJPKIApp(ctx, b, app, ev, s.ID, tc.wrong)
+			})
+			if !signed || appErr != nil {
+				t.Fatalf("the JPKI app's part (hand-off shown: %v): %v", signed, appErr)
+			}
+			got := b.decided(t, ctx, s.ID)
+			if got.Outcome != string(tc.outcome) {
+				t.Errorf("server outcome = %s %v, want %s", got.Outcome, got.Decision.ReasonCodes(), tc.outcome)
+			}
+			checkPageResult(t, page, got)
+		})
+	}
+}
+
+// signAsJPKIApp does what the smartphone JPKI app does with the hand-off
+// link: take the capture key from its fragment, fetch the challenges and
+// return the card's signature.
+func signAsJPKIApp(ctx context.Context, b *browserEnv, app *jpkiSigner, ev pageEvent, id string, wrong bool) error {
+	_, key, ok := strings.Cut(ev.Link, "#k=")
+	if !ok || ev.Session != id {
+		return fmt.Errorf("hand-off link %q for session %q, want the capture page with #k= for %s", ev.Link, ev.Session, id)
+	}
+	var chs struct {
+		Challenges []struct {
+			Purpose   string `json:"purpose"`
+			Challenge string `json:"challenge"`
+		} `json:"challenges"`
+	}
+	if err := b.client.capture(ctx, "jpki/challenges", "Capture-Key "+key, nil, &chs); err != nil {
+		return fmt.Errorf("challenges: %w", err)
+	}
+	var signWhat []byte
+	for _, ch := range chs.Challenges {
+		bs, err := base64.StdEncoding.DecodeString(ch.Challenge)
+		if err != nil {
+			return err
+		}
+		if (ch.Purpose == ekyc.JPKIPurposeSign) != wrong {
+			signWhat = bs
+		}
+	}
+	sig, err := app.sign(ekyc.JPKIPurposeSign, signWhat)
+	if err != nil {
+		return err
+	}
+	if wrong {
+		delete(sig, "challenge") // no echo: the server finds the mismatch itself
+	}
+	return b.client.capture(ctx, "jpki/signature", "Capture-Key "+key, map[string]any{"sign": sig}, nil)
 }

@@ -63,6 +63,10 @@ func (a *app) newEKYC(publicURL string) (*ekyc.Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	reuseKey, err := a.chipReuseKey()
+	if err != nil {
+		return nil, err
+	}
 	a.resultSigner = signer
 	nt, err := a.newNotifier()
 	if err != nil {
@@ -71,16 +75,37 @@ func (a *app) newEKYC(publicURL string) (*ekyc.Service, error) {
 	return ekyc.New(ekyc.Config{
 		Notify: nt,
 		DB:     a.db, Audit: a.audit, Vault: a.vault, Blobs: a.blobs,
-		Face:      a.faceEngine(),
-		Chips:     heChips{a.chips},
-		Signer:    signer,
-		JPKI:      a.jpkiForEKYC(),
-		PublicURL: publicURL,
-		Logger:    a.log,
-		Reviewers: a.staff, // a claim ends with its holder's staff session
+		Face:         a.faceEngine(),
+		Chips:        heChips{a.chips},
+		Signer:       signer,
+		ChipReuseKey: reuseKey,
+		JPKI:         a.jpkiForEKYC(),
+		PublicURL:    publicURL,
+		Logger:       a.log,
+		Reviewers:    a.staff, // a claim ends with its holder's staff session
 		// Development servers deliver to plain-HTTP test receivers.
 		AllowInsecureWebhooks: a.mode == modeDevelopment,
 	})
+}
+
+// chipReuseKey loads <data>/keys/ekyc-chip-reuse.key, the secret that keys
+// chip-reuse digests: created on first start in development (with a
+// warning), required in production. Changing it forgets every earlier
+// chip for reuse detection.
+func (a *app) chipReuseKey() (*ekyc.ReuseKey, error) {
+	path := filepath.Join(a.data.keysDir(), "ekyc-chip-reuse.key")
+	if a.mode == modeProduction {
+		k, err := ekyc.LoadReuseKey(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("production mode: eKYC chip-reuse key %s is missing (32 random bytes as hex, mode 0600): %w", path, err)
+		}
+		return k, err
+	}
+	k, created, err := ekyc.LoadOrCreateDevReuseKey(path)
+	if created {
+		a.log.Warn("DEVELOPMENT KEY: generated the eKYC chip-reuse key", "file", path)
+	}
+	return k, err
 }
 
 // ekycWeb is the web.Config field: the eKYC API, or nil (routes absent,

@@ -17,6 +17,12 @@
 //	           they are zeroised unread)
 //	residence  mf_ef01, df1_ef01, df1_ef02, df2_ef01 … df2_ef04, df3_ef01
 //
+// FileName and Normalize are the only place names are interpreted;
+// HoldsMyNumber says whether a name, in any spelling and under any kind,
+// names a file holding the My Number (callers refuse the read).
+// SignedObjects names a read's issuer-signed objects (the input of the eKYC
+// chip-reuse digests) and BundleDigest the exact read a kiosk signs.
+//
 // Trust directory (LoadDir), the layout of <data>/trust:
 //
 //	icao/{production,test}/*.cer   CSCA anchors (package document/trust)

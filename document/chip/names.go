@@ -21,6 +21,33 @@ var jpFileNames = map[document.Kind][]string{
 // myNumberFiles hold the 個人番号 (the number and its image).
 var myNumberFiles = map[string]bool{"textap_ef01": true, "visualap_ef05": true}
 
+// HoldsMyNumber reports whether a client's file name names one of the My
+// Number card files that hold the 個人番号 (textap_ef01, visualap_ef05),
+// in any spelling a client might send, whatever document kind the client
+// claims: any directory, any case, any extension ("TEXTAP_EF01.dat",
+// "reads/visualap_ef05.bin"), and with the separator dropped or changed
+// ("textap-ef01", "VisualAP EF05"). Callers that must never collect the
+// number (番号利用法) refuse the whole read when it is true, before storing
+// anything; it is deliberately wider than FileName, which only accepts the
+// files of one kind.
+func HoldsMyNumber(name string) bool {
+	if n, ok := FileName(document.KindMyNumber, name); ok && myNumberFiles[n] {
+		return true
+	}
+	loose := make([]byte, 0, len(name))
+	for _, c := range []byte(strings.ToLower(name)) {
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
+			loose = append(loose, c)
+		}
+	}
+	for n := range myNumberFiles {
+		if strings.Contains(string(loose), strings.ReplaceAll(n, "_", "")) {
+			return true
+		}
+	}
+	return false
+}
+
 // FileNames lists the canonical file names of kind k (nil for an unknown
 // kind).
 func FileNames(k document.Kind) []string {

@@ -111,3 +111,45 @@ func FuzzNormalize(f *testing.F) {
 		}
 	})
 }
+
+func TestHoldsMyNumber(t *testing.T) {
+	tests := []struct {
+		name string
+		want bool
+	}{
+		{"textap_ef01", true}, {"textap_ef01.bin", true}, {"TEXTAP_EF01.dat", true}, {"reads/TextAP_EF01", true},
+		{"visualap_ef05", true}, {"VISUALAP_EF05.bin", true}, {"visualap-ef05.jp2", true}, {"TEXTAP EF01", true},
+		{"x/textap_ef01.bin.bak", true},
+		{"textap_ef02", false}, {"visualap_ef02.bin", false}, {"df1_ef01", false}, {"dg1", false}, {"", false},
+		{"textap_ef011", true}, // refused too: better one false refusal than one number collected
+	}
+	for _, tt := range tests {
+		if got := chip.HoldsMyNumber(tt.name); got != tt.want {
+			t.Errorf("HoldsMyNumber(%q) = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	// Every spelling FileName accepts as a number-holding file is caught.
+	for _, k := range document.Kinds() {
+		for _, n := range chip.FileNames(k) {
+			for _, v := range []string{n, strings.ToUpper(n) + ".BIN", "d/" + n + ".dat"} {
+				if c, ok := chip.FileName(document.KindMyNumber, v); ok && (c == "textap_ef01" || c == "visualap_ef05") && !chip.HoldsMyNumber(v) {
+					t.Errorf("HoldsMyNumber(%q) = false, but it names %s", v, c)
+				}
+			}
+		}
+	}
+}
+
+// FuzzHoldsMyNumber: whatever name normalises to a number-holding file of
+// a My Number card is caught by HoldsMyNumber.
+func FuzzHoldsMyNumber(f *testing.F) {
+	for _, s := range []string{"textap_ef01.bin", "TEXTAP_EF01.dat", "VISUALAP_EF05.bin", "a/b/visualap_ef05", "textap_ef02", "ＴＥＸＴＡＰ＿ＥＦ01"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		got := chip.HoldsMyNumber(name)
+		if c, ok := chip.FileName(document.KindMyNumber, name); ok && (c == "textap_ef01" || c == "visualap_ef05") && !got {
+			t.Fatalf("HoldsMyNumber(%q) = false, but FileName names it %s", name, c)
+		}
+	})
+}

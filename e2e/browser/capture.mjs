@@ -6,14 +6,17 @@
 //   node capture.mjs '{"url":"http://127.0.0.1:PORT/ekyc/capture#t=…","video":"/tmp/face.y4m","shots":"/tmp/shots","method":"he"}'
 //
 // Options (one JSON argument): url, video (.y4m or .mjpeg for the fake
-// camera), shots (directory for screenshots), method ("he" | "ho"),
+// camera), shots (directory for screenshots), method ("he" | "ho" | "wa"),
 // device ("phone" | "kiosk"), switchLang (a language to switch to on the
 // intro screen), chromium (default /usr/bin/chromium), timeoutMs.
 //
 // Output: one JSON line per event on stdout ({"event":"step","step":…},
-// {"event":"done"}); page console errors on stderr. Exit status 0 when the
-// page reached its finish screen, 1 otherwise (the page's error text is
-// printed).
+// for ワ {"event":"handoff","link":…,"session":…} once the hand-off screen
+// shows the QR code, and {"event":"done","outcome":…,"title":…,"body":…}
+// with what the result screen says); page console errors on stderr. Exit
+// status 0 when the page reached its result screen, 1 otherwise (the
+// page's error text is printed). On every screenshot the visible text is
+// checked for raw message keys ("intro.wa"): one is a failure.
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -50,10 +53,15 @@ try {
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.error(`console.${m.type()}: ${m.text()}`); });
   page.on('pageerror', (e) => console.error(`pageerror: ${e.message}`));
   let n = 0;
+  // A raw message key on screen ("intro.wa", "result.rejected.title").
+  const rawKey = /(?:^|[^\w./-])((?:intro|step|chip|doc_front|doc_back|doc_tilt|selfie|camera|say|sending|result|error|err|jpki|done)\.[a-z_]+(?:\.[a-z_]+)*)(?![\w/])/m;
   const shot = async (name) => {
     const file = join(opt.shots, `${String(++n).padStart(2, '0')}-${opt.method}-${name}.png`);
     await page.screenshot({ path: file });
     emit({ event: 'screenshot', file });
+    const text = await page.evaluate(() => document.body.innerText);
+    const m = rawKey.exec(text);
+    if (m) throw new Error(`screen ${name} shows the raw message key ${m[1]}`);
   };
   const errorText = async () => (await page.locator('#error-body').textContent()) + ' ' + (await page.locator('#error-code').textContent());
   // waitScreen waits for the named screen, failing fast on the error screen.
@@ -80,7 +88,22 @@ try {
   }
   await page.click('#btn-start');
 
-  if (opt.method === 'he') {
+  if (opt.method === 'wa') {
+    // The hand-off: the QR code (rendered by the server) and the link for
+    // the JPKI app, the reference for the kiosk; the test then signs as
+    // the app would, and the page follows the server to its result.
+    await waitScreen('body[data-screen="jpki"]');
+    await page.waitForFunction(() => {
+      const img = document.getElementById('jpki-qr');
+      return !img.hidden && img.complete && img.naturalWidth > 0;
+    });
+    const link = await page.locator('#jpki-link').getAttribute('href');
+    const session = (await page.locator('#jpki-session').textContent()).trim();
+    if (!link || !link.includes('#k=') || !session) throw new Error(`hand-off link ${link}, session ${session}`);
+    emit({ event: 'step', step: 'jpki' });
+    await shot('jpki-handoff');
+    emit({ event: 'handoff', link, session });
+  } else if (opt.method === 'he') {
     await waitScreen('body[data-step="chip"]');
     emit({ event: 'step', step: 'chip' });
     await shot('chip');
@@ -98,6 +121,7 @@ try {
     }
   }
 
+  if (opt.method !== 'wa') {
   await waitScreen('body[data-step="selfie"]');
   emit({ event: 'step', step: 'selfie' });
   await page.waitForSelector('#btn-capture:not([hidden]):not([disabled])');
@@ -126,8 +150,17 @@ try {
   await waitScreen('body[data-step="send"]');
   emit({ event: 'step', step: 'send' });
   await shot('sending');
-  await waitScreen('body[data-screen="done"]');
+  }
+  // The result screen once the server recorded a decision (a session
+  // still submitted shows "received", also final for the page).
+  await waitScreen('body[data-screen="done"]:not([data-outcome="submitted"])');
   await shot('done');
+  emit({
+    event: 'done',
+    outcome: await page.evaluate(() => document.body.dataset.outcome),
+    title: (await page.locator('#done-title').textContent()).trim(),
+    body: (await page.locator('#done-body').textContent()).trim(),
+  });
   const stored = await page.evaluate(() => localStorage.length + sessionStorage.length);
   if (stored !== 0) throw new Error(`the page left ${stored} items in web storage`);
   // Failure paths: the link is single-use, and a link without its token
@@ -145,7 +178,7 @@ try {
     await shot('error-' + name);
     emit({ event: 'refused', step: name });
   }
-  emit({ event: 'done', challenge: [...seen] });
+  emit({ event: 'finished' });
   status = 0;
 } catch (e) {
   console.error(`capture.mjs: ${e.message}`);

@@ -14,6 +14,8 @@
   const MAX_SIDE = 1280;          // longest side of a sent frame, pixels
   const MAX_BYTES = 2 * 1024 * 1024; // ekyc.MaxImageBytes
   const SUBMIT_WAIT_MS = 5 * 60 * 1000; // how long ヘ waits for the chip read at submit
+  const POLL_MS = 3000;                 // how often the page asks the server for the session's state
+  const DECISION_WAIT_MS = 3 * 60 * 1000; // how long the page follows a submitted session
 
   const T = {
     ja: {
@@ -21,10 +23,21 @@
       'intro.title': '本人確認を始めます',
       'intro.he': '運転免許証などのICチップと、その場で撮影するお顔の写真で本人確認を行います(ヘ方式)。',
       'intro.ho': '本人確認書類の写真と、その場で撮影するお顔の写真で本人確認を行います(ホ方式)。',
+      'intro.wa': 'マイナンバーカードの署名用電子証明書で本人確認を行います(ワ方式)。署名はスマートフォンのJPKIアプリか、窓口の端末のカードリーダーで行います。',
       'intro.privacy': '撮影した画像は本人確認のためだけに送信されます。この端末には保存されません。ページを再読み込みしないでください。',
       'intro.start': 'はじめる',
       'step.chip': 'ICチップを読み取る', 'step.doc_front': '書類の表面を撮影', 'step.doc_back': '書類の裏面を撮影',
       'step.doc_tilt': '書類を傾けて厚みを撮影', 'step.selfie': 'お顔を撮影(指示に合わせて動いてください)', 'step.send': '送信',
+      'step.jpki': 'マイナンバーカードで署名(スマートフォンのJPKIアプリまたは窓口の端末)',
+      'jpki.title': 'マイナンバーカードで署名',
+      'jpki.body': 'このブラウザではマイナンバーカードで署名できません。次のどちらかで続けてください。',
+      'jpki.phone.title': 'スマートフォンのJPKIアプリで',
+      'jpki.phone.body': 'スマートフォンでこのQRコードを読み取るか、下のリンクをスマートフォンで開き、JPKIアプリでカードを読み取って署名してください。',
+      'jpki.phone.link': 'JPKIアプリで開く', 'jpki.qr_alt': 'JPKIアプリで開くリンクのQRコード',
+      'jpki.on_phone': 'このリンクはスマートフォンのJPKIアプリで開いてください。アプリでカードを読み取って署名すると、この画面が切り替わります。',
+      'jpki.kiosk.title': '窓口の端末のカードリーダーで',
+      'jpki.kiosk.body': '係員にこの受付番号をお伝えください。端末のカードリーダーで署名できます。',
+      'jpki.waiting': '署名を待っています。この画面は自動で切り替わります…',
       'chip.title': 'ICチップの読み取り',
       'chip.body': '本人確認書類を端末のICカードリーダーに置いてください。読み取りが終わったら「次へ」を押してください。',
       'chip.waiting': 'ICチップの読み取りを待っています…', 'chip.next': '次へ',
@@ -39,8 +52,11 @@
       'say.blink': 'まばたきしてください', 'say.back': '正面に戻ってください', 'say.hold': 'そのまま',
       'sending.title': '送信しています', 'sending.body': '確認しています。このままお待ちください…',
       'sending.chip': 'ICチップの読み取りを待っています。読み取りが終わると自動的に送信されます…',
-      'done.title': '送信が完了しました',
-      'done.body': 'ご協力ありがとうございました。結果はお申し込み先からお知らせします。このページは閉じてかまいません。',
+      'result.submitted.title': '受け付けました', 'result.submitted.body': '確認しています。このままお待ちください…',
+      'result.received.title': '受け付けました', 'result.received.body': '確認には時間がかかっています。結果はお申し込み先からお知らせします。このページは閉じてかまいません。',
+      'result.approved.title': '本人確認が完了しました', 'result.approved.body': 'ご協力ありがとうございました。このページは閉じてかまいません。',
+      'result.rejected.title': '本人確認を完了できませんでした', 'result.rejected.body': 'お申し込み先にお問い合わせください。このページは閉じてかまいません。',
+      'result.review.title': '担当者が確認します', 'result.review.body': '結果はお申し込み先からお知らせします。このページは閉じてかまいません。',
       'error.title': '続行できません', 'error.retry': 'もう一度試す',
       'err.no_token': 'リンクが正しくありません。お申し込み先から届いたリンクをそのまま開いてください。',
       'err.unauthorized': 'このリンクは無効か、すでに使用されています。お申し込み先で新しい手続きを始めてください。',
@@ -64,10 +80,21 @@
       'intro.title': 'Let us verify your identity',
       'intro.he': 'We verify your identity with the IC chip of your ID card and a photo of your face taken now (method he).',
       'intro.ho': 'We verify your identity with photos of your ID document and a photo of your face taken now (method ho).',
+      'intro.wa': 'We verify your identity with the signing certificate of your My Number card (method wa). You sign with the JPKI app on your smartphone or with the card reader at the counter.',
       'intro.privacy': 'The pictures are sent only to verify your identity and are not stored on this device. Please do not reload this page.',
       'intro.start': 'Start',
       'step.chip': 'Read the IC chip', 'step.doc_front': 'Photograph the front of your ID', 'step.doc_back': 'Photograph the back',
       'step.doc_tilt': 'Tilt the ID to show its thickness', 'step.selfie': 'Photograph your face (follow the instructions)', 'step.send': 'Send',
+      'step.jpki': 'Sign with your My Number card (JPKI app on your smartphone, or the reader at the counter)',
+      'jpki.title': 'Sign with your My Number card',
+      'jpki.body': 'This browser cannot sign with your My Number card. Continue in one of these ways.',
+      'jpki.phone.title': 'With the JPKI app on your smartphone',
+      'jpki.phone.body': 'Scan this QR code with your smartphone, or open the link below on it, then read your card with the JPKI app and sign.',
+      'jpki.phone.link': 'Open in the JPKI app', 'jpki.qr_alt': 'QR code of the link that opens the JPKI app',
+      'jpki.on_phone': 'Open this link in the JPKI app on your smartphone. This screen changes once you have read your card and signed in the app.',
+      'jpki.kiosk.title': 'With the card reader at the counter',
+      'jpki.kiosk.body': 'Tell a member of staff this reference; they can sign with the terminal\'s card reader.',
+      'jpki.waiting': 'Waiting for your signature. This screen changes by itself…',
       'chip.title': 'Reading the IC chip',
       'chip.body': 'Place your ID card on the card reader. When the reader has finished, press "Next".',
       'chip.waiting': 'Waiting for the chip read…', 'chip.next': 'Next',
@@ -82,8 +109,11 @@
       'say.blink': 'Blink', 'say.back': 'Look straight ahead again', 'say.hold': 'Hold still',
       'sending.title': 'Sending', 'sending.body': 'Checking. Please wait…',
       'sending.chip': 'Waiting for the chip read. The page sends automatically once the reader is done…',
-      'done.title': 'All sent',
-      'done.body': 'Thank you. The service you applied to will tell you the result. You may close this page.',
+      'result.submitted.title': 'Received', 'result.submitted.body': 'Checking. Please wait…',
+      'result.received.title': 'Received', 'result.received.body': 'The check is taking a while. The service you applied to will tell you the result. You may close this page.',
+      'result.approved.title': 'Your identity is verified', 'result.approved.body': 'Thank you. You may close this page.',
+      'result.rejected.title': 'Your identity could not be verified', 'result.rejected.body': 'Please contact the service you applied to. You may close this page.',
+      'result.review.title': 'A member of staff will check', 'result.review.body': 'The service you applied to will tell you the result. You may close this page.',
       'error.title': 'Cannot continue', 'error.retry': 'Try again',
       'err.no_token': 'This link is incomplete. Open the link you received exactly as it was sent.',
       'err.unauthorized': 'This link is not valid or was already used. Please start again with the service you applied to.',
@@ -109,15 +139,21 @@
 
   const st = {
     lang: (navigator.language || '').toLowerCase().startsWith('ja') ? 'ja' : 'en',
-    token: '', session: '', method: '', needs: [], challenge: [],
+    token: '', handoff: false, session: '', method: '', needs: [], challenge: [],
     macKey: null, nonce: '', seq: 0, clockOffset: 0,
     stream: null, facing: '', steps: [], stepIndex: 0,
     pending: null, // {blob, url, capturedAt} of a document photo awaiting confirmation
-    screen: 'loading', errorKey: '',
+    screen: 'loading', errorKey: '', result: '',
   };
 
   // ---------- text ----------
-  function t(k) { return (T[st.lang] && T[st.lang][k]) || T.en[k] || k; }
+  // t never shows a raw key: a missing message (a defect the tests look
+  // for) is logged and shown as nothing.
+  function t(k) {
+    const m = (T[st.lang] && T[st.lang][k]) || T.en[k];
+    if (m === undefined) console.error('capture page: no message ' + k);
+    return m || '';
+  }
   function applyLang() {
     document.documentElement.lang = st.lang;
     for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
@@ -132,6 +168,9 @@
     }
     if (st.screen === 'camera') labelCamera();
     if (st.screen === 'error') $('error-body').textContent = t(st.errorKey);
+    if (st.screen === 'done' && st.result) renderResult();
+    $('jpki-qr').alt = t('jpki.qr_alt');
+    if (st.handoff) $('jpki-body').textContent = t('jpki.on_phone');
     if (st.screen === 'selfie-run' || st.screen === 'camera') {
       const say = $('instruction').dataset.say;
       if (say) $('instruction').textContent = t(say);
@@ -200,11 +239,13 @@
       this.status = status; this.slug = slug; this.retryAfter = retryAfter;
     }
   }
-  async function api(path, auth, body) {
+  async function api(path, auth, body, method) {
+    const get = method === 'GET';
     const resp = await fetch(path, {
-      method: 'POST', credentials: 'omit', cache: 'no-store', referrerPolicy: 'no-referrer',
-      headers: { Authorization: auth, 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: body === undefined ? '{}' : JSON.stringify(body),
+      method: get ? 'GET' : 'POST', credentials: 'omit', cache: 'no-store', referrerPolicy: 'no-referrer',
+      headers: get ? { Authorization: auth, Accept: 'application/json' }
+        : { Authorization: auth, 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: get ? undefined : (body === undefined ? '{}' : JSON.stringify(body)),
     });
     let data = {};
     try { data = await resp.json(); } catch (_) { data = {}; }
@@ -319,6 +360,7 @@
   // ---------- flow ----------
   async function begin() {
     show('loading');
+    if (st.handoff) return handoffHere();
     if (!st.token) return fail('err.no_token');
     if (!window.isSecureContext || !crypto.subtle) return fail('err.insecure');
     let res;
@@ -344,9 +386,15 @@
     st.macKey = await crypto.subtle.importKey('raw', b64urlDecode(d.capture_key), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
     if (d.locale === 'ja' || d.locale === 'en') st.lang = d.locale;
     st.steps = [];
-    if (st.method === 'he') st.steps.push('chip');
-    for (const k of st.needs) st.steps.push(k);
-    st.steps.push('send');
+    if (st.method === 'wa') {
+      // ワ: the card signs in the JPKI app or at the kiosk; the server
+      // decides when the signature arrives. The page never submits.
+      st.steps.push('jpki');
+    } else {
+      if (st.method === 'he') st.steps.push('chip');
+      for (const k of st.needs) st.steps.push(k);
+      st.steps.push('send');
+    }
     st.stepIndex = 0;
     applyLang();
     show('intro');
@@ -368,6 +416,8 @@
       go(docStep(step));
     } else if (step === 'selfie') {
       go(selfieSetup());
+    } else if (step === 'jpki') {
+      go(jpkiStep());
     } else {
       go(submit());
     }
@@ -501,20 +551,103 @@
         throw e;
       }
     }
-    finish();
+    await follow();
   }
 
-  function finish() {
-    // Forget everything: the key, the nonce, the session.
-    st.key = ''; st.macKey = null; st.nonce = ''; st.session = '';
+  // jpkiStep shows the hand-off: the server's link (and its QR code,
+  // rendered by the server as SVG) for the smartphone JPKI app, and the
+  // session's reference for a kiosk's card reader; then it follows the
+  // server's state until a signature was received.
+  async function jpkiStep() {
+    let data;
+    try {
+      ({ data } = await withRetry(() => api('/v1/ekyc/capture/handoff', 'Capture-Key ' + st.key, undefined, 'GET')));
+    } catch (e) {
+      // Signed already (the app or kiosk was quicker): show the result.
+      if (e instanceof ApiError && e.slug === 'ekyc-state') return follow();
+      throw e;
+    }
+    const img = $('jpki-qr');
+    if (img.src) URL.revokeObjectURL(img.src);
+    img.src = URL.createObjectURL(new Blob([data.qr_svg], { type: 'image/svg+xml' }));
+    img.alt = t('jpki.qr_alt');
+    img.hidden = false;
+    $('jpki-link').href = data.link;
+    $('jpki-session').textContent = data.session_id;
+    show('jpki');
+    await follow();
+  }
+
+  // handoffHere runs where the hand-off link was opened (#k=): there is
+  // no card here either, so it says to open the link in the JPKI app, and
+  // follows the session.
+  async function handoffHere() {
+    let d;
+    try {
+      ({ data: d } = await withRetry(() => api('/v1/ekyc/capture/state', 'Capture-Key ' + st.key, undefined, 'GET')));
+    } catch (e) {
+      return handle(e, null);
+    }
+    st.method = d.method;
+    st.steps = ['jpki'];
+    $('jpki-phone').hidden = true;
+    $('jpki-kiosk').hidden = true;
+    applyLang();
+    show('jpki');
+    await follow().catch((e) => handle(e, null));
+  }
+
+  // follow asks the server for the session's state until it is decided
+  // (or, for ワ, until the signature arrived) and shows exactly what the
+  // server recorded; it never assumes a success.
+  async function follow() {
+    const until = Date.now() + DECISION_WAIT_MS;
+    for (;;) {
+      const { data } = await withRetry(() => api('/v1/ekyc/capture/state', 'Capture-Key ' + st.key, undefined, 'GET'));
+      const state = data.state;
+      if (state === 'expired') throw new Stop('err.expired');
+      if (state === 'cancelled') throw new Stop('err.state');
+      if (state === 'decided' || state === 'closed') return finish(data.outcome || 'review');
+      if (state === 'submitted') {
+        if (Date.now() > until) return finish('received');
+        if (st.screen !== 'done') finish('submitted', true);
+      } else if (st.method !== 'wa') {
+        // Capturing after a submit the server took: not a state this page
+        // can explain. ワ waits here for the app or the kiosk until the
+        // session is signed or expires.
+        throw new Stop('err.state');
+      }
+      await sleep(POLL_MS);
+    }
+  }
+
+  // finish shows the server's recorded result; pending keeps the key to
+  // go on following the session.
+  function finish(result, pending) {
+    st.result = result;
+    if (!pending) {
+      // Forget everything: the key, the nonce, the session.
+      st.key = ''; st.macKey = null; st.nonce = ''; st.session = '';
+    }
     st.stepIndex = st.steps.length;
+    document.body.dataset.outcome = result;
+    renderResult();
     show('done');
+  }
+  function renderResult() {
+    const r = st.result;
+    $('done-title').textContent = t('result.' + r + '.title');
+    $('done-body').textContent = t('result.' + r + '.body');
+    $('done-mark').className = r === 'approved' ? 'check' : r === 'submitted' ? 'spinner' : '';
   }
 
   // ---------- wiring ----------
   function init() {
     const m = /^#t=([A-Za-z0-9_-]{16,128})$/.exec(location.hash);
     st.token = m ? m[1] : '';
+    // The ワ hand-off link carries the capture key instead (#k=).
+    const k = /^#k=([A-Za-z0-9_-]{16,128})$/.exec(location.hash);
+    if (k) { st.key = k[1]; st.handoff = true; }
     if (location.hash) history.replaceState(null, '', location.pathname + location.search);
     $('lang-ja').addEventListener('click', () => setLang('ja'));
     $('lang-en').addEventListener('click', () => setLang('en'));
