@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -17,6 +18,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,6 +53,9 @@ const pdfFontFile = "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"
 var testIssuer = sync.OnceValues(func() (*jpdltest.Issuer, error) { return jpdltest.New(nil, "portal test PSC") })
 
 const testFaceModel = "portal-test/lm68/emb128"
+
+// licenceSerial numbers the TEST licences.
+var licenceSerial atomic.Int64
 
 // poseFace reads the pose from pixel (0,0) of a PNG frame: red 1 turned
 // left, 2 turned right, 3 eyes closed, anything else frontal. Any other
@@ -170,8 +175,12 @@ func (e *env) withReview(bs *blob.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rk, err := ekyc.NewReuseKey(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
 	svc, err := ekyc.New(ekyc.Config{DB: e.db, Audit: e.audit, Vault: e.vault, Blobs: bs, Face: poseFace{}, Chips: licenceChips{jv},
-		Signer: rs, Notify: nt, PublicURL: "https://portal.test", Now: e.clock.Now, Reviewers: e.dir})
+		Signer: rs, ChipReuseKey: rk, Notify: nt, PublicURL: "https://portal.test", Now: e.clock.Now, Reviewers: e.dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,11 +225,15 @@ func (e *env) referred(tenant, method string, live bool) *ekyc.Session {
 		if err != nil {
 			e.t.Fatal(err)
 		}
+		// Each licence's photo differs (a trailing JP2 'free' box): a chip
+		// whose signed data was seen before is a failed check (chip.reused).
+		n := licenceSerial.Add(1)
+		photo = append(append(photo[:len(photo):len(photo)], 0, 0, 0, 16, 'f', 'r', 'e', 'e'), []byte(fmt.Sprintf("%08d", n))...)
 		is, _ := testIssuer()
 		f, err := is.Issue(jpdltest.Licence{Name: "見本　花子", Kana: "ミホン　ハナコ", Address: "東京都千代田区千代田１－１", Honseki: "東京都",
 			PSC: "東京都公安委員会", Colour: "ゴールド", Birth: time.Date(1990, 1, 2, 0, 0, 0, 0, time.UTC),
 			Issued: time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC), Expiry: time.Date(2030, 2, 2, 0, 0, 0, 0, time.UTC),
-			Number: "301234567890", Photo: photo})
+			Number: fmt.Sprintf("30%010d", n), Photo: photo})
 		if err != nil {
 			e.t.Fatal(err)
 		}
@@ -298,7 +311,7 @@ func (e *env) decided(tenant string) *ekyc.Session {
 	got, err := e.rv.svc.Decide(context.Background(), e.staffOf(who), ss.ID, ekyc.ReviewDecision{Approve: true, Note: "portrait matches",
 		Reasons: []string{ekyc.ReviewIdentityConfirmed}, Checked: checked})
 	if err != nil || got.Outcome != ekyc.OutcomeApproved {
-		e.t.Fatalf("Decide = %+v, %v", got, err)
+		e.t.Fatalf("Decide = %v, %v (automated reasons %v)", got.Outcome, err, ss.Decision.ReasonCodes())
 	}
 	return got
 }
