@@ -191,7 +191,7 @@ func evaluate(m Method, p Policy, steps []Step, an *analysis, decide func(face.S
 		if !f.Liveness.Available {
 			add(ReasonPADUnavailable, "no presentation-attack score is available for a selfie frame")
 		} else {
-			minPAD = math.Min(minPAD, float64(min(f.Liveness.Real, f.Liveness.Live)))
+			minPAD = math.Min(minPAD, float64(f.Liveness.Min()))
 		}
 	}
 	if !math.IsInf(minPAD, 1) {

@@ -91,8 +91,9 @@ type FaceMatchRule struct {
 
 // LivenessRule is the presentation-attack rule.
 type LivenessRule struct {
-	// MinPAD is the least passive PAD score (min of the engine's "real" and
-	// "live" scores, 0..1) on every selfie frame.
+	// MinPAD is the least passive PAD score (min of the engine's "real",
+	// "live" and, where the engine runs it, "minifas" scores, 0..1; see
+	// face.Liveness.Min) on every selfie frame.
 	MinPAD float64 `json:"min_pad"`
 	// YawThreshold is the yaw ratio a turn must reach (0..1, default 0.25).
 	YawThreshold float64 `json:"yaw_threshold"`

@@ -6,15 +6,21 @@ import (
 )
 
 // Alignment selects how a face is cut out for the recognition network.
+// Each recogniser accepts the alignments it was trained with: the dlib
+// ResNet the dlib chip (and face-api's box), ArcFace-family recognisers the
+// five-point 112x112 chip.
 type Alignment int
 
 const (
-	// AlignDlibFlip, the default, is AlignDlib with test-time flip
-	// augmentation: the chip and its mirror image are embedded and the two
-	// descriptors averaged before normalisation. On LFW it lowers FNMR at
-	// every FMR measured (docs/face-accuracy.md) for one more embedding
-	// per face.
-	AlignDlibFlip Alignment = iota
+	// AlignAuto, the zero value, is the recogniser's own default:
+	// AlignArcFaceFlip for ArcFace-family recognisers, AlignDlibFlip for
+	// the dlib ResNet.
+	AlignAuto Alignment = iota
+	// AlignDlibFlip is AlignDlib with test-time flip augmentation: the
+	// chip and its mirror image are embedded and the two descriptors
+	// averaged before normalisation. On LFW it lowers FNMR at every FMR
+	// measured (docs/face-accuracy.md) for one more embedding per face.
+	AlignDlibFlip
 	// AlignDlib is dlib's get_face_chip_details(shape, 150, 0.25) +
 	// extract_image_chip: a similarity transform (rotation, scale,
 	// translation) fitted by least squares from 33 of the 68 landmarks
@@ -27,17 +33,37 @@ const (
 	// square and resized with TensorFlow's legacy bilinear rule. It exists for
 	// parity with the reference pipeline.
 	AlignFaceAPI
+	// AlignArcFace is the ArcFace/InsightFace alignment: a least-squares
+	// similarity transform from five points (eye centres, nose tip, mouth
+	// corners; FivePoints) onto the 112x112 reference positions
+	// (ArcFaceReference), sampled bilinearly.
+	AlignArcFace
+	// AlignArcFaceFlip is AlignArcFace with the chip and its mirror image
+	// embedded and the descriptors averaged.
+	AlignArcFaceFlip
 )
 
 func (a Alignment) String() string {
 	switch a {
+	case AlignAuto:
+		return "auto"
 	case AlignFaceAPI:
 		return "faceapi-box"
 	case AlignDlibFlip:
 		return "dlib-chip-flip"
+	case AlignArcFace:
+		return "arcface5"
+	case AlignArcFaceFlip:
+		return "arcface5-flip"
 	}
 	return "dlib-chip"
 }
+
+// arcFace reports whether a is one of the five-point ArcFace alignments.
+func (a Alignment) arcFace() bool { return a == AlignArcFace || a == AlignArcFaceFlip }
+
+// flip reports whether a averages the chip with its mirror image.
+func (a Alignment) flip() bool { return a == AlignDlibFlip || a == AlignArcFaceFlip }
 
 // mirror returns img flipped left to right.
 func mirror(img *image.RGBA) *image.RGBA {
@@ -167,10 +193,16 @@ func DlibChip(img *image.RGBA, lm *[68]Point, size int) (chip *image.RGBA, inFra
 	if !ok {
 		return nil, 0, false
 	}
+	chip, inFrame = warpPyramid(img, m, size)
+	return chip, inFrame, true
+}
+
+// warpPyramid samples the size x size chip m maps into img. Like dlib, it
+// samples from an image pyramid when the chip is much smaller than its
+// source window, so that bilinear sampling does not alias: the image is
+// halved (2x2 mean) until one chip pixel spans at most two image pixels.
+func warpPyramid(img *image.RGBA, m chipMap, size int) (*image.RGBA, float64) {
 	src := img
-	// dlib samples from an image pyramid when the chip is much smaller than
-	// its source window, so that bilinear sampling does not alias. Halve the
-	// image (2x2 mean) until one chip pixel spans at most two image pixels.
 	for m.scale() > 2 && src.Rect.Dx() >= 4 && src.Rect.Dy() >= 4 {
 		src = halve(src)
 		for i := range m {
@@ -180,8 +212,7 @@ func DlibChip(img *image.RGBA, lm *[68]Point, size int) (chip *image.RGBA, inFra
 		m[2] -= 0.25
 		m[5] -= 0.25
 	}
-	chip, inFrame = warpBilinear(src, m, size, size)
-	return chip, inFrame, true
+	return warpBilinear(src, m, size, size)
 }
 
 // halve returns img downsampled by two with a 2x2 box filter.

@@ -13,8 +13,8 @@ import (
 // figures and the reference comparison are in docs/bench-face.md:
 //
 //	go test ./face -run '^$' -bench Pipeline -benchtime 20x
-func benchPipeline(b *testing.B, cfg Config) {
-	e, err := Load(facetest.Models(b), LoadOptions{Detector: "ssd", Config: cfg})
+func benchPipeline(b *testing.B, opt LoadOptions) {
+	e, err := Load(facetest.Models(b), opt)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -49,11 +49,17 @@ func benchPipeline(b *testing.B, cfg Config) {
 // BenchmarkPipelineFaceAPI is like for like with face-api's SSD pipeline:
 // same detector policy, face-api's box crop, no zoom-out passes.
 func BenchmarkPipelineFaceAPI(b *testing.B) {
-	benchPipeline(b, Config{Align: AlignFaceAPI, NoZoomOut: true})
+	benchPipeline(b, LoadOptions{Detector: "ssd", Recognizer: "resnet128", Config: Config{Align: AlignFaceAPI, NoZoomOut: true}})
 }
 
-// BenchmarkPipelineDefault is the default pipeline (dlib chip, zoom-out).
-func BenchmarkPipelineDefault(b *testing.B) { benchPipeline(b, Config{}) }
+// BenchmarkPipelineDefault is the default pipeline (BlazeFace with the
+// zoom-out passes, the five-point chip and its mirror, the mfn512
+// recogniser, PAD).
+func BenchmarkPipelineDefault(b *testing.B) { benchPipeline(b, LoadOptions{}) }
+
+// BenchmarkPipelineResNet is the previous default (BlazeFace, dlib chip and
+// mirror, face-api's ResNet).
+func BenchmarkPipelineResNet(b *testing.B) { benchPipeline(b, LoadOptions{Recognizer: "resnet128"}) }
 
 func BenchmarkDlibChip(b *testing.B) {
 	lm := templateLandmarks(ChipSize, 1.3, 0.2, 30, 20)

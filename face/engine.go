@@ -55,7 +55,7 @@ type PAD interface {
 // (Detection.Crop) instead of deriving it from the face box.
 type CropPAD interface {
 	PAD
-	LivenessCrop(ctx context.Context, img *image.RGBA, crop Box) (Liveness, error)
+	LivenessCrop(ctx context.Context, img *image.RGBA, box, crop Box) (Liveness, error)
 }
 
 // Stages are the networks an Engine runs. Detector, Landmarker and
@@ -137,8 +137,15 @@ func New(st Stages, cfg Config) (*Engine, error) {
 	if cfg.Limits == (imageio.Limits{}) {
 		cfg.Limits = imageio.DefaultLimits()
 	}
-	if cfg.Align != AlignDlib && cfg.Align != AlignFaceAPI && cfg.Align != AlignDlibFlip {
-		return nil, fmt.Errorf("%w: alignment %d", ErrConfig, cfg.Align)
+	_, arcFace := st.Embedder.(arcFaceEmbedder)
+	if cfg.Align == AlignAuto {
+		cfg.Align = AlignDlibFlip
+		if arcFace {
+			cfg.Align = AlignArcFaceFlip
+		}
+	}
+	if err := checkAlignment(st.Embedder, cfg.Align); err != nil {
+		return nil, err
 	}
 	e := &Engine{st: st, cfg: cfg, model: st.Name + "+" + cfg.Align.String(), slots: make(chan struct{}, cfg.Workers)}
 	if c := cfg.Calibration; c != nil {
@@ -155,6 +162,9 @@ func New(st Stages, cfg Config) (*Engine, error) {
 // Model identifies the whole pipeline (weights and alignment); templates,
 // scores and calibrations are only comparable within one Model.
 func (e *Engine) Model() string { return e.model }
+
+// Alignment is the alignment the engine embeds with (AlignAuto resolved).
+func (e *Engine) Alignment() Alignment { return e.cfg.Align }
 
 // ModelFor is the model identifier of templates made with alignment a
 // (see EmbedAligned).
@@ -279,13 +289,23 @@ func (e *Engine) analyzeHeld(ctx context.Context, img *image.RGBA) ([]Face, Timi
 		f.Landmarks = lm
 
 		t = time.Now()
-		var chip *image.RGBA
+		var chip, qchip *image.RGBA
 		var inFrame float64
 		var ok bool
-		if e.cfg.Align == AlignFaceAPI {
+		switch {
+		case e.cfg.Align == AlignFaceAPI:
 			chip, inFrame, ok = FaceAPIChip(img, FaceAPIAlignBox(&lm), ChipSize)
-		} else {
+			qchip = chip
+		case e.cfg.Align.arcFace():
+			chip, _, ok = ArcFaceChip(img, FivePoints(&lm), e.st.Embedder.(arcFaceEmbedder).ChipSide())
+			if ok {
+				// quality is measured on the dlib chip whatever the
+				// recogniser, so its numbers keep one meaning
+				qchip, inFrame, ok = DlibChip(img, &lm, ChipSize)
+			}
+		default:
 			chip, inFrame, ok = DlibChip(img, &lm, ChipSize)
+			qchip = chip
 		}
 		tm.Align += time.Since(t)
 		if !ok {
@@ -297,7 +317,7 @@ func (e *Engine) analyzeHeld(ctx context.Context, img *image.RGBA) ([]Face, Timi
 		if be, ok := e.st.Embedder.(boxEmbedder); ok && e.cfg.Align == AlignFaceAPI {
 			raw, err = be.EmbedBox(ctx, img, FaceAPIAlignBox(&lm))
 		} else {
-			raw, err = e.embedChip(ctx, chip, e.cfg.Align == AlignDlibFlip)
+			raw, err = e.embedChip(ctx, chip, e.cfg.Align.flip())
 		}
 		tm.Embed += time.Since(t)
 		if err != nil {
@@ -309,14 +329,14 @@ func (e *Engine) analyzeHeld(ctx context.Context, img *image.RGBA) ([]Face, Timi
 
 		t = time.Now()
 		landmarkQuality(&f.Quality, d.Box, &lm)
-		chipQuality(&f.Quality, chip)
+		chipQuality(&f.Quality, qchip)
 		f.Quality.InFrame = inFrame
 		tm.Quality += time.Since(t)
 
 		if e.st.PAD != nil {
 			t = time.Now()
 			if cp, ok := e.st.PAD.(CropPAD); ok && d.Crop[2] > 0 && d.Crop[3] > 0 {
-				f.Liveness, err = cp.LivenessCrop(ctx, img, d.Crop)
+				f.Liveness, err = cp.LivenessCrop(ctx, img, d.Box, d.Crop)
 			} else {
 				f.Liveness, err = e.st.PAD.Liveness(ctx, img, d.Box)
 			}
@@ -504,13 +524,22 @@ func rebase(img *image.RGBA) *image.RGBA {
 // which may differ from the engine's; the template's model names a. It lets
 // an evaluation compare alignments on the same detections.
 func (e *Engine) EmbedAligned(ctx context.Context, img *image.RGBA, lm *[68]Point, a Alignment) (Template, error) {
+	if err := checkAlignment(e.st.Embedder, a); err != nil {
+		return Template{}, err
+	}
 	if err := e.acquire(ctx); err != nil {
 		return Template{}, err
 	}
 	defer e.release()
 	var raw []float32
 	var err error
-	if a == AlignFaceAPI {
+	if a.arcFace() {
+		chip, _, ok := ArcFaceChip(img, FivePoints(lm), e.st.Embedder.(arcFaceEmbedder).ChipSide())
+		if !ok {
+			return Template{}, fmt.Errorf("%w: degenerate landmarks", ErrNoFace)
+		}
+		raw, err = e.embedChip(ctx, chip, a.flip())
+	} else if a == AlignFaceAPI {
 		if be, ok := e.st.Embedder.(boxEmbedder); ok {
 			raw, err = be.EmbedBox(ctx, img, FaceAPIAlignBox(lm))
 		} else if chip, _, ok := FaceAPIChip(img, FaceAPIAlignBox(lm), ChipSize); ok {
@@ -523,12 +552,26 @@ func (e *Engine) EmbedAligned(ctx context.Context, img *image.RGBA, lm *[68]Poin
 		if !ok {
 			return Template{}, fmt.Errorf("%w: degenerate landmarks", ErrNoFace)
 		}
-		raw, err = e.embedChip(ctx, chip, a == AlignDlibFlip)
+		raw, err = e.embedChip(ctx, chip, a.flip())
 	}
 	if err != nil {
 		return Template{}, err
 	}
 	return NewTemplate(e.ModelFor(a), raw)
+}
+
+// checkAlignment refuses an alignment the embedder was not trained with:
+// ArcFace-family recognisers take only the five-point chip, the others
+// only the dlib chip or face-api's box.
+func checkAlignment(emb Embedder, a Alignment) error {
+	_, arcFace := emb.(arcFaceEmbedder)
+	switch {
+	case a < AlignDlibFlip || a > AlignArcFaceFlip:
+		return fmt.Errorf("%w: alignment %d", ErrConfig, a)
+	case arcFace != a.arcFace():
+		return fmt.Errorf("%w: alignment %s does not fit this recogniser", ErrConfig, a)
+	}
+	return nil
 }
 
 // embedChip embeds chip, averaged with its mirror image if flip is set.

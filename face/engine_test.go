@@ -465,7 +465,7 @@ func (r *cropRecorder) Liveness(context.Context, *image.RGBA, Box) (Liveness, er
 	return Liveness{Available: true}, errors.New("Liveness called: want LivenessCrop")
 }
 
-func (r *cropRecorder) LivenessCrop(_ context.Context, _ *image.RGBA, c Box) (Liveness, error) {
+func (r *cropRecorder) LivenessCrop(_ context.Context, _ *image.RGBA, _, c Box) (Liveness, error) {
 	r.crops = append(r.crops, c)
 	return Liveness{Available: true, Real: 0.5, Live: 0.5}, nil
 }

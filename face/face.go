@@ -1,8 +1,10 @@
 // Package face is the face engine: it finds faces in an image, locates 68
 // landmarks, aligns each face the way the recognition model was trained
-// (dlib's similarity-warped 150x150 chip, or face-api's axis-aligned box for
-// parity with the reference), embeds it into an L2-normalised Template,
-// measures quality, and decides 1:1 matches at a calibrated false-match rate.
+// (the ArcFace five-point 112x112 chip for the default mfn512 recogniser;
+// dlib's similarity-warped 150x150 chip, or face-api's axis-aligned box for
+// parity with the reference, for the dlib ResNet), embeds it into an
+// L2-normalised Template, measures quality and presentation-attack scores,
+// and decides 1:1 matches at a calibrated false-match rate.
 //
 // Invariants:
 //   - A Template is L2-normalised and tagged with the model (and alignment)
@@ -21,8 +23,9 @@
 //     caller's policy decides.
 //
 // Models come from package face/models; the networks run in face/nn through
-// face/faceapi (detection, landmarks, recognition) and face/human
-// (BlazeFace, antispoof and liveness). Load builds the default Engine from an
+// face/faceapi (detection, landmarks, the ResNet), face/human (BlazeFace,
+// antispoof and liveness) and face/nn/onnx (the faceplugin recogniser and
+// liveness model; docs/face-models.md). Load builds the default Engine from an
 // installed model folder; New takes any Stages (other weights, tests).
 package face
 
@@ -161,6 +164,23 @@ type Liveness struct {
 	Available bool    `json:"available"`
 	Real      float32 `json:"real"` // human antispoof sigmoid
 	Live      float32 `json:"live"` // human liveness softmax[0]
+	// MiniFAS is the faceplugin liveness model's bona fide probability
+	// (a MiniFASNet-style network on a 2.7x face crop), valid when
+	// HasMiniFAS is set (the model loads with the mfn512 recogniser).
+	// Unlike Real and Live it separates printed-photo attacks
+	// (docs/face-accuracy.md).
+	MiniFAS    float32 `json:"minifas,omitempty"`
+	HasMiniFAS bool    `json:"has_minifas,omitempty"`
+}
+
+// Min is the least of the available scores: the conservative passive PAD
+// score (eKYC compares it with its policy's threshold).
+func (l Liveness) Min() float32 {
+	m := min(l.Real, l.Live)
+	if l.HasMiniFAS {
+		m = min(m, l.MiniFAS)
+	}
+	return m
 }
 
 // Face is one analysed face.

@@ -18,8 +18,16 @@ type LoadOptions struct {
 	// docs/face-accuracy.md), "ssd" (face-api SsdMobilenetv1) or "tiny"
 	// (face-api TinyFaceDetector).
 	Detector string
-	Config   Config
+	// Recognizer is "mfn512" (the faceplugin MobileFaceNet, ArcFace-style,
+	// 512-D, on the five-point 112x112 chip) or "resnet128" (face-api's
+	// dlib ResNet, 128-D, on the dlib chip). Empty means DefaultRecognizer.
+	Recognizer string
+	Config     Config
 }
+
+// DefaultRecognizer is the recogniser Load uses unless told otherwise,
+// chosen by measurement on East Asian faces (docs/face-accuracy.md).
+const DefaultRecognizer = "mfn512"
 
 // Load builds an Engine from a model folder installed by `madoguchi models
 // install` (see package face/models).
@@ -32,10 +40,18 @@ func Load(dir string, opt LoadOptions) (*Engine, error) {
 	default:
 		return nil, fmt.Errorf("%w: unknown detector %q (want ssd, tiny or blazeface)", ErrConfig, opt.Detector)
 	}
+	if opt.Recognizer == "" {
+		opt.Recognizer = DefaultRecognizer
+	}
+	switch opt.Recognizer {
+	case "resnet128", "mfn512":
+	default:
+		return nil, fmt.Errorf("%w: unknown recognizer %q (want mfn512 or resnet128)", ErrConfig, opt.Recognizer)
+	}
 	if st, err := os.Stat(filepath.Join(dir, "face-api")); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("%w: %s has no face-api folder; run 'madoguchi models install'", ErrModels, dir)
 	}
-	st, err := loadStages(dir, opt.Detector)
+	st, err := loadStages(dir, opt.Detector, opt.Recognizer)
 	if err != nil {
 		return nil, err
 	}

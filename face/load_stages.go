@@ -60,32 +60,63 @@ func loadFaceAPIRest(dir string) (Landmarker, Embedder, error) {
 	return landmarks68{lm}, resnet128{rec}, nil
 }
 
-// loadStages wires the networks of face/faceapi and face/human into Stages.
-func loadStages(dir, detector string) (Stages, error) {
-	lm, emb, err := loadFaceAPIRest(dir)
+// facepluginVersion is the faceplugin-face-recognition-js release whose
+// ONNX models the mfn512 recogniser runs.
+const facepluginVersion = "0.0.1"
+
+// loadMFN512 loads the faceplugin recogniser: input [1,3,112,112] RGB,
+// (x-127)/128 as the package's own preprocessing, output 512-D.
+func loadMFN512(dir string) (Embedder, error) {
+	r, err := loadONNXRecognizer(filepath.Join(dir, "faceplugin", "fr_feature.onnx"), ArcFaceChipSize, 127, 128)
 	if err != nil {
+		return nil, fmt.Errorf("%w: mfn512 recognizer: %v", ErrModels, err)
+	}
+	return r, nil
+}
+
+// loadStages wires the networks of face/faceapi, face/human and the
+// faceplugin recogniser into Stages.
+func loadStages(dir, detector, recognizer string) (Stages, error) {
+	var lm Landmarker
+	var emb Embedder
+	var err error
+	name := fmt.Sprintf("faceapi-%s/lm68/resnet128@%s", detector, faceAPIVersion)
+	if recognizer == "mfn512" {
+		m, lerr := faceapi.LoadLandmarks68(filepath.Join(dir, "face-api"))
+		if lerr != nil {
+			return Stages{}, fmt.Errorf("%w: landmarks: %v", ErrModels, lerr)
+		}
+		lm = landmarks68{m}
+		if emb, err = loadMFN512(dir); err != nil {
+			return Stages{}, err
+		}
+		name = fmt.Sprintf("faceapi-%s/lm68/mfn512@faceplugin-%s", detector, facepluginVersion)
+	} else if lm, emb, err = loadFaceAPIRest(dir); err != nil {
 		return Stages{}, err
 	}
 	det, err := loadDetector(dir, detector)
 	if err != nil {
 		return Stages{}, err
 	}
-	pad, err := loadPAD(dir)
+	pad, err := loadPAD(dir, recognizer)
 	if err != nil {
 		return Stages{}, err
 	}
 	return Stages{
-		Detector: det, Landmarker: lm, Embedder: emb, PAD: pad,
-		Name: fmt.Sprintf("faceapi-%s/lm68/resnet128@%s", detector, faceAPIVersion),
+		Detector: det, Landmarker: lm, Embedder: emb, PAD: pad, Name: name,
 	}, nil
 }
 
 // humanPAD runs human's antispoof and liveness models on human's crop: the
 // face box enlarged 1.4x about its centre, squared, cut and resized to 192
 // (outside the image is black), as human's cutAndResize.
+//
+// mini, if set, is the faceplugin liveness model, scored on its own crop
+// of the face box.
 type humanPAD struct {
 	anti *human.Antispoof
 	live *human.Liveness
+	mini *miniFAS
 }
 
 func (p humanPAD) Liveness(ctx context.Context, img *image.RGBA, b Box) (Liveness, error) {
@@ -93,11 +124,12 @@ func (p humanPAD) Liveness(ctx context.Context, img *image.RGBA, b Box) (Livenes
 	cx, cy := b[0]+b[2]/2, b[1]+b[3]/2
 	x0, y0 := float32(math.Round(float64(cx-side/2))), float32(math.Round(float64(cy-side/2)))
 	x1, y1 := float32(math.Round(float64(cx+side/2))), float32(math.Round(float64(cy+side/2)))
-	return p.LivenessCrop(ctx, img, Box{x0, y0, x1 - x0, y1 - y0})
+	return p.LivenessCrop(ctx, img, b, Box{x0, y0, x1 - x0, y1 - y0})
 }
 
-// LivenessCrop scores the region c (human's crop box, image pixels).
-func (p humanPAD) LivenessCrop(ctx context.Context, img *image.RGBA, c Box) (Liveness, error) {
+// LivenessCrop scores the region c (human's crop box, image pixels) with
+// human's models, and the face box b with the faceplugin model.
+func (p humanPAD) LivenessCrop(ctx context.Context, img *image.RGBA, b, c Box) (Liveness, error) {
 	crop, err := human.Crop(img, [4]float32(c), 192)
 	if err != nil {
 		return Liveness{}, err
@@ -110,10 +142,17 @@ func (p humanPAD) LivenessCrop(ctx context.Context, img *image.RGBA, c Box) (Liv
 	if err != nil {
 		return Liveness{}, err
 	}
-	return Liveness{Available: true, Real: real, Live: live}, nil
+	l := Liveness{Available: true, Real: real, Live: live}
+	if p.mini != nil {
+		if l.MiniFAS, err = p.mini.Score(ctx, img, b); err != nil {
+			return Liveness{}, err
+		}
+		l.HasMiniFAS = true
+	}
+	return l, nil
 }
 
-func loadPAD(dir string) (PAD, error) {
+func loadPAD(dir, recognizer string) (PAD, error) {
 	hd := filepath.Join(dir, "human")
 	anti, err := human.LoadAntispoof(hd)
 	if err != nil {
@@ -123,7 +162,13 @@ func loadPAD(dir string) (PAD, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: liveness: %v", ErrModels, err)
 	}
-	return humanPAD{anti, live}, nil
+	pad := humanPAD{anti: anti, live: live}
+	if recognizer == "mfn512" { // the faceplugin package is required then
+		if pad.mini, err = loadMiniFAS(dir); err != nil {
+			return nil, err
+		}
+	}
+	return pad, nil
 }
 
 // blazeface adapts human.BlazeFace to Detector. human reports its crop box

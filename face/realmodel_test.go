@@ -172,8 +172,9 @@ func TestDlibAlignmentSameFace(t *testing.T) {
 	}
 }
 
-// TestLoadEndToEnd runs the full pipeline (SSD, landmarks, dlib chip,
-// ResNet, PAD) on the two-face test image and on a picture without people.
+// TestLoadEndToEnd runs the default pipeline (BlazeFace, landmarks,
+// five-point chip, mfn512, PAD with the faceplugin liveness model) on the
+// two-face test image.
 func TestLoadEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads every model")
@@ -187,10 +188,11 @@ func TestLoadEndToEnd(t *testing.T) {
 		t.Fatalf("Analyze(two faces) = %d faces, %v; want 2", len(faces), err)
 	}
 	for _, f := range faces {
-		if !f.Liveness.Available || f.Liveness.Real < 0 || f.Liveness.Real > 1 || f.Liveness.Live < 0 || f.Liveness.Live > 1 {
-			t.Errorf("face %v liveness %+v, want scores in [0, 1]", f.Box, f.Liveness)
+		l := f.Liveness
+		if !l.Available || !l.HasMiniFAS || l.Real < 0 || l.Real > 1 || l.Live < 0 || l.Live > 1 || l.MiniFAS < 0 || l.MiniFAS > 1 {
+			t.Errorf("face %v liveness %+v, want three scores in [0, 1]", f.Box, f.Liveness)
 		}
-		if f.Model != "faceapi-blazeface/lm68/resnet128@1.7.15+dlib-chip-flip" {
+		if f.Model != "faceapi-blazeface/lm68/mfn512@faceplugin-0.0.1+arcface5-flip" || f.Embedding.Len() != 512 {
 			t.Errorf("face model %q", f.Model)
 		}
 	}
@@ -203,7 +205,7 @@ func TestLoadEndToEnd(t *testing.T) {
 func TestLoadRefusesBrokenModels(t *testing.T) {
 	src := facetest.Models(t)
 	dir := t.TempDir()
-	for _, sub := range []string{"face-api", "human"} {
+	for _, sub := range []string{"face-api", "human", "faceplugin"} {
 		ents, err := os.ReadDir(filepath.Join(src, sub))
 		if err != nil {
 			t.Fatal(err)
@@ -214,14 +216,16 @@ func TestLoadRefusesBrokenModels(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if en.Name() == "face_recognition_model.bin" {
+			if en.Name() == "face_recognition_model.bin" || en.Name() == "fr_feature.onnx" {
 				b = b[:len(b)/2]
 			}
 			os.WriteFile(filepath.Join(dir, sub, en.Name()), b, 0o644)
 		}
 	}
-	if _, err := Load(dir, LoadOptions{}); !errors.Is(err, ErrModels) {
-		t.Errorf("Load(truncated recogniser) = %v, want ErrModels", err)
+	for _, rec := range []string{"mfn512", "resnet128"} {
+		if _, err := Load(dir, LoadOptions{Recognizer: rec}); !errors.Is(err, ErrModels) {
+			t.Errorf("Load(truncated %s) = %v, want ErrModels", rec, err)
+		}
 	}
 	if _, err := Load(t.TempDir(), LoadOptions{}); !errors.Is(err, ErrModels) {
 		t.Errorf("Load(empty folder) = %v, want ErrModels", err)
@@ -258,7 +262,7 @@ func TestLoadDetectors(t *testing.T) {
 // crop, the engine is face-api's SSD pipeline end to end: from the pixels
 // to the same box and the same embedding as the reference.
 func TestSSDPipelineReproducesFaceAPI(t *testing.T) {
-	e, err := Load(facetest.Models(t), LoadOptions{Detector: "ssd", Config: Config{Align: AlignFaceAPI, NoZoomOut: true}})
+	e, err := Load(facetest.Models(t), LoadOptions{Detector: "ssd", Recognizer: "resnet128", Config: Config{Align: AlignFaceAPI, NoZoomOut: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

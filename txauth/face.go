@@ -125,16 +125,6 @@ func landmarksOf(f face.Face) ekyc.Landmarks {
 	return l
 }
 
-func largestFace(fs []face.Face) face.Face {
-	best := fs[0]
-	for _, f := range fs[1:] {
-		if f.Box[2]*f.Box[3] > best.Box[2]*best.Box[3] {
-			best = f
-		}
-	}
-	return best
-}
-
 // EnrollFace derives the customer's face template from the live selfies of
 // the approved eKYC session and seals it (replacing an earlier one).
 func (s *Service) EnrollFace(ctx context.Context, a Actor, tenant, customerID string) (string, error) {
@@ -392,21 +382,7 @@ func (s *Service) FaceSubmit(ctx context.Context, token string) (*PageView, erro
 		return nil, err
 	}
 
-	reasons := []string{}
-	add := func(code string) {
-		if !slices.Contains(reasons, code) {
-			reasons = append(reasons, code)
-		}
-	}
-	scores := map[string]float64{}
-	var (
-		lms    []ekyc.Landmarks
-		probes []face.Face
-		minPAD = math.Inf(1)
-	)
-	if len(frames) < pol.MinSelfieFrames {
-		add(ekyc.ReasonTooFewSelfies)
-	}
+	var live []ekyc.LiveFrame
 	for _, f := range frames {
 		img, err := s.cfg.Vault.Open(ctx, s.db, cu.Subject(), faceFrameAAD(c.ID, f.seq), f.sealed)
 		if err != nil {
@@ -415,78 +391,11 @@ func (s *Service) FaceSubmit(ctx context.Context, token string) (*PageView, erro
 		fs, err := s.analyze(ctx, img)
 		if errors.Is(err, ErrBusy) {
 			return nil, err
-		} else if err != nil {
-			add(ekyc.ReasonSelfieUndecodable)
-			continue
 		}
-		switch {
-		case len(fs) == 0:
-			add(ekyc.ReasonNoFaceSelfie)
-			continue
-		case len(fs) > 1:
-			add(ekyc.ReasonMultipleFaces)
-		}
-		fc := largestFace(fs)
-		probes = append(probes, fc)
-		lms = append(lms, landmarksOf(fc))
-		if !fc.Liveness.Available {
-			add(ekyc.ReasonPADUnavailable)
-		} else {
-			minPAD = math.Min(minPAD, float64(min(fc.Liveness.Real, fc.Liveness.Live)))
-		}
+		live = append(live, ekyc.LiveFrame{Faces: fs, Undecodable: err != nil})
 	}
-	if !math.IsInf(minPAD, 1) {
-		scores["liveness"] = minPAD
-		if minPAD < pol.Liveness.MinPAD {
-			add(ekyc.ReasonPADLow)
-		}
-	}
-	if len(lms) > 0 {
-		cr := ekyc.CheckChallenge(steps, lms, pol.Liveness)
-		switch {
-		case cr.Static:
-			add(ekyc.ReasonStaticFrames)
-		case !cr.Passed:
-			add(ekyc.ReasonChallengeFailed)
-		}
-	}
-	if len(probes) > 1 {
-		worst := 1.0
-		for _, f := range probes[1:] {
-			if sc, err := face.Compare(probes[0].Embedding, f.Embedding); err == nil {
-				worst = math.Min(worst, float64(sc))
-			} else {
-				add(ekyc.ReasonEngineFailed)
-			}
-		}
-		scores["selfie_consistency"] = worst
-		if worst <= pol.FaceMatch.Consistency {
-			add(ekyc.ReasonSelfieInconsistent)
-		}
-	}
-	best := math.Inf(-1)
-	for _, f := range probes {
-		sc, err := face.Compare(tpl, f.Embedding)
-		if err != nil {
-			add(ekyc.ReasonEngineFailed)
-			break
-		}
-		best = math.Max(best, float64(sc))
-	}
-	if !math.IsInf(best, -1) {
-		scores["face_match"] = best
-		dec, err := s.cfg.Face.Decide(face.Score(best))
-		switch {
-		case errors.Is(err, face.ErrUncalibrated):
-			add(ekyc.ReasonFaceUncalibrated)
-		case err != nil:
-			add(ekyc.ReasonEngineFailed)
-		case dec != face.Match || best <= pol.FaceMatch.Threshold:
-			add(ekyc.ReasonFaceMismatch)
-		}
-	} else if len(probes) == 0 {
-		add(ekyc.ReasonNoFaceSelfie)
-	}
+	reasons, scores := ekyc.JudgeLiveFace(steps, live, tpl, ekyc.LiveFaceRule{Liveness: pol.Liveness,
+		Threshold: pol.FaceMatch.Threshold, Consistency: pol.FaceMatch.Consistency, MinFrames: pol.MinSelfieFrames}, s.cfg.Face.Decide)
 	details := map[string]string{"reasons": strings.Join(reasons, ","), "frames": fmt.Sprint(len(frames)), "model": st.Model}
 	for k, v := range scores {
 		details[k] = fmt.Sprintf("%.4f", v)
@@ -521,4 +430,66 @@ func (s *Service) FaceSubmit(ctx context.Context, token string) (*PageView, erro
 		return nil, err
 	}
 	return s.pageView(ctx, fresh)
+}
+
+// FaceTemplate returns the customer's enrolled face template (package
+// credential carries it, encrypted, in the offline credential), enrolling
+// it from the approved eKYC session first if the customer has none. The
+// read is audited (txauth.face.read).
+func (s *Service) FaceTemplate(ctx context.Context, a Actor, tenant, customerID string) (face.Template, error) {
+	cu, err := s.customer(ctx, tenant, customerID)
+	if err != nil {
+		return face.Template{}, err
+	}
+	var sealed []byte
+	err = s.db.QueryRow(ctx, `SELECT sealed FROM txauth_faces WHERE tenant_id = ? AND customer_id = ?`, tenant, cu.ID).Scan(&sealed)
+	if errors.Is(err, store.ErrNotFound) {
+		if _, err := s.EnrollFace(ctx, a, tenant, cu.ID); err != nil {
+			return face.Template{}, err
+		}
+		err = s.db.QueryRow(ctx, `SELECT sealed FROM txauth_faces WHERE tenant_id = ? AND customer_id = ?`, tenant, cu.ID).Scan(&sealed)
+	}
+	if err != nil {
+		return face.Template{}, err
+	}
+	b, err := s.cfg.Vault.Open(ctx, s.db, cu.Subject(), faceAAD(cu.ID), sealed)
+	if errors.Is(err, vault.ErrShredded) {
+		return face.Template{}, ErrShredded
+	} else if err != nil {
+		return face.Template{}, err
+	}
+	var st storedTemplate
+	if err := json.Unmarshal(b, &st); err != nil {
+		return face.Template{}, errors.New("txauth: stored face template unreadable")
+	}
+	tpl, err := face.NewTemplate(st.Model, st.Values)
+	if err != nil {
+		return face.Template{}, err
+	}
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		return s.record(ctx, tx, a, tenant, "txauth.face.read", cu.ID, audit.OutcomeOK, map[string]string{"model": st.Model, "purpose": "credential"})
+	})
+	return tpl, err
+}
+
+// FaceReauthenticated returns when the customer's face factor was
+// satisfied in the tenant's confirmation (ErrNotFound if the confirmation
+// is not the customer's or its face factor was not satisfied).
+func (s *Service) FaceReauthenticated(ctx context.Context, tenant, confirmation, customerID string) (time.Time, error) {
+	c, err := s.Get(ctx, tenant, confirmation)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if c.CustomerID != customerID || !slices.Contains(c.Satisfied, FactorFace) {
+		return time.Time{}, ErrNotFound
+	}
+	// The face factor cannot be submitted again once satisfied, so the
+	// latest face submission of the confirmation is the one that passed.
+	var at int64
+	err = s.db.QueryRow(ctx, `SELECT time_us FROM audit_entries WHERE action = ? AND object = ? AND tenant_id = ? ORDER BY idx DESC LIMIT 1`,
+		"txauth.face.submit", c.ID, tenant).Scan(&at)
+	if err != nil {
+		return time.Time{}, ErrNotFound
+	}
+	return store.FromMicros(at), nil
 }

@@ -1,6 +1,7 @@
 package txauth
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -126,7 +127,11 @@ func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ec := ekyc.Config{DB: db, Audit: alog, Vault: v, Blobs: bs, Face: noFace{}, Chips: noChips{}, Signer: rs, Notify: nt,
+	rk, err := ekyc.NewReuseKey(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec := ekyc.Config{DB: db, Audit: alog, Vault: v, Blobs: bs, Face: noFace{}, Chips: noChips{}, Signer: rs, Notify: nt, ChipReuseKey: rk,
 		PublicURL: "https://madoguchi.test", Now: clk.Now}
 	tc := Config{DB: db, Audit: alog, Vault: v, Signer: rs, Notifier: notifyAdapter{nt},
 		PublicURL: "https://madoguchi.test", Now: clk.Now}

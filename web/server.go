@@ -59,6 +59,9 @@ type Config struct {
 	// TxAuth enables transaction authentication (web/txauth.go); nil
 	// disables it.
 	TxAuth *TxAuthConfig
+	// Credential enables the offline face credential (web/credential.go);
+	// nil disables it.
+	Credential *CredentialConfig
 	// OAuthMetadata serves RFC 8414 metadata at
 	// /.well-known/oauth-authorization-server; nil: not served.
 	OAuthMetadata OAuthMetadata
@@ -165,6 +168,7 @@ func (s *Server) routes() {
 	s.captureRoutes()
 	s.customerRoutes()
 	s.txauthRoutes()
+	s.credentialRoutes()
 	if s.cfg.Staff != nil {
 		s.mux.Handle("POST /v1/staff/sessions", s.handle(s.staffLogin))
 		s.mux.Handle("DELETE /v1/staff/sessions/current", s.handle(s.staffLogout))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/audit"
 	"github.com/madoguchi/madoguchi/blob"
+	"github.com/madoguchi/madoguchi/credential"
 	"github.com/madoguchi/madoguchi/document/chip"
 	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/notify"
@@ -60,6 +61,8 @@ type app struct {
 	resultSigner *ekyc.Signer
 	// txauth is transaction authentication (txauth_wire.go; nil: disabled).
 	txauth *txauth.Service
+	// credential is the offline face credential (credential_wire.go; nil: disabled).
+	credential *credential.Service
 	// face is the face engine eKYC and txauth share (ekyc_wire.go).
 	face *lazyFace
 	// staff holds staff accounts, sessions and dual-control approvals.

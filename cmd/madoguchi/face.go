@@ -27,7 +27,7 @@ import (
 
 // runFace implements "madoguchi face analyze|compare|calibrate|evaluate-lfw".
 func runFace(ctx context.Context, e *env, args []string) error {
-	const synopsis = "face analyze|compare|calibrate|evaluate-lfw|bench [flags] ..."
+	const synopsis = "face analyze|compare|calibrate|evaluate|evaluate-lfw|evaluate-pad|bench [flags] ..."
 	if len(args) == 0 {
 		return usageError{"usage: madoguchi " + synopsis}
 	}
@@ -39,8 +39,12 @@ func runFace(ctx context.Context, e *env, args []string) error {
 		return faceCompare(ctx, e, rest, loadEngine)
 	case "calibrate":
 		return faceCalibrate(ctx, e, rest, loadEngine)
+	case "evaluate":
+		return faceEvaluate(ctx, e, rest, loadEngine)
 	case "evaluate-lfw":
 		return faceEvaluateLFW(ctx, e, rest, loadEngine)
+	case "evaluate-pad":
+		return faceEvaluatePAD(ctx, e, rest, loadEngine)
 	case "bench":
 		return faceBench(ctx, e, rest, loadEngine)
 	case "-h", "--help", "help":
@@ -52,15 +56,16 @@ func runFace(ctx context.Context, e *env, args []string) error {
 
 // engineFlags are the flags every face subcommand shares.
 type engineFlags struct {
-	data, dir, detector, align, calibration string
-	zoomOut                                 bool
+	data, dir, detector, recognizer, align, calibration string
+	zoomOut                                             bool
 }
 
 func (f *engineFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.data, "data", "./madoguchi-data", "data `folder`")
 	fs.StringVar(&f.dir, "models", "", "model `folder` (default <data>/models)")
 	fs.StringVar(&f.detector, "detector", "blazeface", "face detector: blazeface (the default), ssd or tiny")
-	fs.StringVar(&f.align, "align", "dlib-flip", "alignment for the recogniser: dlib-flip (similarity-warped chip and its mirror image, averaged; the default, see docs/face-accuracy.md), dlib (the chip alone) or faceapi (face-api's box, for parity)")
+	fs.StringVar(&f.recognizer, "recognizer", face.DefaultRecognizer, "face recogniser: mfn512 (faceplugin MobileFaceNet, ArcFace five-point chip, 512-D) or resnet128 (face-api's dlib ResNet, 128-D); see docs/face-accuracy.md")
+	fs.StringVar(&f.align, "align", "auto", "alignment for the recogniser: auto (the recogniser's own: arcface-flip for mfn512, dlib-flip for resnet128), arcface-flip or arcface (five-point 112x112 chip, with or without its mirror image), dlib-flip or dlib (dlib's similarity-warped chip), faceapi (face-api's box, for parity)")
 	fs.StringVar(&f.calibration, "calibration", "", "calibration `file` from 'face calibrate' (without one, decisions are 'refer')")
 	fs.BoolVar(&f.zoomOut, "zoom-out", true, "also detect on the image zoomed out 2x and 3x and keep each face's best-scoring box (the default, see docs/face-accuracy.md); --zoom-out=false --align faceapi is face-api's own pipeline end to end")
 }
@@ -71,6 +76,12 @@ type engineLoader func(f *engineFlags) (*face.Engine, error)
 func loadEngine(f *engineFlags) (*face.Engine, error) {
 	cfg := face.Config{NoZoomOut: !f.zoomOut}
 	switch f.align {
+	case "auto", "":
+		cfg.Align = face.AlignAuto
+	case "arcface":
+		cfg.Align = face.AlignArcFace
+	case "arcface-flip":
+		cfg.Align = face.AlignArcFaceFlip
 	case "dlib":
 		cfg.Align = face.AlignDlib
 	case "faceapi":
@@ -78,7 +89,7 @@ func loadEngine(f *engineFlags) (*face.Engine, error) {
 	case "dlib-flip":
 		cfg.Align = face.AlignDlibFlip
 	default:
-		return nil, usageError{fmt.Sprintf("--align %q: want dlib, dlib-flip or faceapi", f.align)}
+		return nil, usageError{fmt.Sprintf("--align %q: want auto, arcface, arcface-flip, dlib, dlib-flip or faceapi", f.align)}
 	}
 	if f.calibration != "" {
 		fh, err := os.Open(f.calibration)
@@ -92,7 +103,7 @@ func loadEngine(f *engineFlags) (*face.Engine, error) {
 		}
 		cfg.Calibration = c
 	}
-	return face.Load(resolveModelsDir(f.dir, f.data), face.LoadOptions{Detector: f.detector, Config: cfg})
+	return face.Load(resolveModelsDir(f.dir, f.data), face.LoadOptions{Detector: f.detector, Recognizer: f.recognizer, Config: cfg})
 }
 
 // analyzeFile decodes and analyses one image file.
@@ -271,6 +282,24 @@ func firstFace(faces []face.Face, _, _ int) *face.Face { return &faces[0] }
 // the engine's own, templates[1+i] is also[i]. fallbacks counts images whose
 // face was found only below the normal detection threshold.
 func embedAllAligned(ctx context.Context, eng *face.Engine, files []string, also []face.Alignment, pick func(faces []face.Face, w, h int) *face.Face, progress io.Writer, onResult func(cacheEntry)) (map[string][]face.Template, map[string]error, int) {
+	return embedAllMulti(ctx, eng, files, pick, progress, onResult, func(ctx context.Context, img *image.RGBA, f *face.Face) ([]face.Template, error) {
+		ts := []face.Template{f.Embedding}
+		for _, a := range also {
+			t, err := eng.EmbedAligned(ctx, img, &f.Landmarks, a)
+			if err != nil {
+				return nil, err
+			}
+			ts = append(ts, t)
+		}
+		return ts, nil
+	})
+}
+
+// embedAllMulti analyses files concurrently with eng, picks one face per
+// image and lets templates compute that face's templates (the engine's own
+// first). fallbacks counts images whose face was found only below the
+// normal detection threshold.
+func embedAllMulti(ctx context.Context, eng *face.Engine, files []string, pick func(faces []face.Face, w, h int) *face.Face, progress io.Writer, onResult func(cacheEntry), templates func(context.Context, *image.RGBA, *face.Face) ([]face.Template, error)) (map[string][]face.Template, map[string]error, int) {
 	type res struct {
 		file     string
 		ts       []face.Template
@@ -304,15 +333,7 @@ func embedAllAligned(ctx context.Context, eng *face.Engine, files []string, also
 		if f.Liveness.Available {
 			r.pad = &[2]float32{f.Liveness.Real, f.Liveness.Live}
 		}
-		r.ts = append(r.ts, f.Embedding)
-		for _, a := range also {
-			t, err := eng.EmbedAligned(ctx, img, &f.Landmarks, a)
-			if err != nil {
-				r.err = err
-				return r
-			}
-			r.ts = append(r.ts, t)
-		}
+		r.ts, r.err = templates(ctx, img, f)
 		return r
 	}
 	jobs := make(chan string)
@@ -351,7 +372,10 @@ func embedAllAligned(ctx context.Context, eng *face.Engine, files []string, also
 				fallbacks++
 			}
 		}
-		if onResult != nil {
+		// An interrupted run's images are not results: caching them as
+		// failures would count them as failures to acquire when resumed.
+		interrupted := errors.Is(r.err, context.Canceled) || errors.Is(r.err, context.DeadlineExceeded)
+		if onResult != nil && !interrupted {
 			onResult(newCacheEntry(r.file, r.ts, r.fallback, r.pad, r.err))
 		}
 		if progress != nil && n%500 == 0 {
@@ -547,6 +571,9 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 	eng, err := load(&ef)
 	if err != nil {
 		return err
+	}
+	if (*alsoFaceAPI || *alsoFlip) && (eng.Alignment() == face.AlignArcFace || eng.Alignment() == face.AlignArcFaceFlip) {
+		return usageError{"--also-faceapi and --also-flip score the dlib ResNet's alignments: add --recognizer resnet128"}
 	}
 	var also []face.Alignment
 	if *alsoFaceAPI {

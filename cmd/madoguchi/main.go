@@ -53,6 +53,7 @@ var commands = []command{
 	{"dev", "developer tools for a development data directory (test clients, tokens)", runDev},
 	{"ekyc", "legal methods and per-tenant eKYC policies", runEKYC},
 	{"notify", "list webhook deliveries and replay dead letters", runNotify},
+	{"branch", "the counter's offline face credential verifier (init, serve)", runBranch},
 }
 
 // exitError carries a specific exit status (for example "audit verify" found

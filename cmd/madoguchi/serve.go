@@ -186,6 +186,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			ln.Close()
 			return fmt.Errorf("txauth: %w", err)
 		}
+		if err := a.startCredential(); err != nil {
+			ln.Close()
+			return fmt.Errorf("credential: %w", err)
+		}
 	}
 
 	if _, err := a.newNotifier(); err != nil {
@@ -237,18 +241,19 @@ func (a *app) oauthWeb() web.OAuthServer {
 // webConfig wires the HTTP layer to the domain components.
 func (a *app) webConfig(f serveFlags) web.Config {
 	return web.Config{
-		Logger:    a.log,
-		RateLimit: f.rateLimit,
-		Burst:     f.burst,
-		Auth:      tenantAuth{a.issuer},
-		Audit:     auditLog{a.audit},
-		Staff:     staffSessions{a.staff},
-		SignIn:    f.signIn,
-		Admin:     adminAPI{a}.adminConfig(),
-		EKYC:      a.ekycWeb(),
-		Customers: a.customersWeb(),
-		TxAuth:    a.txauthWeb(),
-		OAuth:     a.oauthWeb(),
+		Logger:     a.log,
+		RateLimit:  f.rateLimit,
+		Burst:      f.burst,
+		Auth:       tenantAuth{a.issuer},
+		Audit:      auditLog{a.audit},
+		Staff:      staffSessions{a.staff},
+		SignIn:     f.signIn,
+		Admin:      adminAPI{a}.adminConfig(),
+		EKYC:       a.ekycWeb(),
+		Customers:  a.customersWeb(),
+		TxAuth:     a.txauthWeb(),
+		Credential: a.credentialWeb(),
+		OAuth:      a.oauthWeb(),
 		WebhookKeys: func() []byte {
 			if a.notify == nil {
 				return []byte(`{"keys":[]}`)

@@ -7,6 +7,7 @@
 //
 //	<dir>/face-api/<allow-listed files of the face-api tarball's model/>
 //	<dir>/human/<allow-listed files of the human tarball's models/>
+//	<dir>/faceplugin/<allow-listed files of the faceplugin tarball's model/>
 //	<dir>/manifest.json   what was installed, with every file's SHA-256
 //
 // Invariants:
@@ -154,8 +155,28 @@ func FaceAPISamples() Package {
 	return p
 }
 
+// Faceplugin is the faceplugin package: an ArcFace-style MobileFaceNet
+// recogniser (112x112 five-point chip, 512-D) and a MiniFASNet-style
+// passive liveness model (128x128, three classes). Only these two of its
+// ONNX files are taken.
+func Faceplugin() Package {
+	return Package{
+		Name:        "faceplugin-face-recognition-js",
+		Version:     "0.0.1",
+		Integrity:   "sha512-shriXjd4zJHEwhK1jHK+bWo8Vv6Vu9B/w6RRsd4AFtNM/jaI2vhuOamOSMl9qQmLd8WlQ7dgqN+3C2iOi5pXWw==",
+		Dir:         "faceplugin",
+		TarPrefix:   "package/model/",
+		MaxTarball:  64 * mib,
+		MaxUnpacked: 128 * mib,
+		Files: []File{
+			{"fr_feature.onnx", 4884269, "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581"},
+			{"fr_liveness.onnx", 1886811, "afa783b7e902fdfcf323a7240cac2a1c580c25314ea4161129dc1b0d100dc32d"},
+		},
+	}
+}
+
 // Pinned returns the model packages a complete model folder holds.
-func Pinned() []Package { return []Package{FaceAPI(), Human()} }
+func Pinned() []Package { return []Package{FaceAPI(), Human(), Faceplugin()} }
 
 // FileError reports one file that failed verification.
 type FileError struct {

@@ -258,19 +258,27 @@ func (b *Builder) Prelu(name, x string, alpha *Tensor) {
 		return
 	}
 	a := alpha.Data
-	b.add(gnode{name: name, op: "Prelu", run: func(in []*Tensor) (*Tensor, error) {
-		t := in[0].Clone()
+	apply := func(t *Tensor) (*Tensor, error) {
 		c := len(a)
 		if len(t.Shape) == 0 || t.Shape[len(t.Shape)-1] != c {
 			return nil, fmt.Errorf("%w: prelu alpha %d for %v", ErrShape, c, t.Shape)
 		}
-		for i, v := range t.Data {
-			if v < 0 {
-				t.Data[i] = v * a[i%c]
-			}
-		}
+		preluRows(t.Data, a)
 		return t, nil
-	}}, x)
+	}
+	b.add(gnode{name: name, op: "Prelu",
+		run:     func(in []*Tensor) (*Tensor, error) { return apply(in[0].Clone()) },
+		inplace: func(in []*Tensor) (*Tensor, error) { return apply(in[0]) }}, x)
+}
+
+// Transpose adds an axis permutation (see the Transpose kernel).
+func (b *Builder) Transpose(name, x string, perm []int) {
+	p := append([]int(nil), perm...)
+	if len(p) == 0 || len(p) > 8 {
+		b.fail("node %q: transpose permutation %v", name, perm)
+		return
+	}
+	b.add(gnode{name: name, op: "Transpose", run: func(in []*Tensor) (*Tensor, error) { return Transpose(in[0], p) }}, x)
 }
 
 // Pool adds max (isMax) or average pooling.

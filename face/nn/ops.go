@@ -328,3 +328,74 @@ func PadSpatial(x *Tensor, top, bottom, left, right int) (*Tensor, error) {
 	}
 	return out, nil
 }
+
+// Transpose permutes the axes of x: out.Shape[i] = x.Shape[perm[i]].
+func Transpose(x *Tensor, perm []int) (*Tensor, error) {
+	r := len(x.Shape)
+	if len(perm) != r || r > 8 {
+		return nil, fmt.Errorf("%w: transpose %v of %v", ErrShape, perm, x.Shape)
+	}
+	if n, err := numElements(x.Shape); err != nil || n != len(x.Data) {
+		return nil, fmt.Errorf("%w: tensor shape %v does not match its %d values", ErrShape, x.Shape, len(x.Data))
+	}
+	seen := make([]bool, r)
+	shape := make([]int, r)
+	for i, p := range perm {
+		if p < 0 || p >= r || seen[p] {
+			return nil, fmt.Errorf("%w: transpose permutation %v", ErrShape, perm)
+		}
+		seen[p] = true
+		shape[i] = x.Shape[p]
+	}
+	// strides of x, then the stride of each output axis in x
+	st := make([]int, r)
+	acc := 1
+	for i := r - 1; i >= 0; i-- {
+		st[i] = acc
+		acc *= x.Shape[i]
+	}
+	ost := make([]int, r)
+	for i, p := range perm {
+		ost[i] = st[p]
+	}
+	out := &Tensor{Shape: shape, Data: make([]float32, len(x.Data))}
+	if len(out.Data) == 0 {
+		return out, nil
+	}
+	idx := make([]int, r)
+	src := 0
+	for k := range out.Data {
+		out.Data[k] = x.Data[src]
+		for d := r - 1; d >= 0; d-- {
+			idx[d]++
+			src += ost[d]
+			if idx[d] < shape[d] {
+				break
+			}
+			src -= ost[d] * shape[d]
+			idx[d] = 0
+		}
+	}
+	return out, nil
+}
+
+// preluRows computes d = max(d, 0) + a*min(d, 0) per row of len(a)
+// channels, with the vector kernels: signs are random, so a branch per
+// element mispredicts, and a scalar select is slower than three vector
+// passes over a row that stays in cache.
+func preluRows(d, a []float32) {
+	c := len(a)
+	neg := make([]float32, c)
+	inf := float32(math.Inf(1))
+	for p := 0; p+c <= len(d); p += c {
+		row := d[p : p+c]
+		copy(neg, row)
+		for i := clampAsm(neg, -inf, 0); i < c; i++ {
+			neg[i] = min(neg[i], 0)
+		}
+		for i := clampAsm(row, 0, inf); i < c; i++ {
+			row[i] = max(row[i], 0)
+		}
+		mulAdd(row, neg, a)
+	}
+}

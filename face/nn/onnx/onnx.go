@@ -11,11 +11,19 @@
 //     inputs become [N, H, W, C], filters OIHW become HWIO, per-channel
 //     constants [C,1,1] become [C]. Callers feed NHWC tensors.
 //   - Supported: Conv (group 1 or depthwise, explicit or SAME_UPPER
-//     padding), BatchNormalization, Relu, Clip, LeakyRelu-free MobileNet/ResNet
-//     style ops (Add, Mul, Sub, Div with per-channel or scalar constants),
-//     MaxPool, AveragePool, GlobalAveragePool, Flatten after global pooling,
-//     Gemm, MatMul, Sigmoid, Softmax, Identity, Dropout. Anything else is
-//     refused at load with the op's name. Batch size 1 after Flatten.
+//     padding), BatchNormalization, Relu, PRelu, Clip, MobileNet/ResNet/
+//     MobileFaceNet/ArcFace style ops (Add, Mul, Sub, Div with per-channel or
+//     scalar constants or between two tensors, as in squeeze-and-excitation
+//     blocks), MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape,
+//     Gemm, MatMul, Sigmoid, Softmax, Identity, Dropout, and the integer
+//     shape arithmetic exporters emit for a dynamic flatten (Shape, Gather of
+//     the batch, Unsqueeze, Concat, Constant), folded at load. Anything else
+//     is refused at load with the op's name.
+//   - Reshape and Flatten keep ONNX's NCHW element order: a rank-4 value is
+//     transposed to NCHW before it is reshaped (and back to NHWC when the
+//     result has rank 4), so a flatten feeding a dense layer sees the order
+//     the model was trained with.
+//   - The batch size is 1: shape arithmetic folds the batch dimension to 1.
 package onnx
 
 import (
@@ -47,6 +55,9 @@ func Load(path string) (*nn.Graph, error) {
 		return nil, fmt.Errorf("onnx: %w", err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > MaxModelBytes {
+		return nil, fmt.Errorf("%w: %s has %d bytes, more than %d", nn.ErrLimit, path, st.Size(), MaxModelBytes)
+	}
 	b, err := io.ReadAll(io.LimitReader(f, MaxModelBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("onnx: %w", err)
@@ -73,6 +84,7 @@ type attribute struct {
 	s      []byte
 	floats []float32
 	ints   []int64
+	t      *tensorProto // a TENSOR attribute (Constant's value)
 }
 
 type nodeProto struct {
@@ -198,6 +210,10 @@ func parseAttr(b []byte, parent *reader) attribute {
 			}
 		case 4:
 			a.s = f.b
+		case 5:
+			if f.wire == 2 {
+				a.t = parseTensor(f.b, r)
+			}
 		case 7:
 			a.floats = f.floats(a.floats, r)
 		case 8:

@@ -238,7 +238,8 @@ func TestRejects(t *testing.T) {
 		{"length beyond end", []byte{0x3a, 0xff, 0x01, 0x00}},
 		{"unsupported op", pb(nil).bytes(7, pb(nil).bytes(1, nodePB("Erf", []string{"x"}, []string{"y"})).bytes(11, valueInfoPB("x", 1, 4)).bytes(12, valueInfoPB("y", 1, 4)))},
 		{"wrong raw size", pb(nil).bytes(7, pb(nil).bytes(5, pb(nil).packedInts(1, 4).varint(2, 1).str(8, "w").bytes(9, []byte{1, 2, 3})).bytes(11, valueInfoPB("x", 1, 4)))},
-		{"flatten before pooling", pb(nil).bytes(7, pb(nil).bytes(1, nodePB("Flatten", []string{"x"}, []string{"y"})).bytes(11, valueInfoPB("x", 1, 3, 4, 4)).bytes(12, valueInfoPB("y", 1, 48)))},
+		{"flatten on axis 2", pb(nil).bytes(7, pb(nil).bytes(1, nodePB("Flatten", []string{"x"}, []string{"y"}, attrInt("axis", 2))).bytes(11, valueInfoPB("x", 1, 3, 4, 4)).bytes(12, valueInfoPB("y", 1, 48)))},
+		{"reshape to a runtime shape", pb(nil).bytes(7, pb(nil).bytes(1, nodePB("Reshape", []string{"x", "x"}, []string{"y"})).bytes(11, valueInfoPB("x", 1, 3, 4, 4)).bytes(12, valueInfoPB("y", 1, 48)))},
 	}
 	for _, tc := range tests {
 		if _, err := Parse(tc.b); !errors.Is(err, nn.ErrFormat) {
@@ -250,6 +251,7 @@ func TestRejects(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add(tinyModel(newTinyParams(rand.New(rand.NewPCG(1, 2)))))
 	f.Add([]byte{0x3a, 0x00})
+	f.Add(seFlattenModel())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		g, err := Parse(b)
 		if err != nil {
@@ -258,6 +260,9 @@ func FuzzParse(f *testing.F) {
 		in := map[string]*nn.Tensor{}
 		for _, name := range g.Inputs() {
 			in[name] = nn.NewTensor(1, 6, 6, 3)
+			if name == "x" && len(g.Outputs()) == 2 { // seFlattenModel's input
+				in[name] = nn.NewTensor(1, 2, 3, 2)
+			}
 		}
 		_, _ = g.Run(context.Background(), in)
 	})

@@ -11,18 +11,30 @@ type translator struct {
 	g      *graphProto
 	b      *nn.Builder
 	consts map[string]*nn.Tensor // converted initializers
-	pooled map[string]bool       // values that are [N,1,1,C] (after global pooling)
+	rank   map[string]int        // rank of each tensor value (ONNX rank; rank-4 values are NHWC in nn)
+	shapes map[string]shapeVal   // integer values folded at load (shape arithmetic)
 	seq    int
 }
 
+// shapeVal is an integer tensor computed at load: the shape of a value
+// (of), or constant integers (ints, scalar if scalar is set).
+type shapeVal struct {
+	of     string // Shape(of): only its batch dimension can be used
+	ints   []int64
+	scalar bool
+}
+
 func translate(g *graphProto) (*nn.Graph, error) {
-	t := &translator{g: g, b: nn.NewBuilder(), consts: map[string]*nn.Tensor{}, pooled: map[string]bool{}}
+	t := &translator{g: g, b: nn.NewBuilder(), consts: map[string]*nn.Tensor{}, rank: map[string]int{}, shapes: map[string]shapeVal{}}
 	for name, init := range g.inits {
 		v, err := init.value()
 		if err != nil {
 			return nil, err
 		}
 		t.consts[name] = v
+		if init.dtype == 7 || init.dtype == 6 {
+			t.shapes[name] = shapeVal{ints: intsOf(v), scalar: len(init.dims) == 0}
+		}
 	}
 	inputs := 0
 	for _, in := range g.inputs {
@@ -44,6 +56,7 @@ func translate(g *graphProto) (*nn.Graph, error) {
 			return nil, fmt.Errorf("%w: input %q has rank %d", ErrFormat, in.name, len(shape))
 		}
 		t.b.Input(in.name, shape)
+		t.rank[in.name] = len(shape)
 		inputs++
 	}
 	if inputs == 0 {
@@ -121,6 +134,149 @@ func (t *translator) node(n *nodeProto) error {
 	if len(n.outputs) == 0 || n.outputs[0] == "" {
 		return fmt.Errorf("%w: node %q (%s) without output", ErrFormat, n.name, n.op)
 	}
+	switch n.op {
+	case "Shape", "Gather", "Unsqueeze", "Concat", "Constant":
+		return t.shapeOp(n)
+	}
+	if err := t.tensorNode(n); err != nil {
+		return err
+	}
+	out := n.outputs[0]
+	switch n.op {
+	case "Conv", "MaxPool", "AveragePool", "GlobalAveragePool":
+		t.rank[out] = 4
+	case "Gemm", "MatMul", "Flatten":
+		t.rank[out] = 2
+	case "Reshape":
+		// set by reshape
+	default:
+		r := 0
+		for _, in := range n.inputs {
+			if _, isConst := t.consts[in]; !isConst {
+				r = max(r, t.rank[in])
+			}
+		}
+		t.rank[out] = r
+	}
+	return nil
+}
+
+// reshape adds an ONNX Reshape/Flatten of n.inputs[0] to shape: a rank-4
+// (NHWC) value is put into NCHW order first, and a rank-4 result back into
+// NHWC, so the elements keep the order the model was exported with.
+func (t *translator) reshape(n *nodeProto, out string, shape []int) error {
+	in := n.inputs[0]
+	r := t.rank[in]
+	if r == 0 {
+		return fmt.Errorf("%w: node %q (%s): rank of %q unknown", ErrFormat, n.name, n.op, in)
+	}
+	if r == 4 {
+		nchw := out + "/nchw"
+		t.b.Transpose(nchw, in, []int{0, 3, 1, 2})
+		in = nchw
+	}
+	if len(shape) == 4 {
+		t.b.Reshape(out+"/nchw-out", in, shape)
+		t.b.Transpose(out, out+"/nchw-out", []int{0, 2, 3, 1})
+	} else {
+		t.b.Reshape(out, in, shape)
+	}
+	t.rank[out] = len(shape)
+	return nil
+}
+
+// shapeOp folds the integer shape arithmetic of a dynamic flatten
+// (Shape -> Gather(0) -> Unsqueeze -> Concat -> Reshape) at load. Only the
+// batch dimension of a Shape may be read, and it is 1.
+func (t *translator) shapeOp(n *nodeProto) error {
+	out := n.outputs[0]
+	get := func(i int) (shapeVal, error) {
+		if i >= len(n.inputs) {
+			return shapeVal{}, fmt.Errorf("%w: node %q (%s) lacks input %d", ErrFormat, n.name, n.op, i)
+		}
+		v, ok := t.shapes[n.inputs[i]]
+		if !ok {
+			return shapeVal{}, fmt.Errorf("%w: node %q (%s): input %q is not an integer known at load", ErrFormat, n.name, n.op, n.inputs[i])
+		}
+		return v, nil
+	}
+	switch n.op {
+	case "Constant":
+		a, ok := n.attrs["value"]
+		if !ok || a.t == nil || (a.t.dtype != 7 && a.t.dtype != 6) {
+			return fmt.Errorf("%w: node %q: only integer Constants are supported", ErrFormat, n.name)
+		}
+		v, err := a.t.value()
+		if err != nil {
+			return err
+		}
+		if v.Len() > maxDims {
+			return fmt.Errorf("%w: node %q: integer Constant of %d values", ErrFormat, n.name, v.Len())
+		}
+		t.shapes[out] = shapeVal{ints: intsOf(v), scalar: len(a.t.dims) == 0}
+	case "Shape":
+		if len(n.inputs) < 1 {
+			return fmt.Errorf("%w: node %q: Shape without input", ErrFormat, n.name)
+		}
+		if _, ok := t.rank[n.inputs[0]]; !ok {
+			return fmt.Errorf("%w: node %q: Shape of unknown value %q", ErrFormat, n.name, n.inputs[0])
+		}
+		t.shapes[out] = shapeVal{of: n.inputs[0]}
+	case "Gather":
+		data, err := get(0)
+		if err != nil {
+			return err
+		}
+		idx, err := get(1)
+		if err != nil {
+			return err
+		}
+		if t.int(n, "axis", 0) != 0 || data.of == "" || !idx.scalar || len(idx.ints) != 1 || idx.ints[0] != 0 {
+			return fmt.Errorf("%w: node %q: only the batch dimension of a Shape can be gathered", ErrFormat, n.name)
+		}
+		t.shapes[out] = shapeVal{ints: []int64{1}, scalar: true}
+	case "Unsqueeze":
+		v, err := get(0)
+		if err != nil {
+			return err
+		}
+		if ax := t.ints(n, "axes"); v.of != "" || !v.scalar || len(ax) != 1 || ax[0] != 0 {
+			return fmt.Errorf("%w: node %q: only a scalar can be unsqueezed", ErrFormat, n.name)
+		}
+		t.shapes[out] = shapeVal{ints: v.ints}
+	case "Concat":
+		if t.int(n, "axis", 0) != 0 {
+			return fmt.Errorf("%w: node %q: integer Concat on axis %d", ErrFormat, n.name, t.int(n, "axis", 0))
+		}
+		var all []int64
+		for i := range n.inputs {
+			v, err := get(i)
+			if err != nil {
+				return err
+			}
+			if v.of != "" || v.scalar {
+				return fmt.Errorf("%w: node %q: Concat of a shape or a scalar", ErrFormat, n.name)
+			}
+			all = append(all, v.ints...)
+		}
+		if len(all) > maxDims {
+			return fmt.Errorf("%w: node %q: Concat of %d integers", ErrFormat, n.name, len(all))
+		}
+		t.shapes[out] = shapeVal{ints: all}
+	}
+	return nil
+}
+
+func intsOf(v *nn.Tensor) []int64 {
+	out := make([]int64, len(v.Data))
+	for i, x := range v.Data {
+		out[i] = int64(x)
+	}
+	return out
+}
+
+// tensorNode translates one node computing a tensor.
+func (t *translator) tensorNode(n *nodeProto) error {
 	out := n.outputs[0]
 	need := func(k int) error {
 		if len(n.inputs) < k {
@@ -144,7 +300,6 @@ func (t *translator) node(n *nodeProto) error {
 			return err
 		}
 		t.b.Unary(out, nn.OpIdentity, n.inputs[0])
-		t.pooled[out] = t.pooled[n.inputs[0]]
 	case "Relu":
 		if err := need(1); err != nil {
 			return err
@@ -205,7 +360,6 @@ func (t *translator) node(n *nodeProto) error {
 			}
 		}
 		t.b.Binary(out, op, ins[0], ins[1])
-		t.pooled[out] = t.pooled[n.inputs[0]] || t.pooled[n.inputs[1]]
 	case "BatchNormalization":
 		if err := need(5); err != nil {
 			return err
@@ -263,15 +417,50 @@ func (t *translator) node(n *nodeProto) error {
 			return err
 		}
 		t.b.MeanHW(out, n.inputs[0], true)
-		t.pooled[out] = true
 	case "Flatten":
 		if err := need(1); err != nil {
 			return err
 		}
-		if !t.pooled[n.inputs[0]] {
-			return fmt.Errorf("%w: node %q: Flatten is only supported after global pooling (NHWC order differs)", ErrFormat, n.name)
+		if ax := t.int(n, "axis", 1); ax != 1 {
+			return fmt.Errorf("%w: node %q: Flatten axis %d", ErrFormat, n.name, ax)
 		}
-		t.b.Reshape(out, n.inputs[0], []int{1, -1})
+		return t.reshape(n, out, []int{1, -1})
+	case "Reshape":
+		if err := need(2); err != nil {
+			return err
+		}
+		sv, ok := t.shapes[n.inputs[1]]
+		if !ok || sv.of != "" || len(sv.ints) == 0 || len(sv.ints) > maxDims {
+			return fmt.Errorf("%w: node %q: Reshape needs a shape known at load", ErrFormat, n.name)
+		}
+		shape := make([]int, len(sv.ints))
+		for i, d := range sv.ints {
+			switch {
+			case d == 0 && i == 0:
+				shape[i] = 1 // "copy the batch dimension": the batch is 1
+			case d == -1 || (d > 0 && d <= maxElems):
+				shape[i] = int(d)
+			default:
+				return fmt.Errorf("%w: node %q: Reshape to %v", ErrFormat, n.name, sv.ints)
+			}
+		}
+		return t.reshape(n, out, shape)
+	case "PRelu":
+		if err := need(2); err != nil {
+			return err
+		}
+		a, err := konst(1)
+		if err != nil {
+			return err
+		}
+		pc, ok := perChannel(a)
+		if !ok {
+			return fmt.Errorf("%w: node %q: PRelu slope of shape %v is not per-channel", ErrFormat, n.name, a.Shape)
+		}
+		if len(pc.Shape) == 0 { // one slope for every channel: a scalar is not a channel vector
+			return fmt.Errorf("%w: node %q: PRelu with a scalar slope", ErrFormat, n.name)
+		}
+		t.b.Prelu(out, n.inputs[0], pc)
 	case "Gemm", "MatMul":
 		if err := need(2); err != nil {
 			return err
@@ -351,12 +540,18 @@ func (t *translator) conv(n *nodeProto, out string, konst func(int) (*nn.Tensor,
 		if len(p) != 4 {
 			return fmt.Errorf("%w: node %q: pads %v", ErrFormat, n.name, p)
 		}
-		if p[0] != 0 || p[1] != 0 || p[2] != 0 || p[3] != 0 {
-			for _, v := range p {
-				if v < 0 || v > 16 {
-					return fmt.Errorf("%w: node %q: pads %v", ErrFormat, n.name, p)
-				}
+		for _, v := range p {
+			if v < 0 || v > 16 {
+				return fmt.Errorf("%w: node %q: pads %v", ErrFormat, n.name, p)
 			}
+		}
+		half := [2]int64{int64(kh-1) / 2, int64(kw-1) / 2}
+		switch {
+		case p[0] == 0 && p[1] == 0 && p[2] == 0 && p[3] == 0:
+		case s[0] == 1 && s[1] == 1 && kh%2 == 1 && kw%2 == 1 && p[0] == half[0] && p[2] == half[0] && p[1] == half[1] && p[3] == half[1]:
+			// symmetric padding of an odd kernel at stride 1 is TF SAME
+			pad = nn.Same
+		default:
 			padded := out + "/pad"
 			t.b.Pad(padded, in, [4][2]int{{0, 0}, {int(p[0]), int(p[2])}, {int(p[1]), int(p[3])}, {0, 0}})
 			in = padded

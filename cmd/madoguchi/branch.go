@@ -1,0 +1,367 @@
+package main
+
+// madoguchi branch: the counter's offline credential verifier.
+//
+//	madoguchi branch init  --data DIR --name NAME          keys + enrolment code
+//	madoguchi branch serve --data DIR --device bdv_… --server URL --issuer-kid KID
+//
+// serve runs a page on the counter PC (loopback only): it reads the QR from
+// the camera (frames decoded here, in Go), verifies the credential against
+// the cached trust, films the live face with an active challenge, decides,
+// and shows yes or no. It syncs the trust bundle and pushes its own audit
+// log when the server answers, and works on its cache when it does not.
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdh"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	_ "image/jpeg"
+	_ "image/png"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	qr "github.com/piglig/go-qr"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/credential"
+	"github.com/madoguchi/madoguchi/ekyc"
+	"github.com/madoguchi/madoguchi/face"
+	"github.com/madoguchi/madoguchi/internal/atomicfile"
+	"github.com/madoguchi/madoguchi/store"
+)
+
+func runBranch(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		return usageError{"branch: want init or serve"}
+	}
+	switch args[0] {
+	case "init":
+		return branchInit(e, args[1:])
+	case "serve":
+		return branchServe(ctx, e, args[1:])
+	}
+	return usageError{fmt.Sprintf("branch %s: want init or serve", args[0])}
+}
+
+const (
+	branchHPKEKey = "device-hpke.key"
+	branchLogKey  = "device-log.key"
+	branchBundle  = "bundle.json"
+)
+
+func branchInit(e *env, args []string) error {
+	fs := flag.NewFlagSet("branch init", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	data := fs.String("data", "./madoguchi-branch", "the device's data `folder`")
+	name := fs.String("name", "branch", "the log's name (letters, digits, '.', '-', '/')")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*data, 0o700); err != nil {
+		return err
+	}
+	k, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		return err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		return err
+	}
+	if created, err := atomicfile.WriteNew(filepath.Join(*data, branchHPKEKey), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return err
+	} else if !created {
+		return fmt.Errorf("%s already holds device keys", *data)
+	}
+	s, skey, err := audit.GenerateSigner(rand.Reader, "madoguchi.branch/"+*name)
+	if err != nil {
+		return err
+	}
+	if _, err := atomicfile.WriteNew(filepath.Join(*data, branchLogKey), []byte(skey+"\n"), 0o600); err != nil {
+		return err
+	}
+	code := credential.EnrolmentCode(k.PublicKey(), s.VerifierKey())
+	fmt.Fprintf(e.stdout, "%s\n", code)
+	return nil
+}
+
+func loadBranchKeys(dir string) (*ecdh.PrivateKey, *audit.Signer, note.Signer, error) {
+	b, err := readCapped(filepath.Join(dir, branchHPKEKey), 4096)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if fi, err := os.Stat(filepath.Join(dir, branchHPKEKey)); err != nil || fi.Mode().Perm()&0o077 != 0 {
+		return nil, nil, nil, fmt.Errorf("%s must be mode 0600", branchHPKEKey)
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return nil, nil, nil, errors.New("device HPKE key: no PEM block")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	hk, ok := k.(*ecdh.PrivateKey)
+	if !ok || hk.Curve() != ecdh.X25519() {
+		return nil, nil, nil, errors.New("device HPKE key: not X25519")
+	}
+	logSigner, err := audit.LoadSigner(filepath.Join(dir, branchLogKey))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	raw, err := readCapped(filepath.Join(dir, branchLogKey), 4096)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ns, err := note.NewSigner(strings.TrimSpace(string(raw)))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return hk, logSigner, ns, nil
+}
+
+// branchApp is a running counter.
+type branchApp struct {
+	log     *slog.Logger
+	dir     string
+	server  string
+	device  string
+	counter *credential.Counter
+	db      *store.DB
+	audit   *audit.Log
+	signer  note.Signer
+	client  *http.Client
+	mu      sync.Mutex
+	online  bool
+	lastTry time.Time
+	lastOK  time.Time
+	lastErr string
+}
+
+func branchServe(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("branch serve", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	var ef engineFlags
+	ef.register(fs)
+	dir := fs.String("branch-data", "./madoguchi-branch", "the device's data `folder` (keys, cache, its own log)")
+	device := fs.String("device", "", "the device id the server gave at enrolment (bdv_…)")
+	server := fs.String("server", "", "the server's URL (syncs when it answers)")
+	kids := fs.String("issuer-kid", "", "comma-separated issuer key ids this device trusts (GET /v1/credential/issuer-keys)")
+	listen := fs.String("listen", "127.0.0.1:8090", "the page's address (loopback only)")
+	every := fs.Duration("sync-interval", 30*time.Second, "how often to try the server")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *device == "" || *kids == "" {
+		return usageError{"branch serve: --device and --issuer-kid are required"}
+	}
+	host, _, err := net.SplitHostPort(*listen)
+	if err != nil || !(host == "127.0.0.1" || host == "::1" || host == "localhost") {
+		return usageError{"branch serve: --listen must be a loopback address"}
+	}
+	hk, logSigner, ns, err := loadBranchKeys(*dir)
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, filepath.Join(*dir, "branch.db"))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	lg, err := audit.New(db, logSigner)
+	if err != nil {
+		return err
+	}
+	eng, err := loadEngine(&ef)
+	if err != nil {
+		return fmt.Errorf("face engine: %w", err)
+	}
+	counter, err := credential.NewCounter(credential.CounterConfig{Device: *device, DeviceKey: hk, IssuerKids: strings.Split(*kids, ","),
+		Engine: engineBytes{eng}, DB: db, Log: lg})
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(e.stderr, nil))
+	b := &branchApp{log: log, dir: *dir, server: strings.TrimRight(*server, "/"), device: *device, counter: counter, db: db, audit: lg,
+		signer: ns, client: &http.Client{Timeout: 10 * time.Second}}
+	if raw, err := readCapped(filepath.Join(*dir, branchBundle), 16<<20); err == nil {
+		var bd credential.Bundle
+		if err := json.Unmarshal(raw, &bd); err != nil {
+			log.Warn("cached trust bundle unreadable", "err", err)
+		} else if err := counter.Install(&bd); err != nil {
+			log.Warn("cached trust bundle refused", "err", err)
+		}
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "branch verifier on http://%s/\n", ln.Addr())
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go b.syncLoop(ctx, *every)
+	srv := &http.Server{Handler: b.routes(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 2 * time.Minute, IdleTimeout: time.Minute}
+	go func() {
+		<-ctx.Done()
+		sc, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sc)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// engineBytes adapts *face.Engine to credential.BranchEngine.
+type engineBytes struct{ e *face.Engine }
+
+func (b engineBytes) Model() string { return b.e.Model() }
+
+func (b engineBytes) AnalyzeImage(ctx context.Context, img []byte) ([]face.Face, error) {
+	fs, _, err := b.e.AnalyzeBytes(ctx, img)
+	return fs, err
+}
+
+func (b *branchApp) signedRequest() string {
+	msg, err := note.Sign(&note.Note{Text: credential.DeviceRequest(b.device, time.Now())}, b.signer)
+	if err != nil {
+		return ""
+	}
+	return string(msg)
+}
+
+func (b *branchApp) syncLoop(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		b.syncOnce(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (b *branchApp) post(ctx context.Context, path string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.server+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: HTTP %d", path, resp.StatusCode)
+	}
+	return json.Unmarshal(raw, out)
+}
+
+// syncOnce fetches the trust bundle and pushes the device's log.
+func (b *branchApp) syncOnce(ctx context.Context) {
+	if b.server == "" {
+		return
+	}
+	err := func() error {
+		var bd credential.Bundle
+		if err := b.post(ctx, "/v1/credential/branch/bundle", map[string]string{"request": b.signedRequest()}, &bd); err != nil {
+			return err
+		}
+		if err := b.counter.Install(&bd); err != nil {
+			return fmt.Errorf("bundle refused: %w", err)
+		}
+		raw, _ := json.Marshal(&bd)
+		if err := atomicfile.Write(filepath.Join(b.dir, branchBundle), raw, 0o600); err != nil {
+			return err
+		}
+		return b.pushLog(ctx, bd.LogSize)
+	}()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.lastTry = time.Now()
+	b.online = err == nil
+	if err != nil {
+		b.lastErr = err.Error()
+		b.log.Warn("branch sync failed; working offline on the cache", "err", err)
+	} else {
+		b.lastOK, b.lastErr = b.lastTry, ""
+	}
+}
+
+func (b *branchApp) pushLog(ctx context.Context, have uint64) error {
+	size, err := b.audit.Size(ctx)
+	if err != nil || size <= have {
+		return err
+	}
+	for have < size {
+		n := min(size-have, credential.MaxSyncLeaves)
+		cp, err := b.audit.CheckpointAt(ctx, have+n)
+		if err != nil {
+			return err
+		}
+		leaves := make([][]byte, 0, n)
+		for i := have; i < have+n; i++ {
+			_, leaf, err := b.audit.Entry(ctx, i)
+			if err != nil {
+				return err
+			}
+			leaves = append(leaves, leaf)
+		}
+		var out struct {
+			LogSize uint64 `json:"log_size"`
+		}
+		if err := b.post(ctx, "/v1/credential/branch/log", map[string]any{"request": b.signedRequest(), "checkpoint": string(cp), "leaves": leaves}, &out); err != nil {
+			return err
+		}
+		have = out.LogSize
+	}
+	return nil
+}
+
+// decodeQRFrame finds a credential QR in a camera frame.
+func decodeQRFrame(img []byte) (string, error) {
+	if len(img) > ekyc.MaxImageBytes {
+		return "", errors.New("frame too large")
+	}
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(img))
+	if err != nil || cfg.Width > ekyc.MaxImageSide || cfg.Height > ekyc.MaxImageSide {
+		return "", errors.New("not a JPEG or PNG frame within the size limits")
+	}
+	m, _, err := image.Decode(bytes.NewReader(img))
+	if err != nil {
+		return "", err
+	}
+	return qr.Decode(m)
+}

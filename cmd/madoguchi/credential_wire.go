@@ -1,0 +1,153 @@
+package main
+
+// Wiring of package credential (the offline face credential) into the
+// server. It runs when transaction authentication runs: the credential's
+// template is the customer's face template that txauth enrols from the
+// approved eKYC session (reused, never derived twice), and its branch
+// policy is the tenant's eKYC policy with the server's face calibration.
+//
+// Keys: <data>/keys/credential-issuer.key (ES256, PKCS#8, 0600), generated
+// in development; in production a missing key disables credentials with a
+// warning (nothing is issued without it).
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/madoguchi/madoguchi/credential"
+	"github.com/madoguchi/madoguchi/ekyc"
+	"github.com/madoguchi/madoguchi/face"
+	"github.com/madoguchi/madoguchi/staff"
+	"github.com/madoguchi/madoguchi/txauth"
+	"github.com/madoguchi/madoguchi/web"
+)
+
+// credentialIssuerName is the credentials' "iss" (short: it is in every QR).
+const credentialIssuerName = "madoguchi.local"
+
+// startCredential builds the credential service; a.txauth must be set.
+func (a *app) startCredential() error {
+	if a.txauth == nil || a.ekyc == nil {
+		return errors.New("the offline credential needs transaction authentication")
+	}
+	path := filepath.Join(a.data.keysDir(), "credential-issuer.key")
+	var (
+		key *credential.IssuerKey
+		err error
+	)
+	if a.mode == modeProduction {
+		key, err = credential.LoadIssuerKey(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			a.log.Warn("offline face credentials disabled: no issuer key", "path", path)
+			return nil
+		}
+	} else {
+		var created bool
+		key, created, err = credential.LoadOrCreateDevIssuerKey(path)
+		if created {
+			a.log.Warn("DEVELOPMENT KEY: generated the offline credential issuer key", "path", path)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	svc, err := credential.New(credential.Config{DB: a.db, Audit: a.audit, Vault: a.vault, Issuer: key, IssuerName: credentialIssuerName,
+		Customers: credentialCustomers{a.ekyc}, Templates: credentialTemplates{a.txauth}, Reauths: credentialReauths{a.txauth}})
+	if err != nil {
+		return err
+	}
+	a.credential = svc
+	return nil
+}
+
+// credentialWeb is the web.Config field (nil when credentials are off).
+func (a *app) credentialWeb() *web.CredentialConfig {
+	if a.credential == nil {
+		return nil
+	}
+	return &web.CredentialConfig{Service: a.credential, Policies: credentialPolicies{a},
+		Staff: credentialStaff(a.staff.CheckSession)}
+}
+
+type credentialCustomers struct{ e *ekyc.Service }
+
+func (c credentialCustomers) Customer(ctx context.Context, tenant, id string) (credential.Customer, error) {
+	cu, err := c.e.Customer(ctx, tenant, id)
+	if errors.Is(err, ekyc.ErrNotFound) {
+		return credential.Customer{}, credential.ErrNotFound
+	} else if err != nil {
+		return credential.Customer{}, err
+	}
+	return credential.Customer{ID: cu.ID, TenantID: cu.TenantID, Shredded: cu.Shredded()}, nil
+}
+
+type credentialTemplates struct{ t *txauth.Service }
+
+func (c credentialTemplates) CredentialTemplate(ctx context.Context, a credential.Actor, tenant, customer string) (face.Template, error) {
+	tpl, err := c.t.FaceTemplate(ctx, txauth.Actor{Kind: a.Kind, ID: a.ID, RequestID: a.RequestID}, tenant, customer)
+	switch {
+	case errors.Is(err, txauth.ErrNotFound):
+		return face.Template{}, credential.ErrNotFound
+	case errors.Is(err, txauth.ErrShredded):
+		return face.Template{}, credential.ErrShredded
+	case errors.Is(err, txauth.ErrFactor):
+		return face.Template{}, fmt.Errorf("%w: %w", credential.ErrNoTemplate, err)
+	}
+	return tpl, err
+}
+
+type credentialReauths struct{ t *txauth.Service }
+
+func (c credentialReauths) FaceReauthenticated(ctx context.Context, tenant, confirmation, customer string) (_ time.Time, err error) {
+	at, err := c.t.FaceReauthenticated(ctx, tenant, confirmation, customer)
+	if errors.Is(err, txauth.ErrNotFound) {
+		return at, fmt.Errorf("%w: no face re-authentication of this customer in that confirmation", credential.ErrNotFound)
+	}
+	return at, err
+}
+
+// credentialPolicies derives a tenant's branch policy from its eKYC policy
+// and the server's face calibration file (the model it was measured for
+// and its threshold; the stricter of it and the policy's threshold wins).
+type credentialPolicies struct{ a *app }
+
+func (p credentialPolicies) BranchPolicy(ctx context.Context, tenant string) (credential.BranchPolicy, error) {
+	pol, _, err := ekyc.LoadPolicy(ctx, p.a.db, tenant)
+	if err != nil {
+		return credential.BranchPolicy{}, fmt.Errorf("the tenant has no eKYC policy: %w", err)
+	}
+	fh, err := os.Open(filepath.Join(p.a.data.data, "face-calibration.json"))
+	if err != nil {
+		return credential.BranchPolicy{}, errors.New("the server has no face calibration: branches cannot decide")
+	}
+	defer fh.Close()
+	cal, err := face.ReadCalibration(fh)
+	if err != nil {
+		return credential.BranchPolicy{}, err
+	}
+	return credential.BranchPolicy{Model: cal.Model, Threshold: math.Max(cal.Threshold, pol.FaceMatch.Threshold), TargetFMR: cal.TargetFMR,
+		Consistency: pol.FaceMatch.Consistency, MinPAD: pol.Liveness.MinPAD, YawThreshold: pol.Liveness.YawThreshold,
+		EARClosed: pol.Liveness.EARClosed, EAROpen: pol.Liveness.EAROpen, ChallengeSteps: pol.ChallengeSteps, MinFrames: pol.MinSelfieFrames}, nil
+}
+
+func credentialStaff(check func(ctx context.Context, token string) (staff.Principal, error)) func(context.Context, string) (credential.Staff, error) {
+	return func(ctx context.Context, token string) (credential.Staff, error) {
+		p, err := check(ctx, token)
+		if errors.Is(err, staff.ErrSession) {
+			return credential.Staff{}, fmt.Errorf("%w: %w", web.ErrInvalidToken, err)
+		} else if err != nil {
+			return credential.Staff{}, err
+		}
+		st := credential.Staff{ID: p.StaffID, TenantID: p.TenantID}
+		for _, r := range p.Roles {
+			st.Roles = append(st.Roles, string(r))
+		}
+		return st, nil
+	}
+}

@@ -1,0 +1,159 @@
+package credential
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+
+	"github.com/madoguchi/madoguchi/internal/atomicfile"
+)
+
+// IssuerKey signs credentials and status lists (ES256). Its kid is the
+// first 8 bytes of SHA-256 over the public key's SubjectPublicKeyInfo, as
+// HCERT derives it from a certificate.
+type IssuerKey struct {
+	priv *ecdsa.PrivateKey
+	kid  [kidLen]byte
+}
+
+// ErrKeyFileMode: a key file is readable by group or others.
+var ErrKeyFileMode = errors.New("credential: key file permissions too open (want 0600)")
+
+// NewIssuerKey wraps a P-256 private key.
+func NewIssuerKey(k *ecdsa.PrivateKey) (*IssuerKey, error) {
+	if k == nil || k.Curve != elliptic.P256() {
+		return nil, errors.New("credential: the issuer key must be ECDSA P-256")
+	}
+	kid, err := KeyID(&k.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	return &IssuerKey{priv: k, kid: kid}, nil
+}
+
+// KeyID derives a public key's kid.
+func KeyID(pub *ecdsa.PublicKey) ([kidLen]byte, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return [kidLen]byte{}, err
+	}
+	h := sha256.Sum256(der)
+	return [kidLen]byte(h[:kidLen]), nil
+}
+
+// Kid returns the key id, base64url.
+func (k *IssuerKey) Kid() string { return base64.RawURLEncoding.EncodeToString(k.kid[:]) }
+
+// Public returns the verifying key.
+func (k *IssuerKey) Public() *ecdsa.PublicKey { return &k.priv.PublicKey }
+
+// LogValue redacts the key.
+func (k *IssuerKey) LogValue() slog.Value { return slog.StringValue("es256:" + k.Kid()) }
+
+// LoadIssuerKey reads a PKCS#8 PEM P-256 key from a 0600 file; a missing
+// file is fs.ErrNotExist (production refuses to start without one).
+func LoadIssuerKey(path string) (*IssuerKey, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("credential: issuer key: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%w: %s is %v", ErrKeyFileMode, path, fi.Mode().Perm())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil || blk.Type != "PRIVATE KEY" {
+		return nil, errors.New("credential: issuer key file holds no PKCS#8 PEM block")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("credential: issuer key: %w", err)
+	}
+	ek, ok := k.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, errors.New("credential: the issuer key must be ECDSA P-256")
+	}
+	return NewIssuerKey(ek)
+}
+
+// LoadOrCreateDevIssuerKey loads path or, if it does not exist, generates
+// a key there (0600): development data directories only.
+func LoadOrCreateDevIssuerKey(path string) (k *IssuerKey, created bool, err error) {
+	k, err = LoadIssuerKey(path)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return k, false, err
+	}
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, false, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := atomicfile.Write(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return nil, false, err
+	}
+	k, err = NewIssuerKey(priv)
+	return k, true, err
+}
+
+// PublicKeyJSON is an issuer key as the API and the branch cache carry it.
+type PublicKeyJSON struct {
+	Kid  string `json:"kid"`
+	SPKI []byte `json:"spki"` // DER SubjectPublicKeyInfo, base64
+}
+
+// ExportKey returns the key's public form.
+func ExportKey(pub *ecdsa.PublicKey) (PublicKeyJSON, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return PublicKeyJSON{}, err
+	}
+	kid, err := KeyID(pub)
+	if err != nil {
+		return PublicKeyJSON{}, err
+	}
+	return PublicKeyJSON{Kid: base64.RawURLEncoding.EncodeToString(kid[:]), SPKI: der}, nil
+}
+
+// ImportKeys builds a KeySet, checking each kid against its key.
+func ImportKeys(keys []PublicKeyJSON) (KeySet, error) {
+	ks := KeySet{}
+	for _, j := range keys {
+		pk, err := x509.ParsePKIXPublicKey(j.SPKI)
+		if err != nil {
+			return nil, fmt.Errorf("%w: issuer key: %v", ErrMalformed, err)
+		}
+		ec, ok := pk.(*ecdsa.PublicKey)
+		if !ok || ec.Curve != elliptic.P256() {
+			return nil, fmt.Errorf("%w: issuer key is not P-256", ErrMalformed)
+		}
+		kid, err := KeyID(ec)
+		if err != nil {
+			return nil, err
+		}
+		if base64.RawURLEncoding.EncodeToString(kid[:]) != j.Kid {
+			return nil, fmt.Errorf("%w: issuer key id does not match its key", ErrMalformed)
+		}
+		ks[kid] = ec
+	}
+	return ks, nil
+}
+
+var b32enc = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+func b32(b []byte) string { return b32enc.EncodeToString(b) }
