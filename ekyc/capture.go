@@ -149,6 +149,9 @@ func (s *Service) StartCapture(ctx context.Context, token string) (*CaptureStart
 	if err != nil {
 		return nil, err
 	}
+	if err := s.observeNetwork(ctx, ss); err != nil {
+		return nil, err
+	}
 	return &CaptureStart{
 		SessionID: ss.ID, Method: ss.Method.API, Locale: ss.Locale, Challenge: ss.Challenge, Needs: needs(ss.Method),
 		Key: b64(key), FrameNonce: b64(nonce), ExpiresAt: ss.ExpiresAt,

@@ -307,31 +307,38 @@ func (r *ChipResult) fill(ev *document.Evidence, session string, at time.Time) {
 
 // chip loads and opens the session's chip result and photo reference.
 func (s *Service) chip(ctx context.Context, q querier, ss *Session) (*ChipResult, blob.Ref, error) {
+	cr, ref, _, err := s.chipWithDevice(ctx, q, ss)
+	return cr, ref, err
+}
+
+// chipWithDevice is chip with the id of the device that uploaded the read.
+func (s *Service) chipWithDevice(ctx context.Context, q querier, ss *Session) (*ChipResult, blob.Ref, string, error) {
 	var (
 		sealed   []byte
 		photoRef string
+		device   string
 	)
-	err := q.QueryRow(ctx, `SELECT evidence, photo_ref FROM ekyc_chips WHERE session_id = ? AND tenant_id = ?`, ss.ID, ss.TenantID).Scan(&sealed, &photoRef)
+	err := q.QueryRow(ctx, `SELECT evidence, photo_ref, device_id FROM ekyc_chips WHERE session_id = ? AND tenant_id = ?`, ss.ID, ss.TenantID).Scan(&sealed, &photoRef, &device)
 	if isNotFound(err) {
-		return nil, blob.Ref{}, nil
+		return nil, blob.Ref{}, "", nil
 	} else if err != nil {
-		return nil, blob.Ref{}, err
+		return nil, blob.Ref{}, "", err
 	}
 	pt, err := s.cfg.Vault.Open(ctx, q, subjectOf(ss.TenantID, ss.subject), chipAAD(ss.ID, "evidence"), sealed)
 	if err != nil {
-		return nil, blob.Ref{}, err
+		return nil, blob.Ref{}, "", err
 	}
 	var cr ChipResult
 	if err := json.Unmarshal(pt, &cr); err != nil {
-		return nil, blob.Ref{}, err
+		return nil, blob.Ref{}, "", err
 	}
 	var ref blob.Ref
 	if photoRef != "" {
 		if ref, err = blob.ParseRef(photoRef); err != nil {
-			return nil, blob.Ref{}, err
+			return nil, blob.Ref{}, "", err
 		}
 	}
-	return &cr, ref, nil
+	return &cr, ref, device, nil
 }
 
 func boolInt(b bool) int {

@@ -46,6 +46,11 @@ type Reason struct {
 	Code   string `json:"code"`
 	Action Action `json:"action"`
 	Detail string `json:"detail"`
+	// Sessions are other sessions of the same tenant the reason concerns
+	// (a duplicate face, a reused document), for the reviewer.
+	Sessions []string `json:"related_sessions,omitempty"`
+	// Entry names the watchlist entry of a watchlist hit.
+	Entry string `json:"watchlist_entry,omitempty"`
 }
 
 // Decision is a session's outcome with everything used to reach it: model
@@ -106,6 +111,8 @@ type analysis struct {
 	calFMR             float64
 	calKnown           bool
 	reuse              chipReuse
+	// device is the registered device that read the chip (ヘ).
+	device string
 }
 
 // evaluate applies policy p to the evidence: a pure function of its inputs
@@ -384,6 +391,11 @@ func (s *Service) decide(ctx context.Context, ss *Session) error {
 		return err
 	}
 	d := evaluate(ss.Method, p, ss.Challenge, an, s.cfg.Face.Decide, s.now())
+	fs, err := s.fraudCheck(ctx, ss, p, an)
+	if err != nil {
+		return err
+	}
+	addFraudReasons(d, p, fs)
 	d.PolicyVersion, d.DecidedAt, d.DecidedBy = pver, s.now(), "system"
 	return s.commitDecision(ctx, ss, d, System, nil)
 }
@@ -457,11 +469,11 @@ func (s *Service) analyse(ctx context.Context, ss *Session) (*analysis, error) {
 		}
 	}
 	if ss.Method.NeedsChip {
-		cr, photo, err := s.chip(ctx, s.db, ss)
+		cr, photo, device, err := s.chipWithDevice(ctx, s.db, ss)
 		if err != nil {
 			return nil, err
 		}
-		an.chip, an.refFrom = cr, "chip_photo"
+		an.chip, an.refFrom, an.device = cr, "chip_photo", device
 		if an.reuse, err = s.chipReuse(ctx, s.db, ss); err != nil {
 			return nil, err
 		}
@@ -517,6 +529,11 @@ func (s *Service) commitDecision(ctx context.Context, ss *Session, d *Decision, 
 		ss.Decision, ss.DecidedAt = d, d.DecidedAt
 		if d.Outcome == OutcomeReview {
 			return nil
+		}
+		if d.Outcome == OutcomeApproved && s.cfg.Fraud != nil {
+			if err := s.cfg.Fraud.Approved(ctx, tx, ss.TenantID, ss.ID); err != nil {
+				return err
+			}
 		}
 		rec, err := s.writeRecord(ctx, tx, ss, d, a, rv)
 		if err != nil {

@@ -129,6 +129,7 @@ func DefaultActions() map[string]Action {
 		ReasonChipUnsigned:       Reject,
 	}
 	maps.Copy(m, imageActions())
+	maps.Copy(m, FraudActions())
 	return m
 }
 

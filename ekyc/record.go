@@ -282,6 +282,9 @@ func (s *Service) shredAbandoned(ctx context.Context) (int, error) {
 			if err := markCustomersShredded(ctx, tx, d.tenant, d.subject, s.now()); err != nil {
 				return err
 			}
+			if err := s.forgetFraud(ctx, tx, d.tenant, d.subject); err != nil {
+				return err
+			}
 			return s.record(ctx, tx, System, d.tenant, "ekyc.retention.shred_abandoned", d.session, audit.OutcomeOK, nil)
 		})
 		if err != nil {
@@ -323,6 +326,9 @@ func (s *Service) shredRetained(ctx context.Context) (int, error) {
 			if err := markCustomersShredded(ctx, tx, d.tenant, d.subject, s.now()); err != nil {
 				return err
 			}
+			if err := s.forgetFraud(ctx, tx, d.tenant, d.subject); err != nil {
+				return err
+			}
 			return s.record(ctx, tx, System, d.tenant, "ekyc.retention.shred", d.session, audit.OutcomeOK, nil)
 		})
 		if err != nil {
@@ -331,4 +337,13 @@ func (s *Service) shredRetained(ctx context.Context) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// forgetFraud removes what the fraud checks hold for a shredded subject,
+// in the shredding transaction.
+func (s *Service) forgetFraud(ctx context.Context, tx *store.Tx, tenant, subject string) error {
+	if s.cfg.Fraud == nil {
+		return nil
+	}
+	return s.cfg.Fraud.Forget(ctx, tx, tenant, subject)
 }

@@ -80,6 +80,9 @@ type Config struct {
 	Signer *Signer
 	// ChipReuseKey keys the chip-reuse digests (chipreuse.go); required.
 	ChipReuseKey *ReuseKey
+	// Fraud runs the cross-session fraud checks (fraud.go); nil runs none
+	// (the server always wires package fraud).
+	Fraud FraudChecks
 	// JPKI verifies method ワ signatures; nil disables ワ (ErrJPKIDisabled).
 	JPKI JPKI
 	// PublicURL is the server's external base URL (capture URLs, issuer).

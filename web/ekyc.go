@@ -118,6 +118,7 @@ func (s *Server) ekycRoutes() {
 		s.mux.Handle("GET /v1/ekyc/review/{id}/frames/{seq}", s.handle(s.staffed(s.ekycFrame)))
 		s.mux.Handle("GET /v1/ekyc/review/{id}/chip-photo", s.handle(s.staffed(s.ekycChipPhoto)))
 		s.mux.Handle("POST /v1/ekyc/review/{id}/decision", s.handle(s.staffed(s.ekycDecision)))
+		s.ekycRelatedRoutes()
 	}
 }
 
@@ -395,7 +396,7 @@ func (s *Server) ekycCaptureStart(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	st, err := s.cfg.EKYC.Service.StartCapture(r.Context(), tok)
+	st, err := s.cfg.EKYC.Service.StartCapture(ekyc.WithClientAddr(r.Context(), remoteHost(r)), tok)
 	if err != nil {
 		return ekycProblem(err)
 	}

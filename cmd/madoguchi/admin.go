@@ -461,6 +461,9 @@ func newStaffDirectory(a *app, onClient func(tenant.Client), opts ...func(*staff
 	for k, ex := range trustExecutors(a) {
 		execs[k] = ex
 	}
+	for k, ex := range fraudExecutors(a) {
+		execs[k] = ex
+	}
 	execs[kindEKYCPolicySet] = ekycPolicySetExecutor(a)
 	portalExecutors(a, execs)
 	cfg := staff.Config{Executors: execs}

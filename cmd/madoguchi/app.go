@@ -18,6 +18,7 @@ import (
 	"github.com/madoguchi/madoguchi/credential"
 	"github.com/madoguchi/madoguchi/document/chip"
 	"github.com/madoguchi/madoguchi/ekyc"
+	"github.com/madoguchi/madoguchi/fraud"
 	"github.com/madoguchi/madoguchi/notify"
 	"github.com/madoguchi/madoguchi/oauth"
 	"github.com/madoguchi/madoguchi/revoke"
@@ -76,6 +77,8 @@ type app struct {
 	chips *chip.Verifier
 	// notify delivers every domain's webhooks (notify_wire.go).
 	notify *notify.Notifier
+	// fraud runs the cross-session fraud checks (fraud_wire.go).
+	fraud *fraud.Service
 	// devKeys lists the development keys generated or loaded, for the
 	// single start-up warning.
 	devKeys []string

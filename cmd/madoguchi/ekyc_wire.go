@@ -72,7 +72,12 @@ func (a *app) newEKYC(publicURL string) (*ekyc.Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	fr, err := a.fraudService()
+	if err != nil {
+		return nil, err
+	}
 	return ekyc.New(ekyc.Config{
+		Fraud:  fraudChecks{fr},
 		Notify: nt,
 		DB:     a.db, Audit: a.audit, Vault: a.vault, Blobs: a.blobs,
 		Face:         a.faceEngine(),

@@ -54,6 +54,7 @@ var commands = []command{
 	{"ekyc", "legal methods and per-tenant eKYC policies", runEKYC},
 	{"notify", "list webhook deliveries and replay dead letters", runNotify},
 	{"branch", "the counter's offline face credential verifier (init, serve)", runBranch},
+	{"fraud", "fraud policies, watchlist imports (dual control) and the face gallery", runFraud},
 }
 
 // exitError carries a specific exit status (for example "audit verify" found

@@ -182,6 +182,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	default:
 		a.ekyc = svc
 		go a.runEKYCJobs(ctx)
+		go a.runFraudJobs(ctx, a.fraud)
 		if err := a.startTxAuth(ctx, f.publicURL); err != nil {
 			ln.Close()
 			return fmt.Errorf("txauth: %w", err)
