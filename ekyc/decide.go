@@ -72,6 +72,19 @@ type Decision struct {
 	ReviewNote string `json:"review_note,omitempty"`
 	// Documents is the ホ document-image report (measurements, no pixels).
 	Documents *imaging.SetReport `json:"documents,omitempty"`
+	// ReviewReasons are the reviewer's reason codes (ReviewReasons), and
+	// Checklist the checklist items they confirmed (ReviewChecklist).
+	ReviewReasons []string `json:"review_reasons,omitempty"`
+	Checklist     []string `json:"checklist,omitempty"`
+	// Approvals names the reviewers of a four-eyes approval, first and
+	// second.
+	Approvals []Approval `json:"approvals,omitempty"`
+}
+
+// Approval is one reviewer's approval of a session.
+type Approval struct {
+	By string    `json:"by"` // "staff:<id>"
+	At time.Time `json:"at"`
 }
 
 // ReasonCodes lists the decision's reason codes.

@@ -208,7 +208,7 @@ func TestHoReview(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := e.svc.ChipPhoto(e.ctx, Staff{ID: "st_1", Roles: []string{"reviewer"}}, ss.ID); !errors.Is(err, ErrClaimed) {
+		if _, _, err := e.svc.ChipPhoto(e.ctx, Staff{ID: "st_1", Roles: []string{"reviewer"}, TenantID: e.tenantA}, ss.ID); !errors.Is(err, ErrClaimed) {
 			t.Errorf("ChipPhoto(unclaimed) = %v, want ErrClaimed", err)
 		}
 		if ss.Outcome != OutcomeReview || !slices.Contains(ss.Decision.ReasonCodes(), ReasonDocumentImages) {
@@ -217,9 +217,9 @@ func TestHoReview(t *testing.T) {
 		if _, err := e.svc.Result(e.ctx, client, e.tenantA, ss.ID); !errors.Is(err, ErrState) {
 			t.Errorf("Result(review) = %v, want ErrState", err)
 		}
-		r1 := Staff{ID: "st_1", Roles: []string{"reviewer"}}
-		r2 := Staff{ID: "st_2", Roles: []string{"reviewer"}}
-		auditor := Staff{ID: "st_3", Roles: []string{"auditor"}}
+		r1 := Staff{ID: "st_1", Roles: []string{"reviewer"}, TenantID: e.tenantA}
+		r2 := Staff{ID: "st_2", Roles: []string{"reviewer"}, TenantID: e.tenantA}
+		auditor := Staff{ID: "st_3", Roles: []string{"auditor"}, TenantID: e.tenantA}
 		if _, err := e.svc.ListPending(e.ctx, auditor, 10); !errors.Is(err, ErrForbidden) {
 			t.Errorf("ListPending(auditor) = %v, want ErrForbidden", err)
 		}
@@ -252,13 +252,14 @@ func TestHoReview(t *testing.T) {
 		if _, err := e.svc.Claim(e.ctx, r2, ss.ID); err != nil {
 			t.Fatalf("Claim(after timeout) = %v, want nil", err)
 		}
-		if _, err := e.svc.Decide(e.ctx, r1, ss.ID, ReviewDecision{Approve: true, Note: "ok"}); !errors.Is(err, ErrClaimed) {
+		if _, err := e.svc.Decide(e.ctx, r1, ss.ID, ReviewDecision{Approve: true, Note: "ok", Reasons: []string{ReviewDocumentGenuine}, Checked: checklistCodes(ss.Method)}); !errors.Is(err, ErrClaimed) {
 			t.Errorf("Decide(lapsed claim) = %v, want ErrClaimed", err)
 		}
-		if _, err := e.svc.Decide(e.ctx, r2, ss.ID, ReviewDecision{Approve: true, Note: "document genuine"}); !errors.Is(err, ErrInvalidInput) {
+		if _, err := e.svc.Decide(e.ctx, r2, ss.ID, ReviewDecision{Approve: true, Note: "document genuine", Reasons: []string{ReviewDocumentGenuine}, Checked: checklistCodes(ss.Method)}); !errors.Is(err, ErrInvalidInput) {
 			t.Errorf("Decide(approve ho without claims) = %v, want ErrInvalidInput", err)
 		}
-		rd := ReviewDecision{Approve: true, Note: "document genuine, faces match",
+		rd := ReviewDecision{Approve: true, Note: "document genuine, faces match", Reasons: []string{ReviewDocumentGenuine, ReviewIdentityConfirmed},
+			Checked: checklistCodes(ss.Method),
 			Claims: map[string]any{"family_name": "佐藤", "given_name": "花子", "birthdate": "1985-03-04",
 				"address": map[string]any{"formatted": "東京都港区１", "country": "JP"}},
 			Document: &documentDetails{Type: "driving_permit", DocumentNumber: "123456789012", DateOfExpiry: "2030-01-01"}}
@@ -664,7 +665,7 @@ func TestReviewChipPhoto(t *testing.T) {
 	if ss.Outcome != OutcomeReview {
 		t.Fatalf("outcome %s, want review", ss.Outcome)
 	}
-	r := Staff{ID: "st_1", Roles: []string{RoleReviewer}}
+	r := Staff{ID: "st_1", Roles: []string{RoleReviewer}, TenantID: e.tenantA}
 	if _, err := e.svc.Claim(e.ctx, r, ss.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -675,7 +676,8 @@ func TestReviewChipPhoto(t *testing.T) {
 	if !slices.Contains(e.auditActions(ss.ID), "ekyc.review.view_chip_photo") {
 		t.Error("chip photo view not audited")
 	}
-	got, err := e.svc.Decide(e.ctx, r, ss.ID, ReviewDecision{Approve: true, Note: "live person, portrait matches"})
+	got, err := e.svc.Decide(e.ctx, r, ss.ID, ReviewDecision{Approve: true, Note: "live person, portrait matches",
+		Reasons: []string{ReviewIdentityConfirmed}, Checked: checklistCodes(ss.Method)})
 	if err != nil || got.Outcome != OutcomeApproved {
 		t.Fatalf("Decide(approve he) = %v, %v", got, err)
 	}

@@ -58,6 +58,25 @@ type Policy struct {
 	// referred sessions (visual review bought as a service). Default false:
 	// only the tenant's own reviewers see its sessions in the portal.
 	OperatorReview bool `json:"operator_review,omitempty"`
+	// ReviewFourEyes requires a second reviewer for every approval. Without
+	// it only approving a session whose automated checks failed (a reason
+	// whose default action is reject, referred by this policy) needs one.
+	ReviewFourEyes bool `json:"review_four_eyes,omitempty"`
+	// ReviewSLASeconds is how soon a referred session should be decided;
+	// the review queue shows it overdue after. 0 means DefaultReviewSLA.
+	ReviewSLASeconds int `json:"review_sla_seconds,omitempty"`
+}
+
+// DefaultReviewSLA is the review deadline of a tenant whose policy sets
+// none: a referred session should be decided within a day.
+const DefaultReviewSLA = 24 * time.Hour
+
+// ReviewSLA is the policy's review deadline.
+func (p Policy) ReviewSLA() time.Duration {
+	if p.ReviewSLASeconds > 0 {
+		return time.Duration(p.ReviewSLASeconds) * time.Second
+	}
+	return DefaultReviewSLA
 }
 
 // FaceMatchRule is the face comparison threshold with the false-match rate
@@ -177,6 +196,9 @@ func (p Policy) Validate() error {
 	}
 	if p.CaptureTokenTTLSeconds < 30 || p.CaptureTokenTTLSeconds > p.SessionTTLSeconds {
 		return bad("capture_token_ttl_seconds: 30..session_ttl_seconds")
+	}
+	if p.ReviewSLASeconds != 0 && (p.ReviewSLASeconds < 300 || p.ReviewSLASeconds > 30*24*3600) {
+		return bad("review_sla_seconds: 0 (default) or 300..2592000")
 	}
 	return nil
 }
@@ -335,4 +357,16 @@ func loadPolicy(ctx context.Context, q rowQuerier, tenant string) (Policy, int, 
 		return Policy{}, 0, fmt.Errorf("ekyc: stored policy is invalid: %w", err)
 	}
 	return p, ver, nil
+}
+
+// ExampleReferPolicy is ExamplePolicy with every reason referred to a
+// person instead of rejected: for development (`madoguchi dev session
+// --refer`) and tests of the review workbench, never for production.
+func ExampleReferPolicy(threshold float64) Policy {
+	p := ExamplePolicy(threshold)
+	p.Actions = map[string]Action{}
+	for code := range DefaultActions() {
+		p.Actions[code] = Review
+	}
+	return p
 }

@@ -72,6 +72,14 @@ func ComparePolicies(old *Policy, next Policy) []PolicyChange {
 		add("operator_review", o.OperatorReview, next.OperatorReview, next.OperatorReview,
 			"lets or stops the operator's reviewers see and decide this tenant's sessions")
 	}
+	if o.ReviewFourEyes != next.ReviewFourEyes {
+		add("review_four_eyes", o.ReviewFourEyes, next.ReviewFourEyes, !next.ReviewFourEyes,
+			"asks or no longer asks a second reviewer for every approval")
+	}
+	if o.ReviewSLA() != next.ReviewSLA() {
+		add("review_sla_seconds", o.ReviewSLASeconds, next.ReviewSLASeconds, next.ReviewSLA() > o.ReviewSLA(),
+			"changes how soon a referred session must be reviewed (0: the default, 24 hours)")
+	}
 	if o.DeviceSignature != next.DeviceSignature {
 		add("device_signature", o.DeviceSignature, next.DeviceSignature,
 			deviceSignatureRank(next.DeviceSignature) < deviceSignatureRank(o.DeviceSignature),
@@ -169,6 +177,7 @@ var classifiedFields = []string{
 	"face_match.target_fmr", "face_match.threshold", "face_match.consistency",
 	"liveness.min_pad", "liveness.yaw_threshold", "liveness.ear_closed", "liveness.ear_open",
 	"min_selfie_frames", "challenge_steps", "actions", "session_ttl_seconds", "capture_token_ttl_seconds",
+	"review_four_eyes", "review_sla_seconds",
 }
 
 func classified(leaf string) bool {

@@ -25,6 +25,9 @@ func TestComparePolicies(t *testing.T) {
 		{"methods.wa", func(p *Policy) { p.Methods = []string{"he"} }, false},
 		{"offer_ho_after_amendment", func(p *Policy) { p.OfferHoAfterAmendment = true }, true},
 		{"operator_review", func(p *Policy) { p.OperatorReview = true }, true},
+		{"review_four_eyes", func(p *Policy) { p.ReviewFourEyes = true }, false},
+		{"review_sla_seconds", func(p *Policy) { p.ReviewSLASeconds = 48 * 3600 }, true},
+		{"review_sla_seconds", func(p *Policy) { p.ReviewSLASeconds = 3600 }, false},
 		{"device_signature", func(p *Policy) { p.DeviceSignature = DeviceSignatureOptional }, true},
 		{"device_signature", func(p *Policy) { p.DeviceSignature = DeviceSignatureRefuse }, false},
 		{"face_match.target_fmr", func(p *Policy) { p.FaceMatch.TargetFMR = 1e-3 }, true},
@@ -54,13 +57,15 @@ func TestComparePolicies(t *testing.T) {
 	}
 	seen := map[string][2]bool{} // field -> {weakening case, strengthening case}
 	for _, tt := range tests {
-		next := base
-		next.Methods = slices.Clone(base.Methods)
+		old := base
+		old.Methods = slices.Clone(base.Methods)
+		next := old
+		next.Methods = slices.Clone(old.Methods)
 		tt.change(&next)
 		if err := next.Validate(); err != nil {
 			t.Fatalf("%s: the changed policy is invalid: %v", tt.field, err)
 		}
-		changes := ComparePolicies(&base, next)
+		changes := ComparePolicies(&old, next)
 		var got *PolicyChange
 		for i := range changes {
 			if changes[i].Field == tt.field {
@@ -91,6 +96,14 @@ func TestComparePolicies(t *testing.T) {
 			s[1] = true
 		}
 		seen[key] = s
+	}
+	// Four eyes turned off (from a policy that has it) weakens.
+	fourEyes := base
+	fourEyes.ReviewFourEyes = true
+	if c := ComparePolicies(&fourEyes, base); len(c) != 1 || c[0].Field != "review_four_eyes" || !c[0].Weakens {
+		t.Errorf("ComparePolicies(four eyes off) = %+v, want one weakening change", c)
+	} else {
+		seen["review_four_eyes"] = [2]bool{true, seen["review_four_eyes"][1]}
 	}
 	// Completeness: every JSON leaf of Policy is classified and tested in
 	// both directions (a boolean only where it can weaken).

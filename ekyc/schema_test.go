@@ -260,11 +260,12 @@ func approvedResults(t *testing.T) []map[string]any {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := Staff{ID: "st_1", Roles: []string{RoleReviewer}}
+	r := Staff{ID: "st_1", Roles: []string{RoleReviewer}, TenantID: e.tenantA}
 	if _, err := e.svc.Claim(e.ctx, r, ho.ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.svc.Decide(e.ctx, r, ho.ID, ReviewDecision{Approve: true, Note: "ok",
+		Reasons: []string{ReviewDocumentGenuine}, Checked: checklistCodes(ho.Method),
 		Claims:   map[string]any{"name": "佐藤 花子", "birthdate": "1985-03-04", "address": map[string]any{"formatted": "東京都港区１"}},
 		Document: &documentDetails{Type: "residence_permit", DateOfExpiry: "2030-01-01"}}); err != nil {
 		t.Fatal(err)

@@ -99,6 +99,9 @@ type Config struct {
 	Rand                  io.Reader
 	// ClaimTTL bounds a reviewer's claim (default 15 minutes).
 	ClaimTTL time.Duration
+	// Reviewers says whether a claim's holder is still signed in; nil:
+	// claims last ClaimTTL whatever happens to the holder's staff session.
+	Reviewers ReviewerPresence
 	// DecodeBudget bounds the decoded image bytes all decisions hold at
 	// once (imagebudget.go; default DefaultDecodeBudget).
 	DecodeBudget int64

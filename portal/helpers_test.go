@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/blob"
 	"github.com/madoguchi/madoguchi/internal/webauthntest"
 	"github.com/madoguchi/madoguchi/portal/session"
 	"github.com/madoguchi/madoguchi/staff"
@@ -102,6 +103,8 @@ type env struct {
 	operatorReview map[string]bool
 	people         map[string]*person
 	admins         [2]staff.Actor
+	vault          *vault.Vault
+	rv             *reviewEnv
 	// admin holds the administration pages' services (admin_helpers_test.go).
 	admin *adminDeps
 }
@@ -127,10 +130,19 @@ func newEnv(t testing.TB, mod ...func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := vault.New(kf, db, e.audit)
+	fsb, err := blob.NewFS(filepath.Join(t.TempDir(), "blobs"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	bs, err := blob.New(db, fsb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := vault.New(kf, db, e.audit, vault.WithBlobs(bs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.vault = v
 	e.dir, err = staff.New(db, e.audit, v, staff.Config{Argon2: fastArgon2, Now: e.clock.Now, Executors: e.adminExecutors(v)})
 	if err != nil {
 		t.Fatal(err)
@@ -180,6 +192,7 @@ func newEnv(t testing.TB, mod ...func(*Config)) *env {
 		Now:       e.clock.Now,
 		Admin:     e.admin.config(e.dir),
 	}
+	e.withReview(bs) // the review workbench and records (review_env_test.go)
 	for _, m := range mod {
 		m(&e.cfg)
 	}

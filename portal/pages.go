@@ -72,5 +72,21 @@ func pages() []Route {
 		{Method: get, Path: "/audit/entries/{id}/proof", Handle: auditProof, Roles: auditRoles},
 		{Method: get, Path: "/audit/trail/{id}", Handle: auditTrail, Roles: auditRoles},
 		{Method: get, Path: "/dashboard", Handle: dashboardShow, Roles: dashboardRoles, Nav: "nav.dashboard", Hint: "hint.dashboard"},
+
+		// The review workbench (目視審査): review_*.go.
+		{Method: get, Path: "/review", Handle: reviewQueue, Roles: reviewerRoles, Nav: "nav.review", Hint: "hint.review"},
+		{Method: get, Path: "/review/{id}", Handle: reviewShow, Roles: reviewerRoles},
+		{Method: post, Path: "/review/{id}/claim", Handle: reviewClaim, Roles: reviewerRoles},
+		{Method: post, Path: "/review/{id}/release", Handle: reviewRelease, Roles: reviewerRoles},
+		{Method: post, Path: "/review/{id}/decide", Handle: reviewDecide, Roles: reviewerRoles},
+		{Method: get, Path: "/review/{id}/frames/{seq}", Handle: reviewFrame, Roles: reviewerRoles},
+		{Method: get, Path: "/review/{id}/cards/{kind}", Handle: reviewCard, Roles: reviewerRoles},
+		{Method: get, Path: "/review/{id}/chip-photo", Handle: reviewChipPhoto, Roles: reviewerRoles},
+
+		// Verification records (確認記録): record_*.go.
+		{Method: get, Path: "/records", Handle: recordsFind, Roles: recordRoles, Nav: "nav.records", Hint: "hint.records"},
+		{Method: get, Path: "/records/{id}", Handle: recordShow, Roles: recordRoles},
+		{Method: get, Path: "/records/{id}/record.json", Handle: recordJSON, Roles: recordRoles},
+		{Method: get, Path: "/records/{id}/record.pdf", Handle: recordPDF, Roles: recordRoles},
 	}
 }

@@ -120,6 +120,16 @@ type Config struct {
 	Logger         *slog.Logger
 	Now            func() time.Time
 
+	// Reviews is the review workbench's domain and Records opens
+	// verification records (both *ekyc.Service); nil: those pages answer
+	// 404. Proofs builds the audit proofs of record downloads (*audit.Log),
+	// and PDFFont is a TrueType font with Japanese glyphs for record PDFs
+	// (nil: the PDF download answers 503, the JSON download still works).
+	Reviews Reviews
+	Records Records
+	Proofs  Prover
+	PDFFont []byte
+
 	// extra routes are added by this package's tests (pages that exercise
 	// roles and scoped objects before real ones exist).
 	extra []Route

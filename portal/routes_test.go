@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -25,6 +26,9 @@ type routeSpec struct {
 	object func(e *env, b *browser) string
 	// ownerOK is the status the owner gets (routes with an object).
 	ownerOK int
+	// visibleTo are other personas that may see the object as the owner
+	// does (a record is the tenant's, not one person's).
+	visibleTo []string
 	// owner is the persona who owns the object (default a-reviewer) and
 	// intruders those who must not reach it (default: another tenant's
 	// staff, a colleague, the operator); administration objects belong to
@@ -100,6 +104,19 @@ var routeSpecs = map[string]routeSpec{
 	"GET /audit/entries/{id}/proof": auditObject(func(e *env, b *browser) string { return entryPath(e, b, "/proof") }),
 	"GET /audit/trail/{id}":         auditObject(trailPathFor),
 	"GET /dashboard":                {},
+	// The review workbench and records (review_routes_test.go).
+	"GET /review":                   {},
+	"GET /review/{id}":              {object: reviewObject("", false), ownerOK: http.StatusOK},
+	"POST /review/{id}/claim":       {object: reviewObject("/claim", false), ownerOK: http.StatusSeeOther},
+	"POST /review/{id}/release":     {object: reviewObject("/release", true), ownerOK: http.StatusSeeOther},
+	"POST /review/{id}/decide":      {object: reviewObject("/decide", true), ownerOK: http.StatusSeeOther, body: rejectForm()},
+	"GET /review/{id}/frames/{seq}": {object: reviewObject("/frames/1", true), ownerOK: http.StatusOK},
+	"GET /review/{id}/cards/{kind}": {object: hoCardObject, ownerOK: http.StatusOK},
+	"GET /review/{id}/chip-photo":   {object: reviewObject("/chip-photo", true), ownerOK: http.StatusOK},
+	"GET /records":                  {},
+	"GET /records/{id}":             {object: recordObject(""), ownerOK: http.StatusOK, visibleTo: recordViewers},
+	"GET /records/{id}/record.json": {object: recordObject("/record.json"), ownerOK: http.StatusOK, visibleTo: recordViewers},
+	"GET /records/{id}/record.pdf":  {object: recordObject("/record.pdf"), ownerOK: pdfOK(), visibleTo: recordViewers},
 	// The administration pages (admin_routes_test.go).
 	"GET /admin": {}, "GET /admin/tenants": {}, "POST /admin/tenants": {body: url.Values{"name": {"Bank Z"}}},
 	"GET /admin/tenants/{id}":         adminOperatorObject(func(e *env, b *browser) string { return "/admin/tenants/tn_a" }, http.StatusOK),
@@ -329,6 +346,9 @@ func TestCrossTenant(t *testing.T) {
 				}
 				roles, _ := portalRoles(sp, false)
 				want := http.StatusNotFound // the role may use the page; the object is not theirs
+				if slices.Contains(spec.visibleTo, intruder) {
+					want = spec.ownerOK
+				}
 				if !(&Principal{Roles: roles}).may(&rt) {
 					want = http.StatusForbidden
 				}

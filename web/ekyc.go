@@ -11,8 +11,10 @@ package web
 //     every frame. These routes are the exception to "every /v1 request has
 //     a Principal": the capture credential confines them to one session.
 //   - Staff reviewers, authenticated by EKYCConfig.Staff (the staff
-//     package's session tokens), with the reviewer role checked again by
-//     the ekyc service.
+//     package's session tokens), with the reviewer role and scope checked
+//     again by the ekyc service: a tenant's reviewer sees that tenant's
+//     sessions only, an operator reviewer only tenants whose policy has
+//     operator_review (another tenant's session is 404).
 //
 // Errors from package ekyc are mapped to problems here (ekycProblem); the
 // public text never carries personal data or internal causes.
@@ -496,9 +498,12 @@ func (s *Server) ekycPending(w http.ResponseWriter, r *http.Request, st ekyc.Sta
 	out := make([]map[string]any, 0, len(list))
 	for _, p := range list {
 		m := map[string]any{"session_id": p.SessionID, "tenant_id": p.TenantID, "method": p.Method,
-			"decided_at": p.DecidedAt, "reasons": p.Reasons}
+			"decided_at": p.DecidedAt, "due_at": p.Due, "reasons": p.Reasons, "four_eyes": p.FourEyes}
 		if p.ClaimedBy != "" {
 			m["claimed_by"], m["claim_expires_at"] = p.ClaimedBy, p.ClaimExpires
+		}
+		if p.First != nil {
+			m["first_approval"] = map[string]any{"by": p.First.StaffID, "at": p.First.At, "reasons": p.First.Reasons}
 		}
 		out = append(out, m)
 	}
@@ -524,9 +529,14 @@ func (s *Server) ekycEvidence(w http.ResponseWriter, r *http.Request, st ekyc.St
 	for _, f := range v.Frames {
 		frames = append(frames, map[string]any{"seq": f.Seq, "kind": f.Kind, "sha256": f.SHA256, "captured_at": f.CapturedAt})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"session_id": v.SessionID, "method": v.Method.API,
+	out := map[string]any{"session_id": v.SessionID, "method": v.Method.API,
 		"citation": v.Method.Citation, "frames": frames, "chip": v.Chip, "decision": v.Decision,
-		"checklist": v.Checklist})
+		"checklist": v.Checklist, "review_reasons": ekyc.ReviewReasons()}
+	if v.First != nil {
+		out["first_approval"] = map[string]any{"by": v.First.StaffID, "at": v.First.At, "note": v.First.Note,
+			"reasons": v.First.Reasons, "reviewed": v.FirstClaims}
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -565,16 +575,18 @@ func (s *Server) ekycChipPhoto(w http.ResponseWriter, r *http.Request, st ekyc.S
 
 func (s *Server) ekycDecision(w http.ResponseWriter, r *http.Request, st ekyc.Staff) error {
 	var in struct {
-		Approve  bool                         `json:"approve"`
-		Note     string                       `json:"note"`
-		Claims   map[string]any               `json:"claims"`
-		Document *document.IDADocumentDetails `json:"document"`
+		Approve   bool                         `json:"approve"`
+		Note      string                       `json:"note"`
+		Reasons   []string                     `json:"reasons"`
+		Checklist []string                     `json:"checklist"`
+		Claims    map[string]any               `json:"claims"`
+		Document  *document.IDADocumentDetails `json:"document"`
 	}
 	if err := decodeJSON(w, r, DefaultMaxBody, &in); err != nil {
 		return err
 	}
 	ss, err := s.cfg.EKYC.Service.Decide(r.Context(), st, r.PathValue("id"),
-		ekyc.ReviewDecision{Approve: in.Approve, Note: in.Note, Claims: in.Claims, Document: in.Document})
+		ekyc.ReviewDecision{Approve: in.Approve, Note: in.Note, Reasons: in.Reasons, Checked: in.Checklist, Claims: in.Claims, Document: in.Document})
 	if err != nil {
 		return err
 	}

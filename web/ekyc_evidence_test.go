@@ -26,7 +26,7 @@ func (e evidenceOnly) Evidence(ctx context.Context, st ekyc.Staff, id string) (*
 // checklist of what automation cannot establish.
 func TestEKYCEvidenceChecklist(t *testing.T) {
 	ho, _ := ekyc.MethodByAPI("ho")
-	v := &ekyc.EvidenceView{SessionID: "ses_1", Method: ho, Checklist: []string{"security features", "portrait is the applicant"}}
+	v := &ekyc.EvidenceView{SessionID: "ses_1", Method: ho, Checklist: []ekyc.ChecklistItem{{Code: "ho.security_features", Text: "security features"}, {Code: "ho.portrait", Text: "portrait is the applicant"}}}
 	staff := func(_ context.Context, tok string) (ekyc.Staff, error) {
 		if tok != "rev" {
 			return ekyc.Staff{}, ErrInvalidToken
@@ -39,13 +39,13 @@ func TestEKYCEvidenceChecklist(t *testing.T) {
 		t.Fatalf("evidence = %d %s", w.Code, w.Body)
 	}
 	var got struct {
-		Method    string   `json:"method"`
-		Checklist []string `json:"checklist"`
+		Method    string               `json:"method"`
+		Checklist []ekyc.ChecklistItem `json:"checklist"`
 	}
 	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
 		t.Fatal(err)
 	}
-	if got.Method != "ho" || len(got.Checklist) != 2 || got.Checklist[1] != "portrait is the applicant" {
+	if got.Method != "ho" || len(got.Checklist) != 2 || got.Checklist[1].Text != "portrait is the applicant" || got.Checklist[1].Code != "ho.portrait" {
 		t.Errorf("evidence = %+v, want method ho and the two checklist items", got)
 	}
 	if w := do(t, s, "GET", "/v1/ekyc/review/ses_1/evidence", nil, nil); w.Code != 401 {

@@ -116,7 +116,9 @@ func newEKYCServer(t *testing.T, db *store.DB) (http.Handler, *ekyc.Service) {
 	staff := func(_ context.Context, tok string) (ekyc.Staff, error) {
 		switch tok {
 		case "staff-rev":
-			return ekyc.Staff{ID: "st_r", Roles: []string{ekyc.RoleReviewer}}, nil
+			return ekyc.Staff{ID: "st_r", Roles: []string{ekyc.RoleReviewer}, TenantID: ids["a"]}, nil
+		case "staff-op":
+			return ekyc.Staff{ID: "st_o", Roles: []string{ekyc.RoleReviewer}}, nil
 		case "staff-aud":
 			return ekyc.Staff{ID: "st_a", Roles: []string{"auditor"}}, nil
 		}
@@ -283,6 +285,11 @@ func TestEKYCAPI(t *testing.T) {
 		}
 		if w := do(t, h, "POST", "/v1/ekyc/review/"+id+"/claim", nil, map[string]string{"Authorization": "Bearer staff-rev"}); w.Code != http.StatusConflict {
 			t.Errorf("claim a session not in review = %d, want 409", w.Code)
+		}
+		// An operator reviewer sees no tenant's session unless its policy
+		// has operator_review: 404, like a missing one.
+		if w := do(t, h, "POST", "/v1/ekyc/review/"+id+"/claim", nil, map[string]string{"Authorization": "Bearer staff-op"}); w.Code != http.StatusNotFound {
+			t.Errorf("operator claims a session of a tenant without operator_review = %d, want 404", w.Code)
 		}
 	})
 }

@@ -155,7 +155,7 @@ func runAuditVerify(ctx context.Context, e *env, args []string) error {
 	var cps multiFlag
 	fs.Var(&cps, "checkpoint", "a signed checkpoint file; twice (OLD, NEW) proves NEW extends OLD; once, it must match the stored log")
 	key := fs.String("key", "", "verifier key (name+hash+key) or a file holding it (default: derived from --key-file)")
-	proof := fs.String("proof", "", "a proof file: a consistency proof for two --checkpoint files, or an inclusion proof (tlog-proof) alone")
+	proof := fs.String("proof", "", "a proof file: a consistency proof for two --checkpoint files, or alone an inclusion proof (tlog-proof), a proof bundle or a verification record downloaded from the portal (JSON)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -176,9 +176,15 @@ func runAuditVerify(ctx context.Context, e *env, args []string) error {
 	case len(cps) > 2:
 		return usageError{"give --checkpoint once (check the stored log against it) or twice (OLD, NEW)"}
 	case *proof != "":
-		b, err := readProofArg(e, *proof, audit.MaxProofFileLen) // FILE, or - for standard input (audit_proof.go)
+		b, err := readProofArg(e, *proof, audit.MaxBundleLen+audit.MaxProofFileLen) // FILE, or - for standard input (audit_proof.go)
 		if err != nil {
 			return err
+		}
+		if isJSONProof(b) { // a proof bundle or a record downloaded from the portal (audit_bundle.go)
+			return verifyBundleFile(e, b, vkey, fail)
+		}
+		if len(b) > audit.MaxProofFileLen {
+			return fail(fmt.Errorf("%w: proof file over %d bytes", audit.ErrProof, audit.MaxProofFileLen))
 		}
 		ent, cp, err := audit.VerifyInclusionProof(b, vkey)
 		if err != nil {

@@ -119,8 +119,26 @@ func devSession(ctx context.Context, e *env, args []string) error {
 	keyFile := fs.String("key", "", "kiosk client private key (PEM), with --client-id")
 	locale := fs.String("locale", "ja", "session locale: ja or en")
 	wait := fs.Duration("wait", 2*time.Minute, "how long to wait for the decision")
+	refer := fs.Bool("refer", false, "refer the session to a reviewer instead of rejecting it: a test kiosk of the --tenant (the tenant of 'dev portal') with a refer-everything policy; without --chip and --selfie, a TEST licence and the source tree's test selfies (devsession_refer.go)")
+	referTenant := fs.String("tenant", "Development Bank", "with --refer: the tenant whose reviewers see the session (as created by 'dev portal --tenant')")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *refer {
+		switch {
+		case *method != "he":
+			return usageError{"--refer runs method he (ホ needs the capture page)"}
+		case *clientID != "":
+			return usageError{"--refer uses its own test kiosk; it takes no --client-id"}
+		case *chipDir == "" && len(selfies) > maxSelfies:
+			return usageError{fmt.Sprintf("at most %d --selfie files", maxSelfies)}
+		case *chipDir == "":
+			files, imgs, err := referInputs(d, selfies)
+			if err != nil {
+				return err
+			}
+			return devReferSession(ctx, e, d, *server, *aud, *referTenant, *locale, *wait, files, imgs)
+		}
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -174,6 +192,17 @@ func devSession(ctx context.Context, e *env, args []string) error {
 		if c, err = loadAPIClient(*server, *aud, *clientID, *keyFile); err != nil {
 			return err
 		}
+	} else if *refer {
+		id, key, note, err := devReferKiosk(ctx, d, *referTenant)
+		if err != nil {
+			return err
+		}
+		if note != "" {
+			notes = append(notes, note)
+		}
+		if c, err = loadAPIClient(*server, *aud, id, key); err != nil {
+			return err
+		}
 	} else {
 		id, key, note, err := devKiosk(ctx, d)
 		if err != nil {
@@ -189,6 +218,9 @@ func devSession(ctx context.Context, e *env, args []string) error {
 
 	res, err := runDevSession(ctx, c, plan)
 	if res != nil {
+		if *refer && res.Session != "" {
+			notes = append(notes, "review it in the portal as dev-reviewer: "+portalReviewURL(*server, res.Session))
+		}
 		res.Notes = append(notes, res.Notes...)
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")

@@ -92,6 +92,9 @@ func TestBrowserPortal(t *testing.T) {
 		if crossTenantElsewhere[rt.Method+" "+rt.Path] != "" {
 			continue // another browser test tries it across tenants
 		}
+		if reviewBrowserCovered(rt.Path) {
+			continue // TestBrowserReview tries them with real sessions and records
+		}
 		if strings.HasPrefix(rt.Path, "/admin/") {
 			continue // TestBrowserPortalAdmin (e2e_portal_admin_test.go) tries these across tenants
 		}

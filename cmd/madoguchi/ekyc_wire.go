@@ -87,6 +87,7 @@ func (a *app) newEKYC(publicURL string) (*ekyc.Service, error) {
 		JPKI:         a.jpkiForEKYC(),
 		PublicURL:    publicURL,
 		Logger:       a.log,
+		Reviewers:    a.staff, // a claim ends with its holder's staff session
 		// Development servers deliver to plain-HTTP test receivers.
 		AllowInsecureWebhooks: a.mode == modeDevelopment,
 	})
@@ -123,8 +124,9 @@ func (a *app) ekycWeb() *web.EKYCConfig {
 }
 
 // staffReviewer adapts a staff session check to the review API: a bad or
-// expired session is web.ErrInvalidToken (401); roles are passed on and
-// the ekyc service requires "reviewer".
+// expired session is web.ErrInvalidToken (401); roles and the account's
+// tenant are passed on, and the ekyc service requires "reviewer" and
+// scopes every call.
 func staffReviewer(check func(ctx context.Context, token string) (staff.Principal, error)) func(context.Context, string) (ekyc.Staff, error) {
 	return func(ctx context.Context, token string) (ekyc.Staff, error) {
 		p, err := check(ctx, token)
@@ -133,13 +135,10 @@ func staffReviewer(check func(ctx context.Context, token string) (staff.Principa
 		} else if err != nil {
 			return ekyc.Staff{}, err
 		}
-		st := ekyc.Staff{ID: p.StaffID}
-		if !p.Operator() {
-			// The review API lists and decides sessions of every tenant:
-			// a tenant's staff get no role there (403); they review in the
-			// portal, which scopes everything to their tenant.
-			return st, nil
-		}
+		// The ekyc service scopes the review: a tenant's reviewer sees its
+		// own tenant's sessions, an operator reviewer (TenantID "") only
+		// those of tenants whose policy has operator_review.
+		st := ekyc.Staff{ID: p.StaffID, TenantID: p.TenantID}
 		for _, r := range p.Roles {
 			st.Roles = append(st.Roles, string(r))
 		}

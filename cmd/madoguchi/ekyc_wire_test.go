@@ -48,12 +48,15 @@ func TestEKYCWiring(t *testing.T) {
 	if err != nil || st.ID != "st_1" || len(st.Roles) != 1 || st.Roles[0] != ekyc.RoleReviewer {
 		t.Errorf("staffReviewer = %+v, %v", st, err)
 	}
-	// A tenant's reviewer has no role on the installation-wide review API.
+	if st.TenantID != "" {
+		t.Errorf("staffReviewer(operator) tenant = %q, want none", st.TenantID)
+	}
+	// A tenant's reviewer is scoped to the tenant by the ekyc service.
 	st, err = staffReviewer(func(context.Context, string) (staff.Principal, error) {
 		return staff.Principal{StaffID: "st_2", TenantID: "tn_a", Roles: []staff.Role{staff.RoleReviewer}}, nil
 	})(ctx, "tok")
-	if err != nil || st.ID != "st_2" || len(st.Roles) != 0 {
-		t.Errorf("staffReviewer(tenant reviewer) = %+v, %v; want no role", st, err)
+	if err != nil || st.ID != "st_2" || st.TenantID != "tn_a" || len(st.Roles) != 1 {
+		t.Errorf("staffReviewer(tenant reviewer) = %+v, %v; want the reviewer role in tenant tn_a", st, err)
 	}
 	fi, err := os.Stat(filepath.Join(dir, "keys", "ekyc-result.pem"))
 	if err != nil || fi.Mode().Perm() != 0o600 {

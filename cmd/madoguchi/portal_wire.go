@@ -26,6 +26,7 @@ type portalFlags struct {
 	passkeys       string
 	adminPasskey   string
 	trustedProxies string
+	pdfFont        string // a TrueType font with Japanese glyphs for record PDFs (portal_review_wire.go)
 }
 
 func envDuration(fs *flag.FlagSet, e *env, p *time.Duration, name, envName string, def time.Duration, usage string) error {
@@ -45,6 +46,7 @@ func (p *portalFlags) register(fs *flag.FlagSet, e *env) error {
 	envString(fs, e, &p.url, "portal-url", "MADOGUCHI_PORTAL_URL", "", "the URL staff open the portal at (its origin is the passkey relying party; default --public-url; a loopback IP address becomes localhost, as WebAuthn needs a host name)")
 	envString(fs, e, &p.passkeys, "portal-passkeys", "MADOGUCHI_PORTAL_PASSKEYS", "on", "on: staff may register passkeys and sign in with them; off: password and TOTP only")
 	envString(fs, e, &p.adminPasskey, "portal-admin-passkey", "MADOGUCHI_PORTAL_ADMIN_PASSKEY", "optional", "required: admin functions only in sessions signed in with a passkey; optional: password and TOTP suffice")
+	envString(fs, e, &p.pdfFont, "pdf-font", "MADOGUCHI_PDF_FONT", defaultPDFFont, "TrueType font with Japanese glyphs embedded in verification-record PDFs (Debian: fonts-ipaexfont-gothic); missing: PDF downloads are unavailable, JSON still works")
 	envString(fs, e, &p.trustedProxies, "trusted-proxies", "MADOGUCHI_TRUSTED_PROXIES", "", "CIDR prefixes of reverse proxies whose X-Forwarded-For gives the client address (for the portal's audit entries and IP allow-lists)")
 	for _, d := range []struct {
 		p                *time.Duration
@@ -148,6 +150,7 @@ func (a *app) portalMount(p portalFlags, publicURL string) (*web.Mount, error) {
 		TrustedProxies:      proxies,
 		Logger:              a.log,
 	}
+	a.reviewWiring(&cfg, p) // the review workbench and records (portal_review_wire.go)
 	if a.txauth != nil {
 		cfg.Monitor = a.txauth
 	}

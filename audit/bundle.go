@@ -1,0 +1,140 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// A proof bundle proves several entries against one signed checkpoint:
+// what a portal download of a verification record carries, so that the
+// entries of the record's trail can be checked offline with the log's
+// verifier key (`madoguchi audit verify --proof FILE`).
+//
+//	{"format": "madoguchi.audit/proof-bundle@v1",
+//	 "checkpoint": "<signed note, verbatim>",
+//	 "entries": [{"index": N, "leaf": "<base64 canonical leaf>", "proof": ["<base64 hash>", …]}, …]}
+
+// BundleFormat names the proof bundle format.
+const BundleFormat = "madoguchi.audit/proof-bundle@v1"
+
+// Limits of a proof bundle read from outside.
+const (
+	MaxBundleEntries = 1000
+	MaxBundleLen     = 4 << 20
+)
+
+// ProofBundle is a set of inclusion proofs against one checkpoint.
+type ProofBundle struct {
+	Format     string        `json:"format"`
+	Checkpoint string        `json:"checkpoint"`
+	Entries    []BundleEntry `json:"entries"`
+}
+
+// BundleEntry is one entry with its inclusion proof.
+type BundleEntry struct {
+	Index uint64   `json:"index"`
+	Leaf  []byte   `json:"leaf"`
+	Proof [][]byte `json:"proof"`
+}
+
+// ProveObjects returns the entries recorded about any of objects (at most
+// limit, oldest first) with their inclusion proofs against a checkpoint
+// signed now, which covers every entry appended so far. The checkpoint is
+// stored like those the server signs periodically.
+func (l *Log) ProveObjects(ctx context.Context, objects []string, limit int) (ProofBundle, error) {
+	if len(objects) == 0 || limit <= 0 || limit > MaxBundleEntries {
+		return ProofBundle{}, fmt.Errorf("%w: 1 or more objects and a limit of 1..%d", ErrRange, MaxBundleEntries)
+	}
+	signed, err := l.Checkpoint(ctx)
+	if err != nil {
+		return ProofBundle{}, err
+	}
+	cp, err := VerifyCheckpoint(signed, l.VerifierKey())
+	if err != nil {
+		return ProofBundle{}, err
+	}
+	q := `SELECT idx, leaf FROM audit_entries WHERE object IN (?` + strings.Repeat(", ?", len(objects)-1) + `) AND idx < ? ORDER BY idx LIMIT ?`
+	args := make([]any, 0, len(objects)+2)
+	for _, o := range objects {
+		args = append(args, o)
+	}
+	args = append(args, int64(cp.Size), limit)
+	rows, err := l.db.Query(ctx, q, args...)
+	if err != nil {
+		return ProofBundle{}, fmt.Errorf("audit: read entries: %w", err)
+	}
+	b := ProofBundle{Format: BundleFormat, Checkpoint: string(signed), Entries: []BundleEntry{}}
+	for rows.Next() {
+		var (
+			idx  int64
+			leaf []byte
+		)
+		if err := rows.Scan(&idx, &leaf); err != nil {
+			rows.Close()
+			return ProofBundle{}, err
+		}
+		b.Entries = append(b.Entries, BundleEntry{Index: uint64(idx), Leaf: leaf})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return ProofBundle{}, err
+	}
+	for i := range b.Entries {
+		if b.Entries[i].Proof, err = l.InclusionProof(ctx, b.Entries[i].Index, cp.Size); err != nil {
+			return ProofBundle{}, err
+		}
+	}
+	return b, nil
+}
+
+// ParseProofBundle decodes a bundle strictly (size and entry limits,
+// unknown fields refused). It checks the syntax only.
+func ParseProofBundle(data []byte) (ProofBundle, error) {
+	var b ProofBundle
+	if len(data) > MaxBundleLen {
+		return b, fmt.Errorf("%w: bundle is %d bytes, limit %d", ErrProof, len(data), MaxBundleLen)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil || dec.More() {
+		return ProofBundle{}, fmt.Errorf("%w: not a proof bundle", ErrProof)
+	}
+	if b.Format != BundleFormat {
+		return ProofBundle{}, fmt.Errorf("%w: format is not %s", ErrProof, BundleFormat)
+	}
+	if len(b.Entries) == 0 || len(b.Entries) > MaxBundleEntries {
+		return ProofBundle{}, fmt.Errorf("%w: 1..%d entries", ErrProof, MaxBundleEntries)
+	}
+	for _, e := range b.Entries {
+		if len(e.Proof) > MaxProofHashes || len(e.Leaf) == 0 {
+			return ProofBundle{}, fmt.Errorf("%w: entry %d: empty leaf or too long a proof", ErrProof, e.Index)
+		}
+	}
+	return b, nil
+}
+
+// VerifyProofBundle checks a bundle end to end: the checkpoint is signed
+// by verifierKey, and every entry is a valid leaf at its index in the
+// checkpoint's tree. It returns the entries (in the bundle's order) and
+// the checkpoint.
+func VerifyProofBundle(b ProofBundle, verifierKey string) ([]Entry, Checkpoint, error) {
+	cp, err := VerifyCheckpoint([]byte(b.Checkpoint), verifierKey)
+	if err != nil {
+		return nil, Checkpoint{}, err
+	}
+	out := make([]Entry, 0, len(b.Entries))
+	for _, be := range b.Entries {
+		e, err := ParseLeaf(be.Leaf)
+		if err != nil {
+			return nil, cp, fmt.Errorf("entry %d: %w", be.Index, err)
+		}
+		if err := VerifyInclusion(LeafHash(be.Leaf), be.Index, cp.Size, be.Proof, cp.Root); err != nil {
+			return nil, cp, fmt.Errorf("entry %d: %w", be.Index, err)
+		}
+		out = append(out, e)
+	}
+	return out, cp, nil
+}
