@@ -124,11 +124,11 @@ func TestFraudChecksConsulted(t *testing.T) {
 		}
 
 		// A reviewer's approval enrols the session.
-		staffer := Staff{ID: "stf_r", Roles: []string{RoleReviewer}}
+		staffer := Staff{ID: "stf_r", Roles: []string{RoleReviewer}, TenantID: e.tenantA}
 		if _, err := e.svc.Claim(e.ctx, staffer, ss2.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.Decide(e.ctx, staffer, ss2.ID, ReviewDecision{Approve: true, Note: "checked both sessions"}); err != nil {
+		if _, err := e.svc.Decide(e.ctx, staffer, ss2.ID, approve(ss2.Method)); err != nil {
 			t.Fatal(err)
 		}
 		if !slices.Contains(ff.approved, ss2.ID) {
@@ -177,7 +177,7 @@ func TestRelatedEvidence(t *testing.T) {
 		foreign := e.runHe(e.tenantB, e.licence(9), func(p *page) { p.selfies(9, 0.95) })
 		ff.findings = []FraudFinding{{Code: ReasonDuplicateIdentity, Detail: "matches", Sessions: []string{first.ID, foreign.ID}}}
 		dup := e.runHe(e.tenantA, e.licence(7), func(p *page) { p.selfies(7, 0.95) })
-		rv := Staff{ID: "stf_r", Roles: []string{RoleReviewer}}
+		rv := Staff{ID: "stf_r", Roles: []string{RoleReviewer}, TenantID: e.tenantA}
 		if _, err := e.svc.RelatedEvidence(e.ctx, rv, dup.ID, first.ID); !errors.Is(err, ErrClaimed) {
 			t.Errorf("RelatedEvidence before the claim = %v, want ErrClaimed", err)
 		}

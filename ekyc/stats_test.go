@@ -35,11 +35,11 @@ func TestStats(t *testing.T) {
 		// Day 2 (it is past midnight in Tokyo): the reviewer decides the ホ
 		// session, a second ホ waits for review.
 		e.clock.Add(40 * time.Minute)
-		r := Staff{ID: "st_1", Roles: []string{"reviewer"}}
+		r := Staff{ID: "st_1", Roles: []string{"reviewer"}, TenantID: e.tenantA}
 		if _, err := e.svc.Claim(e.ctx, r, ho.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.Decide(e.ctx, r, ho.ID, ReviewDecision{Approve: false, Note: "portrait unclear"}); err != nil {
+		if _, err := e.svc.Decide(e.ctx, r, ho.ID, ReviewDecision{Approve: false, Note: "portrait unclear", Reasons: []string{ReviewImageQuality}}); err != nil {
 			t.Fatal(err)
 		}
 		e.runHo(e.tenantA)
@@ -117,11 +117,11 @@ func TestStatsMigrationBackfill(t *testing.T) {
 		ho := e.runHo(e.tenantA)
 		referred := e.clock.Now()
 		e.clock.Add(25 * time.Minute)
-		r := Staff{ID: "st_1", Roles: []string{"reviewer"}}
+		r := Staff{ID: "st_1", Roles: []string{"reviewer"}, TenantID: e.tenantA}
 		if _, err := e.svc.Claim(e.ctx, r, ho.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.Decide(e.ctx, r, ho.ID, ReviewDecision{Approve: false, Note: "no"}); err != nil {
+		if _, err := e.svc.Decide(e.ctx, r, ho.ID, ReviewDecision{Approve: false, Note: "no", Reasons: []string{ReviewFaceMismatch}}); err != nil {
 			t.Fatal(err)
 		}
 		waiting := e.runHo(e.tenantA)

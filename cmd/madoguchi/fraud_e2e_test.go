@@ -84,11 +84,20 @@ func TestFraudEndToEnd(t *testing.T) {
 	if _, err := a.fraud.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	reviewer := ekyc.Staff{ID: "stf_e2e", Roles: []string{ekyc.RoleReviewer}}
+	held, err := svc.Get(ctx, cl.tenantID, first.Session)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var checked []string
+	for _, it := range ekyc.ReviewChecklist(held.Method) {
+		checked = append(checked, it.Code)
+	}
+	reviewer := ekyc.Staff{ID: "stf_e2e", Roles: []string{ekyc.RoleReviewer}, TenantID: cl.tenantID}
 	if _, err := svc.Claim(ctx, reviewer, first.Session); err != nil {
 		t.Fatal(err)
 	}
-	ss, err := svc.Decide(ctx, reviewer, first.Session, ekyc.ReviewDecision{Approve: true, Note: "liveness checked by video call"})
+	ss, err := svc.Decide(ctx, reviewer, first.Session, ekyc.ReviewDecision{Approve: true, Note: "liveness checked by video call",
+		Reasons: []string{ekyc.ReviewIdentityConfirmed}, Checked: checked})
 	if err != nil || ss.Outcome != ekyc.OutcomeApproved {
 		t.Fatalf("Decide = %v, %v", ss, err)
 	}
