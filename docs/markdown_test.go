@@ -42,8 +42,9 @@ var (
 	// a link inside a heading: its text counts
 	headLinkRE = regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`)
 	schemeRE   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:`)
-	// a madoguchi invocation: the binary, a built ./madoguchi, or go run ./cmd/madoguchi
-	invokeRE = regexp.MustCompile(`(?:^|[\s("'$;&|])(?:\./)?(?:cmd/)?madoguchi(?:\s|$|\))`)
+	// a madoguchi invocation in command position: at the start, or after
+	// $( ( ; & | (go run ./cmd/madoguchi starts with go)
+	invokeRE = regexp.MustCompile(`(?:^|[$;&|]?\(\s*|[;&|]\s*)(?:\./)?madoguchi(?:\s|$|\))`)
 )
 
 // parseMarkdown reads one document at path (slash-separated, from the

@@ -297,7 +297,8 @@ func TestParseMarkdown(t *testing.T) {
 		"<a id=\"explicit\"></a>\n\n" +
 		"    ./madoguchi dev session --name \"見本 #1\" \\\n        --method he   # a comment\n" +
 		"    curl -s localhost:8080/readyz\n    \"madoguchi-data is not a command\"\n\n" +
-		"```\neval \"$(./madoguchi dev client --env)\"\n# only a comment\n```\n\n" +
+		"```\neval \"$(./madoguchi dev client --env)\"\n# only a comment\n" +
+		" service ──(1) create──▶  madoguchi  ◀── customer\n```\n\n" +
 		"    not code: it follows a paragraph line directly\n"
 	d := parseMarkdown("docs/x.md", []byte(src))
 	wantLinks := []mdLink{{file: "docs/b.md", anchor: "x", line: 3}, {file: "docs/x.md", anchor: "title", line: 3}}
