@@ -16,6 +16,8 @@
 //   - show the same shell commands in their code blocks (comments aside,
 //     which are translated): every madoguchi or go command of one is in the
 //     other, word for word;
-//   - have every relative link resolve to an existing file, and every
-//     anchor to a heading or explicit id of its target.
+//
+// And in every document (README.md, docs/*.md, twins or not) every relative
+// link resolves to an existing file, and every anchor to a heading (GitHub's
+// slug) or explicit id of its target.
 package docs

@@ -14,8 +14,12 @@ import (
 // jaSuffix names a Japanese twin: NAME.ja.md beside NAME.md.
 const jaSuffix = ".ja.md"
 
-// twinGlobs are where Japanese documents live.
-var twinGlobs = []string{"*" + jaSuffix, "docs/*" + jaSuffix}
+// twinGlobs are where Japanese documents live; docGlobs are all the
+// documents whose links must resolve.
+var (
+	twinGlobs = []string{"*" + jaSuffix, "docs/*" + jaSuffix}
+	docGlobs  = []string{"*.md", "docs/*.md"}
+)
 
 // english returns the English twin's path of a Japanese document, and
 // maps any other path to itself.
@@ -30,7 +34,8 @@ func english(p string) string {
 func japanese(p string) string { return strings.TrimSuffix(p, ".md") + jaSuffix }
 
 // checkTwins returns every way the Japanese documents of fsys (a
-// repository root) drift from their English twins; none means they agree.
+// repository root) drift from their English twins, and every relative link
+// of any document (docGlobs) that does not resolve; none means all is well.
 func checkTwins(fsys fs.FS) ([]string, error) {
 	var jas []string
 	for _, g := range twinGlobs {
@@ -88,24 +93,30 @@ func checkTwins(fsys fs.FS) ([]string, error) {
 		diff(add, ep, jp, "section id", en.ids, ja.ids)
 		diff(add, ep, jp, "command", mapSet(en.commands, func(c string) string { return c }), mapSet(ja.commands, func(c string) string { return c }))
 	}
-	// Every relative link of every twin resolves.
-	for _, jp := range jas {
-		for _, p := range []string{english(jp), jp} {
-			d, ok := docs[p]
-			if !ok {
+	// Every relative link of every document resolves.
+	var all []string
+	for _, g := range docGlobs {
+		m, err := fs.Glob(fsys, g)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, m...)
+	}
+	for _, p := range all {
+		d, ok := load(p)
+		if !ok {
+			continue
+		}
+		for _, l := range d.links {
+			if !exists(l.file) {
+				add("%s:%d: link to missing file %s", p, l.line, l.file)
 				continue
 			}
-			for _, l := range d.links {
-				if !exists(l.file) {
-					add("%s:%d: link to missing file %s", p, l.line, l.file)
-					continue
-				}
-				if l.anchor == "" || path.Ext(l.file) != ".md" {
-					continue
-				}
-				if t, _ := load(l.file); !t.anchors[l.anchor] {
-					add("%s:%d: link to missing section %s#%s", p, l.line, l.file, l.anchor)
-				}
+			if l.anchor == "" || path.Ext(l.file) != ".md" {
+				continue
+			}
+			if t, _ := load(l.file); !t.anchors[l.anchor] {
+				add("%s:%d: link to missing section %s#%s", p, l.line, l.file, l.anchor)
 			}
 		}
 	}
@@ -152,6 +163,9 @@ func TestTwins(t *testing.T) {
 	}
 	for _, p := range problems {
 		t.Error(p)
+	}
+	if len(problems) > 0 {
+		t.Log("a Japanese twin (NAME.ja.md) changes with its English document; the rules are in docs/doc.go")
 	}
 	n := 0
 	for _, g := range twinGlobs {
@@ -246,6 +260,13 @@ func TestCheckTwinsDrift(t *testing.T) {
 			name: "no cross-link",
 			edit: func(m fstest.MapFS) { replace(m, "docs/ops.md", "[日本語](ops.ja.md)", "") },
 			want: []string{"docs/ops.md: does not link to its Japanese twin docs/ops.ja.md"},
+		},
+		{
+			name: "a broken link in a document without a twin",
+			edit: func(m fstest.MapFS) {
+				m["docs/api.md"].Data = []byte("# API\n\n## Errors\n\nSee [ops](ops.md#rotation).\n")
+			},
+			want: []string{"docs/api.md:5: link to missing section docs/ops.md#rotation"},
 		},
 		{
 			name: "no English twin",
