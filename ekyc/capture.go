@@ -170,18 +170,33 @@ func (s *Service) deny(ctx context.Context, ss *Session, action, reason string) 
 	}
 }
 
-// sessionByKey finds the session a capture key belongs to.
+// sessionByKey finds the session a capture key belongs to: the capture
+// page's own key, or a key a ワ hand-off gave a second device.
 func (s *Service) sessionByKey(ctx context.Context, key string) (*Session, []byte, error) {
+	ss, raw, _, err := s.sessionByAnyKey(ctx, key)
+	return ss, raw, err
+}
+
+// sessionByAnyKey is sessionByKey that also reports whether key is a
+// hand-off device's key (handoff.go). A device key works only while the
+// page's own key does: expiry, cancellation and closing clear the page's
+// key_hash, and with it every device's access.
+func (s *Service) sessionByAnyKey(ctx context.Context, key string) (*Session, []byte, bool, error) {
 	raw, err := decodeToken(key)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	kh := sha256.Sum256(raw)
 	ss, err := scanSession(s.db.QueryRow(ctx, `SELECT `+sessionCols+` FROM ekyc_sessions WHERE key_hash = ?`, kh[:]))
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil, ErrToken
+	if !errors.Is(err, ErrNotFound) {
+		return ss, raw, false, err
 	}
-	return ss, raw, err
+	ss, err = scanSession(s.db.QueryRow(ctx, `SELECT `+sessionCols+` FROM ekyc_sessions
+		WHERE key_hash IS NOT NULL AND id = (SELECT session_id FROM ekyc_handoffs WHERE key_hash = ?)`, kh[:]))
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, false, ErrToken
+	}
+	return ss, raw, true, err
 }
 
 // CaptureSession returns the session of a capture key (for the page).

@@ -7,16 +7,21 @@ package ekyc
 //     decided, the outcome (approved, rejected, review), never reasons,
 //     scores or claims; the page shows only what the server recorded.
 //   - A browser cannot sign with the My Number card: a ワ session is
-//     completed by the smartphone JPKI app (which receives the capture key
-//     in the hand-off link's fragment, as the page received its token) or
-//     by the kiosk's reader (device API, by session id). The generic
-//     capture submit never decides a ワ session (ErrIncomplete until a
-//     signature arrives).
+//     completed by the smartphone JPKI app or by the kiosk's reader
+//     (device API, by session id). The generic capture submit never
+//     decides a ワ session (ErrIncomplete until a signature arrives).
+//   - The hand-off link (and its QR code) never carries the capture key:
+//     it carries a one-time hand-off token (handoff.go), issued only to
+//     the page's own key for a ワ session that is capturing, random
+//     (256 bits), stored only as its SHA-256, bound to that one session,
+//     valid for the policy's HandoffTTL and redeemed at most once; a new
+//     token supersedes the unredeemed one before it. Redeeming gives the
+//     device its own capture key for the same session, which dies with
+//     the page's key (expiry, cancellation, closing) and cannot hand the
+//     session on. Every issue and redeem, and every refused redeem of a
+//     known token, is audited without the token or the key.
 
-import (
-	"context"
-	"fmt"
-)
+import "context"
 
 // CaptureState returns the session of a capture key, moved to expired
 // first if its time is up.
@@ -29,22 +34,4 @@ func (s *Service) CaptureState(ctx context.Context, key string) (*Session, error
 		return nil, err
 	}
 	return ss, nil
-}
-
-// HandoffLink is the link that hands a ワ session from the capture page to
-// the smartphone JPKI app: the capture page's URL with the capture key in
-// the fragment (never sent to a server; the app claims the link and signs
-// through the capture API). Only for a ワ session that is capturing.
-func (s *Service) HandoffLink(ctx context.Context, key string) (string, *Session, error) {
-	ss, err := s.CaptureState(ctx, key)
-	if err != nil {
-		return "", nil, err
-	}
-	if !ss.Method.NeedsSignature {
-		return "", nil, fmt.Errorf("%w: only a JPKI (wa) session is handed off", ErrState)
-	}
-	if ss.State != StateCapturing {
-		return "", nil, fmt.Errorf("%w: the session is no longer waiting for a signature", ErrState)
-	}
-	return s.cfg.PublicURL + "/ekyc/capture#k=" + key, ss, nil
 }

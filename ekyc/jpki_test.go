@@ -585,9 +585,9 @@ func TestWaCMS(t *testing.T) {
 		if st, err := e.svc.CaptureState(e.ctx, pg.start.Key); err != nil || st.State != StateCapturing {
 			t.Errorf("CaptureState after the refused submit = %v, %v; want capturing", st, err)
 		}
-		link, _, err := e.svc.HandoffLink(e.ctx, pg.start.Key)
-		if err != nil || link != "https://madoguchi.test/ekyc/capture#k="+pg.start.Key {
-			t.Errorf("HandoffLink = %q, %v", link, err)
+		h, err := e.svc.IssueHandoff(e.ctx, pg.start.Key)
+		if err != nil || !strings.HasPrefix(h.Link, "https://madoguchi.test/ekyc/capture#h=") || strings.Contains(h.Link, pg.start.Key) {
+			t.Errorf("IssueHandoff = %+v, %v; want a #h= link without the capture key", h, err)
 		}
 	})
 }

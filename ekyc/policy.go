@@ -49,6 +49,9 @@ type Policy struct {
 	SessionTTLSeconds int `json:"session_ttl_seconds"`
 	// CaptureTokenTTL bounds the one-time capture URL (seconds).
 	CaptureTokenTTLSeconds int `json:"capture_token_ttl_seconds"`
+	// HandoffTTLSeconds bounds a ワ hand-off link (handoff.go): 0 means
+	// DefaultHandoffTTL, otherwise 60..600.
+	HandoffTTLSeconds int `json:"handoff_ttl_seconds,omitempty"`
 	// DeviceSignature is what a chip read without a registered device's
 	// signature is (devicekey.go): "" accepted, "reason" a decision reason
 	// (chip.device_unsigned, its action in Actions), "refuse" refused at
@@ -65,6 +68,19 @@ type Policy struct {
 	// ReviewSLASeconds is how soon a referred session should be decided;
 	// the review queue shows it overdue after. 0 means DefaultReviewSLA.
 	ReviewSLASeconds int `json:"review_sla_seconds,omitempty"`
+}
+
+// DefaultHandoffTTL is how long a ワ hand-off link lasts when the policy
+// sets no handoff_ttl_seconds: long enough to scan a QR code and open the
+// JPKI app, short enough that a photographed code soon stops working.
+const DefaultHandoffTTL = 5 * time.Minute
+
+// HandoffTTL is the lifetime of the policy's ワ hand-off links.
+func (p Policy) HandoffTTL() time.Duration {
+	if p.HandoffTTLSeconds > 0 {
+		return time.Duration(p.HandoffTTLSeconds) * time.Second
+	}
+	return DefaultHandoffTTL
 }
 
 // DefaultReviewSLA is the review deadline of a tenant whose policy sets
@@ -196,6 +212,9 @@ func (p Policy) Validate() error {
 	}
 	if p.CaptureTokenTTLSeconds < 30 || p.CaptureTokenTTLSeconds > p.SessionTTLSeconds {
 		return bad("capture_token_ttl_seconds: 30..session_ttl_seconds")
+	}
+	if p.HandoffTTLSeconds != 0 && (p.HandoffTTLSeconds < 60 || p.HandoffTTLSeconds > 600) {
+		return bad("handoff_ttl_seconds: 0 (default 300) or 60..600")
 	}
 	if p.ReviewSLASeconds != 0 && (p.ReviewSLASeconds < 300 || p.ReviewSLASeconds > 30*24*3600) {
 		return bad("review_sla_seconds: 0 (default) or 300..2592000")

@@ -113,6 +113,7 @@ func ComparePolicies(old *Policy, next Policy) []PolicyChange {
 	num("challenge_steps", float64(o.ChallengeSteps), float64(next.ChallengeSteps), true, "the liveness challenge steps")
 	num("session_ttl_seconds", float64(o.SessionTTLSeconds), float64(next.SessionTTLSeconds), false, "a session's lifetime")
 	num("capture_token_ttl_seconds", float64(o.CaptureTokenTTLSeconds), float64(next.CaptureTokenTTLSeconds), false, "the capture link's lifetime")
+	num("handoff_ttl_seconds", o.HandoffTTL().Seconds(), next.HandoffTTL().Seconds(), false, "the ワ hand-off link's lifetime")
 
 	// Actions: compare what each reason does in effect (explicit or
 	// default), over every code either policy or the defaults name.
@@ -176,7 +177,7 @@ var classifiedFields = []string{
 	"methods", "offer_ho_after_amendment", "operator_review", "device_signature",
 	"face_match.target_fmr", "face_match.threshold", "face_match.consistency",
 	"liveness.min_pad", "liveness.yaw_threshold", "liveness.ear_closed", "liveness.ear_open",
-	"min_selfie_frames", "challenge_steps", "actions", "session_ttl_seconds", "capture_token_ttl_seconds",
+	"min_selfie_frames", "challenge_steps", "actions", "session_ttl_seconds", "capture_token_ttl_seconds", "handoff_ttl_seconds",
 	"review_four_eyes", "review_sla_seconds",
 }
 

@@ -54,6 +54,8 @@ func TestComparePolicies(t *testing.T) {
 		{"session_ttl_seconds", func(p *Policy) { p.SessionTTLSeconds = 20 * 60; p.CaptureTokenTTLSeconds = 10 * 60 }, false},
 		{"capture_token_ttl_seconds", func(p *Policy) { p.CaptureTokenTTLSeconds = 20 * 60 }, true},
 		{"capture_token_ttl_seconds", func(p *Policy) { p.CaptureTokenTTLSeconds = 5 * 60 }, false},
+		{"handoff_ttl_seconds", func(p *Policy) { p.HandoffTTLSeconds = 600 }, true},
+		{"handoff_ttl_seconds", func(p *Policy) { p.HandoffTTLSeconds = 120 }, false},
 	}
 	seen := map[string][2]bool{} // field -> {weakening case, strengthening case}
 	for _, tt := range tests {

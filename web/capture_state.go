@@ -1,17 +1,22 @@
 package web
 
 // What the capture page learns from the server, and the ワ hand-off
-// (package ekyc, capturestate.go). Both routes take the capture key
-// ("Authorization: Capture-Key <key>") and are rate-limited like the
-// other capture routes:
+// (package ekyc, capturestate.go and handoff.go). The routes are
+// rate-limited like the other capture routes:
 //
-//   - GET /v1/ekyc/capture/state: the session's state and, once decided,
-//     its outcome; the page shows only this, never a success it assumed.
-//   - GET /v1/ekyc/capture/handoff: for a ワ session, the link that hands
-//     the session to the smartphone JPKI app, with its QR code as SVG
-//     rendered here (no external resource; the page shows it as a blob:
-//     image under the strict CSP), and the session id a kiosk's staff
-//     enter to read the card at the counter.
+//   - GET /v1/ekyc/capture/state ("Authorization: Capture-Key <key>"):
+//     the session's state and, once decided, its outcome; the page shows
+//     only this, never a success it assumed.
+//   - POST /v1/ekyc/capture/handoff (Capture-Key): for a ワ session, a
+//     new one-time hand-off link (the capture page with #h=<token>, never
+//     the capture key) for the smartphone JPKI app, its expiry, its QR code
+//     as SVG rendered here (no external resource; the page shows it as a
+//     blob: image under the strict CSP), and the session id a kiosk's staff
+//     enter to read the card at the counter. Each call supersedes the
+//     previous unredeemed link.
+//   - POST /v1/ekyc/capture/handoff/redeem (no credential header; body
+//     {"token": "<token>"}): redeems a hand-off token once and answers a
+//     capture key of its own for the device that opened the link.
 
 import (
 	"context"
@@ -24,8 +29,13 @@ import (
 // CaptureStateService is what the state and hand-off routes need.
 type CaptureStateService interface {
 	CaptureState(ctx context.Context, key string) (*ekyc.Session, error)
-	HandoffLink(ctx context.Context, key string) (string, *ekyc.Session, error)
+	IssueHandoff(ctx context.Context, key string) (*ekyc.Handoff, error)
+	RedeemHandoff(ctx context.Context, token string) (*ekyc.CaptureStart, error)
 }
+
+// maxHandoffBody bounds a redeem request: one token of at most 128
+// characters in a JSON object.
+const maxHandoffBody = 1 << 10
 
 var _ CaptureStateService = (*ekyc.Service)(nil)
 
@@ -53,7 +63,7 @@ func (s *Server) captureStateRoutes() {
 		writeJSON(w, http.StatusOK, out)
 		return nil
 	}))
-	s.mux.Handle("GET /v1/ekyc/capture/handoff", s.handle(func(w http.ResponseWriter, r *http.Request) error {
+	s.mux.Handle("POST /v1/ekyc/capture/handoff", s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		if err := s.captureLimit(r); err != nil {
 			return err
 		}
@@ -61,15 +71,39 @@ func (s *Server) captureStateRoutes() {
 		if err != nil {
 			return err
 		}
-		link, ss, err := cs.HandoffLink(r.Context(), key)
+		h, err := cs.IssueHandoff(r.Context(), key)
 		if err != nil {
 			return ekycProblem(err)
 		}
-		svg, err := qrSVG(link)
+		svg, err := qrSVG(h.Link)
 		if err != nil {
 			return errInternal(err)
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"link": link, "session_id": ss.ID, "qr_svg": svg})
+		writeJSON(w, http.StatusOK, map[string]any{"link": h.Link, "expires_at": h.ExpiresAt, "session_id": h.Session.ID, "qr_svg": svg})
+		return nil
+	}))
+	s.mux.Handle("POST /v1/ekyc/capture/handoff/redeem", s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		if err := s.captureLimit(r); err != nil {
+			return err
+		}
+		var body struct {
+			Token string `json:"token"`
+		}
+		if err := decodeJSON(w, r, maxHandoffBody, &body); err != nil {
+			return err
+		}
+		if body.Token == "" || len(body.Token) > 128 {
+			p := errBadRequest("A field is missing or invalid.")
+			p.Errors = []FieldError{{Field: "token", Detail: "the token from the hand-off link's fragment (#h=), 1-128 characters"}}
+			return p
+		}
+		st, err := cs.RedeemHandoff(r.Context(), body.Token)
+		if err != nil {
+			return ekycProblem(err)
+		}
+		writeJSON(w, http.StatusOK, map[string]any{
+			"session_id": st.SessionID, "method": st.Method, "locale": st.Locale, "capture_key": st.Key, "expires_at": st.ExpiresAt,
+		})
 		return nil
 	}))
 }

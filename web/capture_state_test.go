@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -14,10 +15,12 @@ import (
 )
 
 // TestCaptureStateAndHandoff: a ワ session's page gets the hand-off link
-// (the capture page with the capture key in the fragment) and its QR code
-// from the server, follows the state while the "app" signs, and sees the
-// outcome the server recorded; the generic submit never decides a ワ
-// session; a ヘ session has no hand-off.
+// (the capture page with a one-time token in the fragment, never the
+// capture key) and its QR code from the server; the "app" redeems the
+// token for a key of its own and signs, and the page sees the outcome the
+// server recorded; a replayed, superseded or late token is refused with
+// problem+json; the generic submit never decides a ワ session; a ヘ session
+// has no hand-off.
 func TestCaptureStateAndHandoff(t *testing.T) {
 	p, err := jpkitest.New(jpkitest.Options{})
 	if err != nil {
@@ -57,27 +60,81 @@ func TestCaptureStateAndHandoff(t *testing.T) {
 		if code != 200 || st["state"] != "capturing" || st["method"] != "wa" || st["outcome"] != nil {
 			t.Fatalf("state = %d %v, want capturing wa without an outcome", code, st)
 		}
-		code, ho := call("GET", "/v1/ekyc/capture/handoff", keyHdr(key), nil)
-		link, _ := ho["link"].(string)
-		if code != 200 || link != "https://madoguchi.test/ekyc/capture#k="+key || ho["session_id"] != id {
-			t.Fatalf("handoff = %d %v", code, ho)
+		handoff := func(key string) string {
+			t.Helper()
+			code, ho := call("POST", "/v1/ekyc/capture/handoff", keyHdr(key), nil)
+			link, _ := ho["link"].(string)
+			base, tok, _ := strings.Cut(link, "#h=")
+			if code != 200 || base != "https://madoguchi.test/ekyc/capture" || tok == "" || ho["session_id"] != id || ho["expires_at"] == nil {
+				t.Fatalf("handoff = %d %v, want a #h= link for %s", code, ho, id)
+			}
+			svg, _ := ho["qr_svg"].(string)
+			want, err := qrSVG(link)
+			if err != nil || svg != want || !strings.HasPrefix(strings.TrimSpace(svg), "<svg") || strings.Contains(svg, "<script") {
+				t.Errorf("qr_svg = %.80q…, want the SVG QR code of the link", svg)
+			}
+			code2, err := qr.EncodeText(link, qr.Medium)
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := code2.ToImage(qr.NewQrCodeImgConfig(8, 4))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := qr.Decode(img)
+			if err != nil || got != link {
+				t.Errorf("the QR code decodes to %q, %v; want the link", got, err)
+			}
+			// Neither the link nor its QR code carries the capture key.
+			if strings.Contains(got, key) || strings.Contains(link, key) || strings.Contains(svg, key) || tok == key {
+				t.Fatalf("the hand-off link or QR code carries the capture key")
+			}
+			return tok
 		}
-		svg, _ := ho["qr_svg"].(string)
-		want, err := qrSVG(link)
-		if err != nil || svg != want || !strings.HasPrefix(strings.TrimSpace(svg), "<svg") || strings.Contains(svg, "<script") {
-			t.Errorf("qr_svg = %.80q…, want the SVG QR code of the link", svg)
+		redeem := func(tok string) *httptest.ResponseRecorder {
+			t.Helper()
+			return do(t, h, "POST", "/v1/ekyc/capture/handoff/redeem", jsonBody(map[string]string{"token": tok}),
+				map[string]string{"Content-Type": "application/json"})
 		}
-		code2, err := qr.EncodeText(link, qr.Medium)
-		if err != nil {
-			t.Fatal(err)
+		refused := func(name string, w *httptest.ResponseRecorder, status int, typ string) {
+			t.Helper()
+			if w.Code != status {
+				t.Errorf("%s: redeem = %d %s, want %d", name, w.Code, w.Body, status)
+				return
+			}
+			if p := decodeProblem(t, w); !strings.HasSuffix(p.Type, typ) || strings.Contains(w.Body.String(), "capture_key") {
+				t.Errorf("%s: problem %+v, want type %s", name, p, typ)
+			}
 		}
-		img, err := code2.ToImage(qr.NewQrCodeImgConfig(8, 4))
-		if err != nil {
-			t.Fatal(err)
+		if code, _ := call("GET", "/v1/ekyc/capture/handoff", keyHdr(key), nil); code != http.StatusMethodNotAllowed {
+			t.Errorf("GET handoff = %d, want 405 (issuing a token is a POST)", code)
 		}
-		if got, err := qr.Decode(img); err != nil || got != link {
-			t.Errorf("the QR code decodes to %q, %v; want the link", got, err)
+		superseded := handoff(key)
+		tok := handoff(key)
+		refused("superseded", redeem(superseded), http.StatusUnauthorized, "unauthorized")
+
+		w := redeem(tok)
+		var dev struct {
+			SessionID string `json:"session_id"`
+			Method    string `json:"method"`
+			Key       string `json:"capture_key"`
 		}
+		if err := json.Unmarshal(w.Body.Bytes(), &dev); w.Code != 200 || err != nil || dev.SessionID != id || dev.Method != "wa" || dev.Key == "" || dev.Key == key {
+			t.Fatalf("redeem = %d %s, want a fresh capture key for %s", w.Code, w.Body, id)
+		}
+		refused("replayed", redeem(tok), http.StatusUnauthorized, "unauthorized")
+		refused("unknown", redeem(strings.Repeat("A", 43)), http.StatusUnauthorized, "unauthorized")
+		refused("the capture key as a token", redeem(key), http.StatusUnauthorized, "unauthorized")
+		refused("no token", redeem(""), http.StatusBadRequest, "bad-request")
+		refused("long token", redeem(strings.Repeat("A", 129)), http.StatusBadRequest, "bad-request")
+		refused("big body", do(t, h, "POST", "/v1/ekyc/capture/handoff/redeem", strings.NewReader(`{"token":"`+strings.Repeat("A", 2000)+`"}`),
+			map[string]string{"Content-Type": "application/json"}), http.StatusRequestEntityTooLarge, "too-large")
+		refused("form body", do(t, h, "POST", "/v1/ekyc/capture/handoff/redeem", strings.NewReader("token="+tok),
+			map[string]string{"Content-Type": "application/x-www-form-urlencoded"}), http.StatusUnsupportedMediaType, "unsupported-media-type")
+		if code, m := call("POST", "/v1/ekyc/capture/handoff", keyHdr(dev.Key), nil); code != http.StatusConflict {
+			t.Errorf("handoff with the device's key = %d %v, want 409", code, m)
+		}
+		late := handoff(key)
 
 		// The generic submit does not decide a ワ session.
 		if code, m := call("POST", "/v1/ekyc/capture/submit", keyHdr(key), nil); code != http.StatusConflict {
@@ -87,18 +144,19 @@ func TestCaptureStateAndHandoff(t *testing.T) {
 			t.Errorf("state after the refused submit = %v, want capturing", st)
 		}
 
-		// The app signs with the hand-off key: the page then sees approved.
-		_, chs := call("POST", "/v1/ekyc/capture/jpki/challenges", keyHdr(key), nil)
+		// The app signs with its own key: the page then sees approved.
+		_, chs := call("POST", "/v1/ekyc/capture/jpki/challenges", keyHdr(dev.Key), nil)
 		first := chs["challenges"].([]any)[0].(map[string]any)
-		if code, m := call("POST", "/v1/ekyc/capture/jpki/signature", keyHdr(key), map[string]any{"sign": sigJSON(t, signCard, first["challenge"].(string))}); code != 200 {
+		if code, m := call("POST", "/v1/ekyc/capture/jpki/signature", keyHdr(dev.Key), map[string]any{"sign": sigJSON(t, signCard, first["challenge"].(string))}); code != 200 {
 			t.Fatalf("signature = %d %v", code, m)
 		}
 		if code, st := call("GET", "/v1/ekyc/capture/state", keyHdr(key), nil); code != 200 || st["state"] != "decided" || st["outcome"] != "approved" {
 			t.Errorf("state after signing = %d %v, want decided approved", code, st)
 		}
-		if code, _ := call("GET", "/v1/ekyc/capture/handoff", keyHdr(key), nil); code != http.StatusConflict {
+		if code, _ := call("POST", "/v1/ekyc/capture/handoff", keyHdr(key), nil); code != http.StatusConflict {
 			t.Errorf("handoff after the decision = %d, want 409", code)
 		}
+		refused("after the decision", redeem(late), http.StatusConflict, "ekyc-state")
 
 		// A rejected ワ session: signed over the wrong challenge.
 		_, key2 := start("wa")
@@ -110,7 +168,7 @@ func TestCaptureStateAndHandoff(t *testing.T) {
 		}
 
 		_, heKey := start("he")
-		if code, _ := call("GET", "/v1/ekyc/capture/handoff", keyHdr(heKey), nil); code != http.StatusConflict {
+		if code, _ := call("POST", "/v1/ekyc/capture/handoff", keyHdr(heKey), nil); code != http.StatusConflict {
 			t.Errorf("handoff of a he session = %d, want 409", code)
 		}
 		if code, _ := call("GET", "/v1/ekyc/capture/state", keyHdr("AAAA"), nil); code != http.StatusUnauthorized {

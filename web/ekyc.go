@@ -155,7 +155,7 @@ func ekycProblem(err error) error {
 	case errors.Is(err, ekyc.ErrBinding):
 		p = newProblem(http.StatusUnprocessableEntity, "ekyc-binding", "Frame not bound", "The frame's binding (MAC, nonce time window) does not match this session.")
 	case errors.Is(err, ekyc.ErrToken):
-		p = errUnauthorized("The capture link or capture key is invalid or was already used.")
+		p = errUnauthorized("The capture link, hand-off link or capture key is invalid, was replaced by a newer one or was already used.")
 	case errors.Is(err, vault.ErrShredded):
 		p = newProblem(http.StatusGone, "ekyc-erased", "Erased", "The retention period has ended and this data was erased.")
 	case errors.Is(err, ekyc.ErrExpired):

@@ -456,11 +456,18 @@ func TestBrowserCaptureHe(t *testing.T) {
 }
 
 // TestBrowserCaptureWa drives a ワ session in the real page: the page shows
-// the hand-off (the server's QR code and link for the JPKI app, the
-// reference for the kiosk) and no raw message key; the test then signs as
-// the JPKI app with the hand-off link's key and the development test card,
-// and the page shows what the server recorded. A second session is signed
-// over the wrong challenge: rejected, and the page shows no success.
+// the hand-off (the server's QR code and one-time link for the JPKI app,
+// the reference for the kiosk) and no raw message key; the link carries a
+// hand-off token, never the capture key.
+//
+//   - app: the test redeems the link's token as the JPKI app would, signs
+//     with the development test card through the capture API with the key
+//     it got, and the page shows what the server recorded; the token does
+//     not redeem twice.
+//   - phone: the link is opened in a second page (the customer's phone),
+//     which redeems it and follows the session; the token then no longer
+//     redeems, the kiosk signs over the wrong challenge through the device
+//     API, and both pages show the rejection, no success.
 func TestBrowserCaptureWa(t *testing.T) {
 	b := newBrowserEnvJPKI(t, true)
 	card, err := loadDevJPKI(b.data)
@@ -472,25 +479,48 @@ func TestBrowserCaptureWa(t *testing.T) {
 	defer cancel()
 	for _, tc := range []struct {
 		name    string
+		phone   bool // a second page redeems the link; the kiosk signs
 		wrong   bool // sign the link challenge as if it were the signing one
 		outcome ekyc.Outcome
 	}{
-		{"approved", false, ekyc.OutcomeApproved},
-		{"rejected", true, ekyc.OutcomeRejected},
+		{"app", false, false, ekyc.OutcomeApproved},
+		{"phone", true, true, ekyc.OutcomeRejected},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var s sessionOut
 			if err := b.client.call(ctx, "POST", "/v1/ekyc/sessions", map[string]string{"method": "wa", "reference": "browser-wa", "locale": "ja"}, &s); err != nil {
 				t.Fatalf("create session: %v", err)
 			}
-			var appErr error
-			signed := false
-			page := b.drive(t, ctx, map[string]any{"url": s.CaptureURL, "method": "wa", "device": "phone"}, func(ev pageEvent) {
+			var (
+				appErr    error
+				signed    bool
+				events    []string
+				phoneDone string
+			)
+			page := b.drive(t, ctx, map[string]any{"url": s.CaptureURL, "method": "wa", "device": "phone", "openHandoff": tc.phone}, func(ev pageEvent) {
+				events = append(events, ev.Event+":"+ev.Step)
+				if ev.Event == "phone-done" {
+					phoneDone = ev.Outcome
+				}
 				if ev.Event != "handoff" || signed {
 					return
 				}
 				signed = true
-				appErr = signAsJPKIApp(ctx, b, app, ev, s.ID, tc.wrong)
+				tok, err := handoffToken(ev, s.ID)
+				if err != nil {
+					appErr = err
+					return
+				}
+				if tc.phone {
+					// The phone page redeemed the token: it is spent.
+					if err := redeemHandoff(ctx, b, tok, nil); !isStatus(err, http.StatusUnauthorized) {
+						appErr = fmt.Errorf("redeeming the link the phone page redeemed = %v, want 401", err)
+						return
+					}
+					appErr = signAsKiosk(ctx, b, app, s.ID, tc.wrong)
+					return
+				}
+				appErr = signAsJPKIApp(ctx, b, app, tok, s.ID, tc.wrong)
 			})
 			if !signed || appErr != nil {
 				t.Fatalf("the JPKI app's part (hand-off shown: %v): %v", signed, appErr)
@@ -500,18 +530,47 @@ func TestBrowserCaptureWa(t *testing.T) {
 				t.Errorf("server outcome = %s %v, want %s", got.Outcome, got.Decision.ReasonCodes(), tc.outcome)
 			}
 			checkPageResult(t, page, got)
+			if !slices.Contains(events, "refused:handoff-reused") {
+				t.Errorf("events %v, want refused:handoff-reused (a redeemed hand-off link reopened)", events)
+			}
+			if tc.phone && phoneDone != got.Outcome {
+				t.Errorf("the phone page shows outcome %q, the server recorded %s", phoneDone, got.Outcome)
+			}
 		})
 	}
 }
 
-// signAsJPKIApp does what the smartphone JPKI app does with the hand-off
-// link: take the capture key from its fragment, fetch the challenges and
-// return the card's signature.
-func signAsJPKIApp(ctx context.Context, b *browserEnv, app *jpkiSigner, ev pageEvent, id string, wrong bool) error {
-	_, key, ok := strings.Cut(ev.Link, "#k=")
-	if !ok || ev.Session != id {
-		return fmt.Errorf("hand-off link %q for session %q, want the capture page with #k= for %s", ev.Link, ev.Session, id)
+// handoffToken takes the one-time token from a hand-off link's fragment;
+// the link must be the capture page of session id with #h= and nothing
+// else (never the capture key, #k=).
+func handoffToken(ev pageEvent, id string) (string, error) {
+	base, tok, ok := strings.Cut(ev.Link, "#h=")
+	if !ok || !strings.HasSuffix(base, "/ekyc/capture") || tok == "" || strings.ContainsAny(tok, "#&=") || ev.Session != id {
+		return "", fmt.Errorf("hand-off link %q for session %q, want the capture page with #h=<token> for %s", ev.Link, ev.Session, id)
 	}
+	return tok, nil
+}
+
+func redeemHandoff(ctx context.Context, b *browserEnv, tok string, out any) error {
+	return b.client.capture(ctx, "handoff/redeem", "", map[string]string{"token": tok}, out)
+}
+
+// signAsJPKIApp does what the smartphone JPKI app does with the hand-off
+// link: redeem its one-time token for a capture key of its own (once:
+// a second redeem is refused), fetch the challenges and return the card's
+// signature.
+func signAsJPKIApp(ctx context.Context, b *browserEnv, app *jpkiSigner, tok, id string, wrong bool) error {
+	var dev struct {
+		SessionID string `json:"session_id"`
+		Key       string `json:"capture_key"`
+	}
+	if err := redeemHandoff(ctx, b, tok, &dev); err != nil || dev.SessionID != id || dev.Key == "" {
+		return fmt.Errorf("redeem the hand-off link = %+v, %v; want a key for %s", dev, err, id)
+	}
+	if err := redeemHandoff(ctx, b, tok, nil); !isStatus(err, http.StatusUnauthorized) {
+		return fmt.Errorf("redeem the hand-off link again = %v, want 401", err)
+	}
+	key := dev.Key
 	var chs struct {
 		Challenges []struct {
 			Purpose   string `json:"purpose"`
@@ -521,11 +580,43 @@ func signAsJPKIApp(ctx context.Context, b *browserEnv, app *jpkiSigner, ev pageE
 	if err := b.client.capture(ctx, "jpki/challenges", "Capture-Key "+key, nil, &chs); err != nil {
 		return fmt.Errorf("challenges: %w", err)
 	}
+	body, err := signChallenges(app, chs.Challenges, wrong)
+	if err != nil {
+		return err
+	}
+	return b.client.capture(ctx, "jpki/signature", "Capture-Key "+key, body, nil)
+}
+
+// signAsKiosk signs at the counter: the kiosk's reader through the device
+// API, by session id.
+func signAsKiosk(ctx context.Context, b *browserEnv, app *jpkiSigner, id string, wrong bool) error {
+	var chs struct {
+		Challenges []struct {
+			Purpose   string `json:"purpose"`
+			Challenge string `json:"challenge"`
+		} `json:"challenges"`
+	}
+	if err := b.client.call(ctx, "POST", "/v1/ekyc/sessions/"+id+"/jpki/challenges", map[string]any{}, &chs); err != nil {
+		return fmt.Errorf("kiosk challenges: %w", err)
+	}
+	body, err := signChallenges(app, chs.Challenges, wrong)
+	if err != nil {
+		return err
+	}
+	return b.client.call(ctx, "POST", "/v1/ekyc/sessions/"+id+"/jpki/signature", body, nil)
+}
+
+// signChallenges signs the signing challenge (wrong: the link challenge in
+// its place, without the echo, so the server finds the mismatch itself).
+func signChallenges(app *jpkiSigner, chs []struct {
+	Purpose   string `json:"purpose"`
+	Challenge string `json:"challenge"`
+}, wrong bool) (map[string]any, error) {
 	var signWhat []byte
-	for _, ch := range chs.Challenges {
+	for _, ch := range chs {
 		bs, err := base64.StdEncoding.DecodeString(ch.Challenge)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if (ch.Purpose == ekyc.JPKIPurposeSign) != wrong {
 			signWhat = bs
@@ -533,10 +624,10 @@ func signAsJPKIApp(ctx context.Context, b *browserEnv, app *jpkiSigner, ev pageE
 	}
 	sig, err := app.sign(ekyc.JPKIPurposeSign, signWhat)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if wrong {
-		delete(sig, "challenge") // no echo: the server finds the mismatch itself
+		delete(sig, "challenge")
 	}
-	return b.client.capture(ctx, "jpki/signature", "Capture-Key "+key, map[string]any{"sign": sig}, nil)
+	return map[string]any{"sign": sig}, nil
 }

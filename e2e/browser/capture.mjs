@@ -8,11 +8,15 @@
 // Options (one JSON argument): url, video (.y4m or .mjpeg for the fake
 // camera), shots (directory for screenshots), method ("he" | "ho" | "wa"),
 // device ("phone" | "kiosk"), switchLang (a language to switch to on the
-// intro screen), chromium (default /usr/bin/chromium), timeoutMs.
+// intro screen), openHandoff (ワ: open the hand-off link in a second phone
+// page, which redeems its one-time token), chromium (default
+// /usr/bin/chromium), timeoutMs.
 //
 // Output: one JSON line per event on stdout ({"event":"step","step":…},
 // for ワ {"event":"handoff","link":…,"session":…} once the hand-off screen
-// shows the QR code, and {"event":"done","outcome":…,"title":…,"body":…}
+// shows the QR code (with openHandoff, after the second page redeemed the
+// link: {"event":"handoff-opened"} before it and {"event":"phone-done",…}
+// when that page shows the result), and {"event":"done","outcome":…,"title":…,"body":…}
 // with what the result screen says); page console errors on stderr. Exit
 // status 0 when the page reached its result screen, 1 otherwise (the
 // page's error text is printed). On every screenshot the visible text is
@@ -44,8 +48,11 @@ const browser = await chromium.launch({
   ],
 });
 let status = 1;
+let phonePage = null;
+let phone;
+let handoffLink = '';
 try {
-  const phone = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'ja-JP' };
+  phone = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'ja-JP' };
   const kiosk = { viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1, hasTouch: true, locale: 'ja-JP' };
   const context = await browser.newContext(opt.device === 'kiosk' ? kiosk : phone);
   context.setDefaultTimeout(timeout);
@@ -55,11 +62,11 @@ try {
   let n = 0;
   // A raw message key on screen ("intro.wa", "result.rejected.title").
   const rawKey = /(?:^|[^\w./-])((?:intro|step|chip|doc_front|doc_back|doc_tilt|selfie|camera|say|sending|result|error|err|jpki|done)\.[a-z_]+(?:\.[a-z_]+)*)(?![\w/])/m;
-  const shot = async (name) => {
+  const shot = async (name, p = page) => {
     const file = join(opt.shots, `${String(++n).padStart(2, '0')}-${opt.method}-${name}.png`);
-    await page.screenshot({ path: file });
+    await p.screenshot({ path: file });
     emit({ event: 'screenshot', file });
-    const text = await page.evaluate(() => document.body.innerText);
+    const text = await p.evaluate(() => document.body.innerText);
     const m = rawKey.exec(text);
     if (m) throw new Error(`screen ${name} shows the raw message key ${m[1]}`);
   };
@@ -99,9 +106,31 @@ try {
     });
     const link = await page.locator('#jpki-link').getAttribute('href');
     const session = (await page.locator('#jpki-session').textContent()).trim();
-    if (!link || !link.includes('#k=') || !session) throw new Error(`hand-off link ${link}, session ${session}`);
+    // The link carries a one-time hand-off token, never the capture key.
+    if (!link || !/\/ekyc\/capture#h=[A-Za-z0-9_-]{16,128}$/.test(link) || !session) throw new Error(`hand-off link ${link}, session ${session}`);
     emit({ event: 'step', step: 'jpki' });
     await shot('jpki-handoff');
+    if (opt.openHandoff) {
+      // The customer opens the link on a second device: that page redeems
+      // the token, says to sign with the JPKI app and follows the session.
+      const phoneContext = await browser.newContext(phone);
+      phoneContext.setDefaultTimeout(timeout);
+      phonePage = await phoneContext.newPage();
+      phonePage.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.error(`phone console.${m.type()}: ${m.text()}`); });
+      phonePage.on('pageerror', (e) => console.error(`phone pageerror: ${e.message}`));
+      await phonePage.goto(link);
+      await phonePage.waitForSelector('body[data-screen="error"], body[data-screen="jpki"]', { state: 'attached' });
+      const body = (await phonePage.locator('#jpki-body').textContent()).trim();
+      if (await phonePage.locator('body[data-screen="error"]').count()) {
+        throw new Error('hand-off page error: ' + (await phonePage.locator('#error-body').textContent()));
+      }
+      if (new URL(phonePage.url()).hash !== '') throw new Error('the hand-off token is still in the address bar');
+      if (!body.includes('この端末に手続きを引き継ぎました')) throw new Error(`hand-off page says ${JSON.stringify(body)}`);
+      if (await phonePage.locator('#jpki-qr').isVisible()) throw new Error('the hand-off page shows a QR code of its own');
+      await shot('jpki-phone', phonePage);
+      emit({ event: 'handoff-opened' });
+    }
+    handoffLink = link;
     emit({ event: 'handoff', link, session });
   } else if (opt.method === 'he') {
     await waitScreen('body[data-step="chip"]');
@@ -163,6 +192,22 @@ try {
   });
   const stored = await page.evaluate(() => localStorage.length + sessionStorage.length);
   if (stored !== 0) throw new Error(`the page left ${stored} items in web storage`);
+  if (phonePage) {
+    await phonePage.waitForSelector('body[data-screen="done"]:not([data-outcome="submitted"])', { state: 'attached' });
+    await shot('phone-done', phonePage);
+    emit({ event: 'phone-done', outcome: await phonePage.evaluate(() => document.body.dataset.outcome) });
+  }
+  if (handoffLink) {
+    // The hand-off link was redeemed (by the second page or the app): it
+    // is refused when opened again.
+    await page.goto('about:blank');
+    await page.goto(handoffLink);
+    await page.waitForSelector('body[data-screen="error"]', { state: 'attached' });
+    const text = await page.locator('#error-body').textContent();
+    if (!text.includes('すでに使用されています')) throw new Error(`handoff-reused: error text ${JSON.stringify(text)}`);
+    await shot('error-handoff-reused');
+    emit({ event: 'refused', step: 'handoff-reused' });
+  }
   // Failure paths: the link is single-use, and a link without its token
   // is refused before anything is sent.
   for (const [name, url, want] of [

@@ -1,7 +1,9 @@
 // Madoguchi capture page. No framework, no third-party code, no storage:
 // the capture token is read from the URL fragment, removed from the address
 // bar and sent once (POST /v1/ekyc/capture/start); the capture key it is
-// exchanged for lives in this closure only. Every frame is a canvas snapshot
+// exchanged for lives in this closure only and is never shown. A ワ
+// hand-off link carries a one-time hand-off token instead (#h=), redeemed
+// once (POST /v1/ekyc/capture/handoff/redeem) for a key of this device's own. Every frame is a canvas snapshot
 // of the live camera (JPEG), MAC-bound to the session as ekyc.FrameMAC
 // specifies:
 //
@@ -34,7 +36,7 @@
       'jpki.phone.title': 'スマートフォンのJPKIアプリで',
       'jpki.phone.body': 'スマートフォンでこのQRコードを読み取るか、下のリンクをスマートフォンで開き、JPKIアプリでカードを読み取って署名してください。',
       'jpki.phone.link': 'JPKIアプリで開く', 'jpki.qr_alt': 'JPKIアプリで開くリンクのQRコード',
-      'jpki.on_phone': 'このリンクはスマートフォンのJPKIアプリで開いてください。アプリでカードを読み取って署名すると、この画面が切り替わります。',
+      'jpki.on_phone': 'この端末に手続きを引き継ぎました。スマートフォンのJPKIアプリでカードを読み取って署名してください。署名が届くと、この画面が切り替わります。',
       'jpki.kiosk.title': '窓口の端末のカードリーダーで',
       'jpki.kiosk.body': '係員にこの受付番号をお伝えください。端末のカードリーダーで署名できます。',
       'jpki.waiting': '署名を待っています。この画面は自動で切り替わります…',
@@ -91,7 +93,7 @@
       'jpki.phone.title': 'With the JPKI app on your smartphone',
       'jpki.phone.body': 'Scan this QR code with your smartphone, or open the link below on it, then read your card with the JPKI app and sign.',
       'jpki.phone.link': 'Open in the JPKI app', 'jpki.qr_alt': 'QR code of the link that opens the JPKI app',
-      'jpki.on_phone': 'Open this link in the JPKI app on your smartphone. This screen changes once you have read your card and signed in the app.',
+      'jpki.on_phone': 'This device has taken over the verification. Read your card and sign with the JPKI app on your smartphone; this screen changes once the signature has arrived.',
       'jpki.kiosk.title': 'With the card reader at the counter',
       'jpki.kiosk.body': 'Tell a member of staff this reference; they can sign with the terminal\'s card reader.',
       'jpki.waiting': 'Waiting for your signature. This screen changes by itself…',
@@ -139,7 +141,7 @@
 
   const st = {
     lang: (navigator.language || '').toLowerCase().startsWith('ja') ? 'ja' : 'en',
-    token: '', handoff: false, session: '', method: '', needs: [], challenge: [],
+    token: '', handoff: '', handoffTimer: 0, onPhone: false, session: '', method: '', needs: [], challenge: [],
     macKey: null, nonce: '', seq: 0, clockOffset: 0,
     stream: null, facing: '', steps: [], stepIndex: 0,
     pending: null, // {blob, url, capturedAt} of a document photo awaiting confirmation
@@ -170,7 +172,7 @@
     if (st.screen === 'error') $('error-body').textContent = t(st.errorKey);
     if (st.screen === 'done' && st.result) renderResult();
     $('jpki-qr').alt = t('jpki.qr_alt');
-    if (st.handoff) $('jpki-body').textContent = t('jpki.on_phone');
+    if (st.onPhone) $('jpki-body').textContent = t('jpki.on_phone');
     if (st.screen === 'selfie-run' || st.screen === 'camera') {
       const say = $('instruction').dataset.say;
       if (say) $('instruction').textContent = t(say);
@@ -243,8 +245,8 @@
     const get = method === 'GET';
     const resp = await fetch(path, {
       method: get ? 'GET' : 'POST', credentials: 'omit', cache: 'no-store', referrerPolicy: 'no-referrer',
-      headers: get ? { Authorization: auth, Accept: 'application/json' }
-        : { Authorization: auth, 'Content-Type': 'application/json', Accept: 'application/json' },
+      headers: Object.assign(auth ? { Authorization: auth } : {},
+        get ? { Accept: 'application/json' } : { 'Content-Type': 'application/json', Accept: 'application/json' }),
       body: get ? undefined : (body === undefined ? '{}' : JSON.stringify(body)),
     });
     let data = {};
@@ -554,19 +556,29 @@
     await follow();
   }
 
-  // jpkiStep shows the hand-off: the server's link (and its QR code,
-  // rendered by the server as SVG) for the smartphone JPKI app, and the
-  // session's reference for a kiosk's card reader; then it follows the
-  // server's state until a signature was received.
+  // jpkiStep shows the hand-off: a one-time link from the server (and its
+  // QR code, rendered by the server as SVG) for the smartphone JPKI app,
+  // and the session's reference for a kiosk's card reader; then it follows
+  // the server's state until a signature was received. The link never
+  // carries this page's key; it expires soon, so the page asks for a fresh
+  // one shortly before (each new link replaces the one before it).
   async function jpkiStep() {
-    let data;
     try {
-      ({ data } = await withRetry(() => api('/v1/ekyc/capture/handoff', 'Capture-Key ' + st.key, undefined, 'GET')));
+      await showHandoff();
     } catch (e) {
       // Signed already (the app or kiosk was quicker): show the result.
       if (e instanceof ApiError && e.slug === 'ekyc-state') return follow();
       throw e;
     }
+    show('jpki');
+    try {
+      await follow();
+    } finally {
+      clearTimeout(st.handoffTimer);
+    }
+  }
+  async function showHandoff() {
+    const { data } = await withRetry(() => api('/v1/ekyc/capture/handoff', 'Capture-Key ' + st.key));
     const img = $('jpki-qr');
     if (img.src) URL.revokeObjectURL(img.src);
     img.src = URL.createObjectURL(new Blob([data.qr_svg], { type: 'image/svg+xml' }));
@@ -574,24 +586,32 @@
     img.hidden = false;
     $('jpki-link').href = data.link;
     $('jpki-session').textContent = data.session_id;
-    show('jpki');
-    await follow();
+    const left = Date.parse(data.expires_at) - (Date.now() + st.clockOffset) - 15000;
+    clearTimeout(st.handoffTimer);
+    st.handoffTimer = setTimeout(() => {
+      // Only while the hand-off is on screen; follow() reports the rest.
+      if (st.screen === 'jpki' && st.key) showHandoff().catch(() => {});
+    }, Math.max(left, 5000));
   }
 
-  // handoffHere runs where the hand-off link was opened (#k=): there is
-  // no card here either, so it says to open the link in the JPKI app, and
-  // follows the session.
+  // handoffHere runs where a hand-off link was opened (#h=): it redeems the
+  // one-time token for this device's own capture key, says to sign with the
+  // JPKI app, and follows the session.
   async function handoffHere() {
     let d;
     try {
-      ({ data: d } = await withRetry(() => api('/v1/ekyc/capture/state', 'Capture-Key ' + st.key, undefined, 'GET')));
+      ({ data: d } = await withRetry(() => api('/v1/ekyc/capture/handoff/redeem', '', { token: st.handoff })));
     } catch (e) {
-      return handle(e, null);
+      return handle(e, null); // single-use: no retry
+    } finally {
+      st.handoff = ''; // never reused
     }
-    st.method = d.method;
+    st.key = d.capture_key; st.session = d.session_id; st.method = d.method;
+    if (d.locale === 'ja' || d.locale === 'en') st.lang = d.locale;
     st.steps = ['jpki'];
     $('jpki-phone').hidden = true;
     $('jpki-kiosk').hidden = true;
+    st.onPhone = true;
     applyLang();
     show('jpki');
     await follow().catch((e) => handle(e, null));
@@ -645,9 +665,9 @@
   function init() {
     const m = /^#t=([A-Za-z0-9_-]{16,128})$/.exec(location.hash);
     st.token = m ? m[1] : '';
-    // The ワ hand-off link carries the capture key instead (#k=).
-    const k = /^#k=([A-Za-z0-9_-]{16,128})$/.exec(location.hash);
-    if (k) { st.key = k[1]; st.handoff = true; }
+    // A ワ hand-off link carries a one-time hand-off token instead (#h=).
+    const h = /^#h=([A-Za-z0-9_-]{16,128})$/.exec(location.hash);
+    st.handoff = h ? h[1] : '';
     if (location.hash) history.replaceState(null, '', location.pathname + location.search);
     $('lang-ja').addEventListener('click', () => setLang('ja'));
     $('lang-en').addEventListener('click', () => setLang('en'));
