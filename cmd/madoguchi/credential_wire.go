@@ -7,8 +7,8 @@ package main
 // policy is the tenant's eKYC policy with the server's face calibration.
 //
 // Keys: <data>/keys/credential-issuer.key (ES256, PKCS#8, 0600), generated
-// in development; in production a missing key disables credentials with a
-// warning (nothing is issued without it).
+// in development; in production a missing key is a start-up error (fail
+// closed, like every other key: docs/credential.md, "Keys").
 
 import (
 	"context"
@@ -33,9 +33,6 @@ const credentialIssuerName = "madoguchi.local"
 
 // startCredential builds the credential service; a.txauth must be set.
 func (a *app) startCredential() error {
-	if a.txauth == nil || a.ekyc == nil {
-		return errors.New("the offline credential needs transaction authentication")
-	}
 	path := filepath.Join(a.data.keysDir(), "credential-issuer.key")
 	var (
 		key *credential.IssuerKey
@@ -44,8 +41,7 @@ func (a *app) startCredential() error {
 	if a.mode == modeProduction {
 		key, err = credential.LoadIssuerKey(path)
 		if errors.Is(err, fs.ErrNotExist) {
-			a.log.Warn("offline face credentials disabled: no issuer key", "path", path)
-			return nil
+			return fmt.Errorf("production mode: offline credential issuer key %s is missing: %w", path, err)
 		}
 	} else {
 		var created bool
@@ -56,6 +52,9 @@ func (a *app) startCredential() error {
 	}
 	if err != nil {
 		return err
+	}
+	if a.txauth == nil || a.ekyc == nil {
+		return errors.New("the offline credential needs transaction authentication")
 	}
 	svc, err := credential.New(credential.Config{DB: a.db, Audit: a.audit, Vault: a.vault, Issuer: key, IssuerName: credentialIssuerName,
 		Customers: credentialCustomers{a.ekyc}, Templates: credentialTemplates{a.txauth}, Reauths: credentialReauths{a.txauth}})
