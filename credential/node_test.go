@@ -88,7 +88,7 @@ func TestNodeIndependentChecks(t *testing.T) {
 		wantStage string
 	}
 	png := func(cose []byte) []byte {
-		q, err := RenderQR(Prefix + base45Encode(cose))
+		q, err := RenderQR(QRText(cose))
 		if err != nil {
 			t.Fatal(err)
 		}

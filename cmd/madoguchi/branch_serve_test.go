@@ -108,6 +108,26 @@ func (f *branchFixture) cache(t *testing.T, raw []byte) {
 	}
 }
 
+// issue signs a credential of tenant carrying tpl (quantised, sealed to
+// the fixture's branch key), valid from issued for ttl.
+func (f *branchFixture) issue(t *testing.T, tenant string, tpl face.Template, issued time.Time, ttl time.Duration, index uint32) *credential.Issued {
+	t.Helper()
+	compact, err := credential.Compact(tpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cti := make([]byte, 16)
+	if _, err := rand.Read(cti); err != nil {
+		t.Fatal(err)
+	}
+	c, err := credential.Sign(f.issuer, credential.Claims{Issuer: fixtureIssuer, Subject: "sub_test", IssuedAt: issued.Unix(),
+		Expiry: issued.Add(ttl).Unix(), CTI: cti, Tenant: tenant, Model: tpl.Model(), StatusIndex: index}, f.branch.PublicKey(), 1, compact)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // syncBuffer is an io.Writer read while a command runs.
 type syncBuffer struct {
 	mu sync.Mutex
