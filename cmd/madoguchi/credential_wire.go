@@ -23,8 +23,11 @@ import (
 	"github.com/madoguchi/madoguchi/credential"
 	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/face"
+	"github.com/madoguchi/madoguchi/notify"
 	"github.com/madoguchi/madoguchi/staff"
+	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/txauth"
+	"github.com/madoguchi/madoguchi/vault"
 	"github.com/madoguchi/madoguchi/web"
 )
 
@@ -57,7 +60,8 @@ func (a *app) startCredential() error {
 		return errors.New("the offline credential needs transaction authentication")
 	}
 	svc, err := credential.New(credential.Config{DB: a.db, Audit: a.audit, Vault: a.vault, Issuer: key, IssuerName: credentialIssuerName,
-		Customers: credentialCustomers{a.ekyc}, Templates: credentialTemplates{a.txauth}, Reauths: credentialReauths{a.txauth}})
+		Customers: credentialCustomers{a.ekyc}, Templates: credentialTemplates{a.txauth}, Reauths: credentialReauths{a.txauth},
+		Notifier: credentialNotifier{a.notify}})
 	if err != nil {
 		return err
 	}
@@ -72,6 +76,22 @@ func (a *app) credentialWeb() *web.CredentialConfig {
 	}
 	return &web.CredentialConfig{Service: a.credential, Policies: credentialPolicies{a},
 		Staff: credentialStaff(a.staff.CheckSession)}
+}
+
+// credentialNotifier adapts package notify to credential.Notifier. The
+// bodies hold opaque ids only: they are sealed under the tenant's own
+// subject, so an erased customer's revocation is still delivered.
+type credentialNotifier struct{ n *notify.Notifier }
+
+var _ credential.Notifier = credentialNotifier{}
+
+func (c credentialNotifier) Notify(ctx context.Context, tx *store.Tx, m credential.Notification) error {
+	_, err := c.n.Enqueue(ctx, tx, notify.Event{ID: m.ID, Kind: m.Kind, Tenant: m.Tenant, URL: m.URL, ContentType: "application/json",
+		Body: m.Body, Subject: vault.SubjectRef{Tenant: m.Tenant, Subject: "credential-events"}})
+	if errors.Is(err, notify.ErrInvalidEvent) {
+		return fmt.Errorf("%w: %w", credential.ErrInvalidInput, err)
+	}
+	return err
 }
 
 type credentialCustomers struct{ e *ekyc.Service }
