@@ -59,9 +59,12 @@ func (a *app) startCredential() error {
 	if a.txauth == nil || a.ekyc == nil {
 		return errors.New("the offline credential needs transaction authentication")
 	}
-	svc, err := credential.New(credential.Config{DB: a.db, Audit: a.audit, Vault: a.vault, Issuer: key, IssuerName: credentialIssuerName,
-		Customers: credentialCustomers{a.ekyc}, Templates: credentialTemplates{a.txauth}, Reauths: credentialReauths{a.txauth},
-		Notifier: credentialNotifier{a.notify}})
+	cfg := credential.Config{DB: a.db, Audit: a.audit, Vault: a.vault, Issuer: key, IssuerName: credentialIssuerName,
+		Customers: credentialCustomers{a.ekyc}, Templates: credentialTemplates{a.txauth}, Reauths: credentialReauths{a.txauth}}
+	if a.notify != nil {
+		cfg.Notifier = credentialNotifier{a.notify}
+	}
+	svc, err := credential.New(cfg)
 	if err != nil {
 		return err
 	}
