@@ -24,7 +24,8 @@ type credentialRow struct {
 func credentialList(rq *Request) error {
 	c := rq.s.cfg.Credentials
 	customer := rq.R.URL.Query().Get("customer")
-	data := map[string]any{"Enabled": c != nil, "Customer": customer, "Rows": []credentialRow{}, "Reasons": credentialRevokeReasons}
+	data := map[string]any{"Enabled": c != nil, "Customer": customer, "Rows": []credentialRow{}, "Reasons": credentialRevokeReasons,
+		"Admin": rq.Principal.Has(deviceRoles...)}
 	if c == nil || customer == "" {
 		return rq.Render(http.StatusOK, "credentials", "credential.title", data)
 	}

@@ -68,6 +68,12 @@ func TestCredentialPages(t *testing.T) {
 	if r := ar.get(Prefix + "/credentials?customer=cus_1"); r.status != http.StatusOK || !strings.Contains(r.body, c1.ID) || !strings.Contains(r.body, c2.ID) {
 		t.Fatalf("GET /credentials (own tenant) = %d, want both credentials\n%s", r.status, r.body)
 	}
+	if r := ar.get(Prefix + "/credentials"); strings.Contains(r.body, "/portal/credentials/devices") {
+		t.Errorf("a reviewer is shown the branch devices link")
+	}
+	if r := e.signedIn("a-admin").get(Prefix + "/credentials"); !strings.Contains(r.body, "/portal/credentials/devices") {
+		t.Errorf("an admin is not shown the branch devices link")
+	}
 	if r := br.get(Prefix + "/credentials?customer=cus_1"); r.status != http.StatusOK || strings.Contains(r.body, c1.ID) {
 		t.Fatalf("GET /credentials (another tenant's customer) = %d, lists it: %v", r.status, strings.Contains(r.body, c1.ID))
 	}
