@@ -4,27 +4,42 @@ import (
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
+	"fmt"
 	"testing"
 	"time"
 )
 
+// benchDims runs fn for the template sizes of the two recognisers (512-D:
+// mfn512, the default; 128-D: resnet128).
+func benchDims(b *testing.B, fn func(b *testing.B, f *fixture)) {
+	for _, dim := range []int{512, 128} {
+		b.Run(fmt.Sprintf("%dD", dim), func(b *testing.B) {
+			f := newFixture(b)
+			f.tpl = randomTemplate(b, 1, dim)
+			fn(b, f)
+		})
+	}
+}
+
 // BenchmarkIssue: Compact + HPKE seal + CWT + COSE_Sign1 (no QR rendering,
 // no store); BenchmarkES256Sign is the bare signature in the same run.
 func BenchmarkIssue(b *testing.B) {
-	f := newFixture(b)
-	for b.Loop() {
-		f.issue(b, "tnt_a", 3, time.Hour)
-	}
+	benchDims(b, func(b *testing.B, f *fixture) {
+		for b.Loop() {
+			f.issue(b, "tnt_a", 3, time.Hour)
+		}
+	})
 }
 
 // BenchmarkIssueWithQR adds the PNG and SVG rendering.
 func BenchmarkIssueWithQR(b *testing.B) {
-	f := newFixture(b)
-	for b.Loop() {
-		if _, err := RenderQR(f.issue(b, "tnt_a", 3, time.Hour).Text); err != nil {
-			b.Fatal(err)
+	benchDims(b, func(b *testing.B, f *fixture) {
+		for b.Loop() {
+			if _, err := RenderQR(f.issue(b, "tnt_a", 3, time.Hour).Text); err != nil {
+				b.Fatal(err)
+			}
 		}
-	}
+	})
 }
 
 func BenchmarkES256Sign(b *testing.B) {
@@ -41,14 +56,15 @@ func BenchmarkES256Sign(b *testing.B) {
 // signature, times, status list, HPKE open, expand), face inference
 // excluded; BenchmarkES256Verify is the bare signature check.
 func BenchmarkVerifyOffline(b *testing.B) {
-	f := newFixture(b)
-	text := f.issue(b, "tnt_a", 3, time.Hour).Text
-	now := time.Now()
-	for b.Loop() {
-		if _, err := f.trust.Verify(text, now); err != nil {
-			b.Fatal(err)
+	benchDims(b, func(b *testing.B, f *fixture) {
+		text := f.issue(b, "tnt_a", 3, time.Hour).Text
+		now := time.Now()
+		for b.Loop() {
+			if _, err := f.trust.Verify(text, now); err != nil {
+				b.Fatal(err)
+			}
 		}
-	}
+	})
 }
 
 func BenchmarkES256Verify(b *testing.B) {

@@ -99,8 +99,12 @@ func Sign(iss *IssuerKey, c Claims, branchPub *ecdh.PublicKey, branchVersion uin
 	if err != nil {
 		return nil, err
 	}
-	return &Issued{Claims: c, COSE: msg, Text: Prefix + base45Encode(msg)}, nil
+	return &Issued{Claims: c, COSE: msg, Text: QRText(msg)}, nil
 }
+
+// QRText is the QR text of a tagged COSE_Sign1 credential: the prefix and
+// its Base45 (what Sign puts in Issued.Text; Parse reverses it).
+func QRText(cose []byte) string { return Prefix + base45Encode(cose) }
 
 // Parsed is a credential whose structure was checked; nothing about its
 // signature, validity or status is known yet.

@@ -77,6 +77,9 @@ type Config struct {
 	Templates  Templates
 	// Reauths enables the face re-authentication basis; nil: eKYC only.
 	Reauths FaceReauths
+	// Notifier delivers lifecycle webhooks; nil: a request naming a
+	// webhook is refused.
+	Notifier Notifier
 	// TTL is a credential's default validity (default 90 days), StatusTTL
 	// how long a branch may use one status list offline (default 72 h).
 	TTL, StatusTTL time.Duration
@@ -182,6 +185,8 @@ type Record struct {
 	RevokedAt    time.Time `json:"-"`
 	RevokeReason string    `json:"revoke_reason,omitempty"`
 	ReplacedBy   string    `json:"replaced_by,omitempty"`
+	// Webhook receives the credential's lifecycle events ("": none).
+	Webhook string `json:"webhook,omitempty"`
 }
 
 // State is "active", "expired" or "revoked" at now.
@@ -205,6 +210,10 @@ type IssueRequest struct {
 	Confirmation string
 	// TTL overrides the default validity (1 hour to 400 days).
 	TTL time.Duration
+	// Webhook receives the credential's issuance and revocation events
+	// (absolute https URL; "": none). A reissued credential keeps its
+	// predecessor's.
+	Webhook string
 }
 
 // Credential is a newly issued credential: its record, the QR text and
@@ -215,7 +224,7 @@ type Credential struct {
 	QR   *QR
 }
 
-const recordCols = `id, tenant_id, customer_id, status_index, model, basis, basis_ref, key_version, issued_at, expires_at, revoked_at, revoke_reason, replaced_by`
+const recordCols = `id, tenant_id, customer_id, status_index, model, basis, basis_ref, key_version, issued_at, expires_at, revoked_at, revoke_reason, replaced_by, webhook`
 
 type rowQuerier interface {
 	QueryRow(ctx context.Context, query string, args ...any) *store.Row
@@ -227,7 +236,7 @@ func scanRecord(row interface{ Scan(...any) error }) (*Record, error) {
 		idx, ver                   int64
 		issued, expires, revokedAt int64
 	)
-	if err := row.Scan(&r.ID, &r.TenantID, &r.CustomerID, &idx, &r.Model, &r.Basis, &r.BasisRef, &ver, &issued, &expires, &revokedAt, &r.RevokeReason, &r.ReplacedBy); err != nil {
+	if err := row.Scan(&r.ID, &r.TenantID, &r.CustomerID, &idx, &r.Model, &r.Basis, &r.BasisRef, &ver, &issued, &expires, &revokedAt, &r.RevokeReason, &r.ReplacedBy, &r.Webhook); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, ErrNotFound
 		}
@@ -283,6 +292,12 @@ func (s *Service) issue(ctx context.Context, a Actor, tenant string, req IssueRe
 	}
 	if ttl < time.Hour || ttl > 400*24*time.Hour {
 		return nil, fmt.Errorf("%w: validity must be 1 hour to 400 days", ErrInvalidInput)
+	}
+	if err := checkWebhook(req.Webhook); err != nil {
+		return nil, err
+	}
+	if req.Webhook != "" && s.cfg.Notifier == nil {
+		return nil, fmt.Errorf("%w: webhooks are not configured on this server", ErrInvalidInput)
 	}
 	cu, err := s.cfg.Customers.Customer(ctx, tenant, req.Customer)
 	if err != nil {
@@ -348,15 +363,18 @@ func (s *Service) issue(ctx context.Context, a Actor, tenant string, req IssueRe
 			return err
 		}
 		r := Record{ID: c.ID(), TenantID: tenant, CustomerID: cu.ID, StatusIndex: idx, Model: c.Model, Basis: req.Basis,
-			BasisRef: basisRef, KeyVersion: bk.version, IssuedAt: now, ExpiresAt: time.Unix(c.Expiry, 0)}
-		if _, err := tx.Exec(ctx, `INSERT INTO credentials (`+recordCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', '')`,
-			r.ID, tenant, cu.ID, int64(idx), r.Model, r.Basis, r.BasisRef, int64(r.KeyVersion), store.Micros(now), store.Micros(r.ExpiresAt)); err != nil {
+			BasisRef: basisRef, KeyVersion: bk.version, IssuedAt: now, ExpiresAt: time.Unix(c.Expiry, 0), Webhook: req.Webhook}
+		if _, err := tx.Exec(ctx, `INSERT INTO credentials (`+recordCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', '', ?)`,
+			r.ID, tenant, cu.ID, int64(idx), r.Model, r.Basis, r.BasisRef, int64(r.KeyVersion), store.Micros(now), store.Micros(r.ExpiresAt), r.Webhook); err != nil {
 			return err
 		}
 		if replaces != "" {
 			if err := s.revokeIn(ctx, tx, a, tenant, replaces, ReasonReissued, r.ID); err != nil {
 				return err
 			}
+		}
+		if err := s.announce(ctx, tx, &r, Event{Type: EventIssued, At: now, Basis: r.Basis, ExpiresAt: r.ExpiresAt, Replaces: replaces}); err != nil {
+			return err
 		}
 		out = &Credential{Record: r, Text: is.Text, QR: qr}
 		return s.record(ctx, tx, a, tenant, "credential.issue", r.ID, audit.OutcomeOK, map[string]string{
@@ -429,8 +447,9 @@ func (s *Service) revokeIn(ctx context.Context, tx *store.Tx, a Actor, tenant, i
 	if !r.RevokedAt.IsZero() {
 		return fmt.Errorf("%w: already revoked", ErrState)
 	}
+	now := s.cfg.Now()
 	res, err := tx.Exec(ctx, `UPDATE credentials SET revoked_at = ?, revoke_reason = ?, replaced_by = ? WHERE id = ? AND revoked_at = 0`,
-		store.Micros(s.cfg.Now()), reason, replacedBy, id)
+		store.Micros(now), reason, replacedBy, id)
 	if err != nil {
 		return err
 	}
@@ -441,6 +460,9 @@ func (s *Service) revokeIn(ctx context.Context, tx *store.Tx, a Actor, tenant, i
 		return err
 	}
 	if _, err := tx.Exec(ctx, `UPDATE credential_tenants SET seq = seq + 1 WHERE tenant_id = ?`, tenant); err != nil {
+		return err
+	}
+	if err := s.announce(ctx, tx, r, Event{Type: EventRevoked, At: now.UTC().Truncate(time.Second), Reason: reason, ReplacedBy: replacedBy}); err != nil {
 		return err
 	}
 	return s.record(ctx, tx, a, tenant, "credential.revoke", id, audit.OutcomeOK, map[string]string{"reason": reason, "replaced_by": replacedBy})
@@ -456,7 +478,7 @@ func (s *Service) Reissue(ctx context.Context, a Actor, tenant, id string) (*Cre
 	if !r.RevokedAt.IsZero() {
 		return nil, fmt.Errorf("%w: a revoked credential is not reissued; issue a new one", ErrState)
 	}
-	return s.issue(ctx, a, tenant, IssueRequest{Customer: r.CustomerID, Basis: BasisEKYC}, id)
+	return s.issue(ctx, a, tenant, IssueRequest{Customer: r.CustomerID, Basis: BasisEKYC, Webhook: r.Webhook}, id)
 }
 
 // RevokeShredded revokes (reason subject_shredded) every unrevoked

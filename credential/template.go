@@ -7,9 +7,9 @@ package credential
 //	v[i]   ≈ q[i] * scale / 127, then L2-normalised again
 //
 // so a 128-D template is 133 bytes instead of 512 (float32) and a 512-D
-// one 517. The accuracy cost is measured on real faces
-// (TestQuantisationCost, docs/credential.md): the cosine between a
-// quantised template and another face moves by a few thousandths at most.
+// one 517. The accuracy cost is measured on LFW with the default 512-D
+// recogniser (`face evaluate-lfw --quantised`, docs/credential.md): the
+// cosine of a pair moves by 0.0013 at most, and no error rate moves.
 
 import (
 	"encoding/binary"

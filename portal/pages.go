@@ -12,6 +12,10 @@ func pages() []Route {
 		{Method: get, Path: "/account", Handle: accountShow, Nav: "nav.account", Hint: "hint.account"},
 		{Method: get, Path: "/monitor", Handle: monitorShow, Roles: monitorRoles, Nav: "nav.monitor", Hint: "hint.monitor"},
 		{Method: post, Path: "/monitor/action", Handle: monitorAction, Roles: monitorRoles},
+		{Method: get, Path: "/credentials", Handle: credentialList, Roles: credentialRoles, Nav: "nav.credentials", Hint: "hint.credentials"},
+		{Method: post, Path: "/credentials/revoke", Handle: credentialRevoke, Roles: credentialRoles},
+		{Method: get, Path: "/credentials/devices", Handle: credentialDevices, Roles: deviceRoles, Hint: "hint.credential_devices"},
+		{Method: post, Path: "/credentials/devices", Handle: credentialDeviceAction, Roles: deviceRoles},
 
 		{Method: get, Path: "/login", Handle: loginShow, Public: true},
 		{Method: post, Path: "/login", Handle: loginCheck, Public: true},

@@ -84,6 +84,9 @@ type Config struct {
 	// Monitor is transaction authentication's monitoring queue (package
 	// txauth); nil shows the monitoring page empty, with a note.
 	Monitor Monitor
+	// Credentials is the offline face credential service (package
+	// credential); nil shows its pages empty, with a note.
+	Credentials Credentials
 	// TenantName names a tenant for display (optional; the id otherwise).
 	TenantName func(ctx context.Context, tenantID string) (string, error)
 	// AuditLog reads the audit log back for the audit pages and the trails

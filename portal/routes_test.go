@@ -71,10 +71,15 @@ var tenantKind = ObjectKind[string]{
 func withTestRoutes(c *Config) { c.extra = testRoutes() }
 
 var routeSpecs = map[string]routeSpec{
-	"GET /{$}":                   {},
-	"GET /account":               {},
-	"GET /monitor":               {},
-	"POST /monitor/action":       {body: url.Values{"action": {"hold"}, "id": {"cf_none"}}},
+	"GET /{$}":             {},
+	"GET /account":         {},
+	"GET /monitor":         {},
+	"POST /monitor/action": {body: url.Values{"action": {"hold"}, "id": {"cf_none"}}},
+	// Offline face credentials (credential_test.go).
+	"GET /credentials":           {},
+	"POST /credentials/revoke":   {body: url.Values{"id": {"crd_none"}, "reason": {"lost_phone"}}},
+	"GET /credentials/devices":   {},
+	"POST /credentials/devices":  {body: url.Values{"action": {"approve"}, "id": {"bdv_none"}}},
 	"GET /login":                 {},
 	"POST /login":                {body: url.Values{"username": {"x"}, "password": {"y"}, "code": {"123456"}}},
 	"POST /logout":               {},

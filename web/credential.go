@@ -128,6 +128,7 @@ func (s *Server) crIssue(w http.ResponseWriter, r *http.Request) error {
 		Basis        string `json:"basis"`
 		Confirmation string `json:"confirmation"`
 		TTLDays      int    `json:"ttl_days"`
+		Webhook      string `json:"webhook"`
 	}
 	if err := decodeJSON(w, r, DefaultMaxBody, &in); err != nil {
 		return err
@@ -137,7 +138,7 @@ func (s *Server) crIssue(w http.ResponseWriter, r *http.Request) error {
 	}
 	p, a := crActor(r)
 	c, err := s.cfg.Credential.Service.Issue(r.Context(), a, p.TenantID, credential.IssueRequest{Customer: in.Customer, Basis: in.Basis,
-		Confirmation: in.Confirmation, TTL: time.Duration(in.TTLDays) * 24 * time.Hour})
+		Confirmation: in.Confirmation, TTL: time.Duration(in.TTLDays) * 24 * time.Hour, Webhook: in.Webhook})
 	if err != nil {
 		return credentialProblem(err)
 	}

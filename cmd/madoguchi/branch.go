@@ -26,6 +26,7 @@ import (
 	_ "image/jpeg"
 	_ "image/png"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -165,11 +166,19 @@ func branchServe(ctx context.Context, e *env, args []string) error {
 	kids := fs.String("issuer-kid", "", "comma-separated issuer key ids this device trusts (GET /v1/credential/issuer-keys)")
 	listen := fs.String("listen", "127.0.0.1:8090", "the page's address (loopback only)")
 	every := fs.Duration("sync-interval", 30*time.Second, "how often to try the server")
+	var mode string
+	envString(fs, e, &mode, "mode", "MADOGUCHI_MODE", modeDevelopment, "development (starts without usable trust, refusing every credential) or production (refuses to start without it)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *device == "" || *kids == "" {
 		return usageError{"branch serve: --device and --issuer-kid are required"}
+	}
+	if mode != modeDevelopment && mode != modeProduction {
+		return usageError{fmt.Sprintf("branch serve: mode %q: want %s or %s", mode, modeDevelopment, modeProduction)}
+	}
+	if mode == modeProduction && *server == "" {
+		return usageError{"branch serve: production mode needs --server (the status list must be refreshed)"}
 	}
 	host, _, err := net.SplitHostPort(*listen)
 	if err != nil || !(host == "127.0.0.1" || host == "::1" || host == "localhost") {
@@ -203,13 +212,8 @@ func branchServe(ctx context.Context, e *env, args []string) error {
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
 	b := &branchApp{log: log, dir: *dir, server: strings.TrimRight(*server, "/"), device: *device, counter: counter, db: db, audit: lg,
 		signer: ns, client: &http.Client{Timeout: 10 * time.Second}}
-	if raw, err := readCapped(filepath.Join(*dir, branchBundle), 16<<20); err == nil {
-		var bd credential.Bundle
-		if err := json.Unmarshal(raw, &bd); err != nil {
-			log.Warn("cached trust bundle unreadable", "err", err)
-		} else if err := counter.Install(&bd); err != nil {
-			log.Warn("cached trust bundle refused", "err", err)
-		}
+	if err := b.startTrust(ctx, mode == modeProduction); err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -230,6 +234,58 @@ func branchServe(ctx context.Context, e *env, args []string) error {
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	return nil
+}
+
+// startTrust gives the counter its trust before the page opens: the cached
+// bundle, then, if that is not usable, one sync with the server. It fails
+// closed in production: a cached bundle that does not verify, or no usable
+// trust at all (no status list, an expired one, no branch key, no policy
+// for the engine's model), is a start-up error. In development the counter
+// starts anyway and refuses every credential until it has trust (the page
+// shows why).
+func (b *branchApp) startTrust(ctx context.Context, production bool) error {
+	raw, err := readCapped(filepath.Join(b.dir, branchBundle), 16<<20)
+	switch {
+	case err == nil:
+		var bd credential.Bundle
+		if err = json.Unmarshal(raw, &bd); err == nil {
+			err = b.counter.Install(&bd)
+		}
+		if err != nil && production {
+			return fmt.Errorf("production mode: the cached trust bundle %s is refused: %w", branchBundle, err)
+		} else if err != nil {
+			b.log.Warn("cached trust bundle refused", "err", err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("cached trust bundle: %w", err)
+	}
+	if !b.counter.Status().Ready {
+		b.syncOnce(ctx)
+	}
+	st := b.counter.Status()
+	if st.Ready {
+		return nil
+	}
+	why := "no status list"
+	switch {
+	case st.Tenant != "" && !st.StatusValid:
+		why = "the status list has expired"
+	case st.PolicyError != "":
+		why = "no branch policy: " + st.PolicyError
+	case st.Tenant != "":
+		why = "no branch policy for the model " + st.Model
+	}
+	b.mu.Lock()
+	last := b.lastErr
+	b.mu.Unlock()
+	if last != "" {
+		why += " (server: " + last + ")"
+	}
+	if production {
+		return fmt.Errorf("production mode: the counter has no usable trust: %s; connect it to the server and start again", why)
+	}
+	b.log.Warn("DEVELOPMENT: the counter starts without usable trust and refuses every credential", "why", why)
 	return nil
 }
 

@@ -7,8 +7,8 @@ package main
 // policy is the tenant's eKYC policy with the server's face calibration.
 //
 // Keys: <data>/keys/credential-issuer.key (ES256, PKCS#8, 0600), generated
-// in development; in production a missing key disables credentials with a
-// warning (nothing is issued without it).
+// in development; in production a missing key is a start-up error (fail
+// closed, like every other key: docs/credential.md, "Keys").
 
 import (
 	"context"
@@ -23,8 +23,11 @@ import (
 	"github.com/madoguchi/madoguchi/credential"
 	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/face"
+	"github.com/madoguchi/madoguchi/notify"
 	"github.com/madoguchi/madoguchi/staff"
+	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/txauth"
+	"github.com/madoguchi/madoguchi/vault"
 	"github.com/madoguchi/madoguchi/web"
 )
 
@@ -33,9 +36,6 @@ const credentialIssuerName = "madoguchi.local"
 
 // startCredential builds the credential service; a.txauth must be set.
 func (a *app) startCredential() error {
-	if a.txauth == nil || a.ekyc == nil {
-		return errors.New("the offline credential needs transaction authentication")
-	}
 	path := filepath.Join(a.data.keysDir(), "credential-issuer.key")
 	var (
 		key *credential.IssuerKey
@@ -44,8 +44,7 @@ func (a *app) startCredential() error {
 	if a.mode == modeProduction {
 		key, err = credential.LoadIssuerKey(path)
 		if errors.Is(err, fs.ErrNotExist) {
-			a.log.Warn("offline face credentials disabled: no issuer key", "path", path)
-			return nil
+			return fmt.Errorf("production mode: offline credential issuer key %s is missing: %w", path, err)
 		}
 	} else {
 		var created bool
@@ -57,8 +56,15 @@ func (a *app) startCredential() error {
 	if err != nil {
 		return err
 	}
-	svc, err := credential.New(credential.Config{DB: a.db, Audit: a.audit, Vault: a.vault, Issuer: key, IssuerName: credentialIssuerName,
-		Customers: credentialCustomers{a.ekyc}, Templates: credentialTemplates{a.txauth}, Reauths: credentialReauths{a.txauth}})
+	if a.txauth == nil || a.ekyc == nil {
+		return errors.New("the offline credential needs transaction authentication")
+	}
+	cfg := credential.Config{DB: a.db, Audit: a.audit, Vault: a.vault, Issuer: key, IssuerName: credentialIssuerName,
+		Customers: credentialCustomers{a.ekyc}, Templates: credentialTemplates{a.txauth}, Reauths: credentialReauths{a.txauth}}
+	if a.notify != nil {
+		cfg.Notifier = credentialNotifier{a.notify}
+	}
+	svc, err := credential.New(cfg)
 	if err != nil {
 		return err
 	}
@@ -73,6 +79,22 @@ func (a *app) credentialWeb() *web.CredentialConfig {
 	}
 	return &web.CredentialConfig{Service: a.credential, Policies: credentialPolicies{a},
 		Staff: credentialStaff(a.staff.CheckSession)}
+}
+
+// credentialNotifier adapts package notify to credential.Notifier. The
+// bodies hold opaque ids only: they are sealed under the tenant's own
+// subject, so an erased customer's revocation is still delivered.
+type credentialNotifier struct{ n *notify.Notifier }
+
+var _ credential.Notifier = credentialNotifier{}
+
+func (c credentialNotifier) Notify(ctx context.Context, tx *store.Tx, m credential.Notification) error {
+	_, err := c.n.Enqueue(ctx, tx, notify.Event{ID: m.ID, Kind: m.Kind, Tenant: m.Tenant, URL: m.URL, ContentType: "application/json",
+		Body: m.Body, Subject: vault.SubjectRef{Tenant: m.Tenant, Subject: "credential-events"}})
+	if errors.Is(err, notify.ErrInvalidEvent) {
+		return fmt.Errorf("%w: %w", credential.ErrInvalidInput, err)
+	}
+	return err
 }
 
 type credentialCustomers struct{ e *ekyc.Service }

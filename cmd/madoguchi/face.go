@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/madoguchi/madoguchi/credential"
 	"github.com/madoguchi/madoguchi/face"
 	"github.com/madoguchi/madoguchi/face/imageio"
 )
@@ -535,7 +536,7 @@ func targetOf(p face.DETPoint, ev face.Evaluation) float64 {
 }
 
 func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoader) error {
-	fs := newFlagSet(e, "face evaluate-lfw", "face evaluate-lfw --lfw FOLDER --pairs FILE [--also-faceapi] [--detector ...] [--align ...]")
+	fs := newFlagSet(e, "face evaluate-lfw", "face evaluate-lfw --lfw FOLDER --pairs FILE [--also-faceapi] [--quantised] [--detector ...] [--align ...]")
 	var ef engineFlags
 	ef.register(fs)
 	lfw := fs.String("lfw", "", "LFW image `folder` (<Name>/<Name>_NNNN.jpg)")
@@ -549,6 +550,7 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 	allPairs := fs.Bool("all-pairs", false, "also compare every pair of analysed images (same folder = genuine), which resolves lower FMRs than the 3,000 impostor pairs")
 	perIdentity := fs.Int("max-per-identity", 10, "with --all-pairs, use at most this many images per person (by sorted name)")
 	cacheOnly := fs.Bool("cache-only", false, "analyse nothing: evaluate only the pairs whose images are in --cache-in (a partial run; says how many)")
+	quantised := fs.Bool("quantised", false, "also score the templates as an offline face credential carries them (credential.Compact, int8 with one scale; docs/credential.md)")
 	cacheOut := fs.String("cache-out", "", "append per-image results (biometric templates: keep the file private) to this `file`, so that runs can be split and resumed")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -704,7 +706,30 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 	}
 	fmt.Fprintf(e.stdout, "images %d, face found only by the fallback threshold %d, failed to acquire %d (%.2f %%), pairs touching a failure %d of %d\n",
 		len(files), fallbacks, len(failed), 100*float64(len(failed))/float64(len(files)), missingPairs, n)
-	for k := 0; k <= len(also); k++ {
+	if *quantised {
+		// One more column: the recogniser's own templates through the
+		// credential's compact form and back.
+		for f, ts := range tpl {
+			q, err := credential.Compact(ts[0])
+			if err != nil {
+				return err
+			}
+			qt, err := credential.Expand(ts[0].Model(), q)
+			if err != nil {
+				return err
+			}
+			tpl[f] = append(ts, qt)
+		}
+	}
+	columns := len(also) + 1
+	if *quantised {
+		columns++
+	}
+	var plain []float64 // k = 0's scores, for the quantised column's deltas
+	for k := range columns {
+		if *quantised && k == columns-1 {
+			fmt.Fprintf(e.stdout, "\nquantised as in an offline credential (credential.Compact):")
+		}
 		scores := make([]float64, n)
 		genuine := make([]bool, n)
 		var gen, imp []float64
@@ -726,6 +751,16 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 			} else {
 				imp = append(imp, s)
 			}
+		}
+		if k == 0 {
+			plain = scores
+		} else if *quantised && k == columns-1 {
+			var worst, sum float64
+			for i := range scores {
+				d := math.Abs(scores[i] - plain[i])
+				worst, sum = max(worst, d), sum+d
+			}
+			fmt.Fprintf(e.stdout, "\n|cosine(quantised) - cosine(float32)| over %d pairs: mean %.5f, max %.5f", n, sum/float64(n), worst)
 		}
 		acc, sd := face.TenFoldAccuracy(scores, genuine, func(i int) int { return pairFold[i] })
 		fmt.Fprintf(e.stdout, "\nmodel %s\n10-fold accuracy %.2f %% ± %.2f %%\n", model, 100*acc, 100*sd)

@@ -240,6 +240,15 @@ func TestFaceEvaluateLFW(t *testing.T) {
 	if got := out2.String(); got != strings.Join(kept, "\n") {
 		t.Errorf("evaluate-lfw from cache printed\n%s\nwant\n%s", got, strings.Join(kept, "\n"))
 	}
+	// --quantised adds the templates as an offline credential carries them.
+	e, out3, _ := testEnv()
+	if err := faceEvaluateLFW(context.Background(), e, append(args, "--cache-in", cache, "--quantised"), testLoader(t)); err != nil {
+		t.Fatal(err)
+	}
+	if q := out3.String(); !strings.HasPrefix(q, out2.String()[:strings.Index(out2.String(), "all pairs of")]) ||
+		!strings.Contains(q, "quantised as in an offline credential (credential.Compact):\n|cosine(quantised) - cosine(float32)| over 40 pairs: mean 0.0") {
+		t.Errorf("evaluate-lfw --quantised printed\n%s", q)
+	}
 	fh, err := os.Open(cal)
 	if err != nil {
 		t.Fatal(err)

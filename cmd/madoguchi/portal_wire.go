@@ -154,6 +154,9 @@ func (a *app) portalMount(p portalFlags, publicURL string) (*web.Mount, error) {
 	if a.txauth != nil {
 		cfg.Monitor = a.txauth
 	}
+	if a.credential != nil {
+		cfg.Credentials = a.credential
+	}
 	if p.passkeys == "on" {
 		if p.url == "" {
 			p.url = publicURL

@@ -170,6 +170,10 @@ try {
   check('navigation for a reviewer', navLinks.includes('ホーム') && navLinks.includes('アカウント'), JSON.stringify(navLinks));
   await shot(page, 'home-reviewer');
   await axe(page, 'home');
+  // The offline face credential look-up (portal/credential_list.go), empty.
+  await page.goto(opt.url + '/portal/credentials?customer=cus_none');
+  await shot(page, 'credentials');
+  await axe(page, 'credentials');
 
   // 4. Cookie flags, and no script can read them.
   const cookies = await context.cookies();
