@@ -78,7 +78,11 @@ type TxAuthService interface {
 	LockAccount(ctx context.Context, st txauth.Staff, tenant, customer string) error
 	UnlockAccount(ctx context.Context, st txauth.Staff, tenant, customer string) error
 	RequestUnlock(ctx context.Context, st txauth.Staff, tenant, card, session string) (*txauth.Unlock, error)
-	ApproveUnlock(ctx context.Context, st txauth.Staff, id string) (*txauth.Card, error)
+	RequestFaceUnlock(ctx context.Context, st txauth.Staff, tenant, customer, session string) (*txauth.Unlock, error)
+	ApproveUnlock(ctx context.Context, st txauth.Staff, id string) (*txauth.Unlock, error)
+	Unlocks(ctx context.Context, st txauth.Staff, state string) ([]txauth.Unlock, error)
+	Locks(ctx context.Context, st txauth.Staff) ([]txauth.Lock, error)
+	Callbacks(ctx context.Context, st txauth.Staff) ([]txauth.Callback, error)
 }
 
 var _ TxAuthService = (*txauth.Service)(nil)
@@ -141,6 +145,10 @@ func (s *Server) txauthRoutes() {
 		s.mux.Handle("POST /v1/txauth/monitor/confirmations/{id}/{action}", m(s.txHoldAction))
 		s.mux.Handle("POST /v1/txauth/monitor/customers/{id}/{action}", m(s.txAccountAction))
 		s.mux.Handle("POST /v1/txauth/monitor/cards/{id}/unlock-requests", m(s.txRequestUnlock))
+		s.mux.Handle("POST /v1/txauth/monitor/customers/{id}/face/unlock-requests", m(s.txRequestFaceUnlock))
+		s.mux.Handle("GET /v1/txauth/monitor/unlock-requests", m(s.txUnlocks))
+		s.mux.Handle("GET /v1/txauth/monitor/locks", m(s.txLocks))
+		s.mux.Handle("GET /v1/txauth/monitor/callbacks", m(s.txCallbacks))
 		s.mux.Handle("POST /v1/txauth/monitor/unlock-requests/{id}/approve", m(s.txApproveUnlock))
 	}
 }
@@ -171,7 +179,7 @@ func txauthProblem(err error) error {
 	case errors.Is(err, txauth.ErrToken):
 		p = errUnauthorized("The confirmation link is invalid.")
 	case errors.Is(err, txauth.ErrLocked):
-		p = newProblem(http.StatusLocked, "txauth-locked", "Locked", "The image card or the account is locked; the customer must contact the bank.")
+		p = newProblem(http.StatusLocked, "txauth-locked", "Locked", "The image card, face re-authentication or the account is locked; the customer must contact the bank.")
 	case errors.Is(err, txauth.ErrReplay):
 		p = newProblem(http.StatusConflict, "txauth-replay", "Already answered", "This challenge was already answered; ask for the current one.")
 	case errors.Is(err, txauth.ErrExpired):
@@ -182,6 +190,10 @@ func txauthProblem(err error) error {
 		p = newProblem(http.StatusUnprocessableEntity, "txauth-face", "Face re-authentication refused", "The live selfie did not pass; start again.")
 		for _, r := range fe.Reasons {
 			p.Errors = append(p.Errors, FieldError{Field: "reason", Detail: r})
+		}
+		p.Errors = append(p.Errors, FieldError{Field: "attempts_left", Detail: strconv.Itoa(fe.AttemptsLeft)})
+		if fe.Locked {
+			p.Errors = append(p.Errors, FieldError{Field: "locked", Detail: "true"})
 		}
 	case errors.Is(err, txauth.ErrBusy):
 		p = errUnavailable("The face engine is busy; retry shortly.", 2)
@@ -642,6 +654,17 @@ func (s *Server) txAccountAction(w http.ResponseWriter, r *http.Request, st txau
 }
 
 func (s *Server) txRequestUnlock(w http.ResponseWriter, r *http.Request, st txauth.Staff) error {
+	return s.txFileUnlock(w, r, st, s.cfg.TxAuth.Service.RequestUnlock)
+}
+
+func (s *Server) txRequestFaceUnlock(w http.ResponseWriter, r *http.Request, st txauth.Staff) error {
+	return s.txFileUnlock(w, r, st, s.cfg.TxAuth.Service.RequestFaceUnlock)
+}
+
+// txFileUnlock files a dual-control unlock of the locked object in the
+// path (a card, or a customer's face re-authentication).
+func (s *Server) txFileUnlock(w http.ResponseWriter, r *http.Request, st txauth.Staff,
+	file func(ctx context.Context, st txauth.Staff, tenant, object, session string) (*txauth.Unlock, error)) error {
 	var in struct {
 		Tenant         string `json:"tenant"`
 		Reverification string `json:"reverification_session"`
@@ -649,7 +672,7 @@ func (s *Server) txRequestUnlock(w http.ResponseWriter, r *http.Request, st txau
 	if err := decodeJSON(w, r, DefaultMaxBody, &in); err != nil {
 		return err
 	}
-	u, err := s.cfg.TxAuth.Service.RequestUnlock(r.Context(), st, in.Tenant, r.PathValue("id"), in.Reverification)
+	u, err := file(r.Context(), st, in.Tenant, r.PathValue("id"), in.Reverification)
 	if err != nil {
 		return err
 	}
@@ -657,12 +680,43 @@ func (s *Server) txRequestUnlock(w http.ResponseWriter, r *http.Request, st txau
 	return nil
 }
 
-func (s *Server) txApproveUnlock(w http.ResponseWriter, r *http.Request, st txauth.Staff) error {
-	c, err := s.cfg.TxAuth.Service.ApproveUnlock(r.Context(), st, r.PathValue("id"))
+func (s *Server) txUnlocks(w http.ResponseWriter, r *http.Request, st txauth.Staff) error {
+	state := r.URL.Query().Get("state")
+	if state == "" {
+		state = "pending"
+	}
+	us, err := s.cfg.TxAuth.Service.Unlocks(r.Context(), st, state)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toCardJSON(c))
+	writeJSON(w, http.StatusOK, map[string]any{"unlock_requests": us})
+	return nil
+}
+
+func (s *Server) txLocks(w http.ResponseWriter, r *http.Request, st txauth.Staff) error {
+	ls, err := s.cfg.TxAuth.Service.Locks(r.Context(), st)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"locks": ls})
+	return nil
+}
+
+func (s *Server) txCallbacks(w http.ResponseWriter, r *http.Request, st txauth.Staff) error {
+	cs, err := s.cfg.TxAuth.Service.Callbacks(r.Context(), st)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"callbacks": cs})
+	return nil
+}
+
+func (s *Server) txApproveUnlock(w http.ResponseWriter, r *http.Request, st txauth.Staff) error {
+	u, err := s.cfg.TxAuth.Service.ApproveUnlock(r.Context(), st, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, u)
 	return nil
 }
 
