@@ -12,6 +12,10 @@ func pages() []Route {
 		{Method: get, Path: "/account", Handle: accountShow, Nav: "nav.account", Hint: "hint.account"},
 		{Method: get, Path: "/monitor", Handle: monitorShow, Roles: monitorRoles, Nav: "nav.monitor", Hint: "hint.monitor"},
 		{Method: post, Path: "/monitor/action", Handle: monitorAction, Roles: monitorRoles},
+		{Method: get, Path: "/monitor/locks", Handle: txauthLocksShow, Roles: monitorRoles, Hint: "hint.txauth.locks"},
+		{Method: post, Path: "/monitor/locks", Handle: txauthLocksAction, Roles: monitorRoles},
+		{Method: get, Path: "/monitor/callbacks", Handle: txauthCallbacksShow, Roles: monitorRoles, Hint: "hint.txauth.callbacks"},
+		{Method: post, Path: "/monitor/callbacks", Handle: txauthCallbackRecord, Roles: monitorRoles},
 
 		{Method: get, Path: "/login", Handle: loginShow, Public: true},
 		{Method: post, Path: "/login", Handle: loginCheck, Public: true},

@@ -84,6 +84,10 @@ type Config struct {
 	// Monitor is transaction authentication's monitoring queue (package
 	// txauth); nil shows the monitoring page empty, with a note.
 	Monitor Monitor
+	// TxAuth is transaction authentication for the lock, unlock and
+	// call-back pages (txauth_locks.go, txauth_callbacks.go); nil shows
+	// them empty, with a note.
+	TxAuth TxAuthStaff
 	// TenantName names a tenant for display (optional; the id otherwise).
 	TenantName func(ctx context.Context, tenantID string) (string, error)
 	// AuditLog reads the audit log back for the audit pages and the trails
