@@ -25,7 +25,8 @@
 //     challenge candidates, call-back notes) is sealed under the customer's
 //     data subject; shredding the subject makes all of it unreadable
 //     (ErrShredded). The payees, devices and networks a customer confirmed
-//     before are kept only as labelled SHA-256.
+//     before are kept only as keyed digests (Config.Digests, HMAC-SHA256
+//     under the server's reuse secret); without a key New fails.
 //   - Image cards: a random arrangement of the 50 Pictures, sealed; printed
 //     only before mailing; activated by one correct answer after delivery,
 //     which refuses the legacy method for that customer; locked after the
