@@ -225,20 +225,30 @@ func (s *Service) DevicePending(ctx context.Context, token string) ([]Pending, e
 			if slices.Contains(c.Satisfied, FactorDevice) {
 				continue
 			}
-			t, err := s.openTransaction(ctx, tx, c)
+			p, err := s.pendingItem(ctx, tx, c)
 			if err != nil {
 				return err
 			}
-			var nonce []byte
-			if err := tx.QueryRow(ctx, `SELECT nonce FROM txauth_device_nonces WHERE confirmation_id = ?`, c.ID).Scan(&nonce); err != nil {
-				return err
-			}
-			out = append(out, Pending{Confirmation: c.ID, Transaction: t, Hash: b64(c.TxHash[:]), Nonce: b64(nonce), ExpiresAt: c.ExpiresAt})
+			out = append(out, *p)
 		}
 		return s.record(ctx, tx, Actor{Kind: audit.ActorSystem, ID: "device:" + d.id}, d.tenant, "txauth.device.poll", d.id, audit.OutcomeOK,
 			map[string]string{"pending": fmt.Sprint(len(out))})
 	})
 	return out, err
+}
+
+// pendingItem is c as the device shows it: the server's copy of the
+// transaction, its hash and the nonce to sign.
+func (s *Service) pendingItem(ctx context.Context, tx *store.Tx, c *Confirmation) (*Pending, error) {
+	t, err := s.openTransaction(ctx, tx, c)
+	if err != nil {
+		return nil, err
+	}
+	var nonce []byte
+	if err := tx.QueryRow(ctx, `SELECT nonce FROM txauth_device_nonces WHERE confirmation_id = ?`, c.ID).Scan(&nonce); err != nil {
+		return nil, err
+	}
+	return &Pending{Confirmation: c.ID, Transaction: t, Hash: b64(c.TxHash[:]), Nonce: b64(nonce), ExpiresAt: c.ExpiresAt}, nil
 }
 
 // DeviceDecide records the device's signed decision on a confirmation: an

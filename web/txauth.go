@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/credential"
 	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/txauth"
 )
@@ -63,6 +64,8 @@ type TxAuthService interface {
 	RevokeDevice(ctx context.Context, a txauth.Actor, tenant, id string) error
 	DevicePending(ctx context.Context, token string) ([]txauth.Pending, error)
 	DeviceDecide(ctx context.Context, token, confirmation, decision string, signature []byte) (*txauth.Confirmation, error)
+	DeviceQR(ctx context.Context, token string) (string, time.Time, error)
+	DeviceScan(ctx context.Context, deviceToken, code string) (*txauth.Pending, error)
 	JPKIChallenge(ctx context.Context, token, usage string) (*txauth.JPKIChallengeView, error)
 	EnrollFace(ctx context.Context, a txauth.Actor, tenant, customer string) (string, error)
 	FaceStart(ctx context.Context, token string) (*txauth.FaceCapture, error)
@@ -127,6 +130,8 @@ func (s *Server) txauthRoutes() {
 	s.mux.Handle("POST /v1/txauth/page/mismatch", s.handle(s.txMismatch))
 	s.mux.Handle("GET /v1/txauth/device/pending", s.handle(s.txDevicePending))
 	s.mux.Handle("POST /v1/txauth/device/confirmations/{id}", s.handle(s.txDeviceDecide))
+	s.mux.Handle("POST /v1/txauth/device/scan", s.handle(s.txDeviceScan))
+	s.mux.Handle("GET /v1/txauth/page/device/qr", s.handle(s.txDeviceQR))
 	s.mux.Handle("POST /v1/txauth/page/face/start", s.handle(s.txFaceStart))
 	s.mux.Handle("POST /v1/txauth/page/face/frames", s.handle(s.txFaceFrame))
 	s.mux.Handle("POST /v1/txauth/page/face/submit", s.handle(s.txFaceSubmit))
@@ -814,6 +819,53 @@ func (s *Server) txDevicePending(w http.ResponseWriter, r *http.Request) error {
 		return txauthProblem(err)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"pending": list})
+	return nil
+}
+
+// txDeviceQR is the code the confirmation page shows for the registered
+// device to scan, as a PNG (QR level M, credential.RenderQR); its expiry
+// is in Expires-At (RFC 3339).
+func (s *Server) txDeviceQR(w http.ResponseWriter, r *http.Request) error {
+	tok, err := s.pageToken(r)
+	if err != nil {
+		return err
+	}
+	code, exp, err := s.cfg.TxAuth.Service.DeviceQR(r.Context(), tok)
+	if err != nil {
+		return txauthProblem(err)
+	}
+	q, err := credential.RenderQR(code)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Expires-At", exp.UTC().Format(time.RFC3339))
+	_, _ = w.Write(q.PNG)
+	return nil
+}
+
+// txDeviceScan: the registered device's app scanned the page's code.
+func (s *Server) txDeviceScan(w http.ResponseWriter, r *http.Request) error {
+	if err := s.captureLimit(r); err != nil {
+		return err
+	}
+	tok, err := captureCred(r, "Device")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Code string `json:"code"`
+	}
+	if err := decodeJSON(w, r, DefaultMaxBody, &in); err != nil {
+		return err
+	}
+	p, err := s.cfg.TxAuth.Service.DeviceScan(r.Context(), tok, in.Code)
+	if err != nil {
+		return txauthProblem(err)
+	}
+	writeJSON(w, http.StatusOK, p)
 	return nil
 }
 
