@@ -250,6 +250,12 @@ func (s *Service) openLayout(ctx context.Context, q interface {
 	} else if err != nil {
 		return nil, err
 	}
+	return decodeLayout(body)
+}
+
+// decodeLayout parses an opened card layout: a 32-byte seed and the cells
+// holding each of the NumPictures pictures exactly once.
+func decodeLayout(body []byte) (*layout, error) {
 	var lay layout
 	if err := json.Unmarshal(body, &lay); err != nil || len(lay.Seed) != 32 {
 		return nil, errors.New("txauth: stored card layout unreadable")

@@ -81,12 +81,8 @@ const MaxDeviceKey = 256
 // its own app after authenticating the customer there; the key is sealed
 // under the customer's subject.
 func (s *Service) RegisterDevice(ctx context.Context, a Actor, tenant, customerID, name string, publicKey []byte) (*RegisteredDevice, error) {
-	if len(publicKey) == 0 || len(publicKey) > MaxDeviceKey {
-		return nil, fmt.Errorf("%w: public_key must be a DER P-256 key of at most %d bytes", ErrInvalidInput, MaxDeviceKey)
-	}
-	k, err := x509.ParsePKIXPublicKey(publicKey)
-	if pk, ok := k.(*ecdsa.PublicKey); err != nil || !ok || pk.Curve != elliptic.P256() {
-		return nil, fmt.Errorf("%w: public_key must be a DER P-256 key", ErrInvalidInput)
+	if _, err := parseDeviceKey(publicKey); err != nil {
+		return nil, err
 	}
 	if name == "" || !displayText(name, 64) {
 		return nil, fmt.Errorf("%w: name must be 1-64 printable characters", ErrInvalidInput)
@@ -336,9 +332,8 @@ func (s *Service) verifyDevice(ctx context.Context, tx *store.Tx, cu *ekyc.Custo
 	if err != nil {
 		return err
 	}
-	k, err := x509.ParsePKIXPublicKey(der)
-	pk, ok := k.(*ecdsa.PublicKey)
-	if err != nil || !ok {
+	pk, err := parseDeviceKey(der)
+	if err != nil {
 		return errors.New("txauth: stored device key unreadable")
 	}
 	h := DeviceChallenge(c.TxHash, nonce, decision)
@@ -346,6 +341,20 @@ func (s *Service) verifyDevice(ctx context.Context, tx *store.Tx, cu *ekyc.Custo
 		return ErrDeviceSignature
 	}
 	return nil
+}
+
+// parseDeviceKey parses a device's public key: DER SubjectPublicKeyInfo of
+// a P-256 key, at most MaxDeviceKey bytes (ErrInvalidInput otherwise).
+func parseDeviceKey(der []byte) (*ecdsa.PublicKey, error) {
+	if len(der) == 0 || len(der) > MaxDeviceKey {
+		return nil, fmt.Errorf("%w: public_key must be a DER P-256 key of at most %d bytes", ErrInvalidInput, MaxDeviceKey)
+	}
+	k, err := x509.ParsePKIXPublicKey(der)
+	pk, ok := k.(*ecdsa.PublicKey)
+	if err != nil || !ok || pk.Curve != elliptic.P256() {
+		return nil, fmt.Errorf("%w: public_key must be a DER P-256 key", ErrInvalidInput)
+	}
+	return pk, nil
 }
 
 // storeDeviceNonce keeps the confirmation's device nonce (in open's
