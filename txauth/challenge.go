@@ -83,23 +83,19 @@ func (s *Service) Page(ctx context.Context, token string) (*PageView, error) {
 }
 
 func (s *Service) pageView(ctx context.Context, c *Confirmation) (*PageView, error) {
-	v := &PageView{Confirmation: c.ID, Kind: c.Kind, State: c.State, Held: c.Held, ExpiresAt: c.ExpiresAt,
-		Required: c.Required, Satisfied: c.Satisfied, Hash: b64(c.TxHash[:])}
-	var card *Card
+	var (
+		v    *PageView
+		card *Card
+	)
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		if c.Kind == KindTransaction {
-			t, err := s.openTransaction(ctx, tx, c)
-			if err != nil {
-				return err
-			}
-			v.Transaction = t
-		}
+		var err error
 		if c.CardID != "" {
-			var err error
 			if card, err = getCard(ctx, tx, c.TenantID, c.CardID); err != nil {
 				return err
 			}
-			v.CardSerial = card.Serial
+		}
+		if v, err = s.baseView(ctx, tx, c, card); err != nil {
+			return err
 		}
 		return s.record(ctx, tx, pageActor, c.TenantID, "txauth.page.view", c.ID, audit.OutcomeOK, nil)
 	})
@@ -114,6 +110,24 @@ func (s *Service) pageView(ctx context.Context, c *Confirmation) (*PageView, err
 	}
 	if v.Challenge, err = s.challenge(ctx, c, card); err != nil {
 		return nil, err
+	}
+	return v, nil
+}
+
+// baseView is what the page shows of c (the transaction as the server
+// holds it, the card's serial), read in tx; the caller audits the read.
+func (s *Service) baseView(ctx context.Context, tx *store.Tx, c *Confirmation, card *Card) (*PageView, error) {
+	v := &PageView{Confirmation: c.ID, Kind: c.Kind, State: c.State, Held: c.Held, ExpiresAt: c.ExpiresAt,
+		Required: c.Required, Satisfied: c.Satisfied, Hash: b64(c.TxHash[:])}
+	if c.Kind == KindTransaction {
+		t, err := s.openTransaction(ctx, tx, c)
+		if err != nil {
+			return nil, err
+		}
+		v.Transaction = t
+	}
+	if card != nil {
+		v.CardSerial = card.Serial
 	}
 	return v, nil
 }
@@ -345,7 +359,10 @@ func (s *Service) Answer(ctx context.Context, token, challengeID string, picks [
 	if err != nil {
 		return nil, err
 	}
-	var wrong *AnswerError
+	var (
+		wrong   *AnswerError
+		decided *PageView
+	)
 	err = s.inTx(ctx, func(tx *store.Tx) error {
 		var (
 			cardID, cells string
@@ -412,7 +429,18 @@ func (s *Service) Answer(ctx context.Context, token, challengeID string, picks [
 			right = right && k >= 0 && sec.Pictures[i][k] == lay.Cells[cell]
 		}
 		if right {
-			return s.rightAnswer(ctx, tx, c, card, challengeID, cells, now)
+			if err := s.rightAnswer(ctx, tx, c, card, challengeID, cells, now); err != nil {
+				return err
+			}
+			// A decided confirmation's view is built here, covered by the
+			// answer's audit entries: no second audited commit on the
+			// decision path.
+			fresh, err := getConfirmation(ctx, tx, c.TenantID, c.ID)
+			if err != nil || !fresh.State.Final() {
+				return err
+			}
+			decided, err = s.baseView(ctx, tx, fresh, card)
+			return err
 		}
 		var err2 error
 		wrong, err2 = s.wrongAnswer(ctx, tx, &p, c, card, challengeID, now)
@@ -426,6 +454,9 @@ func (s *Service) Answer(ctx context.Context, token, challengeID string, picks [
 	}
 	if wrong != nil {
 		return nil, wrong
+	}
+	if decided != nil {
+		return decided, nil
 	}
 	fresh, err := getConfirmation(ctx, s.db, c.TenantID, c.ID)
 	if err != nil {
