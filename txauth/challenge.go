@@ -84,9 +84,12 @@ func (s *Service) Page(ctx context.Context, token string) (*PageView, error) {
 
 func (s *Service) pageView(ctx context.Context, c *Confirmation) (*PageView, error) {
 	var (
-		v    *PageView
-		card *Card
+		v      *PageView
+		card   *Card
+		locked bool
 	)
+	// The view, its audit entry and the image challenge it shows (found or
+	// made) commit together: one durable transaction per page view.
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		if c.CardID != "" {
@@ -97,19 +100,23 @@ func (s *Service) pageView(ctx context.Context, c *Confirmation) (*PageView, err
 		if v, err = s.baseView(ctx, tx, c, card); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, pageActor, c.TenantID, "txauth.page.view", c.ID, audit.OutcomeOK, nil)
+		if err := s.record(ctx, tx, pageActor, c.TenantID, "txauth.page.view", c.ID, audit.OutcomeOK, nil); err != nil {
+			return err
+		}
+		if c.State.Final() || card == nil || !slices.Contains(c.Required, FactorImageCard) || slices.Contains(c.Satisfied, FactorImageCard) {
+			return nil
+		}
+		if locked = card.Locked(); locked {
+			return nil
+		}
+		v.Challenge, err = s.challenge(ctx, tx, c, card)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if c.State.Final() || card == nil || !slices.Contains(c.Required, FactorImageCard) || slices.Contains(c.Satisfied, FactorImageCard) {
-		return v, nil
-	}
-	if card.Locked() {
+	if locked {
 		return v, fmt.Errorf("%w: the image card is locked", ErrLocked)
-	}
-	if v.Challenge, err = s.challenge(ctx, c, card); err != nil {
-		return nil, err
 	}
 	return v, nil
 }
@@ -132,13 +139,14 @@ func (s *Service) baseView(ctx context.Context, tx *store.Tx, c *Confirmation, c
 	return v, nil
 }
 
-// challenge returns the confirmation's open challenge, or makes one.
-func (s *Service) challenge(ctx context.Context, c *Confirmation, card *Card) (*ChallengeView, error) {
-	p, _, err := loadPolicy(ctx, s.db, c.TenantID)
+// challenge returns the confirmation's open challenge, or makes one, in
+// tx; card is the confirmation's card as read in tx (not locked).
+func (s *Service) challenge(ctx context.Context, tx *store.Tx, c *Confirmation, card *Card) (*ChallengeView, error) {
+	p, _, err := loadPolicy(ctx, tx, c.TenantID)
 	if err != nil {
 		return nil, err
 	}
-	cu, err := s.customer(ctx, c.TenantID, c.CustomerID)
+	cu, err := customerIn(ctx, tx, c.TenantID, c.CustomerID)
 	if err != nil {
 		return nil, err
 	}
@@ -149,10 +157,10 @@ func (s *Service) challenge(ctx context.Context, c *Confirmation, card *Card) (*
 		sealed    []byte
 		expires   int64
 	)
-	err = s.db.QueryRow(ctx, `SELECT id, cells, sealed, expires_at FROM txauth_challenges WHERE confirmation_id = ? AND state = 'open' AND expires_at > ?
+	err = tx.QueryRow(ctx, `SELECT id, cells, sealed, expires_at FROM txauth_challenges WHERE confirmation_id = ? AND state = 'open' AND expires_at > ?
 		ORDER BY created_at DESC LIMIT 1`, c.ID, store.Micros(now)).Scan(&id, &cells, &sealed, &expires)
 	if err == nil {
-		body, err := s.cfg.Vault.Open(ctx, s.db, cu.Subject(), challengeAAD(id), sealed)
+		body, err := s.cfg.Vault.Open(ctx, tx, cu.Subject(), challengeAAD(id), sealed)
 		if err != nil {
 			return nil, err
 		}
@@ -168,14 +176,7 @@ func (s *Service) challenge(ctx context.Context, c *Confirmation, card *Card) (*
 	}
 
 	var view *ChallengeView
-	err = s.db.InTx(ctx, func(tx *store.Tx) error {
-		card, err := getCard(ctx, tx, c.TenantID, card.ID)
-		if err != nil {
-			return err
-		}
-		if card.Locked() {
-			return fmt.Errorf("%w: the image card is locked", ErrLocked)
-		}
+	err = func() error {
 		pair, err := s.pendingCells(ctx, tx, card)
 		if err != nil {
 			return err
@@ -219,7 +220,7 @@ func (s *Service) challenge(ctx context.Context, c *Confirmation, card *Card) (*
 		view = &ChallengeView{ID: id, Cells: labels, Candidates: sec.IDs, ExpiresAt: exp, AttemptsLeft: left}
 		return s.record(ctx, tx, pageActor, c.TenantID, "txauth.card.challenge", id, audit.OutcomeOK,
 			map[string]string{"confirmation": c.ID, "card": card.ID, "cells": labels[0] + "," + labels[1]})
-	})
+	}()
 	return view, err
 }
 
