@@ -388,15 +388,11 @@ func (s *Service) activate(ctx context.Context, tx *store.Tx, c *Card, now time.
 		map[string]string{"customer": c.CustomerID, "replaces": c.Replaces, "legacy": "refused"})
 }
 
+// ensureAccount creates the customer's account row if there is none
+// (concurrent first uses both succeed: the second insert does nothing).
 func (s *Service) ensureAccount(ctx context.Context, tx *store.Tx, tenant, customer string) error {
-	var n int
-	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM txauth_accounts WHERE tenant_id = ? AND customer_id = ?`, tenant, customer).Scan(&n); err != nil {
-		return err
-	}
-	if n > 0 {
-		return nil
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO txauth_accounts (tenant_id, customer_id, legacy_refused_at, locked_at, locked_by) VALUES (?, ?, 0, 0, '')`, tenant, customer)
+	_, err := tx.Exec(ctx, `INSERT INTO txauth_accounts (tenant_id, customer_id, legacy_refused_at, locked_at, locked_by) VALUES (?, ?, 0, 0, '')
+		ON CONFLICT DO NOTHING`, tenant, customer)
 	return err
 }
 

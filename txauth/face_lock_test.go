@@ -241,3 +241,68 @@ func TestFacePolicyLimits(t *testing.T) {
 		t.Errorf("FaceRule{}.maxFailures() = %d, want 5", got)
 	}
 }
+
+// TestFaceRefusalsCountedConcurrently: refusals submitted at once on
+// different confirmations of a customer with no account row yet are each
+// counted (no lost update, no failed first insert), and the lock falls at
+// the limit.
+func TestFaceRefusalsCountedConcurrently(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, withFace)
+		e.svc.cfg.Selfies = e.ekyc
+		cu := e.selfieCustomer(t, "C-FCONC", 41)
+		pol, _, _ := e.svc.Policy(e.ctx, e.tenantA)
+		pol.Require, pol.Face.MaxFailures = []Factor{FactorFace}, 4
+		if _, err := e.svc.SetPolicy(e.ctx, System, e.tenantA, pol); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.EnrollFace(e.ctx, client, e.tenantA, cu.ID); err != nil {
+			t.Fatal(err)
+		}
+		var toks []string
+		for range 4 {
+			cr, err := e.svc.Create(e.ctx, client, e.tenantA, Request{Customer: cu.ID, Transaction: sampleTx()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok := tokenOf(t, cr.ConfirmURL)
+			fc, err := e.svc.FaceStart(e.ctx, tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			nonce := fc.Nonce
+			for _, img := range performance(t, 42, fc.Steps) {
+				if nonce, err = e.svc.FaceFrame(e.ctx, tok, nonce, img); err != nil {
+					t.Fatal(err)
+				}
+			}
+			toks = append(toks, tok)
+		}
+		var (
+			wg     sync.WaitGroup
+			mu     sync.Mutex
+			locked int
+		)
+		for _, tok := range toks {
+			wg.Go(func() {
+				_, err := e.svc.FaceSubmit(e.ctx, tok)
+				var fe *FaceError
+				if !errors.As(err, &fe) {
+					t.Errorf("FaceSubmit = %v, want a refusal", err)
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if fe.Locked {
+					locked++
+				}
+			})
+		}
+		wg.Wait()
+		n, at, err := faceLock(e.ctx, e.db, e.tenantA, cu.ID)
+		if err != nil || n != 4 || at.IsZero() || locked != 1 {
+			t.Errorf("after 4 concurrent refusals: count %d, locked at %v, %d answers said locked, %v; want 4, locked, exactly one", n, at, locked, err)
+		}
+	})
+}
