@@ -16,6 +16,10 @@ func pages() []Route {
 		{Method: post, Path: "/credentials/revoke", Handle: credentialRevoke, Roles: credentialRoles},
 		{Method: get, Path: "/credentials/devices", Handle: credentialDevices, Roles: deviceRoles, Hint: "hint.credential_devices"},
 		{Method: post, Path: "/credentials/devices", Handle: credentialDeviceAction, Roles: deviceRoles},
+		{Method: get, Path: "/monitor/locks", Handle: txauthLocksShow, Roles: monitorRoles, Hint: "hint.txauth.locks"},
+		{Method: post, Path: "/monitor/locks", Handle: txauthLocksAction, Roles: monitorRoles},
+		{Method: get, Path: "/monitor/callbacks", Handle: txauthCallbacksShow, Roles: monitorRoles, Hint: "hint.txauth.callbacks"},
+		{Method: post, Path: "/monitor/callbacks", Handle: txauthCallbackRecord, Roles: monitorRoles},
 
 		{Method: get, Path: "/login", Handle: loginShow, Public: true},
 		{Method: post, Path: "/login", Handle: loginCheck, Public: true},

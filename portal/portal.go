@@ -87,6 +87,10 @@ type Config struct {
 	// Credentials is the offline face credential service (package
 	// credential); nil shows its pages empty, with a note.
 	Credentials Credentials
+	// TxAuth is transaction authentication for the lock, unlock and
+	// call-back pages (txauth_locks.go, txauth_callbacks.go); nil shows
+	// them empty, with a note.
+	TxAuth TxAuthStaff
 	// TenantName names a tenant for display (optional; the id otherwise).
 	TenantName func(ctx context.Context, tenantID string) (string, error)
 	// AuditLog reads the audit log back for the audit pages and the trails

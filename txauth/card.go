@@ -250,6 +250,12 @@ func (s *Service) openLayout(ctx context.Context, q interface {
 	} else if err != nil {
 		return nil, err
 	}
+	return decodeLayout(body)
+}
+
+// decodeLayout parses an opened card layout: a 32-byte seed and the cells
+// holding each of the NumPictures pictures exactly once.
+func decodeLayout(body []byte) (*layout, error) {
 	var lay layout
 	if err := json.Unmarshal(body, &lay); err != nil || len(lay.Seed) != 32 {
 		return nil, errors.New("txauth: stored card layout unreadable")
@@ -382,15 +388,11 @@ func (s *Service) activate(ctx context.Context, tx *store.Tx, c *Card, now time.
 		map[string]string{"customer": c.CustomerID, "replaces": c.Replaces, "legacy": "refused"})
 }
 
+// ensureAccount creates the customer's account row if there is none
+// (concurrent first uses both succeed: the second insert does nothing).
 func (s *Service) ensureAccount(ctx context.Context, tx *store.Tx, tenant, customer string) error {
-	var n int
-	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM txauth_accounts WHERE tenant_id = ? AND customer_id = ?`, tenant, customer).Scan(&n); err != nil {
-		return err
-	}
-	if n > 0 {
-		return nil
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO txauth_accounts (tenant_id, customer_id, legacy_refused_at, locked_at, locked_by) VALUES (?, ?, 0, 0, '')`, tenant, customer)
+	_, err := tx.Exec(ctx, `INSERT INTO txauth_accounts (tenant_id, customer_id, legacy_refused_at, locked_at, locked_by) VALUES (?, ?, 0, 0, '')
+		ON CONFLICT DO NOTHING`, tenant, customer)
 	return err
 }
 

@@ -83,48 +83,70 @@ func (s *Service) Page(ctx context.Context, token string) (*PageView, error) {
 }
 
 func (s *Service) pageView(ctx context.Context, c *Confirmation) (*PageView, error) {
-	v := &PageView{Confirmation: c.ID, Kind: c.Kind, State: c.State, Held: c.Held, ExpiresAt: c.ExpiresAt,
-		Required: c.Required, Satisfied: c.Satisfied, Hash: b64(c.TxHash[:])}
-	var card *Card
+	var (
+		v      *PageView
+		card   *Card
+		locked bool
+	)
+	// The view, its audit entry and the image challenge it shows (found or
+	// made) commit together: one durable transaction per page view.
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		if c.Kind == KindTransaction {
-			t, err := s.openTransaction(ctx, tx, c)
-			if err != nil {
-				return err
-			}
-			v.Transaction = t
-		}
+		var err error
 		if c.CardID != "" {
-			var err error
 			if card, err = getCard(ctx, tx, c.TenantID, c.CardID); err != nil {
 				return err
 			}
-			v.CardSerial = card.Serial
 		}
-		return s.record(ctx, tx, pageActor, c.TenantID, "txauth.page.view", c.ID, audit.OutcomeOK, nil)
+		if v, err = s.baseView(ctx, tx, c, card); err != nil {
+			return err
+		}
+		if err := s.record(ctx, tx, pageActor, c.TenantID, "txauth.page.view", c.ID, audit.OutcomeOK, nil); err != nil {
+			return err
+		}
+		if c.State.Final() || card == nil || !slices.Contains(c.Required, FactorImageCard) || slices.Contains(c.Satisfied, FactorImageCard) {
+			return nil
+		}
+		if locked = card.Locked(); locked {
+			return nil
+		}
+		v.Challenge, err = s.challenge(ctx, tx, c, card)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if c.State.Final() || card == nil || !slices.Contains(c.Required, FactorImageCard) || slices.Contains(c.Satisfied, FactorImageCard) {
-		return v, nil
-	}
-	if card.Locked() {
+	if locked {
 		return v, fmt.Errorf("%w: the image card is locked", ErrLocked)
-	}
-	if v.Challenge, err = s.challenge(ctx, c, card); err != nil {
-		return nil, err
 	}
 	return v, nil
 }
 
-// challenge returns the confirmation's open challenge, or makes one.
-func (s *Service) challenge(ctx context.Context, c *Confirmation, card *Card) (*ChallengeView, error) {
-	p, _, err := loadPolicy(ctx, s.db, c.TenantID)
+// baseView is what the page shows of c (the transaction as the server
+// holds it, the card's serial), read in tx; the caller audits the read.
+func (s *Service) baseView(ctx context.Context, tx *store.Tx, c *Confirmation, card *Card) (*PageView, error) {
+	v := &PageView{Confirmation: c.ID, Kind: c.Kind, State: c.State, Held: c.Held, ExpiresAt: c.ExpiresAt,
+		Required: c.Required, Satisfied: c.Satisfied, Hash: b64(c.TxHash[:])}
+	if c.Kind == KindTransaction {
+		t, err := s.openTransaction(ctx, tx, c)
+		if err != nil {
+			return nil, err
+		}
+		v.Transaction = t
+	}
+	if card != nil {
+		v.CardSerial = card.Serial
+	}
+	return v, nil
+}
+
+// challenge returns the confirmation's open challenge, or makes one, in
+// tx; card is the confirmation's card as read in tx (not locked).
+func (s *Service) challenge(ctx context.Context, tx *store.Tx, c *Confirmation, card *Card) (*ChallengeView, error) {
+	p, _, err := loadPolicy(ctx, tx, c.TenantID)
 	if err != nil {
 		return nil, err
 	}
-	cu, err := s.customer(ctx, c.TenantID, c.CustomerID)
+	cu, err := customerIn(ctx, tx, c.TenantID, c.CustomerID)
 	if err != nil {
 		return nil, err
 	}
@@ -135,10 +157,10 @@ func (s *Service) challenge(ctx context.Context, c *Confirmation, card *Card) (*
 		sealed    []byte
 		expires   int64
 	)
-	err = s.db.QueryRow(ctx, `SELECT id, cells, sealed, expires_at FROM txauth_challenges WHERE confirmation_id = ? AND state = 'open' AND expires_at > ?
+	err = tx.QueryRow(ctx, `SELECT id, cells, sealed, expires_at FROM txauth_challenges WHERE confirmation_id = ? AND state = 'open' AND expires_at > ?
 		ORDER BY created_at DESC LIMIT 1`, c.ID, store.Micros(now)).Scan(&id, &cells, &sealed, &expires)
 	if err == nil {
-		body, err := s.cfg.Vault.Open(ctx, s.db, cu.Subject(), challengeAAD(id), sealed)
+		body, err := s.cfg.Vault.Open(ctx, tx, cu.Subject(), challengeAAD(id), sealed)
 		if err != nil {
 			return nil, err
 		}
@@ -154,14 +176,7 @@ func (s *Service) challenge(ctx context.Context, c *Confirmation, card *Card) (*
 	}
 
 	var view *ChallengeView
-	err = s.db.InTx(ctx, func(tx *store.Tx) error {
-		card, err := getCard(ctx, tx, c.TenantID, card.ID)
-		if err != nil {
-			return err
-		}
-		if card.Locked() {
-			return fmt.Errorf("%w: the image card is locked", ErrLocked)
-		}
+	err = func() error {
 		pair, err := s.pendingCells(ctx, tx, card)
 		if err != nil {
 			return err
@@ -205,7 +220,7 @@ func (s *Service) challenge(ctx context.Context, c *Confirmation, card *Card) (*
 		view = &ChallengeView{ID: id, Cells: labels, Candidates: sec.IDs, ExpiresAt: exp, AttemptsLeft: left}
 		return s.record(ctx, tx, pageActor, c.TenantID, "txauth.card.challenge", id, audit.OutcomeOK,
 			map[string]string{"confirmation": c.ID, "card": card.ID, "cells": labels[0] + "," + labels[1]})
-	})
+	}()
 	return view, err
 }
 
@@ -345,7 +360,10 @@ func (s *Service) Answer(ctx context.Context, token, challengeID string, picks [
 	if err != nil {
 		return nil, err
 	}
-	var wrong *AnswerError
+	var (
+		wrong   *AnswerError
+		decided *PageView
+	)
 	err = s.inTx(ctx, func(tx *store.Tx) error {
 		var (
 			cardID, cells string
@@ -412,7 +430,18 @@ func (s *Service) Answer(ctx context.Context, token, challengeID string, picks [
 			right = right && k >= 0 && sec.Pictures[i][k] == lay.Cells[cell]
 		}
 		if right {
-			return s.rightAnswer(ctx, tx, c, card, challengeID, cells, now)
+			if err := s.rightAnswer(ctx, tx, c, card, challengeID, cells, now); err != nil {
+				return err
+			}
+			// A decided confirmation's view is built here, covered by the
+			// answer's audit entries: no second audited commit on the
+			// decision path.
+			fresh, err := getConfirmation(ctx, tx, c.TenantID, c.ID)
+			if err != nil || !fresh.State.Final() {
+				return err
+			}
+			decided, err = s.baseView(ctx, tx, fresh, card)
+			return err
 		}
 		var err2 error
 		wrong, err2 = s.wrongAnswer(ctx, tx, &p, c, card, challengeID, now)
@@ -426,6 +455,9 @@ func (s *Service) Answer(ctx context.Context, token, challengeID string, picks [
 	}
 	if wrong != nil {
 		return nil, wrong
+	}
+	if decided != nil {
+		return decided, nil
 	}
 	fresh, err := getConfirmation(ctx, s.db, c.TenantID, c.ID)
 	if err != nil {

@@ -153,12 +153,12 @@ func (s *Service) Create(ctx context.Context, a Actor, tenant string, r Request)
 	}
 	t := &r.Transaction
 	now := s.now()
-	keys := seenKeys{payee: seenKey(tenant, cu.ID, "payee", t.PayeeKey())}
+	keys := seenKeys{payee: s.seenKey(tenant, cu.ID, "payee", t.PayeeKey())}
 	if t.Device != "" {
-		keys.device = seenKey(tenant, cu.ID, "device", t.Device)
+		keys.device = s.seenKey(tenant, cu.ID, "device", t.Device)
 	}
 	if network.IsValid() {
-		keys.network = seenKey(tenant, cu.ID, "network", network.String())
+		keys.network = s.seenKey(tenant, cu.ID, "network", network.String())
 	}
 	raised := map[string]bool{
 		SignalPayeeChanged: r.Signals.PayeeChanged,
@@ -219,12 +219,15 @@ func (s *Service) CreateActivation(ctx context.Context, a Actor, tenant, cardID,
 
 type seenKeys struct{ payee, device, network []byte }
 
+// seenLabel is the Digester label of seen keys.
+const seenLabel = "txauth-seen"
+
 // seenKey is the stored form of something a customer confirmed before: a
-// SHA-256 under a label naming the tenant, the customer and the kind, so
-// equal payees of different customers are unrelated rows.
-func seenKey(tenant, customer, kind, v string) []byte {
-	h := sha256.Sum256([]byte("madoguchi/txauth/seen/v1\x00" + tenant + "\x00" + customer + "\x00" + kind + "\x00" + v))
-	return h[:]
+// keyed digest (Digester) over the tenant, the customer, the kind and the
+// value, so equal payees of different customers are unrelated rows and
+// the database alone does not tell whether a guessed account was paid.
+func (s *Service) seenKey(tenant, customer, kind, v string) []byte {
+	return s.cfg.Digests.Digest(seenLabel, tenant, customer, kind, v)
 }
 
 func (s *Service) unseen(ctx context.Context, tenant, customer, kind string, key []byte) (bool, error) {

@@ -81,12 +81,8 @@ const MaxDeviceKey = 256
 // its own app after authenticating the customer there; the key is sealed
 // under the customer's subject.
 func (s *Service) RegisterDevice(ctx context.Context, a Actor, tenant, customerID, name string, publicKey []byte) (*RegisteredDevice, error) {
-	if len(publicKey) == 0 || len(publicKey) > MaxDeviceKey {
-		return nil, fmt.Errorf("%w: public_key must be a DER P-256 key of at most %d bytes", ErrInvalidInput, MaxDeviceKey)
-	}
-	k, err := x509.ParsePKIXPublicKey(publicKey)
-	if pk, ok := k.(*ecdsa.PublicKey); err != nil || !ok || pk.Curve != elliptic.P256() {
-		return nil, fmt.Errorf("%w: public_key must be a DER P-256 key", ErrInvalidInput)
+	if _, err := parseDeviceKey(publicKey); err != nil {
+		return nil, err
 	}
 	if name == "" || !displayText(name, 64) {
 		return nil, fmt.Errorf("%w: name must be 1-64 printable characters", ErrInvalidInput)
@@ -225,20 +221,30 @@ func (s *Service) DevicePending(ctx context.Context, token string) ([]Pending, e
 			if slices.Contains(c.Satisfied, FactorDevice) {
 				continue
 			}
-			t, err := s.openTransaction(ctx, tx, c)
+			p, err := s.pendingItem(ctx, tx, c)
 			if err != nil {
 				return err
 			}
-			var nonce []byte
-			if err := tx.QueryRow(ctx, `SELECT nonce FROM txauth_device_nonces WHERE confirmation_id = ?`, c.ID).Scan(&nonce); err != nil {
-				return err
-			}
-			out = append(out, Pending{Confirmation: c.ID, Transaction: t, Hash: b64(c.TxHash[:]), Nonce: b64(nonce), ExpiresAt: c.ExpiresAt})
+			out = append(out, *p)
 		}
 		return s.record(ctx, tx, Actor{Kind: audit.ActorSystem, ID: "device:" + d.id}, d.tenant, "txauth.device.poll", d.id, audit.OutcomeOK,
 			map[string]string{"pending": fmt.Sprint(len(out))})
 	})
 	return out, err
+}
+
+// pendingItem is c as the device shows it: the server's copy of the
+// transaction, its hash and the nonce to sign.
+func (s *Service) pendingItem(ctx context.Context, tx *store.Tx, c *Confirmation) (*Pending, error) {
+	t, err := s.openTransaction(ctx, tx, c)
+	if err != nil {
+		return nil, err
+	}
+	var nonce []byte
+	if err := tx.QueryRow(ctx, `SELECT nonce FROM txauth_device_nonces WHERE confirmation_id = ?`, c.ID).Scan(&nonce); err != nil {
+		return nil, err
+	}
+	return &Pending{Confirmation: c.ID, Transaction: t, Hash: b64(c.TxHash[:]), Nonce: b64(nonce), ExpiresAt: c.ExpiresAt}, nil
 }
 
 // DeviceDecide records the device's signed decision on a confirmation: an
@@ -326,9 +332,8 @@ func (s *Service) verifyDevice(ctx context.Context, tx *store.Tx, cu *ekyc.Custo
 	if err != nil {
 		return err
 	}
-	k, err := x509.ParsePKIXPublicKey(der)
-	pk, ok := k.(*ecdsa.PublicKey)
-	if err != nil || !ok {
+	pk, err := parseDeviceKey(der)
+	if err != nil {
 		return errors.New("txauth: stored device key unreadable")
 	}
 	h := DeviceChallenge(c.TxHash, nonce, decision)
@@ -336,6 +341,20 @@ func (s *Service) verifyDevice(ctx context.Context, tx *store.Tx, cu *ekyc.Custo
 		return ErrDeviceSignature
 	}
 	return nil
+}
+
+// parseDeviceKey parses a device's public key: DER SubjectPublicKeyInfo of
+// a P-256 key, at most MaxDeviceKey bytes (ErrInvalidInput otherwise).
+func parseDeviceKey(der []byte) (*ecdsa.PublicKey, error) {
+	if len(der) == 0 || len(der) > MaxDeviceKey {
+		return nil, fmt.Errorf("%w: public_key must be a DER P-256 key of at most %d bytes", ErrInvalidInput, MaxDeviceKey)
+	}
+	k, err := x509.ParsePKIXPublicKey(der)
+	pk, ok := k.(*ecdsa.PublicKey)
+	if err != nil || !ok || pk.Curve != elliptic.P256() {
+		return nil, fmt.Errorf("%w: public_key must be a DER P-256 key", ErrInvalidInput)
+	}
+	return pk, nil
 }
 
 // storeDeviceNonce keeps the confirmation's device nonce (in open's

@@ -25,13 +25,18 @@
 //     challenge candidates, call-back notes) is sealed under the customer's
 //     data subject; shredding the subject makes all of it unreadable
 //     (ErrShredded). The payees, devices and networks a customer confirmed
-//     before are kept only as labelled SHA-256.
+//     before are kept only as keyed digests (Config.Digests, HMAC-SHA256
+//     under the server's reuse secret); without a key New fails.
 //   - Image cards: a random arrangement of the 50 Pictures, sealed; printed
 //     only before mailing; activated by one correct answer after delivery,
 //     which refuses the legacy method for that customer; locked after the
 //     policy's MaxFailures consecutive failures, unlocked only by two staff
 //     members after an approved re-verification (RequestUnlock,
-//     ApproveUnlock). Challenge rules are in challenge.go.
+//     ApproveUnlock). Challenge rules are in challenge.go. Face
+//     re-authentication locks the same way after the policy's
+//     Face.MaxFailures consecutive refusals (RequestFaceUnlock); the lock
+//     is on the customer's account, so re-enrolling does not lift it. An
+//     unlock request lifts only the lock it was filed for.
 //   - Every state change is a compare-and-set committed with its audit
 //     entry and its webhooks (Notifier, outbox semantics); every challenge,
 //     answer, failure, lock and staff action is in the audit log; refusals

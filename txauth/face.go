@@ -17,7 +17,13 @@ package txauth
 //     passed (a still image cannot), the same person throughout, and the
 //     best frame matching the template (the engine must say Match: an
 //     uncalibrated engine cannot confirm, as nobody reviews in real time).
-//     A failure names its reasons and lets the customer start again.
+//     A failure names its reasons and lets the customer start again, until
+//     the policy's Face.MaxFailures consecutive refusals lock the factor for
+//     the customer (on the account, so re-enrolling a template does not lift
+//     it); the tenant is warned one refusal before and told of the lock, an
+//     alert is raised, and only two staff members unlock it after an
+//     approved re-verification (RequestFaceUnlock, ApproveUnlock). Each
+//     capture is decided once: concurrent submissions of it count once.
 
 import (
 	"bytes"
@@ -32,6 +38,7 @@ import (
 	_ "image/png"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,10 +73,13 @@ const (
 var ErrBusy = errors.New("txauth: face engine busy")
 
 // FaceError is a refused face re-authentication with its reasons
-// (ekyc reason codes) and scores.
+// (ekyc reason codes) and scores, and how many refusals are left before
+// the factor locks for the customer (0 and Locked when it just locked).
 type FaceError struct {
-	Reasons []string
-	Scores  map[string]float64
+	Reasons      []string
+	Scores       map[string]float64
+	AttemptsLeft int
+	Locked       bool
 }
 
 func (e *FaceError) Error() string {
@@ -103,7 +113,24 @@ func (s *Service) faceAvailable(ctx context.Context, q rowQuerier, c *Confirmati
 	if n == 0 {
 		return fmt.Errorf("%w: the customer has no enrolled face template", ErrFactor)
 	}
+	if _, locked, err := faceLock(ctx, q, c.TenantID, c.CustomerID); err != nil {
+		return err
+	} else if !locked.IsZero() {
+		return fmt.Errorf("%w: the customer's face re-authentication is locked", ErrLocked)
+	}
 	return nil
+}
+
+// faceLock returns the customer's consecutive face refusals and when they
+// locked the factor (zero if not locked).
+func faceLock(ctx context.Context, q rowQuerier, tenant, customer string) (failures int, locked time.Time, err error) {
+	var at int64
+	err = q.QueryRow(ctx, `SELECT face_failures, face_locked_at FROM txauth_accounts WHERE tenant_id = ? AND customer_id = ?`,
+		tenant, customer).Scan(&failures, &at)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, time.Time{}, nil
+	}
+	return failures, store.FromMicros(at), err
 }
 
 func (s *Service) analyze(ctx context.Context, img []byte) ([]face.Face, error) {
@@ -202,6 +229,11 @@ func (s *Service) faceDue(ctx context.Context, token string) (*Confirmation, err
 	}
 	if c.State.Final() || !slices.Contains(c.Required, FactorFace) || slices.Contains(c.Satisfied, FactorFace) {
 		return nil, fmt.Errorf("%w: no face re-authentication is due here", ErrFactor)
+	}
+	if _, locked, err := faceLock(ctx, s.db, c.TenantID, c.CustomerID); err != nil {
+		return nil, err
+	} else if !locked.IsZero() {
+		return nil, fmt.Errorf("%w: the customer's face re-authentication is locked", ErrLocked)
 	}
 	return c, nil
 }
@@ -329,11 +361,16 @@ func (s *Service) FaceSubmit(ctx context.Context, token string) (*PageView, erro
 	if err != nil {
 		return nil, fmt.Errorf("%w: the tenant has no eKYC policy to take face thresholds from", ErrFactor)
 	}
+	tp, _, err := loadPolicy(ctx, s.db, c.TenantID)
+	if err != nil {
+		return nil, err
+	}
 	var (
 		stepsJSON string
+		capNonce  []byte
 		sealedTpl []byte
 	)
-	if err := s.db.QueryRow(ctx, `SELECT steps FROM txauth_face_captures WHERE confirmation_id = ?`, c.ID).Scan(&stepsJSON); err != nil {
+	if err := s.db.QueryRow(ctx, `SELECT steps, nonce FROM txauth_face_captures WHERE confirmation_id = ?`, c.ID).Scan(&stepsJSON, &capNonce); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, fmt.Errorf("%w: start the face capture first", ErrState)
 		}
@@ -400,15 +437,42 @@ func (s *Service) FaceSubmit(ctx context.Context, token string) (*PageView, erro
 	for k, v := range scores {
 		details[k] = fmt.Sprintf("%.4f", v)
 	}
-	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+	var refused *FaceError
+	err = s.inTx(ctx, func(tx *store.Tx) error {
+		// Spend the capture: of concurrent submissions of the same frames
+		// only one is decided (and counted).
+		res, err := tx.Exec(ctx, `DELETE FROM txauth_face_captures WHERE confirmation_id = ? AND nonce = ?`, c.ID, capNonce)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			if err := s.record(ctx, tx, pageActor, c.TenantID, "txauth.face.submit", c.ID, audit.OutcomeDenied, map[string]string{"reason": "replayed"}); err != nil {
+				return err
+			}
+			return errCommit{ErrReplay}
+		}
 		if _, err := tx.Exec(ctx, `DELETE FROM txauth_face_frames WHERE confirmation_id = ?`, c.ID); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM txauth_face_captures WHERE confirmation_id = ?`, c.ID); err != nil {
+		if err := s.ensureAccount(ctx, tx, c.TenantID, c.CustomerID); err != nil {
 			return err
 		}
+		// A lock that happened while these frames were judged wins.
+		if _, locked, err := faceLock(ctx, tx, c.TenantID, c.CustomerID); err != nil {
+			return err
+		} else if !locked.IsZero() {
+			details["reason"] = "locked"
+			if err := s.record(ctx, tx, pageActor, c.TenantID, "txauth.face.submit", c.ID, audit.OutcomeDenied, details); err != nil {
+				return err
+			}
+			return errCommit{fmt.Errorf("%w: the customer's face re-authentication is locked", ErrLocked)}
+		}
 		if len(reasons) > 0 {
-			return s.record(ctx, tx, pageActor, c.TenantID, "txauth.face.submit", c.ID, audit.OutcomeDenied, details)
+			refused = &FaceError{Reasons: reasons, Scores: scores}
+			return s.faceRefused(ctx, tx, &tp, c, details, refused)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE txauth_accounts SET face_failures = 0 WHERE tenant_id = ? AND customer_id = ?`, c.TenantID, c.CustomerID); err != nil {
+			return err
 		}
 		if err := s.record(ctx, tx, pageActor, c.TenantID, "txauth.face.submit", c.ID, audit.OutcomeOK, details); err != nil {
 			return err
@@ -422,14 +486,55 @@ func (s *Service) FaceSubmit(ctx context.Context, token string) (*PageView, erro
 	if err != nil {
 		return nil, err
 	}
-	if len(reasons) > 0 {
-		return nil, &FaceError{Reasons: reasons, Scores: scores}
+	if refused != nil {
+		return nil, refused
 	}
 	fresh, err := getConfirmation(ctx, s.db, c.TenantID, c.ID)
 	if err != nil {
 		return nil, err
 	}
 	return s.pageView(ctx, fresh)
+}
+
+// faceRefused counts a refused face re-authentication in tx: the audit
+// entry, the customer's consecutive refusals, the warning one refusal
+// before the lock and the lock itself (audited, alerted, told).
+func (s *Service) faceRefused(ctx context.Context, tx *store.Tx, p *Policy, c *Confirmation, details map[string]string, fe *FaceError) error {
+	if _, err := tx.Exec(ctx, `UPDATE txauth_accounts SET face_failures = face_failures + 1 WHERE tenant_id = ? AND customer_id = ?`,
+		c.TenantID, c.CustomerID); err != nil {
+		return err
+	}
+	failures, _, err := faceLock(ctx, tx, c.TenantID, c.CustomerID)
+	if err != nil {
+		return err
+	}
+	limit := p.Face.maxFailures()
+	fe.AttemptsLeft = max(limit-failures, 0)
+	details["failures"] = strconv.Itoa(failures)
+	if err := s.record(ctx, tx, pageActor, c.TenantID, "txauth.face.submit", c.ID, audit.OutcomeDenied, details); err != nil {
+		return err
+	}
+	switch {
+	case failures >= limit:
+		fe.Locked = true
+		if _, err := tx.Exec(ctx, `UPDATE txauth_accounts SET face_locked_at = ? WHERE tenant_id = ? AND customer_id = ?`,
+			store.Micros(s.now()), c.TenantID, c.CustomerID); err != nil {
+			return err
+		}
+		if err := s.record(ctx, tx, pageActor, c.TenantID, "txauth.face.lock", c.CustomerID, audit.OutcomeOK,
+			map[string]string{"failures": strconv.Itoa(failures), "confirmation": c.ID}); err != nil {
+			return err
+		}
+		if err := s.raise(ctx, tx, p, c.TenantID, c.CustomerID, c.ID, AlertFaceLocked, "medium", map[string]string{"failures": strconv.Itoa(failures)}); err != nil {
+			return err
+		}
+		if p.Webhook != "" {
+			return s.notice(ctx, tx, p.Webhook, c.TenantID, c.CustomerID, c.CustomerID, NoticeFaceLocked)
+		}
+	case failures == limit-1 && p.Webhook != "":
+		return s.notice(ctx, tx, p.Webhook, c.TenantID, c.CustomerID, c.CustomerID, NoticeFaceWarning)
+	}
+	return nil
 }
 
 // FaceTemplate returns the customer's enrolled face template (package

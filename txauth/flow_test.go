@@ -385,9 +385,11 @@ func TestLockoutAndDualControlUnlock(t *testing.T) {
 		if _, err := e.svc.ApproveUnlock(e.ctx, staffA, u.ID); !errors.Is(err, ErrForbidden) {
 			t.Errorf("ApproveUnlock(by the requester) = %v, want ErrForbidden", err)
 		}
-		got, err := e.svc.ApproveUnlock(e.ctx, staffB, u.ID)
-		if err != nil || got.Locked() || got.Failures != 0 {
-			t.Fatalf("ApproveUnlock = %+v, %v", got, err)
+		if ul, err := e.svc.ApproveUnlock(e.ctx, staffB, u.ID); err != nil || ul.State != "approved" || ul.Factor != FactorImageCard {
+			t.Fatalf("ApproveUnlock = %+v, %v", ul, err)
+		}
+		if got, err := e.svc.Card(e.ctx, e.tenantA, card.ID); err != nil || got.Locked() || got.Failures != 0 {
+			t.Fatalf("card after ApproveUnlock = %+v, %v", got, err)
 		}
 		if _, err := e.svc.ApproveUnlock(e.ctx, staffB, u.ID); !errors.Is(err, ErrState) {
 			t.Errorf("ApproveUnlock(twice) = %v, want ErrState", err)
@@ -537,8 +539,15 @@ func TestRiskSignalsAndMonitoring(t *testing.T) {
 		if err := e.svc.LockAccount(e.ctx, staffOfB, e.tenantA, cu.ID); !errors.Is(err, ErrNotFound) {
 			t.Errorf("LockAccount(tenant B's staff) = %v, want ErrNotFound", err)
 		}
-		if _, err := e.svc.RecordCallback(e.ctx, staffA, alerts[0].ID, "confirmed_by_customer", "本人に確認済み"); err != nil {
+		cbID, err := e.svc.RecordCallback(e.ctx, staffA, alerts[0].ID, "confirmed_by_customer", "本人に確認済み")
+		if err != nil {
 			t.Fatal(err)
+		}
+		if cbs, err := e.svc.Callbacks(e.ctx, staffB); err != nil || len(cbs) != 1 || cbs[0].ID != cbID || cbs[0].Outcome != "confirmed_by_customer" || cbs[0].StaffID != staffA.ID {
+			t.Errorf("Callbacks = %+v, %v; want the one recorded", cbs, err)
+		}
+		if cbs, err := e.svc.Callbacks(e.ctx, Staff{ID: "st_carol", Roles: []string{"reviewer"}, TenantID: e.tenantB}); err != nil || len(cbs) != 0 {
+			t.Errorf("Callbacks(another tenant's staff) = %+v, %v; want none", cbs, err)
 		}
 		c, err := e.svc.Release(e.ctx, staffB, cr.Confirmation.ID)
 		if err != nil || c.State != StateConfirmed {

@@ -21,6 +21,7 @@ import (
 	"github.com/madoguchi/madoguchi/document"
 	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/face"
+	"github.com/madoguchi/madoguchi/fraud"
 	"github.com/madoguchi/madoguchi/notify"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
@@ -133,7 +134,11 @@ func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 	}
 	ec := ekyc.Config{DB: db, Audit: alog, Vault: v, Blobs: bs, Face: noFace{}, Chips: noChips{}, Signer: rs, Notify: nt, ChipReuseKey: rk,
 		PublicURL: "https://madoguchi.test", Now: clk.Now}
-	tc := Config{DB: db, Audit: alog, Vault: v, Signer: rs, Notifier: notifyAdapter{nt},
+	dk, err := fraud.NewKey(bytes.Repeat([]byte{9}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := Config{DB: db, Audit: alog, Vault: v, Signer: rs, Notifier: notifyAdapter{nt}, Digests: dk,
 		PublicURL: "https://madoguchi.test", Now: clk.Now}
 	for _, o := range opts {
 		o(clk, &ec, &tc)

@@ -27,6 +27,7 @@ const (
 	AlertMismatch       = "customer_mismatch"    // the customer reported the details differ
 	AlertCardLocked     = "card.locked"          // a card locked after consecutive failures
 	AlertGuessingSpread = "card.guessing_spread" // failures on many cards of the tenant at once
+	AlertFaceLocked     = "face.locked"          // face re-authentication locked after consecutive refusals
 )
 
 // Alert is one item of the monitoring queue (no personal data).

@@ -65,6 +65,8 @@ type Policy struct {
 	Rules []Rule `json:"rules"`
 	// Card configures the image authentication card.
 	Card CardRule `json:"card"`
+	// Face configures face re-authentication.
+	Face FaceRule `json:"face,omitzero"`
 	// LegacyDeadline: after it the legacy factor is refused for every
 	// customer of the tenant (zero: no deadline).
 	LegacyDeadline time.Time `json:"legacy_deadline,omitzero"`
@@ -113,6 +115,22 @@ type CardRule struct {
 	ChallengeTTLSeconds int `json:"challenge_ttl_seconds"`
 }
 
+// FaceRule configures face re-authentication.
+type FaceRule struct {
+	// MaxFailures consecutive refused face re-authentications of a
+	// customer lock the factor (1-10, default 5).
+	MaxFailures int `json:"max_failures"`
+}
+
+// maxFailures is MaxFailures, or the default for a policy stored before
+// the face rule existed.
+func (f FaceRule) maxFailures() int {
+	if f.MaxFailures == 0 {
+		return 5
+	}
+	return f.MaxFailures
+}
+
 // ExamplePolicy is a starting point: the image card for everything, the
 // legacy method refused from the deadline; new payees and changed payees
 // alert; MITB and RAT signals hold the transfer for staff. Factors this
@@ -128,6 +146,7 @@ func ExamplePolicy() Policy {
 			{Name: "remote access", Signal: SignalRAT, Alert: true, Hold: true},
 		},
 		Card:                   CardRule{Candidates: 16, MaxFailures: 5, ChallengeTTLSeconds: 180},
+		Face:                   FaceRule{MaxFailures: 5},
 		VelocityMax:            5,
 		VelocityWindowSeconds:  3600,
 		UnusualHours:           [2]int{0, 5},
@@ -196,6 +215,12 @@ func (p *Policy) Validate() error {
 		return bad("card.max_failures must be 1 to 10")
 	case c.ChallengeTTLSeconds < 30 || c.ChallengeTTLSeconds > 600:
 		return bad("card.challenge_ttl_seconds must be 30 to 600")
+	}
+	if p.Face.MaxFailures == 0 {
+		p.Face.MaxFailures = 5
+	}
+	if p.Face.MaxFailures < 1 || p.Face.MaxFailures > 10 {
+		return bad("face.max_failures must be 1 to 10")
 	}
 	if p.ConfirmationTTLSeconds == 0 {
 		p.ConfirmationTTLSeconds = 600

@@ -30,6 +30,8 @@ const (
 	NoticeDecided     = "confirmation"      // + ".confirmed", ".rejected", ".expired"
 	NoticeCardWarning = "card.last_attempt" // one failure left before the card locks
 	NoticeCardLocked  = "card.locked"
+	NoticeFaceWarning = "face.last_attempt" // one refusal left before face re-authentication locks
+	NoticeFaceLocked  = "face.locked"
 	NoticeMismatch    = "confirmation.mismatch_reported"
 )
 

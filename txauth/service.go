@@ -104,6 +104,16 @@ type Notifier interface {
 	Notify(ctx context.Context, tx *store.Tx, n Notification) error
 }
 
+// Digester keys the digests of what a customer confirmed before (payees,
+// devices, networks): HMAC-SHA256 under a server secret (*fraud.Key, the
+// one reuse secret of the server), never a plain hash, so that a stolen
+// database cannot be tested against guessed account numbers, device ids or
+// addresses. The digest depends on the label and on every part, each
+// length-prefixed.
+type Digester interface {
+	Digest(label string, parts ...string) []byte
+}
+
 // Actor is who performs an operation, for audit entries.
 type Actor struct {
 	Kind      string // audit.ActorClient, audit.ActorStaff or audit.ActorSystem
@@ -125,6 +135,8 @@ type Config struct {
 	Customers Customers
 	Signer    Signer
 	Notifier  Notifier
+	// Digests keys the known payees, devices and networks (required).
+	Digests Digester
 	// PublicURL is the server's external base URL (confirmation pages,
 	// result issuer).
 	PublicURL string
@@ -167,6 +179,8 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("txauth: a result signer is required")
 	case cfg.Notifier == nil:
 		return nil, errors.New("txauth: a notifier is required")
+	case cfg.Digests == nil:
+		return nil, errors.New("txauth: a digest key for known payees, devices and networks is required")
 	case !strings.HasPrefix(cfg.PublicURL, "https://") && !strings.HasPrefix(cfg.PublicURL, "http://"):
 		return nil, errors.New("txauth: PublicURL must be an http(s) URL")
 	}

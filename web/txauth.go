@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/credential"
 	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/txauth"
 )
@@ -63,6 +64,8 @@ type TxAuthService interface {
 	RevokeDevice(ctx context.Context, a txauth.Actor, tenant, id string) error
 	DevicePending(ctx context.Context, token string) ([]txauth.Pending, error)
 	DeviceDecide(ctx context.Context, token, confirmation, decision string, signature []byte) (*txauth.Confirmation, error)
+	DeviceQR(ctx context.Context, token string) (string, time.Time, error)
+	DeviceScan(ctx context.Context, deviceToken, code string) (*txauth.Pending, error)
 	JPKIChallenge(ctx context.Context, token, usage string) (*txauth.JPKIChallengeView, error)
 	EnrollFace(ctx context.Context, a txauth.Actor, tenant, customer string) (string, error)
 	FaceStart(ctx context.Context, token string) (*txauth.FaceCapture, error)
@@ -78,7 +81,11 @@ type TxAuthService interface {
 	LockAccount(ctx context.Context, st txauth.Staff, tenant, customer string) error
 	UnlockAccount(ctx context.Context, st txauth.Staff, tenant, customer string) error
 	RequestUnlock(ctx context.Context, st txauth.Staff, tenant, card, session string) (*txauth.Unlock, error)
-	ApproveUnlock(ctx context.Context, st txauth.Staff, id string) (*txauth.Card, error)
+	RequestFaceUnlock(ctx context.Context, st txauth.Staff, tenant, customer, session string) (*txauth.Unlock, error)
+	ApproveUnlock(ctx context.Context, st txauth.Staff, id string) (*txauth.Unlock, error)
+	Unlocks(ctx context.Context, st txauth.Staff, state string) ([]txauth.Unlock, error)
+	Locks(ctx context.Context, st txauth.Staff) ([]txauth.Lock, error)
+	Callbacks(ctx context.Context, st txauth.Staff) ([]txauth.Callback, error)
 }
 
 var _ TxAuthService = (*txauth.Service)(nil)
@@ -123,6 +130,8 @@ func (s *Server) txauthRoutes() {
 	s.mux.Handle("POST /v1/txauth/page/mismatch", s.handle(s.txMismatch))
 	s.mux.Handle("GET /v1/txauth/device/pending", s.handle(s.txDevicePending))
 	s.mux.Handle("POST /v1/txauth/device/confirmations/{id}", s.handle(s.txDeviceDecide))
+	s.mux.Handle("POST /v1/txauth/device/scan", s.handle(s.txDeviceScan))
+	s.mux.Handle("GET /v1/txauth/page/device/qr", s.handle(s.txDeviceQR))
 	s.mux.Handle("POST /v1/txauth/page/face/start", s.handle(s.txFaceStart))
 	s.mux.Handle("POST /v1/txauth/page/face/frames", s.handle(s.txFaceFrame))
 	s.mux.Handle("POST /v1/txauth/page/face/submit", s.handle(s.txFaceSubmit))
@@ -141,6 +150,10 @@ func (s *Server) txauthRoutes() {
 		s.mux.Handle("POST /v1/txauth/monitor/confirmations/{id}/{action}", m(s.txHoldAction))
 		s.mux.Handle("POST /v1/txauth/monitor/customers/{id}/{action}", m(s.txAccountAction))
 		s.mux.Handle("POST /v1/txauth/monitor/cards/{id}/unlock-requests", m(s.txRequestUnlock))
+		s.mux.Handle("POST /v1/txauth/monitor/customers/{id}/face/unlock-requests", m(s.txRequestFaceUnlock))
+		s.mux.Handle("GET /v1/txauth/monitor/unlock-requests", m(s.txUnlocks))
+		s.mux.Handle("GET /v1/txauth/monitor/locks", m(s.txLocks))
+		s.mux.Handle("GET /v1/txauth/monitor/callbacks", m(s.txCallbacks))
 		s.mux.Handle("POST /v1/txauth/monitor/unlock-requests/{id}/approve", m(s.txApproveUnlock))
 	}
 }
@@ -171,7 +184,7 @@ func txauthProblem(err error) error {
 	case errors.Is(err, txauth.ErrToken):
 		p = errUnauthorized("The confirmation link is invalid.")
 	case errors.Is(err, txauth.ErrLocked):
-		p = newProblem(http.StatusLocked, "txauth-locked", "Locked", "The image card or the account is locked; the customer must contact the bank.")
+		p = newProblem(http.StatusLocked, "txauth-locked", "Locked", "The image card, face re-authentication or the account is locked; the customer must contact the bank.")
 	case errors.Is(err, txauth.ErrReplay):
 		p = newProblem(http.StatusConflict, "txauth-replay", "Already answered", "This challenge was already answered; ask for the current one.")
 	case errors.Is(err, txauth.ErrExpired):
@@ -182,6 +195,10 @@ func txauthProblem(err error) error {
 		p = newProblem(http.StatusUnprocessableEntity, "txauth-face", "Face re-authentication refused", "The live selfie did not pass; start again.")
 		for _, r := range fe.Reasons {
 			p.Errors = append(p.Errors, FieldError{Field: "reason", Detail: r})
+		}
+		p.Errors = append(p.Errors, FieldError{Field: "attempts_left", Detail: strconv.Itoa(fe.AttemptsLeft)})
+		if fe.Locked {
+			p.Errors = append(p.Errors, FieldError{Field: "locked", Detail: "true"})
 		}
 	case errors.Is(err, txauth.ErrBusy):
 		p = errUnavailable("The face engine is busy; retry shortly.", 2)
@@ -642,6 +659,17 @@ func (s *Server) txAccountAction(w http.ResponseWriter, r *http.Request, st txau
 }
 
 func (s *Server) txRequestUnlock(w http.ResponseWriter, r *http.Request, st txauth.Staff) error {
+	return s.txFileUnlock(w, r, st, s.cfg.TxAuth.Service.RequestUnlock)
+}
+
+func (s *Server) txRequestFaceUnlock(w http.ResponseWriter, r *http.Request, st txauth.Staff) error {
+	return s.txFileUnlock(w, r, st, s.cfg.TxAuth.Service.RequestFaceUnlock)
+}
+
+// txFileUnlock files a dual-control unlock of the locked object in the
+// path (a card, or a customer's face re-authentication).
+func (s *Server) txFileUnlock(w http.ResponseWriter, r *http.Request, st txauth.Staff,
+	file func(ctx context.Context, st txauth.Staff, tenant, object, session string) (*txauth.Unlock, error)) error {
 	var in struct {
 		Tenant         string `json:"tenant"`
 		Reverification string `json:"reverification_session"`
@@ -649,7 +677,7 @@ func (s *Server) txRequestUnlock(w http.ResponseWriter, r *http.Request, st txau
 	if err := decodeJSON(w, r, DefaultMaxBody, &in); err != nil {
 		return err
 	}
-	u, err := s.cfg.TxAuth.Service.RequestUnlock(r.Context(), st, in.Tenant, r.PathValue("id"), in.Reverification)
+	u, err := file(r.Context(), st, in.Tenant, r.PathValue("id"), in.Reverification)
 	if err != nil {
 		return err
 	}
@@ -657,12 +685,43 @@ func (s *Server) txRequestUnlock(w http.ResponseWriter, r *http.Request, st txau
 	return nil
 }
 
-func (s *Server) txApproveUnlock(w http.ResponseWriter, r *http.Request, st txauth.Staff) error {
-	c, err := s.cfg.TxAuth.Service.ApproveUnlock(r.Context(), st, r.PathValue("id"))
+func (s *Server) txUnlocks(w http.ResponseWriter, r *http.Request, st txauth.Staff) error {
+	state := r.URL.Query().Get("state")
+	if state == "" {
+		state = "pending"
+	}
+	us, err := s.cfg.TxAuth.Service.Unlocks(r.Context(), st, state)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toCardJSON(c))
+	writeJSON(w, http.StatusOK, map[string]any{"unlock_requests": us})
+	return nil
+}
+
+func (s *Server) txLocks(w http.ResponseWriter, r *http.Request, st txauth.Staff) error {
+	ls, err := s.cfg.TxAuth.Service.Locks(r.Context(), st)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"locks": ls})
+	return nil
+}
+
+func (s *Server) txCallbacks(w http.ResponseWriter, r *http.Request, st txauth.Staff) error {
+	cs, err := s.cfg.TxAuth.Service.Callbacks(r.Context(), st)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"callbacks": cs})
+	return nil
+}
+
+func (s *Server) txApproveUnlock(w http.ResponseWriter, r *http.Request, st txauth.Staff) error {
+	u, err := s.cfg.TxAuth.Service.ApproveUnlock(r.Context(), st, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, u)
 	return nil
 }
 
@@ -760,6 +819,53 @@ func (s *Server) txDevicePending(w http.ResponseWriter, r *http.Request) error {
 		return txauthProblem(err)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"pending": list})
+	return nil
+}
+
+// txDeviceQR is the code the confirmation page shows for the registered
+// device to scan, as a PNG (QR level M, credential.RenderQR); its expiry
+// is in Expires-At (RFC 3339).
+func (s *Server) txDeviceQR(w http.ResponseWriter, r *http.Request) error {
+	tok, err := s.pageToken(r)
+	if err != nil {
+		return err
+	}
+	code, exp, err := s.cfg.TxAuth.Service.DeviceQR(r.Context(), tok)
+	if err != nil {
+		return txauthProblem(err)
+	}
+	q, err := credential.RenderQR(code)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Expires-At", exp.UTC().Format(time.RFC3339))
+	_, _ = w.Write(q.PNG)
+	return nil
+}
+
+// txDeviceScan: the registered device's app scanned the page's code.
+func (s *Server) txDeviceScan(w http.ResponseWriter, r *http.Request) error {
+	if err := s.captureLimit(r); err != nil {
+		return err
+	}
+	tok, err := captureCred(r, "Device")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Code string `json:"code"`
+	}
+	if err := decodeJSON(w, r, DefaultMaxBody, &in); err != nil {
+		return err
+	}
+	p, err := s.cfg.TxAuth.Service.DeviceScan(r.Context(), tok, in.Code)
+	if err != nil {
+		return txauthProblem(err)
+	}
+	writeJSON(w, http.StatusOK, p)
 	return nil
 }
 

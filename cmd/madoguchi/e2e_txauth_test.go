@@ -2,6 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -149,6 +154,68 @@ func TestTxAuthAPI(t *testing.T) {
 	if err != nil || res.Outcome != txauth.StateConfirmed || res.Audience != ca.tenantID {
 		t.Errorf("result = %+v, %v", res, err)
 	}
+	// Decoupled confirmation started by the page's QR code (tenant B,
+	// whose policy asks for the registered device).
+	pd := txauth.ExamplePolicy()
+	pd.UnusualHours, pd.Require = [2]int{0, 0}, []txauth.Factor{txauth.FactorDevice}
+	if err := cb.call(ctx, "PUT", "/v1/txauth/policy", pd, nil); err != nil {
+		t.Fatal(err)
+	}
+	insertApprovedSession(t, a, cb.tenantID, "ses_e2eapiqr000001", "C-QR")
+	var cuB struct{ ID string }
+	if err := cb.call(ctx, "POST", "/v1/customers", map[string]string{"session": "ses_e2eapiqr000001", "reference": "C-QR"}, &cuB); err != nil {
+		t.Fatal(err)
+	}
+	dk, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKIXPublicKey(&dk.PublicKey)
+	var dev struct{ Token string }
+	if err := cb.call(ctx, "POST", "/v1/txauth/devices", map[string]any{"customer": cuB.ID, "name": "phone", "public_key": der}, &dev); err != nil {
+		t.Fatal(err)
+	}
+	var qc struct {
+		ID         string `json:"id"`
+		ConfirmURL string `json:"confirm_url"`
+	}
+	if err := cb.call(ctx, "POST", "/v1/txauth/confirmations", map[string]any{"customer": cuB.ID, "transaction": sampleTransaction()}, &qc); err != nil {
+		t.Fatal(err)
+	}
+	_, qtok, _ := strings.Cut(qc.ConfirmURL, "#t=")
+	if code, body := page("GET", "/v1/txauth/page/device/qr", "Confirm "+qtok, ""); code != 200 || !strings.HasPrefix(body, "\x89PNG") {
+		t.Errorf("device QR = %d, want a PNG", code)
+	}
+	if code, _ := page("GET", "/v1/txauth/page/device/qr", "Confirm "+tok, ""); code != 422 && code != 409 {
+		t.Errorf("device QR of a confirmation without the device factor = %d, want a refusal", code)
+	}
+	code2, _, err := holder.DeviceQR(ctx, qtok) // what the phone's camera reads (voids the page's)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scan := func(auth, code string) (int, string) {
+		return page("POST", "/v1/txauth/device/scan", auth, `{"code":"`+code+`"}`)
+	}
+	if c, _ := scan("Device AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", code2); c != 401 {
+		t.Errorf("scan by an unknown device = %d, want 401", c)
+	}
+	if c, _ := scan("Device "+dev.Token, "MDGTX1:not-a-code"); c != 400 {
+		t.Errorf("scan of a malformed code = %d, want 400", c)
+	}
+	c, body := scan("Device "+dev.Token, code2)
+	var pend txauth.Pending
+	if c != 200 || jsonUnmarshal(body, &pend) != nil || pend.Confirmation != qc.ID {
+		t.Fatalf("scan = %d %s", c, body)
+	}
+	if c, body := scan("Device "+dev.Token, code2); c != 409 || !strings.Contains(body, "txauth-replay") {
+		t.Errorf("second scan = %d %s, want 409 txauth-replay", c, body)
+	}
+	h, _ := base64.RawURLEncoding.DecodeString(pend.Hash)
+	n, _ := base64.RawURLEncoding.DecodeString(pend.Nonce)
+	d := txauth.DeviceChallenge([32]byte(h), n, txauth.DeviceApprove)
+	sig, _ := ecdsa.SignASN1(rand.Reader, dk, d[:])
+	dj, _ := json.Marshal(map[string]any{"decision": txauth.DeviceApprove, "signature": sig})
+	if c, body := page("POST", "/v1/txauth/device/confirmations/"+qc.ID, "Device "+dev.Token, string(dj)); c != 200 || !strings.Contains(body, `"state":"confirmed"`) {
+		t.Errorf("device decision after the scan = %d %s", c, body)
+	}
+
 	// A transaction with an invalid payee is refused field by field.
 	bad := sampleTransaction()
 	bad.Payee.NameKana = "山田"

@@ -153,6 +153,7 @@ func (a *app) portalMount(p portalFlags, publicURL string) (*web.Mount, error) {
 	a.reviewWiring(&cfg, p) // the review workbench and records (portal_review_wire.go)
 	if a.txauth != nil {
 		cfg.Monitor = a.txauth
+		cfg.TxAuth = a.txauth
 	}
 	if a.credential != nil {
 		cfg.Credentials = a.credential

@@ -32,8 +32,14 @@ func (a *app) newTxAuth(publicURL string) (*txauth.Service, error) {
 	if a.ekyc == nil || a.resultSigner == nil || a.notify == nil {
 		return nil, errors.New("transaction authentication needs the eKYC service and the notifier")
 	}
+	// Known payees, devices and networks are keyed by the server's one
+	// reuse secret (fraudKey), under txauth's own digest label.
+	dk, err := a.fraudKey()
+	if err != nil {
+		return nil, err
+	}
 	cfg := txauth.Config{
-		DB: a.db, Audit: a.audit, Vault: a.vault, Customers: a.ekyc, Signer: a.resultSigner, Notifier: txauthNotifier{a.notify},
+		DB: a.db, Audit: a.audit, Vault: a.vault, Customers: a.ekyc, Signer: a.resultSigner, Notifier: txauthNotifier{a.notify}, Digests: dk,
 		PublicURL: publicURL, Logger: a.log, Development: a.mode == modeDevelopment,
 		Face: a.faceEngine(), Selfies: a.ekyc,
 	}

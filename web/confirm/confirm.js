@@ -36,6 +36,7 @@
       'passkey.register': 'パスキーを登録する', 'passkey.confirm': 'パスキーで確認する',
       'passkey.failed': 'パスキーで確認できませんでした。もう一度お試しください。',
       'device.wait': '登録済みのスマートフォンのアプリに届いた内容を確かめて、承認してください。このページは自動で更新されます。',
+      'device.qr': '届いていなければ、アプリでこのコードを読み取ってください（2分ごとに変わります）。',
       'face.title': '顔認証', 'face.lead': 'カメラにお顔を映し、画面の指示どおりにゆっくり動いてください。', 'face.start': '顔認証をはじめる',
       'face.failed': '顔認証ができませんでした。明るい場所で、もう一度お試しください。',
       'say.front': '正面を向いてください', 'say.turn_left': '左を向いてください', 'say.turn_right': '右を向いてください',
@@ -71,6 +72,7 @@
       'passkey.register': 'Register a passkey', 'passkey.confirm': 'Confirm with passkey',
       'passkey.failed': 'The passkey could not confirm. Please try again.',
       'device.wait': 'Check the details in the app on your registered phone and approve them there. This page updates by itself.',
+      'device.qr': 'If nothing arrived, scan this code with the app (it changes every 2 minutes).',
       'face.title': 'Face check', 'face.lead': 'Show your face to the camera and move slowly as the screen says.', 'face.start': 'Start the face check',
       'face.failed': 'The face check did not pass. Please try again in good light.',
       'say.front': 'Look straight ahead', 'say.turn_left': 'Turn your head to your left', 'say.turn_right': 'Turn your head to your right',
@@ -81,7 +83,7 @@
   const $ = (id) => document.getElementById(id);
   const st = {
     lang: (navigator.language || '').toLowerCase().startsWith('ja') ? 'ja' : 'en',
-    token: '', view: null, picks: ['', ''], urls: [], errorKey: '',
+    token: '', view: null, picks: ['', ''], urls: [], errorKey: '', qrAt: 0, qrURL: '',
   };
   const t = (k, vars) => {
     let s = (T[st.lang] && T[st.lang][k]) || T.en[k] || k;
@@ -179,6 +181,7 @@
     const due = (f) => (v.required || []).includes(f) && !(v.satisfied || []).includes(f);
     const dev = due('device'), card = due('jpki_auth') || due('jpki_sign');
     $('device').hidden = !dev;
+    deviceQR(dev);
     $('face').hidden = !due('face');
     document.body.dataset.face = due('face') ? 'due' : '';
     $('jpki').hidden = !card;
@@ -194,6 +197,20 @@
       if (fresh) drawCandidates(ch);
     }
     show('confirm');
+  }
+
+  // The code for the registered device's app to scan: drawn anew (the
+  // previous one voided) when shown and shortly before it expires.
+  function deviceQR(due) {
+    $('device-qr').hidden = !due;
+    if (!due) { st.qrAt = 0; return; }
+    if (st.qrAt && Date.now() - st.qrAt < 100000) return;
+    st.qrAt = Date.now();
+    api('GET', '/v1/txauth/page/device/qr').then((r) => r.blob()).then((blob) => {
+      if (st.qrURL) URL.revokeObjectURL(st.qrURL);
+      st.qrURL = URL.createObjectURL(blob);
+      $('device-qr-img').src = st.qrURL;
+    }).catch(() => { st.qrAt = 0; $('device-qr').hidden = true; });
   }
 
   async function drawCandidates(ch) {
