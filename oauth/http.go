@@ -162,6 +162,14 @@ func peerCert(r *http.Request) *x509.Certificate {
 	return nil
 }
 
+// peerIntermediates are the certificates the client sent after its own.
+func peerIntermediates(r *http.Request) []*x509.Certificate {
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 1 {
+		return r.TLS.PeerCertificates[1:]
+	}
+	return nil
+}
+
 // authenticateClient authenticates the client of an OAuth endpoint; every
 // failure is invalid_client (401) with the reason kept for the log.
 func (s *Server) authenticateClient(r *http.Request, form map[string][]string) (tenant.Client, error) {
@@ -169,7 +177,7 @@ func (s *Server) authenticateClient(r *http.Request, form map[string][]string) (
 	if err != nil {
 		return tenant.Client{}, invalidRequest("A client authentication parameter is repeated or too long.", err)
 	}
-	req.PeerCert = peerCert(r)
+	req.PeerCert, req.PeerIntermediates = peerCert(r), peerIntermediates(r)
 	req.RequestID = requestID(r.Context())
 	c, err := s.cfg.Clients.AuthenticateClient(r.Context(), req)
 	if err != nil {

@@ -11,10 +11,8 @@ import (
 var signingAlgs = []string{"PS256", "ES256", "EdDSA"}
 
 // clientAuthMethods are the client authentication methods package tenant
-// implements; the metadata advertises these and nothing else (PKI-based
-// tls_client_auth, a subject DN or SAN checked against a CA, is not
-// implemented yet).
-var clientAuthMethods = []string{string(tenant.PrivateKeyJWT), string(tenant.SelfSignedTLS)}
+// implements; the metadata advertises these and nothing else.
+var clientAuthMethods = []string{string(tenant.PrivateKeyJWT), string(tenant.TLSClientAuth), string(tenant.SelfSignedTLS)}
 
 // Metadata returns the one authorization-server metadata document (RFC
 // 8414), which also serves as the OpenID Provider configuration: it

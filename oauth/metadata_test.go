@@ -12,7 +12,7 @@ import (
 // package tenant implements: a client that picks an advertised method must
 // be able to use it.
 func TestMetadataAdvertisesOnlyImplementedAuthMethods(t *testing.T) {
-	implemented := []string{string(tenant.PrivateKeyJWT), string(tenant.SelfSignedTLS)}
+	implemented := []string{string(tenant.PrivateKeyJWT), string(tenant.TLSClientAuth), string(tenant.SelfSignedTLS)}
 	m := newEnv(t, storetest.SQLite(t)).srv.Metadata()
 	for _, field := range []string{
 		"token_endpoint_auth_methods_supported",
@@ -22,6 +22,9 @@ func TestMetadataAdvertisesOnlyImplementedAuthMethods(t *testing.T) {
 		got, ok := m[field].([]string)
 		if !ok || len(got) == 0 {
 			t.Fatalf("Metadata()[%q] = %v, want a non-empty list", field, m[field])
+		}
+		if !slices.Equal(got, implemented) {
+			t.Errorf("Metadata()[%q] = %v, want %v", field, got, implemented)
 		}
 		for _, method := range got {
 			if !slices.Contains(implemented, method) {

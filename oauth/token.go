@@ -255,7 +255,7 @@ func (s *Server) refreshGrant(ctx context.Context, form map[string][]string, c t
 func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request, form map[string][]string) error {
 	req, err := tenant.ParseTokenRequest(form)
 	if err == nil {
-		req.PeerCert = peerCert(r)
+		req.PeerCert, req.PeerIntermediates = peerCert(r), peerIntermediates(r)
 		req.RequestID = requestID(r.Context())
 		var tok tenant.Token
 		tok, err = s.cfg.Clients.Token(r.Context(), req)

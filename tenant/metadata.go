@@ -27,8 +27,8 @@ type MetadataConfig struct {
 	// trailing slash); client assertions name it as their audience.
 	Issuer string
 	// MutualTLS: the server terminates TLS itself and sees client
-	// certificates, so self_signed_tls_client_auth and certificate-bound
-	// tokens (RFC 8705) work. Behind a TLS-terminating proxy they do not,
+	// certificates, so tls_client_auth, self_signed_tls_client_auth and
+	// certificate-bound tokens (RFC 8705) work. Behind a TLS-terminating proxy they do not,
 	// and are not advertised.
 	MutualTLS bool
 	// Scopes the server knows (advertised as scopes_supported).
@@ -37,9 +37,9 @@ type MetadataConfig struct {
 
 // ServerMetadata is the metadata of the token endpoint this package
 // implements: the client_credentials grant only; private_key_jwt with the
-// algorithms the assertion verifier accepts; self_signed_tls_client_auth
-// (pinned certificate thumbprints; PKI-based tls_client_auth is not
-// implemented) and certificate-bound tokens only with MutualTLS. There is
+// algorithms the assertion verifier accepts; tls_client_auth (a name
+// against a CA), self_signed_tls_client_auth (pinned certificate
+// thumbprints) and certificate-bound tokens only with MutualTLS. There is
 // no authorization endpoint, so response_types_supported is empty; there
 // are no mTLS endpoint aliases (the same endpoint serves both methods).
 func ServerMetadata(c MetadataConfig) Metadata {
@@ -54,7 +54,7 @@ func ServerMetadata(c MetadataConfig) Metadata {
 		TokenEndpointAuthSigningAlgValuesSupported: []string{AlgES256, AlgPS256, AlgEdDSA, AlgEd25519},
 	}
 	if c.MutualTLS {
-		m.TokenEndpointAuthMethodsSupported = append(m.TokenEndpointAuthMethodsSupported, string(SelfSignedTLS))
+		m.TokenEndpointAuthMethodsSupported = append(m.TokenEndpointAuthMethodsSupported, string(TLSClientAuth), string(SelfSignedTLS))
 		m.TLSClientCertificateBoundAccessTokens = true
 	}
 	return m

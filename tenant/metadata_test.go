@@ -28,7 +28,7 @@ func TestServerMetadata(t *testing.T) {
 		}
 	}
 	m := ServerMetadata(MetadataConfig{Issuer: "https://id.example", MutualTLS: true})
-	if !slices.Equal(m.TokenEndpointAuthMethodsSupported, []string{"private_key_jwt", "self_signed_tls_client_auth"}) || !m.TLSClientCertificateBoundAccessTokens {
+	if !slices.Equal(m.TokenEndpointAuthMethodsSupported, []string{"private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth"}) || !m.TLSClientCertificateBoundAccessTokens {
 		t.Errorf("with mTLS: methods %v, bound %v", m.TokenEndpointAuthMethodsSupported, m.TLSClientCertificateBoundAccessTokens)
 	}
 	b, _ := json.Marshal(plain)

@@ -51,9 +51,10 @@ type TokenResponse struct {
 // access tokens. Implementations return errors wrapping the sentinels below
 // for client mistakes; anything else is a server fault (500).
 type Auth interface {
-	// Token answers a client_credentials token request. peer is the TLS
-	// client certificate, if any.
-	Token(ctx context.Context, form url.Values, peer *x509.Certificate) (TokenResponse, error)
+	// Token answers a client_credentials token request. chain is the TLS
+	// client certificate followed by the intermediates the client sent, if
+	// any.
+	Token(ctx context.Context, form url.Values, chain []*x509.Certificate) (TokenResponse, error)
 	// Authenticate validates a bearer access token (and its certificate
 	// binding, RFC 8705) and returns its principal.
 	Authenticate(ctx context.Context, token string, peer *x509.Certificate) (Principal, error)
@@ -70,6 +71,14 @@ var (
 
 // maxTokenForm caps the token request body: a client assertion is a few KiB.
 const maxTokenForm = 16 << 10
+
+// peerChain is the client's certificate and the intermediates it sent.
+func peerChain(r *http.Request) []*x509.Certificate {
+	if r.TLS == nil {
+		return nil
+	}
+	return r.TLS.PeerCertificates
+}
 
 func peerCert(r *http.Request) *x509.Certificate {
 	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
@@ -105,7 +114,7 @@ func (s *Server) tokenRequest(w http.ResponseWriter, r *http.Request) error {
 		}
 		return oauthError(http.StatusBadRequest, "invalid_request", "The form could not be parsed.")
 	}
-	resp, err := s.cfg.Auth.Token(r.Context(), r.PostForm, peerCert(r))
+	resp, err := s.cfg.Auth.Token(r.Context(), r.PostForm, peerChain(r))
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrInvalidClient):

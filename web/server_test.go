@@ -24,7 +24,7 @@ type fakeAuth struct {
 	tokens map[string]Principal
 }
 
-func (f *fakeAuth) Token(ctx context.Context, form url.Values, peer *x509.Certificate) (TokenResponse, error) {
+func (f *fakeAuth) Token(ctx context.Context, form url.Values, chain []*x509.Certificate) (TokenResponse, error) {
 	switch {
 	case form.Get("grant_type") != "client_credentials":
 		return TokenResponse{}, ErrInvalidGrant

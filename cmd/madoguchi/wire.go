@@ -24,12 +24,14 @@ type tenantAuth struct{ is *tenant.Issuer }
 
 var _ web.Auth = tenantAuth{}
 
-func (a tenantAuth) Token(ctx context.Context, form url.Values, peer *x509.Certificate) (web.TokenResponse, error) {
+func (a tenantAuth) Token(ctx context.Context, form url.Values, chain []*x509.Certificate) (web.TokenResponse, error) {
 	req, err := tenant.ParseTokenRequest(form)
 	if err != nil {
 		return web.TokenResponse{}, authError(err)
 	}
-	req.PeerCert = peer
+	if len(chain) > 0 {
+		req.PeerCert, req.PeerIntermediates = chain[0], chain[1:]
+	}
 	req.RequestID = web.RequestID(ctx)
 	tok, err := a.is.Token(ctx, req)
 	if err != nil {
