@@ -9,6 +9,10 @@
 // endpoint (authorization_code, refresh_token, CIBA, and client_credentials
 // delegated to tenant), introspection (RFC 7662, RFC 9701 JWT responses),
 // revocation (RFC 7009), CIBA (poll and ping), UserInfo and the signing JWKS.
+// It is the server's one token endpoint and one metadata document in every
+// mode: without a customer authenticator (Config.Customers nil) it serves
+// only the metadata and client_credentials, and advertises only that; the
+// mutual-TLS methods are advertised only with Config.MutualTLS.
 //
 // Invariants:
 //   - Nothing acts for a customer without PAR: the authorization endpoint

@@ -90,7 +90,7 @@ func newEnv(t testing.TB, db *store.DB) *env {
 	sg, _ := NewSigner(key)
 	dev, _ := NewDevCustomers(false)
 	s, err := New(Config{Issuer: ts.URL, DB: db, Audit: al, Clients: is, Sealer: v, Signer: sg, Customers: dev,
-		CIBANotifier: nopNotifier{}, Now: clk.now})
+		CIBANotifier: nopNotifier{}, MutualTLS: true, Now: clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,6 +60,13 @@ func InteractionID(r *http.Request) string {
 // Routes returns the server's ServeMux patterns and handlers. Every OAuth
 // endpoint answers RFC 6749 JSON errors; the pages answer HTML.
 func (s *Server) Routes() map[string]http.Handler {
+	if s.cfg.Customers == nil {
+		return map[string]http.Handler{
+			"GET /.well-known/oauth-authorization-server": s.wrap(s.metadata),
+			"GET /.well-known/openid-configuration":       s.wrap(s.metadata),
+			"POST " + PathToken:                           s.wrap(s.token),
+		}
+	}
 	return map[string]http.Handler{
 		"GET /.well-known/oauth-authorization-server": s.wrap(s.metadata),
 		"GET /.well-known/openid-configuration":       s.wrap(s.metadata),

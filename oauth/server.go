@@ -70,11 +70,21 @@ type Config struct {
 	// Sealer seals authorization_details and CIBA secrets.
 	Sealer Sealer
 	// Signer signs ID tokens, JARM responses and JWT introspection
-	// responses.
+	// responses (required with Customers).
 	Signer *Signer
 	// Customers authenticates the customer at the authorization endpoint
-	// and on the CIBA device page.
+	// and on the CIBA device page. Nil: no grant acts for a customer — the
+	// server serves the metadata and the token endpoint for
+	// client_credentials only, and advertises nothing else.
 	Customers CustomerAuthenticator
+	// MutualTLS: this server terminates TLS and sees client certificates,
+	// so tls_client_auth, self_signed_tls_client_auth and certificate-bound
+	// tokens work and are advertised. Behind a TLS-terminating proxy they
+	// are not.
+	MutualTLS bool
+	// Scopes are the client scopes the installation knows, advertised in
+	// scopes_supported (with openid when customers sign in).
+	Scopes []string
 	// CIBANotifier tells a customer's device that a CIBA request awaits
 	// them (nil: CIBA is not offered).
 	CIBANotifier CIBANotifier
@@ -108,8 +118,8 @@ type Server struct {
 }
 
 // New validates cfg and returns a Server. It fails closed: a missing
-// signer, store, client authenticator, sealer or customer authenticator is
-// an error.
+// store, client authenticator or sealer is an error, and so is a customer
+// authenticator without a signer.
 func New(cfg Config) (*Server, error) {
 	u, err := url.Parse(cfg.Issuer)
 	switch {
@@ -117,10 +127,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("oauth: issuer %q must be an absolute URL without query, fragment or trailing slash", cfg.Issuer)
 	case cfg.DB == nil || cfg.Audit == nil || cfg.Clients == nil || cfg.Sealer == nil:
 		return nil, errors.New("oauth: store, auditor, client authenticator and sealer are required")
-	case cfg.Signer == nil:
-		return nil, errors.New("oauth: a signing key is required")
-	case cfg.Customers == nil:
-		return nil, errors.New("oauth: a customer authenticator is required")
+	case cfg.Customers != nil && cfg.Signer == nil:
+		return nil, errors.New("oauth: a signing key is required to act for customers")
+	case cfg.Customers == nil && cfg.CIBANotifier != nil:
+		return nil, errors.New("oauth: CIBA needs a customer authenticator")
 	}
 	if cfg.AccessTTL == 0 {
 		cfg.AccessTTL = DefaultAccessTTL

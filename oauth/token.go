@@ -37,6 +37,9 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
 	}
 	switch gt {
 	case GrantAuthorizationCode, GrantRefreshToken, GrantCIBA:
+		if s.cfg.Customers == nil {
+			return oerr(400, "unsupported_grant_type", "Only grant_type=client_credentials is supported.", nil)
+		}
 	default:
 		return oerr(400, "unsupported_grant_type", "Supported grants: authorization_code, refresh_token, CIBA and client_credentials.", nil)
 	}

@@ -129,7 +129,7 @@ func startOAuthServer(t *testing.T, notify func(*oauthHarness) oauth.CIBANotifie
 	if err := a.newIssuer(base, 0); err != nil {
 		t.Fatal(err)
 	}
-	err = a.newOAuth(base, func(c *oauth.Config) {
+	err = a.newOAuth(base, true, func(c *oauth.Config) {
 		if notify != nil {
 			c.CIBANotifier = notify(h)
 		}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/madoguchi/madoguchi/revoke"
-	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/web"
 )
 
@@ -152,13 +151,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if a.revocations != nil {
 		go a.revocations.Run(ctx)
 	}
-	if err := a.newOAuth(f.publicURL); err != nil {
+	if err := a.newOAuth(f.publicURL, tlsCfg != nil); err != nil {
 		ln.Close()
 		return fmt.Errorf("oauth: %w", err)
 	}
-	if a.oauth != nil {
-		go a.oauth.Run(ctx)
-	}
+	go a.oauth.Run(ctx)
 	if f.models == "" {
 		f.models = filepath.Join(f.data.data, "models")
 	}
@@ -206,9 +203,6 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if mount != nil {
 		wcfg.Mounts = append(wcfg.Mounts, *mount)
-	}
-	wcfg.OAuthMetadata = func() any {
-		return tenant.ServerMetadata(tenant.MetadataConfig{Issuer: f.publicURL, MutualTLS: tlsCfg != nil, Scopes: knownScopes})
 	}
 	srv := web.New(wcfg)
 	srv.AddMetrics(a.notify.WriteMetrics)
