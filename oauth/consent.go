@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/revoke"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/vault"
 )
@@ -183,7 +184,7 @@ func (s *Server) RevokeConsent(ctx context.Context, who Viewer, tenantID, consen
 		return s.revokeGrantTx(ctx, tx, who, tenantID, consentID, now, "oauth.consent.revoke")
 	})
 	if err == nil {
-		s.cache.dropGrant(consentID)
+		s.cfg.Revocations.Invalidate(grantTag(consentID))
 	}
 	return err
 }
@@ -199,6 +200,9 @@ func (s *Server) revokeGrantTx(ctx context.Context, tx *store.Tx, who Viewer, te
 		return err
 	}
 	n, _ := res.RowsAffected()
+	if err := revoke.Publish(ctx, tx, grantTag(grantID)); err != nil {
+		return err
+	}
 	kind, id := who.Kind, who.ID
 	if kind == "" {
 		kind, id = audit.ActorSystem, ""

@@ -35,7 +35,10 @@
 //     assessment is signed off and a second admin has activated it.
 //   - OAuth endpoints answer RFC 6749 JSON errors; the HTML pages never
 //     show internal errors.
-//   - The resource path reads no store for a token it has seen: tokens are
-//     cached in memory, and a revocation reaches every instance within a
-//     second through the Revocations feed.
+//   - With Config.Revocations, the resource path reads no store for a token
+//     it has seen: tokens are cached in a revoke.Cache, and every revocation
+//     (a token or consent revoked here, published in its transaction; a
+//     client or tenant disabled, published by the store's triggers) reaches
+//     every instance within the watcher's bound (one second), on
+//     PostgreSQL by notification, never by polling the token tables.
 package oauth

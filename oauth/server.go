@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/revoke"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/vault"
@@ -98,8 +99,17 @@ type Config struct {
 	// ConsentTTL is how long a consent (and its refresh token) lasts
 	// (default 90 days).
 	ConsentTTL time.Duration
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// Revocations, when set, lets the resource path keep tokens it has
+	// validated in memory (at most CacheSize, default
+	// revoke.DefaultMaxEntries) instead of reading the store per request; a
+	// revocation (token or consent revoked, client or tenant disabled)
+	// still reaches every instance within the watcher's bound (package
+	// revoke). The caller runs the watcher. Nil: every request reads the
+	// store.
+	Revocations *revoke.Watcher
+	CacheSize   int
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // Server is the authorization server.
@@ -109,7 +119,7 @@ type Server struct {
 	now      func() time.Time
 	nonces   *nonces
 	dpopJTIs *localJTIs
-	cache    *tokenCache
+	tokens   *revoke.Cache[[32]byte, *tokenInfo] // nil without cfg.Revocations
 	limits   *limiter
 	pinger   Pinger
 	// urls
@@ -149,7 +159,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, dpopJTIs: &localJTIs{}}
 	s.nonces = newNonces(cfg.Now)
-	s.cache = newTokenCache(cfg.Now)
+	if cfg.Revocations != nil {
+		s.tokens = revoke.NewCache[[32]byte, *tokenInfo](cfg.Revocations, cfg.CacheSize)
+	}
 	s.limits = newLimiter(cfg.Now)
 	s.pinger = cfg.Pinger
 	if s.pinger == nil {
@@ -189,19 +201,15 @@ const (
 	PathJWKS       = "/oauth/jwks.json"
 )
 
-// Run runs the server's background work until ctx ends: the revocation
-// feed that keeps every instance's token cache honest, and CIBA ping
-// delivery. The caller owns it (one goroutine).
+// Run runs the server's background work until ctx ends: CIBA ping
+// delivery. The caller owns it (one goroutine) and runs the revocation
+// watcher (Config.Revocations) separately.
 func (s *Server) Run(ctx context.Context) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.cache.follow(ctx, s.cfg.DB, s.log)
-	}()
 	if p, ok := s.pinger.(*outboxPinger); ok {
 		p.run(ctx)
+		return
 	}
-	<-done
+	<-ctx.Done()
 }
 
 func (s *Server) audit(ctx context.Context, tx *store.Tx, kind, actor, tenantID, action, object string, details map[string]string) error {

@@ -129,7 +129,7 @@ func (s *Server) codeGrant(ctx context.Context, form map[string][]string, c tena
 		err := s.cfg.DB.InTx(ctx, func(tx *store.Tx) error {
 			return s.revokeGrantTx(ctx, tx, Viewer{Kind: audit.ActorSystem}, tenantID, grantID, now, "oauth.code.replay")
 		})
-		s.cache.dropGrant(grantID)
+		s.cfg.Revocations.Invalidate(grantTag(grantID))
 		if err != nil {
 			return nil, err
 		}

@@ -24,7 +24,7 @@ import (
 func (a *app) newOAuth(publicURL string, mutualTLS bool, opts ...func(*oauth.Config)) error {
 	cfg := oauth.Config{
 		Issuer: trimSlash(publicURL), DB: a.db, Audit: a.audit, Clients: a.issuer, Sealer: a.vault,
-		MutualTLS: mutualTLS, Scopes: knownScopes, Logger: a.log,
+		MutualTLS: mutualTLS, Scopes: knownScopes, Revocations: a.revocations, Logger: a.log,
 	}
 	if a.mode == modeProduction {
 		a.log.Warn("OAuth grants for customers disabled: no production customer authenticator is wired (txauth); the token endpoint serves client_credentials only")
