@@ -108,8 +108,12 @@ type Config struct {
 	// store.
 	Revocations *revoke.Watcher
 	CacheSize   int
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// SweepEvery is how often Run deletes expired pushed requests,
+	// interactions, codes, tokens and replay-cache entries (default
+	// DefaultSweepEvery).
+	SweepEvery time.Duration
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // Server is the authorization server.
@@ -201,15 +205,17 @@ const (
 	PathJWKS       = "/oauth/jwks.json"
 )
 
-// Run runs the server's background work until ctx ends: CIBA ping
-// delivery. The caller owns it (one goroutine) and runs the revocation
-// watcher (Config.Revocations) separately.
+// Run runs the server's background work until ctx ends: the sweep of
+// expired rows and CIBA ping delivery. The caller owns it (one goroutine)
+// and runs the revocation watcher (Config.Revocations) separately.
 func (s *Server) Run(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { defer close(done); s.sweepLoop(ctx) }()
 	if p, ok := s.pinger.(*outboxPinger); ok {
 		p.run(ctx)
-		return
 	}
 	<-ctx.Done()
+	<-done
 }
 
 func (s *Server) audit(ctx context.Context, tx *store.Tx, kind, actor, tenantID, action, object string, details map[string]string) error {

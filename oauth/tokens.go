@@ -106,9 +106,6 @@ func (s *Server) issueTokens(ctx context.Context, tx *store.Tx, g *grantRow, b b
 			jkt, x5t, store.Micros(now), store.Micros(exp))
 		return err
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM oauth_tokens WHERE expires_at < ?`, store.Micros(now.Add(-24*time.Hour))); err != nil {
-		return "", "", err
-	}
 	access = prefixAccess + randomToken()
 	exp := now.Add(s.cfg.AccessTTL)
 	if exp.After(g.exp) {
