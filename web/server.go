@@ -58,6 +58,9 @@ type Config struct {
 	EKYC *EKYCConfig
 	// Customers enables the customer API (web/customers.go); nil disables it.
 	Customers CustomerService
+	// Consents enables the OAuth consent API (web/consents.go); nil
+	// disables it.
+	Consents ConsentService
 	// TxAuth enables transaction authentication (web/txauth.go); nil
 	// disables it.
 	TxAuth *TxAuthConfig
@@ -163,6 +166,7 @@ func (s *Server) routes() {
 	s.notifyRoutes()
 	s.captureRoutes()
 	s.customerRoutes()
+	s.consentRoutes()
 	s.txauthRoutes()
 	s.credentialRoutes()
 	if s.cfg.Staff != nil {

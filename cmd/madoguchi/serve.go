@@ -14,7 +14,7 @@ import (
 
 // knownScopes are the scopes the server's endpoints check (advertised in
 // the OAuth metadata).
-var knownScopes = []string{web.ScopeAuditRead, web.ScopeEKYCDevice, web.ScopeEKYCResults, web.ScopeEKYCSessions}
+var knownScopes = []string{web.ScopeAuditRead, web.ScopeEKYCDevice, web.ScopeEKYCResults, web.ScopeEKYCSessions, web.ScopeOAuthConsents}
 
 type serveFlags struct {
 	data      dataFlags
@@ -233,6 +233,14 @@ func (a *app) oauthWeb() web.OAuthServer {
 	return oauthWeb{a.oauth}
 }
 
+// consentsWeb returns the consent API's service, or nil.
+func (a *app) consentsWeb() web.ConsentService {
+	if a.oauth == nil {
+		return nil
+	}
+	return a.oauth
+}
+
 // webConfig wires the HTTP layer to the domain components.
 func (a *app) webConfig(f serveFlags) web.Config {
 	return web.Config{
@@ -249,6 +257,7 @@ func (a *app) webConfig(f serveFlags) web.Config {
 		TxAuth:     a.txauthWeb(),
 		Credential: a.credentialWeb(),
 		OAuth:      a.oauthWeb(),
+		Consents:   a.consentsWeb(),
 		WebhookKeys: func() []byte {
 			if a.notify == nil {
 				return []byte(`{"keys":[]}`)
