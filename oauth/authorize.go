@@ -229,9 +229,6 @@ func (s *Server) storeInteraction(ctx context.Context, ix *interaction, authReqH
 	}
 	now := s.now()
 	return s.cfg.DB.InTx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM oauth_interactions WHERE expires_at < ?`, store.Micros(now.Add(-time.Hour))); err != nil {
-			return err
-		}
 		sealed, err := s.cfg.Sealer.Seal(ctx, tx, clientSubject(ix.tenantID, ix.clientID), []byte("oauth-ix:"+hex.EncodeToString(ix.idHash)), b)
 		if err != nil {
 			return err
@@ -319,9 +316,6 @@ func (s *Server) finishInteraction(ctx context.Context, ix *interaction, outcome
 			}
 			grantID, subject, acr, amr, authTime = gid, a.auth.Subject, a.auth.ACR, strings.Join(a.auth.AMR, " "), store.Micros(authTimeOr(a.auth, now))
 			if a.code != "" {
-				if _, err := tx.Exec(ctx, `DELETE FROM oauth_codes WHERE expires_at < ?`, store.Micros(now.Add(-time.Hour))); err != nil {
-					return err
-				}
 				if _, err := tx.Exec(ctx, `INSERT INTO oauth_codes (code_hash, tenant_id, client_id, grant_id, redirect_uri, code_challenge, dpop_jkt, nonce, auth_time, expires_at)
 					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, hashOf(a.code), ix.tenantID, ix.clientID, gid, ix.req.RedirectURI, ix.req.CodeChallenge,
 					ix.req.DPoPJKT, ix.req.Nonce, authTime, store.Micros(now.Add(CodeTTL))); err != nil {

@@ -22,7 +22,7 @@ func BenchmarkResourcePath(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go e.srv.Run(ctx)
-	for !e.srv.cache.live() {
+	for !e.watch.Fresh() {
 		time.Sleep(10 * time.Millisecond)
 	}
 	c := e.partner(e.tenant)

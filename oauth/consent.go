@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/revoke"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/vault"
 )
@@ -168,14 +169,36 @@ type Viewer struct {
 // cache within a second. A consent of another tenant is ErrNotFound; an
 // already revoked one is left as it is (nil).
 func (s *Server) RevokeConsent(ctx context.Context, who Viewer, tenantID, consentID string) error {
+	return s.revokeConsent(ctx, who, tenantID, "", consentID)
+}
+
+// RevokeCustomerConsent is RevokeConsent for a customer's own consent: a
+// consent of another customer (or tenant) is ErrNotFound.
+func (s *Server) RevokeCustomerConsent(ctx context.Context, who Viewer, tenantID, subject, consentID string) error {
+	if subject == "" {
+		return ErrNotFound
+	}
+	return s.revokeConsent(ctx, who, tenantID, subject, consentID)
+}
+
+// CustomerViewer is the customer as who reads or revokes their consents,
+// recorded in the audit log by pseudonym.
+func CustomerViewer(tenantID, subject string) Viewer {
+	return Viewer{Kind: audit.ActorCustomer, ID: customerPseudonym(tenantID, subject)}
+}
+
+func (s *Server) revokeConsent(ctx context.Context, who Viewer, tenantID, subject, consentID string) error {
 	now := s.now()
 	err := s.cfg.DB.InTx(ctx, func(tx *store.Tx) error {
-		var status string
-		if err := tx.QueryRow(ctx, `SELECT status FROM oauth_grants WHERE tenant_id = ? AND id = ?`, tenantID, consentID).Scan(&status); err != nil {
+		var status, owner string
+		if err := tx.QueryRow(ctx, `SELECT status, subject FROM oauth_grants WHERE tenant_id = ? AND id = ?`, tenantID, consentID).Scan(&status, &owner); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return ErrNotFound
 			}
 			return err
+		}
+		if subject != "" && owner != subject {
+			return ErrNotFound
 		}
 		if status == ConsentRevoked {
 			return nil
@@ -183,7 +206,7 @@ func (s *Server) RevokeConsent(ctx context.Context, who Viewer, tenantID, consen
 		return s.revokeGrantTx(ctx, tx, who, tenantID, consentID, now, "oauth.consent.revoke")
 	})
 	if err == nil {
-		s.cache.dropGrant(consentID)
+		s.cfg.Revocations.Invalidate(grantTag(consentID))
 	}
 	return err
 }
@@ -199,6 +222,9 @@ func (s *Server) revokeGrantTx(ctx context.Context, tx *store.Tx, who Viewer, te
 		return err
 	}
 	n, _ := res.RowsAffected()
+	if err := revoke.Publish(ctx, tx, grantTag(grantID)); err != nil {
+		return err
+	}
 	kind, id := who.Kind, who.ID
 	if kind == "" {
 		kind, id = audit.ActorSystem, ""

@@ -9,6 +9,10 @@
 // endpoint (authorization_code, refresh_token, CIBA, and client_credentials
 // delegated to tenant), introspection (RFC 7662, RFC 9701 JWT responses),
 // revocation (RFC 7009), CIBA (poll and ping), UserInfo and the signing JWKS.
+// It is the server's one token endpoint and one metadata document in every
+// mode: without a customer authenticator (Config.Customers nil) it serves
+// only the metadata and client_credentials, and advertises only that; the
+// mutual-TLS methods are advertised only with Config.MutualTLS.
 //
 // Invariants:
 //   - Nothing acts for a customer without PAR: the authorization endpoint
@@ -31,7 +35,10 @@
 //     assessment is signed off and a second admin has activated it.
 //   - OAuth endpoints answer RFC 6749 JSON errors; the HTML pages never
 //     show internal errors.
-//   - The resource path reads no store for a token it has seen: tokens are
-//     cached in memory, and a revocation reaches every instance within a
-//     second through the Revocations feed.
+//   - With Config.Revocations, the resource path reads no store for a token
+//     it has seen: tokens are cached in a revoke.Cache, and every revocation
+//     (a token or consent revoked here, published in its transaction; a
+//     client or tenant disabled, published by the store's triggers) reaches
+//     every instance within the watcher's bound (one second), on
+//     PostgreSQL by notification, never by polling the token tables.
 package oauth

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/revoke"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/vault"
@@ -56,6 +57,7 @@ type env struct {
 	http   *http.Client
 	clock  *clock
 	tenant string
+	watch  *revoke.Watcher
 }
 
 func newEnv(t testing.TB, db *store.DB) *env {
@@ -86,11 +88,21 @@ func newEnv(t testing.TB, db *store.DB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The revocation watcher an instance runs (as serve does): the token
+	// cache is on in every test.
+	watch, err := revoke.NewWatcher(db, revoke.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, stopWatch := context.WithCancel(context.Background())
+	watchDone := make(chan struct{})
+	go func() { defer close(watchDone); watch.Run(wctx) }()
+	t.Cleanup(func() { stopWatch(); <-watchDone })
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	sg, _ := NewSigner(key)
 	dev, _ := NewDevCustomers(false)
 	s, err := New(Config{Issuer: ts.URL, DB: db, Audit: al, Clients: is, Sealer: v, Signer: sg, Customers: dev,
-		CIBANotifier: nopNotifier{}, Now: clk.now})
+		CIBANotifier: nopNotifier{}, MutualTLS: true, Revocations: watch, Now: clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +131,7 @@ func newEnv(t testing.TB, db *store.DB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, db: db, srv: s, reg: reg, base: ts.URL, http: hc, clock: clk, tenant: ten.ID}
+	return &env{t: t, db: db, srv: s, reg: reg, base: ts.URL, http: hc, clock: clk, tenant: ten.ID, watch: watch}
 }
 
 type nopNotifier struct{}

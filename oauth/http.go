@@ -60,6 +60,13 @@ func InteractionID(r *http.Request) string {
 // Routes returns the server's ServeMux patterns and handlers. Every OAuth
 // endpoint answers RFC 6749 JSON errors; the pages answer HTML.
 func (s *Server) Routes() map[string]http.Handler {
+	if s.cfg.Customers == nil {
+		return map[string]http.Handler{
+			"GET /.well-known/oauth-authorization-server": s.wrap(s.metadata),
+			"GET /.well-known/openid-configuration":       s.wrap(s.metadata),
+			"POST " + PathToken:                           s.wrap(s.token),
+		}
+	}
 	return map[string]http.Handler{
 		"GET /.well-known/oauth-authorization-server": s.wrap(s.metadata),
 		"GET /.well-known/openid-configuration":       s.wrap(s.metadata),
@@ -162,6 +169,14 @@ func peerCert(r *http.Request) *x509.Certificate {
 	return nil
 }
 
+// peerIntermediates are the certificates the client sent after its own.
+func peerIntermediates(r *http.Request) []*x509.Certificate {
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 1 {
+		return r.TLS.PeerCertificates[1:]
+	}
+	return nil
+}
+
 // authenticateClient authenticates the client of an OAuth endpoint; every
 // failure is invalid_client (401) with the reason kept for the log.
 func (s *Server) authenticateClient(r *http.Request, form map[string][]string) (tenant.Client, error) {
@@ -169,7 +184,7 @@ func (s *Server) authenticateClient(r *http.Request, form map[string][]string) (
 	if err != nil {
 		return tenant.Client{}, invalidRequest("A client authentication parameter is repeated or too long.", err)
 	}
-	req.PeerCert = peerCert(r)
+	req.PeerCert, req.PeerIntermediates = peerCert(r), peerIntermediates(r)
 	req.RequestID = requestID(r.Context())
 	c, err := s.cfg.Clients.AuthenticateClient(r.Context(), req)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/revoke"
 	"github.com/madoguchi/madoguchi/store"
 )
 
@@ -128,15 +129,18 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) error {
 				if _, err := tx.Exec(r.Context(), `UPDATE oauth_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL`, store.Micros(now), h[:]); err != nil {
 					return err
 				}
+				if err := revoke.Publish(r.Context(), tx, tokenTag(h)); err != nil {
+					return err
+				}
 				return s.audit(r.Context(), tx, who.Kind, who.ID, c.TenantID, "oauth.token.revoke", ti.grantID, map[string]string{"kind": ti.kind})
 			})
 			if err != nil {
 				return err
 			}
 			if ti.kind == kindRefresh {
-				s.cache.dropGrant(ti.grantID)
+				s.cfg.Revocations.Invalidate(grantTag(ti.grantID))
 			} else {
-				s.cache.dropToken(h)
+				s.cfg.Revocations.Invalidate(tokenTag(h))
 			}
 		}
 	}

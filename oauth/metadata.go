@@ -11,15 +11,42 @@ import (
 var signingAlgs = []string{"PS256", "ES256", "EdDSA"}
 
 // clientAuthMethods are the client authentication methods package tenant
-// implements; the metadata advertises these and nothing else (PKI-based
-// tls_client_auth, a subject DN or SAN checked against a CA, is not
-// implemented yet).
-var clientAuthMethods = []string{string(tenant.PrivateKeyJWT), string(tenant.SelfSignedTLS)}
+// implements: private_key_jwt always, the two mutual-TLS methods when the
+// server sees client certificates. The metadata advertises these and
+// nothing else.
+func (s *Server) clientAuthMethods() []string {
+	if !s.cfg.MutualTLS {
+		return []string{string(tenant.PrivateKeyJWT)}
+	}
+	return []string{string(tenant.PrivateKeyJWT), string(tenant.TLSClientAuth), string(tenant.SelfSignedTLS)}
+}
 
 // Metadata returns the one authorization-server metadata document (RFC
-// 8414), which also serves as the OpenID Provider configuration: it
-// advertises exactly what is implemented.
+// 8414) of the whole server, which also serves as the OpenID Provider
+// configuration: it advertises exactly what is implemented and wired —
+// without a customer authenticator, the token endpoint for
+// client_credentials only; without TLS client certificates, no mutual-TLS
+// method.
 func (s *Server) Metadata() map[string]any {
+	clientAuthMethods := s.clientAuthMethods()
+	scopes := s.cfg.Scopes
+	if s.cfg.Customers == nil {
+		m := map[string]any{
+			"issuer":                                s.issuer,
+			"token_endpoint":                        s.tokenURL,
+			"response_types_supported":              []string{},
+			"grant_types_supported":                 []string{GrantClientCredentials},
+			"token_endpoint_auth_methods_supported": clientAuthMethods,
+			"token_endpoint_auth_signing_alg_values_supported": signingAlgs,
+		}
+		if len(scopes) > 0 {
+			m["scopes_supported"] = scopes
+		}
+		if s.cfg.MutualTLS {
+			m["tls_client_certificate_bound_access_tokens"] = true
+		}
+		return m
+	}
 	m := map[string]any{
 		"issuer":                                                   s.issuer,
 		"authorization_endpoint":                                   s.authzURL,
@@ -48,21 +75,23 @@ func (s *Server) Metadata() map[string]any {
 		"require_request_uri_registration":                         false,
 		"authorization_response_iss_parameter_supported":           true,
 		"dpop_signing_alg_values_supported":                        signingAlgs,
-		"tls_client_certificate_bound_access_tokens":               true,
 		"authorization_details_types_supported":                    []string{DetailTransfer, DetailAccounts},
-		"scopes_supported":                                         []string{"openid"},
+		"scopes_supported":                                         append([]string{"openid"}, scopes...),
 		"subject_types_supported":                                  []string{"public"},
 		"id_token_signing_alg_values_supported":                    []string{"ES256"},
 		"claims_supported":                                         []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr"},
 		"claims_parameter_supported":                               false,
 		"acr_values_supported":                                     s.cfg.Customers.ACRValues(),
-		"mtls_endpoint_aliases": map[string]string{
+	}
+	if s.cfg.MutualTLS {
+		m["tls_client_certificate_bound_access_tokens"] = true
+		m["mtls_endpoint_aliases"] = map[string]string{
 			"token_endpoint":                        s.tokenURL,
 			"pushed_authorization_request_endpoint": s.parURL,
 			"introspection_endpoint":                s.introspectURL,
 			"revocation_endpoint":                   s.revokeURL,
 			"userinfo_endpoint":                     s.userinfoURL,
-		},
+		}
 	}
 	if s.cfg.CIBANotifier != nil {
 		m["grant_types_supported"] = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantCIBA}
@@ -70,7 +99,9 @@ func (s *Server) Metadata() map[string]any {
 		m["backchannel_token_delivery_modes_supported"] = []string{"poll", "ping"}
 		m["backchannel_user_code_parameter_supported"] = false
 		m["backchannel_authentication_request_signing_alg_values_supported"] = signingAlgs
-		m["mtls_endpoint_aliases"].(map[string]string)["backchannel_authentication_endpoint"] = s.cibaURL
+		if a, ok := m["mtls_endpoint_aliases"].(map[string]string); ok {
+			a["backchannel_authentication_endpoint"] = s.cibaURL
+		}
 	}
 	return m
 }

@@ -98,9 +98,6 @@ func (s *Server) storePAR(ctx context.Context, tenantID, uri string, req *authzR
 	h := hashOf(uri)
 	now := s.now()
 	return s.cfg.DB.InTx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM oauth_par WHERE expires_at < ?`, store.Micros(now)); err != nil {
-			return err
-		}
 		sealed, err := s.cfg.Sealer.Seal(ctx, tx, clientSubject(tenantID, req.ClientID), []byte("oauth-par:"+hex.EncodeToString(h)), b)
 		if err != nil {
 			return err

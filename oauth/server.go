@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/revoke"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/vault"
@@ -70,11 +71,21 @@ type Config struct {
 	// Sealer seals authorization_details and CIBA secrets.
 	Sealer Sealer
 	// Signer signs ID tokens, JARM responses and JWT introspection
-	// responses.
+	// responses (required with Customers).
 	Signer *Signer
 	// Customers authenticates the customer at the authorization endpoint
-	// and on the CIBA device page.
+	// and on the CIBA device page. Nil: no grant acts for a customer — the
+	// server serves the metadata and the token endpoint for
+	// client_credentials only, and advertises nothing else.
 	Customers CustomerAuthenticator
+	// MutualTLS: this server terminates TLS and sees client certificates,
+	// so tls_client_auth, self_signed_tls_client_auth and certificate-bound
+	// tokens work and are advertised. Behind a TLS-terminating proxy they
+	// are not.
+	MutualTLS bool
+	// Scopes are the client scopes the installation knows, advertised in
+	// scopes_supported (with openid when customers sign in).
+	Scopes []string
 	// CIBANotifier tells a customer's device that a CIBA request awaits
 	// them (nil: CIBA is not offered).
 	CIBANotifier CIBANotifier
@@ -88,6 +99,19 @@ type Config struct {
 	// ConsentTTL is how long a consent (and its refresh token) lasts
 	// (default 90 days).
 	ConsentTTL time.Duration
+	// Revocations, when set, lets the resource path keep tokens it has
+	// validated in memory (at most CacheSize, default
+	// revoke.DefaultMaxEntries) instead of reading the store per request; a
+	// revocation (token or consent revoked, client or tenant disabled)
+	// still reaches every instance within the watcher's bound (package
+	// revoke). The caller runs the watcher. Nil: every request reads the
+	// store.
+	Revocations *revoke.Watcher
+	CacheSize   int
+	// SweepEvery is how often Run deletes expired pushed requests,
+	// interactions, codes, tokens and replay-cache entries (default
+	// DefaultSweepEvery).
+	SweepEvery time.Duration
 	Logger     *slog.Logger
 	Now        func() time.Time
 }
@@ -99,7 +123,7 @@ type Server struct {
 	now      func() time.Time
 	nonces   *nonces
 	dpopJTIs *localJTIs
-	cache    *tokenCache
+	tokens   *revoke.Cache[[32]byte, *tokenInfo] // nil without cfg.Revocations
 	limits   *limiter
 	pinger   Pinger
 	// urls
@@ -108,8 +132,8 @@ type Server struct {
 }
 
 // New validates cfg and returns a Server. It fails closed: a missing
-// signer, store, client authenticator, sealer or customer authenticator is
-// an error.
+// store, client authenticator or sealer is an error, and so is a customer
+// authenticator without a signer.
 func New(cfg Config) (*Server, error) {
 	u, err := url.Parse(cfg.Issuer)
 	switch {
@@ -117,10 +141,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("oauth: issuer %q must be an absolute URL without query, fragment or trailing slash", cfg.Issuer)
 	case cfg.DB == nil || cfg.Audit == nil || cfg.Clients == nil || cfg.Sealer == nil:
 		return nil, errors.New("oauth: store, auditor, client authenticator and sealer are required")
-	case cfg.Signer == nil:
-		return nil, errors.New("oauth: a signing key is required")
-	case cfg.Customers == nil:
-		return nil, errors.New("oauth: a customer authenticator is required")
+	case cfg.Customers != nil && cfg.Signer == nil:
+		return nil, errors.New("oauth: a signing key is required to act for customers")
+	case cfg.Customers == nil && cfg.CIBANotifier != nil:
+		return nil, errors.New("oauth: CIBA needs a customer authenticator")
 	}
 	if cfg.AccessTTL == 0 {
 		cfg.AccessTTL = DefaultAccessTTL
@@ -139,7 +163,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, dpopJTIs: &localJTIs{}}
 	s.nonces = newNonces(cfg.Now)
-	s.cache = newTokenCache(cfg.Now)
+	if cfg.Revocations != nil {
+		s.tokens = revoke.NewCache[[32]byte, *tokenInfo](cfg.Revocations, cfg.CacheSize)
+	}
 	s.limits = newLimiter(cfg.Now)
 	s.pinger = cfg.Pinger
 	if s.pinger == nil {
@@ -179,18 +205,16 @@ const (
 	PathJWKS       = "/oauth/jwks.json"
 )
 
-// Run runs the server's background work until ctx ends: the revocation
-// feed that keeps every instance's token cache honest, and CIBA ping
-// delivery. The caller owns it (one goroutine).
+// Run runs the server's background work until ctx ends: the sweep of
+// expired rows and CIBA ping delivery. The caller owns it (one goroutine)
+// and runs the revocation watcher (Config.Revocations) separately.
 func (s *Server) Run(ctx context.Context) {
 	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.cache.follow(ctx, s.cfg.DB, s.log)
-	}()
+	go func() { defer close(done); s.sweepLoop(ctx) }()
 	if p, ok := s.pinger.(*outboxPinger); ok {
 		p.run(ctx)
 	}
+	<-ctx.Done()
 	<-done
 }
 

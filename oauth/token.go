@@ -37,6 +37,9 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
 	}
 	switch gt {
 	case GrantAuthorizationCode, GrantRefreshToken, GrantCIBA:
+		if s.cfg.Customers == nil {
+			return oerr(400, "unsupported_grant_type", "Only grant_type=client_credentials is supported.", nil)
+		}
 	default:
 		return oerr(400, "unsupported_grant_type", "Supported grants: authorization_code, refresh_token, CIBA and client_credentials.", nil)
 	}
@@ -126,7 +129,7 @@ func (s *Server) codeGrant(ctx context.Context, form map[string][]string, c tena
 		err := s.cfg.DB.InTx(ctx, func(tx *store.Tx) error {
 			return s.revokeGrantTx(ctx, tx, Viewer{Kind: audit.ActorSystem}, tenantID, grantID, now, "oauth.code.replay")
 		})
-		s.cache.dropGrant(grantID)
+		s.cfg.Revocations.Invalidate(grantTag(grantID))
 		if err != nil {
 			return nil, err
 		}
@@ -255,7 +258,7 @@ func (s *Server) refreshGrant(ctx context.Context, form map[string][]string, c t
 func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request, form map[string][]string) error {
 	req, err := tenant.ParseTokenRequest(form)
 	if err == nil {
-		req.PeerCert = peerCert(r)
+		req.PeerCert, req.PeerIntermediates = peerCert(r), peerIntermediates(r)
 		req.RequestID = requestID(r.Context())
 		var tok tenant.Token
 		tok, err = s.cfg.Clients.Token(r.Context(), req)

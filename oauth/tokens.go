@@ -3,16 +3,15 @@ package oauth
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/revoke"
 	"github.com/madoguchi/madoguchi/store"
 )
 
@@ -107,9 +106,6 @@ func (s *Server) issueTokens(ctx context.Context, tx *store.Tx, g *grantRow, b b
 			jkt, x5t, store.Micros(now), store.Micros(exp))
 		return err
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM oauth_tokens WHERE expires_at < ?`, store.Micros(now.Add(-24*time.Hour))); err != nil {
-		return "", "", err
-	}
 	access = prefixAccess + randomToken()
 	exp := now.Add(s.cfg.AccessTTL)
 	if exp.After(g.exp) {
@@ -133,19 +129,28 @@ func (s *Server) issueTokens(ctx context.Context, tx *store.Tx, g *grantRow, b b
 	return access, refreshTok, err
 }
 
-// lookupToken returns the token for value, from the cache when the
-// revocation feed is live, else from the store (and caches it).
+// Revocation tags of the token cache (package revoke): a token, a grant
+// (consent) and, published by the store's triggers, a client or tenant.
+func tokenTag(h [32]byte) string { return "oauthtoken:" + hex.EncodeToString(h[:]) }
+func grantTag(id string) string  { return "grant:" + id }
+
+// lookupToken returns the token for value: from the revocation-checked
+// cache when there is one (no store read for a token seen before), else
+// from the store. A revoked token is never cached.
 func (s *Server) lookupToken(ctx context.Context, value string) (*tokenInfo, error) {
 	h := sha256.Sum256([]byte(value))
-	if ti := s.cache.get(h); ti != nil {
-		return ti, nil
+	if s.tokens == nil {
+		return s.readToken(ctx, h)
 	}
-	ti, err := s.readToken(ctx, h)
-	if err != nil {
-		return nil, err
-	}
-	s.cache.put(ti)
-	return ti, nil
+	return s.tokens.Get(ctx, h, func(ctx context.Context) (*tokenInfo, revoke.Entry, error) {
+		ti, err := s.readToken(ctx, h)
+		if err != nil || ti.revoked {
+			return ti, revoke.Entry{}, err
+		}
+		return ti, revoke.Entry{Expires: ti.exp, Tags: []string{
+			tokenTag(h), grantTag(ti.grantID), "client:" + ti.clientID, "tenant:" + ti.tenantID,
+		}}, nil
+	})
 }
 
 // readToken reads a token with its grant's details and client state. A
@@ -200,198 +205,4 @@ func (s *Server) readToken(ctx context.Context, h [32]byte) (*tokenInfo, error) 
 		}
 	}
 	return ti, nil
-}
-
-// tokenCache keeps tokens this instance has seen, so the resource path
-// reads no store for them. It is trusted only while the revocation feed is
-// live (a successful poll within the last second); otherwise every lookup
-// goes to the store.
-type tokenCache struct {
-	mu       sync.RWMutex
-	now      func() time.Time
-	byHash   map[[32]byte]*tokenInfo
-	byGrant  map[string][][32]byte
-	lastSync atomic.Int64 // unix nanos of the last successful poll
-}
-
-const (
-	cacheMax     = 1 << 18
-	feedInterval = 250 * time.Millisecond
-	feedStale    = time.Second
-	// feedOverlap re-reads revocations this far behind the newest seen,
-	// covering clock differences between instances and commit order.
-	feedOverlap = 5 * time.Second
-)
-
-func newTokenCache(now func() time.Time) *tokenCache {
-	return &tokenCache{now: now, byHash: map[[32]byte]*tokenInfo{}, byGrant: map[string][][32]byte{}}
-}
-
-func (c *tokenCache) live() bool {
-	last := c.lastSync.Load()
-	return last != 0 && c.now().Sub(time.Unix(0, last)) < feedStale
-}
-
-func (c *tokenCache) get(h [32]byte) *tokenInfo {
-	if !c.live() {
-		return nil
-	}
-	c.mu.RLock()
-	ti := c.byHash[h]
-	c.mu.RUnlock()
-	return ti
-}
-
-func (c *tokenCache) put(ti *tokenInfo) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.byHash) >= cacheMax {
-		now := c.now()
-		for h, t := range c.byHash {
-			if !now.Before(t.exp) {
-				c.deleteLocked(h)
-			}
-		}
-		if len(c.byHash) >= cacheMax {
-			return
-		}
-	}
-	c.byHash[ti.hash] = ti
-	c.byGrant[ti.grantID] = append(c.byGrant[ti.grantID], ti.hash)
-}
-
-func (c *tokenCache) deleteLocked(h [32]byte) {
-	ti, ok := c.byHash[h]
-	if !ok {
-		return
-	}
-	delete(c.byHash, h)
-	hs := c.byGrant[ti.grantID]
-	for i, x := range hs {
-		if x == h {
-			hs = append(hs[:i], hs[i+1:]...)
-			break
-		}
-	}
-	if len(hs) == 0 {
-		delete(c.byGrant, ti.grantID)
-	} else {
-		c.byGrant[ti.grantID] = hs
-	}
-}
-
-func (c *tokenCache) dropToken(h [32]byte) {
-	c.mu.Lock()
-	c.deleteLocked(h)
-	c.mu.Unlock()
-}
-
-func (c *tokenCache) dropGrant(id string) {
-	c.mu.Lock()
-	for _, h := range append([][32]byte(nil), c.byGrant[id]...) {
-		c.deleteLocked(h)
-	}
-	c.mu.Unlock()
-}
-
-func (c *tokenCache) dropClient(id string) {
-	c.mu.Lock()
-	for h, ti := range c.byHash {
-		if ti.clientID == id {
-			c.deleteLocked(h)
-		}
-	}
-	c.mu.Unlock()
-}
-
-// follow polls the store for revocations made by any instance and drops
-// them from the cache: revoked tokens and grants (newest revoked_at seen,
-// less feedOverlap), disabled clients and tenants. It is the fallback
-// feed until a push feed (PostgreSQL LISTEN/NOTIFY) replaces the polling;
-// either way live() turns false after a second without a successful
-// round, and the cache is then bypassed.
-func (c *tokenCache) follow(ctx context.Context, db *store.DB, log *slog.Logger) {
-	var cursor int64 = store.Micros(c.now().Add(-feedOverlap))
-	t := time.NewTicker(feedInterval)
-	defer t.Stop()
-	for {
-		newest, err := c.poll(ctx, db, cursor)
-		if err == nil {
-			if newest > cursor {
-				cursor = newest
-			}
-			c.lastSync.Store(c.now().UnixNano())
-		} else if ctx.Err() == nil {
-			log.Warn("oauth revocation feed: poll failed; the token cache is bypassed until it recovers", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-func (c *tokenCache) poll(ctx context.Context, db *store.DB, cursor int64) (int64, error) {
-	since := cursor - feedOverlap.Microseconds()
-	newest := cursor
-	rows, err := db.Query(ctx, `SELECT token_hash, revoked_at FROM oauth_tokens WHERE revoked_at > ?`, since)
-	if err != nil {
-		return 0, err
-	}
-	for rows.Next() {
-		var h []byte
-		var at int64
-		if err := rows.Scan(&h, &at); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		if len(h) == 32 {
-			c.dropToken([32]byte(h))
-		}
-		newest = max(newest, at)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, err
-	}
-	rows, err = db.Query(ctx, `SELECT id, revoked_at FROM oauth_grants WHERE revoked_at > ?`, since)
-	if err != nil {
-		return 0, err
-	}
-	for rows.Next() {
-		var id string
-		var at int64
-		if err := rows.Scan(&id, &at); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		c.dropGrant(id)
-		newest = max(newest, at)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, err
-	}
-	rows, err = db.Query(ctx, `SELECT c.id FROM api_clients c JOIN tenants t ON t.id = c.tenant_id WHERE c.status != 'active' OR t.status != 'active'`)
-	if err != nil {
-		return 0, err
-	}
-	var disabled []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		disabled = append(disabled, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, err
-	}
-	for _, id := range disabled {
-		c.dropClient(id)
-	}
-	return newest, nil
 }

@@ -96,13 +96,13 @@ func (rq *Request) describe(a staff.Approval) []fact {
 		if json.Unmarshal(a.Payload, &p) == nil {
 			add("admin.fact.name", p.Client.Name)
 			add("admin.fact.scopes", strings.Join(p.Client.Scopes, " "))
-			out = append(out, credentialFacts(p.Client.JWKS, p.Client.CertPEM)...)
+			out = append(out, credentialFacts(p.Client.JWKS, p.Client.CertPEM, p.Client.TLSIdentity)...)
 		}
 	case KindClientRotate:
 		var p ClientRotate
 		if json.Unmarshal(a.Payload, &p) == nil {
 			add("admin.fact.client", p.ClientID)
-			out = append(out, credentialFacts(p.Keys.JWKS, p.Keys.CertPEM)...)
+			out = append(out, credentialFacts(p.Keys.JWKS, p.Keys.CertPEM, p.Keys.TLSIdentity)...)
 		}
 	case staff.KindTrustCSCA:
 		var p struct {
@@ -132,9 +132,10 @@ func (rq *Request) describe(a staff.Approval) []fact {
 	return out
 }
 
-// credentialFacts describes a JWKS (its key ids) or a certificate (subject
-// and SHA-256 thumbprint, what the server pins).
-func credentialFacts(jwks, certPEM string) []fact {
+// credentialFacts describes a JWKS (its key ids), a certificate (subject
+// and SHA-256 thumbprint, what the server pins) or a tls_client_auth
+// identity (the name the certificate must carry and the issuing CA).
+func credentialFacts(jwks, certPEM string, id tenant.TLSIdentity) []fact {
 	var out []fact
 	if jwks != "" {
 		if ks, err := tenant.ParseKeySet([]byte(jwks)); err == nil {
@@ -149,6 +150,22 @@ func credentialFacts(jwks, certPEM string) []fact {
 		if c, err := tenant.ParseCertPEM([]byte(certPEM)); err == nil {
 			out = append(out, fact{"admin.fact.method", string(tenant.SelfSignedTLS)},
 				fact{"admin.fact.subject", c.Subject.String()},
+				fact{"admin.fact.sha256", tenant.CertThumbprint(c)},
+				fact{"admin.fact.valid_until", c.NotAfter.UTC().Format("2006-01-02")})
+		}
+	}
+	if id != (tenant.TLSIdentity{}) {
+		out = append(out, fact{"admin.fact.method", string(tenant.TLSClientAuth)})
+		for _, n := range []struct{ kind, v string }{
+			{tenant.TLSSubjectDN, id.SubjectDN}, {tenant.TLSSANDNS, id.SANDNS}, {tenant.TLSSANURI, id.SANURI},
+			{tenant.TLSSANIP, id.SANIP}, {tenant.TLSSANEmail, id.SANEmail},
+		} {
+			if n.v != "" {
+				out = append(out, fact{"admin.fact.tls_name", n.kind + ": " + n.v})
+			}
+		}
+		if c, err := tenant.ParseCertPEM([]byte(id.CAPEM)); err == nil {
+			out = append(out, fact{"admin.fact.issuer_ca", c.Subject.String()},
 				fact{"admin.fact.sha256", tenant.CertThumbprint(c)},
 				fact{"admin.fact.valid_until", c.NotAfter.UTC().Format("2006-01-02")})
 		}

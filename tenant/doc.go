@@ -2,7 +2,7 @@
 // clients, client authentication at the token endpoint and the opaque access
 // tokens it issues.
 //
-// Clients authenticate without shared secrets, in one of two ways:
+// Clients authenticate without shared secrets, in one of three ways:
 //
 //   - private_key_jwt (RFC 7523): a compact JWS client assertion signed with
 //     ES256, PS256 or EdDSA (Ed25519) by a key in the client's registered
@@ -11,6 +11,12 @@
 //     at most 5 minutes after iat; times allow a small skew (default 10 s);
 //     each (client, jti) is accepted once, enforced by a primary key in the
 //     database and pruned after the assertion could no longer be valid.
+//   - tls_client_auth (RFC 8705 §2.1): the TLS client certificate must
+//     chain (through intermediates the client sends) to the CA registered
+//     with the client, be valid now and usable for client authentication,
+//     not be a CA itself, and carry the one registered name: the subject DN
+//     (RFC 4514, compared attribute by attribute, values exactly) or a
+//     dNSName, URI, IP address or e-mail subjectAltName.
 //   - self_signed_tls_client_auth (RFC 8705 §2.2): the TLS client certificate
 //     must be the registered one, compared by SHA-256 thumbprint.
 //

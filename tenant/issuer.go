@@ -115,8 +115,11 @@ type TokenRequest struct {
 	// PeerCert is the verified TLS client certificate, if the connection
 	// presented one. With a certificate, the token is bound to it (RFC 8705
 	// §3), whatever the authentication method.
-	PeerCert  *x509.Certificate
-	RequestID string
+	PeerCert *x509.Certificate
+	// PeerIntermediates are the further certificates the client sent in
+	// the handshake (tls_client_auth chains through them to the CA).
+	PeerIntermediates []*x509.Certificate
+	RequestID         string
 }
 
 // Limits on token-request parameters.
@@ -330,7 +333,13 @@ func (is *Issuer) authenticateClient(ctx context.Context, req TokenRequest, now 
 		if err != nil {
 			return fail(err)
 		}
-		if c.Method != SelfSignedTLS {
+		switch {
+		case c.Method == TLSClientAuth && c.TLS != nil:
+			if err := c.TLS.verify(req.PeerCert, req.PeerIntermediates, now); err != nil {
+				return fail(err)
+			}
+			return c, "", time.Time{}, nil
+		case c.Method != SelfSignedTLS:
 			return fail(ErrWrongMethod)
 		}
 		tp := CertThumbprint(req.PeerCert)
@@ -351,7 +360,7 @@ func (is *Issuer) activeClient(ctx context.Context, id string) (Client, error) {
 	if id == "" || len(id) > maxClientIDLen {
 		return Client{}, ErrUnknownClient
 	}
-	c, err := scanClient(is.db.QueryRow(ctx, `SELECT c.id, c.tenant_id, c.name, c.auth_method, c.scopes, c.jwks, c.cert_sha256, c.status, c.created_at
+	c, err := scanClient(is.db.QueryRow(ctx, `SELECT c.id, c.tenant_id, c.name, c.auth_method, c.scopes, c.jwks, c.cert_sha256, c.tls_name_kind, c.tls_name, c.tls_ca_pem, c.status, c.created_at
 		FROM api_clients c JOIN tenants t ON t.id = c.tenant_id
 		WHERE c.id = ? AND c.status = ? AND t.status = ?`, id, StatusActive, StatusActive))
 	if errors.Is(err, ErrNotFound) {

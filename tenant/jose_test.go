@@ -318,3 +318,38 @@ func FuzzParseKeySet(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseJWSWithKey: a JWS carrying its own key (DPoP proofs) is
+// accepted only with an allowed algorithm, a public key of a type that
+// fits it and a signature that verifies under that key; the signing input
+// is the token's prefix and the key has a thumbprint.
+func FuzzParseJWSWithKey(f *testing.F) {
+	k := newKey(f, AlgES256, "")
+	jwk := k.jwk()
+	delete(jwk, "kid")
+	valid := k.sign(f, map[string]any{"typ": "dpop+jwt", "jwk": jwk, "kid": nil}, []byte(`{"jti":"j","htm":"GET","htu":"https://as.example/x","iat":1}`))
+	if _, _, err := ParseJWSWithKey(valid, 0); err != nil {
+		f.Fatalf("ParseJWSWithKey(valid proof) = %v", err)
+	}
+	f.Add(valid)
+	f.Add(strings.Replace(valid, ".", ".e30", 1)) // payload altered: signature fails
+	f.Add(seg(`{"alg":"ES256","typ":"dpop+jwt","jwk":{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}}`) + "." + seg(`{}`) + ".AA")
+	f.Add(seg(`{"alg":"ES256","typ":"dpop+jwt","jwk":{"kty":"oct","k":"AAAA"}}`) + "." + seg(`{}`) + ".AA")
+	f.Add(seg(`{"alg":"none","jwk":{}}`) + "." + seg(`{}`) + ".")
+	f.Add("a.b.c")
+	f.Fuzz(func(t *testing.T, s string) {
+		j, key, err := ParseJWSWithKey(s, 0)
+		if err != nil {
+			return
+		}
+		if !allowedAlg(j.Alg()) || !keyAllows(key, j.Alg()) || key.Thumbprint() == "" {
+			t.Fatalf("ParseJWSWithKey accepted alg %q with key %+v", j.Alg(), key)
+		}
+		if !strings.HasPrefix(s, j.c.signingInput+".") {
+			t.Fatalf("signing input is not a prefix of the token")
+		}
+		if err := verifySignature(j.Alg(), key, j.c.signingInput, j.c.signature); err != nil {
+			t.Fatalf("accepted a signature that does not verify: %v", err)
+		}
+	})
+}

@@ -9,11 +9,13 @@ import (
 )
 
 // KeyRotation is the new credential of a client: exactly one of JWKS (a
-// private_key_jwt client) or CertPEM (a self_signed_tls_client_auth
-// client), of the client's existing method.
+// private_key_jwt client), CertPEM (a self_signed_tls_client_auth client)
+// or a TLSIdentity (a tls_client_auth client: its name and CA), of the
+// client's existing method.
 type KeyRotation struct {
 	JWKS    string `json:"jwks,omitempty"`
 	CertPEM string `json:"cert_pem,omitempty"`
+	TLSIdentity
 }
 
 // Validate checks the new credential alone (the client's method is checked
@@ -27,7 +29,7 @@ func (k KeyRotation) Validate(now time.Time) error {
 // check validates the credential with ClientSpec's checks (the name and
 // scope stand in: only the credential is used).
 func (k KeyRotation) check(now time.Time) (checkedSpec, error) {
-	return ClientSpec{Name: "rotation", Scopes: []string{"rotation"}, JWKS: k.JWKS, CertPEM: k.CertPEM}.check(now)
+	return ClientSpec{Name: "rotation", Scopes: []string{"rotation"}, JWKS: k.JWKS, CertPEM: k.CertPEM, TLSIdentity: k.TLSIdentity}.check(now)
 }
 
 // RotateClientKeysTx replaces the keys (or pinned certificate) of an active
@@ -52,14 +54,9 @@ func (r *Registry) RotateClientKeysTx(ctx context.Context, tx *store.Tx, actor A
 	if c.Method != cs.method {
 		return fmt.Errorf("%w: client authenticates with %s; give a credential of that method", ErrInvalidInput, c.Method)
 	}
-	var jwks, cert any
-	if cs.keys != nil {
-		jwks = cs.keys.JSON()
-	}
-	if cs.cert != "" {
-		cert = cs.cert
-	}
-	if _, err := tx.Exec(ctx, `UPDATE api_clients SET jwks = ?, cert_sha256 = ? WHERE tenant_id = ? AND id = ?`, jwks, cert, tenantID, clientID); err != nil {
+	cred := cs.columns()
+	if _, err := tx.Exec(ctx, `UPDATE api_clients SET jwks = ?, cert_sha256 = ?, tls_name_kind = ?, tls_name = ?, tls_ca_pem = ? WHERE tenant_id = ? AND id = ?`,
+		cred[0], cred[1], cred[2], cred[3], cred[4], tenantID, clientID); err != nil {
 		return mapErr(err)
 	}
 	res, err := tx.Exec(ctx, `DELETE FROM access_tokens WHERE tenant_id = ? AND client_id = ?`, tenantID, clientID)

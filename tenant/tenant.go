@@ -65,6 +65,10 @@ const (
 	// SelfSignedTLS: RFC 8705 §2.2, the TLS client certificate must be the
 	// registered one (SHA-256 thumbprint pinned).
 	SelfSignedTLS AuthMethod = "self_signed_tls_client_auth"
+	// TLSClientAuth: RFC 8705 §2.1, the TLS client certificate must chain to
+	// the CA registered with the client and carry its registered subject DN
+	// or subjectAltName (TLSAuth).
+	TLSClientAuth AuthMethod = "tls_client_auth"
 )
 
 // Tenant is a connected service: a bank, payment intermediary, business or
@@ -83,8 +87,9 @@ type Client struct {
 	Name       string
 	Method     AuthMethod
 	Scopes     []string
-	Keys       *KeySet // PrivateKeyJWT only
-	CertSHA256 string  // SelfSignedTLS only: base64url SHA-256 of the DER certificate
+	Keys       *KeySet  // PrivateKeyJWT only
+	CertSHA256 string   // SelfSignedTLS only: base64url SHA-256 of the DER certificate
+	TLS        *TLSAuth // TLSClientAuth only: the registered name and CA
 	Status     string
 	CreatedAt  time.Time
 }
@@ -99,12 +104,14 @@ const (
 var scopeRE = regexp.MustCompile(`^[a-z][a-z0-9:._-]{0,63}$`)
 
 // ClientSpec describes a client to create: exactly one of JWKS (for
-// private_key_jwt) or CertPEM (for self_signed_tls_client_auth).
+// private_key_jwt), CertPEM (for self_signed_tls_client_auth) or a
+// TLSIdentity (for tls_client_auth: one name form and the issuing CA).
 type ClientSpec struct {
 	Name    string   `json:"name"`
 	Scopes  []string `json:"scopes"`
 	JWKS    string   `json:"jwks,omitempty"`
 	CertPEM string   `json:"cert_pem,omitempty"`
+	TLSIdentity
 }
 
 // checkedSpec is a validated ClientSpec.
@@ -114,6 +121,7 @@ type checkedSpec struct {
 	method AuthMethod
 	keys   *KeySet
 	cert   string
+	tls    *TLSAuth
 }
 
 // Validate checks the spec without touching the store, so a request for
@@ -134,9 +142,21 @@ func (s ClientSpec) check(now time.Time) (checkedSpec, error) {
 		return c, err
 	}
 	c.scopes = scopes
+	given := 0
+	for _, b := range []bool{s.JWKS != "", s.CertPEM != "", s.TLSIdentity.set()} {
+		if b {
+			given++
+		}
+	}
 	switch {
-	case s.JWKS != "" && s.CertPEM != "":
-		return c, fmt.Errorf("%w: give a JWKS or a certificate, not both", ErrInvalidInput)
+	case given > 1:
+		return c, fmt.Errorf("%w: give one of a JWKS, a certificate or a tls_client_auth identity", ErrInvalidInput)
+	case s.TLSIdentity.set():
+		a, err := s.TLSIdentity.check(now)
+		if err != nil {
+			return c, err
+		}
+		c.method, c.tls = TLSClientAuth, a
 	case s.JWKS != "":
 		ks, err := ParseKeySet([]byte(s.JWKS))
 		if err != nil {
@@ -153,7 +173,7 @@ func (s ClientSpec) check(now time.Time) (checkedSpec, error) {
 		}
 		c.method, c.cert = SelfSignedTLS, CertThumbprint(cert)
 	default:
-		return c, fmt.Errorf("%w: a client needs a JWKS or a certificate", ErrInvalidInput)
+		return c, fmt.Errorf("%w: a client needs a JWKS, a certificate or a tls_client_auth identity", ErrInvalidInput)
 	}
 	return c, nil
 }
@@ -301,28 +321,42 @@ func (r *Registry) CreateClientTx(ctx context.Context, tx *store.Tx, actor Actor
 	}
 	c := Client{
 		ID: newID("cl_"), TenantID: tenantID, Name: cs.name, Method: cs.method, Scopes: cs.scopes,
-		Keys: cs.keys, CertSHA256: cs.cert, Status: StatusActive, CreatedAt: now,
+		Keys: cs.keys, CertSHA256: cs.cert, TLS: cs.tls, Status: StatusActive, CreatedAt: now,
 	}
-	var jwks, cert any
-	if c.Keys != nil {
-		jwks = c.Keys.JSON()
-	}
-	if c.CertSHA256 != "" {
-		cert = c.CertSHA256
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO api_clients (id, tenant_id, name, auth_method, scopes, jwks, cert_sha256, status, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, c.TenantID, c.Name, string(c.Method), strings.Join(c.Scopes, " "), jwks, cert, c.Status, store.Micros(now)); err != nil {
+	cred := cs.columns()
+	if _, err := tx.Exec(ctx, `INSERT INTO api_clients (id, tenant_id, name, auth_method, scopes, jwks, cert_sha256, tls_name_kind, tls_name, tls_ca_pem, status, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.TenantID, c.Name, string(c.Method), strings.Join(c.Scopes, " "), cred[0], cred[1], cred[2], cred[3], cred[4], c.Status, store.Micros(now)); err != nil {
 		return Client{}, mapErr(err)
 	}
-	if _, err := r.audit.Append(ctx, tx, actor.entry("client.create", tenantID, c.ID,
-		map[string]string{"method": string(c.Method), "scopes": strings.Join(c.Scopes, " ")})); err != nil {
+	details := map[string]string{"method": string(c.Method), "scopes": strings.Join(c.Scopes, " ")}
+	if c.TLS != nil {
+		details["tls_name_kind"] = c.TLS.Kind
+		details["tls_ca_sha256"] = CertThumbprint(c.TLS.CA)
+	}
+	if _, err := r.audit.Append(ctx, tx, actor.entry("client.create", tenantID, c.ID, details)); err != nil {
 		return Client{}, err
 	}
 	return c, nil
 }
 
-const clientCols = `id, tenant_id, name, auth_method, scopes, jwks, cert_sha256, status, created_at`
+// columns are the credential columns jwks, cert_sha256, tls_name_kind,
+// tls_name, tls_ca_pem of a checked spec (NULL where not used).
+func (cs checkedSpec) columns() [5]any {
+	var out [5]any
+	if cs.keys != nil {
+		out[0] = cs.keys.JSON()
+	}
+	if cs.cert != "" {
+		out[1] = cs.cert
+	}
+	if cs.tls != nil {
+		out[2], out[3], out[4] = cs.tls.Kind, cs.tls.Name, cs.tls.CAPEM()
+	}
+	return out
+}
+
+const clientCols = `id, tenant_id, name, auth_method, scopes, jwks, cert_sha256, tls_name_kind, tls_name, tls_ca_pem, status, created_at`
 
 type scanner interface{ Scan(...any) error }
 
@@ -331,9 +365,11 @@ func scanClient(s scanner) (Client, error) {
 		c              Client
 		method, scopes string
 		jwks, cert     *string
+		tlsKind        *string
+		tlsName, tlsCA *string
 		created        int64
 	)
-	if err := s.Scan(&c.ID, &c.TenantID, &c.Name, &method, &scopes, &jwks, &cert, &c.Status, &created); err != nil {
+	if err := s.Scan(&c.ID, &c.TenantID, &c.Name, &method, &scopes, &jwks, &cert, &tlsKind, &tlsName, &tlsCA, &c.Status, &created); err != nil {
 		return Client{}, mapErr(err)
 	}
 	c.Method = AuthMethod(method)
@@ -348,6 +384,13 @@ func scanClient(s scanner) (Client, error) {
 	}
 	if cert != nil {
 		c.CertSHA256 = *cert
+	}
+	if tlsKind != nil && tlsName != nil && tlsCA != nil {
+		a, err := newTLSAuth(*tlsKind, *tlsName, *tlsCA)
+		if err != nil {
+			return Client{}, fmt.Errorf("tenant: stored tls_client_auth identity of client %s: %w", c.ID, err)
+		}
+		c.TLS = a
 	}
 	return c, nil
 }

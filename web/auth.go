@@ -7,7 +7,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 )
@@ -39,37 +38,19 @@ func PrincipalFrom(ctx context.Context) (Principal, bool) {
 	return p, ok
 }
 
-// TokenResponse is the RFC 6749 section 5.1 success body.
-type TokenResponse struct {
-	AccessToken string `json:"access_token"`
-	TokenType   string `json:"token_type"`
-	ExpiresIn   int    `json:"expires_in"`
-	Scope       string `json:"scope,omitempty"`
-}
-
-// Auth authenticates API clients (private_key_jwt or mutual TLS) and their
-// access tokens. Implementations return errors wrapping the sentinels below
-// for client mistakes; anything else is a server fault (500).
+// Auth validates API clients' access tokens (the token endpoint is the
+// authorization server's, Config.OAuth). Implementations return errors
+// wrapping ErrInvalidToken for a client mistake; anything else is a server
+// fault (500).
 type Auth interface {
-	// Token answers a client_credentials token request. peer is the TLS
-	// client certificate, if any.
-	Token(ctx context.Context, form url.Values, peer *x509.Certificate) (TokenResponse, error)
 	// Authenticate validates a bearer access token (and its certificate
 	// binding, RFC 8705) and returns its principal.
 	Authenticate(ctx context.Context, token string, peer *x509.Certificate) (Principal, error)
 }
 
-// Sentinels an Auth implementation wraps.
-var (
-	ErrInvalidClient  = errors.New("invalid client")  // RFC 6749 invalid_client
-	ErrInvalidGrant   = errors.New("invalid grant")   // invalid_grant / unsupported_grant_type
-	ErrInvalidScope   = errors.New("invalid scope")   // invalid_scope
-	ErrInvalidRequest = errors.New("invalid request") // invalid_request
-	ErrInvalidToken   = errors.New("invalid token")   // RFC 6750 invalid_token
-)
-
-// maxTokenForm caps the token request body: a client assertion is a few KiB.
-const maxTokenForm = 16 << 10
+// ErrInvalidToken is what an Auth implementation wraps for an unknown,
+// expired or unbound token (RFC 6750 invalid_token).
+var ErrInvalidToken = errors.New("invalid token")
 
 func peerCert(r *http.Request) *x509.Certificate {
 	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
@@ -84,45 +65,6 @@ func remoteHost(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return h
-}
-
-func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
-	return asOAuth(s.tokenRequest(w, r))
-}
-
-func (s *Server) tokenRequest(w http.ResponseWriter, r *http.Request) error {
-	if ok, wait := s.limit.allow("ip:" + remoteHost(r)); !ok {
-		return tooMany(wait)
-	}
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
-		return oauthError(http.StatusUnsupportedMediaType, "invalid_request", "Send the token request as application/x-www-form-urlencoded.")
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxTokenForm)
-	if err := r.ParseForm(); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return oauthError(http.StatusRequestEntityTooLarge, "invalid_request", "The token request is too large.")
-		}
-		return oauthError(http.StatusBadRequest, "invalid_request", "The form could not be parsed.")
-	}
-	resp, err := s.cfg.Auth.Token(r.Context(), r.PostForm, peerCert(r))
-	switch {
-	case err == nil:
-	case errors.Is(err, ErrInvalidClient):
-		return clientChallenge(r, oauthError(http.StatusUnauthorized, "invalid_client", "Client authentication failed.").withCause(err))
-	case errors.Is(err, ErrInvalidScope):
-		return oauthError(http.StatusBadRequest, "invalid_scope", "A requested scope is not granted to this client.").withCause(err)
-	case errors.Is(err, ErrInvalidGrant):
-		return oauthError(http.StatusBadRequest, "unsupported_grant_type", "Only grant_type=client_credentials is supported.").withCause(err)
-	case errors.Is(err, ErrInvalidRequest):
-		return oauthError(http.StatusBadRequest, "invalid_request", "The token request is missing or repeats a parameter.").withCause(err)
-	default:
-		return err
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Pragma", "no-cache")
-	writeJSON(w, http.StatusOK, resp)
-	return nil
 }
 
 // authed wraps a handler with bearer-token authentication, an optional scope

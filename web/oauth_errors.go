@@ -2,15 +2,14 @@ package web
 
 import (
 	"encoding/json"
-	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
-	"strings"
 )
 
-// OAuth endpoints (the token endpoint today; the authorization server in
-// package oauth later) answer errors as RFC 6749 §5.2 JSON —
+// OAuth endpoints (package oauth's, mounted through Config.OAuth) answer
+// errors as RFC 6749 §5.2 JSON —
 // {"error", "error_description"} with Content-Type application/json and
 // Cache-Control: no-store — not as problem+json, so standard OAuth client
 // libraries see the error code. Resource endpoints (everything else under
@@ -40,37 +39,6 @@ func (e *OAuthError) Unwrap() error { return e.cause }
 
 func oauthError(status int, code, description string) *OAuthError {
 	return &OAuthError{Status: status, Code: code, Description: description}
-}
-
-func (e *OAuthError) withCause(err error) *OAuthError { e.cause = err; return e }
-
-// clientChallenge answers invalid_client per RFC 6749 §5.2: when the client
-// tried to authenticate with the Authorization header, the answer is 401
-// with a WWW-Authenticate challenge of the same scheme (this server supports
-// none of them: clients authenticate with private_key_jwt or mutual TLS);
-// otherwise 401 without a challenge, as no HTTP authentication scheme
-// describes those methods.
-func clientChallenge(r *http.Request, e *OAuthError) *OAuthError {
-	if scheme, _, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && isToken(scheme) {
-		e.challenge = scheme + ` realm="madoguchi"`
-		if strings.EqualFold(scheme, "Basic") {
-			e.challenge = `Basic realm="madoguchi", charset="UTF-8"`
-		}
-	}
-	return e
-}
-
-// isToken reports whether s is an RFC 9110 token (an auth-scheme name).
-func isToken(s string) bool {
-	if s == "" || len(s) > 32 {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
 }
 
 // renderOAuth writes an OAuth error (Renderer.Render calls it).
@@ -103,33 +71,6 @@ func (rd *Renderer) renderOAuth(w http.ResponseWriter, r *http.Request, e *OAuth
 	}{e.Code, e.Description})
 }
 
-// asOAuth turns whatever the token handler failed with into an OAuth error:
-// problems the shared helpers built (rate limits) keep their status, server
-// faults become server_error.
-func asOAuth(err error) error {
-	if err == nil {
-		return nil
-	}
-	var oe *OAuthError
-	if errors.As(err, &oe) {
-		return err
-	}
-	var p *Problem
-	if errors.As(err, &p) {
-		switch p.Status {
-		case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-			e := oauthError(p.Status, "temporarily_unavailable", p.Detail).withCause(err)
-			e.retryAfter = p.retryAfter
-			return e
-		}
-		if p.Status < 500 {
-			return oauthError(p.Status, "invalid_request", p.Detail).withCause(err)
-		}
-	}
-	return oauthError(http.StatusInternalServerError, "server_error",
-		"The request failed; quote the request id when reporting it.").withCause(err)
-}
-
 // bearerChallenge is the RFC 6750 §3 challenge of the resource endpoints.
 func bearerChallenge(w http.ResponseWriter, code, scope string) {
 	v := `Bearer realm="madoguchi"`
@@ -142,12 +83,17 @@ func bearerChallenge(w http.ResponseWriter, code, scope string) {
 	w.Header().Set("WWW-Authenticate", v)
 }
 
-// OAuthMetadata returns the RFC 8414 authorization server metadata document
-// (any JSON-marshalable value); see tenant.ServerMetadata.
-type OAuthMetadata func() any
-
-func (s *Server) oauthMetadata(w http.ResponseWriter, r *http.Request) error {
-	w.Header().Set("Cache-Control", "public, max-age=3600")
-	writeJSON(w, http.StatusOK, s.cfg.OAuthMetadata())
-	return nil
+// oauthLimited applies the per-address rate limit to an OAuth endpoint
+// before it does any client-authentication work, answering RFC 6749 JSON
+// (temporarily_unavailable with Retry-After).
+func (s *Server) oauthLimited(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ok, wait := s.limit.allow("ip:" + remoteHost(r)); !ok {
+			e := oauthError(http.StatusTooManyRequests, "temporarily_unavailable", "Slow down and retry after the time in Retry-After.")
+			e.retryAfter = max(1, int(math.Ceil(wait.Seconds())))
+			s.render.renderOAuth(w, r, e)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }

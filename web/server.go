@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -41,9 +42,10 @@ type Config struct {
 	Burst     int
 	// Auth authenticates API clients and issues tokens; nil disables /v1.
 	Auth Auth
-	// OAuth, when set, is the authorization server: its routes replace the
-	// built-in token endpoint and it authenticates resource requests
-	// (web/oauth.go). Auth is then unused for /v1.
+	// OAuth is the authorization server: the one token endpoint and the one
+	// metadata document of the server; it authenticates resource requests
+	// (web/oauth.go), and Auth is then unused. Without it (tests), Auth
+	// authenticates /v1 and no token endpoint is served.
 	OAuth OAuthServer
 	// Audit serves the tamper-evident log's checkpoint and proofs.
 	Audit AuditLog
@@ -56,15 +58,15 @@ type Config struct {
 	EKYC *EKYCConfig
 	// Customers enables the customer API (web/customers.go); nil disables it.
 	Customers CustomerService
+	// Consents enables the OAuth consent API (web/consents.go); nil
+	// disables it.
+	Consents ConsentService
 	// TxAuth enables transaction authentication (web/txauth.go); nil
 	// disables it.
 	TxAuth *TxAuthConfig
 	// Credential enables the offline face credential (web/credential.go);
 	// nil disables it.
 	Credential *CredentialConfig
-	// OAuthMetadata serves RFC 8414 metadata at
-	// /.well-known/oauth-authorization-server; nil: not served.
-	OAuthMetadata OAuthMetadata
 	// SignIn limits staff sign-in attempts (web/signin.go).
 	SignIn SignInLimits
 	// Admin enables the staff administration API (web/admin.go); nil
@@ -150,23 +152,21 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /metrics", s.handle(s.serveMetrics))
 	if s.cfg.OAuth != nil {
 		for pattern, h := range s.cfg.OAuth.Routes() {
+			if strings.HasPrefix(pattern, "POST ") {
+				h = s.oauthLimited(h)
+			}
 			s.mux.Handle(pattern, h)
 		}
-		s.mux.Handle("GET /v1/whoami", s.authed("", s.whoami))
-	} else if s.cfg.Auth != nil {
-		s.mux.Handle("POST /v1/oauth/token", s.handle(s.token))
-		s.mux.Handle("GET /v1/whoami", s.authed("", s.whoami))
 	}
-	if s.cfg.OAuthMetadata != nil && s.cfg.OAuth == nil {
-		// The built-in token endpoint's metadata; the authorization server
-		// (Config.OAuth) serves its own.
-		s.mux.Handle("GET /.well-known/oauth-authorization-server", s.handle(s.oauthMetadata))
+	if s.cfg.OAuth != nil || s.cfg.Auth != nil {
+		s.mux.Handle("GET /v1/whoami", s.authed("", s.whoami))
 	}
 	s.adminRoutes()
 	s.ekycRoutes()
 	s.notifyRoutes()
 	s.captureRoutes()
 	s.customerRoutes()
+	s.consentRoutes()
 	s.txauthRoutes()
 	s.credentialRoutes()
 	if s.cfg.Staff != nil {

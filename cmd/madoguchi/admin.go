@@ -84,6 +84,8 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 		username, role, reason     string
 		status, clientID           string
 		all                        bool
+		tlsCAFile                  string
+		tlsID                      tenant.TLSIdentity
 	)
 	d.register(fs, e)
 	envString(fs, e, &mode, "mode", "MADOGUCHI_MODE", modeDevelopment, "development (generates missing keys) or production (refuses to run without them)")
@@ -97,6 +99,12 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 		fs.StringVar(&scopes, "scopes", "", "comma-separated `scopes` (required)")
 		fs.StringVar(&jwksFile, "jwks", "", "JWKS `file` with the client's public keys (private_key_jwt)")
 		fs.StringVar(&certFile, "cert", "", "PEM certificate `file` (self_signed_tls_client_auth)")
+		fs.StringVar(&tlsCAFile, "tls-ca", "", "PEM `file` of the CA that issues the client's certificate (tls_client_auth; with one --tls-* name)")
+		fs.StringVar(&tlsID.SubjectDN, "tls-subject-dn", "", "the certificate's subject `DN` (RFC 4514, tls_client_auth)")
+		fs.StringVar(&tlsID.SANDNS, "tls-san-dns", "", "a dNSName `SAN` of the certificate (tls_client_auth)")
+		fs.StringVar(&tlsID.SANURI, "tls-san-uri", "", "a URI `SAN` of the certificate (tls_client_auth)")
+		fs.StringVar(&tlsID.SANIP, "tls-san-ip", "", "an IP-address `SAN` of the certificate (tls_client_auth)")
+		fs.StringVar(&tlsID.SANEmail, "tls-san-email", "", "an e-mail `SAN` of the certificate (tls_client_auth)")
 		fs.StringVar(&as, "as", "", "requesting admin's `username` (required)")
 	case "client list":
 		fs.StringVar(&tenantID, "tenant", "", "tenant `id` (required)")
@@ -146,8 +154,11 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 		required["--name"] = name
 	case "client create":
 		required["--tenant"], required["--name"], required["--scopes"], required["--as"] = tenantID, name, scopes, as
-		if (jwksFile == "") == (certFile == "") {
-			return usageError{"admin client create needs exactly one of --jwks or --cert"}
+		if n := btoi(jwksFile != "") + btoi(certFile != "") + btoi(tlsCAFile != ""); n != 1 {
+			return usageError{"admin client create needs exactly one of --jwks, --cert or --tls-ca"}
+		}
+		if (tlsCAFile == "") != (tlsID == tenant.TLSIdentity{}) {
+			return usageError{"admin client create: --tls-ca goes with one of --tls-subject-dn, --tls-san-dns, --tls-san-uri, --tls-san-ip, --tls-san-email"}
 		}
 	case "client list":
 		required["--tenant"] = tenantID
@@ -212,16 +223,20 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 			}
 		}
 		file, limit := jwksFile, tenant.MaxJWKSLen
-		if certFile != "" {
-			file, limit = certFile, tenant.MaxCertPEMLen
+		if certFile != "" || tlsCAFile != "" {
+			file, limit = certFile+tlsCAFile, tenant.MaxCertPEMLen
 		}
 		b, err := readCapped(file, int64(limit))
 		if err != nil {
 			return err
 		}
-		if certFile != "" {
+		switch {
+		case certFile != "":
 			spec.CertPEM = string(b)
-		} else {
+		case tlsCAFile != "":
+			spec.TLSIdentity = tlsID
+			spec.CAPEM = string(b)
+		default:
 			spec.JWKS = string(b)
 		}
 		if _, err := a.tenants.Tenant(ctx, tenantID); err != nil {
@@ -518,4 +533,11 @@ func readLine(in *bufio.Reader) (string, error) {
 		return "", err
 	}
 	return strings.TrimRight(line, "\r\n"), nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

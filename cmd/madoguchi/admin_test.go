@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -206,4 +207,22 @@ func FuzzParseClientCreate(f *testing.F) {
 		}
 		_ = p.Client.Validate(time.Now())
 	})
+}
+
+// TestAdminClientCreateTLSFlags: a tls_client_auth client takes --tls-ca
+// and exactly one --tls-* name; other combinations are usage errors before
+// anything opens or logs in.
+func TestAdminClientCreateTLSFlags(t *testing.T) {
+	base := []string{"client", "create", "--tenant", "tn_x", "--name", "App", "--scopes", "a", "--as", "alice", "--data", t.TempDir()}
+	for _, extra := range [][]string{
+		{"--tls-ca", "ca.pem"},
+		{"--tls-subject-dn", "CN=x"},
+		{"--jwks", "k.json", "--tls-ca", "ca.pem", "--tls-subject-dn", "CN=x"},
+		{"--cert", "c.pem", "--tls-san-dns", "api.example"},
+	} {
+		var ue usageError
+		if _, err := adminRun(t, "", append(slices.Clone(base), extra...)...); !errors.As(err, &ue) {
+			t.Errorf("admin client create %v = %v, want a usage error", extra, err)
+		}
+	}
 }

@@ -129,7 +129,7 @@ func startOAuthServer(t *testing.T, notify func(*oauthHarness) oauth.CIBANotifie
 	if err := a.newIssuer(base, 0); err != nil {
 		t.Fatal(err)
 	}
-	err = a.newOAuth(base, func(c *oauth.Config) {
+	err = a.newOAuth(base, true, func(c *oauth.Config) {
 		if notify != nil {
 			c.CIBANotifier = notify(h)
 		}
@@ -278,7 +278,9 @@ func nodeOAuthDir(t *testing.T) string {
 // real server: discovery; PAR + PKCE + private_key_jwt + DPoP authorization
 // code with the customer step; refresh; UserInfo and a DPoP-protected /v1
 // resource; introspection (JSON and RFC 9701 JWT); revocation; JAR + JARM;
-// the mTLS variant (certificate-bound tokens); CIBA poll and ping.
+// the mTLS variants (self_signed_tls_client_auth and tls_client_auth, a
+// subject DN against the partner's CA; certificate-bound tokens); CIBA poll
+// and ping.
 func TestOAuthCertifiedClients(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the Node client suite")
@@ -296,6 +298,15 @@ func TestOAuthCertifiedClients(t *testing.T) {
 	mtlsCl := h.partner("mTLS partner", tenant.ClientSpec{Scopes: scopes, CertPEM: string(mtlsCertPEM)}, oauth.ProfileSpec{RedirectURIs: []string{redirect},
 		GrantTypes: []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken}, RARTypes: []string{oauth.DetailAccounts}})
 
+	// tls_client_auth: the partner's own CA issues its certificates; the
+	// client is registered with its subject DN and that CA.
+	partnerCA := newTestCA(t)
+	_, tlsCertPEM, tlsKeyPEM := partnerCA.issue(t, "tls partner")
+	_, wrongCACertPEM, wrongCAKeyPEM := h.ca.issue(t, "tls partner")
+	_, wrongDNCertPEM, wrongDNKeyPEM := partnerCA.issue(t, "tls partner 2")
+	tlsCl := h.partner("tls_client_auth partner", tenant.ClientSpec{Scopes: scopes, TLSIdentity: tenant.TLSIdentity{SubjectDN: "CN=tls partner,O=e2e", CAPEM: string(partnerCA.pem)}},
+		oauth.ProfileSpec{RedirectURIs: []string{redirect}, GrantTypes: []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken}, RARTypes: []string{oauth.DetailAccounts}})
+
 	pollSpec, pollJWK, _ := ecClient(t, scopes...)
 	pollCl := h.partner("CIBA poll partner", pollSpec, oauth.ProfileSpec{GrantTypes: []string{oauth.GrantCIBA}, CIBAMode: "poll", RARTypes: []string{oauth.DetailTransfer}})
 
@@ -312,8 +323,10 @@ func TestOAuthCertifiedClients(t *testing.T) {
 
 	cfg := map[string]any{
 		"issuer": h.base, "redirect_uri": redirect, "customer": "cust-0001",
-		"pkjwt":     map[string]any{"client_id": pkCl.ID, "jwk": pkJWK},
-		"mtls":      map[string]any{"client_id": mtlsCl.ID, "cert": string(mtlsCertPEM), "key": string(mtlsKeyPEM)},
+		"pkjwt": map[string]any{"client_id": pkCl.ID, "jwk": pkJWK},
+		"mtls":  map[string]any{"client_id": mtlsCl.ID, "cert": string(mtlsCertPEM), "key": string(mtlsKeyPEM)},
+		"tlsauth": map[string]any{"client_id": tlsCl.ID, "cert": string(tlsCertPEM), "key": string(tlsKeyPEM),
+			"wrong_ca_cert": string(wrongCACertPEM), "wrong_ca_key": string(wrongCAKeyPEM), "wrong_dn_cert": string(wrongDNCertPEM), "wrong_dn_key": string(wrongDNKeyPEM)},
 		"ciba_poll": map[string]any{"client_id": pollCl.ID, "jwk": pollJWK},
 		"ciba_ping": map[string]any{"client_id": pingCl.ID, "jwk": pingJWK, "port": pingPort, "cert": string(pingCertPEM), "key": string(pingKeyPEM)},
 	}
@@ -357,7 +370,7 @@ func TestOAuthCertifiedClients(t *testing.T) {
 	for _, want := range []string{
 		"discovery", "par+pkce+private_key_jwt+dpop code", "id_token acr/amr", "dpop resource", "userinfo",
 		"refresh without rotation", "introspection json", "introspection jwt", "revocation",
-		"jar+jarm", "mtls code", "mtls bound resource", "ciba poll", "ciba ping",
+		"jar+jarm", "mtls code", "mtls bound resource", "tls_client_auth code", "ciba poll", "ciba ping",
 	} {
 		if !passed[want] {
 			t.Errorf("flow %q did not pass", want)

@@ -13,32 +13,35 @@ import (
 	"github.com/madoguchi/madoguchi/web"
 )
 
-// newOAuth builds the authorization server for publicURL. In development
-// the customer step is the development stand-in (oauth.DevCustomers) and
-// CIBA requests land in <data>/dev-inbox; in production the server needs a
-// real customer authenticator, which is not wired yet (package txauth), so
-// the authorization server stays off and only client_credentials is
-// served, as before.
-func (a *app) newOAuth(publicURL string, opts ...func(*oauth.Config)) error {
-	if a.mode == modeProduction {
-		a.log.Warn("OAuth authorization server disabled: no production customer authenticator is wired (txauth); serving client_credentials only")
-		return nil
-	}
-	path := filepath.Join(a.data.keysDir(), "oauth-signer.key")
-	signer, created, err := oauth.LoadOrCreateSigner(path, a.mode == modeDevelopment)
-	if err != nil {
-		return err
-	}
-	if created {
-		a.devKeys = append(a.devKeys, path)
-	}
-	customers, err := oauth.NewDevCustomers(a.mode == modeProduction)
-	if err != nil {
-		return err
-	}
+// newOAuth builds the authorization server for publicURL: the one token
+// endpoint and the one metadata document of the server, in every mode.
+// mutualTLS says the server terminates TLS and sees client certificates. In
+// development the customer step is the development stand-in
+// (oauth.DevCustomers) and CIBA requests land in <data>/dev-inbox; in
+// production the grants that act for a customer need a real customer
+// authenticator, which is not wired yet (package txauth), so the server
+// offers client_credentials only and its metadata says so.
+func (a *app) newOAuth(publicURL string, mutualTLS bool, opts ...func(*oauth.Config)) error {
 	cfg := oauth.Config{
-		Issuer: trimSlash(publicURL), DB: a.db, Audit: a.audit, Clients: a.issuer, Sealer: a.vault, Signer: signer,
-		Customers: customers, CIBANotifier: devInbox{dir: filepath.Join(a.data.data, "dev-inbox")}, Logger: a.log,
+		Issuer: trimSlash(publicURL), DB: a.db, Audit: a.audit, Clients: a.issuer, Sealer: a.vault,
+		MutualTLS: mutualTLS, Scopes: knownScopes, Revocations: a.revocations, Logger: a.log,
+	}
+	if a.mode == modeProduction {
+		a.log.Warn("OAuth grants for customers disabled: no production customer authenticator is wired (txauth); the token endpoint serves client_credentials only")
+	} else {
+		path := filepath.Join(a.data.keysDir(), "oauth-signer.key")
+		signer, created, err := oauth.LoadOrCreateSigner(path, a.mode == modeDevelopment)
+		if err != nil {
+			return err
+		}
+		if created {
+			a.devKeys = append(a.devKeys, path)
+		}
+		customers, err := oauth.NewDevCustomers(false)
+		if err != nil {
+			return err
+		}
+		cfg.Signer, cfg.Customers, cfg.CIBANotifier = signer, customers, devInbox{dir: filepath.Join(a.data.data, "dev-inbox")}
 	}
 	for _, o := range opts {
 		o(&cfg)

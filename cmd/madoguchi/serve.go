@@ -9,13 +9,12 @@ import (
 	"time"
 
 	"github.com/madoguchi/madoguchi/revoke"
-	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/web"
 )
 
 // knownScopes are the scopes the server's endpoints check (advertised in
 // the OAuth metadata).
-var knownScopes = []string{web.ScopeAuditRead, web.ScopeEKYCDevice, web.ScopeEKYCResults, web.ScopeEKYCSessions}
+var knownScopes = []string{web.ScopeAuditRead, web.ScopeEKYCDevice, web.ScopeEKYCResults, web.ScopeEKYCSessions, web.ScopeOAuthConsents}
 
 type serveFlags struct {
 	data      dataFlags
@@ -152,13 +151,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if a.revocations != nil {
 		go a.revocations.Run(ctx)
 	}
-	if err := a.newOAuth(f.publicURL); err != nil {
+	if err := a.newOAuth(f.publicURL, tlsCfg != nil); err != nil {
 		ln.Close()
 		return fmt.Errorf("oauth: %w", err)
 	}
-	if a.oauth != nil {
-		go a.oauth.Run(ctx)
-	}
+	go a.oauth.Run(ctx)
 	if f.models == "" {
 		f.models = filepath.Join(f.data.data, "models")
 	}
@@ -207,9 +204,6 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if mount != nil {
 		wcfg.Mounts = append(wcfg.Mounts, *mount)
 	}
-	wcfg.OAuthMetadata = func() any {
-		return tenant.ServerMetadata(tenant.MetadataConfig{Issuer: f.publicURL, MutualTLS: tlsCfg != nil, Scopes: knownScopes})
-	}
 	srv := web.New(wcfg)
 	srv.AddMetrics(a.notify.WriteMetrics)
 	signInMetrics(srv, a.staff)
@@ -239,6 +233,14 @@ func (a *app) oauthWeb() web.OAuthServer {
 	return oauthWeb{a.oauth}
 }
 
+// consentsWeb returns the consent API's service, or nil.
+func (a *app) consentsWeb() web.ConsentService {
+	if a.oauth == nil {
+		return nil
+	}
+	return a.oauth
+}
+
 // webConfig wires the HTTP layer to the domain components.
 func (a *app) webConfig(f serveFlags) web.Config {
 	return web.Config{
@@ -255,6 +257,7 @@ func (a *app) webConfig(f serveFlags) web.Config {
 		TxAuth:     a.txauthWeb(),
 		Credential: a.credentialWeb(),
 		OAuth:      a.oauthWeb(),
+		Consents:   a.consentsWeb(),
 		WebhookKeys: func() []byte {
 			if a.notify == nil {
 				return []byte(`{"keys":[]}`)

@@ -5,8 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
@@ -24,25 +22,6 @@ type tenantAuth struct{ is *tenant.Issuer }
 
 var _ web.Auth = tenantAuth{}
 
-func (a tenantAuth) Token(ctx context.Context, form url.Values, peer *x509.Certificate) (web.TokenResponse, error) {
-	req, err := tenant.ParseTokenRequest(form)
-	if err != nil {
-		return web.TokenResponse{}, authError(err)
-	}
-	req.PeerCert = peer
-	req.RequestID = web.RequestID(ctx)
-	tok, err := a.is.Token(ctx, req)
-	if err != nil {
-		return web.TokenResponse{}, authError(err)
-	}
-	return web.TokenResponse{
-		AccessToken: tok.AccessToken.Reveal(),
-		TokenType:   tok.TokenType,
-		ExpiresIn:   int(tok.ExpiresIn.Seconds()),
-		Scope:       strings.Join(tok.Scopes, " "),
-	}, nil
-}
-
 func (a tenantAuth) Authenticate(ctx context.Context, token string, peer *x509.Certificate) (web.Principal, error) {
 	p, err := a.is.Authenticate(ctx, token, peer)
 	if err != nil {
@@ -51,24 +30,13 @@ func (a tenantAuth) Authenticate(ctx context.Context, token string, peer *x509.C
 	return web.Principal{TenantID: p.TenantID, ClientID: p.ClientID, Scopes: p.Scopes}, nil
 }
 
-// authError maps tenant errors to the web sentinels, keeping the cause.
+// authError maps tenant's token errors to the web sentinel, keeping the
+// cause.
 func authError(err error) error {
-	var cat error
-	switch {
-	case errors.Is(err, tenant.ErrInvalidClient):
-		cat = web.ErrInvalidClient
-	case errors.Is(err, tenant.ErrInvalidScope):
-		cat = web.ErrInvalidScope
-	case errors.Is(err, tenant.ErrUnsupportedGrantType):
-		cat = web.ErrInvalidGrant
-	case errors.Is(err, tenant.ErrInvalidRequest):
-		cat = web.ErrInvalidRequest
-	case errors.Is(err, tenant.ErrInvalidToken), errors.Is(err, tenant.ErrTokenExpired):
-		cat = web.ErrInvalidToken
-	default:
-		return err
+	if errors.Is(err, tenant.ErrInvalidToken) || errors.Is(err, tenant.ErrTokenExpired) {
+		return fmt.Errorf("%w: %w", web.ErrInvalidToken, err)
 	}
-	return fmt.Errorf("%w: %w", cat, err)
+	return err
 }
 
 // auditLog adapts audit.Log to web.AuditLog.

@@ -197,13 +197,22 @@ await flow('jar+jarm', async () => {
   assert.ok(t.access_token)
 })
 
-await flow('mtls code', async () => {
-  const agent = new Agent({ connect: { cert: cfg.mtls.cert, key: cfg.mtls.key } })
+// mtlsClient is a client configuration that authenticates with a TLS
+// client certificate (tls_client_auth or self_signed_tls_client_auth: the
+// client side is the same) and sends it on every request.
+async function mtlsClient (clientId, cert, key) {
+  const agent = new Agent({ connect: { cert, key } })
   const mfetch = (url, options) => undiciFetch(url, { ...options, dispatcher: agent })
-  const c3 = await client.discovery(issuer, cfg.mtls.client_id, { tls_client_certificate_bound_access_tokens: true }, client.TlsClientAuth(), {
+  const c = await client.discovery(issuer, clientId, { tls_client_certificate_bound_access_tokens: true }, client.TlsClientAuth(), {
     [client.customFetch]: mfetch
   })
-  c3[client.customFetch] = mfetch
+  c[client.customFetch] = mfetch
+  return { c, mfetch }
+}
+
+// mtlsCode runs PAR + PKCE + the customer step + the code grant over mTLS
+// and returns the certificate-bound tokens.
+async function mtlsCode (c3) {
   const verifier = client.randomPKCECodeVerifier()
   const url = await client.buildAuthorizationUrlWithPAR(c3, {
     redirect_uri: cfg.redirect_uri,
@@ -215,7 +224,34 @@ await flow('mtls code', async () => {
   const { url: cb } = await customerStep(url, cfg.customer)
   const t = await client.authorizationCodeGrant(c3, cb, { pkceCodeVerifier: verifier }, undefined)
   assert.equal(t.token_type.toLowerCase(), 'bearer')
+  return t
+}
+
+await flow('mtls code', async () => {
+  const { c: c3, mfetch } = await mtlsClient(cfg.mtls.client_id, cfg.mtls.cert, cfg.mtls.key)
+  const t = await mtlsCode(c3)
   globalThis.mtls = { c3, t, mfetch }
+})
+
+await flow('tls_client_auth code', async () => {
+  // The client is registered with a subject DN and the CA that issues its
+  // certificates (RFC 8705 §2.1); the metadata advertises the method.
+  assert.ok(config.serverMetadata().token_endpoint_auth_methods_supported.includes('tls_client_auth'))
+  const { c } = await mtlsClient(cfg.tlsauth.client_id, cfg.tlsauth.cert, cfg.tlsauth.key)
+  const t = await mtlsCode(c)
+  const r = await client.fetchProtectedResource(c, t.access_token, new URL('/v1/whoami', issuer), 'GET')
+  assert.equal(r.status, 200)
+  assert.equal((await r.json()).client_id, cfg.tlsauth.client_id)
+  const i = await client.tokenIntrospection(c, t.access_token)
+  assert.ok(i.cnf && i.cnf['x5t#S256'], 'cnf.x5t#S256')
+  // The same name on a certificate from another CA is refused at PAR.
+  const { c: wrongCA } = await mtlsClient(cfg.tlsauth.client_id, cfg.tlsauth.wrong_ca_cert, cfg.tlsauth.wrong_ca_key)
+  const e1 = await mtlsCode(wrongCA).catch(e => e)
+  assert.ok(e1 instanceof client.ResponseBodyError && e1.error === 'invalid_client', `wrong CA: ${e1}`)
+  // A certificate from the right CA with another subject is refused.
+  const { c: wrongDN } = await mtlsClient(cfg.tlsauth.client_id, cfg.tlsauth.wrong_dn_cert, cfg.tlsauth.wrong_dn_key)
+  const e2 = await mtlsCode(wrongDN).catch(e => e)
+  assert.ok(e2 instanceof client.ResponseBodyError && e2.error === 'invalid_client', `wrong DN: ${e2}`)
 })
 
 await flow('mtls bound resource', async () => {
