@@ -124,7 +124,11 @@ func (s *Service) Queue(ctx context.Context, st Staff, f QueueFilter) ([]Pending
 	if f.Offset < 0 || f.Offset > 1_000_000 {
 		f.Offset = 0
 	}
-	q := `SELECT ` + sessionCols + ` FROM ekyc_sessions WHERE state = 'decided' AND outcome = 'review'`
+	// The page's ids first, from index ekyc_sessions_queue (migration
+	// 0106) alone, then their rows: a page deep in the queue, or the
+	// operator's queue over several tenants, sorts and skips index entries,
+	// not whole sessions.
+	q := `SELECT id FROM ekyc_sessions WHERE state = 'decided' AND outcome = 'review'`
 	var args []any
 	if st.TenantID != "" {
 		q += ` AND tenant_id = ?`
@@ -150,7 +154,7 @@ func (s *Service) Queue(ctx context.Context, st Staff, f QueueFilter) ([]Pending
 		q += ` AND method = ?`
 		args = append(args, m.Code)
 	}
-	q += ` ORDER BY decided_at, id LIMIT ? OFFSET ?`
+	q = `SELECT ` + sessionCols + ` FROM ekyc_sessions WHERE id IN (` + q + ` ORDER BY decided_at, id LIMIT ? OFFSET ?) ORDER BY decided_at, id`
 	args = append(args, f.Limit, f.Offset)
 	rows, err := s.db.Query(ctx, q, args...)
 	if err != nil {
