@@ -138,8 +138,8 @@ type benchFixture struct {
 	// that a-reviewer holds: its page shows the evidence. record is a
 	// reviewed one with its verification record.
 	claimed, record string
-	client, account  string // tenant A's API client and a staff account
-	approval         string // a dual-control request of tenant A
+	client, account string // tenant A's API client and a staff account
+	approval        string // a dual-control request of tenant A
 }
 
 // benchObjects gives, for each route with a path parameter, the concrete
