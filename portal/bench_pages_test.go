@@ -226,6 +226,7 @@ func (e *env) mayOpen(who string, rt Route) bool {
 	}
 	roles := map[string][]Role{
 		"a-reviewer": {TenantReviewer}, "a-admin": {TenantAdmin}, "a-auditor": {TenantAuditor},
+		"b-reviewer": {TenantReviewer}, "b-admin": {TenantAdmin}, "b-auditor": {TenantAuditor},
 		"op-admin": {OperatorAdmin}, "op-auditor": {OperatorAuditor}, "op-reviewer": {OperatorReviewer},
 	}[who]
 	return (&Principal{Roles: roles}).may(&rt)
