@@ -206,6 +206,9 @@ func benchPages(e *env, objects map[string][]string) []benchPage {
 					// its query, or its place in benchObjects' list.
 					name := strings.ReplaceAll(rt.Path, "{$}", "")
 					if _, q, ok := strings.Cut(p, "?"); ok {
+						if k, v, _ := strings.Cut(q, "="); strings.HasPrefix(v, "ses_") {
+							q = k + "=" + "{id}" // an id
+						}
 						name += "?" + q
 					} else if i > 0 {
 						name += fmt.Sprintf("#%d", i)
