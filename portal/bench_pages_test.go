@@ -22,18 +22,18 @@ import (
 // BenchmarkPortalPages measures the server time of portal pages on a
 // loaded store (docs/benchmarks.md, "Staff portal pages"): 10,000 sessions
 // waiting in tenant A's review queue (and 2,000 decided ones), 100,000
-// audit entries, webhook failures. It takes every GET page of the route
-// table: the pages other areas add (the review queue, administration,
-// records) are measured as soon as they are routes, each as the first
-// tenant persona and the first operator persona who may open it; a page
-// with an id is measured where benchObjects names an object for it. Each
-// sub-benchmark reports the p50, p95 and p99 of the per-request time
-// (ServeHTTP, in process: session check, scope, queries, audit entry,
-// template) and the process's CPU time per request (which a busy machine
-// does not stretch), and "bare" a handler writing the audit page's bytes,
-// in the same run. Run:
+// audit entries, webhook failures, a claimed ヘ session with its evidence
+// and a reviewed one with its verification record. It takes every GET page
+// of the route table (a new page is measured as soon as it is a route),
+// each as the first tenant persona and the first operator persona who may
+// open it; a page with an id, or a query worth measuring, is measured where
+// benchObjects names it. Each sub-benchmark reports the p50, p95 and p99 of
+// the per-request time (ServeHTTP, in process: session check, scope,
+// queries, audit entry, template) and the process's CPU time per request
+// (which a busy machine does not stretch), and "bare" a handler writing the
+// audit page's bytes, in the same run. Run:
 //
-//	go test ./portal/ -run XXX -bench BenchmarkPortalPages -benchtime 200x
+//	go test ./portal/ -run XXX -bench BenchmarkPortalPages -benchtime 100x
 //
 // (on PostgreSQL: MADOGUCHI_PORTAL_STORE=postgres MADOGUCHI_TEST_POSTGRES=…)
 //
