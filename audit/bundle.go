@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // A proof bundle proves several entries against one signed checkpoint:
@@ -82,12 +84,45 @@ func (l *Log) ProveObjects(ctx context.Context, objects []string, limit int) (Pr
 	if err := rows.Err(); err != nil {
 		return ProofBundle{}, err
 	}
+	// The proofs share most of their hashes (the entries of one object are
+	// near each other, and every proof ends in the same upper levels): one
+	// reader remembers what it read, so each hash is read once per bundle.
+	hr := memoHashReader(hashReader(ctx, dbQ{l.db}))
 	for i := range b.Entries {
-		if b.Entries[i].Proof, err = l.InclusionProof(ctx, b.Entries[i].Index, cp.Size); err != nil {
-			return ProofBundle{}, err
+		p, err := tlog.ProveRecord(int64(cp.Size), int64(b.Entries[i].Index), hr)
+		if err != nil {
+			return ProofBundle{}, fmt.Errorf("audit: inclusion proof: %w", err)
 		}
+		b.Entries[i].Proof = fromHashes(p)
 	}
 	return b, nil
+}
+
+// memoHashReader reads through r, once per hash.
+func memoHashReader(r tlog.HashReader) tlog.HashReader {
+	seen := map[int64]tlog.Hash{}
+	return tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+		var missing []int64
+		for _, x := range idx {
+			if _, ok := seen[x]; !ok {
+				missing = append(missing, x)
+			}
+		}
+		if len(missing) > 0 {
+			got, err := r.ReadHashes(missing)
+			if err != nil {
+				return nil, err
+			}
+			for i, x := range missing {
+				seen[x] = got[i]
+			}
+		}
+		out := make([]tlog.Hash, len(idx))
+		for i, x := range idx {
+			out[i] = seen[x]
+		}
+		return out, nil
+	})
 }
 
 // ParseProofBundle decodes a bundle strictly (size and entry limits,

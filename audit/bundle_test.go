@@ -1,10 +1,14 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
+
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/store/storetest"
@@ -55,6 +59,17 @@ func TestProofBundle(t *testing.T) {
 				t.Errorf("ParseProofBundle(%s) = %v, want ErrProof", bad, err)
 			}
 		}
+		// Each proof equals the entry's own inclusion proof (the bundle's
+		// reader remembers hashes across proofs).
+		for _, en := range b.Entries {
+			want, err := l.InclusionProof(ctx, en.Index, 37)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.EqualFunc(want, en.Proof, bytes.Equal) {
+				t.Errorf("entry %d: bundle proof differs from InclusionProof", en.Index)
+			}
+		}
 		if _, err := l.ProveObjects(ctx, nil, 10); !errors.Is(err, ErrRange) {
 			t.Errorf("ProveObjects(no objects) = %v, want ErrRange", err)
 		}
@@ -73,4 +88,34 @@ func FuzzParseProofBundle(f *testing.F) {
 			t.Fatalf("accepted %q", b)
 		}
 	})
+}
+
+// TestMemoHashReader: every hash is read from the underlying reader once,
+// and answers keep the order asked for.
+func TestMemoHashReader(t *testing.T) {
+	reads := map[int64]int{}
+	r := memoHashReader(tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(idx))
+		for i, x := range idx {
+			reads[x]++
+			out[i][0] = byte(x)
+		}
+		return out, nil
+	}))
+	for _, ask := range [][]int64{{3, 1, 2}, {2, 5, 3}, {5, 5, 1}} {
+		got, err := r.ReadHashes(ask)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, x := range ask {
+			if got[i][0] != byte(x) {
+				t.Errorf("ReadHashes(%v)[%d] = hash of %d, want %d", ask, i, got[i][0], x)
+			}
+		}
+	}
+	for x, n := range reads {
+		if n != 1 {
+			t.Errorf("hash %d read %d times", x, n)
+		}
+	}
 }

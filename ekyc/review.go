@@ -64,8 +64,11 @@ func (st Staff) check() error {
 
 // ReviewerPresence says whether a staff member is signed in (a live staff
 // session; *staff.Directory). A claim lasts only while its holder is.
+// SignedInAmong answers for a page of the queue's claim holders at once:
+// the set holds those signed in.
 type ReviewerPresence interface {
 	SignedIn(ctx context.Context, staffID string) (bool, error)
+	SignedInAmong(ctx context.Context, staffIDs []string) (map[string]bool, error)
 }
 
 // FirstApproval is the first of the two approvals four eyes needs.
@@ -121,7 +124,11 @@ func (s *Service) Queue(ctx context.Context, st Staff, f QueueFilter) ([]Pending
 	if f.Offset < 0 || f.Offset > 1_000_000 {
 		f.Offset = 0
 	}
-	q := `SELECT ` + sessionCols + ` FROM ekyc_sessions WHERE state = 'decided' AND outcome = 'review'`
+	// The page's ids first, from index ekyc_sessions_queue (migration
+	// 0106) alone, then their rows: a page deep in the queue, or the
+	// operator's queue over several tenants, sorts and skips index entries,
+	// not whole sessions.
+	q := `SELECT id FROM ekyc_sessions WHERE state = 'decided' AND outcome = 'review'`
 	var args []any
 	if st.TenantID != "" {
 		q += ` AND tenant_id = ?`
@@ -147,7 +154,7 @@ func (s *Service) Queue(ctx context.Context, st Staff, f QueueFilter) ([]Pending
 		q += ` AND method = ?`
 		args = append(args, m.Code)
 	}
-	q += ` ORDER BY decided_at, id LIMIT ? OFFSET ?`
+	q = `SELECT ` + sessionCols + ` FROM ekyc_sessions WHERE id IN (` + q + ` ORDER BY decided_at, id LIMIT ? OFFSET ?) ORDER BY decided_at, id`
 	args = append(args, f.Limit, f.Offset)
 	rows, err := s.db.Query(ctx, q, args...)
 	if err != nil {
@@ -166,6 +173,16 @@ func (s *Service) Queue(ctx context.Context, st Staff, f QueueFilter) ([]Pending
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	// One query for the claim holders' presence and one for the first
+	// approvals of the whole page, not one of each per row.
+	present, err := s.presentAmong(ctx, list)
+	if err != nil {
+		return nil, err
+	}
+	firsts, err := s.firstApprovals(ctx, list)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Pending, 0, len(list))
 	pols := map[string]Policy{}
 	for _, ss := range list {
@@ -178,23 +195,74 @@ func (s *Service) Queue(ctx context.Context, st Staff, f QueueFilter) ([]Pending
 		}
 		p := Pending{SessionID: ss.ID, TenantID: ss.TenantID, Method: ss.Method.API, Reference: ss.Reference,
 			DecidedAt: ss.DecidedAt, Due: ss.DecidedAt.Add(pol.ReviewSLA()),
-			FourEyes: pol.ReviewFourEyes || ss.Decision.EngineRejected()}
+			FourEyes: pol.ReviewFourEyes || ss.Decision.EngineRejected(), First: firsts[ss.ID]}
 		if ss.Decision != nil {
 			p.Reasons = ss.Decision.Reasons
 		}
-		live, err := s.claimLive(ctx, ss)
-		if err != nil {
-			return nil, err
-		}
-		if live {
+		if ss.reviewer != "" && s.now().Before(ss.claimExpires) && present(ss.reviewer) {
 			p.ClaimedBy, p.ClaimExpires = ss.reviewer, ss.claimExpires
-		}
-		if p.First, err = s.firstApproval(ctx, s.db, ss.ID); err != nil {
-			return nil, err
 		}
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// presentAmong asks, in one query, which holders of unexpired claims among
+// list are signed in (claimLive for a page of sessions).
+func (s *Service) presentAmong(ctx context.Context, list []*Session) (func(string) bool, error) {
+	if s.cfg.Reviewers == nil {
+		return func(string) bool { return true }, nil
+	}
+	var ids []string
+	now := s.now()
+	for _, ss := range list {
+		if ss.reviewer != "" && now.Before(ss.claimExpires) && !slices.Contains(ids, ss.reviewer) {
+			ids = append(ids, ss.reviewer)
+		}
+	}
+	if len(ids) == 0 {
+		return func(string) bool { return false }, nil
+	}
+	set, err := s.cfg.Reviewers.SignedInAmong(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	return func(id string) bool { return set[id] }, nil
+}
+
+// firstApprovals reads the first approvals (four eyes) of the sessions in
+// list, in one query.
+func (s *Service) firstApprovals(ctx context.Context, list []*Session) (map[string]*FirstApproval, error) {
+	out := map[string]*FirstApproval{}
+	if len(list) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(list))
+	for i, ss := range list {
+		args[i] = ss.ID
+	}
+	rows, err := s.db.Query(ctx, `SELECT session_id, staff_id, approved_at, note, reasons FROM ekyc_review_approvals
+		WHERE session_id IN (?`+strings.Repeat(", ?", len(list)-1)+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id, reasons string
+			at          int64
+			fa          FirstApproval
+		)
+		if err := rows.Scan(&id, &fa.StaffID, &at, &fa.Note, &reasons); err != nil {
+			return nil, err
+		}
+		fa.At = store.FromMicros(at)
+		if err := json.Unmarshal([]byte(reasons), &fa.Reasons); err != nil {
+			return nil, fmt.Errorf("ekyc: stored first approval unreadable: %w", err)
+		}
+		out[id] = &fa
+	}
+	return out, rows.Err()
 }
 
 // operatorTenants lists the tenants whose policy lets operator reviewers

@@ -23,14 +23,28 @@ func checklistCodes(m Method) []string {
 
 // presence is a ReviewerPresence the test switches.
 type presence struct {
-	mu  sync.Mutex
-	out map[string]bool
+	mu      sync.Mutex
+	out     map[string]bool
+	batches int // SignedInAmong calls
 }
 
 func (p *presence) SignedIn(_ context.Context, id string) (bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return !p.out[id], nil
+}
+
+func (p *presence) SignedInAmong(_ context.Context, ids []string) (map[string]bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.batches++
+	out := map[string]bool{}
+	for _, id := range ids {
+		if !p.out[id] {
+			out[id] = true
+		}
+	}
+	return out, nil
 }
 
 func (p *presence) signOut(id string) {
@@ -369,6 +383,83 @@ func TestDecideRace(t *testing.T) {
 			}
 			if wins != 1 || n1 != 1 {
 				t.Errorf("round %d: %d decisions won, %d recorded; want exactly one (errors %v)", round, wins, n1, errs)
+			}
+		}
+	})
+}
+
+// TestQueueClaimsAndFirstApprovals: the queue reads every row's claim and
+// first approval in one query each for the page (one presence question
+// for all holders), with the same answers the per-session reads give: a
+// live claim, a claim whose holder signed out, an expired claim, a first
+// approval, and nothing.
+func TestQueueClaimsAndFirstApprovals(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		pr := &presence{out: map[string]bool{}}
+		e := newEnv(t, db, func(c *Config) { c.Reviewers = pr })
+		e.setPolicy(e.tenantA, func(p *Policy) { p.ReviewFourEyes = true })
+		r := func(id string) Staff { return Staff{ID: id, Roles: []string{RoleReviewer}, TenantID: e.tenantA} }
+		var ids []string
+		var m Method
+		for range 5 {
+			ss := e.referred(e.tenantA, false)
+			ids, m = append(ids, ss.ID), ss.Method
+		}
+		// ids[0]: held by st_1 (signed in); ids[1]: held by st_2, who
+		// signs out; ids[2]: first approval by st_3; ids[3]: held by
+		// st_4 until the claim expires; ids[4]: untouched.
+		for i, who := range []string{"st_1", "st_2", "st_3", "st_4"} {
+			if _, err := e.svc.Claim(e.ctx, r(who), ids[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := e.svc.Decide(e.ctx, r("st_3"), ids[2], approve(m)); err != nil {
+			t.Fatal(err)
+		}
+		pr.signOut("st_2")
+		e.clock.Add(e.svc.cfg.ClaimTTL / 2)
+		if _, err := e.svc.Claim(e.ctx, r("st_1"), ids[0]); err != nil { // renewed: outlives st_4's
+			t.Fatal(err)
+		}
+		e.clock.Add(e.svc.cfg.ClaimTTL/2 + time.Second)
+
+		pr.batches = 0
+		q, err := e.svc.Queue(e.ctx, r("st_9"), QueueFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pr.batches != 1 {
+			t.Errorf("presence asked %d times for one page, want once", pr.batches)
+		}
+		got := map[string]Pending{}
+		for _, p := range q {
+			got[p.SessionID] = p
+		}
+		type want struct {
+			claimedBy, firstBy string
+		}
+		for i, w := range []want{{claimedBy: "st_1"}, {}, {firstBy: "st_3"}, {}, {}} {
+			p, ok := got[ids[i]]
+			if !ok {
+				t.Fatalf("session %d missing from the queue", i)
+			}
+			firstBy := ""
+			if p.First != nil {
+				firstBy = p.First.StaffID
+				if !slices.Contains(p.First.Reasons, ReviewIdentityConfirmed) || p.First.At.IsZero() {
+					t.Errorf("session %d: first approval %+v, want its reasons and time", i, p.First)
+				}
+			}
+			if p.ClaimedBy != w.claimedBy || firstBy != w.firstBy {
+				t.Errorf("session %d: claimed by %q, first approval by %q; want %q, %q", i, p.ClaimedBy, firstBy, w.claimedBy, w.firstBy)
+			}
+			// The per-session read agrees.
+			sum, err := e.svc.Summary(e.ctx, r("st_9"), ids[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.ClaimedBy != p.ClaimedBy || (sum.First == nil) != (p.First == nil) {
+				t.Errorf("session %d: Summary claimed by %q first %v, queue %q %v", i, sum.ClaimedBy, sum.First, p.ClaimedBy, p.First)
 			}
 		}
 	})

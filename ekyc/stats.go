@@ -11,9 +11,13 @@ import (
 )
 
 // Statistics for the portal's dashboard: counts and durations over one
-// tenant's sessions, never personal data. They read the index
-// ekyc_sessions_dashboard (migration 0029) and the referral time ekyc
-// records when an automated decision refers a session (referred_at).
+// tenant's sessions, never personal data. The per-day counts come from the
+// roll-up ekyc_session_days (migration 0105, kept by triggers in every
+// transaction that writes a session) for Japan Standard Time days, and
+// from counting the sessions (index ekyc_sessions_dashboard, migration
+// 0029) for another day zone; review times from the referral time ekyc
+// records when an automated decision refers a session (referred_at) and
+// the reviewed sessions' index (migration 0106).
 
 // Results a day's sessions are counted under: a decided session's outcome,
 // or what became of an undecided one.
@@ -90,6 +94,35 @@ var (
 	_ StatsQuerier = (*store.Tx)(nil)
 )
 
+// RollupOffset is the UTC offset (µs) of the days the roll-up
+// ekyc_session_days counts by (migration 0105): Japan Standard Time. Stats
+// for days at another offset count the sessions instead.
+const RollupOffset = 9 * 3600 * 1_000_000
+
+// countDays counts tenantID's sessions per day at offset offUS, method,
+// state and outcome, as the roll-up does for Japan Standard Time days: the
+// rows Stats reads (day, method, state, outcome, sessions, referred).
+func countDays(ctx context.Context, q StatsQuerier, tenantID string, offUS, d0, d1 int64) (*sql.Rows, error) {
+	day := store.DayExpr("created_at", offUS)
+	return q.Query(ctx, `SELECT `+day+`, method, state, outcome, COUNT(*), SUM(CASE WHEN referred_at > 0 THEN 1 ELSE 0 END)
+		FROM ekyc_sessions WHERE tenant_id = ? AND `+day+` >= ? AND `+day+` < ?
+		GROUP BY 1, 2, 3, 4`, tenantID, d0, d1)
+}
+
+// reviewTimesQuery selects the referral and decision times of the reviewed
+// sessions (approved or rejected after a referral) of a tenant created on
+// days [?, ?) by the day expression day; its arguments are tenant, first
+// day and end day, twice. Each outcome is its own branch, an equality the
+// index ekyc_sessions_reviewed (migration 0106) answers without reading
+// the tenant's other sessions.
+func reviewTimesQuery(day string) string {
+	branch := func(outcome string) string {
+		return `SELECT referred_at, decided_at FROM ekyc_sessions WHERE tenant_id = ? AND outcome = '` + outcome + `' AND ` +
+			day + ` >= ? AND ` + day + ` < ? AND referred_at > 0`
+	}
+	return branch(string(OutcomeApproved)) + ` UNION ALL ` + branch(string(OutcomeRejected))
+}
+
 // MaxStatsDays bounds the period of Stats.
 const MaxStatsDays = 400
 
@@ -99,15 +132,28 @@ const MaxStatsDays = 400
 // as Asia/Tokyo; across a daylight-saving change, days after it are
 // shifted by the change.
 func Stats(ctx context.Context, q StatsQuerier, tenantID string, from time.Time, days int) (SessionStats, error) {
+	return stats(ctx, q, tenantID, from, days, true)
+}
+
+// stats is Stats; without rollup it counts the sessions whatever the day
+// zone (the tests compare both).
+func stats(ctx context.Context, q StatsQuerier, tenantID string, from time.Time, days int, rollup bool) (SessionStats, error) {
 	if days < 1 || days > MaxStatsDays {
 		return SessionStats{}, fmt.Errorf("%w: statistics period must be 1 to %d days", ErrInvalidInput, MaxStatsDays)
 	}
 	offUS, d0, d1, start, end := store.DayRange(from, days)
 	st := SessionStats{From: start, To: end}
 	day := store.DayExpr("created_at", offUS)
-	rows, err := q.Query(ctx, `SELECT `+day+`, method, state, outcome, COUNT(*), SUM(CASE WHEN referred_at > 0 THEN 1 ELSE 0 END)
-		FROM ekyc_sessions WHERE tenant_id = ? AND `+day+` >= ? AND `+day+` < ?
-		GROUP BY 1, 2, 3, 4`, tenantID, d0, d1)
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if rollup && offUS == RollupOffset {
+		rows, err = q.Query(ctx, `SELECT day, method, state, outcome, sessions, referred
+			FROM ekyc_session_days WHERE tenant_id = ? AND day >= ? AND day < ? AND sessions > 0`, tenantID, d0, d1)
+	} else {
+		rows, err = countDays(ctx, q, tenantID, offUS, d0, d1)
+	}
 	if err != nil {
 		return st, fmt.Errorf("ekyc: session statistics: %w", err)
 	}
@@ -169,9 +215,7 @@ func Stats(ctx context.Context, q StatsQuerier, tenantID string, from time.Time,
 		return order[a.Result] - order[b.Result]
 	})
 
-	rows, err = q.Query(ctx, `SELECT referred_at, decided_at FROM ekyc_sessions
-		WHERE tenant_id = ? AND `+day+` >= ? AND `+day+` < ? AND referred_at > 0 AND outcome IN ('approved', 'rejected')`,
-		tenantID, d0, d1)
+	rows, err = q.Query(ctx, reviewTimesQuery(day), tenantID, d0, d1, tenantID, d0, d1)
 	if err != nil {
 		return st, fmt.Errorf("ekyc: review times: %w", err)
 	}

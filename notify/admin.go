@@ -14,16 +14,19 @@ var ErrNotPending = errors.New("notify: only a pending event can be retried now"
 
 // ListTenant is List for one tenant's events (all: every tenant's), newest
 // first, only those in state if it is not "", at most limit (1..1000).
-func (n *Notifier) ListTenant(ctx context.Context, tenantID string, all bool, state string, limit int) ([]Delivery, error) {
+func (n *Notifier) ListTenant(ctx context.Context, tenantID string, all bool, state string, limit, offset int) ([]Delivery, error) {
 	if limit <= 0 || limit > 1000 {
 		limit = 100
+	}
+	if offset < 0 || offset > 1_000_000 {
+		offset = 0
 	}
 	q, args := `SELECT `+deliveryCols+` FROM notify_outbox WHERE (? OR tenant_id = ?)`, []any{all, tenantID}
 	if state != "" {
 		q += ` AND state = ?`
 		args = append(args, state)
 	}
-	rows, err := n.db.Query(ctx, q+` ORDER BY created_at DESC, event_id LIMIT ?`, append(args, limit)...)
+	rows, err := n.db.Query(ctx, q+` ORDER BY created_at DESC, event_id LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 	if err != nil {
 		return nil, err
 	}

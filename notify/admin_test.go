@@ -67,7 +67,7 @@ func TestRetryAndListTenant(t *testing.T) {
 			{"", true, "", []string{a, b}},
 			{"tn_c", false, "", nil},
 		} {
-			got, err := n.ListTenant(ctx, tc.tenant, tc.all, tc.state, 10)
+			got, err := n.ListTenant(ctx, tc.tenant, tc.all, tc.state, 10, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -83,6 +83,24 @@ func TestRetryAndListTenant(t *testing.T) {
 					t.Errorf("ListTenant(%q, %v, %q) misses %s", tc.tenant, tc.all, tc.state, w)
 				}
 			}
+		}
+		// Pages of one event: the whole list's order, then nothing.
+		whole, err := n.ListTenant(ctx, "", true, "", 10, 0)
+		if err != nil || len(whole) != 2 {
+			t.Fatalf("ListTenant(all) = %d events, %v", len(whole), err)
+		}
+		var paged []string
+		for off := range 3 {
+			got, err := n.ListTenant(ctx, "", true, "", 1, off)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range got {
+				paged = append(paged, d.ID)
+			}
+		}
+		if len(paged) != 2 || paged[0] != whole[0].ID || paged[1] != whole[1].ID {
+			t.Errorf("ListTenant one per page = %v, want [%s %s]", paged, whole[0].ID, whole[1].ID)
 		}
 	})
 }

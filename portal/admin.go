@@ -72,7 +72,7 @@ type StaffAdmin interface {
 
 // Webhooks is the webhook outbox (*notify.Notifier).
 type Webhooks interface {
-	ListTenant(ctx context.Context, tenantID string, all bool, state string, limit int) ([]notify.Delivery, error)
+	ListTenant(ctx context.Context, tenantID string, all bool, state string, limit, offset int) ([]notify.Delivery, error)
 	Get(ctx context.Context, id string) (notify.Delivery, error)
 	Retry(ctx context.Context, by notify.Actor, id string) error
 	Replay(ctx context.Context, by notify.Actor, id string) error

@@ -27,6 +27,9 @@ func (s *Server) deliveryKind() ObjectKind[notify.Delivery] {
 // webhookStates are the filters the page offers ("" all).
 var webhookStates = []string{"", notify.StatePending, notify.StateDead, notify.StateDelivered}
 
+// webhookPage is how many deliveries a page of the list shows.
+const webhookPage = 50
+
 // adminWebhooks lists webhook deliveries, newest first, by state (?state=,
 // default: failing ones, i.e. pending with failed attempts and dead),
 // with retry (a pending event, now) and replay (a dead event) buttons for
@@ -50,16 +53,18 @@ func adminWebhooks(rq *Request) error {
 	if !valid {
 		state = ""
 	}
-	list, err := wh.ListTenant(rq.Ctx(), tid, all, state, 200)
+	pg := rq.Pager(webhookPage)
+	list, err := wh.ListTenant(rq.Ctx(), tid, all, state, pg.Limit(), pg.Offset())
 	if err != nil {
 		return err
 	}
+	list = Trim(&pg, list)
 	choices, err := rq.tenantChoices(tid)
 	if err != nil {
 		return err
 	}
 	return rq.Render(http.StatusOK, "admin_webhooks", "admin.webhooks.title", map[string]any{
-		"Deliveries": list, "State": state, "States": webhookStates, "TenantID": tid, "Tenants": choices, "Admin": rq.isAdmin()})
+		"Deliveries": list, "State": state, "States": webhookStates, "TenantID": tid, "Tenants": choices, "Admin": rq.isAdmin(), "Pager": pg})
 }
 
 // adminWebhookRetry makes a pending (failing) event due now.

@@ -2,6 +2,7 @@ package portal
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/audit"
 	"github.com/madoguchi/madoguchi/ekyc"
+	"github.com/madoguchi/madoguchi/staff"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/store/storetest"
 )
@@ -20,18 +22,18 @@ import (
 // BenchmarkPortalPages measures the server time of portal pages on a
 // loaded store (docs/benchmarks.md, "Staff portal pages"): 10,000 sessions
 // waiting in tenant A's review queue (and 2,000 decided ones), 100,000
-// audit entries, webhook failures. It takes every GET page of the route
-// table: the pages other areas add (the review queue, administration,
-// records) are measured as soon as they are routes, each as the first
-// tenant persona and the first operator persona who may open it; a page
-// with an id is measured where benchObjects names an object for it. Each
-// sub-benchmark reports the p50, p95 and p99 of the per-request time
-// (ServeHTTP, in process: session check, scope, queries, audit entry,
-// template) and the process's CPU time per request (which a busy machine
-// does not stretch), and "bare" a handler writing the audit page's bytes,
-// in the same run. Run:
+// audit entries, webhook failures, a claimed ヘ session with its evidence
+// and a reviewed one with its verification record. It takes every GET page
+// of the route table (a new page is measured as soon as it is a route),
+// each as the first tenant persona and the first operator persona who may
+// open it; a page with an id, or a query worth measuring, is measured where
+// benchObjects names it. Each sub-benchmark reports the p50, p95 and p99 of
+// the per-request time (ServeHTTP, in process: session check, scope,
+// queries, audit entry, template) and the process's CPU time per request
+// (which a busy machine does not stretch), and "bare" a handler writing the
+// audit page's bytes, in the same run. Run:
 //
-//	go test ./portal/ -run XXX -bench BenchmarkPortalPages -benchtime 200x
+//	go test ./portal/ -run XXX -bench BenchmarkPortalPages -benchtime 100x
 //
 // (on PostgreSQL: MADOGUCHI_PORTAL_STORE=postgres MADOGUCHI_TEST_POSTGRES=…)
 //
@@ -132,17 +134,41 @@ type benchFixture struct {
 	hot      string // a staff id with thousands of entries (its sign-ins)
 	entry    uint64 // an entry of tenant A, in the checkpoint
 	sessions []string
+	// claimed is a referred ヘ session of tenant A (chip, selfie frames)
+	// that a-reviewer holds: its page shows the evidence. record is a
+	// reviewed one with its verification record.
+	claimed, record string
+	client, account string // tenant A's API client and a staff account
+	approval        string // a dual-control request of tenant A
 }
 
-// benchObjects gives the id of each page with an id that can be measured;
-// pages of other areas add their line here.
+// benchObjects gives, for each route with a path parameter, the concrete
+// paths it is measured with (for a route without one: extra query
+// variants, measured besides the bare page); pages of other areas add
+// their line here.
 func benchObjects(fx benchFixture) map[string][]string {
+	entry := fmt.Sprint(fx.entry)
 	return map[string][]string{
-		"/audit/entries/{id}":       {fmt.Sprint(fx.entry)},
-		"/audit/entries/{id}/proof": {fmt.Sprint(fx.entry)},
-		"/audit/trail/{id}":         {fx.session, fx.hot},
+		"/audit/entries/{id}":       {"/audit/entries/" + entry},
+		"/audit/entries/{id}/proof": {"/audit/entries/" + entry + "/proof"},
+		"/audit/trail/{id}":         {"/audit/trail/" + fx.session, "/audit/trail/" + fx.hot},
+		// The queue's 10,000th-oldest page, and by method.
+		"/review": {"/review?method=ho", "/review?page=200"},
+		// A queued session (no claim: no evidence) and the claimed one.
+		"/review/{id}":              {"/review/" + fx.sessions[0], "/review/" + fx.claimed},
+		"/review/{id}/frames/{seq}": {"/review/" + fx.claimed + "/frames/1"},
+		"/review/{id}/chip-photo":   {"/review/" + fx.claimed + "/chip-photo"},
+		"/records":                  {"/records?session=" + fx.record, "/records?reference=cust-he"},
+		"/records/{id}":             {"/records/" + recordOfID(fx.record)},
+		"/records/{id}/record.json": {"/records/" + recordOfID(fx.record) + "/record.json"},
+		"/admin/tenants/{id}":       {"/admin/tenants/tn_a"},
+		"/admin/clients/{id}":       {"/admin/clients/" + fx.client},
+		"/admin/staff/{id}":         {"/admin/staff/" + fx.account},
+		"/admin/approvals/{id}":     {"/admin/approvals/" + fx.approval},
 	}
 }
+
+func recordOfID(sessionID string) string { return "rec_" + strings.TrimPrefix(sessionID, "ses_") }
 
 type benchPage struct{ name, path, who string }
 
@@ -160,22 +186,34 @@ func benchPages(e *env, objects map[string][]string) []benchPage {
 		}
 		paths := []string{strings.ReplaceAll(rt.Path, "{$}", "")}
 		if strings.Contains(paths[0], "{") {
-			ids, ok := objects[rt.Path]
-			if !ok {
-				continue // no object to open it with (see benchObjects)
-			}
-			paths = nil
-			for _, id := range ids {
-				paths = append(paths, strings.Replace(rt.Path, "{id}", id, 1))
-			}
+			paths = nil // only the objects benchObjects names
 		}
-		for _, group := range personas {
+		paths = append(paths, objects[rt.Path]...)
+		if len(paths) == 0 {
+			continue // no object to open it with (see benchObjects)
+		}
+		groups := personas
+		if strings.HasPrefix(rt.Path, "/review/{id}/") {
+			groups = personas[:1] // evidence: only the claim's holder, a-reviewer
+		}
+		for _, group := range groups {
 			for _, who := range group {
 				if !e.mayOpen(who, rt) {
 					continue
 				}
-				for _, p := range paths {
-					out = append(out, benchPage{name: strings.ReplaceAll(p, "/", "_") + "/" + who, path: Prefix + p, who: who})
+				for i, p := range paths {
+					// Named by the route's pattern (ids change every run),
+					// its query, or its place in benchObjects' list.
+					name := strings.ReplaceAll(rt.Path, "{$}", "")
+					if _, q, ok := strings.Cut(p, "?"); ok {
+						if k, v, _ := strings.Cut(q, "="); strings.HasPrefix(v, "ses_") {
+							q = k + "=" + "{id}" // an id
+						}
+						name += "?" + q
+					} else if i > 0 {
+						name += fmt.Sprintf("#%d", i)
+					}
+					out = append(out, benchPage{name: strings.ReplaceAll(name, "/", "_") + "/" + who, path: Prefix + p, who: who})
 				}
 				break
 			}
@@ -191,6 +229,7 @@ func (e *env) mayOpen(who string, rt Route) bool {
 	}
 	roles := map[string][]Role{
 		"a-reviewer": {TenantReviewer}, "a-admin": {TenantAdmin}, "a-auditor": {TenantAuditor},
+		"b-reviewer": {TenantReviewer}, "b-admin": {TenantAdmin}, "b-auditor": {TenantAuditor},
 		"op-admin": {OperatorAdmin}, "op-auditor": {OperatorAuditor}, "op-reviewer": {OperatorReviewer},
 	}[who]
 	return (&Principal{Roles: roles}).may(&rt)
@@ -249,6 +288,20 @@ func seedBench(b *testing.B, e *env) benchFixture {
 	}
 	first := appendEntries(b, e, 5000, ents)
 	fx.entry = first + benchEntries/2
+	// Real sessions through the capture path for the workbench and the
+	// records pages, and administration objects.
+	e.setPolicy("tn_a", func(p *ekyc.Policy) { p.OperatorReview = true })
+	e.signedIn("a-reviewer") // a claim holds while its holder is signed in
+	claimed := e.referred("tn_a", "he", true)
+	e.claimAs("a-reviewer", claimed.ID)
+	fx.claimed, fx.record = claimed.ID, e.decided("tn_a").ID
+	fx.client, fx.account = e.client("tn_a"), e.account("tn_a")
+	g, _ := json.Marshal(staff.RoleGrant{StaffID: fx.account, Role: staff.RoleAuditor})
+	ap, err := e.dir.Request(context.Background(), staff.Actor{Kind: audit.ActorStaff, ID: e.people["a-admin"].id}, staff.KindRoleGrant, g)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fx.approval = ap.ID
 	e.checkpoint()
 	if e.db.Dialect() == store.Postgres {
 		// What autovacuum does to freshly loaded tables in production:

@@ -31,6 +31,8 @@ func pages() []Route {
 		{Method: post, Path: "/account/totp", Handle: totpBegin},
 		{Method: post, Path: "/account/totp/confirm", Handle: totpConfirm},
 		{Method: post, Path: "/account/passkeys/{id}/delete", Handle: passkeyDelete},
+		{Method: get, Path: "/account/password", Handle: passwordShow},
+		{Method: post, Path: "/account/password", Handle: passwordChange},
 
 		// Administration (admin.go): one entry in the navigation, an index of the sections.
 		{Method: get, Path: "/admin", Handle: adminIndex, Roles: adminReaders, Nav: "nav.admin", Hint: "hint.admin"},

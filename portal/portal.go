@@ -20,7 +20,8 @@ const Prefix = "/portal"
 
 // Directory is what the portal needs of the staff directory
 // (StaffDirectory wraps *staff.Directory): sign-in, sessions, the signed-in
-// person's own account and the tenants' access rules. SignIn checks
+// person's own account (passkeys, TOTP, password) and the tenants' access
+// rules. SignIn checks
 // username, password and TOTP code presented from source (the client's
 // address) and opens a session; every wrong part is
 // staff.ErrInvalidCredentials.
@@ -34,6 +35,7 @@ type Directory interface {
 	DeletePasskey(ctx context.Context, actor staff.Actor, id string) error
 	BeginTOTPReenrol(ctx context.Context, actor staff.Actor) (staff.Secret, error)
 	ConfirmTOTPReenrol(ctx context.Context, actor staff.Actor, code string) error
+	ChangePassword(ctx context.Context, actor staff.Actor, keepSession string, current, next []byte) (int64, error)
 	TenantAccess(ctx context.Context, tenantID string) (staff.TenantAccess, error)
 }
 

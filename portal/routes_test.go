@@ -103,6 +103,8 @@ var routeSpecs = map[string]routeSpec{
 		},
 		ownerOK: http.StatusSeeOther,
 	},
+	"GET /account/password":         {},
+	"POST /account/password":        {body: url.Values{"current": {"x"}, "new": {"a new password here"}, "confirm": {"does not match"}}},
 	"POST /passkey/begin":           {body: map[string]string{"purpose": "login"}},
 	"POST /passkey/finish":          {body: map[string]any{"credential": map[string]string{}}},
 	"POST /account/passkeys/begin":  {body: map[string]string{}},

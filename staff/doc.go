@@ -47,6 +47,10 @@
 //     64 MiB whatever the number of concurrent attempts.
 //   - A login opens a session: a 256-bit opaque token of which only the
 //     SHA-256 is stored, with an absolute expiry and an idle timeout.
+//   - A person changes their own password with the current one
+//     (ChangePassword, through the same hash slots): every other session of
+//     the account ends, the one it came from stays; a wrong current password
+//     ends that session too, so guessing needs a sign-in per attempt.
 //
 // Dual control: Request files an approval (kind, payload) by an admin;
 // Approve by a different admin runs the kind's Executor inside the same

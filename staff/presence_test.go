@@ -2,6 +2,7 @@ package staff
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -17,11 +18,20 @@ func TestSignedIn(t *testing.T) {
 		ctx := context.Background()
 		a, _ := f.admins(t)
 		id := a.Account.ID
+		// in asks both ways: SignedIn, and SignedInAmong with an unknown
+		// id beside (the review queue's one query), which must agree.
 		in := func() bool {
 			t.Helper()
 			ok, err := f.dir.SignedIn(ctx, id)
 			if err != nil {
 				t.Fatal(err)
+			}
+			set, err := f.dir.SignedInAmong(ctx, []string{"st_nobody", id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if set[id] != ok || set["st_nobody"] || len(set) > 1 {
+				t.Errorf("SignedInAmong = %v, SignedIn = %v", set, ok)
 			}
 			return ok
 		}
@@ -50,6 +60,25 @@ func TestSignedIn(t *testing.T) {
 		}
 		if in() {
 			t.Error("still signed in after sign-out")
+		}
+	})
+}
+
+// TestSignedInAmongBounds: no ids is an empty answer without a query, and
+// more than one page of ids is refused.
+func TestSignedInAmongBounds(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		if got, err := f.dir.SignedInAmong(ctx, nil); err != nil || len(got) != 0 {
+			t.Errorf("SignedInAmong(nil) = %v, %v", got, err)
+		}
+		ids := make([]string, maxPresenceIDs+1)
+		for i := range ids {
+			ids[i] = "st_x"
+		}
+		if _, err := f.dir.SignedInAmong(ctx, ids); !errors.Is(err, ErrInvalidInput) {
+			t.Errorf("SignedInAmong(%d ids) = %v, want ErrInvalidInput", len(ids), err)
 		}
 	})
 }

@@ -204,6 +204,14 @@ try {
   await shot(page, 'totp');
   await axe(page, 'totp');
 
+  // 6b. The password change page (its form's autofill tokens; not submitted
+  // here: package portal's tests change passwords).
+  await page.goto(opt.url + '/portal/account/password');
+  check('password form autofill', (await page.getAttribute('#current', 'autocomplete')) === 'current-password' &&
+    (await page.getAttribute('#new', 'autocomplete')) === 'new-password');
+  await shot(page, 'password');
+  await axe(page, 'password');
+
   // 7. CSRF: a forged token and a token-less script post are refused, and
   // nothing happened.
   await page.goto(opt.url + '/portal/account');

@@ -82,3 +82,25 @@ func FuzzLogin(f *testing.F) {
 		}
 	})
 }
+
+func TestPasswordChange(t *testing.T) {
+	long := strings.Repeat("p", MaxPassword+1)
+	for _, tc := range []struct {
+		name string
+		in   url.Values
+		want Errors
+	}{
+		{"ok", url.Values{"current": {" old one "}, "new": {" new one "}, "confirm": {" new one "}}, Errors{}},
+		{"empty", url.Values{}, Errors{"current": "form.required", "new": "form.required", "confirm": "form.required"}},
+		{"mismatch", url.Values{"current": {"a"}, "new": {"new one"}, "confirm": {"new one "}}, Errors{"confirm": "password.mismatch"}},
+		{"long", url.Values{"current": {long}, "new": {long}, "confirm": {long}}, Errors{"current": "form.too_long", "new": "form.too_long", "confirm": "form.too_long"}},
+	} {
+		f := ParsePasswordChange(post(tc.in))
+		if diff := cmp.Diff(tc.want, f.Validate()); diff != "" {
+			t.Errorf("%s: Validate (-want +got):\n%s", tc.name, diff)
+		}
+		if tc.name == "ok" && (f.Current != " old one " || f.New != " new one ") {
+			t.Errorf("passwords trimmed: %q %q", f.Current, f.New)
+		}
+	}
+}
