@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/madoguchi/madoguchi/face"
+	"github.com/madoguchi/madoguchi/internal/progress"
 )
 
 // evalReport is the ISO/IEC 19795-1 style report of one labelled set:
@@ -150,7 +151,11 @@ func faceEvaluate(ctx context.Context, e *env, args []string, load engineLoader)
 			enc.Encode(c)
 		}
 	}
-	tpl, failed, _ := embedAllWith(ctx, engines, todo, pickFn, e.stderr, onResult)
+	pr, err := newProgress(e, "face evaluate", int64(len(todo)), "images")
+	if err != nil {
+		return err
+	}
+	tpl, failed, _ := embedAllWith(ctx, engines, todo, pickFn, pr, onResult)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -375,8 +380,8 @@ func writeEvalReport(w io.Writer, r evalReport) {
 // embedAllWith analyses files with engines[0] and embeds the chosen face
 // with every engine's own alignment on the same landmarks: templates[k] is
 // engines[k]'s.
-func embedAllWith(ctx context.Context, engines []*face.Engine, files []string, pick func([]face.Face, int, int) *face.Face, progress io.Writer, onResult func(cacheEntry)) (map[string][]face.Template, map[string]error, int) {
-	return embedAllMulti(ctx, engines[0], files, pick, progress, onResult, func(ctx context.Context, img *image.RGBA, f *face.Face) ([]face.Template, error) {
+func embedAllWith(ctx context.Context, engines []*face.Engine, files []string, pick func([]face.Face, int, int) *face.Face, rep *progress.Reporter, onResult func(cacheEntry)) (map[string][]face.Template, map[string]error, int) {
+	return embedAllMulti(ctx, engines[0], files, pick, rep, onResult, func(ctx context.Context, img *image.RGBA, f *face.Face) ([]face.Template, error) {
 		ts := []face.Template{f.Embedding}
 		for _, eng := range engines[1:] {
 			t, err := eng.EmbedAligned(ctx, img, &f.Landmarks, eng.Alignment())
