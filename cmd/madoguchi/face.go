@@ -437,6 +437,7 @@ func faceCalibrate(ctx context.Context, e *env, args []string, load engineLoader
 	fmr := fs.Float64("fmr", 1e-3, "target false-match rate")
 	perPerson := fs.Int("max-per-person", 10, "use at most this many images per person")
 	maxImages := fs.Int("max-images", 8000, "refuse folders with more images (impostor pairs grow quadratically)")
+	plots := fs.String("plots", "", "also write the DET curve and score distributions as det.svg and scores.svg into this `folder`")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -488,6 +489,13 @@ func faceCalibrate(ctx context.Context, e *env, args []string, load engineLoader
 		c.Model, total, len(people), len(failed), len(gen), len(imp))
 	writeDET(e.stdout, c.Evaluation)
 	fmt.Fprintf(e.stdout, "threshold %.4f at FMR %g (FNMR %.4f) written to %s\n", c.Threshold, c.TargetFMR, c.FNMR, *out)
+	if *plots != "" {
+		written, err := writeFacePlots(*plots, c.Dataset, []scoreSet{{model: c.Model, gen: gen, imp: imp}})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "plots written to %s\n", strings.Join(written, ", "))
+	}
 	return nil
 }
 

@@ -68,6 +68,7 @@ func faceEvaluate(ctx context.Context, e *env, args []string, load engineLoader)
 	jsonOut := fs.String("json", "", "also write the report as JSON to this `file`")
 	calOut := fs.String("calibration-out", "", "also write a calibration `file` for the first recogniser at --fmr from the all-pairs scores")
 	fmr := fs.Float64("fmr", 1e-3, "target FMR for --calibration-out")
+	plots := fs.String("plots", "", "also write the all-pairs DET curves and score distributions as det.svg and scores.svg into this `folder`")
 	var cacheIn stringList
 	fs.Var(&cacheIn, "cache-in", "reuse per-image results from this `file` written by --cache-out (repeatable)")
 	cacheOut := fs.String("cache-out", "", "append per-image results (biometric templates: keep the file private) to this `file`")
@@ -212,6 +213,25 @@ func faceEvaluate(ctx context.Context, e *env, args []string, load engineLoader)
 			mr.TenFold = tenFoldOf(tenFold, scoresOf(k, tenFold))
 		}
 		rep.Models = append(rep.Models, mr)
+	}
+	if *plots != "" {
+		var sets []scoreSet
+		for k := range engines {
+			s := scoreSet{model: models[k]}
+			for i, p := range pairs {
+				if p.genuine {
+					s.gen = append(s.gen, all[k][i])
+				} else {
+					s.imp = append(s.imp, all[k][i])
+				}
+			}
+			sets = append(sets, s)
+		}
+		written, err := writeFacePlots(*plots, rep.Set, sets)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "plots written to %s\n", strings.Join(written, ", "))
 	}
 	if *calOut != "" {
 		if err := writeEvalCalibration(*calOut, models[0], *fmr, pairs, all[0], rep); err != nil {
