@@ -143,6 +143,11 @@ func runDoctor(ctx context.Context, e *env, args []string) error {
 	envString(fs, e, &d.clockURL, "clock-url", "MADOGUCHI_CLOCK_URL", "", "an http(s) URL whose Date header the local clock is compared with (besides PostgreSQL's clock)")
 	fs.StringVar(&lang, "lang", doctorDefaultLang(e), "language of the messages: ja or en (env MADOGUCHI_LANG, LC_ALL, LC_MESSAGES, LANG)")
 	asJSON := fs.Bool("json", false, "print one JSON document for monitoring instead of the text report")
+	usage := fs.Usage
+	fs.Usage = func() {
+		usage()
+		fmt.Fprintln(e.stderr, "\nexit status: 0 every check ok or skipped, 3 warnings, 4 failures, 2 usage (docs/operations.md)")
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
