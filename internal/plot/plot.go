@@ -127,10 +127,8 @@ func (c *Chart) SVG() (string, error) {
 	if id == "" {
 		id = "plot"
 	}
-	for _, r := range id {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
-			return "", fmt.Errorf("%w: id %q (want a-z, 0-9, -)", ErrChart, id)
-		}
+	if err := checkID(id); err != nil {
+		return "", err
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-title %s-desc" font-family="sans-serif" font-size="12">`+"\n", W, H, W, H, id, id)
