@@ -184,8 +184,16 @@ func (c *Chart) SVG() (string, error) {
 			id, palette[i%len(palette)], dash, strings.TrimSpace(d.String()), esc(s.Name))
 	}
 
-	// Legend, top right inside the plot area.
+	// Legend, top right inside the plot area, over a white panel so that
+	// curves passing behind it do not hide it.
 	lx := W - marginRight - 12
+	wide := 0
+	for _, s := range series {
+		wide = max(wide, len([]rune(s.Name)))
+	}
+	panelW := min(46+7*wide, W-marginLeft-marginRight-8)
+	fmt.Fprintf(&b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#ffffff\" fill-opacity=\"0.85\" stroke=\"#dddddd\"/>\n",
+		W-marginRight-4-panelW, marginTop+4, panelW, 18*len(series)+6)
 	b.WriteString("<g>\n")
 	for i, s := range series {
 		y := marginTop + 16 + 18*i
@@ -262,7 +270,7 @@ func newScale(a Axis, series []Series, get func(Point) float64, p0, p1 float64) 
 		step := niceStep((hi - lo) / 5)
 		s.lo, s.hi = lo, hi
 		for t := math.Ceil(lo/step-1e-9) * step; t <= hi+step*1e-9; t += step {
-			s.ticks = append(s.ticks, math.Round(t/step)*step)
+			s.ticks = append(s.ticks, math.Round(t/step)*step+0) // +0: no "-0"
 		}
 	}
 	return s, nil
