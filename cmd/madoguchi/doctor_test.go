@@ -284,6 +284,10 @@ func TestDoctorFaults(t *testing.T) {
 	}
 	receiver := httptest.NewServer(http.NotFoundHandler())
 	defer receiver.Close()
+	skewed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", time.Now().Add(-10*time.Minute).UTC().Format(http.TimeFormat))
+	}))
+	defer skewed.Close()
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -323,6 +327,9 @@ func TestDoctorFaults(t *testing.T) {
 		{"missing blob folder", func(t *testing.T, data string) []string {
 			return []string{"--blobs", filepath.Join(data, "nowhere")}
 		}, "blobs", statusWarn, "does not exist"},
+		{"clock ten minutes behind a reference", func(t *testing.T, data string) []string {
+			return []string{"--clock-url", skewed.URL}
+		}, "clock", statusFail, "synchronise"},
 		{"expired TLS certificate", func(t *testing.T, data string) []string {
 			c, k := writeTLSCert(t, data, time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour))
 			return []string{"--tls-cert", c, "--tls-key", k}
