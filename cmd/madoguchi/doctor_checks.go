@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
@@ -575,13 +576,19 @@ func (d *doctor) checkWebhooks(ctx context.Context) []finding {
 	if len(ds) == 0 {
 		return []finding{skip("hooks.none")}
 	}
+	more := len(ds) - doctorMaxProbes
+	ds = ds[:min(len(ds), doctorMaxProbes)]
+	// Probed concurrently (each is bounded by its own timeout), reported in
+	// the busiest-first order.
+	errs := make([]error, len(ds))
+	var wg sync.WaitGroup
+	for i, dst := range ds {
+		wg.Go(func() { errs[i] = notify.Probe(ctx, dst.Origin, !d.production()) })
+	}
+	wg.Wait()
 	var out []finding
 	for i, dst := range ds {
-		if i == doctorMaxProbes {
-			out = append(out, skip("hooks.more", len(ds)-doctorMaxProbes))
-			break
-		}
-		err := notify.Probe(ctx, dst.Origin, !d.production())
+		err := errs[i]
 		switch {
 		case err != nil:
 			out = append(out, fail("hooks.unreachable", dst.Origin, err).about(dst.Origin))
@@ -590,6 +597,9 @@ func (d *doctor) checkWebhooks(ctx context.Context) []finding {
 		default:
 			out = append(out, ok("hooks.ok", dst.Origin, dst.Delivered, dst.Pending).about(dst.Origin))
 		}
+	}
+	if more > 0 {
+		out = append(out, skip("hooks.more", more))
 	}
 	return out
 }
