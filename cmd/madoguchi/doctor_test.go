@@ -25,6 +25,7 @@ import (
 	"github.com/madoguchi/madoguchi/audit"
 	"github.com/madoguchi/madoguchi/credential"
 	"github.com/madoguchi/madoguchi/document/jpki/jpkitest"
+	"github.com/madoguchi/madoguchi/document/trust"
 	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/face"
 	"github.com/madoguchi/madoguchi/face/models"
@@ -342,6 +343,18 @@ func TestDoctorFaults(t *testing.T) {
 			remove(t, filepath.Join(data, "trust", "jpdl"))
 			return nil
 		}, "trust.anchors", statusWarn, "jpdl"},
+		{"stale ICAO CRL", func(t *testing.T, data string) []string {
+			writeCSCA(t, data, time.Now().Add(-time.Hour), time.Now())
+			return nil
+		}, "trust.freshness", statusFail, "trust crl"},
+		{"CSCA without a CRL", func(t *testing.T, data string) []string {
+			writeCSCA(t, data, time.Time{}, time.Now().Add(-200*24*time.Hour))
+			return nil
+		}, "trust.freshness", statusWarn, "no CRL"},
+		{"old master list", func(t *testing.T, data string) []string {
+			writeCSCA(t, data, time.Now().Add(30*24*time.Hour), time.Now().Add(-200*24*time.Hour))
+			return nil
+		}, "trust.freshness", statusWarn, "master list"},
 		{"stale JPKI CRL", func(t *testing.T, data string) []string {
 			remove(t, filepath.Join(data, "trust", jpkiDevDir))
 			remove(t, filepath.Join(data, "trust", jpkiCRLDir))
@@ -392,12 +405,15 @@ func TestDoctorFaults(t *testing.T) {
 			data := copyDataDir(t, template)
 			args := append([]string{"--data", data, "--models", mdir}, tt.break_(t, data)...)
 			rep, code := runDoctorJSON(t, nil, args...)
-			r, found := findResult(rep, tt.check, tt.status)
-			if !found {
-				t.Fatalf("no %s finding for %s; results: %+v", tt.status, tt.check, rep.Results)
+			var r doctorResult
+			found := false
+			for _, x := range rep.Results {
+				if x.Check == tt.check && x.Status == tt.status && strings.Contains(x.Message+" "+x.Fix, tt.want) {
+					r, found = x, true
+				}
 			}
-			if !strings.Contains(r.Message+" "+r.Fix, tt.want) {
-				t.Errorf("%s %s: %q → %q; want it to mention %q", tt.check, tt.status, r.Message, r.Fix, tt.want)
+			if !found {
+				t.Fatalf("no %s %s finding mentioning %q; results: %+v", tt.check, tt.status, tt.want, rep.Results)
 			}
 			wantCode := doctorExitWarn
 			if _, anyFail := findAny(rep, statusFail); anyFail {
@@ -410,6 +426,55 @@ func TestDoctorFaults(t *testing.T) {
 				t.Errorf("a database password reached the report: %q", r.Message)
 			}
 		})
+	}
+}
+
+// writeCSCA imports a production CSCA into data's ICAO anchors, its file
+// dated imported, with a CRL whose nextUpdate is crlNext (none if zero).
+func writeCSCA(t *testing.T, data string, crlNext, imported time.Time) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{Country: []string{"JP"}, CommonName: "Doctor Test CSCA"},
+		NotBefore: now.Add(-24 * time.Hour), NotAfter: now.Add(10 * 365 * 24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, SubjectKeyId: []byte{1, 2, 3, 4}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := trust.NewAnchor(der, false)
+	if err != nil {
+		t.Fatalf("NewAnchor: %v", err)
+	}
+	dir := trust.ICAODir(data)
+	if _, err := trust.Save(dir, []*trust.Anchor{a}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(filepath.Join(dir, "production", a.ID()+".cer"), imported, imported); err != nil {
+		t.Fatal(err)
+	}
+	if crlNext.IsZero() {
+		return
+	}
+	cert, _ := x509.ParseCertificate(der)
+	crlThis := now.Add(-time.Hour)
+	if crlNext.Before(now) {
+		crlThis = crlNext.Add(-48 * time.Hour)
+	}
+	crlDER, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(1),
+		ThisUpdate: crlThis, NextUpdate: crlNext}, cert, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := trust.ParseCRL(crlDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := trust.SaveCRLs(dir, []*trust.CRL{c}); err != nil {
+		t.Fatal(err)
 	}
 }
 
