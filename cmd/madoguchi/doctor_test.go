@@ -301,60 +301,67 @@ func TestDoctorFaults(t *testing.T) {
 		break_ func(t *testing.T, data string) []string // returns extra flags
 		check  string
 		status checkStatus
-		want   string // in the message or fix
+		want   string            // in the message or fix
+		env    map[string]string // the environment, if any
 	}{
 		{"world-readable key", func(t *testing.T, data string) []string {
 			chmod(t, filepath.Join(data, "keys", "kek.json"), 0o644)
 			return nil
-		}, "keys.files", statusFail, "chmod 600"},
+		}, "keys.files", statusFail, "chmod 600", nil},
 		{"missing key", func(t *testing.T, data string) []string {
 			remove(t, filepath.Join(data, "keys", "ekyc-result.pem"))
 			return []string{"--mode", "development"}
-		}, "keys.files", statusWarn, "ekyc-result.pem"},
+		}, "keys.files", statusWarn, "ekyc-result.pem", nil},
+		{"transit KMS without a token", func(t *testing.T, data string) []string {
+			return []string{"--kms-address", "http://127.0.0.1:1"}
+		}, "keys.kek", statusFail, "token is empty", nil},
+		{"unreachable transit KMS", func(t *testing.T, data string) []string {
+			return []string{"--kms-address", "http://127.0.0.1:1"}
+		}, "keys.kek", statusFail, "connection refused", map[string]string{"MADOGUCHI_KMS_TOKEN": "s.test"}},
 		{"schema newer than the binary", func(t *testing.T, data string) []string {
 			sqlExec(t, data, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (99999, 'future', 0)`)
 			return nil
-		}, "store.schema", statusFail, "newer"},
+		}, "store.schema", statusFail, "newer", nil},
 		{"pending migration", func(t *testing.T, data string) []string {
 			sqlExec(t, data, `DELETE FROM schema_migrations WHERE version = (SELECT MAX(version) FROM schema_migrations)`)
 			return nil
-		}, "store.schema", statusFail, "madoguchi migrate"},
+		}, "store.schema", statusFail, "madoguchi migrate", nil},
 		{"unreachable PostgreSQL", func(t *testing.T, data string) []string {
 			return []string{"--db", "postgres://root:secretpw@127.0.0.1:1/test?sslmode=disable&connect_timeout=2"}
-		}, "store.reachable", statusFail, "PostgreSQL"},
+		}, "store.reachable", statusFail, "PostgreSQL", nil},
 		{"unwritable blob folder", func(t *testing.T, data string) []string {
 			return []string{"--blobs", unwritableDir(t, data)}
-		}, "blobs", statusFail, "blob"},
+		}, "blobs", statusFail, "blob", nil},
 		{"missing blob folder", func(t *testing.T, data string) []string {
 			return []string{"--blobs", filepath.Join(data, "nowhere")}
-		}, "blobs", statusWarn, "does not exist"},
+		}, "blobs", statusWarn, "does not exist", nil},
 		{"clock ten minutes behind a reference", func(t *testing.T, data string) []string {
 			return []string{"--clock-url", skewed.URL}
-		}, "clock", statusFail, "synchronise"},
+		}, "clock", statusFail, "synchronise", nil},
 		{"expired TLS certificate", func(t *testing.T, data string) []string {
 			c, k := writeTLSCert(t, data, time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour))
 			return []string{"--tls-cert", c, "--tls-key", k}
-		}, "tls", statusFail, "expired"},
+		}, "tls", statusFail, "expired", nil},
 		{"TLS certificate expiring soon", func(t *testing.T, data string) []string {
 			c, k := writeTLSCert(t, data, time.Now().Add(-48*time.Hour), time.Now().Add(5*24*time.Hour))
 			return []string{"--tls-cert", c, "--tls-key", k}
-		}, "tls", statusWarn, "renew"},
+		}, "tls", statusWarn, "renew", nil},
 		{"missing anchor", func(t *testing.T, data string) []string {
 			remove(t, filepath.Join(data, "trust", "jpdl"))
 			return nil
-		}, "trust.anchors", statusWarn, "jpdl"},
+		}, "trust.anchors", statusWarn, "jpdl", nil},
 		{"stale ICAO CRL", func(t *testing.T, data string) []string {
 			writeCSCA(t, data, time.Now().Add(-time.Hour), time.Now())
 			return nil
-		}, "trust.freshness", statusFail, "trust crl"},
+		}, "trust.freshness", statusFail, "trust crl", nil},
 		{"CSCA without a CRL", func(t *testing.T, data string) []string {
 			writeCSCA(t, data, time.Time{}, time.Now().Add(-200*24*time.Hour))
 			return nil
-		}, "trust.freshness", statusWarn, "no CRL"},
+		}, "trust.freshness", statusWarn, "no CRL", nil},
 		{"old master list", func(t *testing.T, data string) []string {
 			writeCSCA(t, data, time.Now().Add(30*24*time.Hour), time.Now().Add(-200*24*time.Hour))
 			return nil
-		}, "trust.freshness", statusWarn, "master list"},
+		}, "trust.freshness", statusWarn, "master list", nil},
 		{"stale JPKI CRL", func(t *testing.T, data string) []string {
 			remove(t, filepath.Join(data, "trust", jpkiDevDir))
 			remove(t, filepath.Join(data, "trust", jpkiCRLDir))
@@ -364,47 +371,47 @@ func TestDoctorFaults(t *testing.T) {
 			}
 			writeJPKI(t, data, p, jpkitest.CRLOptions{ThisUpdate: time.Now().Add(-72 * time.Hour), NextUpdate: time.Now().Add(-time.Hour)})
 			return nil
-		}, "jpki.revocation", statusFail, "stale"},
+		}, "jpki.revocation", statusFail, "stale", nil},
 		{"no JPKI revocation", func(t *testing.T, data string) []string {
 			remove(t, filepath.Join(data, "trust", jpkiCRLDir))
 			return nil
-		}, "jpki.revocation", statusWarn, "jpki-crl"},
+		}, "jpki.revocation", statusWarn, "jpki-crl", nil},
 		{"model file tampered", func(t *testing.T, data string) []string {
 			return []string{"--models", tamperedModels(t, mdir)}
-		}, "face.models", statusFail, "models install"},
+		}, "face.models", statusFail, "models install", nil},
 		{"calibration for another model", func(t *testing.T, data string) []string {
 			writeCalibration(t, filepath.Join(data, "face-calibration.json"), "some-other-model+dlib")
 			return nil
-		}, "face.calibration", statusFail, "some-other-model+dlib"},
+		}, "face.calibration", statusFail, "some-other-model+dlib", nil},
 		{"no calibration", func(t *testing.T, data string) []string {
 			remove(t, filepath.Join(data, "face-calibration.json"))
 			return nil
-		}, "face.calibration", statusWarn, "face calibrate"},
+		}, "face.calibration", statusWarn, "face calibrate", nil},
 		{"invalid tenant policy", func(t *testing.T, data string) []string {
 			sqlExec(t, data, `UPDATE ekyc_policies SET policy = ?`, `{"methods":["zz"]}`)
 			return nil
-		}, "tenants.policies", statusFail, "ekyc policy set"},
+		}, "tenants.policies", statusFail, "ekyc policy set", nil},
 		{"unreachable webhook receiver", func(t *testing.T, data string) []string {
 			deadHook(t, data, closedURL)
 			return nil
-		}, "webhooks", statusFail, "not reachable"},
+		}, "webhooks", statusFail, "not reachable", nil},
 		{"dead letters", func(t *testing.T, data string) []string {
 			deadHook(t, data, receiver.URL+"/hook")
 			return nil
-		}, "webhooks", statusWarn, "dead"},
+		}, "webhooks", statusWarn, "dead", nil},
 		{"production on a development directory", func(t *testing.T, data string) []string {
 			return []string{"--mode", "production"}
-		}, "production", statusFail, "development keys"},
+		}, "production", statusFail, "development keys", nil},
 		{"test anchors in production", func(t *testing.T, data string) []string {
 			return []string{"--mode", "production"}
-		}, "trust.anchors", statusFail, "test"},
+		}, "trust.anchors", statusFail, "test", nil},
 	}
 	template := healthyDevDir(t, mdir, "")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			data := copyDataDir(t, template)
 			args := append([]string{"--data", data, "--models", mdir}, tt.break_(t, data)...)
-			rep, code := runDoctorJSON(t, nil, args...)
+			rep, code := runDoctorJSON(t, tt.env, args...)
 			var r doctorResult
 			found := false
 			for _, x := range rep.Results {
