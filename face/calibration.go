@@ -208,3 +208,29 @@ func (c *Calibration) Write(w io.Writer) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(c)
 }
+
+// DETCurve samples the detection-error trade-off of genuine and impostor
+// scores for a plot: at most points operating points (at least 2) at FMR
+// targets spaced evenly on a log scale from 1/len(impostor) to 1, lowest
+// FMR first, repeated points merged. Each is AtFMR's point for its target.
+func DETCurve(genuine, impostor []float64, points int) []DETPoint {
+	if len(impostor) == 0 || len(genuine) == 0 {
+		return nil
+	}
+	points = max(points, 2)
+	imp := slices.Clone(impostor)
+	slices.Sort(imp)
+	gen := slices.Clone(genuine)
+	slices.Sort(gen)
+	lo := math.Log10(1 / float64(len(imp)))
+	var out []DETPoint
+	for i := range points {
+		target := math.Pow(10, lo+(0-lo)*float64(i)/float64(points-1))
+		p := atFMRSorted(gen, imp, math.Min(target, 1))
+		if n := len(out); n > 0 && out[n-1].Threshold == p.Threshold {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}

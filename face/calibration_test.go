@@ -155,3 +155,41 @@ func FuzzReadCalibration(f *testing.F) {
 		}
 	})
 }
+
+// TestDETCurve: on the known set of TestAtFMR the curve runs from FMR
+// 1/100 to 1, FMR rising and FNMR falling, each point AtFMR's, and with 3
+// points it samples FMR 0.01, 0.1 and 1.
+func TestDETCurve(t *testing.T) {
+	gen := []float64{0.95, 0.9, 0.85, 0.5}
+	imp := make([]float64, 100)
+	for i := range imp {
+		imp[i] = float64(i) / 100
+	}
+	got := DETCurve(gen, imp, 3)
+	want := []DETPoint{
+		{Threshold: 0.98, FMR: 0.01, FNMR: 1, Resolved: true},
+		{Threshold: 0.89, FMR: 0.1, FNMR: 0.5, Resolved: true},
+		{Threshold: 0, FMR: 0.99, FNMR: 0, Resolved: true},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("DETCurve(3) = %+v, want %+v", got, want)
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if math.Abs(g.Threshold-w.Threshold) > 1e-12 || math.Abs(g.FMR-w.FMR) > 1e-12 || g.FNMR != w.FNMR || g.Resolved != w.Resolved {
+			t.Errorf("DETCurve(3)[%d] = %+v, want %+v", i, g, w)
+		}
+	}
+	full := DETCurve(gen, imp, 200)
+	if len(full) > 200 || len(full) < 10 {
+		t.Fatalf("DETCurve(200) has %d points", len(full))
+	}
+	for i := 1; i < len(full); i++ {
+		if full[i].FMR < full[i-1].FMR || full[i].FNMR > full[i-1].FNMR || full[i].Threshold == full[i-1].Threshold {
+			t.Errorf("DETCurve point %d %+v after %+v: FMR must rise, FNMR fall, thresholds differ", i, full[i], full[i-1])
+		}
+	}
+	if DETCurve(nil, imp, 10) != nil || DETCurve(gen, nil, 10) != nil {
+		t.Errorf("DETCurve without genuine or impostor scores is not nil")
+	}
+}

@@ -174,6 +174,12 @@ func (db *DB) CheckSchema(ctx context.Context) (SchemaStatus, error) {
 // advisory lock serialises concurrent migrators (several instances starting
 // at once). It returns the versions it applied.
 func (db *DB) Migrate(ctx context.Context) ([]int, error) {
+	return db.MigrateProgress(ctx, nil)
+}
+
+// MigrateProgress is Migrate calling progress (if not nil) after each
+// migration is applied or found applied: done of total migrations.
+func (db *DB) MigrateProgress(ctx context.Context, progress func(done, total int)) ([]int, error) {
 	ms, err := Migrations(db.dialect)
 	if err != nil {
 		return nil, err
@@ -182,7 +188,7 @@ func (db *DB) Migrate(ctx context.Context) ([]int, error) {
 		return nil, fmt.Errorf("store: create schema_migrations: %w", err)
 	}
 	var done []int
-	for _, m := range ms {
+	for i, m := range ms {
 		err := db.InTx(ctx, func(tx *Tx) error {
 			if db.dialect == Postgres {
 				// Held until the transaction ends.
@@ -214,11 +220,12 @@ func (db *DB) Migrate(ctx context.Context) ([]int, error) {
 			done = append(done, m.Version)
 			return nil
 		})
-		if err != nil {
-			if errors.Is(err, ErrConflict) {
-				continue // another instance applied it first
-			}
+		// ErrConflict: another instance applied it first.
+		if err != nil && !errors.Is(err, ErrConflict) {
 			return done, err
+		}
+		if progress != nil {
+			progress(i+1, len(ms))
 		}
 	}
 	return done, nil

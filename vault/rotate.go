@@ -105,6 +105,12 @@ const DefaultRewrapBatch = 100
 // run, or a run after a crash, continues where the last stopped. Reads keep
 // working throughout; afterwards older KEK versions can be retired.
 func (v *Vault) Rewrap(ctx context.Context, batch int, by Actor) (RewrapReport, error) {
+	return v.RewrapProgress(ctx, batch, by, nil)
+}
+
+// RewrapProgress is Rewrap calling progress (if not nil) with the running
+// report after each committed batch.
+func (v *Vault) RewrapProgress(ctx context.Context, batch int, by Actor, progress func(RewrapReport)) (RewrapReport, error) {
 	var rep RewrapReport
 	if batch <= 0 {
 		batch = DefaultRewrapBatch
@@ -136,6 +142,9 @@ func (v *Vault) Rewrap(ctx context.Context, batch int, by Actor) (RewrapReport, 
 		}
 		rep.Rewrapped += int64(n)
 		rep.Batches++
+		if progress != nil {
+			progress(rep)
+		}
 	}
 }
 

@@ -255,16 +255,20 @@ func (a *app) Close() {
 
 // checkKeys proves the key-encryption key works: a random probe key is
 // wrapped and unwrapped.
-func (a *app) checkKeys(ctx context.Context) error {
+func (a *app) checkKeys(ctx context.Context) error { return probeKEK(ctx, a.kek) }
+
+// probeKEK wraps and unwraps a random key with kr (serve's readiness check
+// and madoguchi doctor).
+func probeKEK(ctx context.Context, kr vault.Keyring) error {
 	probe := make([]byte, 32)
 	if _, err := rand.Read(probe); err != nil {
 		return err
 	}
-	w, err := a.kek.Wrap(ctx, probe)
+	w, err := kr.Wrap(ctx, probe)
 	if err != nil {
 		return err
 	}
-	back, err := a.kek.Unwrap(ctx, w)
+	back, err := kr.Unwrap(ctx, w)
 	if err != nil {
 		return err
 	}

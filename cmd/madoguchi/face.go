@@ -24,6 +24,7 @@ import (
 	"github.com/madoguchi/madoguchi/credential"
 	"github.com/madoguchi/madoguchi/face"
 	"github.com/madoguchi/madoguchi/face/imageio"
+	"github.com/madoguchi/madoguchi/internal/progress"
 )
 
 // runFace implements "madoguchi face analyze|compare|calibrate|evaluate-lfw".
@@ -248,8 +249,8 @@ func faceCompare(ctx context.Context, e *env, args []string, load engineLoader) 
 
 // embedAll analyses files concurrently and returns the largest face's
 // template per file; files without a face (or failing) are absent.
-func embedAll(ctx context.Context, eng *face.Engine, files []string, progress io.Writer) (map[string]face.Template, map[string]error) {
-	multi, bad, _ := embedAllAligned(ctx, eng, files, nil, firstFace, progress, nil)
+func embedAll(ctx context.Context, eng *face.Engine, files []string, rep *progress.Reporter) (map[string]face.Template, map[string]error) {
+	multi, bad, _ := embedAllAligned(ctx, eng, files, nil, firstFace, rep, nil)
 	ok := make(map[string]face.Template, len(multi))
 	for f, ts := range multi {
 		ok[f] = ts[0]
@@ -282,8 +283,8 @@ func firstFace(faces []face.Face, _, _ int) *face.Face { return &faces[0] }
 // the alignments in also (same detection and landmarks): templates[0] is
 // the engine's own, templates[1+i] is also[i]. fallbacks counts images whose
 // face was found only below the normal detection threshold.
-func embedAllAligned(ctx context.Context, eng *face.Engine, files []string, also []face.Alignment, pick func(faces []face.Face, w, h int) *face.Face, progress io.Writer, onResult func(cacheEntry)) (map[string][]face.Template, map[string]error, int) {
-	return embedAllMulti(ctx, eng, files, pick, progress, onResult, func(ctx context.Context, img *image.RGBA, f *face.Face) ([]face.Template, error) {
+func embedAllAligned(ctx context.Context, eng *face.Engine, files []string, also []face.Alignment, pick func(faces []face.Face, w, h int) *face.Face, rep *progress.Reporter, onResult func(cacheEntry)) (map[string][]face.Template, map[string]error, int) {
+	return embedAllMulti(ctx, eng, files, pick, rep, onResult, func(ctx context.Context, img *image.RGBA, f *face.Face) ([]face.Template, error) {
 		ts := []face.Template{f.Embedding}
 		for _, a := range also {
 			t, err := eng.EmbedAligned(ctx, img, &f.Landmarks, a)
@@ -300,7 +301,7 @@ func embedAllAligned(ctx context.Context, eng *face.Engine, files []string, also
 // image and lets templates compute that face's templates (the engine's own
 // first). fallbacks counts images whose face was found only below the
 // normal detection threshold.
-func embedAllMulti(ctx context.Context, eng *face.Engine, files []string, pick func(faces []face.Face, w, h int) *face.Face, progress io.Writer, onResult func(cacheEntry), templates func(context.Context, *image.RGBA, *face.Face) ([]face.Template, error)) (map[string][]face.Template, map[string]error, int) {
+func embedAllMulti(ctx context.Context, eng *face.Engine, files []string, pick func(faces []face.Face, w, h int) *face.Face, rep *progress.Reporter, onResult func(cacheEntry), templates func(context.Context, *image.RGBA, *face.Face) ([]face.Template, error)) (map[string][]face.Template, map[string]error, int) {
 	type res struct {
 		file     string
 		ts       []face.Template
@@ -379,9 +380,12 @@ func embedAllMulti(ctx context.Context, eng *face.Engine, files []string, pick f
 		if onResult != nil && !interrupted {
 			onResult(newCacheEntry(r.file, r.ts, r.fallback, r.pad, r.err))
 		}
-		if progress != nil && n%500 == 0 {
-			fmt.Fprintf(progress, "analysed %d/%d images\n", n, len(files))
+		if rep != nil {
+			rep.Add(1)
 		}
+	}
+	if rep != nil {
+		rep.Done()
 	}
 	return ok, bad, fallbacks
 }
@@ -434,6 +438,7 @@ func faceCalibrate(ctx context.Context, e *env, args []string, load engineLoader
 	fmr := fs.Float64("fmr", 1e-3, "target false-match rate")
 	perPerson := fs.Int("max-per-person", 10, "use at most this many images per person")
 	maxImages := fs.Int("max-images", 8000, "refuse folders with more images (impostor pairs grow quadratically)")
+	plots := fs.String("plots", "", "also write the DET curve and score distributions as det.svg and scores.svg into this `folder`")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -455,7 +460,11 @@ func faceCalibrate(ctx context.Context, e *env, args []string, load engineLoader
 	for _, imgs := range people {
 		files = append(files, imgs...)
 	}
-	tpl, failed := embedAll(ctx, eng, files, e.stderr)
+	rep, err := newProgress(e, "face calibrate", int64(len(files)), "images")
+	if err != nil {
+		return err
+	}
+	tpl, failed := embedAll(ctx, eng, files, rep)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -481,6 +490,13 @@ func faceCalibrate(ctx context.Context, e *env, args []string, load engineLoader
 		c.Model, total, len(people), len(failed), len(gen), len(imp))
 	writeDET(e.stdout, c.Evaluation)
 	fmt.Fprintf(e.stdout, "threshold %.4f at FMR %g (FNMR %.4f) written to %s\n", c.Threshold, c.TargetFMR, c.FNMR, *out)
+	if *plots != "" {
+		written, err := writeFacePlots(*plots, c.Dataset, []scoreSet{{model: c.Model, gen: gen, imp: imp}})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "plots written to %s\n", strings.Join(written, ", "))
+	}
 	return nil
 }
 
@@ -670,7 +686,11 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 			enc.Encode(c)
 		}
 	}
-	tpl, failed, fallbacks := embedAllAligned(ctx, eng, todo, also, lfwSubject, e.stderr, onResult)
+	rep, err := newProgress(e, "face evaluate-lfw", int64(len(todo)), "images")
+	if err != nil {
+		return err
+	}
+	tpl, failed, fallbacks := embedAllAligned(ctx, eng, todo, also, lfwSubject, rep, onResult)
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/madoguchi/madoguchi/face"
+	"github.com/madoguchi/madoguchi/internal/progress"
 )
 
 // evalReport is the ISO/IEC 19795-1 style report of one labelled set:
@@ -67,6 +68,7 @@ func faceEvaluate(ctx context.Context, e *env, args []string, load engineLoader)
 	jsonOut := fs.String("json", "", "also write the report as JSON to this `file`")
 	calOut := fs.String("calibration-out", "", "also write a calibration `file` for the first recogniser at --fmr from the all-pairs scores")
 	fmr := fs.Float64("fmr", 1e-3, "target FMR for --calibration-out")
+	plots := fs.String("plots", "", "also write the all-pairs DET curves and score distributions as det.svg and scores.svg into this `folder`")
 	var cacheIn stringList
 	fs.Var(&cacheIn, "cache-in", "reuse per-image results from this `file` written by --cache-out (repeatable)")
 	cacheOut := fs.String("cache-out", "", "append per-image results (biometric templates: keep the file private) to this `file`")
@@ -150,7 +152,11 @@ func faceEvaluate(ctx context.Context, e *env, args []string, load engineLoader)
 			enc.Encode(c)
 		}
 	}
-	tpl, failed, _ := embedAllWith(ctx, engines, todo, pickFn, e.stderr, onResult)
+	pr, err := newProgress(e, "face evaluate", int64(len(todo)), "images")
+	if err != nil {
+		return err
+	}
+	tpl, failed, _ := embedAllWith(ctx, engines, todo, pickFn, pr, onResult)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -207,6 +213,25 @@ func faceEvaluate(ctx context.Context, e *env, args []string, load engineLoader)
 			mr.TenFold = tenFoldOf(tenFold, scoresOf(k, tenFold))
 		}
 		rep.Models = append(rep.Models, mr)
+	}
+	if *plots != "" {
+		var sets []scoreSet
+		for k := range engines {
+			s := scoreSet{model: models[k]}
+			for i, p := range pairs {
+				if p.genuine {
+					s.gen = append(s.gen, all[k][i])
+				} else {
+					s.imp = append(s.imp, all[k][i])
+				}
+			}
+			sets = append(sets, s)
+		}
+		written, err := writeFacePlots(*plots, rep.Set, sets)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "plots written to %s\n", strings.Join(written, ", "))
 	}
 	if *calOut != "" {
 		if err := writeEvalCalibration(*calOut, models[0], *fmr, pairs, all[0], rep); err != nil {
@@ -375,8 +400,8 @@ func writeEvalReport(w io.Writer, r evalReport) {
 // embedAllWith analyses files with engines[0] and embeds the chosen face
 // with every engine's own alignment on the same landmarks: templates[k] is
 // engines[k]'s.
-func embedAllWith(ctx context.Context, engines []*face.Engine, files []string, pick func([]face.Face, int, int) *face.Face, progress io.Writer, onResult func(cacheEntry)) (map[string][]face.Template, map[string]error, int) {
-	return embedAllMulti(ctx, engines[0], files, pick, progress, onResult, func(ctx context.Context, img *image.RGBA, f *face.Face) ([]face.Template, error) {
+func embedAllWith(ctx context.Context, engines []*face.Engine, files []string, pick func([]face.Face, int, int) *face.Face, rep *progress.Reporter, onResult func(cacheEntry)) (map[string][]face.Template, map[string]error, int) {
+	return embedAllMulti(ctx, engines[0], files, pick, rep, onResult, func(ctx context.Context, img *image.RGBA, f *face.Face) ([]face.Template, error) {
 		ts := []face.Template{f.Embedding}
 		for _, eng := range engines[1:] {
 			t, err := eng.EmbedAligned(ctx, img, &f.Landmarks, eng.Alignment())

@@ -109,7 +109,16 @@ func runKeys(ctx context.Context, e *env, args []string) error {
 
 	switch sub {
 	case "rewrap":
-		rep, err := v.Rewrap(ctx, batch, by)
+		st, err := v.Status(ctx)
+		if err != nil {
+			return err
+		}
+		pr, err := newProgress(e, "keys rewrap", st.Unrotated, "keys")
+		if err != nil {
+			return err
+		}
+		rep, err := v.RewrapProgress(ctx, batch, by, func(r vault.RewrapReport) { pr.Set(r.Rewrapped) })
+		pr.Done()
 		if rep.Rewrapped > 0 || err == nil {
 			fmt.Fprintf(e.stdout, "rewrapped %d data keys to KEK version %d in %d batches\n", rep.Rewrapped, rep.Target, rep.Batches)
 		}

@@ -55,6 +55,7 @@ var commands = []command{
 	{"notify", "list webhook deliveries and replay dead letters", runNotify},
 	{"branch", "the counter's offline face credential verifier (init, serve)", runBranch},
 	{"fraud", "fraud policies, watchlist imports (dual control) and the face gallery", runFraud},
+	{"doctor", "check a deployment before it takes traffic and say what to fix", runDoctor},
 }
 
 // exitError carries a specific exit status (for example "audit verify" found

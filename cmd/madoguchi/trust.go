@@ -19,6 +19,7 @@ import (
 	"context"
 	"encoding/pem"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -93,10 +94,20 @@ func runTrustImport(e *env, args []string, now time.Time) error {
 		anchors = append(anchors, a)
 	}
 	unique := trust.NewStore(anchors...).Anchors()
-	added, err := trust.Save(trust.ICAODir(data), unique)
+	pr, err := newProgress(e, "trust import", int64(len(unique)), "anchors")
 	if err != nil {
 		return err
 	}
+	added := 0
+	for chunk := range slices.Chunk(unique, 64) {
+		n, err := trust.Save(trust.ICAODir(data), chunk)
+		added += n
+		if err != nil {
+			return err
+		}
+		pr.Add(int64(len(chunk)))
+	}
+	pr.Done()
 	for _, s := range list.Skipped {
 		fmt.Fprintf(e.stderr, "skipped %s\n", s)
 	}

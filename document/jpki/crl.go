@@ -270,3 +270,19 @@ func (s *CRLStore) CheckRevocation(ctx context.Context, cert, issuer *x509.Certi
 	}
 	return &RevocationEvidence{Method: "crl", Status: StatusGood, ThisUpdate: best.list.ThisUpdate, NextUpdate: best.list.NextUpdate, Raw: best.list.Raw}, nil
 }
+
+// NextUpdate returns the earliest nextUpdate of the stored CRLs and how
+// many are stored (zero time and 0 when none): past that time some
+// certificates' status is unavailable (ErrStaleCRL) until a newer CRL is
+// imported.
+func (s *CRLStore) NextUpdate() (time.Time, int) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var first time.Time
+	for _, c := range s.crls {
+		if first.IsZero() || c.list.NextUpdate.Before(first) {
+			first = c.list.NextUpdate
+		}
+	}
+	return first, len(s.crls)
+}

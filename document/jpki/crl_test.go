@@ -82,3 +82,33 @@ func TestCRLStore(t *testing.T) {
 		})
 	}
 }
+
+// TestCRLStoreNextUpdate: the earliest nextUpdate of the stored CRLs and
+// their count; none before an import.
+func TestCRLStoreNextUpdate(t *testing.T) {
+	p, err := jpkitest.New(jpkitest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := jpki.NewCRLStore([]*x509.Certificate{p.Sign.Cert, p.Auth.Cert}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if at, n := s.NextUpdate(); !at.IsZero() || n != 0 {
+		t.Errorf("NextUpdate of an empty store = %v, %d", at, n)
+	}
+	soon := p.Now.Add(2 * time.Hour).Truncate(time.Second)
+	later := p.Now.Add(48 * time.Hour).Truncate(time.Second)
+	for ca, next := range map[*jpkitest.CA]time.Time{p.Sign: later, p.Auth: soon} {
+		der, err := p.CRL(ca, jpkitest.CRLOptions{NextUpdate: next})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Import(der); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if at, n := s.NextUpdate(); !at.Equal(soon) || n != 2 {
+		t.Errorf("NextUpdate = %v, %d; want %v, 2", at, n, soon)
+	}
+}

@@ -78,6 +78,9 @@ type Options struct {
 	// KeepTarballs, if set, is a folder where fetched (verified) tarballs are
 	// kept (named like npm names them) and looked for before fetching.
 	KeepTarballs string
+	// Progress, if set, is called before the first and after each package
+	// that has to be installed: done of total such packages.
+	Progress func(done, total int)
 }
 
 // Report says what Install did.
@@ -125,7 +128,10 @@ func Install(ctx context.Context, dir string, pkgs []Package, opt Options) (Repo
 		}
 		given[integ] = f
 	}
-	for _, p := range todo {
+	if opt.Progress != nil {
+		opt.Progress(0, len(todo))
+	}
+	for i, p := range todo {
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
@@ -139,6 +145,9 @@ func Install(ctx context.Context, dir string, pkgs []Package, opt Options) (Repo
 			return rep, fmt.Errorf("install %s: %w", p.Spec(), err)
 		}
 		rep.Installed = append(rep.Installed, p.Spec())
+		if opt.Progress != nil {
+			opt.Progress(i+1, len(todo))
+		}
 	}
 	return rep, writeManifestIfChanged(dir, pkgs)
 }
