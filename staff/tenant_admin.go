@@ -107,20 +107,7 @@ func (d *Directory) ApprovalsIn(ctx context.Context, tenantID string, all bool, 
 		q += ` AND status = ?`
 		args = append(args, status)
 	}
-	rows, err := d.db.Query(ctx, q+` ORDER BY created_at DESC, id DESC LIMIT ?`, append(args, MaxApprovalsListed)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Approval
-	for rows.Next() {
-		a, err := scanApproval(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return d.approvalsWhere(ctx, q+` ORDER BY created_at DESC, id DESC LIMIT ?`, append(args, MaxApprovalsListed)...)
 }
 
 // AccountsIn lists the accounts of tenantID ("" the operator's), by
