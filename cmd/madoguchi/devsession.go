@@ -192,19 +192,13 @@ func devSession(ctx context.Context, e *env, args []string) error {
 		if c, err = loadAPIClient(*server, *aud, *clientID, *keyFile); err != nil {
 			return err
 		}
-	} else if *refer {
-		id, key, note, err := devReferKiosk(ctx, d, *referTenant)
-		if err != nil {
-			return err
-		}
-		if note != "" {
-			notes = append(notes, note)
-		}
-		if c, err = loadAPIClient(*server, *aud, id, key); err != nil {
-			return err
-		}
 	} else {
-		id, key, note, err := devKiosk(ctx, d)
+		var id, key, note string
+		if *refer {
+			id, key, note, err = devReferKiosk(ctx, d, *referTenant)
+		} else {
+			id, key, note, err = devKiosk(ctx, d)
+		}
 		if err != nil {
 			return err
 		}
@@ -217,16 +211,28 @@ func devSession(ctx context.Context, e *env, args []string) error {
 	}
 
 	res, err := runDevSession(ctx, c, plan)
-	if res != nil {
-		if *refer && res.Session != "" {
-			notes = append(notes, "review it in the portal as dev-reviewer: "+portalReviewURL(*server, res.Session))
-		}
-		res.Notes = append(notes, res.Notes...)
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		if werr := enc.Encode(res); werr != nil && err == nil {
-			err = werr
-		}
+	reviewServer := ""
+	if *refer {
+		reviewServer = *server
+	}
+	return reportDevSession(e, res, err, notes, reviewServer)
+}
+
+// reportDevSession prints res (if any) as indented JSON, notes before its
+// own, with the portal link to review it when reviewServer is set, and
+// returns err or else a failure to print.
+func reportDevSession(e *env, res *devSessionResult, err error, notes []string, reviewServer string) error {
+	if res == nil {
+		return err
+	}
+	if reviewServer != "" && res.Session != "" {
+		notes = append(notes, "review it in the portal as dev-reviewer: "+portalReviewURL(reviewServer, res.Session))
+	}
+	res.Notes = append(notes, res.Notes...)
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	if werr := enc.Encode(res); werr != nil && err == nil {
+		err = werr
 	}
 	return err
 }

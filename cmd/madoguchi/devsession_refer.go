@@ -12,7 +12,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -135,16 +134,5 @@ func devReferSession(ctx context.Context, e *env, d dataFlags, server, aud, tena
 	}
 	res, err := runDevSession(ctx, c, sessionPlan{method: "he", kind: document.KindJPDL, chip: files, selfies: selfies,
 		locale: locale, wait: wait, poll: time.Second})
-	if res != nil {
-		if res.Session != "" {
-			notes = append(notes, "review it in the portal as dev-reviewer: "+portalReviewURL(server, res.Session))
-		}
-		res.Notes = append(notes, res.Notes...)
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		if werr := enc.Encode(res); werr != nil && err == nil {
-			err = werr
-		}
-	}
-	return err
+	return reportDevSession(e, res, err, notes, server)
 }
