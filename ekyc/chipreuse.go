@@ -20,20 +20,14 @@ package ekyc
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/madoguchi/madoguchi/document"
 	"github.com/madoguchi/madoguchi/document/chip"
-	"github.com/madoguchi/madoguchi/internal/atomicfile"
+	"github.com/madoguchi/madoguchi/internal/keyfile"
 	"github.com/madoguchi/madoguchi/store"
 )
 
@@ -66,46 +60,28 @@ func NewReuseKey(b []byte) (*ReuseKey, error) {
 func (k *ReuseKey) LogValue() slog.Value { return slog.StringValue("chip-reuse-key:REDACTED") }
 
 // LoadReuseKey reads a chip-reuse key file: 64 hex digits (a trailing
-// newline allowed), mode 0600 or stricter.
+// newline allowed), a regular file of mode 0600 or stricter, at most
+// keyfile.MaxHexSize bytes. A missing file is fs.ErrNotExist.
 func LoadReuseKey(path string) (*ReuseKey, error) {
-	st, err := os.Stat(path)
+	raw, err := keyfile.LoadHex(path, 32)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("ekyc: chip-reuse key: %w", err)
 	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("ekyc: chip-reuse key %s is readable by group or others (mode %v); chmod 600", path, st.Mode().Perm())
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := hex.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil {
-		return nil, fmt.Errorf("ekyc: chip-reuse key %s is not hex", path)
-	}
+	defer clear(raw)
 	return NewReuseKey(raw)
 }
 
 // LoadOrCreateDevReuseKey loads the key at path or, if there is none,
 // creates one (0600). For development servers; production provisions it.
+// Of several processes starting at once, one creates the key and all use it.
 func LoadOrCreateDevReuseKey(path string) (k *ReuseKey, created bool, err error) {
-	k, err = LoadReuseKey(path)
-	if !errors.Is(err, fs.ErrNotExist) {
-		return k, false, err
-	}
-	var raw [32]byte
-	if _, err := rand.Read(raw[:]); err != nil {
-		return nil, false, err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, false, err
-	}
-	created, err = atomicfile.WriteNew(path, []byte(hex.EncodeToString(raw[:])+"\n"), 0o600)
+	raw, created, err := keyfile.LoadOrCreateHex(path, 32)
 	if err != nil {
-		return nil, false, err
+		return nil, false, fmt.Errorf("ekyc: chip-reuse key: %w", err)
 	}
-	k, err = LoadReuseKey(path) // another process may have won the race
-	return k, created, err
+	defer clear(raw)
+	k, err = NewReuseKey(raw)
+	return k, created && err == nil, err
 }
 
 // ChipReuseDigest is the keyed digest of one issuer-signed object of a

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/internal/policystore"
 	"github.com/madoguchi/madoguchi/store"
 )
 
@@ -284,23 +285,7 @@ func StorePolicyTx(ctx context.Context, tx *store.Tx, a Auditor, actor Actor, te
 	if err := p.Validate(); err != nil {
 		return 0, err
 	}
-	b, err := json.Marshal(p)
-	if err != nil {
-		return 0, err
-	}
-	var ver int
-	now = now.UTC()
-	err = tx.QueryRow(ctx, `SELECT version FROM ekyc_policies WHERE tenant_id = ?`, tenant).Scan(&ver)
-	switch {
-	case err == nil:
-		ver++
-		_, err = tx.Exec(ctx, `UPDATE ekyc_policies SET version = ?, policy = ?, updated_at = ? WHERE tenant_id = ?`,
-			ver, string(b), store.Micros(now), tenant)
-	case isNotFound(err):
-		ver = 1
-		_, err = tx.Exec(ctx, `INSERT INTO ekyc_policies (tenant_id, version, policy, updated_at) VALUES (?, ?, ?, ?)`,
-			tenant, ver, string(b), store.Micros(now))
-	}
+	ver, err := policystore.Put(ctx, tx, policyTable, tenant, p, now)
 	if err != nil {
 		return 0, err
 	}
@@ -308,10 +293,7 @@ func StorePolicyTx(ctx context.Context, tx *store.Tx, a Auditor, actor Actor, te
 	if kind == "" {
 		kind = audit.ActorSystem
 	}
-	d := map[string]string{"version": fmt.Sprint(ver)}
-	for k, v := range details {
-		d[k] = v
-	}
+	d := policystore.Details(ver, details)
 	_, err = a.Append(ctx, tx, audit.Entry{ActorKind: kind, ActorID: actor.ID, TenantID: tenant, Action: "ekyc.policy.set",
 		Object: "policy/" + tenant, RequestID: actor.RequestID, Outcome: audit.OutcomeOK, Details: d})
 	return ver, err
@@ -357,20 +339,16 @@ type rowQuerier interface {
 	QueryRow(ctx context.Context, query string, args ...any) *store.Row
 }
 
-func loadPolicy(ctx context.Context, q rowQuerier, tenant string) (Policy, int, error) {
-	var (
-		raw string
-		ver int
-	)
-	if err := q.QueryRow(ctx, `SELECT policy, version FROM ekyc_policies WHERE tenant_id = ?`, tenant).Scan(&raw, &ver); err != nil {
-		if isNotFound(err) {
-			return Policy{}, 0, ErrNoPolicy
-		}
-		return Policy{}, 0, err
+// policyTable holds each tenant's policy document (internal/policystore).
+const policyTable policystore.Table = "ekyc_policies"
+
+func loadPolicy(ctx context.Context, q policystore.Querier, tenant string) (Policy, int, error) {
+	p, ver, err := policystore.Get[Policy](ctx, q, policyTable, tenant)
+	if isNotFound(err) {
+		return Policy{}, 0, ErrNoPolicy
 	}
-	var p Policy
-	if err := json.Unmarshal([]byte(raw), &p); err != nil {
-		return Policy{}, 0, fmt.Errorf("ekyc: stored policy for tenant is unreadable: %w", err)
+	if err != nil {
+		return Policy{}, 0, fmt.Errorf("ekyc: %w", err)
 	}
 	if err := p.Validate(); err != nil {
 		return Policy{}, 0, fmt.Errorf("ekyc: stored policy is invalid: %w", err)

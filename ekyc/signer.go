@@ -5,18 +5,15 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"math/big"
-	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/madoguchi/madoguchi/internal/keyfile"
 )
 
 // Signer signs results as compact JWS with ES256 (ECDSA P-256, SHA-256).
@@ -39,79 +36,38 @@ func NewSigner(k *ecdsa.PrivateKey) (*Signer, error) {
 }
 
 // LoadSigner reads a PEM "EC PRIVATE KEY" (or PKCS#8 "PRIVATE KEY") file that
-// must not be readable by group or others. A missing file is
-// fs.ErrNotExist: production refuses to start without a provisioned key.
+// must be a regular file not readable or writable by group or others, at
+// most keyfile.MaxPEMSize bytes. A missing file is fs.ErrNotExist:
+// production refuses to start without a provisioned key.
 func LoadSigner(path string) (*Signer, error) {
-	fi, err := os.Stat(path)
+	k, err := keyfile.LoadPrivateKey[*ecdsa.PrivateKey](path)
 	if err != nil {
-		return nil, fmt.Errorf("ekyc: result signing key: %w", err)
+		return nil, signerKeyErr(err)
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%w: %s is %v", ErrKeyFileMode, path, fi.Mode().Perm())
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	blk, _ := pem.Decode(b)
-	if blk == nil {
-		return nil, errors.New("ekyc: result signing key file holds no PEM block")
-	}
-	var k any
-	switch blk.Type {
-	case "EC PRIVATE KEY":
-		k, err = x509.ParseECPrivateKey(blk.Bytes)
-	case "PRIVATE KEY":
-		k, err = x509.ParsePKCS8PrivateKey(blk.Bytes)
-	default:
-		err = fmt.Errorf("PEM block %q", blk.Type)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("ekyc: result signing key: %w", err)
-	}
-	ek, ok := k.(*ecdsa.PrivateKey)
-	if !ok {
-		return nil, errors.New("ekyc: result signing key is not ECDSA")
-	}
-	return NewSigner(ek)
+	return NewSigner(k)
 }
 
 // LoadOrCreateDevSigner loads path, or creates a fresh P-256 key there
 // (0600, folder 0700) on first start; created reports a new development key
-// the server must warn about.
+// the server must warn about. Of several processes starting at once, one
+// creates the key and all use it.
 func LoadOrCreateDevSigner(path string) (s *Signer, created bool, err error) {
-	s, err = LoadSigner(path)
-	if !errors.Is(err, fs.ErrNotExist) {
-		return s, false, err
-	}
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	k, created, err := keyfile.LoadOrCreatePrivateKey(path, func() (*ecdsa.PrivateKey, error) {
+		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	})
 	if err != nil {
-		return nil, false, err
-	}
-	der, err := x509.MarshalECPrivateKey(k)
-	if err != nil {
-		return nil, false, err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, false, err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return nil, false, err
-	}
-	if err := pem.Encode(f, &pem.Block{Type: "EC PRIVATE KEY", Bytes: der}); err != nil {
-		f.Close()
-		return nil, false, err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, false, err
-	}
-	if err := f.Close(); err != nil {
-		return nil, false, err
+		return nil, false, signerKeyErr(err)
 	}
 	s, err = NewSigner(k)
-	return s, true, err
+	return s, created && err == nil, err
+}
+
+// signerKeyErr prefixes a key file error; a mode error is ErrKeyFileMode.
+func signerKeyErr(err error) error {
+	if errors.Is(err, keyfile.ErrMode) {
+		return fmt.Errorf("%w: %w", ErrKeyFileMode, err)
+	}
+	return fmt.Errorf("ekyc: result signing key: %w", err)
 }
 
 // KeyID returns the key's RFC 7638 thumbprint.

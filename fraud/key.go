@@ -2,18 +2,11 @@ package fraud
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"strings"
 
-	"github.com/madoguchi/madoguchi/internal/atomicfile"
+	"github.com/madoguchi/madoguchi/internal/keyfile"
 )
 
 // Key is the server secret that keys every digest this package stores
@@ -43,49 +36,28 @@ func (k *Key) LogValue() slog.Value { return slog.StringValue("fraud-key:REDACTE
 func (k *Key) String() string { return "fraud-key:REDACTED" }
 
 // LoadKey reads a key file: 64 hex digits (a trailing newline allowed),
-// mode 0600 or stricter.
+// a regular file of mode 0600 or stricter, at most keyfile.MaxHexSize
+// bytes. A missing file is fs.ErrNotExist.
 func LoadKey(path string) (*Key, error) {
-	st, err := os.Stat(path)
+	raw, err := keyfile.LoadHex(path, 32)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("fraud: key: %w", err)
 	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("fraud: key %s is readable by group or others (mode %v); chmod 600", path, st.Mode().Perm())
-	}
-	if st.Size() > 256 {
-		return nil, fmt.Errorf("fraud: key %s is not a 64-hex-digit key file", path)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := hex.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil {
-		return nil, fmt.Errorf("fraud: key %s is not hex", path)
-	}
+	defer clear(raw)
 	return NewKey(raw)
 }
 
 // LoadOrCreateDevKey loads the key at path or, if there is none, creates
-// one (0600). For development servers; production provisions it.
+// one (0600). For development servers; production provisions it. Of
+// several processes starting at once, one creates the key and all use it.
 func LoadOrCreateDevKey(path string) (k *Key, created bool, err error) {
-	k, err = LoadKey(path)
-	if !errors.Is(err, fs.ErrNotExist) {
-		return k, false, err
-	}
-	var raw [32]byte
-	if _, err := rand.Read(raw[:]); err != nil {
-		return nil, false, err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, false, err
-	}
-	created, err = atomicfile.WriteNew(path, []byte(hex.EncodeToString(raw[:])+"\n"), 0o600)
+	raw, created, err := keyfile.LoadOrCreateHex(path, 32)
 	if err != nil {
-		return nil, false, err
+		return nil, false, fmt.Errorf("fraud: key: %w", err)
 	}
-	k, err = LoadKey(path) // another process may have won the race
-	return k, created, err
+	defer clear(raw)
+	k, err = NewKey(raw)
+	return k, created && err == nil, err
 }
 
 // Digest is HMAC-SHA256 under k over "madoguchi/fraud/<label>/v1" and

@@ -9,6 +9,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/madoguchi/madoguchi/internal/policystore"
 	"github.com/madoguchi/madoguchi/store"
 )
 
@@ -135,25 +136,16 @@ func (s *Service) Policy(ctx context.Context, tenant string) (Policy, int, error
 	return loadPolicy(ctx, s.db, tenant)
 }
 
-type rowQuerier interface {
-	QueryRow(ctx context.Context, query string, args ...any) *store.Row
-}
+// policyTable holds each tenant's policy document (internal/policystore).
+const policyTable policystore.Table = "fraud_policies"
 
-func loadPolicy(ctx context.Context, q rowQuerier, tenant string) (Policy, int, error) {
-	var (
-		raw string
-		ver int
-	)
-	err := q.QueryRow(ctx, `SELECT policy, version FROM fraud_policies WHERE tenant_id = ?`, tenant).Scan(&raw, &ver)
+func loadPolicy(ctx context.Context, q policystore.Querier, tenant string) (Policy, int, error) {
+	p, ver, err := policystore.Get[Policy](ctx, q, policyTable, tenant)
 	if errors.Is(err, store.ErrNotFound) {
 		return DefaultPolicy(), 0, nil
 	}
 	if err != nil {
-		return Policy{}, 0, err
-	}
-	var p Policy
-	if err := json.Unmarshal([]byte(raw), &p); err != nil {
-		return Policy{}, 0, fmt.Errorf("fraud: stored policy is unreadable: %w", err)
+		return Policy{}, 0, fmt.Errorf("fraud: %w", err)
 	}
 	if err := p.Validate(); err != nil {
 		return Policy{}, 0, fmt.Errorf("fraud: stored policy is invalid: %w", err)

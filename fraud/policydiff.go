@@ -2,12 +2,11 @@ package fraud
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/internal/policystore"
 	"github.com/madoguchi/madoguchi/store"
 )
 
@@ -80,29 +79,10 @@ func (s *Service) ApplyPolicyChange(ctx context.Context, tx *store.Tx, by Actor,
 
 // storePolicy writes tenant's policy in tx, bumping its version, audited.
 func (s *Service) storePolicy(ctx context.Context, tx *store.Tx, a Actor, tenant string, p Policy, details map[string]string) (int, error) {
-	b, err := json.Marshal(p)
+	ver, err := policystore.Put(ctx, tx, policyTable, tenant, p, s.now())
 	if err != nil {
 		return 0, err
 	}
-	var ver int
-	now := s.now()
-	err = tx.QueryRow(ctx, `SELECT version FROM fraud_policies WHERE tenant_id = ?`, tenant).Scan(&ver)
-	switch {
-	case err == nil:
-		ver++
-		_, err = tx.Exec(ctx, `UPDATE fraud_policies SET version = ?, policy = ?, updated_at = ? WHERE tenant_id = ?`,
-			ver, string(b), store.Micros(now), tenant)
-	case errors.Is(err, store.ErrNotFound):
-		ver = 1
-		_, err = tx.Exec(ctx, `INSERT INTO fraud_policies (tenant_id, version, policy, updated_at) VALUES (?, ?, ?, ?)`,
-			tenant, ver, string(b), store.Micros(now))
-	}
-	if err != nil {
-		return 0, err
-	}
-	d := map[string]string{"version": fmt.Sprint(ver)}
-	for k, v := range details {
-		d[k] = v
-	}
+	d := policystore.Details(ver, details)
 	return ver, s.record(ctx, tx, a, tenant, "fraud.policy.set", "fraud-policy/"+tenant, audit.OutcomeOK, d)
 }

@@ -4,22 +4,17 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/madoguchi/madoguchi/internal/atomicfile"
+	"github.com/madoguchi/madoguchi/internal/keyfile"
 )
 
 // Signature parameters of every webhook.
@@ -74,58 +69,38 @@ func (s *Signer) JWKS() []byte {
 	return b
 }
 
-// LoadSigner reads a PEM PKCS#8 "PRIVATE KEY" (Ed25519) that group and
-// others cannot read. A missing file is fs.ErrNotExist.
+// LoadSigner reads a PEM PKCS#8 "PRIVATE KEY" (Ed25519) file that must be
+// a regular file not readable or writable by group or others, at most
+// keyfile.MaxPEMSize bytes. A missing file is fs.ErrNotExist.
 func LoadSigner(path string) (*Signer, error) {
-	fi, err := os.Stat(path)
+	k, err := keyfile.LoadPrivateKey[ed25519.PrivateKey](path)
 	if err != nil {
-		return nil, fmt.Errorf("notify: webhook signing key: %w", err)
+		return nil, signerKeyErr(err)
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%w: %s is %v", ErrKeyFileMode, path, fi.Mode().Perm())
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	blk, _ := pem.Decode(b)
-	if blk == nil || blk.Type != "PRIVATE KEY" {
-		return nil, errors.New("notify: webhook signing key file holds no PRIVATE KEY block")
-	}
-	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("notify: webhook signing key: %w", err)
-	}
-	ek, ok := k.(ed25519.PrivateKey)
-	if !ok {
-		return nil, errors.New("notify: webhook signing key must be Ed25519")
-	}
-	return NewSigner(ek)
+	return NewSigner(k)
 }
 
-// LoadOrCreateDevSigner loads the key at path, creating it (0600) first if
-// it does not exist: development servers only.
+// LoadOrCreateDevSigner loads the key at path, creating it (0600, folder
+// 0700) first if it does not exist: development servers only. Of several
+// processes starting at once, one creates the key and all use it.
 func LoadOrCreateDevSigner(path string) (*Signer, bool, error) {
-	s, err := LoadSigner(path)
-	if err == nil || !errors.Is(err, fs.ErrNotExist) {
-		return s, false, err
-	}
-	_, k, err := ed25519.GenerateKey(rand.Reader)
+	k, created, err := keyfile.LoadOrCreatePrivateKey(path, func() (ed25519.PrivateKey, error) {
+		_, k, err := ed25519.GenerateKey(rand.Reader)
+		return k, err
+	})
 	if err != nil {
-		return nil, false, err
+		return nil, false, signerKeyErr(err)
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		return nil, false, err
+	s, err := NewSigner(k)
+	return s, created && err == nil, err
+}
+
+// signerKeyErr prefixes a key file error; a mode error is ErrKeyFileMode.
+func signerKeyErr(err error) error {
+	if errors.Is(err, keyfile.ErrMode) {
+		return fmt.Errorf("%w: %w", ErrKeyFileMode, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, false, err
-	}
-	if err := atomicfile.Write(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		return nil, false, err
-	}
-	s, err = NewSigner(k)
-	return s, true, err
+	return fmt.Errorf("notify: webhook signing key: %w", err)
 }
 
 // ContentDigest is the RFC 9530 Content-Digest field value for body.

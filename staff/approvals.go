@@ -159,6 +159,11 @@ func (d *Directory) Approvals(ctx context.Context, status string) ([]Approval, e
 	if status != "" {
 		q, args = `SELECT `+approvalCols+` FROM approvals WHERE status = ? ORDER BY created_at, id`, []any{status}
 	}
+	return d.approvalsWhere(ctx, q, args...)
+}
+
+// approvalsWhere lists the requests query q (selecting approvalCols) returns.
+func (d *Directory) approvalsWhere(ctx context.Context, q string, args ...any) ([]Approval, error) {
 	rows, err := d.db.Query(ctx, q, args...)
 	if err != nil {
 		return nil, err

@@ -82,7 +82,13 @@ func (d *Directory) setStatus(ctx context.Context, by Actor, staffID, from, to, 
 
 // Accounts lists all staff accounts (no secrets), by creation time.
 func (d *Directory) Accounts(ctx context.Context) ([]Account, error) {
-	rows, err := d.db.Query(ctx, `SELECT id FROM staff_accounts ORDER BY created_at, id`)
+	return d.accountsWhere(ctx, `SELECT id FROM staff_accounts ORDER BY created_at, id`)
+}
+
+// accountsWhere loads the accounts whose ids query q (with args) returns,
+// in its order.
+func (d *Directory) accountsWhere(ctx context.Context, q string, args ...any) ([]Account, error) {
+	rows, err := d.db.Query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

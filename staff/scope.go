@@ -48,24 +48,8 @@ func (d *Directory) CreateTenantAccount(ctx context.Context, actor Actor, tenant
 		if err := d.requireRole(ctx, tx, actor, RoleAdmin); err != nil {
 			return err
 		}
-		var n int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM tenants WHERE id = ?`, tenantID).Scan(&n); err != nil {
-			return err
-		}
-		if n == 0 {
-			return fmt.Errorf("%w: tenant", ErrNotFound)
-		}
 		var err error
-		if en, err = d.createTx(ctx, tx, username, password); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE staff_accounts SET tenant_id = ? WHERE id = ?`, tenantID, en.Account.ID); err != nil {
-			return err
-		}
-		en.Account.TenantID = tenantID
-		e := actor.entry("staff.create", en.Account.ID, audit.OutcomeOK, nil)
-		e.TenantID = tenantID
-		_, err = d.audit.Append(ctx, tx, e)
+		en, err = d.createInTx(ctx, tx, actor, "staff.create", tenantID, username, password)
 		return err
 	})
 	if err != nil {

@@ -107,20 +107,7 @@ func (d *Directory) ApprovalsIn(ctx context.Context, tenantID string, all bool, 
 		q += ` AND status = ?`
 		args = append(args, status)
 	}
-	rows, err := d.db.Query(ctx, q+` ORDER BY created_at DESC, id DESC LIMIT ?`, append(args, MaxApprovalsListed)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Approval
-	for rows.Next() {
-		a, err := scanApproval(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return d.approvalsWhere(ctx, q+` ORDER BY created_at DESC, id DESC LIMIT ?`, append(args, MaxApprovalsListed)...)
 }
 
 // AccountsIn lists the accounts of tenantID ("" the operator's), by
@@ -130,32 +117,7 @@ func (d *Directory) AccountsIn(ctx context.Context, tenantID string) ([]Account,
 	if tenantID != "" {
 		q, args = `SELECT id FROM staff_accounts WHERE tenant_id = ? ORDER BY username LIMIT 1000`, []any{tenantID}
 	}
-	rows, err := d.db.Query(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	out := make([]Account, 0, len(ids))
-	for _, id := range ids {
-		a, err := d.Account(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, nil
+	return d.accountsWhere(ctx, q, args...)
 }
 
 // Invite creates an account without roles in tenantID ("" an operator
@@ -172,31 +134,42 @@ func (d *Directory) Invite(ctx context.Context, actor Actor, tenantID, username 
 		if err := d.requireAdminOf(ctx, tx, actor, tenantID); err != nil {
 			return err
 		}
-		if tenantID != "" {
-			var n int
-			if err := tx.QueryRow(ctx, `SELECT count(*) FROM tenants WHERE id = ?`, tenantID).Scan(&n); err != nil {
-				return err
-			}
-			if n == 0 {
-				return fmt.Errorf("%w: tenant", ErrNotFound)
-			}
-		}
 		var err error
-		if en, err = d.createTx(ctx, tx, username, password); err != nil {
-			return err
-		}
-		if tenantID != "" {
-			if _, err := tx.Exec(ctx, `UPDATE staff_accounts SET tenant_id = ? WHERE id = ?`, tenantID, en.Account.ID); err != nil {
-				return err
-			}
-			en.Account.TenantID = tenantID
-		}
-		e := actor.entry("staff.invite", en.Account.ID, audit.OutcomeOK, nil)
-		e.TenantID = tenantID
-		_, err = d.audit.Append(ctx, tx, e)
+		en, err = d.createInTx(ctx, tx, actor, "staff.invite", tenantID, username, password)
 		return err
 	})
 	if err != nil {
+		return Enrollment{}, err
+	}
+	return en, nil
+}
+
+// createInTx creates an account without roles in tenantID ("" an operator
+// account; a tenant must exist, else ErrNotFound) and audits it as action
+// by actor. The caller has checked that actor may.
+func (d *Directory) createInTx(ctx context.Context, tx *store.Tx, actor Actor, action, tenantID, username string, password []byte) (Enrollment, error) {
+	if tenantID != "" {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM tenants WHERE id = ?`, tenantID).Scan(&n); err != nil {
+			return Enrollment{}, err
+		}
+		if n == 0 {
+			return Enrollment{}, fmt.Errorf("%w: tenant", ErrNotFound)
+		}
+	}
+	en, err := d.createTx(ctx, tx, username, password)
+	if err != nil {
+		return Enrollment{}, err
+	}
+	if tenantID != "" {
+		if _, err := tx.Exec(ctx, `UPDATE staff_accounts SET tenant_id = ? WHERE id = ?`, tenantID, en.Account.ID); err != nil {
+			return Enrollment{}, err
+		}
+		en.Account.TenantID = tenantID
+	}
+	e := actor.entry(action, en.Account.ID, audit.OutcomeOK, nil)
+	e.TenantID = tenantID
+	if _, err := d.audit.Append(ctx, tx, e); err != nil {
 		return Enrollment{}, err
 	}
 	return en, nil

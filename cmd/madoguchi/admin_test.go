@@ -23,16 +23,23 @@ import (
 	"github.com/madoguchi/madoguchi/staff"
 )
 
+// cliRun runs a command's entry point (runAdmin, runFraud, ...) with
+// stdin and an empty environment and returns its stdout and stderr.
+func cliRun(run func(context.Context, *env, []string) error, stdin string, args ...string) (stdout, stderr string, err error) {
+	var out, errb bytes.Buffer
+	e := &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	err = run(context.Background(), e, args)
+	return out.String(), errb.String(), err
+}
+
 // adminRun runs "madoguchi admin args..." with stdin and returns stdout.
 func adminRun(t *testing.T, stdin string, args ...string) (string, error) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	e := &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
-	err := runAdmin(context.Background(), e, args)
+	out, errb, err := cliRun(runAdmin, stdin, args...)
 	if err != nil {
-		t.Logf("admin %s: %v (stderr %q)", strings.Join(args, " "), err, errb.String())
+		t.Logf("admin %s: %v (stderr %q)", strings.Join(args, " "), err, errb)
 	}
-	return out.String(), err
+	return out, err
 }
 
 // totpAt computes the code for an otpauth URI at an absolute time step,
@@ -76,6 +83,26 @@ func (u *user) creds(t *testing.T) string {
 	}
 	u.last = step
 	return "correct horse battery staple\n" + totpAt(t, u.uri, step) + "\n"
+}
+
+// twoAdmins creates two admins in the data directory dir, alice (the first
+// account) and bob (created by alice), both with the password creds sends,
+// and returns them and alice's staff id.
+func twoAdmins(t *testing.T, dir string) (alice, bob *user, aliceID string) {
+	t.Helper()
+	const pw = "correct horse battery staple\n"
+	out, err := adminRun(t, pw, "staff", "create", "--username", "alice", "--role", "admin", "--data", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice = &user{uri: strings.Split(strings.TrimSpace(out), "\n")[1]}
+	aliceID = strings.Split(out, "\n")[0]
+	out, err = adminRun(t, pw+alice.creds(t), "staff", "create", "--username", "bob", "--role", "admin", "--as", "alice", "--data", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob = &user{uri: strings.Split(strings.TrimSpace(out), "\n")[1]}
+	return alice, bob, aliceID
 }
 
 func TestAdminDualControlFlow(t *testing.T) {

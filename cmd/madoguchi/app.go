@@ -92,6 +92,20 @@ const auditOrigin = "madoguchi.local/audit"
 
 // openApp opens the store and loads (or, in development, creates) the keys.
 // Nothing in it is fail-open: a missing key in production is an error.
+// openTenantApp opens the data directory for an operator command about
+// tenantID (no logging, no migration); the tenant must exist.
+func openTenantApp(ctx context.Context, mode string, d dataFlags, tenantID string) (*app, error) {
+	a, err := openApp(ctx, mode, d, slog.New(slog.DiscardHandler), false)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := a.tenants.Tenant(ctx, tenantID); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("tenant %s: %w", tenantID, err)
+	}
+	return a, nil
+}
+
 func openApp(ctx context.Context, mode string, d dataFlags, log *slog.Logger, migrate bool) (*app, error) {
 	if mode != modeDevelopment && mode != modeProduction {
 		return nil, usageError{fmt.Sprintf("mode %q: want %s or %s", mode, modeDevelopment, modeProduction)}

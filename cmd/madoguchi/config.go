@@ -151,3 +151,19 @@ func readCapped(path string, limit int64) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// readPolicyFile reads a policy document of at most limit bytes from file
+// and parses it (ekyc.ParsePolicy, fraud.ParsePolicy); a parse error names
+// the file.
+func readPolicyFile[P any](file string, limit int64, parse func([]byte) (P, error)) (P, error) {
+	b, err := readCapped(file, limit)
+	if err != nil {
+		var zero P
+		return zero, err
+	}
+	p, err := parse(b)
+	if err != nil {
+		return p, fmt.Errorf("%s: %w", file, err)
+	}
+	return p, nil
+}

@@ -160,17 +160,28 @@ func devClient(ctx context.Context, e *env, args []string) error {
 // the engine has no calibration).
 func devExamplePolicy(d dataFlags) (p ekyc.Policy, calibrated bool, err error) {
 	p = ekyc.ExamplePolicy(0.5)
+	calibrated, err = applyDevCalibration(d, &p)
+	return p, calibrated, err
+}
+
+// applyDevCalibration sets p's face-match threshold and FMR from
+// <data>/face-calibration.json; calibrated is false, and p unchanged, when
+// there is no such file. A file that cannot be read or parsed is an error.
+func applyDevCalibration(d dataFlags, p *ekyc.Policy) (calibrated bool, err error) {
 	fh, err := os.Open(filepath.Join(d.data, "face-calibration.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
 	if err != nil {
-		return p, false, nil
+		return false, err
 	}
 	defer fh.Close()
 	cal, err := face.ReadCalibration(fh)
 	if err != nil {
-		return p, false, fmt.Errorf("face-calibration.json: %w", err)
+		return false, fmt.Errorf("face-calibration.json: %w", err)
 	}
 	p.FaceMatch.Threshold, p.FaceMatch.TargetFMR = cal.Threshold, cal.TargetFMR
-	return p, true, nil
+	return true, nil
 }
 
 // shellQuote quotes s for a POSIX shell.

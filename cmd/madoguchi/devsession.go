@@ -192,19 +192,13 @@ func devSession(ctx context.Context, e *env, args []string) error {
 		if c, err = loadAPIClient(*server, *aud, *clientID, *keyFile); err != nil {
 			return err
 		}
-	} else if *refer {
-		id, key, note, err := devReferKiosk(ctx, d, *referTenant)
-		if err != nil {
-			return err
-		}
-		if note != "" {
-			notes = append(notes, note)
-		}
-		if c, err = loadAPIClient(*server, *aud, id, key); err != nil {
-			return err
-		}
 	} else {
-		id, key, note, err := devKiosk(ctx, d)
+		var id, key, note string
+		if *refer {
+			id, key, note, err = devReferKiosk(ctx, d, *referTenant)
+		} else {
+			id, key, note, err = devKiosk(ctx, d)
+		}
 		if err != nil {
 			return err
 		}
@@ -217,16 +211,28 @@ func devSession(ctx context.Context, e *env, args []string) error {
 	}
 
 	res, err := runDevSession(ctx, c, plan)
-	if res != nil {
-		if *refer && res.Session != "" {
-			notes = append(notes, "review it in the portal as dev-reviewer: "+portalReviewURL(*server, res.Session))
-		}
-		res.Notes = append(notes, res.Notes...)
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		if werr := enc.Encode(res); werr != nil && err == nil {
-			err = werr
-		}
+	reviewServer := ""
+	if *refer {
+		reviewServer = *server
+	}
+	return reportDevSession(e, res, err, notes, reviewServer)
+}
+
+// reportDevSession prints res (if any) as indented JSON, notes before its
+// own, with the portal link to review it when reviewServer is set, and
+// returns err or else a failure to print.
+func reportDevSession(e *env, res *devSessionResult, err error, notes []string, reviewServer string) error {
+	if res == nil {
+		return err
+	}
+	if reviewServer != "" && res.Session != "" {
+		notes = append(notes, "review it in the portal as dev-reviewer: "+portalReviewURL(reviewServer, res.Session))
+	}
+	res.Notes = append(notes, res.Notes...)
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	if werr := enc.Encode(res); werr != nil && err == nil {
+		err = werr
 	}
 	return err
 }
@@ -440,18 +446,8 @@ func devKiosk(ctx context.Context, d dataFlags) (id, keyFile, note string, err e
 		return "", "", "", fmt.Errorf("%s is not a development data directory (no %s marker): give --client-id and --key of a registered kiosk", d.data, devMarker)
 	}
 	dir := filepath.Join(d.data, "dev-kiosk")
-	keyFile = filepath.Join(dir, "key.pem")
-	idFile := filepath.Join(dir, "client.json")
-	var saved struct {
-		ClientID string `json:"client_id"`
-	}
-	if b, err := readLimited(idFile, 4096); err == nil && json.Unmarshal(b, &saved) == nil && saved.ClientID != "" {
-		if _, err := os.Stat(keyFile); err == nil {
-			return saved.ClientID, keyFile, "", nil
-		}
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", "", "", err
+	if id, keyFile, ok := savedDevKiosk(dir, ""); ok {
+		return id, keyFile, "", nil
 	}
 	a, err := openApp(ctx, modeDevelopment, d, slog.New(slog.DiscardHandler), true)
 	if err != nil {
@@ -478,33 +474,71 @@ func devKiosk(ctx context.Context, d dataFlags) (id, keyFile, note string, err e
 	if _, err := svc.SetPolicy(ctx, ekyc.Actor{Kind: "system", ID: "dev-session"}, ten.ID, p); err != nil {
 		return "", "", "", err
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	id, keyFile, err = registerDevKiosk(ctx, a, op, ten, "Development kiosk (dev)", dir)
 	if err != nil {
 		return "", "", "", err
+	}
+	return id, keyFile, note, nil
+}
+
+// savedDevKiosk returns the test kiosk that registerDevKiosk saved in dir,
+// if its client id and key file are both there and, for a tenantName, it
+// belongs to that tenant.
+func savedDevKiosk(dir, tenantName string) (id, keyFile string, ok bool) {
+	keyFile = filepath.Join(dir, "key.pem")
+	var saved struct {
+		ClientID string `json:"client_id"`
+		Tenant   string `json:"tenant"`
+	}
+	b, err := readLimited(filepath.Join(dir, "client.json"), 4096)
+	if err != nil || json.Unmarshal(b, &saved) != nil || saved.ClientID == "" {
+		return "", "", false
+	}
+	if tenantName != "" && !strings.EqualFold(saved.Tenant, tenantName) {
+		return "", "", false
+	}
+	if _, err := os.Stat(keyFile); err != nil {
+		return "", "", false
+	}
+	return saved.ClientID, keyFile, true
+}
+
+// registerDevKiosk registers a client named name with the kiosk scopes in
+// tenant ten, with a fresh P-256 key under kid dev-1 (which loadAPIClient
+// signs with), and saves it in dir (key.pem and client.json, 0600; the
+// folder 0700) for savedDevKiosk.
+func registerDevKiosk(ctx context.Context, a *app, op tenant.Actor, ten tenant.Tenant, name, dir string) (id, keyFile string, err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", "", err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", "", err
 	}
 	jwks, err := publicJWKS("dev-1", key)
 	if err != nil {
-		return "", "", "", err
+		return "", "", err
 	}
 	var cl tenant.Client
 	err = a.db.InTx(ctx, func(tx *store.Tx) error {
-		cl, err = a.tenants.CreateClientTx(ctx, tx, op, ten.ID, tenant.ClientSpec{Name: "Development kiosk (dev)",
+		cl, err = a.tenants.CreateClientTx(ctx, tx, op, ten.ID, tenant.ClientSpec{Name: name,
 			Scopes: []string{web.ScopeEKYCSessions, web.ScopeEKYCDevice, web.ScopeEKYCResults}, JWKS: jwks})
 		return err
 	})
 	if err != nil {
-		return "", "", "", err
+		return "", "", err
 	}
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		return "", "", "", err
+		return "", "", err
 	}
+	keyFile = filepath.Join(dir, "key.pem")
 	if err := atomicfile.Write(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		return "", "", "", err
+		return "", "", err
 	}
-	b, _ := json.Marshal(map[string]string{"tenant_id": ten.ID, "client_id": cl.ID})
-	if err := atomicfile.Write(idFile, b, 0o600); err != nil {
-		return "", "", "", err
+	b, _ := json.Marshal(map[string]string{"tenant_id": ten.ID, "tenant": ten.Name, "client_id": cl.ID})
+	if err := atomicfile.Write(filepath.Join(dir, "client.json"), b, 0o600); err != nil {
+		return "", "", err
 	}
-	return cl.ID, keyFile, note, nil
+	return cl.ID, keyFile, nil
 }

@@ -12,16 +12,8 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/json"
-	"encoding/pem"
-	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -30,11 +22,7 @@ import (
 	"github.com/madoguchi/madoguchi/document/chip"
 	"github.com/madoguchi/madoguchi/document/chip/devissuer"
 	"github.com/madoguchi/madoguchi/ekyc"
-	"github.com/madoguchi/madoguchi/face"
-	"github.com/madoguchi/madoguchi/internal/atomicfile"
-	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
-	"github.com/madoguchi/madoguchi/web"
 )
 
 // The source tree's test images (public domain, face/testdata) that
@@ -93,19 +81,8 @@ func devReferKiosk(ctx context.Context, d dataFlags, tenantName string) (id, key
 		return "", "", "", fmt.Errorf("%s is not a development data directory (no %s marker): --refer registers a test kiosk there", d.data, devMarker)
 	}
 	dir := filepath.Join(d.data, "dev-kiosk-refer")
-	keyFile = filepath.Join(dir, "key.pem")
-	idFile := filepath.Join(dir, "client.json")
-	var saved struct {
-		ClientID string `json:"client_id"`
-		Tenant   string `json:"tenant"`
-	}
-	if b, err := readLimited(idFile, 4096); err == nil && json.Unmarshal(b, &saved) == nil && saved.ClientID != "" && strings.EqualFold(saved.Tenant, tenantName) {
-		if _, err := os.Stat(keyFile); err == nil {
-			return saved.ClientID, keyFile, "", nil
-		}
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", "", "", err
+	if id, keyFile, ok := savedDevKiosk(dir, tenantName); ok {
+		return id, keyFile, "", nil
 	}
 	a, err := openApp(ctx, modeDevelopment, d, slog.New(slog.DiscardHandler), true)
 	if err != nil {
@@ -118,49 +95,18 @@ func devReferKiosk(ctx context.Context, d dataFlags, tenantName string) (id, key
 	}
 	p := ekyc.ExampleReferPolicy(0.5)
 	p.Methods = []string{"he", "ho"}
-	if fh, err := os.Open(filepath.Join(d.data, "face-calibration.json")); err == nil {
-		cal, err := face.ReadCalibration(fh)
-		fh.Close()
-		if err != nil {
-			return "", "", "", fmt.Errorf("face-calibration.json: %w", err)
-		}
-		p.FaceMatch.Threshold, p.FaceMatch.TargetFMR = cal.Threshold, cal.TargetFMR
-	} else if !errors.Is(err, os.ErrNotExist) {
+	if _, err := applyDevCalibration(d, &p); err != nil {
 		return "", "", "", err
 	}
 	if _, err := ekyc.StorePolicy(ctx, a.db, a.audit, ekyc.Actor{Kind: "system", ID: "dev-session"}, ten.ID, p, time.Now()); err != nil {
 		return "", "", "", err
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return "", "", "", err
-	}
-	jwks, err := publicJWKS("dev-1", key) // loadAPIClient signs with kid dev-1
-	if err != nil {
-		return "", "", "", err
-	}
 	op := tenant.Actor{Kind: "system", ID: "dev-session", OSUser: osUser()}
-	var cl tenant.Client
-	err = a.db.InTx(ctx, func(tx *store.Tx) error {
-		cl, err = a.tenants.CreateClientTx(ctx, tx, op, ten.ID, tenant.ClientSpec{Name: "Development kiosk, refers to review (dev)",
-			Scopes: []string{web.ScopeEKYCSessions, web.ScopeEKYCDevice, web.ScopeEKYCResults}, JWKS: jwks})
-		return err
-	})
+	id, keyFile, err = registerDevKiosk(ctx, a, op, ten, "Development kiosk, refers to review (dev)", dir)
 	if err != nil {
 		return "", "", "", err
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return "", "", "", err
-	}
-	if err := atomicfile.Write(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		return "", "", "", err
-	}
-	b, _ := json.Marshal(map[string]string{"tenant_id": ten.ID, "tenant": ten.Name, "client_id": cl.ID})
-	if err := atomicfile.Write(idFile, b, 0o600); err != nil {
-		return "", "", "", err
-	}
-	return cl.ID, keyFile, fmt.Sprintf("registered a test kiosk in %s for tenant %q, whose policy now refers every failed check to a reviewer", dir, ten.Name), nil
+	return id, keyFile, fmt.Sprintf("registered a test kiosk in %s for tenant %q, whose policy now refers every failed check to a reviewer", dir, ten.Name), nil
 }
 
 // portalReviewURL is where the session is reviewed in the portal (a
@@ -188,16 +134,5 @@ func devReferSession(ctx context.Context, e *env, d dataFlags, server, aud, tena
 	}
 	res, err := runDevSession(ctx, c, sessionPlan{method: "he", kind: document.KindJPDL, chip: files, selfies: selfies,
 		locale: locale, wait: wait, poll: time.Second})
-	if res != nil {
-		if res.Session != "" {
-			notes = append(notes, "review it in the portal as dev-reviewer: "+portalReviewURL(server, res.Session))
-		}
-		res.Notes = append(notes, res.Notes...)
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		if werr := enc.Encode(res); werr != nil && err == nil {
-			err = werr
-		}
-	}
-	return err
+	return reportDevSession(e, res, err, notes, server)
 }

@@ -174,17 +174,7 @@ func TestStaffSignInHardening(t *testing.T) {
 		t.Skip("argon2id at production cost and a server process")
 	}
 	dir := t.TempDir()
-	const pw = "correct horse battery staple\n"
-	out, err := adminRun(t, pw, "staff", "create", "--username", "alice", "--role", "admin", "--data", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	alice := &user{uri: strings.Split(strings.TrimSpace(out), "\n")[1]}
-	out, err = adminRun(t, pw+alice.creds(t), "staff", "create", "--username", "bob", "--role", "admin", "--as", "alice", "--data", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob := &user{uri: strings.Split(strings.TrimSpace(out), "\n")[1]}
+	alice, bob, _ := twoAdmins(t, dir)
 	srv := startServer(t, dir)
 	a := testApp(t, dir)
 

@@ -26,7 +26,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -108,22 +107,16 @@ func runEKYC(ctx context.Context, e *env, args []string) error {
 
 	var p ekyc.Policy
 	if sub == "set" {
-		b, err := readCapped(file, ekyc.MaxPolicyBytes)
-		if err != nil {
+		var err error
+		if p, err = readPolicyFile(file, ekyc.MaxPolicyBytes, ekyc.ParsePolicy); err != nil {
 			return err
 		}
-		if p, err = ekyc.ParsePolicy(b); err != nil {
-			return fmt.Errorf("%s: %w", file, err)
-		}
 	}
-	a, err := openApp(ctx, mode, d, slog.New(slog.DiscardHandler), false)
+	a, err := openTenantApp(ctx, mode, d, tenantID)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if _, err := a.tenants.Tenant(ctx, tenantID); err != nil {
-		return fmt.Errorf("tenant %s: %w", tenantID, err)
-	}
 	if sub == "show" {
 		p, ver, err := ekyc.LoadPolicy(ctx, a.db, tenantID)
 		if err != nil {

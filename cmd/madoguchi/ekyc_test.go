@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,10 +15,8 @@ import (
 
 func ekycRun(t *testing.T, stdin string, args ...string) (string, error) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	e := &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
-	err := runEKYC(context.Background(), e, args)
-	return out.String(), err
+	out, _, err := cliRun(runEKYC, stdin, args...)
+	return out, err
 }
 
 func TestEKYCCommandUsage(t *testing.T) {

@@ -21,13 +21,11 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"slices"
 	"strings"
 
 	"github.com/madoguchi/madoguchi/fraud"
-	"github.com/madoguchi/madoguchi/staff"
 )
 
 const fraudUsage = "fraud policy show|set | fraud watchlist import|list | fraud gallery status [flags]"
@@ -87,22 +85,16 @@ func runFraud(ctx context.Context, e *env, args []string) error {
 	}
 	var pol fraud.Policy
 	if cmd == "policy set" {
-		b, err := readCapped(file, fraud.MaxPolicyBytes)
-		if err != nil {
+		var err error
+		if pol, err = readPolicyFile(file, fraud.MaxPolicyBytes, fraud.ParsePolicy); err != nil {
 			return err
 		}
-		if pol, err = fraud.ParsePolicy(b); err != nil {
-			return fmt.Errorf("%s: %w", file, err)
-		}
 	}
-	a, err := openApp(ctx, mode, d, slog.New(slog.DiscardHandler), false)
+	a, err := openTenantApp(ctx, mode, d, tenantID)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if _, err := a.tenants.Tenant(ctx, tenantID); err != nil {
-		return fmt.Errorf("tenant %s: %w", tenantID, err)
-	}
 	svc, err := a.fraudService()
 	if err != nil {
 		return err
@@ -153,12 +145,8 @@ func runFraud(ctx context.Context, e *env, args []string) error {
 	}
 	actor := fraud.Actor{Kind: st.Kind, ID: st.ID, RequestID: st.RequestID}
 	if cmd == "policy set" {
-		acc, err := dir.Account(ctx, st.ID)
-		if err != nil {
+		if err := requireAdmin(ctx, dir, st, as); err != nil {
 			return err
-		}
-		if !slices.Contains(acc.Roles, staff.RoleAdmin) {
-			return fmt.Errorf("%s is not an admin: %w", as, staff.ErrForbidden)
 		}
 		cur, base, err := svc.Policy(ctx, tenantID)
 		if err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -14,10 +13,7 @@ import (
 
 func fraudRun(t *testing.T, stdin string, args ...string) (string, string, error) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	e := &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
-	err := runFraud(context.Background(), e, args)
-	return out.String(), errb.String(), err
+	return cliRun(runFraud, stdin, args...)
 }
 
 // TestFraudWatchlistDualControl: one staff member imports a list, which is
@@ -29,17 +25,8 @@ func TestFraudWatchlistDualControl(t *testing.T) {
 	}
 	dir, files := t.TempDir(), t.TempDir()
 	data := []string{"--data", dir}
-	const pw = "correct horse battery staple\n"
-	out, err := adminRun(t, pw, append([]string{"staff", "create", "--username", "alice", "--role", "admin"}, data...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	alice := &user{uri: strings.Split(strings.TrimSpace(out), "\n")[1]}
-	out, err = adminRun(t, pw+alice.creds(t), append([]string{"staff", "create", "--username", "bob", "--role", "admin", "--as", "alice"}, data...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob := &user{uri: strings.Split(strings.TrimSpace(out), "\n")[1]}
+	alice, bob, _ := twoAdmins(t, dir)
+	var out string
 	a := testApp(t, dir)
 	ten, err := a.tenants.CreateTenant(context.Background(), tenant.Actor{Kind: "system", ID: "test"}, "bank")
 	if err != nil {

@@ -47,17 +47,7 @@ func TestKeysRotateRewrapWithData(t *testing.T) {
 	}
 	a.Close()
 
-	const pw = "correct horse battery staple\n"
-	out, err := adminRun(t, pw, "staff", "create", "--username", "alice", "--role", "admin", "--data", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	alice := &user{uri: strings.Split(strings.TrimSpace(out), "\n")[1]}
-	out, err = adminRun(t, pw+alice.creds(t), "staff", "create", "--username", "bob", "--role", "admin", "--as", "alice", "--data", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob := &user{uri: strings.Split(strings.TrimSpace(out), "\n")[1]}
+	alice, bob, _ := twoAdmins(t, dir)
 
 	keys := func(stdin string, args ...string) (string, string, int) {
 		var out, errb bytes.Buffer

@@ -24,18 +24,8 @@ func TestPolicySetDualControl(t *testing.T) {
 		t.Skip("argon2id at production cost")
 	}
 	dir := t.TempDir()
-	const pw = "correct horse battery staple\n"
-	out, err := adminRun(t, pw, "staff", "create", "--username", "alice", "--role", "admin", "--data", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	alice := &user{uri: strings.Split(strings.TrimSpace(out), "\n")[1]}
-	out, err = adminRun(t, pw+alice.creds(t), "staff", "create", "--username", "bob", "--role", "admin", "--as", "alice", "--data", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob := &user{uri: strings.Split(strings.TrimSpace(out), "\n")[1]}
-	out, err = adminRun(t, "", "tenant", "create", "--name", "Bank A", "--data", dir)
+	alice, bob, _ := twoAdmins(t, dir)
+	out, err := adminRun(t, "", "tenant", "create", "--name", "Bank A", "--data", dir)
 	if err != nil {
 		t.Fatal(err)
 	}

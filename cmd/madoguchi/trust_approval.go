@@ -229,26 +229,32 @@ func runTrustImportCSCA(ctx context.Context, e *env, args []string) error {
 	if err := r.Err(); err != nil {
 		return err
 	}
-	payload, err := json.Marshal(p)
-	if err != nil {
-		return err
-	}
-	a, dir, err := trustAdmin(ctx, mode, d)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	st, err := operatorLogin(ctx, dir, bufio.NewReader(e.stdin), as)
-	if err != nil {
-		return err
-	}
-	ap, err := dir.Request(ctx, st, staff.KindTrustCSCA, payload)
+	ap, err := fileTrustRequest(ctx, e, mode, d, as, staff.KindTrustCSCA, p)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "approval %s\n", ap.ID)
 	fmt.Fprintf(e.stderr, "CSCA import filed for approval; another admin reviews it with `madoguchi trust review %s`, then runs `madoguchi admin approve %s --as USER`\n", ap.ID, ap.ID)
 	return nil
+}
+
+// fileTrustRequest files a dual-control request of kind with payload v,
+// requested by admin as (password and TOTP code on stdin).
+func fileTrustRequest(ctx context.Context, e *env, mode string, d dataFlags, as, kind string, v any) (staff.Approval, error) {
+	payload, err := json.Marshal(v)
+	if err != nil {
+		return staff.Approval{}, err
+	}
+	a, dir, err := trustAdmin(ctx, mode, d)
+	if err != nil {
+		return staff.Approval{}, err
+	}
+	defer a.Close()
+	st, err := operatorLogin(ctx, dir, bufio.NewReader(e.stdin), as)
+	if err != nil {
+		return staff.Approval{}, err
+	}
+	return dir.Request(ctx, st, kind, payload)
 }
 
 func runTrustPolicy(ctx context.Context, e *env, args []string) error {
@@ -283,20 +289,7 @@ func runTrustPolicy(ctx context.Context, e *env, args []string) error {
 	if want, err = checkOperatorPolicy(want); err != nil {
 		return usageError{err.Error()}
 	}
-	payload, err := json.Marshal(want)
-	if err != nil {
-		return err
-	}
-	a, dir, err := trustAdmin(ctx, mode, d)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	st, err := operatorLogin(ctx, dir, bufio.NewReader(e.stdin), as)
-	if err != nil {
-		return err
-	}
-	ap, err := dir.Request(ctx, st, staff.KindTrustPolicy, payload)
+	ap, err := fileTrustRequest(ctx, e, mode, d, as, staff.KindTrustPolicy, want)
 	if err != nil {
 		return err
 	}

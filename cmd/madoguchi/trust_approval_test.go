@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto"
 	"errors"
 	"log/slog"
@@ -20,10 +19,7 @@ import (
 
 func trustRun(t *testing.T, stdin string, args ...string) (string, string, error) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	e := &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
-	err := runTrust(context.Background(), e, args)
-	return out.String(), errb.String(), err
+	return cliRun(runTrust, stdin, args...)
 }
 
 // TestTrustCSCAAndPolicyDualControl: one admin files a single CSCA import
@@ -37,18 +33,8 @@ func TestTrustCSCAAndPolicyDualControl(t *testing.T) {
 	}
 	dir, files := t.TempDir(), t.TempDir()
 	data := []string{"--data", dir}
-	const pw = "correct horse battery staple\n"
-	out, err := adminRun(t, pw, append([]string{"staff", "create", "--username", "alice", "--role", "admin"}, data...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	alice := &user{uri: strings.Split(strings.TrimSpace(out), "\n")[1]}
-	aliceID := strings.Split(out, "\n")[0]
-	out, err = adminRun(t, pw+alice.creds(t), append([]string{"staff", "create", "--username", "bob", "--role", "admin", "--as", "alice"}, data...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob := &user{uri: strings.Split(strings.TrimSpace(out), "\n")[1]}
+	alice, bob, aliceID := twoAdmins(t, dir)
+	var out string
 
 	// A Russian-style PKI: the Document Signer signs with SHA-1 (data-group
 	// hashes, SOD digest and signature); the CSCA's own signature is SHA-256
