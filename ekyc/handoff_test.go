@@ -332,3 +332,80 @@ func TestHandoffConcurrentRedeem(t *testing.T) {
 		}
 	})
 }
+
+// TestHandoffRedeemedState: the page's own key learns from CaptureState
+// whether its current hand-off link was redeemed and when (the stored
+// time); a superseded link was never used, a fresh link is current until
+// it is redeemed in turn, another session's redemption is not this one's,
+// and neither a device key nor a non-ワ session gets the field.
+func TestHandoffRedeemedState(t *testing.T) {
+	p := newPKI(t)
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newWaEnv(t, db, p, func(now func() time.Time) jpki.RevocationChecker { return crls(t, p, now) })
+		pg := e.open(e.create(e.tenantA, "wa"))
+		state := func(name, key string) *HandoffStatus {
+			t.Helper()
+			st, err := e.svc.CaptureState(e.ctx, key)
+			if err != nil {
+				t.Fatalf("CaptureState(%s) = %v, want nil", name, err)
+			}
+			return st.Handoff
+		}
+		check := func(step string, want HandoffStatus) {
+			t.Helper()
+			got := state("page key", pg.start.Key)
+			if got == nil || got.Redeemed != want.Redeemed || !got.RedeemedAt.Equal(want.RedeemedAt) {
+				t.Errorf("%s: CaptureState(page key).Handoff = %+v, want %+v", step, got, want)
+			}
+		}
+
+		check("no link issued", HandoffStatus{})
+		_, a := e.issueHandoff(pg.start.Key)
+		check("link issued", HandoffStatus{})
+		_, b := e.issueHandoff(pg.start.Key)
+		check("first link superseded unredeemed", HandoffStatus{})
+		if _, err := e.svc.RedeemHandoff(e.ctx, a); !errors.Is(err, ErrToken) {
+			t.Fatalf("RedeemHandoff(superseded) = %v, want ErrToken", err)
+		}
+		check("superseded link refused", HandoffStatus{})
+
+		// Another session's redemption is not this page's.
+		other := e.open(e.create(e.tenantA, "wa"))
+		_, o := e.issueHandoff(other.start.Key)
+		if _, err := e.svc.RedeemHandoff(e.ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		check("another session's link redeemed", HandoffStatus{})
+
+		e.clock.Add(time.Minute)
+		first := e.clock.Now()
+		dev, err := e.svc.RedeemHandoff(e.ctx, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Add(time.Minute)
+		check("current link redeemed", HandoffStatus{Redeemed: true, RedeemedAt: first})
+		if got := state("device key", dev.Key); got != nil {
+			t.Errorf("CaptureState(device key).Handoff = %+v, want nil (only the page learns it)", got)
+		}
+		if _, err := e.svc.RedeemHandoff(e.ctx, b); !errors.Is(err, ErrToken) {
+			t.Fatalf("RedeemHandoff(again) = %v, want ErrToken", err)
+		}
+		check("refused replay", HandoffStatus{Redeemed: true, RedeemedAt: first})
+
+		// A fresh link is the page's current one until it, too, is redeemed.
+		_, c := e.issueHandoff(pg.start.Key)
+		check("fresh link issued", HandoffStatus{})
+		e.clock.Add(time.Minute)
+		second := e.clock.Now()
+		if _, err := e.svc.RedeemHandoff(e.ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		check("fresh link redeemed", HandoffStatus{Redeemed: true, RedeemedAt: second})
+
+		ho := e.open(e.create(e.tenantA, "ho"))
+		if got := state("ho page key", ho.start.Key); got != nil {
+			t.Errorf("CaptureState(ho page key).Handoff = %+v, want nil", got)
+		}
+	})
+}

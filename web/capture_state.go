@@ -5,8 +5,10 @@ package web
 // rate-limited like the other capture routes:
 //
 //   - GET /v1/ekyc/capture/state ("Authorization: Capture-Key <key>"):
-//     the session's state and, once decided, its outcome; the page shows
-//     only this, never a success it assumed.
+//     the session's state and, once decided, its outcome; for the page's
+//     own key of a ワ session also whether its current hand-off link was
+//     redeemed, and when (from the stored redemption, nothing about the
+//     device). The page shows only this, never a success it assumed.
 //   - POST /v1/ekyc/capture/handoff (Capture-Key): for a ワ session, a
 //     new one-time hand-off link (the capture page with #h=<token>, never
 //     the capture key) for the smartphone JPKI app, its expiry, its QR code
@@ -28,7 +30,7 @@ import (
 
 // CaptureStateService is what the state and hand-off routes need.
 type CaptureStateService interface {
-	CaptureState(ctx context.Context, key string) (*ekyc.Session, error)
+	CaptureState(ctx context.Context, key string) (*ekyc.CaptureStatus, error)
 	IssueHandoff(ctx context.Context, key string) (*ekyc.Handoff, error)
 	RedeemHandoff(ctx context.Context, token string) (*ekyc.CaptureStart, error)
 }
@@ -59,6 +61,15 @@ func (s *Server) captureStateRoutes() {
 		out := map[string]any{"session_id": ss.ID, "method": ss.Method.API, "state": ss.State, "expires_at": ss.ExpiresAt}
 		if ss.State == ekyc.StateDecided || ss.State == ekyc.StateClosed {
 			out["outcome"] = ss.Outcome
+		}
+		if h := ss.Handoff; h != nil {
+			// The stored redemption of the page's current link, nothing
+			// about the device that redeemed it.
+			ho := map[string]any{"redeemed": h.Redeemed}
+			if h.Redeemed {
+				ho["redeemed_at"] = h.RedeemedAt.UTC()
+			}
+			out["handoff"] = ho
 		}
 		writeJSON(w, http.StatusOK, out)
 		return nil

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/madoguchi/madoguchi/document/jpki"
 	"github.com/madoguchi/madoguchi/document/jpki/jpkitest"
@@ -54,6 +55,38 @@ func TestCaptureStateAndHandoff(t *testing.T) {
 		keyHdr := func(k string) map[string]string {
 			return map[string]string{"Authorization": "Capture-Key " + k, "Content-Type": "application/json"}
 		}
+		// handoffState checks the state's "handoff" field: absent (want
+		// nil), or {"redeemed":false}, or {"redeemed":true,"redeemed_at"}
+		// with the time stored for the session's redeemed token.
+		handoffState := func(step, key string, want *bool) {
+			t.Helper()
+			code, st := call("GET", "/v1/ekyc/capture/state", keyHdr(key), nil)
+			got, present := st["handoff"]
+			switch {
+			case code != 200:
+				t.Errorf("%s: state = %d %v", step, code, st)
+			case want == nil:
+				if present {
+					t.Errorf("%s: state handoff = %v, want no such field", step, got)
+				}
+			case !*want:
+				if m, _ := got.(map[string]any); len(m) != 1 || m["redeemed"] != false {
+					t.Errorf("%s: state handoff = %v, want {redeemed:false}", step, got)
+				}
+			default:
+				var stored int64
+				if err := db.QueryRow(t.Context(), `SELECT redeemed_at FROM ekyc_handoffs WHERE session_id = ? AND state = 'redeemed'`, st["session_id"]).Scan(&stored); err != nil {
+					t.Fatalf("%s: stored redemption: %v", step, err)
+				}
+				m, _ := got.(map[string]any)
+				at, _ := m["redeemed_at"].(string)
+				when, err := time.Parse(time.RFC3339Nano, at)
+				if len(m) != 2 || m["redeemed"] != true || err != nil || !when.Equal(store.FromMicros(stored)) {
+					t.Errorf("%s: state handoff = %v, want {redeemed:true, redeemed_at:%v} (the stored time)", step, got, store.FromMicros(stored))
+				}
+			}
+		}
+		no, yes := false, true
 
 		id, key := start("wa")
 		code, st := call("GET", "/v1/ekyc/capture/state", keyHdr(key), nil)
@@ -109,9 +142,11 @@ func TestCaptureStateAndHandoff(t *testing.T) {
 		if code, _ := call("GET", "/v1/ekyc/capture/handoff", keyHdr(key), nil); code != http.StatusMethodNotAllowed {
 			t.Errorf("GET handoff = %d, want 405 (issuing a token is a POST)", code)
 		}
+		handoffState("no link yet", key, &no)
 		superseded := handoff(key)
 		tok := handoff(key)
 		refused("superseded", redeem(superseded), http.StatusUnauthorized, "unauthorized")
+		handoffState("a superseded link, never redeemed", key, &no)
 
 		w := redeem(tok)
 		var dev struct {
@@ -122,7 +157,10 @@ func TestCaptureStateAndHandoff(t *testing.T) {
 		if err := json.Unmarshal(w.Body.Bytes(), &dev); w.Code != 200 || err != nil || dev.SessionID != id || dev.Method != "wa" || dev.Key == "" || dev.Key == key {
 			t.Fatalf("redeem = %d %s, want a fresh capture key for %s", w.Code, w.Body, id)
 		}
+		handoffState("the current link redeemed", key, &yes)
+		handoffState("the device's own key", dev.Key, nil)
 		refused("replayed", redeem(tok), http.StatusUnauthorized, "unauthorized")
+		handoffState("after a refused replay", key, &yes)
 		refused("unknown", redeem(strings.Repeat("A", 43)), http.StatusUnauthorized, "unauthorized")
 		refused("the capture key as a token", redeem(key), http.StatusUnauthorized, "unauthorized")
 		refused("no token", redeem(""), http.StatusBadRequest, "bad-request")
@@ -135,6 +173,7 @@ func TestCaptureStateAndHandoff(t *testing.T) {
 			t.Errorf("handoff with the device's key = %d %v, want 409", code, m)
 		}
 		late := handoff(key)
+		handoffState("a fresh link", key, &no)
 
 		// The generic submit does not decide a ワ session.
 		if code, m := call("POST", "/v1/ekyc/capture/submit", keyHdr(key), nil); code != http.StatusConflict {
@@ -168,6 +207,7 @@ func TestCaptureStateAndHandoff(t *testing.T) {
 		}
 
 		_, heKey := start("he")
+		handoffState("a he session", heKey, nil)
 		if code, _ := call("POST", "/v1/ekyc/capture/handoff", keyHdr(heKey), nil); code != http.StatusConflict {
 			t.Errorf("handoff of a he session = %d, want 409", code)
 		}

@@ -244,6 +244,7 @@ func (b *browserEnv) chipFiles(t *testing.T) map[string]string {
 type pageEvent struct {
 	Event, Step, File    string
 	Link, Session        string // ワ hand-off
+	At                   string // ワ: when the page says its hand-off link was used
 	Outcome, Title, Body string // the result screen
 }
 
@@ -488,6 +489,7 @@ func TestBrowserCaptureWa(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var s sessionOut
+			created := time.Now()
 			if err := b.client.call(ctx, "POST", "/v1/ekyc/sessions", map[string]string{"method": "wa", "reference": "browser-wa", "locale": "ja"}, &s); err != nil {
 				t.Fatalf("create session: %v", err)
 			}
@@ -496,11 +498,22 @@ func TestBrowserCaptureWa(t *testing.T) {
 				signed    bool
 				events    []string
 				phoneDone string
+				usedAt    time.Time // the redeem time the page shows
+				usedBad   error
 			)
 			page := b.drive(t, ctx, map[string]any{"url": s.CaptureURL, "method": "wa", "device": "phone", "openHandoff": tc.phone}, func(ev pageEvent) {
 				events = append(events, ev.Event+":"+ev.Step)
 				if ev.Event == "phone-done" {
 					phoneDone = ev.Outcome
+				}
+				if ev.Event == "handoff-used" {
+					// The server's record of the phone page's redeem:
+					// after the session was created, not after now.
+					at, err := time.Parse(time.RFC3339Nano, ev.At)
+					if err != nil || at.Before(created.Truncate(time.Millisecond)) || at.After(time.Now()) {
+						usedBad = fmt.Errorf("the page says its link was used at %q (%v), want a time since the session's creation", ev.At, err)
+					}
+					usedAt = at
 				}
 				if ev.Event != "handoff" || signed {
 					return
@@ -535,6 +548,12 @@ func TestBrowserCaptureWa(t *testing.T) {
 			}
 			if tc.phone && phoneDone != got.Outcome {
 				t.Errorf("the phone page shows outcome %q, the server recorded %s", phoneDone, got.Outcome)
+			}
+			// The phone page redeemed the link: the first page said so (the
+			// driver waited for the notice, in Japanese, with the time) and
+			// its button showed a fresh link.
+			if tc.phone && (usedAt.IsZero() || usedBad != nil || !slices.Contains(events, "handoff-used:") || !slices.Contains(events, "handoff-fresh:")) {
+				t.Errorf("events %v, used at %v (%v); want handoff-used with the redeem time, then handoff-fresh (a new link)", events, usedAt, usedBad)
 			}
 		})
 	}

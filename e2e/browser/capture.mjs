@@ -15,7 +15,9 @@
 // Output: one JSON line per event on stdout ({"event":"step","step":…},
 // for ワ {"event":"handoff","link":…,"session":…} once the hand-off screen
 // shows the QR code (with openHandoff, after the second page redeemed the
-// link: {"event":"handoff-opened"} before it and {"event":"phone-done",…}
+// link: {"event":"handoff-opened"} before it, {"event":"handoff-used","at":…}
+// once the first page says its link was used, {"event":"handoff-fresh"}
+// once its button showed a fresh link, and {"event":"phone-done",…}
 // when that page shows the result), and {"event":"done","outcome":…,"title":…,"body":…}
 // with what the result screen says); page console errors on stderr. Exit
 // status 0 when the page reached its result screen, 1 otherwise (the
@@ -129,6 +131,29 @@ try {
       if (await phonePage.locator('#jpki-qr').isVisible()) throw new Error('the hand-off page shows a QR code of its own');
       await shot('jpki-phone', phonePage);
       emit({ event: 'handoff-opened' });
+      // The first page learns at its next state poll that its link was
+      // redeemed: it says so with the time the server recorded (nothing
+      // else of the device), drops the spent QR code and link and offers
+      // a fresh link.
+      await waitScreen('#jpki-used:not([hidden])');
+      const used = (await page.locator('#jpki-used').innerText()).trim();
+      for (const want of ['この QR コード/リンクは別の端末で使われました。心当たりがなければ中止してください', '使われた時刻', 'お申し込み先にご連絡ください']) {
+        if (!used.includes(want)) throw new Error(`the used-link notice says ${JSON.stringify(used)}, want ${JSON.stringify(want)}`);
+      }
+      if (await page.locator('#jpki-qr').isVisible() || await page.locator('#jpki-link').isVisible()) throw new Error('the page still shows the spent QR code or link');
+      if (!(await page.locator('#btn-handoff-new').isVisible())) throw new Error('the used-link notice has no button for a fresh link');
+      await shot('jpki-used');
+      emit({ event: 'handoff-used', at: await page.locator('#jpki-used').getAttribute('data-redeemed-at') });
+      // A fresh link replaces the notice with a new QR code and link.
+      await page.click('#btn-handoff-new');
+      await page.waitForFunction((old) => {
+        const img = document.getElementById('jpki-qr');
+        const a = document.getElementById('jpki-link');
+        return document.getElementById('jpki-used').hidden && !img.hidden && img.complete && img.naturalWidth > 0 &&
+          !a.hidden && a.getAttribute('href') !== old && /#h=[A-Za-z0-9_-]{16,128}$/.test(a.getAttribute('href') || '');
+      }, link);
+      await shot('jpki-fresh');
+      emit({ event: 'handoff-fresh' });
     }
     handoffLink = link;
     emit({ event: 'handoff', link, session });

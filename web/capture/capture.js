@@ -40,6 +40,10 @@
       'jpki.kiosk.title': '窓口の端末のカードリーダーで',
       'jpki.kiosk.body': '係員にこの受付番号をお伝えください。端末のカードリーダーで署名できます。',
       'jpki.waiting': '署名を待っています。この画面は自動で切り替わります…',
+      'jpki.used': 'この QR コード/リンクは別の端末で使われました。心当たりがなければ中止してください。',
+      'jpki.used_at': '使われた時刻: {time}',
+      'jpki.used_stop': '中止するには、このページを閉じてお申し込み先にご連絡ください。',
+      'jpki.used_new': '新しいリンクを表示',
       'chip.title': 'ICチップの読み取り',
       'chip.body': '本人確認書類を端末のICカードリーダーに置いてください。読み取りが終わったら「次へ」を押してください。',
       'chip.waiting': 'ICチップの読み取りを待っています…', 'chip.next': '次へ',
@@ -97,6 +101,10 @@
       'jpki.kiosk.title': 'With the card reader at the counter',
       'jpki.kiosk.body': 'Tell a member of staff this reference; they can sign with the terminal\'s card reader.',
       'jpki.waiting': 'Waiting for your signature. This screen changes by itself…',
+      'jpki.used': 'This QR code/link was used on another device. If that was not you, stop here.',
+      'jpki.used_at': 'Used at {time}',
+      'jpki.used_stop': 'To stop, close this page and contact the service you applied to.',
+      'jpki.used_new': 'Show a new link',
       'chip.title': 'Reading the IC chip',
       'chip.body': 'Place your ID card on the card reader. When the reader has finished, press "Next".',
       'chip.waiting': 'Waiting for the chip read…', 'chip.next': 'Next',
@@ -141,7 +149,7 @@
 
   const st = {
     lang: (navigator.language || '').toLowerCase().startsWith('ja') ? 'ja' : 'en',
-    token: '', handoff: '', handoffTimer: 0, onPhone: false, session: '', method: '', needs: [], challenge: [],
+    token: '', handoff: '', handoffTimer: 0, handoffGen: 0, usedAt: null, onPhone: false, session: '', method: '', needs: [], challenge: [],
     macKey: null, nonce: '', seq: 0, clockOffset: 0,
     stream: null, facing: '', steps: [], stepIndex: 0,
     pending: null, // {blob, url, capturedAt} of a document photo awaiting confirmation
@@ -173,6 +181,7 @@
     if (st.screen === 'done' && st.result) renderResult();
     $('jpki-qr').alt = t('jpki.qr_alt');
     if (st.onPhone) $('jpki-body').textContent = t('jpki.on_phone');
+    if (st.usedAt) renderUsed();
     if (st.screen === 'selfie-run' || st.screen === 'camera') {
       const say = $('instruction').dataset.say;
       if (say) $('instruction').textContent = t(say);
@@ -561,7 +570,8 @@
   // and the session's reference for a kiosk's card reader; then it follows
   // the server's state until a signature was received. The link never
   // carries this page's key; it expires soon, so the page asks for a fresh
-  // one shortly before (each new link replaces the one before it).
+  // one shortly before (each new link replaces the one before it), until
+  // the server says the link was redeemed (handoffUsed).
   async function jpkiStep() {
     try {
       await showHandoff();
@@ -579,6 +589,11 @@
   }
   async function showHandoff() {
     const { data } = await withRetry(() => api('/v1/ekyc/capture/handoff', 'Capture-Key ' + st.key));
+    // A state answered before this link existed speaks of the one before.
+    st.handoffGen++;
+    st.usedAt = null;
+    $('jpki-used').hidden = true;
+    $('jpki-link').hidden = false;
     const img = $('jpki-qr');
     if (img.src) URL.revokeObjectURL(img.src);
     img.src = URL.createObjectURL(new Blob([data.qr_svg], { type: 'image/svg+xml' }));
@@ -590,8 +605,45 @@
     clearTimeout(st.handoffTimer);
     st.handoffTimer = setTimeout(() => {
       // Only while the hand-off is on screen; follow() reports the rest.
-      if (st.screen === 'jpki' && st.key) showHandoff().catch(() => {});
+      if (st.screen === 'jpki' && st.key && !st.usedAt) showHandoff().catch(() => {});
     }, Math.max(left, 5000));
+  }
+
+  // handoffUsed shows what the server recorded of the page's current
+  // hand-off link (GET /v1/ekyc/capture/state, "handoff"): once redeemed,
+  // its QR code and link are spent, so they go, the automatic refresh
+  // stops and the page says when the link was used (nothing else is
+  // known of the device) with a button for a fresh link. Only an answer
+  // the server gave with a valid time shows the notice.
+  function handoffUsed(h) {
+    const at = h && h.redeemed === true && typeof h.redeemed_at === 'string' ? new Date(h.redeemed_at) : null;
+    if (!at || isNaN(at.getTime())) {
+      if (h && h.redeemed === false && st.usedAt) { st.usedAt = null; $('jpki-used').hidden = true; }
+      return;
+    }
+    clearTimeout(st.handoffTimer);
+    st.usedAt = at;
+    const img = $('jpki-qr');
+    img.hidden = true;
+    if (img.src) { URL.revokeObjectURL(img.src); img.removeAttribute('src'); }
+    $('jpki-link').hidden = true;
+    $('jpki-link').removeAttribute('href');
+    renderUsed();
+    $('jpki-used').hidden = false;
+  }
+  function renderUsed() {
+    const time = st.usedAt.toLocaleString(st.lang === 'ja' ? 'ja-JP' : 'en-GB',
+      { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    $('jpki-used-at').textContent = t('jpki.used_at').replace('{time}', time);
+    $('jpki-used').dataset.redeemedAt = st.usedAt.toISOString();
+  }
+  function newHandoff() {
+    const btn = $('btn-handoff-new');
+    btn.disabled = true;
+    showHandoff().catch((e) => {
+      // Signed already, or ended: follow() shows what the server recorded.
+      if (!(e instanceof ApiError && (e.slug === 'ekyc-state' || e.slug === 'ekyc-expired'))) handle(e, null);
+    }).finally(() => { btn.disabled = false; });
   }
 
   // handoffHere runs where a hand-off link was opened (#h=): it redeems the
@@ -623,8 +675,10 @@
   async function follow() {
     const until = Date.now() + DECISION_WAIT_MS;
     for (;;) {
+      const gen = st.handoffGen;
       const { data } = await withRetry(() => api('/v1/ekyc/capture/state', 'Capture-Key ' + st.key, undefined, 'GET'));
       const state = data.state;
+      if (state === 'capturing' && st.method === 'wa' && !st.onPhone && st.screen === 'jpki' && gen === st.handoffGen) handoffUsed(data.handoff);
       if (state === 'expired') throw new Stop('err.expired');
       if (state === 'cancelled') throw new Stop('err.state');
       if (state === 'decided' || state === 'closed') return finish(data.outcome || 'review');
@@ -678,6 +732,7 @@
       const p = step === 'selfie' ? selfieRun() : docCapture();
       p.catch((e) => handle(e, run));
     });
+    $('btn-handoff-new').addEventListener('click', newHandoff);
     $('btn-retake').addEventListener('click', () => { clearPreview(); cameraButtons(true, false); });
     $('btn-use').addEventListener('click', () => docUse().catch((e) => handle(e, run)));
     window.addEventListener('pagehide', stopCamera);
