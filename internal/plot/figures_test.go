@@ -4,8 +4,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // docFigure is a chart in the documentation drawn from a table there: the
@@ -22,6 +27,9 @@ type docFigure struct {
 	values            []string // value columns; with several, each bar's label names its column
 	unit              string   // when set, cells carry a unit converted to this one (see quantity)
 	skip              []string // rows whose first label cell is one of these are not drawn (a ratio row)
+	rows              []string // when set, only the rows whose first label (cut) is one of these
+	same              string   // a cell reading this repeats the value above it ("same baseline")
+	runs              bool     // a cell lists runs, "4.50, 5.06, 4.60 ms": one bar per run
 	axis              string   // the value axis: unit and "longer/shorter is faster"
 	width             int
 	title, desc       string
@@ -94,6 +102,101 @@ var docFigures = []docFigure{{
 	desc: "Nanoseconds per request of a bare JSON handler and of the DPoP-authenticated path writing the same body, " +
 		"in the same benchmark run, for each run of the table (docs/benchmarks.md, same table); " +
 		"absolute times compare only within a run. Shorter is faster.",
+}, {
+	out:     "../../docs/figures/bench-webhooks.svg",
+	doc:     "../../docs/benchmarks.md",
+	heading: "Webhooks (notify)",
+	labels:  []string{"what"},
+	format:  "%s",
+	cut:     true,
+	values:  []string{"per op", "baseline (same run)"},
+	unit:    "µs",
+	axis:    "µs per operation (shorter is faster)",
+	width:   760,
+	title:   "Webhook signing and delivery against same-run baselines, µs",
+	desc: "Microseconds per operation of signing a webhook (against a bare Ed25519 signature) and of a webhook " +
+		"enqueued and delivered through SQLite to a loopback receiver (against a bare HTTP POST to it), " +
+		"each with its baseline from the same run (docs/benchmarks.md, same table). Shorter is faster.",
+}, {
+	out:     "../../docs/figures/bench-portal.svg",
+	doc:     "../../docs/benchmarks.md",
+	heading: "Staff portal",
+	labels:  []string{"what"},
+	format:  "%s",
+	cut:     true,
+	values:  []string{"per request", "baseline (same run)"},
+	unit:    "µs",
+	same:    "same baseline",
+	axis:    "µs per request (shorter is faster)",
+	title:   "Staff portal pages against a bare handler, µs per request",
+	desc: "Microseconds per request of the signed-in portal home page and of the sign-in page, each beside a bare " +
+		"handler writing the same page in the same run (docs/benchmarks.md, same table). Shorter is faster.",
+}, {
+	out:     "../../docs/figures/bench-txauth-answer-p50.svg",
+	doc:     "../../docs/benchmarks.md",
+	heading: "Transaction authentication",
+	table:   1,
+	labels:  []string{""},
+	format:  "%s",
+	cut:     true,
+	rows:    []string{"deciding answer p50"},
+	values:  []string{"before (3 runs)", "after (3 runs)"},
+	unit:    "ms",
+	runs:    true,
+	axis:    "ms, median time to decide an answer (shorter is faster)",
+	title:   "Deciding answer p50 before and after one commit fewer, ms",
+	desc: "Median milliseconds to decide a confirmation answer in three alternating runs of the test binary " +
+		"before the fix (the baseline) and three after it, in one session at load average about 21 " +
+		"(docs/benchmarks.md, first A/B table). Shorter is faster.",
+}, {
+	out:     "../../docs/figures/bench-txauth-answers-verified.svg",
+	doc:     "../../docs/benchmarks.md",
+	heading: "Transaction authentication",
+	table:   1,
+	labels:  []string{""},
+	format:  "%s",
+	cut:     true,
+	rows:    []string{"answers verified"},
+	values:  []string{"before (3 runs)", "after (3 runs)"},
+	unit:    "/s",
+	runs:    true,
+	axis:    "answers verified per second (longer is faster)",
+	title:   "Answers verified per second before and after one commit fewer",
+	desc: "Image-card answers verified per second in three alternating runs of the test binary before the fix " +
+		"(the baseline) and three after it, in one session at load average about 21 " +
+		"(docs/benchmarks.md, first A/B table). Longer is faster.",
+}, {
+	out:     "../../docs/figures/bench-txauth-challenges-issued.svg",
+	doc:     "../../docs/benchmarks.md",
+	heading: "Transaction authentication",
+	table:   2,
+	labels:  []string{""},
+	format:  "%s",
+	rows:    []string{"image challenges issued"},
+	values:  []string{"before", "after"},
+	unit:    "/s",
+	runs:    true,
+	axis:    "image challenges issued per second (longer is faster)",
+	title:   "Image challenges issued per second before and after one commit per page view",
+	desc: "Image challenges issued per second in three interleaved rounds before the second fix (the baseline) " +
+		"and three after it, at load average 27 to 28 (docs/benchmarks.md, second A/B table). Longer is faster.",
+}, {
+	out:     "../../docs/figures/bench-txauth-whole-confirmation.svg",
+	doc:     "../../docs/benchmarks.md",
+	heading: "Transaction authentication",
+	table:   2,
+	labels:  []string{""},
+	format:  "%s",
+	cut:     true,
+	rows:    []string{"whole confirmation"},
+	values:  []string{"before", "after"},
+	unit:    "ms/op",
+	runs:    true,
+	axis:    "ms per whole confirmation (shorter is faster)",
+	title:   "Whole confirmation before and after one commit per page view, ms",
+	desc: "Milliseconds per whole confirmation (request, page and answer) in three interleaved rounds before the " +
+		"second fix (the baseline) and three after it, at load average 27 to 28 " +
+		"(docs/benchmarks.md, second A/B table). Shorter is faster.",
 }}
 
 // TestDocFigures: each documentation figure matches the table it is drawn
@@ -155,35 +258,59 @@ func (f docFigure) chart() (*BarChart, error) {
 			}
 		}
 		c := &BarChart{ID: "fig", Title: f.title, Desc: f.desc, ValueLabel: f.axis, Width: f.width}
+		above := map[string]string{} // value column → the cell above, for f.same
 	rows:
 		for _, row := range tb.Rows {
 			var parts []any
 			for i, l := range f.labels {
 				s := plainText(row[col[l]])
-				if i == 0 {
-					for _, k := range f.skip {
-						if s == k {
-							continue rows
-						}
-					}
-				}
 				if f.cut {
 					s, _, _ = strings.Cut(s, " (")
+				}
+				if i == 0 && (slices.Contains(f.skip, s) || f.rows != nil && !slices.Contains(f.rows, s)) {
+					continue rows
 				}
 				parts = append(parts, s)
 			}
 			label := fmt.Sprintf(f.format, parts...)
 			for _, vc := range f.values {
-				v, err := quantity(row[col[vc]], f.unit)
+				cell := row[col[vc]]
+				if f.same != "" && plainText(cell) == f.same {
+					if above[vc] == "" {
+						return nil, fmt.Errorf("%s: %s, %s: %q with nothing above", f.heading, label, vc, cell)
+					}
+					cell = above[vc]
+				}
+				above[vc] = cell
+				vs := []float64{0}
+				var err error
+				if f.runs {
+					vs, err = runs(cell, f.unit)
+				} else {
+					vs[0], err = quantity(cell, f.unit)
+				}
 				if err != nil {
 					return nil, fmt.Errorf("%s: %s, %s: %w", f.heading, label, vc, err)
 				}
 				l := label
 				if len(f.values) > 1 {
-					l += ": " + vc
+					name := vc
+					if f.cut {
+						name, _, _ = strings.Cut(name, " (")
+					}
+					l += ": " + name
 				}
-				c.Bars = append(c.Bars, Bar{Label: l, Value: v})
+				for i, v := range vs {
+					li := l
+					if f.runs {
+						li = fmt.Sprintf("%s, run %d", l, i+1)
+					}
+					c.Bars = append(c.Bars, Bar{Label: li, Value: v})
+				}
 			}
+		}
+		if len(c.Bars) == 0 {
+			return nil, fmt.Errorf("%s: no row to draw", f.heading)
 		}
 		return c, nil
 	}
@@ -198,30 +325,61 @@ func plainText(cell string) string {
 // units converts a cell's unit to a chart's unit: units[chart][cell] is
 // the factor.
 var units = map[string]map[string]float64{
-	"MiB": {"KiB": 1.0 / 1024, "MiB": 1, "GiB": 1024},
-	"ms":  {"µs": 1e-3, "ms": 1, "s": 1e3},
+	"MiB":   {"KiB": 1.0 / 1024, "MiB": 1, "GiB": 1024},
+	"µs":    {"ns": 1e-3, "µs": 1, "ms": 1e3, "s": 1e6},
+	"ms":    {"µs": 1e-3, "ms": 1, "s": 1e3},
+	"ms/op": {"ms/op": 1},
+	"/s":    {"/s": 1},
 }
 
-// quantity reads a cell's number; with unit set, the cell must name a unit
-// convertible to it ("1 GiB" in MiB is 1024), so that one axis never mixes
-// units.
+var quantityRE = regexp.MustCompile(`\b([0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?)\s*([^\s,;)*_` + "`" + `]*)`)
+
+// quantity reads a cell's number. With unit set it reads the first number
+// followed by a unit convertible to it ("1 GiB" in MiB is 1024; in "bare
+// ed25519.Sign of 300 bytes: 178 µs" it is the 178 µs), so that one axis
+// never mixes units, and fails if there is none.
 func quantity(cell, unit string) (float64, error) {
-	v, ok := Number(cell)
-	if !ok {
-		return 0, fmt.Errorf("%q is not a number", cell)
-	}
 	if unit == "" {
+		v, ok := Number(cell)
+		if !ok {
+			return 0, fmt.Errorf("%q is not a number", cell)
+		}
 		return v, nil
 	}
-	rest := strings.TrimLeft(strings.TrimSpace(cell), "*_`")
-	rest = strings.TrimSpace(rest[len(leadingNumber.FindString(rest)):])
-	u, _, _ := strings.Cut(rest, " ")
-	u = strings.TrimRight(u, "*_`,;")
-	k, ok := units[unit][u]
-	if !ok {
-		return 0, fmt.Errorf("%q: unit %q is not convertible to %s", cell, u, unit)
+	for _, m := range quantityRE.FindAllStringSubmatch(plainText(cell), -1) {
+		if k, ok := units[unit][m[2]]; ok {
+			v, err := strconv.ParseFloat(strings.ReplaceAll(m[1], ",", ""), 64)
+			if err != nil {
+				return 0, fmt.Errorf("%q: %w", cell, err)
+			}
+			return v * k, nil
+		}
 	}
-	return v * k, nil
+	return 0, fmt.Errorf("%q has no quantity in a unit convertible to %s", cell, unit)
+}
+
+var runRE = regexp.MustCompile(`^[0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?(?:\s*(\S+))?$`)
+
+// runs reads a cell listing runs, "4.50, 5.06, 4.60 ms": every item is a
+// number, and the unit written after the last applies to all.
+func runs(cell, unit string) ([]float64, error) {
+	parts := strings.Split(plainText(cell), ", ")
+	var vs []float64
+	for i, p := range parts {
+		m := runRE.FindStringSubmatch(p)
+		if m == nil || m[1] != "" && i < len(parts)-1 {
+			return nil, fmt.Errorf("%q: run %q is not a number (with the unit on the last run only)", cell, p)
+		}
+		if i < len(parts)-1 {
+			p += " " + runRE.FindStringSubmatch(parts[len(parts)-1])[1]
+		}
+		v, err := quantity(p, unit)
+		if err != nil {
+			return nil, err
+		}
+		vs = append(vs, v)
+	}
+	return vs, nil
 }
 
 func TestQuantity(t *testing.T) {
@@ -234,6 +392,10 @@ func TestQuantity(t *testing.T) {
 		{"**0.43 s**", "ms", 430},
 		{"136 µs", "ms", 0.136},
 		{"5,326", "", 5326},
+		{"bare `ed25519.Sign` of 300 bytes: 178 µs", "µs", 178},
+		{"13.9 ms", "µs", 13900},
+		{"240/s (4.2 ms each)", "/s", 240},
+		{"240/s (4.2 ms each)", "ms", 4.2},
 	} {
 		if got, err := quantity(tc.cell, tc.unit); err != nil || got != tc.want {
 			t.Errorf("quantity(%q, %q) = %v, %v, want %v", tc.cell, tc.unit, got, err, tc.want)
@@ -244,9 +406,43 @@ func TestQuantity(t *testing.T) {
 		{"1.56 ms", "MiB"}, // another dimension
 		{"—", "ms"},        // no number
 		{"same baseline", ""},
+		{"same baseline", "µs"},
+		{"98,600 req/s", "/s"}, // req/s is not /s to this reader: no silent guess
 	} {
 		if got, err := quantity(tc.cell, tc.unit); err == nil {
 			t.Errorf("quantity(%q, %q) = %v, want an error", tc.cell, tc.unit, got)
+		}
+	}
+}
+
+func TestRuns(t *testing.T) {
+	for _, tc := range []struct {
+		cell, unit string
+		want       []float64
+	}{
+		{"4.50, 5.06, 4.60 ms", "ms", []float64{4.5, 5.06, 4.6}},
+		{"99.6, 122.6, 82.9 /s", "/s", []float64{99.6, 122.6, 82.9}},
+		{"31.4, 14.3, 24.2 ms/op", "ms/op", []float64{31.4, 14.3, 24.2}},
+		{"1,632 /s", "/s", []float64{1632}},
+	} {
+		got, err := runs(tc.cell, tc.unit)
+		if err != nil {
+			t.Errorf("runs(%q, %q): %v", tc.cell, tc.unit, err)
+			continue
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("runs(%q, %q) (-want +got):\n%s", tc.cell, tc.unit, diff)
+		}
+	}
+	for _, tc := range []struct{ cell, unit string }{
+		{"1.35 / 18.1, 0.52 / 4.3, 1.41 / 22.9 ms", "ms"}, // pairs, not runs
+		{"4.50 ms, 5.06 ms", "ms"},                        // unit on the last only
+		{"4.50, 5.06, 4.60 ms", "/s"},                     // another dimension
+		{"not measurable here", "ms"},
+		{"", "ms"},
+	} {
+		if got, err := runs(tc.cell, tc.unit); err == nil {
+			t.Errorf("runs(%q, %q) = %v, want an error", tc.cell, tc.unit, got)
 		}
 	}
 }
