@@ -30,6 +30,8 @@ type docFigure struct {
 	rows              []string // when set, only the rows whose first label (cut) is one of these
 	same              string   // a cell reading this repeats the value above it ("same baseline")
 	runs              bool     // a cell lists runs, "4.50, 5.06, 4.60 ms": one bar per run
+	after             string   // when set, the quantity read is the first after this word ("p99")
+	names             []string // the value columns' names on the bars, when not the columns' own
 	axis              string   // the value axis: unit and "longer/shorter is faster"
 	width             int
 	title, desc       string
@@ -197,6 +199,72 @@ var docFigures = []docFigure{{
 	desc: "Milliseconds per whole confirmation (request, page and answer) in three interleaved rounds before the " +
 		"second fix (the baseline) and three after it, at load average 27 to 28 " +
 		"(docs/benchmarks.md, second A/B table). Shorter is faster.",
+}, {
+	out:     "../../docs/figures/bench-txauth-p50.svg",
+	doc:     "../../docs/benchmarks.md",
+	heading: "Transaction authentication",
+	labels:  []string{"benchmark"},
+	format:  "%s",
+	cut:     true,
+	rows:    []string{"confirmation request", "deciding answer"},
+	values:  []string{"figure", "same-run baseline"},
+	names:   []string{"madoguchi", "bare durable tx"},
+	same:    "bare durable tx",
+	after:   "p50",
+	unit:    "ms",
+	axis:    "ms, p50 (shorter is faster)",
+	title:   "Transaction authentication p50 against a bare durable transaction, ms",
+	desc: "Median milliseconds of a confirmation request and of a deciding answer, each beside one bare durable " +
+		"SQLite transaction in the same run (docs/benchmarks.md, first table under its heading). Shorter is faster.",
+}, {
+	out:     "../../docs/figures/bench-txauth-p99.svg",
+	doc:     "../../docs/benchmarks.md",
+	heading: "Transaction authentication",
+	labels:  []string{"benchmark"},
+	format:  "%s",
+	cut:     true,
+	rows:    []string{"confirmation request", "deciding answer"},
+	values:  []string{"figure", "same-run baseline"},
+	names:   []string{"madoguchi", "bare durable tx"},
+	same:    "bare durable tx",
+	after:   "p99",
+	unit:    "ms",
+	axis:    "ms, p99 (shorter is faster)",
+	title:   "Transaction authentication p99 against a bare durable transaction, ms",
+	desc: "99th-percentile milliseconds of a confirmation request and of a deciding answer, each beside one bare " +
+		"durable SQLite transaction in the same run (docs/benchmarks.md, first table under its heading). Shorter is faster.",
+}, {
+	out:     "../../docs/figures/bench-credential-128d.svg",
+	doc:     "../../docs/benchmarks.md",
+	heading: "Offline face credential (package credential)",
+	labels:  []string{"operation"},
+	format:  "%s",
+	cut:     true,
+	rows:    []string{"issue", "offline verification"},
+	values:  []string{"time", "vs bare ES256 in the same run"},
+	names:   []string{"madoguchi", "bare ES256"},
+	unit:    "ms",
+	axis:    "ms per operation (shorter is faster)",
+	title:   "Offline face credential against bare ES256, 128-D, ms",
+	desc: "Milliseconds to issue a credential (no QR code) and to verify it offline, 128-D templates, each beside a " +
+		"bare ES256 sign or verify in the same run (docs/benchmarks.md, first table under its heading). Shorter is faster.",
+}, {
+	out:     "../../docs/figures/bench-credential-sizes.svg",
+	doc:     "../../docs/benchmarks.md",
+	heading: "Offline face credential (package credential)",
+	table:   1,
+	labels:  []string{"operation"},
+	format:  "%s",
+	cut:     true,
+	rows:    []string{"issue", "offline verification"},
+	values:  []string{"512-D", "128-D", "bare ES256 in the same run"},
+	names:   []string{"512-D", "128-D", "bare ES256"},
+	unit:    "ms",
+	axis:    "ms per operation (shorter is faster)",
+	title:   "Offline face credential, 512-D and 128-D against bare ES256, ms",
+	desc: "Milliseconds to issue a credential (no QR code) and to verify it offline with 512-D and 128-D templates, " +
+		"beside a bare ES256 sign or verify in the same run (docs/benchmarks.md, second table under its heading). " +
+		"Shorter is faster.",
 }}
 
 // TestDocFigures: each documentation figure matches the table it is drawn
@@ -252,6 +320,9 @@ func (f docFigure) chart() (*BarChart, error) {
 		for i, h := range tb.Header {
 			col[h] = i
 		}
+		if f.names != nil && len(f.names) != len(f.values) {
+			return nil, fmt.Errorf("%s: %d names for %d value columns", f.heading, len(f.names), len(f.values))
+		}
 		for _, h := range append(append([]string(nil), f.labels...), f.values...) {
 			if _, ok := col[h]; !ok {
 				return nil, fmt.Errorf("%s: no column %q", f.heading, h)
@@ -273,7 +344,7 @@ func (f docFigure) chart() (*BarChart, error) {
 				parts = append(parts, s)
 			}
 			label := fmt.Sprintf(f.format, parts...)
-			for _, vc := range f.values {
+			for vi, vc := range f.values {
 				cell := row[col[vc]]
 				if f.same != "" && plainText(cell) == f.same {
 					if above[vc] == "" {
@@ -282,6 +353,13 @@ func (f docFigure) chart() (*BarChart, error) {
 					cell = above[vc]
 				}
 				above[vc] = cell
+				if f.after != "" {
+					_, rest, ok := strings.Cut(plainText(cell), f.after+" ")
+					if !ok {
+						return nil, fmt.Errorf("%s: %s, %s: %q has no %q", f.heading, label, vc, cell, f.after)
+					}
+					cell = rest
+				}
 				vs := []float64{0}
 				var err error
 				if f.runs {
@@ -295,6 +373,9 @@ func (f docFigure) chart() (*BarChart, error) {
 				l := label
 				if len(f.values) > 1 {
 					name := vc
+					if f.names != nil {
+						name = f.names[vi]
+					}
 					if f.cut {
 						name, _, _ = strings.Cut(name, " (")
 					}
