@@ -97,7 +97,7 @@ func (c *BarChart) SVG() (string, error) {
 	}
 	b.WriteString("</g>\n<g fill=\"#333333\">\n")
 	for _, t := range ticks {
-		fmt.Fprintf(&b, "<text x=\"%s\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", num(pos(t)), H-bottom+16, esc(strconv.FormatFloat(t, 'g', 6, 64)))
+		fmt.Fprintf(&b, "<text x=\"%s\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", num(pos(t)), H-bottom+16, esc(barNumber(t)))
 	}
 	fmt.Fprintf(&b, "<text x=\"%s\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", num((pos(0)+pos(axisMax))/2), H-12, esc(c.ValueLabel))
 	b.WriteString("</g>\n")
@@ -105,11 +105,18 @@ func (c *BarChart) SVG() (string, error) {
 		y := top + rowH*i + (rowH-barH)/2
 		fmt.Fprintf(&b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" dominant-baseline=\"middle\">%s</text>\n", left-8, y+barH/2, esc(bar.Label))
 		fmt.Fprintf(&b, "<rect x=\"%d\" y=\"%d\" width=\"%s\" height=\"%d\" fill=\"%s\"><title>%s: %s</title></rect>\n",
-			left, y, num(pos(bar.Value)-float64(left)), barH, palette[0], esc(bar.Label), esc(strconv.FormatFloat(bar.Value, 'g', 6, 64)))
-		fmt.Fprintf(&b, "<text x=\"%s\" y=\"%d\" dominant-baseline=\"middle\">%s</text>\n", num(pos(bar.Value)+4), y+barH/2, esc(strconv.FormatFloat(bar.Value, 'g', 6, 64)))
+			left, y, num(pos(bar.Value)-float64(left)), barH, palette[0], esc(bar.Label), esc(barNumber(bar.Value)))
+		fmt.Fprintf(&b, "<text x=\"%s\" y=\"%d\" dominant-baseline=\"middle\">%s</text>\n", num(pos(bar.Value)+4), y+barH/2, esc(barNumber(bar.Value)))
 	}
 	fmt.Fprintf(&b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333333\"/>\n</svg>\n", left, top, left, H-bottom)
 	return b.String(), nil
+}
+
+// barNumber prints a bar's value or tick in full, as the table it comes
+// from does (1958830, not 1.95883e+06), with twelve significant digits so
+// that a tick's rounding noise (0.30000000000000004) does not show.
+func barNumber(v float64) string {
+	return strconv.FormatFloat(v, 'g', 12, 64)
 }
 
 func checkID(id string) error {
