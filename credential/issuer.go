@@ -8,14 +8,11 @@ import (
 	"crypto/x509"
 	"encoding/base32"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
 
-	"github.com/madoguchi/madoguchi/internal/atomicfile"
+	"github.com/madoguchi/madoguchi/internal/keyfile"
 )
 
 // IssuerKey signs credentials and status lists (ES256). Its kid is the
@@ -26,7 +23,8 @@ type IssuerKey struct {
 	kid  [kidLen]byte
 }
 
-// ErrKeyFileMode: a key file is readable by group or others.
+// ErrKeyFileMode: a key file is not a regular file, or group or others
+// can read or write it.
 var ErrKeyFileMode = errors.New("credential: key file permissions too open (want 0600)")
 
 // NewIssuerKey wraps a P-256 private key.
@@ -60,55 +58,39 @@ func (k *IssuerKey) Public() *ecdsa.PublicKey { return &k.priv.PublicKey }
 // LogValue redacts the key.
 func (k *IssuerKey) LogValue() slog.Value { return slog.StringValue("es256:" + k.Kid()) }
 
-// LoadIssuerKey reads a PKCS#8 PEM P-256 key from a 0600 file; a missing
-// file is fs.ErrNotExist (production refuses to start without one).
+// LoadIssuerKey reads a PEM P-256 private key, PKCS#8 "PRIVATE KEY" (or
+// SEC 1 "EC PRIVATE KEY"), from a regular file that group and others can
+// neither read nor write (else ErrKeyFileMode), at most keyfile.MaxPEMSize
+// bytes. A missing file is fs.ErrNotExist (production refuses to start
+// without one).
 func LoadIssuerKey(path string) (*IssuerKey, error) {
-	fi, err := os.Stat(path)
+	k, err := keyfile.LoadPrivateKey[*ecdsa.PrivateKey](path)
 	if err != nil {
-		return nil, fmt.Errorf("credential: issuer key: %w", err)
+		return nil, issuerKeyErr(err)
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%w: %s is %v", ErrKeyFileMode, path, fi.Mode().Perm())
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	blk, _ := pem.Decode(b)
-	if blk == nil || blk.Type != "PRIVATE KEY" {
-		return nil, errors.New("credential: issuer key file holds no PKCS#8 PEM block")
-	}
-	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("credential: issuer key: %w", err)
-	}
-	ek, ok := k.(*ecdsa.PrivateKey)
-	if !ok {
-		return nil, errors.New("credential: the issuer key must be ECDSA P-256")
-	}
-	return NewIssuerKey(ek)
+	return NewIssuerKey(k)
 }
 
 // LoadOrCreateDevIssuerKey loads path or, if it does not exist, generates
-// a key there (0600): development data directories only.
+// a key there (0600, folder 0700): development data directories only. Of
+// several processes starting at once, one creates the key and all use it.
 func LoadOrCreateDevIssuerKey(path string) (k *IssuerKey, created bool, err error) {
-	k, err = LoadIssuerKey(path)
-	if !errors.Is(err, fs.ErrNotExist) {
-		return k, false, err
-	}
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	priv, created, err := keyfile.LoadOrCreatePrivateKey(path, func() (*ecdsa.PrivateKey, error) {
+		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	})
 	if err != nil {
-		return nil, false, err
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		return nil, false, err
-	}
-	if err := atomicfile.Write(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		return nil, false, err
+		return nil, false, issuerKeyErr(err)
 	}
 	k, err = NewIssuerKey(priv)
-	return k, true, err
+	return k, created && err == nil, err
+}
+
+// issuerKeyErr prefixes a key file error; a mode error is ErrKeyFileMode.
+func issuerKeyErr(err error) error {
+	if errors.Is(err, keyfile.ErrMode) {
+		return fmt.Errorf("%w: %w", ErrKeyFileMode, err)
+	}
+	return fmt.Errorf("credential: issuer key: %w", err)
 }
 
 // PublicKeyJSON is an issuer key as the API and the branch cache carry it.

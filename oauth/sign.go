@@ -5,18 +5,13 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
 
-	"github.com/madoguchi/madoguchi/internal/atomicfile"
+	"github.com/madoguchi/madoguchi/internal/keyfile"
 )
 
 // Signer signs the server's JWTs (ID tokens, JARM responses, JWT
@@ -45,49 +40,27 @@ func NewSigner(k *ecdsa.PrivateKey) (*Signer, error) {
 	}}, nil
 }
 
-// LoadOrCreateSigner reads a PEM EC private key that only its owner may
-// read; in development (create true) a missing file is created with a fresh
-// key and created reports it. In production a missing key is an error.
+// LoadOrCreateSigner reads a PEM P-256 private key, SEC 1 "EC PRIVATE KEY"
+// or PKCS#8 "PRIVATE KEY", from a regular file that group and others can
+// neither read nor write, at most keyfile.MaxPEMSize bytes. In development
+// (create true) a missing file is created (0600, folder 0700) with a fresh
+// key and created reports it; of several processes starting at once one
+// creates the key and all use it. Without create a missing key is an error
+// (fs.ErrNotExist).
 func LoadOrCreateSigner(path string, create bool) (s *Signer, created bool, err error) {
-	fi, err := os.Stat(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist) && create:
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			return nil, false, err
-		}
-		der, err := x509.MarshalECPrivateKey(k)
-		if err != nil {
-			return nil, false, err
-		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, false, err
-		}
-		if _, err := atomicfile.WriteNew(path, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-			return nil, false, err
-		}
-		s, err := NewSigner(k)
-		return s, true, err
-	case err != nil:
-		return nil, false, fmt.Errorf("oauth: signing key: %w", err)
+	var k *ecdsa.PrivateKey
+	if create {
+		k, created, err = keyfile.LoadOrCreatePrivateKey(path, func() (*ecdsa.PrivateKey, error) {
+			return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		})
+	} else {
+		k, err = keyfile.LoadPrivateKey[*ecdsa.PrivateKey](path)
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, false, fmt.Errorf("oauth: signing key %s is %v, want 0600", path, fi.Mode().Perm())
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, false, err
-	}
-	blk, _ := pem.Decode(b)
-	if blk == nil || blk.Type != "EC PRIVATE KEY" {
-		return nil, false, errors.New("oauth: signing key file holds no EC PRIVATE KEY block")
-	}
-	k, err := x509.ParseECPrivateKey(blk.Bytes)
 	if err != nil {
 		return nil, false, fmt.Errorf("oauth: signing key: %w", err)
 	}
 	s, err = NewSigner(k)
-	return s, false, err
+	return s, created && err == nil, err
 }
 
 // KeyID is the key's RFC 7638 thumbprint.

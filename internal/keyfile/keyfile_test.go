@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -147,82 +146,6 @@ func TestLoadHex(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestLoadOrCreateRace: N goroutines starting at once against a missing
-// file: exactly one creates it, every one returns the key on disk.
-func TestLoadOrCreateRace(t *testing.T) {
-	const n = 16
-	race := func(t *testing.T, run func(path string) (key []byte, created bool, err error)) {
-		path := filepath.Join(t.TempDir(), "keys", "k")
-		keys := make([][]byte, n)
-		created := make([]bool, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				keys[i], created[i], errs[i] = run(path)
-			}()
-		}
-		close(start)
-		wg.Wait()
-		winners := 0
-		for i := range n {
-			if errs[i] != nil {
-				t.Fatalf("goroutine %d: %v", i, errs[i])
-			}
-			if created[i] {
-				winners++
-			}
-			if !bytes.Equal(keys[i], keys[0]) {
-				t.Errorf("goroutine %d got another key than goroutine 0", i)
-			}
-		}
-		if winners != 1 {
-			t.Errorf("%d goroutines report created, want 1", winners)
-		}
-		st, err := os.Stat(path)
-		if err != nil || st.Mode().Perm() != 0o600 {
-			t.Fatalf("key file: %v, want mode 0600", err)
-		}
-		if st, err := os.Stat(filepath.Dir(path)); err != nil || st.Mode().Perm() != 0o700 {
-			t.Errorf("key folder: %v, want mode 0700", err)
-		}
-		ents, _ := os.ReadDir(filepath.Dir(path))
-		if len(ents) != 1 {
-			t.Errorf("key folder holds %d entries, want only the key", len(ents))
-		}
-		again, created2, err := run(path)
-		if err != nil || created2 || !bytes.Equal(again, keys[0]) {
-			t.Errorf("second start = created %v, %v, same key %v", created2, err, bytes.Equal(again, keys[0]))
-		}
-	}
-	t.Run("ecdsa", func(t *testing.T) {
-		race(t, func(p string) ([]byte, bool, error) {
-			k, c, err := LoadOrCreatePrivateKey(p, genEC)
-			if err != nil {
-				return nil, c, err
-			}
-			b, _ := k.PublicKey.Bytes()
-			return b, c, nil
-		})
-	})
-	t.Run("ed25519", func(t *testing.T) {
-		race(t, func(p string) ([]byte, bool, error) {
-			k, c, err := LoadOrCreatePrivateKey(p, genEd)
-			if err != nil {
-				return nil, c, err
-			}
-			return k.Public().(ed25519.PublicKey), c, nil
-		})
-	})
-	t.Run("hex", func(t *testing.T) {
-		race(t, func(p string) ([]byte, bool, error) { return LoadOrCreateHex(p, 32) })
-	})
 }
 
 // TestLoadOrCreateKeepsBadFile: an existing file that fails to load is an
