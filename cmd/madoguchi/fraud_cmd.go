@@ -64,7 +64,7 @@ func runFraud(ctx context.Context, e *env, args []string) error {
 		fs.StringVar(&file, "file", "", "list `file`, CSV or JSON (required; docs/fraud.md)")
 		fs.StringVar(&list, "list", "", "list `id` (required)")
 		fs.StringVar(&fm, "format", "", "csv or json (default: from the file name)")
-		fs.StringVar(&as, "as", "", "staff `username` filing the import; password and TOTP code on stdin (required)")
+		fs.StringVar(&as, "as", "", "operator admin `username` filing the import; password and TOTP code on stdin (required)")
 	}
 	if err := parseFlags(fs, args[2:]); err != nil {
 		return err
