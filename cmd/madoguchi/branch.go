@@ -159,7 +159,7 @@ func branchServe(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("branch serve", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	var ef engineFlags
-	ef.register(fs)
+	ef.register(fs, e)
 	dir := fs.String("branch-data", "./madoguchi-branch", "the device's data `folder` (keys, cache, its own log)")
 	device := fs.String("device", "", "the device id the server gave at enrolment (bdv_…)")
 	server := fs.String("server", "", "the server's URL (syncs when it answers)")

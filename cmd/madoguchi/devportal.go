@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -54,6 +55,11 @@ func devPortal(ctx context.Context, e *env, args []string) error {
 	asJSON := fset.Bool("json", false, "print JSON instead of a table")
 	if err := parseFlags(fset, args); err != nil {
 		return err
+	}
+	if _, err := os.Stat(d.data); errors.Is(err, fs.ErrNotExist) {
+		// Most often dev portal ran before the server's first start had
+		// created the directory (a newcomer pasting the portal tour).
+		return fmt.Errorf("%s does not exist yet: start the development server first ('madoguchi serve' creates it) and wait until it answers /readyz", d.data)
 	}
 	if !isDevelopment(d.data) {
 		return fmt.Errorf("%s is not a development data directory (no %s marker): portal accounts there are created with 'madoguchi admin staff create' under dual control", d.data, devMarker)

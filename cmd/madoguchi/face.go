@@ -62,9 +62,11 @@ type engineFlags struct {
 	zoomOut                                             bool
 }
 
-func (f *engineFlags) register(fs *flag.FlagSet) {
+func (f *engineFlags) register(fs *flag.FlagSet, e *env) {
 	fs.StringVar(&f.data, "data", "./madoguchi-data", "data `folder`")
-	fs.StringVar(&f.dir, "models", "", "model `folder` (default <data>/models)")
+	// The same variable as serve's --models, so that one installed folder
+	// serves the server, the branch verifier and the face tools alike.
+	envString(fs, e, &f.dir, "models", "MADOGUCHI_MODELS", "", "model `folder` (default <data>/models)")
 	fs.StringVar(&f.detector, "detector", "blazeface", "face detector: blazeface (the default), ssd or tiny")
 	fs.StringVar(&f.recognizer, "recognizer", face.DefaultRecognizer, "face recogniser: mfn512 (faceplugin MobileFaceNet, ArcFace five-point chip, 512-D) or resnet128 (face-api's dlib ResNet, 128-D); see docs/face-accuracy.md")
 	fs.StringVar(&f.align, "align", "auto", "alignment for the recogniser: auto (the recogniser's own: arcface-flip for mfn512, dlib-flip for resnet128), arcface-flip or arcface (five-point 112x112 chip, with or without its mirror image), dlib-flip or dlib (dlib's similarity-warped chip), faceapi (face-api's box, for parity)")
@@ -144,7 +146,7 @@ type analyzeLine struct {
 func faceAnalyze(ctx context.Context, e *env, args []string, load engineLoader) error {
 	fs := newFlagSet(e, "face analyze", "face analyze [--json] [--detector ssd|tiny|blazeface] [--align dlib|faceapi] IMAGE...")
 	var ef engineFlags
-	ef.register(fs)
+	ef.register(fs, e)
 	asJSON := fs.Bool("json", false, "one JSON line per image (with landmarks and embeddings)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -213,7 +215,7 @@ func largestFace(ctx context.Context, eng *face.Engine, path string) (face.Templ
 func faceCompare(ctx context.Context, e *env, args []string, load engineLoader) error {
 	fs := newFlagSet(e, "face compare", "face compare [--calibration FILE] [--detector ...] [--align ...] IMAGE_A IMAGE_B")
 	var ef engineFlags
-	ef.register(fs)
+	ef.register(fs, e)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -432,7 +434,7 @@ func readLabelled(dir string, perPerson, maxImages int) (map[string][]string, in
 func faceCalibrate(ctx context.Context, e *env, args []string, load engineLoader) error {
 	fs := newFlagSet(e, "face calibrate", "face calibrate --dir FOLDER --out FILE [--fmr 1e-3] [--detector ...] [--align ...]")
 	var ef engineFlags
-	ef.register(fs)
+	ef.register(fs, e)
 	dir := fs.String("dir", "", "labelled `folder`: <person>/<image>, the operator's own consented faces")
 	out := fs.String("out", "", "calibration `file` to write")
 	fmr := fs.Float64("fmr", 1e-3, "target false-match rate")
@@ -554,7 +556,7 @@ func targetOf(p face.DETPoint, ev face.Evaluation) float64 {
 func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoader) error {
 	fs := newFlagSet(e, "face evaluate-lfw", "face evaluate-lfw --lfw FOLDER --pairs FILE [--also-faceapi] [--quantised] [--detector ...] [--align ...]")
 	var ef engineFlags
-	ef.register(fs)
+	ef.register(fs, e)
 	lfw := fs.String("lfw", "", "LFW image `folder` (<Name>/<Name>_NNNN.jpg)")
 	pairsFile := fs.String("pairs", "", "LFW View 2 pairs.txt")
 	alsoFaceAPI := fs.Bool("also-faceapi", false, "also score face-api's box alignment on the same detections")
@@ -819,7 +821,7 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 func faceBench(ctx context.Context, e *env, args []string, load engineLoader) error {
 	fs := newFlagSet(e, "face bench", "face bench --images FOLDER [--limit N] [--runs N] [--reference tools/face-reference]")
 	var ef engineFlags
-	ef.register(fs)
+	ef.register(fs, e)
 	dir := fs.String("images", "", "image `folder` (walked recursively, sorted)")
 	limit := fs.Int("limit", 50, "use the first N images")
 	runs := fs.Int("runs", 3, "timed runs per image (the median is kept), after one warm-up pass")

@@ -56,7 +56,7 @@ type tenFoldReport struct {
 func faceEvaluate(ctx context.Context, e *env, args []string, load engineLoader) error {
 	fs := newFlagSet(e, "face evaluate", "face evaluate --dir FOLDER [--recognizers mfn512,resnet128] [--protocol all-pairs|10-fold|both] [--fusion] [--json FILE]")
 	var ef engineFlags
-	ef.register(fs)
+	ef.register(fs, e)
 	dir := fs.String("dir", "", "labelled `folder`: <person>/<image>, one folder per identity")
 	name := fs.String("name", "", "name of the set in the report (default: the folder's name)")
 	recs := fs.String("recognizers", "", "comma-separated recognisers to score on the same detections (default: --recognizer); the first one detects")

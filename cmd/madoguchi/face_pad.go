@@ -80,7 +80,7 @@ type padPoint struct {
 func faceEvaluatePAD(ctx context.Context, e *env, args []string, load engineLoader) error {
 	fs := newFlagSet(e, "face evaluate-pad", "face evaluate-pad --bona-fide FOLDER [--attack SPECIES=FOLDER]... [--synthetic] [--json FILE]")
 	var ef engineFlags
-	ef.register(fs)
+	ef.register(fs, e)
 	bona := fs.String("bona-fide", "", "`folder` of bona fide presentations (live faces as the capture device saw them)")
 	var attacks stringList
 	fs.Var(&attacks, "attack", "`SPECIES=FOLDER` of attack presentations of one species, e.g. print=/data/nuaa-imposter (repeatable)")

@@ -62,7 +62,7 @@ func runFraud(ctx context.Context, e *env, args []string) error {
 		fs.StringVar(&file, "file", "", "list `file`, CSV or JSON (required; docs/fraud.md)")
 		fs.StringVar(&list, "list", "", "list `id` (required)")
 		fs.StringVar(&fm, "format", "", "csv or json (default: from the file name)")
-		fs.StringVar(&as, "as", "", "staff `username` filing the import; password and TOTP code on stdin (required)")
+		fs.StringVar(&as, "as", "", "operator admin `username` filing the import; password and TOTP code on stdin (required)")
 	}
 	if err := parseFlags(fs, args[2:]); err != nil {
 		return err
@@ -172,6 +172,16 @@ func runFraud(ctx context.Context, e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stdout, "fraud policy version %d stored for tenant %s\n", ver, tenantID)
 		return nil
+	}
+	// Only an operator admin may file the activation (staff.Directory.Request:
+	// this kind names no tenant); check before staging, so that a refused
+	// import leaves no pending version behind.
+	acc, err := dir.Account(ctx, st.ID)
+	if err != nil {
+		return err
+	}
+	if acc.TenantID != "" || !slices.Contains(acc.Roles, staff.RoleAdmin) {
+		return fmt.Errorf("%s is not an operator admin: %w", as, staff.ErrForbidden)
 	}
 	staged, err := svc.StageEntries(ctx, actor, tenantID, list, entries, sum)
 	if err != nil {

@@ -40,8 +40,22 @@ func TestFraudWatchlistDualControl(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "record 3: birth_date: must be YYYY-MM-DD") || strings.Contains(err.Error(), "見本") {
 		t.Fatalf("import of a malformed list = %v, want the record and field named (before any login) and no value quoted", err)
 	}
+	// A staff member who may not file the activation (here an operator
+	// reviewer) is refused before anything is staged: no pending version is
+	// left behind, and alice's import below is version 1.
+	out, err = adminRun(t, pw+alice.creds(t), append([]string{"staff", "create", "--username", "carol", "--role", "reviewer", "--as", "alice"}, data...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	carol := &user{uri: strings.Split(strings.TrimSpace(out), "\n")[1]}
 	good := filepath.Join(files, "list.json")
 	os.WriteFile(good, []byte(`{"list_id":"hansha","entries":[{"id":"H1","name":"見本 一郎","kana":"ミホン イチロウ","birth_date":"1960-01-02"}]}`), 0o600)
+	if _, _, err := fraudRun(t, carol.creds(t), append(append([]string{"watchlist", "import", "--list", "hansha", "--file", good, "--as", "carol"}, tn...), data...)...); err == nil || !strings.Contains(err.Error(), "not an operator admin") {
+		t.Fatalf("import by a reviewer = %v, want refused", err)
+	}
+	if out, _, _ := fraudRun(t, "", append(append([]string{"watchlist", "list"}, tn...), data...)...); strings.Contains(out, "hansha") {
+		t.Fatalf("a refused import left a version behind: %q", out)
+	}
 	out, _, err = fraudRun(t, alice.creds(t), append(append([]string{"watchlist", "import", "--list", "hansha", "--file", good, "--as", "alice"}, tn...), data...)...)
 	if err != nil || !strings.Contains(out, "version 1 staged: 1 entries") {
 		t.Fatalf("import = %v, %q", err, out)

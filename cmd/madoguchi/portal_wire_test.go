@@ -55,6 +55,16 @@ func TestDevPortalRefusesProductionData(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, devPortalFile)); !os.IsNotExist(err) {
 		t.Errorf("dev portal wrote %s on a refused directory", devPortalFile)
 	}
+	// Before the server's first start the directory does not exist: the
+	// error says to start the server, and dev portal creates nothing.
+	missing := filepath.Join(dir, "madoguchi-data")
+	code, _, errs = runCLI(t, "dev", "portal", "--data", missing)
+	if code == 0 || !strings.Contains(errs, "does not exist yet: start the development server first") {
+		t.Errorf("dev portal on a missing directory = exit %d, %q", code, errs)
+	}
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Errorf("dev portal created %s", missing)
+	}
 }
 
 func TestDevPortal(t *testing.T) {
