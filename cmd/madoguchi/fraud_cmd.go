@@ -26,6 +26,7 @@ import (
 	"strings"
 
 	"github.com/madoguchi/madoguchi/fraud"
+	"github.com/madoguchi/madoguchi/staff"
 )
 
 const fraudUsage = "fraud policy show|set | fraud watchlist import|list | fraud gallery status [flags]"

@@ -43,6 +43,7 @@ func TestFraudWatchlistDualControl(t *testing.T) {
 	// A staff member who may not file the activation (here an operator
 	// reviewer) is refused before anything is staged: no pending version is
 	// left behind, and alice's import below is version 1.
+	const pw = "correct horse battery staple\n"
 	out, err = adminRun(t, pw+alice.creds(t), append([]string{"staff", "create", "--username", "carol", "--role", "reviewer", "--as", "alice"}, data...)...)
 	if err != nil {
 		t.Fatal(err)
