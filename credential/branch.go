@@ -330,7 +330,7 @@ func (c *Counter) Decide(ctx context.Context, session string) (*Decision, error)
 	if pol == nil || pol.Model != c.engine.Model() {
 		d.Reasons = []string{ekyc.ReasonFaceUncalibrated}
 	} else {
-		rule := ekyc.LiveFaceRule{Liveness: ekyc.LivenessRule{MinPAD: pol.MinPAD, YawThreshold: pol.YawThreshold, EARClosed: pol.EARClosed, EAROpen: pol.EAROpen},
+		rule := ekyc.LiveFaceRule{Liveness: ekyc.LivenessRule{MinPAD: pol.MinPAD, PAD: pol.PAD, YawThreshold: pol.YawThreshold, EARClosed: pol.EARClosed, EAROpen: pol.EAROpen},
 			Threshold: pol.Threshold, Consistency: pol.Consistency, MinFrames: pol.MinFrames}
 		decide := func(sc face.Score) (face.Decision, error) {
 			if float64(sc) > pol.Threshold {

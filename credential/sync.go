@@ -17,6 +17,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/store"
 )
 
@@ -30,16 +31,19 @@ func fingerprint(hpke []byte, logKey string) string {
 // face-match threshold for one model, and its liveness rule (from the
 // tenant's eKYC policy and the server's calibration).
 type BranchPolicy struct {
-	Model          string  `json:"model"`
-	Threshold      float64 `json:"threshold"`
-	TargetFMR      float64 `json:"target_fmr"`
-	Consistency    float64 `json:"consistency"`
-	MinPAD         float64 `json:"min_pad"`
-	YawThreshold   float64 `json:"yaw_threshold"`
-	EARClosed      float64 `json:"ear_closed"`
-	EAROpen        float64 `json:"ear_open"`
-	ChallengeSteps int     `json:"challenge_steps"`
-	MinFrames      int     `json:"min_frames"`
+	Model       string  `json:"model"`
+	Threshold   float64 `json:"threshold"`
+	TargetFMR   float64 `json:"target_fmr"`
+	Consistency float64 `json:"consistency"`
+	MinPAD      float64 `json:"min_pad"`
+	// PAD gives passive PAD scores thresholds of their own (the tenant's
+	// eKYC policy liveness.pad; unset ones use MinPAD).
+	PAD            ekyc.PADThresholds `json:"pad,omitzero"`
+	YawThreshold   float64            `json:"yaw_threshold"`
+	EARClosed      float64            `json:"ear_closed"`
+	EAROpen        float64            `json:"ear_open"`
+	ChallengeSteps int                `json:"challenge_steps"`
+	MinFrames      int                `json:"min_frames"`
 }
 
 // Policies gives a tenant's branch policy; an error (no eKYC policy, no

@@ -182,7 +182,7 @@ func evaluate(m Method, p Policy, steps []Step, an *analysis, decide func(face.S
 	var (
 		probes []face.Face
 		lms    []Landmarks
-		minPAD = math.Inf(1)
+		pad    padMins
 	)
 	for _, fs := range an.selfies {
 		switch {
@@ -198,13 +198,26 @@ func evaluate(m Method, p Policy, steps []Step, an *analysis, decide func(face.S
 		if !f.Liveness.Available {
 			add(ReasonPADUnavailable, "no presentation-attack score is available for a selfie frame")
 		} else {
-			minPAD = math.Min(minPAD, float64(f.Liveness.Min()))
+			pad.add(f.Liveness)
 		}
 	}
-	if !math.IsInf(minPAD, 1) {
-		d.Scores["liveness"] = round4(minPAD)
-		if minPAD < p.Liveness.MinPAD {
-			add(ReasonPADLow, "the presentation-attack score is below the threshold")
+	if pad.any {
+		d.Scores["liveness"] = round4(pad.overall())
+		perScore := p.Liveness.PAD != (PADThresholds{})
+		for _, s := range PADScores() {
+			if v, ok := pad.min[s]; ok && perScore {
+				d.Scores["pad_"+s] = round4(v)
+			}
+			if perScore {
+				d.Thresholds["pad_"+s] = p.Liveness.PADThreshold(s)
+			}
+		}
+		low, missing := pad.judge(p.Liveness)
+		if len(missing) > 0 {
+			add(ReasonPADUnavailable, padMissingDetail(missing))
+		}
+		if len(low) > 0 {
+			add(ReasonPADLow, padLowDetail(low))
 		}
 	}
 	if len(lms) > 0 {

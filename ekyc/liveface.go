@@ -24,7 +24,8 @@ type LiveFaceRule struct {
 }
 
 // JudgeLiveFace decides a live-face check against an enrolled template:
-// every frame one face, passive PAD above the threshold on each, the
+// every frame one face, every passive PAD score the engine gives (MiniFAS
+// included, as at an eKYC decision) at or above its threshold on each, the
 // active challenge performed (a still image cannot), the same person
 // throughout, and the best frame matching the template with decide (the
 // engine's calibration) saying Match and the score above the rule's
@@ -42,7 +43,7 @@ func JudgeLiveFace(steps []Step, frames []LiveFrame, tpl face.Template, rule Liv
 	var (
 		lms    []Landmarks
 		probes []face.Face
-		minPAD = math.Inf(1)
+		pad    padMins
 	)
 	if len(frames) < rule.MinFrames {
 		add(ReasonTooFewSelfies)
@@ -64,12 +65,16 @@ func JudgeLiveFace(steps []Step, frames []LiveFrame, tpl face.Template, rule Liv
 		if !fc.Liveness.Available {
 			add(ReasonPADUnavailable)
 		} else {
-			minPAD = math.Min(minPAD, float64(min(fc.Liveness.Real, fc.Liveness.Live)))
+			pad.add(fc.Liveness)
 		}
 	}
-	if !math.IsInf(minPAD, 1) {
-		scores["liveness"] = minPAD
-		if minPAD < rule.Liveness.MinPAD {
+	if pad.any {
+		scores["liveness"] = pad.overall()
+		low, missing := pad.judge(rule.Liveness)
+		if len(missing) > 0 {
+			add(ReasonPADUnavailable)
+		}
+		if len(low) > 0 {
 			add(ReasonPADLow)
 		}
 	}

@@ -108,10 +108,13 @@ type FaceMatchRule struct {
 
 // LivenessRule is the presentation-attack rule.
 type LivenessRule struct {
-	// MinPAD is the least passive PAD score (min of the engine's "real",
-	// "live" and, where the engine runs it, "minifas" scores, 0..1; see
-	// face.Liveness.Min) on every selfie frame.
+	// MinPAD is the least passive PAD score (each of the engine's
+	// "antispoof", "liveness" and, where the engine runs it, "minifas"
+	// scores, 0..1; see face.Liveness) on every selfie frame, for every
+	// score PAD does not give a threshold of its own.
 	MinPAD float64 `json:"min_pad"`
+	// PAD sets per-score thresholds (pad.go); unset scores use MinPAD.
+	PAD PADThresholds `json:"pad,omitzero"`
 	// YawThreshold is the yaw ratio a turn must reach (0..1, default 0.25).
 	YawThreshold float64 `json:"yaw_threshold"`
 	// EARClosed and EAROpen are the eye-aspect-ratio bounds of a blink.
@@ -187,6 +190,9 @@ func (p Policy) Validate() error {
 	l := p.Liveness
 	if !finiteIn(l.MinPAD, 0, 1) || !finiteIn(l.YawThreshold, 0.05, 0.9) {
 		return bad("liveness.min_pad in [0,1], yaw_threshold in [0.05,0.9]")
+	}
+	if err := l.PAD.validate(); err != nil {
+		return err
 	}
 	if !finiteIn(l.EARClosed, 0.01, 1) || !finiteIn(l.EAROpen, 0.01, 1) || l.EARClosed >= l.EAROpen {
 		return bad("liveness.ear_closed < ear_open, both in (0,1]")

@@ -34,7 +34,8 @@ func Weakening(changes []PolicyChange) bool {
 //
 // What weakens: a method enabled; ホ kept after the 2027 amendment; a
 // higher target FMR; a lower face-match or selfie-consistency threshold; a
-// lower PAD minimum or yaw threshold; a blink made easier (higher
+// lower PAD minimum, a lower threshold in effect for one PAD score (its own
+// or min_pad, where either policy sets one), or a lower yaw threshold; a blink made easier (higher
 // ear_closed, lower ear_open); fewer selfie frames or challenge steps; a
 // reason whose action goes from reject to review; a longer session or
 // capture-link lifetime; the operator's reviewers allowed to review (more
@@ -106,6 +107,21 @@ func ComparePolicies(old *Policy, next Policy) []PolicyChange {
 	num("face_match.threshold", o.FaceMatch.Threshold, next.FaceMatch.Threshold, true, "the face-match threshold")
 	num("face_match.consistency", o.FaceMatch.Consistency, next.FaceMatch.Consistency, true, "the selfie-consistency threshold")
 	num("liveness.min_pad", o.Liveness.MinPAD, next.Liveness.MinPAD, true, "the PAD (liveness) minimum")
+	// Per-score PAD thresholds: where either policy sets one for a score,
+	// compare the threshold the score is held to in effect (its own or
+	// min_pad).
+	for _, sc := range PADScores() {
+		op, np := o.Liveness.PAD.get(sc), next.Liveness.PAD.get(sc)
+		if op == nil && np == nil || op != nil && np != nil && *op == *np {
+			continue
+		}
+		ov, nv := o.Liveness.PADThreshold(sc), next.Liveness.PADThreshold(sc)
+		why := "sets the " + sc + " PAD score's own threshold (unset: min_pad)"
+		if ov != nv {
+			why = fmt.Sprintf("changes the threshold the %s PAD score is held to from %g to %g (unset: min_pad)", sc, ov, nv)
+		}
+		add("liveness.pad."+sc, padText(op), padText(np), nv < ov, why)
+	}
 	num("liveness.yaw_threshold", o.Liveness.YawThreshold, next.Liveness.YawThreshold, true, "the head turn a challenge step needs")
 	num("liveness.ear_closed", o.Liveness.EARClosed, next.Liveness.EARClosed, false, "the eye-aspect ratio that counts as closed")
 	num("liveness.ear_open", o.Liveness.EAROpen, next.Liveness.EAROpen, true, "the eye-aspect ratio that counts as open")
@@ -176,7 +192,7 @@ func actionRank(a Action) int {
 var classifiedFields = []string{
 	"methods", "offer_ho_after_amendment", "operator_review", "device_signature",
 	"face_match.target_fmr", "face_match.threshold", "face_match.consistency",
-	"liveness.min_pad", "liveness.yaw_threshold", "liveness.ear_closed", "liveness.ear_open",
+	"liveness.min_pad", "liveness.pad", "liveness.yaw_threshold", "liveness.ear_closed", "liveness.ear_open",
 	"min_selfie_frames", "challenge_steps", "actions", "session_ttl_seconds", "capture_token_ttl_seconds", "handoff_ttl_seconds",
 	"review_four_eyes", "review_sla_seconds",
 }
@@ -234,4 +250,12 @@ func jsonText(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(b)
+}
+
+// padText shows a per-score PAD threshold ("" when unset).
+func padText(v *float64) any {
+	if v == nil {
+		return nil
+	}
+	return *v
 }

@@ -309,11 +309,23 @@ func FuzzParsePolicy(f *testing.F) {
 	good, _ := json.Marshal(ExamplePolicy(0.4))
 	f.Add(good)
 	f.Add([]byte(`{"methods":["he","ho"],"actions":{"face.no_match":"review"}}`))
+	withPAD := ExamplePolicy(0.4)
+	withPAD.Liveness.PAD = PADThresholds{Antispoof: ptr(0.1), MiniFAS: ptr(0.7)}
+	padJSON, _ := json.Marshal(withPAD)
+	f.Add(padJSON)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := ParsePolicy(b)
 		if err == nil {
 			if err := p.Validate(); err != nil {
 				t.Fatalf("ParsePolicy accepted a policy that does not validate: %v", err)
+			}
+			for _, s := range PADScores() {
+				if th := p.Liveness.PADThreshold(s); !(th >= 0 && th <= 1) {
+					t.Fatalf("PADThreshold(%s) = %v, want [0, 1]", s, th)
+				}
+			}
+			if c := ComparePolicies(&p, p); len(c) != 0 {
+				t.Fatalf("ComparePolicies(p, p) = %+v, want none", c)
 			}
 			for _, code := range []string{ReasonFaceMismatch, ReasonStaticFrames, ReasonChipInvalid} {
 				if a := p.Action(code); a != Reject && a != Review {

@@ -74,13 +74,21 @@ func loadMFN512(dir string) (Embedder, error) {
 	return r, nil
 }
 
+// stagesName is the Stages.Name loadStages gives a pipeline.
+func stagesName(detector, recognizer string) string {
+	if recognizer == "mfn512" {
+		return fmt.Sprintf("faceapi-%s/lm68/mfn512@faceplugin-%s", detector, facepluginVersion)
+	}
+	return fmt.Sprintf("faceapi-%s/lm68/resnet128@%s", detector, faceAPIVersion)
+}
+
 // loadStages wires the networks of face/faceapi, face/human and the
 // faceplugin recogniser into Stages.
 func loadStages(dir, detector, recognizer string) (Stages, error) {
 	var lm Landmarker
 	var emb Embedder
 	var err error
-	name := fmt.Sprintf("faceapi-%s/lm68/resnet128@%s", detector, faceAPIVersion)
+	name := stagesName(detector, recognizer)
 	if recognizer == "mfn512" {
 		m, lerr := faceapi.LoadLandmarks68(filepath.Join(dir, "face-api"))
 		if lerr != nil {
@@ -90,7 +98,6 @@ func loadStages(dir, detector, recognizer string) (Stages, error) {
 		if emb, err = loadMFN512(dir); err != nil {
 			return Stages{}, err
 		}
-		name = fmt.Sprintf("faceapi-%s/lm68/mfn512@faceplugin-%s", detector, facepluginVersion)
 	} else if lm, emb, err = loadFaceAPIRest(dir); err != nil {
 		return Stages{}, err
 	}

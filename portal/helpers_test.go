@@ -105,6 +105,7 @@ type env struct {
 	admins         [2]staff.Actor
 	vault          *vault.Vault
 	rv             *reviewEnv
+	fraud          *namingFraud // the review service's fraud checks
 	// admin holds the administration pages' services (admin_helpers_test.go).
 	admin *adminDeps
 }

@@ -92,6 +92,9 @@ func pages() []Route {
 		{Method: get, Path: "/review/{id}/frames/{seq}", Handle: reviewFrame, Roles: reviewerRoles},
 		{Method: get, Path: "/review/{id}/cards/{kind}", Handle: reviewCard, Roles: reviewerRoles},
 		{Method: get, Path: "/review/{id}/chip-photo", Handle: reviewChipPhoto, Roles: reviewerRoles},
+		{Method: get, Path: "/review/{id}/related/{other}", Handle: reviewRelated, Roles: reviewerRoles},
+		{Method: get, Path: "/review/{id}/related/{other}/frames/{seq}", Handle: reviewRelatedFrame, Roles: reviewerRoles},
+		{Method: get, Path: "/review/{id}/related/{other}/chip-photo", Handle: reviewRelatedChipPhoto, Roles: reviewerRoles},
 
 		// Verification records (確認記録): record_*.go.
 		{Method: get, Path: "/records", Handle: recordsFind, Roles: recordRoles, Nav: "nav.records", Hint: "hint.records"},

@@ -26,6 +26,10 @@ type Reviews interface {
 	FrameImage(ctx context.Context, st ekyc.Staff, id string, seq int) ([]byte, error)
 	ChipPhoto(ctx context.Context, st ekyc.Staff, id string) ([]byte, string, error)
 	Decide(ctx context.Context, st ekyc.Staff, id string, rd ekyc.ReviewDecision) (*ekyc.Session, error)
+	// Sessions a reason of the claimed session names (review_related.go).
+	RelatedEvidence(ctx context.Context, st ekyc.Staff, id, other string) (*ekyc.EvidenceView, error)
+	RelatedFrameImage(ctx context.Context, st ekyc.Staff, id, other string, seq int) ([]byte, error)
+	RelatedChipPhoto(ctx context.Context, st ekyc.Staff, id, other string) ([]byte, string, error)
 }
 
 // Records opens verification records (*ekyc.Service) inside the caller's

@@ -179,8 +179,9 @@ func (e *env) withReview(bs *blob.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.fraud = &namingFraud{} // names nothing until a test sets it (review_related_test.go)
 	svc, err := ekyc.New(ekyc.Config{DB: e.db, Audit: e.audit, Vault: e.vault, Blobs: bs, Face: poseFace{}, Chips: licenceChips{jv},
-		Signer: rs, ChipReuseKey: rk, Notify: nt, PublicURL: "https://portal.test", Now: e.clock.Now, Reviewers: e.dir})
+		Signer: rs, ChipReuseKey: rk, Notify: nt, PublicURL: "https://portal.test", Now: e.clock.Now, Reviewers: e.dir, Fraud: e.fraud})
 	if err != nil {
 		t.Fatal(err)
 	}

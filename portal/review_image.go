@@ -101,6 +101,11 @@ func reviewChipPhoto(rq *Request) error {
 	if err != nil {
 		return notFoundEKYC(claimedIsNotFound(err))
 	}
+	return writeChipPhoto(rq, raw, format)
+}
+
+// writeChipPhoto answers a chip portrait: JPEG as it is, JPEG 2000 as PNG.
+func writeChipPhoto(rq *Request, raw []byte, format string) error {
 	if format == "jpeg" && http.DetectContentType(raw) == "image/jpeg" {
 		return writeImage(rq, "image/jpeg", raw)
 	}

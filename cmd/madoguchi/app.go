@@ -73,6 +73,8 @@ type app struct {
 	// faceOnePass runs the face detector once per image instead of on
 	// the image and two zoomed-out copies (serve --face-zoom-out off).
 	faceOnePass bool
+	// faceRecognizer is serve's --face-recognizer ("": the default).
+	faceRecognizer string
 	// chips verifies chip reads (method ヘ) against <data>/trust (chipwire.go).
 	chips *chip.Verifier
 	// notify delivers every domain's webhooks (notify_wire.go).

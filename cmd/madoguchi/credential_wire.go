@@ -154,7 +154,7 @@ func (p credentialPolicies) BranchPolicy(ctx context.Context, tenant string) (cr
 		return credential.BranchPolicy{}, err
 	}
 	return credential.BranchPolicy{Model: cal.Model, Threshold: math.Max(cal.Threshold, pol.FaceMatch.Threshold), TargetFMR: cal.TargetFMR,
-		Consistency: pol.FaceMatch.Consistency, MinPAD: pol.Liveness.MinPAD, YawThreshold: pol.Liveness.YawThreshold,
+		Consistency: pol.FaceMatch.Consistency, MinPAD: pol.Liveness.MinPAD, PAD: pol.Liveness.PAD, YawThreshold: pol.Liveness.YawThreshold,
 		EARClosed: pol.Liveness.EARClosed, EAROpen: pol.Liveness.EAROpen, ChallengeSteps: pol.ChallengeSteps, MinFrames: pol.MinSelfieFrames}, nil
 }
 

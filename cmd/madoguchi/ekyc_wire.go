@@ -165,7 +165,8 @@ type lazyFace struct {
 	models      *modelSet
 	dir         string
 	calibration string
-	onePass     bool // face.Config.NoZoomOut
+	onePass     bool   // face.Config.NoZoomOut
+	recognizer  string // face.LoadOptions.Recognizer ("": the default)
 	mu          sync.Mutex
 	eng         *face.Engine
 	cal         *face.Calibration // the loaded engine's, nil if none
@@ -197,7 +198,7 @@ func (l *lazyFace) engine() (*face.Engine, error) {
 		}
 		cfg.Calibration, l.cal = cal, cal
 	}
-	l.eng, l.err = face.Load(l.dir, face.LoadOptions{Config: cfg})
+	l.eng, l.err = face.Load(l.dir, face.LoadOptions{Recognizer: l.recognizer, Config: cfg})
 	return l.eng, l.err
 }
 
@@ -263,7 +264,8 @@ func (c heChips) Verify(ctx context.Context, kind document.Kind, files map[strin
 // and transaction authentication.
 func (a *app) faceEngine() *lazyFace {
 	if a.face == nil {
-		a.face = &lazyFace{models: a.models, dir: a.modelsDir(), calibration: filepath.Join(a.data.data, "face-calibration.json"), onePass: a.faceOnePass}
+		a.face = &lazyFace{models: a.models, dir: a.modelsDir(), calibration: filepath.Join(a.data.data, "face-calibration.json"), onePass: a.faceOnePass,
+			recognizer: a.faceRecognizer}
 	}
 	return a.face
 }

@@ -7,6 +7,7 @@ package main
 //	fraud watchlist import --tenant T --list L --file F [--format csv|json] --as STAFF
 //	fraud watchlist list --tenant T
 //	fraud gallery status --tenant T
+//	fraud gallery reenrol --tenant T [--recognizer R] [--models DIR]
 //
 // A watchlist import is refused whole if the file is malformed (the error
 // names the record and field, never the value); a well-formed one is
@@ -25,11 +26,13 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/madoguchi/madoguchi/ekyc"
+	"github.com/madoguchi/madoguchi/face"
 	"github.com/madoguchi/madoguchi/fraud"
 	"github.com/madoguchi/madoguchi/staff"
 )
 
-const fraudUsage = "fraud policy show|set | fraud watchlist import|list | fraud gallery status [flags]"
+const fraudUsage = "fraud policy show|set | fraud watchlist import|list | fraud gallery status|reenrol [flags]"
 
 func runFraud(ctx context.Context, e *env, args []string) error {
 	usage := func(msg string) error {
@@ -44,13 +47,14 @@ func runFraud(ctx context.Context, e *env, args []string) error {
 		return usage("missing subcommand")
 	}
 	cmd := args[0] + " " + args[1]
-	if !slices.Contains([]string{"policy show", "policy set", "watchlist import", "watchlist list", "gallery status"}, cmd) {
+	if !slices.Contains([]string{"policy show", "policy set", "watchlist import", "watchlist list", "gallery status", "gallery reenrol"}, cmd) {
 		return usage(fmt.Sprintf("unknown subcommand %q", cmd))
 	}
 	fs := newFlagSet(e, "fraud "+cmd, "fraud "+cmd+" [flags]")
 	var (
 		d                                  dataFlags
 		mode, tenantID, file, as, list, fm string
+		recognizer, modelsDir              string
 	)
 	d.register(fs, e)
 	envString(fs, e, &mode, "mode", "MADOGUCHI_MODE", modeDevelopment, "development or production")
@@ -59,6 +63,9 @@ func runFraud(ctx context.Context, e *env, args []string) error {
 	case "policy set":
 		fs.StringVar(&file, "file", "", "fraud policy JSON `file` (required; docs/fraud.md)")
 		fs.StringVar(&as, "as", "", "admin `username`; password and TOTP code on stdin (required)")
+	case "gallery reenrol":
+		fs.StringVar(&recognizer, "recognizer", face.DefaultRecognizer, "the recogniser the servers now run (serve --face-recognizer): its model's gallery is filled")
+		fs.StringVar(&modelsDir, "models", "", "face model `folder` (default <data>/models)")
 	case "watchlist import":
 		fs.StringVar(&file, "file", "", "list `file`, CSV or JSON (required; docs/fraud.md)")
 		fs.StringVar(&list, "list", "", "list `id` (required)")
@@ -119,6 +126,12 @@ func runFraud(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		return writeIndented(e.stdout, st)
+	case "gallery reenrol":
+		rep, err := reenrolGallery(ctx, a, svc, tenantID, recognizer, resolveModelsDir(modelsDir, d.data))
+		if err != nil {
+			return err
+		}
+		return writeIndented(e.stdout, rep)
 	}
 	// A malformed list is refused before anyone is asked for credentials.
 	var (
@@ -199,4 +212,36 @@ func runFraud(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "watchlist %s version %d staged: %d entries, sha256 %s\napproval %s\n", staged.List, staged.Version, staged.Entries, staged.SHA256, ap.ID)
 	fmt.Fprintf(e.stderr, "another staff member activates it with `madoguchi admin approve %s --as USER`\n", ap.ID)
 	return nil
+}
+
+// reenrolGallery fills the gallery of recognizer's model from the sealed
+// selfies of the tenant's approved sessions (fraud.Service.Reenrol,
+// ekyc.Service.ReenrolFace), running the face engine in this process. The
+// models must be installed; nothing is installed here.
+func reenrolGallery(ctx context.Context, a *app, svc *fraud.Service, tenantID, recognizer, modelsDir string) (*fraud.ReenrolReport, error) {
+	model, err := face.ModelID(face.LoadOptions{Recognizer: recognizer})
+	if err != nil {
+		return nil, usageError{fmt.Sprintf("--recognizer %q: want one of %v", recognizer, face.Recognizers())}
+	}
+	pkgs, err := recognizerPackages(recognizer)
+	if err != nil {
+		return nil, err
+	}
+	a.models = newModelSet(modelsDir)
+	a.models.pkgs = pkgs
+	a.models.ensure(ctx, a.log, false)
+	if !a.models.ready() {
+		return nil, fmt.Errorf("the %s models in %s are not installed or do not verify (run 'madoguchi models install')", recognizer, modelsDir)
+	}
+	a.faceRecognizer = recognizer
+	es, err := a.newEKYC("http://reenrol.invalid") // no URL is served or signed here
+	if err != nil {
+		return nil, err
+	}
+	if got := a.faceEngine().Model(); got != model {
+		return nil, fmt.Errorf("the face engine runs %q, not %q: %w", got, model, face.ErrModelMismatch)
+	}
+	return svc.Reenrol(ctx, tenantID, model, func(ctx context.Context, session string) (*face.Template, error) {
+		return es.ReenrolFace(ctx, ekyc.System, tenantID, session)
+	})
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/document"
 	"github.com/madoguchi/madoguchi/ekyc"
+	"github.com/madoguchi/madoguchi/face"
 	"github.com/madoguchi/madoguchi/fraud"
 	"github.com/madoguchi/madoguchi/web"
 )
@@ -116,6 +118,27 @@ func TestFraudEndToEnd(t *testing.T) {
 	if err != nil || st.Models[model]["active"] != 1 {
 		t.Fatalf("gallery after approval = %+v, %v, want one active %s template", st, err, model)
 	}
+	// A model change: another process fills the resnet128 gallery from the
+	// approved session's sealed selfies with the real engine; a second run
+	// has nothing left to do.
+	resnet, err := face.ModelID(face.LoadOptions{Recognizer: "resnet128"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []int{1, 0} {
+		code, out, errOut := runCLI(t, "fraud", "gallery", "reenrol", "--tenant", cl.tenantID, "--recognizer", "resnet128", "--models", modelDir, "--data", data)
+		var rep fraud.ReenrolReport
+		if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || rep.Enrolled != want || rep.Model != resnet {
+			t.Fatalf("fraud gallery reenrol (run %d) = exit %d %+v\n%s%s", i+1, code, rep, out, errOut)
+		}
+	}
+	if st, err := a.fraud.GalleryStatus(ctx, cl.tenantID); err != nil || st.Models[resnet]["active"] != 1 || st.Models[model]["active"] != 1 {
+		t.Fatalf("gallery after re-enrolment = %+v, %v, want one active template of each model", st, err)
+	}
+	if code, _, errOut := runCLI(t, "fraud", "gallery", "reenrol", "--tenant", cl.tenantID, "--recognizer", "facenet", "--data", data); code == 0 || !strings.Contains(errOut, "recognizer") {
+		t.Errorf("reenrol with an unknown recogniser = exit %d %s", code, errOut)
+	}
+
 	// The tenant turns the duplicate search on for the engine's model.
 	if _, err := a.fraud.SetPolicy(ctx, fraud.System, cl.tenantID, fraud.Policy{DocumentReuse: true,
 		Duplicates: fraud.DuplicateRule{Enabled: true, Thresholds: map[string]float64{model: 0.95}}}); err != nil {

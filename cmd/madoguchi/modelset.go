@@ -13,10 +13,13 @@ import (
 // stays fast; features that need the models answer 503 until ready() is true.
 type modelSet struct {
 	dir string
-	ok  atomic.Bool
+	// pkgs are the packages the server's face engine reads (its
+	// recogniser's: face.ModelFolders); all pinned ones by default.
+	pkgs []models.Package
+	ok   atomic.Bool
 }
 
-func newModelSet(dir string) *modelSet { return &modelSet{dir: dir} }
+func newModelSet(dir string) *modelSet { return &modelSet{dir: dir, pkgs: models.Pinned()} }
 
 func (m *modelSet) ready() bool { return m.ok.Load() }
 
@@ -24,7 +27,7 @@ func (m *modelSet) ready() bool { return m.ok.Load() }
 // It returns when done or when ctx ends; the server owns it and cancels ctx
 // at shutdown.
 func (m *modelSet) ensure(ctx context.Context, log *slog.Logger, install bool) {
-	if err := models.Verify(m.dir, models.Pinned()); err == nil {
+	if err := models.Verify(m.dir, m.pkgs); err == nil {
 		m.ok.Store(true)
 		log.Info("face models verified", "dir", m.dir)
 		return
@@ -33,7 +36,7 @@ func (m *modelSet) ensure(ctx context.Context, log *slog.Logger, install bool) {
 		return
 	}
 	log.Info("installing face models in the background", "dir", m.dir)
-	rep, err := models.Install(ctx, m.dir, models.Pinned(), models.Options{})
+	rep, err := models.Install(ctx, m.dir, m.pkgs, models.Options{})
 	if err != nil {
 		log.Error("face model install failed; face features are unavailable", "dir", m.dir, "err", err)
 		return

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/madoguchi/madoguchi/face"
 	"github.com/madoguchi/madoguchi/revoke"
 	"github.com/madoguchi/madoguchi/web"
 )
@@ -31,8 +32,10 @@ type serveFlags struct {
 	models    string
 	install   string
 	zoomOut   string
-	cpEvery   time.Duration
-	signIn    web.SignInLimits
+	// recognizer is --face-recognizer ("" : face.DefaultRecognizer).
+	recognizer string
+	cpEvery    time.Duration
+	signIn     web.SignInLimits
 	// tokenCache is how many validated access tokens an instance keeps in
 	// memory (0: read the store on every request).
 	tokenCache int
@@ -54,6 +57,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	envString(fs, e, &f.models, "models", "MADOGUCHI_MODELS", "", "face model folder (default <data>/models)")
 	envString(fs, e, &f.install, "models-install", "MADOGUCHI_MODELS_INSTALL", "auto", "auto: install missing pinned models in the background at start (npm pack, integrity-checked); off: use only what is installed")
 	envString(fs, e, &f.zoomOut, "face-zoom-out", "MADOGUCHI_FACE_ZOOM_OUT", "on", "on: the face detector also looks at each image zoomed out 2x and 3x and keeps each face's best box (what takes LFW above 99 %, docs/face-accuracy.md); off: one detection pass per image (cheaper, less accurate)")
+	envString(fs, e, &f.recognizer, "face-recognizer", "MADOGUCHI_FACE_RECOGNIZER", "", "face recogniser: mfn512 (the default) or resnet128 (docs/face-accuracy.md); refused at start if unknown, if not installed with --models-install off, or if <data>/face-calibration.json is for another model")
 	fs.DurationVar(&f.cpEvery, "checkpoint-interval", time.Minute, "how often to sign an audit checkpoint when the log has grown")
 	if err := envFloat(fs, e, &f.rateLimit, "rate-limit", "MADOGUCHI_RATE_LIMIT", 50, "requests per second allowed per API client (0 disables)"); err != nil {
 		return err
@@ -97,6 +101,20 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return usageError{"--tls-cert and --tls-key go together"}
+	}
+	if f.models == "" {
+		f.models = filepath.Join(f.data.data, "models")
+	}
+	rec := f.recognizer
+	if rec == "" {
+		rec = face.DefaultRecognizer
+	}
+	if _, err := checkRecognizer(rec, f.recognizer != "", f.install == "off", f.models, filepath.Join(f.data.data, "face-calibration.json")); err != nil {
+		return err
+	}
+	recPkgs, err := recognizerPackages(rec)
+	if err != nil {
+		return err
 	}
 	log, err := newLogger(e.stderr, f.logLevel, f.logFormat)
 	if err != nil {
@@ -155,11 +173,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		ln.Close()
 		return fmt.Errorf("oauth: %w", err)
 	}
-	go a.oauth.Run(ctx)
-	if f.models == "" {
-		f.models = filepath.Join(f.data.data, "models")
+	if a.oauth != nil {
+		go a.oauth.Run(ctx)
 	}
 	a.models = newModelSet(f.models)
+	a.models.pkgs = recPkgs
+	a.faceRecognizer = rec
 	a.faceOnePass = f.zoomOut == "off"
 	go a.models.ensure(ctx, log, f.install == "auto")
 	go a.sweepBlobs(ctx, time.Hour)
