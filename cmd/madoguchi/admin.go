@@ -339,7 +339,7 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := requireAdmin(ctx, dir, st, as); err != nil {
+		if err := requireAdmin(ctx, dir, st, as, tenantID); err != nil {
 			return err
 		}
 		act := tenant.Actor{Kind: st.Kind, ID: st.ID, OSUser: st.OSUser}
@@ -511,14 +511,19 @@ func operatorLogin(ctx context.Context, dir *staff.Directory, in *bufio.Reader, 
 	return staff.Actor{Kind: audit.ActorStaff, ID: sess.StaffID, OSUser: osUser()}, nil
 }
 
-// requireAdmin refuses a signed-in staff member without the admin role.
-func requireAdmin(ctx context.Context, dir *staff.Directory, st staff.Actor, username string) error {
+// requireAdmin refuses a signed-in staff member without the admin role, and
+// a tenant's admin acting on another tenant (tenantID): an operator admin
+// may act on every tenant, a tenant admin only on its own.
+func requireAdmin(ctx context.Context, dir *staff.Directory, st staff.Actor, username, tenantID string) error {
 	acc, err := dir.Account(ctx, st.ID)
 	if err != nil {
 		return err
 	}
 	if !slices.Contains(acc.Roles, staff.RoleAdmin) || acc.Status != staff.StatusActive {
 		return fmt.Errorf("%s is not an active admin: %w", username, staff.ErrForbidden)
+	}
+	if acc.TenantID != "" && acc.TenantID != tenantID {
+		return fmt.Errorf("%s is an admin of another tenant: %w", username, staff.ErrForbidden)
 	}
 	return nil
 }

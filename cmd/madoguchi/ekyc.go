@@ -132,7 +132,7 @@ func runEKYC(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := requireAdmin(ctx, dir, st, actor); err != nil {
+	if err := requireAdmin(ctx, dir, st, actor, tenantID); err != nil {
 		return err
 	}
 	cur, ver, err := ekyc.LoadPolicy(ctx, a.db, tenantID)

@@ -159,7 +159,7 @@ func runFraud(ctx context.Context, e *env, args []string) error {
 	}
 	actor := fraud.Actor{Kind: st.Kind, ID: st.ID, RequestID: st.RequestID}
 	if cmd == "policy set" {
-		if err := requireAdmin(ctx, dir, st, as); err != nil {
+		if err := requireAdmin(ctx, dir, st, as, tenantID); err != nil {
 			return err
 		}
 		cur, base, err := svc.Policy(ctx, tenantID)
