@@ -108,6 +108,9 @@ type env struct {
 	fraud          *namingFraud // the review service's fraud checks
 	// admin holds the administration pages' services (admin_helpers_test.go).
 	admin *adminDeps
+	// oauth is the authorization server behind the consents pages
+	// (consents_test.go).
+	oauth *oauthEnv
 }
 
 // Personas: op-admin (operator admin, bootstrap), op-admin2, op-reviewer,
@@ -115,8 +118,13 @@ type env struct {
 // b-admin, b-auditor (tenant tn_b), nobody (tenant tn_a, no role).
 func newEnv(t testing.TB, mod ...func(*Config)) *env {
 	t.Helper()
+	return newEnvOn(t, testStore(t), mod...)
+}
+
+// newEnvOn is newEnv on the store db (storetest.Each).
+func newEnvOn(t testing.TB, db *store.DB, mod ...func(*Config)) *env {
+	t.Helper()
 	ctx := context.Background()
-	db := testStore(t)
 	signer, _, err := audit.LoadOrCreateDevSigner(filepath.Join(t.TempDir(), "audit.key"), "portal.test/audit")
 	if err != nil {
 		t.Fatal(err)
@@ -194,6 +202,7 @@ func newEnv(t testing.TB, mod ...func(*Config)) *env {
 		Admin:     e.admin.config(e.dir),
 	}
 	e.withReview(bs) // the review workbench and records (review_env_test.go)
+	e.withOAuth()    // the consents pages (consents_test.go)
 	for _, m := range mod {
 		m(&e.cfg)
 	}

@@ -31,6 +31,7 @@ func TestCrossTenantListPages(t *testing.T) {
 		"webhook event":   e.enqueue("tn_a", "https://hooks.bank-a.example/kyc"),
 		"approval":        e.tenantApproval(e.signedIn("a-admin")),
 		"webhook address": "hooks.bank-a.example",
+		"consent":         e.consent("tn_a", "cust-a1", "5000"),
 	}
 	queries := []string{
 		"?tenant=tn_a&session=" + record + "&state=pending",

@@ -16,6 +16,8 @@ func pages() []Route {
 		{Method: post, Path: "/credentials/revoke", Handle: credentialRevoke, Roles: credentialRoles},
 		{Method: get, Path: "/credentials/devices", Handle: credentialDevices, Roles: deviceRoles, Hint: "hint.credential_devices"},
 		{Method: post, Path: "/credentials/devices", Handle: credentialDeviceAction, Roles: deviceRoles},
+		{Method: get, Path: "/consents", Handle: consentList, Roles: consentReaders, Nav: "nav.consents", Hint: "hint.consents"},
+		{Method: post, Path: "/consents/{id}/revoke", Handle: consentRevoke, Roles: consentAdmins},
 		{Method: get, Path: "/monitor/locks", Handle: txauthLocksShow, Roles: monitorRoles, Hint: "hint.txauth.locks"},
 		{Method: post, Path: "/monitor/locks", Handle: txauthLocksAction, Roles: monitorRoles},
 		{Method: get, Path: "/monitor/callbacks", Handle: txauthCallbacksShow, Roles: monitorRoles, Hint: "hint.txauth.callbacks"},

@@ -89,6 +89,9 @@ type Config struct {
 	// Credentials is the offline face credential service (package
 	// credential); nil shows its pages empty, with a note.
 	Credentials Credentials
+	// Consents is the authorization server's consent records (package
+	// oauth); nil shows the consents page empty, with a note.
+	Consents Consents
 	// TxAuth is transaction authentication for the lock, unlock and
 	// call-back pages (txauth_locks.go, txauth_callbacks.go); nil shows
 	// them empty, with a note.

@@ -2,6 +2,7 @@ package portal
 
 import (
 	"context"
+	"crypto/rand"
 	"net/http"
 	"net/url"
 	"slices"
@@ -76,10 +77,18 @@ var routeSpecs = map[string]routeSpec{
 	"GET /monitor":         {},
 	"POST /monitor/action": {body: url.Values{"action": {"hold"}, "id": {"cf_none"}}},
 	// Offline face credentials (credential_test.go).
-	"GET /credentials":           {},
-	"POST /credentials/revoke":   {body: url.Values{"id": {"crd_none"}, "reason": {"lost_phone"}}},
-	"GET /credentials/devices":   {},
-	"POST /credentials/devices":  {body: url.Values{"action": {"approve"}, "id": {"bdv_none"}}},
+	"GET /credentials":          {},
+	"POST /credentials/revoke":  {body: url.Values{"id": {"crd_none"}, "reason": {"lost_phone"}}},
+	"GET /credentials/devices":  {},
+	"POST /credentials/devices": {body: url.Values{"action": {"approve"}, "id": {"bdv_none"}}},
+	// OAuth consents (consents_test.go).
+	"GET /consents": {},
+	"POST /consents/{id}/revoke": {
+		object: func(e *env, b *browser) string {
+			return "/consents/" + e.consent("tn_a", "cust-"+rand.Text()[:8], "1000") + "/revoke"
+		},
+		ownerOK: http.StatusSeeOther, owner: "a-admin", intruders: []string{"b-admin", "b-reviewer", "a-reviewer", "op-admin", "op-reviewer"},
+	},
 	"GET /monitor/locks":         {},
 	"POST /monitor/locks":        {body: url.Values{"action": {"approve"}, "id": {"ul_none"}}},
 	"GET /monitor/callbacks":     {},

@@ -59,8 +59,12 @@ func devPortalAccounts(t *testing.T, dir string, args ...string) map[string]devA
 }
 
 // crossTenantElsewhere lists the portal routes with an id whose
-// cross-tenant 404 another browser test drives (route → that test).
+// cross-tenant 404 another test drives (route → that test): another
+// browser test, or the portal's own TestCrossTenant where the object is
+// made by a flow this browser harness cannot run (a consent needs a
+// partner's PAR and a customer's approval).
 var crossTenantElsewhere = map[string]string{
+	"POST /consents/{id}/revoke":    "TestCrossTenant",
 	"GET /audit/entries/{id}":       "TestBrowserPortalAudit",
 	"GET /audit/entries/{id}/proof": "TestBrowserPortalAudit",
 	"GET /audit/trail/{id}":         "TestBrowserPortalAudit",

@@ -158,6 +158,9 @@ func (a *app) portalMount(p portalFlags, publicURL string) (*web.Mount, error) {
 	if a.credential != nil {
 		cfg.Credentials = a.credential
 	}
+	if a.oauth != nil {
+		cfg.Consents = a.oauth // the consents pages (portal/consents.go)
+	}
 	if p.passkeys == "on" {
 		if p.url == "" {
 			p.url = publicURL

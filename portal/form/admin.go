@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/madoguchi/madoguchi/staff"
@@ -48,12 +49,22 @@ type ClientCreate struct {
 	Name, Scopes string
 	// Credential says which file was given: "jwks" or "cert".
 	Credential string
+	// TLSKind and TLSName are the tls_client_auth identity: which name of
+	// the client's certificate is registered (one of TLSKinds) and its
+	// value; the CA certificate comes as the file "tls_ca".
+	TLSKind, TLSName string
 }
+
+// TLSKinds are the certificate names a tls_client_auth client may be
+// registered by (RFC 8705 §2.1.2): the subject DN or one SAN.
+var TLSKinds = []string{"subject_dn", "san_dns", "san_uri", "san_ip", "san_email"}
 
 var scopeRE = regexp.MustCompile(`^[a-z][a-z0-9:._-]{0,63}$`)
 
-// Validate checks the fields; hasJWKS and hasCert say which files came.
-func (f ClientCreate) Validate(hasJWKS, hasCert bool) Errors {
+// Validate checks the fields; hasJWKS, hasCert and hasTLSCA say which
+// files came. A tls_client_auth client (a CA file or a name) needs both
+// the CA file and one name, and no other credential.
+func (f ClientCreate) Validate(hasJWKS, hasCert, hasTLSCA bool) Errors {
 	e := Errors{}
 	checkText(e, "name", f.Name, 128)
 	scopes := strings.Fields(f.Scopes)
@@ -68,7 +79,23 @@ func (f ClientCreate) Validate(hasJWKS, hasCert bool) Errors {
 			e.Add("scopes", "form.scope")
 		}
 	}
-	checkCredential(e, hasJWKS, hasCert)
+	tls := hasTLSCA || f.TLSName != ""
+	if !tls {
+		checkCredential(e, hasJWKS, hasCert)
+		return e
+	}
+	switch {
+	case hasJWKS || hasCert:
+		e.Add("tls_ca", "form.one_credential")
+	case !hasTLSCA:
+		e.Add("tls_ca", "form.required")
+	}
+	switch {
+	case !slices.Contains(TLSKinds, f.TLSKind):
+		e.Add("tls_name", "form.tls_kind")
+	default:
+		checkText(e, "tls_name", f.TLSName, 1024)
+	}
 	return e
 }
 
