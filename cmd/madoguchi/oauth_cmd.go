@@ -11,7 +11,6 @@ import (
 
 	"github.com/madoguchi/madoguchi/audit"
 	"github.com/madoguchi/madoguchi/oauth"
-	"github.com/madoguchi/madoguchi/staff"
 )
 
 const oauthUsage = `oauth consents list|revoke [flags]
@@ -112,15 +111,8 @@ func runOAuth(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := requireAdmin(ctx, dir, st, as); err != nil {
+	if err := requireAdmin(ctx, dir, st, as, tenantID); err != nil {
 		return err
-	}
-	acc, err := dir.Account(ctx, st.ID)
-	if err != nil {
-		return err
-	}
-	if acc.TenantID != "" && acc.TenantID != tenantID {
-		return fmt.Errorf("%s is an admin of another tenant: %w", as, staff.ErrForbidden)
 	}
 	if err := a.oauth.RevokeConsent(ctx, oauth.Viewer{Kind: st.Kind, ID: st.ID}, tenantID, id); err != nil {
 		if errors.Is(err, oauth.ErrNotFound) {
