@@ -20,6 +20,7 @@ import (
 // a tenant admin on its own (requireAdmin, checked directly: each CLI
 // sign-in spends a TOTP step).
 func TestCLIAdminTenantScope(t *testing.T) {
+	t.Parallel() // waits for fresh TOTP steps: overlaps with the other CLI tests that do
 	if testing.Short() {
 		t.Skip("argon2id at production cost")
 	}

@@ -106,6 +106,7 @@ func twoAdmins(t *testing.T, dir string) (alice, bob *user, aliceID string) {
 }
 
 func TestAdminDualControlFlow(t *testing.T) {
+	t.Parallel() // waits for fresh TOTP steps: overlaps with the other CLI tests that do
 	if testing.Short() {
 		t.Skip("about 12 argon2id operations at production cost (64 MiB, t=3): skipped under -short")
 	}

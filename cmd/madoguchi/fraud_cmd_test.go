@@ -20,6 +20,7 @@ func fraudRun(t *testing.T, stdin string, args ...string) (string, string, error
 // refused whole when malformed and otherwise staged; it is screened only
 // after a second admin approves it; the requester cannot approve it.
 func TestFraudWatchlistDualControl(t *testing.T) {
+	t.Parallel() // waits for fresh TOTP steps: overlaps with the other CLI tests that do
 	if testing.Short() {
 		t.Skip("argon2id logins at production cost: skipped under -short")
 	}

@@ -20,6 +20,7 @@ import (
 // Rotation goes through dual control: one admin files the request, another
 // approves it; retirement needs an authenticated admin.
 func TestKeysRotateRewrapWithData(t *testing.T) {
+	t.Parallel() // waits for fresh TOTP steps: overlaps with the other CLI tests that do
 	if testing.Short() {
 		t.Skip("argon2id logins at production cost: skipped under -short")
 	}

@@ -74,6 +74,7 @@ func harnessConsent(t *testing.T, h *oauthHarness, c *apiClient, customer string
 // tenant's or an unknown consent, revokes the consent in the store and
 // audits it with the admin as actor.
 func TestOAuthConsentsCommand(t *testing.T) {
+	t.Parallel() // waits for fresh TOTP steps: overlaps with the other CLI tests that do
 	h := startOAuthServer(t, nil)
 	spec, _, key := ecClient(t, "accounts:read")
 	cl := h.partner("consents partner", spec, oauth.ProfileSpec{RedirectURIs: []string{"https://partner.example/cb"},

@@ -20,6 +20,7 @@ import (
 // second admin's "admin approve" stores it; the requester cannot approve it
 // alone; an approval made against an older version is refused.
 func TestPolicySetDualControl(t *testing.T) {
+	t.Parallel() // waits for fresh TOTP steps: overlaps with the other CLI tests that do
 	if testing.Short() {
 		t.Skip("argon2id at production cost")
 	}

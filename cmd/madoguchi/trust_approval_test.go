@@ -28,6 +28,7 @@ func trustRun(t *testing.T, stdin string, args ...string) (string, string, error
 // audit entries appear only then, and a SHA-1 passport of that state
 // verifies only under the approved policy, with a policy.sha1 note.
 func TestTrustCSCAAndPolicyDualControl(t *testing.T) {
+	t.Parallel() // waits for fresh TOTP steps: overlaps with the other CLI tests that do
 	if testing.Short() {
 		t.Skip("argon2id logins at production cost: skipped under -short")
 	}
