@@ -47,7 +47,24 @@ type BundleEntry struct {
 // signed now, which covers every entry appended so far. The checkpoint is
 // stored like those the server signs periodically.
 func (l *Log) ProveObjects(ctx context.Context, objects []string, limit int) (ProofBundle, error) {
-	if len(objects) == 0 || limit <= 0 || limit > MaxBundleEntries {
+	return l.ProveSelection(ctx, Selection{Objects: objects}, limit)
+}
+
+// Selection names the entries of a proof bundle: those about any of
+// Objects whose action is not in SkipActions, and the entries at Indexes
+// (whatever their object or action).
+type Selection struct {
+	Objects     []string
+	SkipActions []string
+	Indexes     []uint64
+}
+
+// ProveSelection is ProveObjects for the entries sel names: a record's
+// proof can leave out who looked at it (page views, earlier exports) and
+// still carry its own export's entry, so it stays the size of the record's
+// history however often it is read.
+func (l *Log) ProveSelection(ctx context.Context, sel Selection, limit int) (ProofBundle, error) {
+	if len(sel.Objects) == 0 || limit <= 0 || limit > MaxBundleEntries || len(sel.SkipActions) > 64 || len(sel.Indexes) > MaxBundleEntries {
 		return ProofBundle{}, fmt.Errorf("%w: 1 or more objects and a limit of 1..%d", ErrRange, MaxBundleEntries)
 	}
 	signed, err := l.Checkpoint(ctx)
@@ -58,11 +75,25 @@ func (l *Log) ProveObjects(ctx context.Context, objects []string, limit int) (Pr
 	if err != nil {
 		return ProofBundle{}, err
 	}
-	q := `SELECT idx, leaf FROM audit_entries WHERE object IN (?` + strings.Repeat(", ?", len(objects)-1) + `) AND idx < ? ORDER BY idx LIMIT ?`
-	args := make([]any, 0, len(objects)+2)
-	for _, o := range objects {
+	list := func(n int) string { return "(?" + strings.Repeat(", ?", n-1) + ")" }
+	where := `object IN ` + list(len(sel.Objects))
+	args := make([]any, 0, len(sel.Objects)+len(sel.SkipActions)+len(sel.Indexes)+2)
+	for _, o := range sel.Objects {
 		args = append(args, o)
 	}
+	if len(sel.SkipActions) > 0 {
+		where += ` AND action NOT IN ` + list(len(sel.SkipActions))
+		for _, a := range sel.SkipActions {
+			args = append(args, a)
+		}
+	}
+	if len(sel.Indexes) > 0 {
+		where = `(` + where + `) OR idx IN ` + list(len(sel.Indexes))
+		for _, i := range sel.Indexes {
+			args = append(args, int64(i))
+		}
+	}
+	q := `SELECT idx, leaf FROM audit_entries WHERE (` + where + `) AND idx < ? ORDER BY idx LIMIT ?`
 	args = append(args, int64(cp.Size), limit)
 	rows, err := l.db.Query(ctx, q, args...)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 // Prover builds the audit proofs of record downloads (*audit.Log).
 type Prover interface {
 	ProveObjects(ctx context.Context, objects []string, limit int) (audit.ProofBundle, error)
+	ProveSelection(ctx context.Context, sel audit.Selection, limit int) (audit.ProofBundle, error)
 	VerifierKey() string
 }
 
@@ -73,8 +74,9 @@ func exportRecord(rq *Request, formatName string) (*ekyc.Record, *recordExport, 
 		return nil, nil, err
 	}
 	var (
-		rec *ekyc.Record
-		raw []byte
+		rec    *ekyc.Record
+		raw    []byte
+		export uint64
 	)
 	err = rq.s.cfg.DB.InTx(rq.Ctx(), func(tx *store.Tx) error {
 		var err error
@@ -85,13 +87,22 @@ func exportRecord(rq *Request, formatName string) (*ekyc.Record, *recordExport, 
 			return err
 		}
 		sum := sha256.Sum256(raw)
-		return rq.AuditTx(tx, "ekyc.record.export", ri.TenantID, ri.ID, audit.OutcomeOK,
+		export, err = rq.auditTxIndex(tx, "ekyc.record.export", ri.TenantID, ri.ID, audit.OutcomeOK,
 			map[string]string{"route": rq.route.Path, "format": formatName, "record_sha256": hex.EncodeToString(sum[:])})
+		return err
 	})
 	if err != nil {
 		return nil, nil, shreddedErr(notFoundEKYC(err))
 	}
-	bundle, err := rq.s.cfg.Proofs.ProveObjects(rq.Ctx(), []string{ri.ID, ri.SessionID, "ekyc.record:" + ri.ID, "ekyc.session:" + ri.SessionID}, audit.MaxBundleEntries)
+	// The proof carries the record's history and this export's own entry
+	// (what was exported, by whom), not who looked at it before: page views
+	// and earlier exports stay in the object's trail, and the bundle stays
+	// the size of the record's history however often it is read.
+	bundle, err := rq.s.cfg.Proofs.ProveSelection(rq.Ctx(), audit.Selection{
+		Objects:     []string{ri.ID, ri.SessionID, "ekyc.record:" + ri.ID, "ekyc.session:" + ri.SessionID},
+		SkipActions: []string{"portal.view", "ekyc.record.export"},
+		Indexes:     []uint64{export},
+	}, audit.MaxBundleEntries)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -171,6 +171,12 @@ func (rq *Request) Audit(action, tenantID, object, outcome string, details map[s
 
 // AuditTx is Audit inside the caller's transaction.
 func (rq *Request) AuditTx(tx *store.Tx, action, tenantID, object, outcome string, details map[string]string) error {
+	_, err := rq.auditTxIndex(tx, action, tenantID, object, outcome, details)
+	return err
+}
+
+// auditTxIndex is AuditTx, returning the entry's index in the log.
+func (rq *Request) auditTxIndex(tx *store.Tx, action, tenantID, object, outcome string, details map[string]string) (uint64, error) {
 	e := audit.Entry{ActorKind: audit.ActorSystem, TenantID: tenantID, Action: action, Object: object,
 		RequestID: rq.RequestID(), Outcome: outcome, Details: map[string]string{}}
 	if rq.Principal != nil {
@@ -182,8 +188,7 @@ func (rq *Request) AuditTx(tx *store.Tx, action, tenantID, object, outcome strin
 	if rq.ip.IsValid() {
 		e.Details["ip"] = rq.ip.String()
 	}
-	_, err := rq.s.cfg.Audit.Append(rq.Ctx(), tx, e)
-	return err
+	return rq.s.cfg.Audit.Append(rq.Ctx(), tx, e)
 }
 
 // localPath accepts only a path under the portal (no scheme, host or

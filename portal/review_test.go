@@ -480,6 +480,36 @@ func TestRecords(t *testing.T) {
 	if !export || cp.Size == 0 {
 		t.Error("no export entry binds the record's bytes")
 	}
+	// The proof carries the record's history and this export only: a
+	// second download proves no page view and one export (its own, newer
+	// than the first's), so it does not grow with every reader.
+	var firstExport uint64
+	for i, en := range entries {
+		if en.Action == "ekyc.record.export" {
+			firstExport = doc.AuditProof.Entries[i].Index
+		}
+	}
+	b.get("/portal/records/" + rid)
+	again := b.get("/portal/records/" + rid + "/record.json")
+	if err := json.Unmarshal([]byte(again.body), &doc); err != nil {
+		t.Fatal(err)
+	}
+	entries2, _, err := audit.VerifyProofBundle(doc.AuditProof, e.audit.log.VerifierKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exports []uint64
+	for i, en := range entries2 {
+		if en.Action == "portal.view" {
+			t.Errorf("the second download's proof carries a page view: %+v", en.Details)
+		}
+		if en.Action == "ekyc.record.export" {
+			exports = append(exports, doc.AuditProof.Entries[i].Index)
+		}
+	}
+	if len(entries2) != len(entries) || len(exports) != 1 || exports[0] <= firstExport {
+		t.Errorf("second download: %d entries (first: %d), exports at %v; want the same history and only its own export", len(entries2), len(entries), exports)
+	}
 	if r := e.signedIn("b-admin").get("/portal/records/" + rid + "/record.json"); r.status != http.StatusNotFound {
 		t.Errorf("another tenant's download = %d, want 404", r.status)
 	}
