@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -177,14 +178,16 @@ func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 	return e
 }
 
-var sessionSeq int
+// sessionSeq numbers the sessions approvedSession writes; parallel tests
+// share it.
+var sessionSeq atomic.Int64
 
 // approvedSession writes a decided, approved eKYC session (as ekyc's decision
 // does) under the tenant's reference and returns its id.
 func (e *env) approvedSession(tenantID, reference string) string {
 	e.t.Helper()
-	sessionSeq++
-	id := "ses_txauthtest" + strings.Repeat("x", 3) + string(rune('a'+sessionSeq%26)) + base64.RawURLEncoding.EncodeToString([]byte{byte(sessionSeq), byte(sessionSeq >> 8)})
+	seq := sessionSeq.Add(1)
+	id := "ses_txauthtest" + strings.Repeat("x", 3) + string(rune('a'+seq%26)) + base64.RawURLEncoding.EncodeToString([]byte{byte(seq), byte(seq >> 8)})
 	now := store.Micros(e.clock.Now())
 	err := e.db.InTx(e.ctx, func(tx *store.Tx) error {
 		_, err := tx.Exec(e.ctx, `INSERT INTO ekyc_sessions (id, tenant_id, client_id, method, reference, webhook, locale,
