@@ -17,11 +17,9 @@
 //
 // Output: JSON lines {"event":"check"|"axe"|"screenshot"|"done",…}; exit
 // status 1 with the reason on stderr at the first failed assertion.
-import { chromium } from 'playwright-core';
-import { createHmac } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { Failure, axeSource, checker, launch, totp } from './portal-lib.mjs';
 
 const opt = JSON.parse(process.argv[2] || '{}');
 for (const k of ['url', 'shots', 'bundle', 'accounts', 'entry', 'forged', 'otherKey']) {
@@ -32,39 +30,9 @@ for (const k of ['url', 'shots', 'bundle', 'accounts', 'entry', 'forged', 'other
 }
 mkdirSync(opt.shots, { recursive: true });
 const emit = (o) => process.stdout.write(JSON.stringify(o) + '\n');
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const check = checker(emit);
 
-const base32 = (s) => {
-  const alpha = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0, val = 0;
-  const out = [];
-  for (const c of s.replace(/=+$/, '').toUpperCase()) {
-    val = (val << 5) | alpha.indexOf(c);
-    bits += 5;
-    if (bits >= 8) { out.push((val >>> (bits - 8)) & 255); bits -= 8; }
-  }
-  return Buffer.from(out);
-};
-const totp = (secret) => {
-  const msg = Buffer.alloc(8);
-  msg.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000)));
-  const h = createHmac('sha1', base32(secret)).update(msg).digest();
-  const off = h[h.length - 1] & 15;
-  return String((h.readUInt32BE(off) & 0x7fffffff) % 1e6).padStart(6, '0');
-};
-
-class Failure extends Error {}
-const check = (name, ok, detail) => {
-  if (!ok) throw new Failure(`${name}: ${detail ?? 'assertion failed'}`);
-  emit({ event: 'check', name });
-};
-
-const browser = await chromium.launch({
-  executablePath: opt.chromium || '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--disable-default-apps', '--no-first-run', '--disable-dev-shm-usage', '--lang=ja-JP'],
-});
+const browser = await launch(opt);
 let status = 1;
 const problems = [];
 try {

@@ -19,11 +19,9 @@
 // {"event":"axe",…}, {"event":"screenshot",…}, {"event":"download",…},
 // {"event":"done"}); exit status 1 with the reason on stderr on the first
 // failed assertion.
-import { chromium } from 'playwright-core';
-import { createHmac } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Failure, axeSource, checker, launch, totpAt } from './portal-lib.mjs';
 
 const opt = JSON.parse(process.argv[2] || '{}');
 for (const k of ['url', 'shots', 'downloads', 'accounts', 'sessions']) {
@@ -36,19 +34,7 @@ mkdirSync(opt.shots, { recursive: true });
 mkdirSync(opt.downloads, { recursive: true });
 const t0 = Date.now();
 const emit = (o) => process.stdout.write(JSON.stringify({ ...o, ms: Date.now() - t0 }) + '\n');
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-const base32 = (s) => {
-  const alpha = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0, val = 0;
-  const out = [];
-  for (const c of s.replace(/=+$/, '').toUpperCase()) {
-    val = (val << 5) | alpha.indexOf(c);
-    bits += 5;
-    if (bits >= 8) { out.push((val >>> (bits - 8)) & 255); bits -= 8; }
-  }
-  return Buffer.from(out);
-};
 // TOTP codes are single-use: wait for a fresh step when a code was used.
 const used = new Set();
 const totp = async (secret) => {
@@ -56,28 +42,15 @@ const totp = async (secret) => {
     const step = Math.floor(Date.now() / 30000);
     if (!used.has(secret + step)) {
       used.add(secret + step);
-      const msg = Buffer.alloc(8);
-      msg.writeBigUInt64BE(BigInt(step));
-      const h = createHmac('sha1', base32(secret)).update(msg).digest();
-      const off = h[h.length - 1] & 15;
-      return String((h.readUInt32BE(off) & 0x7fffffff) % 1e6).padStart(6, '0');
+      return totpAt(secret, step);
     }
     await new Promise((r) => setTimeout(r, 500));
   }
 };
 
-class Failure extends Error {}
-const check = (name, ok, detail) => {
-  if (!ok) throw new Failure(`${name}: ${detail ?? 'assertion failed'}`);
-  emit({ event: 'check', name });
-};
+const check = checker(emit);
 
-const browser = await chromium.launch({
-  executablePath: opt.chromium || '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--disable-default-apps', '--no-first-run', '--disable-dev-shm-usage', '--lang=ja-JP'],
-});
+const browser = await launch(opt);
 let status = 1;
 const problems = [];
 try {

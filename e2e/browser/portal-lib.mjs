@@ -1,0 +1,52 @@
+// Shared pieces of the portal's browser scripts (portal.mjs, portal-admin.mjs,
+// portal-audit.mjs, review.mjs): TOTP codes for the staff sign-in, the
+// check/Failure convention, Chromium's launch and axe-core's source.
+
+import { chromium } from 'playwright-core';
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+export const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+const base32 = (s) => {
+  const alpha = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0, val = 0;
+  const out = [];
+  for (const c of s.replace(/=+$/, '').toUpperCase()) {
+    val = (val << 5) | alpha.indexOf(c);
+    bits += 5;
+    if (bits >= 8) { out.push((val >>> (bits - 8)) & 255); bits -= 8; }
+  }
+  return Buffer.from(out);
+};
+
+// totpAt is the RFC 6238 code (SHA-1, 6 digits, 30 s) of a base32 secret
+// at a time step.
+export const totpAt = (secret, step) => {
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(step));
+  const h = createHmac('sha1', base32(secret)).update(msg).digest();
+  const off = h[h.length - 1] & 15;
+  return String((h.readUInt32BE(off) & 0x7fffffff) % 1e6).padStart(6, '0');
+};
+
+// totp is the code of the current time step.
+export const totp = (secret) => totpAt(secret, Math.floor(Date.now() / 30000));
+
+export class Failure extends Error {}
+
+// checker returns check(name, ok, detail): throws a Failure naming the
+// check when ok is false, else reports it through emit.
+export const checker = (emit) => (name, ok, detail) => {
+  if (!ok) throw new Failure(`${name}: ${detail ?? 'assertion failed'}`);
+  emit({ event: 'check', name });
+};
+
+// launch starts Debian's headless Chromium (opt.chromium overrides the path).
+export const launch = (opt) => chromium.launch({
+  executablePath: opt.chromium || '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--disable-default-apps', '--no-first-run', '--disable-dev-shm-usage', '--lang=ja-JP'],
+});
