@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -122,39 +119,9 @@ func TestBrowserPortalAdmin(t *testing.T) {
 	})
 	cctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(cctx, "node", "portal-admin.mjs", string(arg))
-	cmd.Dir = browserDir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var checks []string
-	screens, done := 0, false
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	for sc.Scan() {
-		var ev struct{ Event, Name string }
-		if json.Unmarshal(sc.Bytes(), &ev) != nil {
-			continue
-		}
-		switch ev.Event {
-		case "check":
-			checks = append(checks, ev.Name)
-		case "screenshot":
-			screens++
-		case "done":
-			done = true
-		}
-	}
-	if err := cmd.Wait(); err != nil || !done {
-		t.Fatalf("portal-admin.mjs: %v\nchecks passed: %v\nstderr:\n%s\nserver log tail:\n%s", err, checks, stderr.String(), tail(srv.logText(), 3000))
-	}
+	run := runBrowserScript(cctx, t, "portal-admin.mjs", arg, srv)
+	checks, screens := run.checks, run.screens
 	want := []string{
 		"client request filed", "requester cannot approve", "operator approves the client", "client created from the JWKS",
 		"policy diff marks the weakening", "weakening change filed for approval", "policy unchanged before approval",

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -9,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -206,38 +204,8 @@ func TestBrowserPortalAudit(t *testing.T) {
 	})
 	cctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(cctx, "node", "portal-audit.mjs", string(arg))
-	cmd.Dir = browserDir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var checks []string
-	screens, done := 0, false
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	for sc.Scan() {
-		var ev struct{ Event, Name string }
-		if json.Unmarshal(sc.Bytes(), &ev) != nil {
-			continue
-		}
-		switch ev.Event {
-		case "check":
-			checks = append(checks, ev.Name)
-		case "screenshot":
-			screens++
-		case "done":
-			done = true
-		}
-	}
-	if err := cmd.Wait(); err != nil || !done {
-		t.Fatalf("portal-audit.mjs: %v\nchecks passed: %v\nstderr:\n%s\nserver log tail:\n%s", err, checks, stderr.String(), tail(srv.logText(), 3000))
-	}
+	run := runBrowserScript(cctx, t, "portal-audit.mjs", arg, srv)
+	checks, screens := run.checks, run.screens
 	want := []string{
 		"audit page lists the tenant's entries", "verifier key fetched from /v1/audit/key", "entry verified in the browser", "every step held",
 		"FAILED: entry tampered in flight", "FAILED: proof tampered in flight", "FAILED: checkpoint tampered in flight",

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -124,43 +121,9 @@ func TestBrowserPortal(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "portal.mjs", string(arg))
-	cmd.Dir = browserDir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var checks []string
-	screens, axeRuns, done := 0, 0, false
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	for sc.Scan() {
-		var ev struct {
-			Event, Name string
-		}
-		if json.Unmarshal(sc.Bytes(), &ev) != nil {
-			continue
-		}
-		switch ev.Event {
-		case "check":
-			checks = append(checks, ev.Name)
-		case "screenshot":
-			screens++
-		case "axe":
-			axeRuns++
-		case "done":
-			done = true
-		}
-	}
-	if err := cmd.Wait(); err != nil || !done {
-		t.Fatalf("portal.mjs: %v\nchecks passed: %v\nstderr:\n%s\nserver log tail:\n%s", err, checks, stderr.String(), tail(srv.logText(), 3000))
-	}
+	run := runBrowserScript(ctx, t, "portal.mjs", arg, srv)
+	checks, screens, axeRuns := run.checks, run.screens, run.axe
 	for _, want := range []string{
 		"redirected to sign-in", "Japanese by default", "autocomplete username", "autocomplete current-password", "autocomplete one-time-code",
 		"failure identical for real and unknown accounts", "keyboard sign-in", "cookie __Host-mdg_session", "cookie __Host-mdg_browser",

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -157,47 +155,8 @@ func TestBrowserReview(t *testing.T) {
 		},
 		"sessions": map[string]string{"reject": he[0], "fourEyes": he[1], "ho": ho.Session},
 	})
-	cmd := exec.CommandContext(ctx, "node", "review.mjs", string(arg))
-	cmd.Dir = browserDir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var checks []string
-	screens, done := 0, false
-	var slow []string // steps that took over 2 s, for the log
-	last := 0
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	for sc.Scan() {
-		var ev struct {
-			Event, Name string
-			Ms          int
-		}
-		if json.Unmarshal(sc.Bytes(), &ev) != nil {
-			continue
-		}
-		if ev.Ms-last > 2000 {
-			slow = append(slow, fmt.Sprintf("%s %s: %d ms", ev.Event, ev.Name, ev.Ms-last))
-		}
-		last = ev.Ms
-		switch ev.Event {
-		case "check":
-			checks = append(checks, ev.Name)
-		case "screenshot":
-			screens++
-		case "done":
-			done = true
-		}
-	}
-	if err := cmd.Wait(); err != nil || !done {
-		t.Fatalf("review.mjs: %v\nchecks passed: %v\nstderr:\n%s\nserver log tail:\n%s", err, checks, stderr.String(), tail(srv.logText(), 3000))
-	}
+	run := runBrowserScript(ctx, t, "review.mjs", arg, srv)
+	checks, screens, slow, last := run.checks, run.screens, run.slow, run.lastMs
 	for _, want := range []string{
 		"queue lists the referred sessions", "chip photo renders", "selfie frames render", "liveness steps shown", "chip checks shown",
 		"incomplete checklist refused", "ヘ session rejected", "four eyes announced", "first approval recorded",
