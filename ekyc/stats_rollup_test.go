@@ -153,7 +153,7 @@ func TestStatsRollupEqualsRecount(t *testing.T) {
 	})
 }
 
-// TestPortalQueriesUseTheirIndexes: the queries migration 0106 serves
+// TestPortalQueriesUseTheirIndexes: the queries migrations 0106 and 0160 serve
 // read its indexes (SQLite's plan; the expressions and conditions in the
 // queries must match the indexes' word for word).
 func TestPortalQueriesUseTheirIndexes(t *testing.T) {
@@ -168,6 +168,9 @@ func TestPortalQueriesUseTheirIndexes(t *testing.T) {
 			"COVERING INDEX ekyc_sessions_queue", 1},
 		{"records by reference", `SELECT r.id FROM ekyc_records r JOIN ekyc_sessions s ON s.id = r.session_id WHERE s.reference = 'cust-1'`,
 			"INDEX ekyc_sessions_reference_any", 1},
+		// Migration 0160: the capture page's redemption poll.
+		{"hand-off redeemed", `SELECT MAX(redeemed_at) FROM ekyc_handoffs WHERE session_id = 'ses_1' AND tenant_id = 'tn_a' AND state = 'redeemed'`,
+			"INDEX ekyc_handoffs_session", 1},
 	} {
 		var args []any
 		if strings.Contains(c.query, "?") {
