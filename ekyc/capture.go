@@ -205,6 +205,42 @@ func (s *Service) CaptureSession(ctx context.Context, key string) (*Session, err
 	return ss, err
 }
 
+// CancelCapture lets the customer end their own session from the capture
+// page holding key, before anything was submitted: the session becomes
+// cancelled, the page's key and with it every hand-off device's key stop
+// working, and the tenant sees the state (and the audit entry, actor
+// "capture-page", details by=customer) as with its own cancellation.
+// Only the page's own key cancels: a device that received the session by
+// a ワ hand-off — possibly someone who photographed the page's QR code —
+// cannot end the customer's session. Refused: a device key (ErrToken,
+// audited as a denial), a session past capturing (ErrState) or expired
+// (ErrExpired).
+func (s *Service) CancelCapture(ctx context.Context, key string) (*Session, error) {
+	ss, _, device, err := s.sessionByAnyKey(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	const action = "ekyc.session.cancel"
+	if device {
+		s.deny(ctx, ss, action, "handoff_device")
+		return nil, fmt.Errorf("%w: only the capture page that started the session can cancel it", ErrToken)
+	}
+	if expired, err := s.expireIfDue(ctx, ss); err != nil || expired {
+		return ss, errOr(err, ErrExpired)
+	}
+	if ss.State != StateCreated && ss.State != StateCapturing {
+		return nil, fmt.Errorf("%w: the session was already submitted or ended", ErrState)
+	}
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		return s.move(ctx, tx, ss, StateCancelled, OutcomeNone, Actor{Kind: audit.ActorSystem, ID: "capture-page"}, action,
+			map[string]string{"by": "customer"}, "key_hash = NULL")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ss, nil
+}
+
 // AddFrame accepts one frame from the capture page holding key, and returns
 // the nonce for the next frame. It refuses (and audits) frames that are not
 // from the camera, out of sequence, carrying a stale or foreign nonce, not

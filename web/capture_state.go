@@ -19,6 +19,10 @@ package web
 //   - POST /v1/ekyc/capture/handoff/redeem (no credential header; body
 //     {"token": "<token>"}): redeems a hand-off token once and answers a
 //     capture key of its own for the device that opened the link.
+//   - POST /v1/ekyc/capture/cancel (Capture-Key, the page's own key
+//     only): the customer ends their session before submitting, e.g.
+//     after the page said its hand-off link was used on a device they do
+//     not know. Every key of the session stops working.
 
 import (
 	"context"
@@ -33,6 +37,7 @@ type CaptureStateService interface {
 	CaptureState(ctx context.Context, key string) (*ekyc.CaptureStatus, error)
 	IssueHandoff(ctx context.Context, key string) (*ekyc.Handoff, error)
 	RedeemHandoff(ctx context.Context, token string) (*ekyc.CaptureStart, error)
+	CancelCapture(ctx context.Context, key string) (*ekyc.Session, error)
 }
 
 // maxHandoffBody bounds a redeem request: one token of at most 128
@@ -91,6 +96,21 @@ func (s *Server) captureStateRoutes() {
 			return errInternal(err)
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"link": h.Link, "expires_at": h.ExpiresAt, "session_id": h.Session.ID, "qr_svg": svg})
+		return nil
+	}))
+	s.mux.Handle("POST /v1/ekyc/capture/cancel", s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		if err := s.captureLimit(r); err != nil {
+			return err
+		}
+		key, err := captureCred(r, "Capture-Key")
+		if err != nil {
+			return err
+		}
+		ss, err := cs.CancelCapture(r.Context(), key)
+		if err != nil {
+			return ekycProblem(err)
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"session_id": ss.ID, "state": ss.State})
 		return nil
 	}))
 	s.mux.Handle("POST /v1/ekyc/capture/handoff/redeem", s.handle(func(w http.ResponseWriter, r *http.Request) error {

@@ -214,5 +214,38 @@ func TestCaptureStateAndHandoff(t *testing.T) {
 		if code, _ := call("GET", "/v1/ekyc/capture/state", keyHdr("AAAA"), nil); code != http.StatusUnauthorized {
 			t.Errorf("state with a bad key = %d, want 401", code)
 		}
+
+		// The customer cancels from the page; the device that redeemed the
+		// page's link (perhaps a photograph of it) cannot.
+		id3, key3 := start("wa")
+		var dev3 struct {
+			Key string `json:"capture_key"`
+		}
+		_, ho3 := call("POST", "/v1/ekyc/capture/handoff", keyHdr(key3), nil)
+		link3, _ := ho3["link"].(string)
+		_, tok3, _ := strings.Cut(link3, "#h=")
+		if w := redeem(tok3); w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &dev3) != nil || dev3.Key == "" {
+			t.Fatalf("redeem = %d %s", w.Code, w.Body)
+		}
+		if code, _ := call("GET", "/v1/ekyc/capture/cancel", keyHdr(key3), nil); code != http.StatusMethodNotAllowed {
+			t.Errorf("GET cancel = %d, want 405", code)
+		}
+		if code, m := call("POST", "/v1/ekyc/capture/cancel", keyHdr(dev3.Key), nil); code != http.StatusUnauthorized || m["type"] == nil {
+			t.Errorf("cancel with the hand-off device's key = %d %v, want 401 problem", code, m)
+		}
+		if code, m := call("POST", "/v1/ekyc/capture/cancel", keyHdr(key3), nil); code != 200 || m["state"] != "cancelled" || m["session_id"] != id3 {
+			t.Errorf("cancel with the page's key = %d %v, want 200 cancelled", code, m)
+		}
+		if code, m := call("GET", "/v1/ekyc/sessions/"+id3, bearerHdr("tok-a"), nil); code != 200 || m["state"] != "cancelled" {
+			t.Errorf("the tenant's view after the customer's cancel = %d %v, want cancelled", code, m)
+		}
+		for name, k := range map[string]string{"page": key3, "device": dev3.Key} {
+			if code, _ := call("POST", "/v1/ekyc/capture/cancel", keyHdr(k), nil); code != http.StatusUnauthorized {
+				t.Errorf("cancel again with the %s key = %d, want 401", name, code)
+			}
+		}
+		if code, _ := call("POST", "/v1/ekyc/capture/cancel", keyHdr(key), nil); code != http.StatusUnauthorized && code != http.StatusConflict {
+			t.Errorf("cancel of a decided session = %d, want 401 or 409", code)
+		}
 	})
 }

@@ -287,9 +287,13 @@ func (b *browserEnv) drive(t *testing.T, ctx context.Context, opts map[string]an
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("capture.mjs: %v\nevents: %v\nstderr:\n%s\nserver log tail:\n%s", err, events, stderr.String(), tail(b.srv.logText(), 3000))
 	}
-	for _, want := range []string{"done:", "refused:reused", "refused:no-token", "finished:"} {
+	wants := []string{"done:", "refused:reused", "refused:no-token", "finished:"}
+	if opts["cancelOnUse"] == true {
+		wants = []string{"cancelled:", "phone-stopped:", "finished:"}
+	}
+	for _, want := range wants {
 		if !slices.Contains(events, want) {
-			t.Fatalf("capture.mjs events %v, want %s (result screen; a reused or token-less link refused)", events, want)
+			t.Fatalf("capture.mjs events %v, want %s (result screen; a reused or token-less link refused; or a cancellation)", events, want)
 		}
 	}
 	t.Logf("browser events: %v; result screen %q %q (screenshots in %s)", events, done.Title, done.Body, b.shots)
@@ -469,6 +473,10 @@ func TestBrowserCaptureHe(t *testing.T) {
 //     which redeems it and follows the session; the token then no longer
 //     redeems, the kiosk signs over the wrong challenge through the device
 //     API, and both pages show the rejection, no success.
+//   - cancel: the link is opened in a second page; the first page, told
+//     its link was used, cancels the session: the server records the
+//     cancellation by the customer and the second page can no longer go
+//     on.
 func TestBrowserCaptureWa(t *testing.T) {
 	b := newBrowserEnvJPKI(t, true)
 	card, err := loadDevJPKI(b.data)
@@ -483,9 +491,11 @@ func TestBrowserCaptureWa(t *testing.T) {
 		phone   bool // a second page redeems the link; the kiosk signs
 		wrong   bool // sign the link challenge as if it were the signing one
 		outcome ekyc.Outcome
+		cancel  bool // the first page cancels once its link was used
 	}{
-		{"app", false, false, ekyc.OutcomeApproved},
-		{"phone", true, true, ekyc.OutcomeRejected},
+		{"app", false, false, ekyc.OutcomeApproved, false},
+		{"phone", true, true, ekyc.OutcomeRejected, false},
+		{"cancel", true, false, ekyc.OutcomeNone, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var s sessionOut
@@ -501,6 +511,28 @@ func TestBrowserCaptureWa(t *testing.T) {
 				usedAt    time.Time // the redeem time the page shows
 				usedBad   error
 			)
+			if tc.cancel {
+				var cancelled, stopped pageEvent
+				b.drive(t, ctx, map[string]any{"url": s.CaptureURL, "method": "wa", "device": "phone", "openHandoff": true, "cancelOnUse": true}, func(ev pageEvent) {
+					switch ev.Event {
+					case "cancelled":
+						cancelled = ev
+					case "phone-stopped":
+						stopped = ev
+					}
+				})
+				var got sessionOut
+				if err := b.client.call(ctx, "GET", "/v1/ekyc/sessions/"+s.ID, nil, &got); err != nil || got.State != string(ekyc.StateCancelled) {
+					t.Fatalf("the server's session after the page's cancel = %+v, %v; want cancelled", got, err)
+				}
+				if cancelled.Title != "手続きを中止しました" {
+					t.Errorf("the page says %q, want 手続きを中止しました", cancelled.Title)
+				}
+				if !strings.Contains(stopped.Body, "無効") {
+					t.Errorf("the device that redeemed the link says %q, want that its link is no longer valid", stopped.Body)
+				}
+				return
+			}
 			page := b.drive(t, ctx, map[string]any{"url": s.CaptureURL, "method": "wa", "device": "phone", "openHandoff": tc.phone}, func(ev pageEvent) {
 				events = append(events, ev.Event+":"+ev.Step)
 				if ev.Event == "phone-done" {

@@ -9,7 +9,9 @@
 // camera), shots (directory for screenshots), method ("he" | "ho" | "wa"),
 // device ("phone" | "kiosk"), switchLang (a language to switch to on the
 // intro screen), openHandoff (ワ: open the hand-off link in a second phone
-// page, which redeems its one-time token), chromium (default
+// page, which redeems its one-time token), cancelOnUse (with openHandoff:
+// once the first page says its link was used, cancel the session there),
+// chromium (default
 // /usr/bin/chromium), timeoutMs.
 //
 // Output: one JSON line per event on stdout ({"event":"step","step":…},
@@ -50,6 +52,8 @@ const browser = await chromium.launch({
   ],
 });
 let status = 1;
+// Finished ends a run early once its scenario is complete.
+class Finished extends Error {}
 let phonePage = null;
 let phone;
 let handoffLink = '';
@@ -137,13 +141,27 @@ try {
       // a fresh link.
       await waitScreen('#jpki-used:not([hidden])');
       const used = (await page.locator('#jpki-used').innerText()).trim();
-      for (const want of ['この QR コード/リンクは別の端末で使われました。心当たりがなければ中止してください', '使われた時刻', 'お申し込み先にご連絡ください']) {
+      for (const want of ['この QR コード/リンクは別の端末で使われました。心当たりがなければ中止してください', '使われた時刻', 'どの端末からもこの手続きを続けられなくなります']) {
         if (!used.includes(want)) throw new Error(`the used-link notice says ${JSON.stringify(used)}, want ${JSON.stringify(want)}`);
       }
       if (await page.locator('#jpki-qr').isVisible() || await page.locator('#jpki-link').isVisible()) throw new Error('the page still shows the spent QR code or link');
       if (!(await page.locator('#btn-handoff-new').isVisible())) throw new Error('the used-link notice has no button for a fresh link');
       await shot('jpki-used');
       emit({ event: 'handoff-used', at: await page.locator('#jpki-used').getAttribute('data-redeemed-at') });
+      if (opt.cancelOnUse) {
+        // The customer does not know the device that used the link: they
+        // cancel. The page says so only after the server did; the device
+        // that redeemed the link can no longer go on.
+        if (!(await page.locator('#btn-cancel').isVisible())) throw new Error('the used-link notice has no cancel button');
+        await page.click('#btn-cancel');
+        await waitScreen('body[data-screen="done"][data-outcome="cancelled"]');
+        await shot('cancelled');
+        emit({ event: 'cancelled', title: (await page.locator('#done-title').textContent()).trim() });
+        await phonePage.waitForSelector('body[data-screen="error"]', { state: 'attached' });
+        await shot('phone-cancelled', phonePage);
+        emit({ event: 'phone-stopped', body: (await phonePage.locator('#error-body').textContent()).trim() });
+        throw new Finished();
+      }
       // A fresh link replaces the notice with a new QR code and link.
       await page.click('#btn-handoff-new');
       await page.waitForFunction((old) => {
@@ -251,7 +269,12 @@ try {
   emit({ event: 'finished' });
   status = 0;
 } catch (e) {
-  console.error(`capture.mjs: ${e.message}`);
+  if (e instanceof Finished) {
+    emit({ event: 'finished' });
+    status = 0;
+  } else {
+    console.error(`capture.mjs: ${e.message}`);
+  }
 } finally {
   await browser.close();
 }

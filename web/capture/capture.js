@@ -42,7 +42,8 @@
       'jpki.waiting': '署名を待っています。この画面は自動で切り替わります…',
       'jpki.used': 'この QR コード/リンクは別の端末で使われました。心当たりがなければ中止してください。',
       'jpki.used_at': '使われた時刻: {time}',
-      'jpki.used_stop': '中止するには、このページを閉じてお申し込み先にご連絡ください。',
+      'jpki.used_stop': '中止すると、どの端末からもこの手続きを続けられなくなります。',
+      'jpki.used_cancel': '手続きを中止する',
       'jpki.used_new': '新しいリンクを表示',
       'chip.title': 'ICチップの読み取り',
       'chip.body': '本人確認書類を端末のICカードリーダーに置いてください。読み取りが終わったら「次へ」を押してください。',
@@ -62,6 +63,7 @@
       'result.received.title': '受け付けました', 'result.received.body': '確認には時間がかかっています。結果はお申し込み先からお知らせします。このページは閉じてかまいません。',
       'result.approved.title': '本人確認が完了しました', 'result.approved.body': 'ご協力ありがとうございました。このページは閉じてかまいません。',
       'result.rejected.title': '本人確認を完了できませんでした', 'result.rejected.body': 'お申し込み先にお問い合わせください。このページは閉じてかまいません。',
+      'result.cancelled.title': '手続きを中止しました', 'result.cancelled.body': 'この手続きは中止され、どの端末からも続けられません。改めて手続きをするときは、お申し込み先で新しい手続きを始めてください。',
       'result.review.title': '担当者が確認します', 'result.review.body': '結果はお申し込み先からお知らせします。このページは閉じてかまいません。',
       'error.title': '続行できません', 'error.retry': 'もう一度試す',
       'err.no_token': 'リンクが正しくありません。お申し込み先から届いたリンクをそのまま開いてください。',
@@ -103,7 +105,8 @@
       'jpki.waiting': 'Waiting for your signature. This screen changes by itself…',
       'jpki.used': 'This QR code/link was used on another device. If that was not you, stop here.',
       'jpki.used_at': 'Used at {time}',
-      'jpki.used_stop': 'To stop, close this page and contact the service you applied to.',
+      'jpki.used_stop': 'Once cancelled, no device can continue this verification.',
+      'jpki.used_cancel': 'Cancel this verification',
       'jpki.used_new': 'Show a new link',
       'chip.title': 'Reading the IC chip',
       'chip.body': 'Place your ID card on the card reader. When the reader has finished, press "Next".',
@@ -123,6 +126,7 @@
       'result.received.title': 'Received', 'result.received.body': 'The check is taking a while. The service you applied to will tell you the result. You may close this page.',
       'result.approved.title': 'Your identity is verified', 'result.approved.body': 'Thank you. You may close this page.',
       'result.rejected.title': 'Your identity could not be verified', 'result.rejected.body': 'Please contact the service you applied to. You may close this page.',
+      'result.cancelled.title': 'Verification cancelled', 'result.cancelled.body': 'This verification was cancelled; no device can continue it. To try again, start a new verification with the service you applied to.',
       'result.review.title': 'A member of staff will check', 'result.review.body': 'The service you applied to will tell you the result. You may close this page.',
       'error.title': 'Cannot continue', 'error.retry': 'Try again',
       'err.no_token': 'This link is incomplete. Open the link you received exactly as it was sent.',
@@ -154,6 +158,7 @@
     stream: null, facing: '', steps: [], stepIndex: 0,
     pending: null, // {blob, url, capturedAt} of a document photo awaiting confirmation
     screen: 'loading', errorKey: '', result: '',
+    stopped: false, // the customer cancelled: nothing more is asked of the server
   };
 
   // ---------- text ----------
@@ -646,6 +651,27 @@
     }).finally(() => { btn.disabled = false; });
   }
 
+  // cancelCapture ends the session at the customer's request (the notice
+  // that the link was used on another device offers it): the server
+  // cancels it and every key of it, this page's and the device's, stops
+  // working. The page shows the cancellation only once the server
+  // answered that the session is cancelled.
+  async function cancelCapture() {
+    const btn = $('btn-cancel');
+    btn.disabled = true;
+    try {
+      const { data } = await withRetry(() => api('/v1/ekyc/capture/cancel', 'Capture-Key ' + st.key));
+      if (data.state !== 'cancelled') throw new Stop('err.state');
+      st.stopped = true;
+      clearTimeout(st.handoffTimer);
+      finish('cancelled');
+    } catch (e) {
+      handle(e, null);
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
   // handoffHere runs where a hand-off link was opened (#h=): it redeems the
   // one-time token for this device's own capture key, says to sign with the
   // JPKI app, and follows the session.
@@ -675,8 +701,10 @@
   async function follow() {
     const until = Date.now() + DECISION_WAIT_MS;
     for (;;) {
+      if (st.stopped) return;
       const gen = st.handoffGen;
       const { data } = await withRetry(() => api('/v1/ekyc/capture/state', 'Capture-Key ' + st.key, undefined, 'GET'));
+      if (st.stopped) return;
       const state = data.state;
       if (state === 'capturing' && st.method === 'wa' && !st.onPhone && st.screen === 'jpki' && gen === st.handoffGen) handoffUsed(data.handoff);
       if (state === 'expired') throw new Stop('err.expired');
@@ -733,6 +761,7 @@
       p.catch((e) => handle(e, run));
     });
     $('btn-handoff-new').addEventListener('click', newHandoff);
+    $('btn-cancel').addEventListener('click', cancelCapture);
     $('btn-retake').addEventListener('click', () => { clearPreview(); cameraButtons(true, false); });
     $('btn-use').addEventListener('click', () => docUse().catch((e) => handle(e, run)));
     window.addEventListener('pagehide', stopCamera);
