@@ -68,6 +68,8 @@ type DB struct {
 	dialect Dialect
 	// target is a redacted description of where the store lives, for logs.
 	target string
+	// stmts caches prepared statements (SQLite only; nil for PostgreSQL).
+	stmts *stmtCache
 }
 
 // IsPostgresURL reports whether dsn selects the PostgreSQL store.
@@ -143,7 +145,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		s.Close()
 		return nil, fmt.Errorf("store: sqlite journal_mode = %q, want wal (err %v)", mode, err)
 	}
-	return &DB{sql: s, dialect: SQLite, target: "sqlite:" + path}, nil
+	return &DB{sql: s, dialect: SQLite, target: "sqlite:" + path, stmts: newStmtCache(s)}, nil
 }
 
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {
@@ -172,7 +174,12 @@ func redactURL(dsn string) string {
 }
 
 // Close closes the database.
-func (db *DB) Close() error { return db.sql.Close() }
+func (db *DB) Close() error {
+	if db.stmts != nil {
+		db.stmts.close()
+	}
+	return db.sql.Close()
+}
 
 // Dialect reports the SQL dialect.
 func (db *DB) Dialect() Dialect { return db.dialect }
@@ -189,6 +196,7 @@ func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
 type Tx struct {
 	tx      *sql.Tx
 	dialect Dialect
+	stmts   *stmtCache
 }
 
 // Dialect reports the SQL dialect.
@@ -202,7 +210,7 @@ func (db *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", mapErr(err))
 	}
-	if err := fn(&Tx{tx: t, dialect: db.dialect}); err != nil {
+	if err := fn(&Tx{tx: t, dialect: db.dialect, stmts: db.stmts}); err != nil {
 		_ = t.Rollback()
 		return err
 	}
@@ -212,14 +220,37 @@ func (db *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
 	return nil
 }
 
+// stmt returns the transaction's use of query's cached prepared statement,
+// or nil where statements are not cached (PostgreSQL), not yet cached (a
+// transaction never waits to prepare one: see stmtCache) or query does
+// not prepare (the direct call then reports the error).
+func (tx *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if tx.stmts == nil {
+		return nil
+	}
+	s := tx.stmts.inTx(query)
+	if s == nil {
+		return nil
+	}
+	return tx.tx.StmtContext(ctx, s)
+}
+
 // Exec runs a statement in the transaction.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if s := tx.stmt(ctx, query); s != nil {
+		r, err := s.ExecContext(ctx, args...)
+		return r, mapErr(err)
+	}
 	r, err := tx.tx.ExecContext(ctx, rebind(tx.dialect, query), args...)
 	return r, mapErr(err)
 }
 
 // Query runs a query in the transaction.
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if s := tx.stmt(ctx, query); s != nil {
+		r, err := s.QueryContext(ctx, args...)
+		return r, mapErr(err)
+	}
 	r, err := tx.tx.QueryContext(ctx, rebind(tx.dialect, query), args...)
 	return r, mapErr(err)
 }
@@ -227,23 +258,45 @@ func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 // QueryRow runs a query returning one row; use Row.Scan, which maps a missing
 // row to ErrNotFound.
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *Row {
+	if s := tx.stmt(ctx, query); s != nil {
+		return &Row{r: s.QueryRowContext(ctx, args...)}
+	}
 	return &Row{r: tx.tx.QueryRowContext(ctx, rebind(tx.dialect, query), args...)}
+}
+
+// stmt returns query's cached prepared statement, or nil (see Tx.stmt).
+func (db *DB) stmt(ctx context.Context, query string) *sql.Stmt {
+	if db.stmts == nil {
+		return nil
+	}
+	return db.stmts.get(ctx, query)
 }
 
 // Exec runs a statement outside a transaction.
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if s := db.stmt(ctx, query); s != nil {
+		r, err := s.ExecContext(ctx, args...)
+		return r, mapErr(err)
+	}
 	r, err := db.sql.ExecContext(ctx, rebind(db.dialect, query), args...)
 	return r, mapErr(err)
 }
 
 // Query runs a read outside a transaction.
 func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if s := db.stmt(ctx, query); s != nil {
+		r, err := s.QueryContext(ctx, args...)
+		return r, mapErr(err)
+	}
 	r, err := db.sql.QueryContext(ctx, rebind(db.dialect, query), args...)
 	return r, mapErr(err)
 }
 
 // QueryRow runs a one-row read outside a transaction.
 func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *Row {
+	if s := db.stmt(ctx, query); s != nil {
+		return &Row{r: s.QueryRowContext(ctx, args...)}
+	}
 	return &Row{r: db.sql.QueryRowContext(ctx, rebind(db.dialect, query), args...)}
 }
 
