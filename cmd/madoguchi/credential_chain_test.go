@@ -138,7 +138,7 @@ func TestCredentialChain(t *testing.T) {
 	t.Logf("offline: accepted %s, scores %v", d.Credential, d.Scores)
 
 	// 4. Server back (same address), revocation over HTTP, sync: refused.
-	srv = startServer(t, dir, append(serverArgs, "--addr", srv.addr)...)
+	startServer(t, dir, append(serverArgs, "--addr", srv.addr)...) // stopped by its cleanup
 	var rev struct {
 		State string `json:"state"`
 	}
