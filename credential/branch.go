@@ -218,7 +218,7 @@ func RefusalCode(err error) string {
 		err  error
 		code string
 	}{
-		{ErrMalformed, "credential.malformed"}, {ErrSignature, "credential.signature"}, {ErrExpired, "credential.expired"},
+		{ErrOldFormat, "credential.old_format"}, {ErrMalformed, "credential.malformed"}, {ErrSignature, "credential.signature"}, {ErrExpired, "credential.expired"},
 		{ErrNotYetValid, "credential.not_yet_valid"}, {ErrRevoked, "credential.revoked"}, {ErrOtherTenant, "credential.other_tenant"},
 		{ErrOtherIssuer, "credential.other_issuer"}, {ErrModel, "credential.model"}, {ErrStatusStale, "credential.status_stale"},
 		{ErrStatusUnknown, "credential.status_unknown"}, {ErrDecrypt, "credential.decrypt"}, {ErrStatusReplay, "credential.status_replay"},

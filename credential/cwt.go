@@ -1,33 +1,54 @@
 package credential
 
 // The credential: a CWT (RFC 8392) in a COSE_Sign1, Base45-encoded behind
-// the prefix "MDG1:" in a QR code's alphanumeric mode.
+// the prefix "MDG2:" in a QR code's alphanumeric mode.
 //
 //	claims = { 1: iss (tstr), 2: sub (tstr, pseudonymous), 4: exp, 6: iat,
-//	           7: cti (bstr, 16), "tnt": tenant id, "mdl": model id,
-//	           "sli": status-list index (uint), "tpl": envelope }
+//	           7: cti (bstr, 16), "t": tenant id, "m": model code (bstr, 4),
+//	           "s": status-list index (uint), "f": template envelope }
+//
+// The model code is the first four bytes of SHA-256 over the recogniser's
+// model id: a verifier recognises its own engine's model by it, and the
+// full id is the template envelope's HPKE aad, so a credential opens only
+// on an engine with exactly that model id.
+//
+// The prefix is the format version. Format 1 ("MDG1:": text claim keys
+// "tnt", "mdl", "sli", "tpl", the model id in full, an int8 template with
+// a float32 scale) is refused with ErrOldFormat, which says to reissue;
+// nothing was issued outside development before format 2.
 //
 // Everything in it is checked twice, as HCERT advises: the shape before
 // the signature is verified (parse), the meaning after (Verify).
 
 import (
+	"bytes"
 	"crypto/ecdh"
 	"crypto/ecdsa"
+	"crypto/sha256"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 )
 
-// Prefix starts every credential's QR text.
-const Prefix = "MDG1:"
+// Prefix starts every credential's QR text; it names the format version.
+const Prefix = "MDG2:"
+
+// oldPrefixes are earlier formats' prefixes, refused with ErrOldFormat.
+var oldPrefixes = []string{"MDG1:"}
+
+// ErrOldFormat: a credential of an earlier format; it must be reissued.
+var ErrOldFormat = errors.New("credential: an earlier credential format, no longer accepted: reissue it")
 
 // Limits of a credential.
 const (
-	MaxQRText   = 2400 // characters of QR text accepted (v40-M alphanumeric holds 3,391; we issue far less)
-	maxIDText   = 128
-	maxModelLen = 128
-	ctiLen      = 16
+	MaxQRText    = 2400 // characters of QR text accepted (v40-M alphanumeric holds 3,391; we issue far less)
+	maxIDText    = 128
+	maxModelLen  = 128
+	ctiLen       = 16
+	modelCodeLen = 4
 )
 
 // Claims are a credential's signed contents.
@@ -37,10 +58,32 @@ type Claims struct {
 	Expiry      int64    `cbor:"4,keyasint"`
 	IssuedAt    int64    `cbor:"6,keyasint"`
 	CTI         []byte   `cbor:"7,keyasint"`
-	Tenant      string   `cbor:"tnt"`
-	Model       string   `cbor:"mdl"`
-	StatusIndex uint32   `cbor:"sli"`
-	Template    envelope `cbor:"tpl"`
+	Tenant      string   `cbor:"t"`
+	ModelCode   []byte   `cbor:"m"`
+	StatusIndex uint32   `cbor:"s"`
+	Template    envelope `cbor:"f"`
+	// Model is the recogniser's model id. The issuer sets it (Sign derives
+	// ModelCode from it); a parsed credential has it only once
+	// ResolveModel has found it among the verifier's models.
+	Model string `cbor:"-"`
+}
+
+// ModelCode is the code a credential carries for a model id.
+func ModelCode(model string) []byte {
+	h := sha256.Sum256([]byte(model))
+	return h[:modelCodeLen]
+}
+
+// ResolveModel sets c.Model to the one of models whose code the
+// credential carries (ErrModel if none).
+func (c *Claims) ResolveModel(models []string) error {
+	for _, m := range models {
+		if bytes.Equal(ModelCode(m), c.ModelCode) {
+			c.Model = m
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: model code %x", ErrModel, c.ModelCode)
 }
 
 // ID is the credential's id as the API names it: "crd_" and the
@@ -61,8 +104,10 @@ func textOK(s string, max int) bool {
 
 func (c *Claims) check() error {
 	switch {
-	case !textOK(c.Issuer, maxIDText), !textOK(c.Subject, maxIDText), !textOK(c.Tenant, maxIDText), !textOK(c.Model, maxModelLen):
-		return fmt.Errorf("%w: iss, sub, tnt and mdl are 1-%d printable characters", ErrMalformed, maxIDText)
+	case !textOK(c.Issuer, maxIDText), !textOK(c.Subject, maxIDText), !textOK(c.Tenant, maxIDText):
+		return fmt.Errorf("%w: iss, sub and t are 1-%d printable characters", ErrMalformed, maxIDText)
+	case len(c.ModelCode) != modelCodeLen:
+		return fmt.Errorf("%w: m must be %d bytes", ErrMalformed, modelCodeLen)
 	case len(c.CTI) != ctiLen:
 		return fmt.Errorf("%w: cti must be %d bytes", ErrMalformed, ctiLen)
 	case c.IssuedAt <= 0 || c.Expiry <= c.IssuedAt:
@@ -83,6 +128,10 @@ type Issued struct {
 // the tenant's branch key (version), then the claims are signed by the
 // issuer key.
 func Sign(iss *IssuerKey, c Claims, branchPub *ecdh.PublicKey, branchVersion uint32, compact []byte) (*Issued, error) {
+	if !textOK(c.Model, maxModelLen) {
+		return nil, fmt.Errorf("%w: model id of 1-%d printable characters", ErrMalformed, maxModelLen)
+	}
+	c.ModelCode = ModelCode(c.Model)
 	env, err := sealTemplate(branchPub, branchVersion, c.Tenant, c.CTI, c.Model, compact)
 	if err != nil {
 		return nil, err
@@ -121,6 +170,9 @@ func Parse(text string) (*Parsed, error) {
 		return nil, fmt.Errorf("%w: longer than %d characters", ErrMalformed, MaxQRText)
 	}
 	rest, ok := strings.CutPrefix(text, Prefix)
+	if !ok && slices.ContainsFunc(oldPrefixes, func(p string) bool { return strings.HasPrefix(text, p) }) {
+		return nil, ErrOldFormat
+	}
 	if !ok {
 		return nil, fmt.Errorf("%w: not a madoguchi credential (prefix %q)", ErrMalformed, Prefix)
 	}
@@ -160,7 +212,8 @@ func (p *Parsed) VerifySignature(keys KeySet) error {
 }
 
 // OpenTemplate decrypts the template with the tenant's branch keys (by
-// version) and expands it. Call it only after VerifySignature.
+// version). Call it only after VerifySignature and ResolveModel (the
+// model id is the envelope's aad).
 func (p *Parsed) OpenTemplate(branchKeys map[uint32]*ecdh.PrivateKey) ([]byte, error) {
 	k, ok := branchKeys[p.Claims.Template.KeyVersion]
 	if !ok {

@@ -64,7 +64,7 @@ func sealTemplate(pub *ecdh.PublicKey, version uint32, tenant string, cti []byte
 }
 
 func (e envelope) check() error {
-	if len(e.Enc) != 32 || len(e.Ciphertext) < 16+6 || len(e.Ciphertext) > 16+5+MaxTemplateDim {
+	if len(e.Enc) != 32 || len(e.Ciphertext) < 16+2 || len(e.Ciphertext) > 16+1+MaxTemplateDim {
 		return fmt.Errorf("%w: template envelope sizes", ErrMalformed)
 	}
 	return nil

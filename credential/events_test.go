@@ -121,7 +121,7 @@ func TestServiceWebhooks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c3, err := s.Reissue(ctx, client, e.tenantA, c2.ID)
+		c3, err := s.Reissue(ctx, client, e.tenantA, c2.ID, ReissuePhoneReplaced)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,7 +6,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
-	"math"
 	mrand "math/rand/v2"
 	"strings"
 	"testing"
@@ -202,31 +201,130 @@ func TestStatusListReplayRefused(t *testing.T) {
 }
 
 func TestCompactRoundTrip(t *testing.T) {
-	for _, dim := range []int{128, 512, 1024} {
-		tpl := randomTemplate(t, uint64(dim), dim)
-		b, err := Compact(tpl)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(b) != dim+5 {
-			t.Fatalf("Compact(%d-D) = %d bytes, want %d", dim, len(b), dim+5)
-		}
-		back, err := Expand(testModel, b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc, _ := face.Compare(tpl, back)
-		if sc < 0.999 {
-			t.Fatalf("Compare(%d-D, quantised) = %v, want >= 0.999", dim, sc)
+	tests := []struct {
+		enc     Encoding
+		minCos  face.Score // cosine of a random Gaussian template to its compact form
+		bytes16 int        // bytes of a 128-D template
+	}{
+		{Int8, 0.9999, 129},
+		{Int6, 0.998, 97},
+		{Int5, 0.993, 81},
+		{Int4, 0.98, 65},
+	}
+	for _, tc := range tests {
+		for _, dim := range []int{128, 512, 1024} {
+			tpl := randomTemplate(t, uint64(dim), dim)
+			b, err := CompactAs(tpl, tc.enc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := 1 + (tc.bytes16-1)*dim/128; len(b) != want {
+				t.Errorf("CompactAs(%d-D, %s) = %d bytes, want %d", dim, tc.enc, len(b), want)
+			}
+			back, err := Expand(testModel, b)
+			if err != nil {
+				t.Fatalf("Expand(CompactAs(%d-D, %s)) = %v", dim, tc.enc, err)
+			}
+			if sc, _ := face.Compare(tpl, back); sc < tc.minCos {
+				t.Errorf("Compare(%d-D, %s) = %v, want >= %v", dim, tc.enc, sc, tc.minCos)
+			}
+			again, _ := CompactAs(back, tc.enc)
+			if string(again) != string(b) {
+				t.Errorf("CompactAs(Expand(CompactAs(%d-D, %s))) differs: the encoding is not a fixed point", dim, tc.enc)
+			}
 		}
 	}
-	if _, err := Expand(testModel, []byte{1, 0, 0, 0, 0, 5}); !errors.Is(err, ErrMalformed) {
-		t.Fatalf("Expand(zero scale) = %v", err)
+	if b, _ := Compact(randomTemplate(t, 1, 512)); Encoding(b[0]) != DefaultEncoding || DefaultEncoding != Int6 {
+		t.Errorf("Compact writes encoding %d, want the default int6 (docs/credential.md)", b[0])
 	}
-	nan := math.Float32bits(float32(math.NaN()))
-	if _, err := Expand(testModel, []byte{1, byte(nan >> 24), byte(nan >> 16), byte(nan >> 8), byte(nan), 5}); !errors.Is(err, ErrMalformed) {
-		t.Fatalf("Expand(NaN scale) = %v", err)
+}
+
+// TestCompactKnownAnswers pins the packing: offset values, most
+// significant bit first, no scale.
+func TestCompactKnownAnswers(t *testing.T) {
+	tpl, _ := face.NewTemplate(testModel, []float32{1, 0, 0, 0, 0, 0, 0, -1})
+	for enc, want := range map[Encoding][]byte{
+		Int4: {4, 0xe7, 0x77, 0x77, 0x70},
+		Int6: {6, 0xf9, 0xf7, 0xdf, 0x7d, 0xf7, 0xc0},
+		Int8: {8, 0xfe, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x00},
+	} {
+		got, err := CompactAs(tpl, enc)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("CompactAs(e1 - e8, %s) = %x, %v; want %x", enc, got, err, want)
+		}
 	}
+	for name, b := range map[string][]byte{
+		"empty":                   {6},
+		"unknown encoding":        {7, 0, 0, 0, 0, 0, 0, 0},
+		"format 1 (int8 + scale)": {1, 0x3f, 0x80, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8},
+		"not a whole value":       {6, 1, 2, 3, 4, 5},
+		"dimension not 8k":        {4, 0x77, 0x77, 0x77},
+		"value over 2L":           {4, 0xf7, 0x77, 0x77, 0x77},
+		"zero vector":             {4, 0x77, 0x77, 0x77, 0x77},
+		"too long":                append([]byte{8}, make([]byte, MaxTemplateDim+8)...),
+	} {
+		if _, err := Expand(testModel, b); !errors.Is(err, ErrMalformed) {
+			t.Errorf("Expand(%s) = %v, want ErrMalformed", name, err)
+		}
+	}
+	if _, err := CompactAs(randomTemplate(t, 1, 12), Int6); err == nil {
+		t.Error("CompactAs(12-D) = nil error, want a dimension error")
+	}
+}
+
+// TestOldFormatRefused: a format-1 credential is refused as such, with
+// the reason the branch shows.
+func TestOldFormatRefused(t *testing.T) {
+	f := newFixture(t)
+	good := f.issue(t, "tnt_a", 3, time.Hour)
+	old := "MDG1:" + strings.TrimPrefix(good.Text, Prefix)
+	_, err := f.trust.Verify(old, time.Now())
+	if !errors.Is(err, ErrOldFormat) || RefusalCode(err) != "credential.old_format" {
+		t.Fatalf("Verify(format 1) = %v (%s), want ErrOldFormat, credential.old_format", err, RefusalCode(err))
+	}
+}
+
+// TestModelCode: a verifier finds its model by the code; the full model id
+// is the envelope's aad, so a credential whose code names the verifier's
+// model but whose template was sealed for another model id does not open.
+func TestModelCode(t *testing.T) {
+	f := newFixture(t)
+	good := f.issue(t, "tnt_a", 3, time.Hour)
+	if len(good.Claims.ModelCode) != 4 || string(good.Claims.ModelCode) != string(ModelCode(testModel)) {
+		t.Fatalf("ModelCode = %x, want the first 4 bytes of SHA-256(%q)", good.Claims.ModelCode, testModel)
+	}
+	v, err := f.trust.Verify(good.Text, time.Now())
+	if err != nil || v.Claims.Model != testModel {
+		t.Fatalf("Verify = %v (model %q), want model %q", err, v.Claims.Model, testModel)
+	}
+	other := *f.trust
+	other.Models = []string{"another/model@1"}
+	if _, err := other.Verify(good.Text, time.Now()); !errors.Is(err, ErrModel) {
+		t.Errorf("Verify(on an engine of another model) = %v, want ErrModel", err)
+	}
+	// Sealed for another model id, labelled with this one's code.
+	c := good.Claims
+	c.Template, err = sealTemplate(f.branch.PublicKey(), 1, c.Tenant, c.CTI, "another/model@1", mustCompact(t, f.tpl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := marshal(&c)
+	msg, err := signSign1(f.iss.priv, f.iss.kid[:], payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.trust.Verify(QRText(msg), time.Now()); !errors.Is(err, ErrDecrypt) {
+		t.Errorf("Verify(envelope sealed for another model id) = %v, want ErrDecrypt", err)
+	}
+}
+
+func mustCompact(t *testing.T, tpl face.Template) []byte {
+	t.Helper()
+	b, err := Compact(tpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func TestBase45KnownAnswers(t *testing.T) {

@@ -2,6 +2,7 @@ package credential
 
 import (
 	"crypto/ecdh"
+	"errors"
 	"testing"
 	"time"
 )
@@ -84,6 +85,29 @@ func FuzzBase45(f *testing.F) {
 		back, err := base45Decode(base45Encode(b))
 		if err != nil || string(back) != string(b) {
 			t.Fatalf("round trip of %x: %x, %v", b, back, err)
+		}
+	})
+}
+
+// FuzzExpand: any bytes either expand to a template of the dimension the
+// encoding byte and length imply, or are ErrMalformed.
+func FuzzExpand(f *testing.F) {
+	for _, enc := range Encodings {
+		b, _ := CompactAs(randomTemplate(f, 3, 128), enc)
+		f.Add(b)
+	}
+	f.Add([]byte{4, 0xe7, 0x77, 0x77, 0x70})
+	f.Add([]byte{1, 0x3f, 0x80, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tpl, err := Expand(testModel, b)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("Expand(%x) = %v, want ErrMalformed", b, err)
+			}
+			return
+		}
+		if tpl.Len() != (len(b)-1)*8/int(b[0]) {
+			t.Fatalf("Expand(%x): %d values", b, tpl.Len())
 		}
 	})
 }

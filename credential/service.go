@@ -282,10 +282,11 @@ func (s *Service) List(ctx context.Context, tenant, customer string) ([]Record, 
 
 // Issue issues a credential for the tenant's customer.
 func (s *Service) Issue(ctx context.Context, a Actor, tenant string, req IssueRequest) (*Credential, error) {
-	return s.issue(ctx, a, tenant, req, "")
+	return s.issue(ctx, a, tenant, req, "", "")
 }
 
-func (s *Service) issue(ctx context.Context, a Actor, tenant string, req IssueRequest, replaces string) (*Credential, error) {
+// issue signs a credential; replaces and reason are a reissue's.
+func (s *Service) issue(ctx context.Context, a Actor, tenant string, req IssueRequest, replaces, reason string) (*Credential, error) {
 	ttl := req.TTL
 	if ttl == 0 {
 		ttl = s.cfg.TTL
@@ -379,7 +380,7 @@ func (s *Service) issue(ctx context.Context, a Actor, tenant string, req IssueRe
 		out = &Credential{Record: r, Text: is.Text, QR: qr}
 		return s.record(ctx, tx, a, tenant, "credential.issue", r.ID, audit.OutcomeOK, map[string]string{
 			"customer": cu.ID, "basis": r.Basis, "model": r.Model, "status_index": fmt.Sprint(idx),
-			"qr_version": fmt.Sprint(qr.Version), "bytes": fmt.Sprint(len(is.COSE)), "replaces": replaces})
+			"qr_version": fmt.Sprint(qr.Version), "bytes": fmt.Sprint(len(is.COSE)), "replaces": replaces, "reason": reason})
 	})
 	if err != nil {
 		return nil, err
@@ -468,9 +469,25 @@ func (s *Service) revokeIn(ctx context.Context, tx *store.Tx, a Actor, tenant, i
 	return s.record(ctx, tx, a, tenant, "credential.revoke", id, audit.OutcomeOK, map[string]string{"reason": reason, "replaced_by": replacedBy})
 }
 
+// Why a credential is reissued (the audit entry records it; the old
+// credential's revocation reason is ReasonReissued).
+const (
+	ReissuePhoneReplaced = "phone_replaced"     // the customer has a new phone
+	ReissueDeviceRemoved = "branch_key_rotated" // a branch device was lost or removed (docs/credential.md)
+	ReissueOther         = "other"
+)
+
+// ReissueReasons are the reasons staff may give for a reissue.
+var ReissueReasons = []string{ReissuePhoneReplaced, ReissueDeviceRemoved, ReissueOther}
+
 // Reissue issues a new credential for the same customer on the same basis
-// and revokes the old one (reason reissued) in the same transaction.
-func (s *Service) Reissue(ctx context.Context, a Actor, tenant, id string) (*Credential, error) {
+// and revokes the old one (reason reissued) in the same transaction, with
+// the webhook announcements issuance makes. reason is one of
+// ReissueReasons, or empty where none was asked (the API).
+func (s *Service) Reissue(ctx context.Context, a Actor, tenant, id, reason string) (*Credential, error) {
+	if reason != "" && !slices.Contains(ReissueReasons, reason) {
+		return nil, fmt.Errorf("%w: reissue reason must be one of %s", ErrInvalidInput, strings.Join(ReissueReasons, ", "))
+	}
 	r, err := s.Get(ctx, tenant, id)
 	if err != nil {
 		return nil, err
@@ -478,7 +495,7 @@ func (s *Service) Reissue(ctx context.Context, a Actor, tenant, id string) (*Cre
 	if !r.RevokedAt.IsZero() {
 		return nil, fmt.Errorf("%w: a revoked credential is not reissued; issue a new one", ErrState)
 	}
-	return s.issue(ctx, a, tenant, IssueRequest{Customer: r.CustomerID, Basis: BasisEKYC, Webhook: r.Webhook}, id)
+	return s.issue(ctx, a, tenant, IssueRequest{Customer: r.CustomerID, Basis: BasisEKYC, Webhook: r.Webhook}, id, reason)
 }
 
 // RevokeShredded revokes (reason subject_shredded) every unrevoked

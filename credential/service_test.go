@@ -122,7 +122,10 @@ func TestServiceLifecycle(t *testing.T) {
 		if _, err := s.Revoke(ctx, client, e.tenantA, c1.ID, "because"); !errors.Is(err, ErrInvalidInput) {
 			t.Fatalf("Revoke(bad reason) = %v", err)
 		}
-		c2, err := s.Reissue(ctx, client, e.tenantA, c1.ID)
+		if _, err := s.Reissue(ctx, client, e.tenantA, c1.ID, "because"); !errors.Is(err, ErrInvalidInput) {
+			t.Fatalf("Reissue(bad reason) = %v, want ErrInvalidInput", err)
+		}
+		c2, err := s.Reissue(ctx, client, e.tenantA, c1.ID, "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,7 +4,6 @@ import (
 	"crypto/ecdh"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/madoguchi/madoguchi/face"
@@ -96,8 +95,8 @@ func (t *Trust) Verify(text string, now time.Time) (*Verified, error) {
 	if !known {
 		return fail(ErrStatusUnknown)
 	}
-	if !slices.Contains(t.Models, c.Model) {
-		return fail(fmt.Errorf("%w: %s", ErrModel, c.Model))
+	if err := c.ResolveModel(t.Models); err != nil {
+		return fail(err)
 	}
 	compact, err := p.OpenTemplate(t.BranchKeys)
 	if err != nil {

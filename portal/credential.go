@@ -1,7 +1,8 @@
 package portal
 
 // The offline face credential (package credential) for tenant staff:
-// credential_list.go (a customer's credentials, revocation) and
+// credential_list.go (a customer's credentials, revocation),
+// credential_reissue.go (a new QR code in place of an old one) and
 // credential_devices.go (branch devices: enrolment and removal, each
 // filed by one admin and approved by another — the service enforces the
 // four eyes and scopes every call by the account's tenant). Every read
@@ -20,6 +21,7 @@ import (
 type Credentials interface {
 	List(ctx context.Context, tenant, customer string) ([]credential.Record, error)
 	Revoke(ctx context.Context, a credential.Actor, tenant, id, reason string) (*credential.Record, error)
+	Reissue(ctx context.Context, a credential.Actor, tenant, id, reason string) (*credential.Credential, error)
 	Devices(ctx context.Context, st credential.Staff, tenant string) ([]credential.Device, error)
 	RequestDevice(ctx context.Context, st credential.Staff, tenant, name, code string) (*credential.Device, error)
 	ApproveDevice(ctx context.Context, st credential.Staff, id string) (*credential.Device, error)

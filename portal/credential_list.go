@@ -25,7 +25,8 @@ func credentialList(rq *Request) error {
 	c := rq.s.cfg.Credentials
 	customer := rq.R.URL.Query().Get("customer")
 	data := map[string]any{"Enabled": c != nil, "Customer": customer, "Rows": []credentialRow{}, "Reasons": credentialRevokeReasons,
-		"Admin": rq.Principal.Has(deviceRoles...)}
+		"ReissueReasons": credential.ReissueReasons,
+		"Admin":          rq.Principal.Has(deviceRoles...)}
 	if c == nil || customer == "" {
 		return rq.Render(http.StatusOK, "credentials", "credential.title", data)
 	}

@@ -38,21 +38,7 @@ func (c credTemplates) CredentialTemplate(context.Context, credential.Actor, str
 // nor revocable), and enrol and remove branch devices with two admins (the
 // one who files cannot approve; reviewers and other tenants cannot act).
 func TestCredentialPages(t *testing.T) {
-	var svc *credential.Service
-	e := newEnv(t, func(c *Config) { c.Credentials = credentialsLate{&svc} })
-	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	iss, _ := credential.NewIssuerKey(k)
-	v := make([]float32, 128)
-	for i := range v {
-		v[i] = float32(i%7) - 3
-	}
-	tpl, _ := face.NewTemplate("test-model", v)
-	var err error
-	svc, err = credential.New(credential.Config{DB: e.db, Audit: e.audit.log, Vault: e.vault, Issuer: iss, IssuerName: "madoguchi.test",
-		Customers: credCustomers{"cus_1": "tn_a", "cus_b": "tn_b"}, Templates: credTemplates{tpl}, Now: e.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, svc := newCredentialEnv(t)
 	ctx := context.Background()
 	client := credential.Actor{Kind: audit.ActorClient, ID: "cl_test"}
 	c1, err := svc.Issue(ctx, client, "tn_a", credential.IssueRequest{Customer: "cus_1"})
@@ -112,6 +98,57 @@ func TestCredentialPages(t *testing.T) {
 		t.Errorf("audit credential.revoke = %+v, want one entry by a-reviewer", revokes)
 	}
 
+	// Reissue: the new QR code once, the old credential revoked in the
+	// same transaction, the person and the reason in the audit log.
+	for _, tc := range []struct {
+		who    *browser
+		reason string
+		code   int
+	}{
+		{br, credential.ReissuePhoneReplaced, http.StatusNotFound}, // another tenant's
+		{ar, credential.ReasonReissued, http.StatusBadRequest},     // not a reissue reason
+		{e.signedIn("a-auditor"), credential.ReissueOther, http.StatusForbidden},
+	} {
+		if r := tc.who.post(Prefix+"/credentials/"+c2.ID+"/reissue", url.Values{"reason": {tc.reason}}); r.status != tc.code {
+			t.Errorf("POST reissue (reason %s) = %d, want %d", tc.reason, r.status, tc.code)
+		}
+	}
+	if r, _ := svc.Get(ctx, "tn_a", c2.ID); !r.RevokedAt.IsZero() {
+		t.Fatalf("c2 revoked by a refused reissue: %+v", r)
+	}
+	if r := ar.get(Prefix + "/credentials?customer=cus_1"); !strings.Contains(r.body, "/portal/credentials/"+c2.ID+"/reissue") ||
+		strings.Contains(r.body, "/portal/credentials/"+c1.ID+"/reissue") {
+		t.Errorf("the list offers reissue for the active credential %v, for the revoked one %v",
+			strings.Contains(r.body, c2.ID+"/reissue"), strings.Contains(r.body, c1.ID+"/reissue"))
+	}
+	r := ar.post(Prefix+"/credentials/"+c2.ID+"/reissue", url.Values{"reason": {credential.ReissuePhoneReplaced}})
+	if r.status != http.StatusOK || !strings.Contains(r.body, "<svg") {
+		t.Fatalf("POST reissue = %d, want 200 with the QR code\n%s", r.status, r.body)
+	}
+	recs, _ := svc.List(ctx, "tn_a", "cus_1")
+	old, _ := svc.Get(ctx, "tn_a", c2.ID)
+	if len(recs) != 3 || old.RevokeReason != credential.ReasonReissued || old.ReplacedBy == "" || !strings.Contains(r.body, old.ReplacedBy) {
+		t.Fatalf("after reissue: %d credentials, old %+v; page names the new one: %v", len(recs), old, strings.Contains(r.body, old.ReplacedBy))
+	}
+	if nw, _ := svc.Get(ctx, "tn_a", old.ReplacedBy); nw.State(e.clock.Now()) != "active" {
+		t.Errorf("the new credential is %s", nw.State(e.clock.Now()))
+	}
+	var issues []audit.Entry
+	size, _ = e.audit.log.Size(ctx)
+	for i := range size {
+		_, leaf, _ := e.audit.log.Entry(ctx, i)
+		if en, err := audit.ParseLeaf(leaf); err == nil && en.Action == "credential.issue" && en.Details["replaces"] == c2.ID {
+			issues = append(issues, en)
+		}
+	}
+	if len(issues) != 1 || issues[0].ActorKind != audit.ActorStaff || issues[0].ActorID != e.people["a-reviewer"].id ||
+		issues[0].Details["reason"] != credential.ReissuePhoneReplaced {
+		t.Errorf("audit credential.issue replacing c2 = %+v, want one by a-reviewer, reason %s", issues, credential.ReissuePhoneReplaced)
+	}
+	if r := ar.post(Prefix+"/credentials/"+c2.ID+"/reissue", url.Values{"reason": {credential.ReissueOther}}); r.status != http.StatusBadRequest {
+		t.Errorf("reissue of a revoked credential = %d, want 400", r.status)
+	}
+
 	// Devices: two admins of the tenant.
 	e.addPerson("a-admin2", "tn_a", staff.RoleAdmin)
 	a1, a2 := e.signedIn("a-admin"), e.signedIn("a-admin2")
@@ -165,6 +202,29 @@ func TestCredentialPages(t *testing.T) {
 	}
 }
 
+// newCredentialEnv is a portal with the real credential service on its
+// own store: customers cus_1 (tenant tn_a) and cus_b (tn_b).
+func newCredentialEnv(t *testing.T, mod ...func(*Config)) (*env, *credential.Service) {
+	t.Helper()
+	var svc *credential.Service
+	e := newEnv(t, append(mod, func(c *Config) { c.Credentials = credentialsLate{&svc} })...)
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	iss, _ := credential.NewIssuerKey(k)
+	v := make([]float32, 128)
+	for i := range v {
+		v[i] = float32(i%7) - 3
+	}
+	tpl, _ := face.NewTemplate("test-model", v)
+	var err error
+	svc, err = credential.New(credential.Config{DB: e.db, Audit: e.audit.log, Vault: e.vault, Issuer: iss, IssuerName: "madoguchi.test",
+		Customers: credCustomers{"cus_1": "tn_a", "cus_b": "tn_b"}, Templates: credTemplates{tpl}, Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.credentials = svc
+	return e, svc
+}
+
 // credentialsLate lets the test build the service on the portal's own
 // store after newEnv made it.
 type credentialsLate struct{ s **credential.Service }
@@ -174,6 +234,9 @@ func (c credentialsLate) List(ctx context.Context, tenant, customer string) ([]c
 }
 func (c credentialsLate) Revoke(ctx context.Context, a credential.Actor, tenant, id, reason string) (*credential.Record, error) {
 	return (*c.s).Revoke(ctx, a, tenant, id, reason)
+}
+func (c credentialsLate) Reissue(ctx context.Context, a credential.Actor, tenant, id, reason string) (*credential.Credential, error) {
+	return (*c.s).Reissue(ctx, a, tenant, id, reason)
 }
 func (c credentialsLate) Devices(ctx context.Context, st credential.Staff, tenant string) ([]credential.Device, error) {
 	return (*c.s).Devices(ctx, st, tenant)

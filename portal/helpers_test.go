@@ -18,6 +18,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/audit"
 	"github.com/madoguchi/madoguchi/blob"
+	"github.com/madoguchi/madoguchi/credential"
 	"github.com/madoguchi/madoguchi/internal/webauthntest"
 	"github.com/madoguchi/madoguchi/portal/session"
 	"github.com/madoguchi/madoguchi/staff"
@@ -111,6 +112,8 @@ type env struct {
 	// oauth is the authorization server behind the consents pages
 	// (consents_test.go).
 	oauth *oauthEnv
+	// credentials is the credential service (newCredentialEnv).
+	credentials *credential.Service
 }
 
 // Personas: op-admin (operator admin, bootstrap), op-admin2, op-reviewer,

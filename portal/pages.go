@@ -14,6 +14,7 @@ func pages() []Route {
 		{Method: post, Path: "/monitor/action", Handle: monitorAction, Roles: monitorRoles},
 		{Method: get, Path: "/credentials", Handle: credentialList, Roles: credentialRoles, Nav: "nav.credentials", Hint: "hint.credentials"},
 		{Method: post, Path: "/credentials/revoke", Handle: credentialRevoke, Roles: credentialRoles},
+		{Method: post, Path: "/credentials/{id}/reissue", Handle: credentialReissue, Roles: credentialRoles},
 		{Method: get, Path: "/credentials/devices", Handle: credentialDevices, Roles: deviceRoles, Hint: "hint.credential_devices"},
 		{Method: post, Path: "/credentials/devices", Handle: credentialDeviceAction, Roles: deviceRoles},
 		{Method: get, Path: "/consents", Handle: consentList, Roles: consentReaders, Nav: "nav.consents", Hint: "hint.consents"},

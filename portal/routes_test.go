@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/credential"
 	"github.com/madoguchi/madoguchi/portal/session"
 )
 
@@ -77,8 +78,22 @@ var routeSpecs = map[string]routeSpec{
 	"GET /monitor":         {},
 	"POST /monitor/action": {body: url.Values{"action": {"hold"}, "id": {"cf_none"}}},
 	// Offline face credentials (credential_test.go).
-	"GET /credentials":          {},
-	"POST /credentials/revoke":  {body: url.Values{"id": {"crd_none"}, "reason": {"lost_phone"}}},
+	"GET /credentials":         {},
+	"POST /credentials/revoke": {body: url.Values{"id": {"crd_none"}, "reason": {"lost_phone"}}},
+	"POST /credentials/{id}/reissue": {
+		body: url.Values{"reason": {"phone_replaced"}},
+		object: func(e *env, b *browser) string {
+			c, err := e.credentials.Issue(context.Background(), credential.Actor{Kind: audit.ActorClient, ID: "cl_test"}, "tn_a",
+				credential.IssueRequest{Customer: "cus_1"})
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			return "/credentials/" + c.ID + "/reissue"
+		},
+		// The credential is the tenant's: its admin may reissue it too,
+		// which would leave nothing for the owner's request.
+		ownerOK: http.StatusOK, intruders: []string{"b-reviewer", "b-admin", "op-admin", "op-reviewer"},
+	},
 	"GET /credentials/devices":  {},
 	"POST /credentials/devices": {body: url.Values{"action": {"approve"}, "id": {"bdv_none"}}},
 	// OAuth consents (consents_test.go).
@@ -345,7 +360,7 @@ func TestRoles(t *testing.T) {
 // operator get 404 where the object is not theirs to see, and the owner
 // gets through.
 func TestCrossTenant(t *testing.T) {
-	e := newEnv(t, withTestRoutes)
+	e, _ := newCredentialEnv(t, withTestRoutes)
 	for _, rt := range e.srv.Routes() {
 		spec := routeSpecs[key(rt)]
 		if spec.object == nil {

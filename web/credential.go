@@ -192,7 +192,7 @@ func (s *Server) crRevoke(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) crReissue(w http.ResponseWriter, r *http.Request) error {
 	p, a := crActor(r)
-	c, err := s.cfg.Credential.Service.Reissue(r.Context(), a, p.TenantID, r.PathValue("id"))
+	c, err := s.cfg.Credential.Service.Reissue(r.Context(), a, p.TenantID, r.PathValue("id"), "")
 	if err != nil {
 		return credentialProblem(err)
 	}

@@ -568,7 +568,7 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 	allPairs := fs.Bool("all-pairs", false, "also compare every pair of analysed images (same folder = genuine), which resolves lower FMRs than the 3,000 impostor pairs")
 	perIdentity := fs.Int("max-per-identity", 10, "with --all-pairs, use at most this many images per person (by sorted name)")
 	cacheOnly := fs.Bool("cache-only", false, "analyse nothing: evaluate only the pairs whose images are in --cache-in (a partial run; says how many)")
-	quantised := fs.Bool("quantised", false, "also score the templates as an offline face credential carries them (credential.Compact, int8 with one scale; docs/credential.md)")
+	quantised := fs.Bool("quantised", false, "also score the templates as an offline face credential carries them, in every encoding (credential.CompactAs), against the other image's float32 template (docs/credential.md)")
 	cacheOut := fs.String("cache-out", "", "append per-image results (biometric templates: keep the file private) to this `file`, so that runs can be split and resumed")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -728,29 +728,30 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 	}
 	fmt.Fprintf(e.stdout, "images %d, face found only by the fallback threshold %d, failed to acquire %d (%.2f %%), pairs touching a failure %d of %d\n",
 		len(files), fallbacks, len(failed), 100*float64(len(failed))/float64(len(files)), missingPairs, n)
+	columns := len(also) + 1
+	var encodings []credential.Encoding
 	if *quantised {
-		// One more column: the recogniser's own templates through the
-		// credential's compact form and back.
-		for f, ts := range tpl {
-			q, err := credential.Compact(ts[0])
-			if err != nil {
-				return err
-			}
-			qt, err := credential.Expand(ts[0].Model(), q)
-			if err != nil {
-				return err
-			}
-			tpl[f] = append(ts, qt)
+		// One more column per credential encoding: the recogniser's own
+		// templates through the credential's compact form and back,
+		// compared with the other image's float32 template as the
+		// branch compares a credential with a live face.
+		encodings = credential.Encodings
+		labels := []string{eng.Model()}
+		if err := addQuantised(tpl, &labels); err != nil { // after every alignment's template
+			return err
 		}
 	}
-	columns := len(also) + 1
-	if *quantised {
-		columns++
-	}
-	var plain []float64 // k = 0's scores, for the quantised column's deltas
-	for k := range columns {
-		if *quantised && k == columns-1 {
-			fmt.Fprintf(e.stdout, "\nquantised as in an offline credential (credential.Compact):")
+	var plain []float64 // k = 0's scores, for the quantised columns' deltas
+	for k := range columns + len(encodings) {
+		kb := k
+		if k >= columns {
+			kb = 0
+			enc := encodings[k-columns]
+			note := ""
+			if enc == credential.DefaultEncoding {
+				note = " (the default)"
+			}
+			fmt.Fprintf(e.stdout, "\nas an offline credential carries it, %s%s, against float32:", enc, note)
 		}
 		scores := make([]float64, n)
 		genuine := make([]bool, n)
@@ -763,7 +764,7 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 			tb, okb := tpl[filepath.Join(*lfw, p.B)]
 			if oka && okb {
 				model = ta[k].Model()
-				if c, err := face.Compare(ta[k], tb[k]); err == nil {
+				if c, err := face.Compare(ta[k], tb[kb]); err == nil {
 					s = float64(c)
 				}
 			}
@@ -776,13 +777,13 @@ func faceEvaluateLFW(ctx context.Context, e *env, args []string, load engineLoad
 		}
 		if k == 0 {
 			plain = scores
-		} else if *quantised && k == columns-1 {
+		} else if k >= columns {
 			var worst, sum float64
 			for i := range scores {
 				d := math.Abs(scores[i] - plain[i])
 				worst, sum = max(worst, d), sum+d
 			}
-			fmt.Fprintf(e.stdout, "\n|cosine(quantised) - cosine(float32)| over %d pairs: mean %.5f, max %.5f", n, sum/float64(n), worst)
+			fmt.Fprintf(e.stdout, "\n|cosine(credential) - cosine(float32)| over %d pairs: mean %.5f, max %.5f", n, sum/float64(n), worst)
 		}
 		acc, sd := face.TenFoldAccuracy(scores, genuine, func(i int) int { return pairFold[i] })
 		fmt.Fprintf(e.stdout, "\nmodel %s\n10-fold accuracy %.2f %% ± %.2f %%\n", model, 100*acc, 100*sd)

@@ -72,6 +72,7 @@ func faceEvaluate(ctx context.Context, e *env, args []string, load engineLoader)
 	var cacheIn stringList
 	fs.Var(&cacheIn, "cache-in", "reuse per-image results from this `file` written by --cache-out (repeatable)")
 	cacheOut := fs.String("cache-out", "", "append per-image results (biometric templates: keep the file private) to this `file`")
+	quantised := fs.Bool("quantised", false, "also score the first recogniser's templates as an offline face credential carries them, in every encoding (credential.CompactAs: int8, int6, int5, int4; docs/credential.md)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -177,6 +178,12 @@ func faceEvaluate(ctx context.Context, e *env, args []string, load engineLoader)
 		tpl[f] = ts
 	}
 
+	labels := slices.Clone(models)
+	if *quantised {
+		if err := addQuantised(tpl, &labels); err != nil {
+			return err
+		}
+	}
 	rep := evalReport{Set: *name, Identities: len(people), Images: total, FailedToAcquire: len(failed)}
 	if rep.Set == "" {
 		rep.Set = filepath.Base(filepath.Clean(*dir))
@@ -194,7 +201,13 @@ func faceEvaluate(ctx context.Context, e *env, args []string, load engineLoader)
 			ta, oka := tpl[p.a]
 			tb, okb := tpl[p.b]
 			if oka && okb {
-				if s, err := face.Compare(ta[k], tb[k]); err == nil {
+				// A credential column compares the credential's template
+				// (a) with a live float32 one (b), as the branch does.
+				kb := k
+				if k >= len(engines) {
+					kb = 0
+				}
+				if s, err := face.Compare(ta[k], tb[kb]); err == nil {
 					out[i] = float64(s)
 				}
 			}
@@ -202,8 +215,8 @@ func faceEvaluate(ctx context.Context, e *env, args []string, load engineLoader)
 		return out
 	}
 	var all [][]float64
-	for k := range engines {
-		mr := modelReport{Model: models[k]}
+	for k := range labels {
+		mr := modelReport{Model: labels[k]}
 		all = append(all, scoresOf(k, pairs))
 		if *protocol != "10-fold" {
 			ev := evaluatePairs(pairs, all[k])
@@ -260,6 +273,9 @@ func faceEvaluate(ctx context.Context, e *env, args []string, load engineLoader)
 		rep.Models = append(rep.Models, mr)
 	}
 	writeEvalReport(e.stdout, rep)
+	if *quantised {
+		writeQuantisedDeltas(e.stdout, pairs, all, labels, len(engines))
+	}
 	for _, f := range slices.Sorted(maps.Keys(failed)) {
 		fmt.Fprintf(e.stderr, "no face: %s: %v\n", f, failed[f])
 	}

@@ -54,6 +54,18 @@ func TestFaceEvaluate(t *testing.T) {
 	if stdout2.String() != first {
 		t.Errorf("report from the cache differs:\n%s\nwant\n%s", stdout2, first)
 	}
+	// --quantised: one column per credential encoding, a credential
+	// template against the other image's float32 one, and the error rates
+	// at the float32 thresholds; the float32 report is unchanged.
+	e3, stdout3, _ := testEnv()
+	if err := faceEvaluate(context.Background(), e3, []string{"--dir", people, "--name", "synthetic-colours", "--cache-in", cache, "--quantised"}, failingLoaderAfterLoad(t)); err != nil {
+		t.Fatalf("face evaluate --quantised = %v", err)
+	}
+	q := stdout3.String()
+	if !strings.HasPrefix(q, first[:strings.Index(first, "\nmodel test+dlib-chip-flip")+1]) || !strings.Contains(q, "model test+dlib-chip-flip, credential int6 against float32") ||
+		!strings.Contains(q, "model test+dlib-chip-flip, credential int4 against float32") || !strings.Contains(q, "credential against float32, over 1176 pairs, at the float32 thresholds") {
+		t.Errorf("face evaluate --quantised printed\n%s", q)
+	}
 	for _, args := range [][]string{{}, {"--dir", people, "--protocol", "some"}, {"--dir", people, "--pick", "left"}, {"--dir", people, "--fusion"}} {
 		e, _, _ := testEnv()
 		if err := faceEvaluate(context.Background(), e, args, testLoader(t)); err == nil {
