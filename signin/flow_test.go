@@ -1,0 +1,129 @@
+package signin
+
+import (
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/madoguchi/madoguchi/oauth"
+	"github.com/madoguchi/madoguchi/store"
+	"github.com/madoguchi/madoguchi/store/storetest"
+	"github.com/madoguchi/madoguchi/txauth"
+)
+
+const transferJSON = `[{"type":"jp_bank_transfer","amount":"123456","currency":"JPY","payee":{"bank_code":"0001","branch_code":"001",` +
+	`"account_type":"ordinary","account_number":"1234567","name":"ヤマダ タロウ"},"purpose":"家賃"}]`
+
+// TestAuthorizationCodeFlow runs the whole flow through HTTP: PAR, the
+// authorization endpoint, the customer's reference, txauth's confirmation
+// with a real passkey ceremony (a software authenticator), the code, the
+// token endpoint with DPoP, and the ID token's acr/amr. A sign-in binds the
+// interaction; a transfer binds amount and payee (dynamic linking).
+func TestAuthorizationCodeFlow(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		cu, pk := e.customer(e.tenantA, "C-100")
+		c := e.partner(e.tenantA, oauth.GrantAuthorizationCode)
+		for _, tc := range []struct {
+			name    string
+			extra   url.Values
+			kind    txauth.Kind
+			wantACR string
+		}{
+			{"sign-in", nil, txauth.KindSignIn, ACRCustomer},
+			{"transfer", url.Values{"authorization_details": {transferJSON}, "scope": {"openid transfers:write"}}, txauth.KindTransaction, ACRLinked},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				p := e.authorizePage(c, e.par(c, tc.extra))
+				ix := p.interaction()
+				if p.status != 200 || ix == "" || !strings.Contains(p.body, `name="customer"`) {
+					t.Fatalf("authorize = %d, want the consent page asking for the customer number:\n%s", p.status, p.body)
+				}
+				p = e.submit(oauth.PathDecide, ix, url.Values{FieldCustomer: {"C-100"}})
+				link := p.confirmURL()
+				if p.status != 200 || link == "" || strings.Contains(p.body, `role="alert"`) {
+					t.Fatalf("after the customer number = %d, want the link to the confirmation page and no error:\n%s", p.status, p.body)
+				}
+				// Approve before the factor: still pending, nothing issued.
+				if p = e.submit(oauth.PathDecide, ix, nil); p.status != 200 || p.confirmURL() != link {
+					t.Fatalf("approve before the factor = %d %q, want the same page again", p.status, p.location)
+				}
+				if err := e.passkey(pk, link, false); err != nil {
+					t.Fatalf("passkey = %v", err)
+				}
+				p = e.submit(oauth.PathDecide, ix, nil)
+				u, err := url.Parse(p.location)
+				if p.status != 303 || err != nil || u.Query().Get("code") == "" || u.Query().Get("iss") != e.base {
+					t.Fatalf("approve = %d %q, want 303 with code and iss", p.status, p.location)
+				}
+				r := e.token(c, newDPoP(), url.Values{"grant_type": {"authorization_code"}, "code": {u.Query().Get("code")},
+					"redirect_uri": {redirect}, "code_verifier": {verifier}})
+				if r.status != 200 {
+					t.Fatalf("token = %d %s", r.status, r.raw)
+				}
+				id := e.idClaims(r.body["id_token"].(string))
+				amr, _ := id["amr"].([]any)
+				if id["sub"] != cu.ID || id["acr"] != tc.wantACR || id["nonce"] != "n-0S6_WzA2Mj" ||
+					!slices.Equal(amr, []any{"pop", "user"}) {
+					t.Errorf("ID token sub %v acr %v amr %v nonce %v; want %s, %s, [pop user]", id["sub"], id["acr"], id["amr"], id["nonce"], cu.ID, tc.wantACR)
+				}
+				// The confirmation behind it is the kind the request called for.
+				var kind string
+				if err := db.QueryRow(e.ctx, `SELECT kind FROM signin_confirmations WHERE interaction_hash = ?`, bindingOf(ix)).Scan(&kind); err != nil || kind != string(tc.kind) {
+					t.Errorf("bound confirmation kind = %q, %v; want %s", kind, err, tc.kind)
+				}
+			})
+		}
+	})
+}
+
+func bindingOf(ix string) []byte { b := Binding(ix); return b[:] }
+
+// TestCIBAFlow: the partner names the customer (login_hint); the device
+// page opens the confirmation at once; the customer approves with their
+// passkey on the device; the poll returns tokens whose ID token carries
+// the acr/amr of the factor. A device page opened for another customer's
+// hint shows no confirmation.
+func TestCIBAFlow(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		cu, pk := e.customer(e.tenantA, "C-200")
+		c := e.partner(e.tenantA, oauth.GrantCIBA)
+		d := newDPoP()
+		r := e.post(oauth.PathCIBA, merge(e.clientAuth(c), url.Values{"scope": {"openid"}, "login_hint": {"C-200"},
+			"binding_message": {"K7-42"}, "authorization_details": {transferJSON}}), nil)
+		if r.status != 200 {
+			t.Fatalf("backchannel = %d %s", r.status, r.raw)
+		}
+		authReq := r.body["auth_req_id"].(string)
+		poll := func() reply {
+			return e.token(c, d, url.Values{"grant_type": {oauth.GrantCIBA}, "auth_req_id": {authReq}})
+		}
+		if r := poll(); r.body["error"] != "authorization_pending" {
+			t.Fatalf("poll before the customer = %d %s, want authorization_pending", r.status, r.raw)
+		}
+		p := e.get(e.inbox.url("C-200"))
+		ix, link := p.interaction(), p.confirmURL()
+		if p.status != 200 || ix == "" || link == "" || strings.Contains(p.body, `name="customer"`) || !strings.Contains(p.body, "K7-42") {
+			t.Fatalf("device page = %d, want the binding message and the confirmation link (no customer number):\n%s", p.status, p.body)
+		}
+		if err := e.passkey(pk, link, false); err != nil {
+			t.Fatalf("passkey = %v", err)
+		}
+		e.clk.advance(6 * 1e9) // the poll interval
+		if p = e.submit(oauth.PathDevice, ix, nil); p.status != 200 || !strings.Contains(p.body, "承認しました") {
+			t.Fatalf("device approve = %d:\n%s", p.status, p.body)
+		}
+		r = poll()
+		if r.status != 200 {
+			t.Fatalf("poll after approval = %d %s", r.status, r.raw)
+		}
+		id := e.idClaims(r.body["id_token"].(string))
+		if id["sub"] != cu.ID || id["acr"] != ACRLinked {
+			t.Errorf("ID token sub %v acr %v, want %s %s", id["sub"], id["acr"], cu.ID, ACRLinked)
+		}
+	})
+}
