@@ -119,6 +119,9 @@ type env struct {
 	base    string
 	http    *http.Client
 	inbox   *inbox
+	signer  *ekyc.Signer
+	notify  txauth.Notifier
+	vault   *vault.Vault
 	tenantA string
 	tenantB string
 }
@@ -217,7 +220,7 @@ func newEnv(t testing.TB, db *store.DB) *env {
 	hc.Jar = jar
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	e := &env{t: t, ctx: ctx, db: db, clk: clk, ekyc: es, tx: ts, authn: authn, srv: srv, reg: tenant.NewRegistry(db, al),
-		idKey: idKey, base: hs.URL, http: hc, inbox: ib}
+		idKey: idKey, base: hs.URL, http: hc, inbox: ib, signer: rs, notify: txNotifier{nt}, vault: v}
 	for i := range 2 {
 		tn, err := e.reg.CreateTenant(ctx, tenant.Actor{Kind: audit.ActorSystem, ID: "test"}, fmt.Sprintf("bank-%d-%d", i, seq.Add(1)))
 		if err != nil {

@@ -25,10 +25,10 @@ import (
 // authentication runs (a.txauth; serve always builds it in production,
 // where a missing eKYC key already stops start-up), and then the ID-token
 // key <data>/keys/oauth-signer.key must exist (fail closed: never
-// generated in production). Without txauth (the oauth CLI) the server
-// offers client_credentials only and its metadata says so. CIBA needs a
-// channel to the customer's own device, which production does not have
-// yet: it is not offered (nor advertised) there.
+// generated in production). CIBA requests reach the customer through the
+// tenant: a signed event on the webhook of its txauth policy, for its app
+// (signin.CIBANotices). Without txauth (the oauth CLI) the server offers
+// client_credentials only and its metadata says so.
 func (a *app) newOAuth(publicURL string, mutualTLS bool, opts ...func(*oauth.Config)) error {
 	cfg := oauth.Config{
 		Issuer: trimSlash(publicURL), DB: a.db, Audit: a.audit, Clients: a.issuer, Sealer: a.vault,
@@ -47,7 +47,15 @@ func (a *app) newOAuth(publicURL string, mutualTLS bool, opts ...func(*oauth.Con
 		if err != nil {
 			return err
 		}
-		cfg.Signer, cfg.Customers = signer, customers
+		if a.notify == nil || a.resultSigner == nil {
+			return errors.New("production mode: CIBA notices need the notifier and the result signing key")
+		}
+		notices, err := signin.NewCIBANotices(signin.CIBAConfig{DB: a.db, Policies: a.txauth, Customers: a.ekyc, Signer: a.resultSigner,
+			Notifier: txauthNotifier{a.notify}})
+		if err != nil {
+			return err
+		}
+		cfg.Signer, cfg.Customers, cfg.CIBANotifier = signer, customers, notices
 	default:
 		path := filepath.Join(a.data.keysDir(), "oauth-signer.key")
 		signer, created, err := oauth.LoadOrCreateSigner(path, a.mode == modeDevelopment)

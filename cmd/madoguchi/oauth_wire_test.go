@@ -73,8 +73,8 @@ func TestOAuthWireModes(t *testing.T) {
 // TestOAuthWireProductionCustomers: with transaction authentication
 // running, production's customer step is package signin, and the ID-token
 // key must have been provisioned (never generated). The metadata then
-// advertises the authorization-code grant and signin's acr values, and no
-// CIBA (production has no channel to the customer's device).
+// advertises the authorization-code and CIBA grants and signin's acr
+// values.
 func TestOAuthWireProductionCustomers(t *testing.T) {
 	ctx := context.Background()
 	a, err := openApp(ctx, modeDevelopment, dataFlags{data: t.TempDir()}, slog.New(slog.DiscardHandler), true)
@@ -97,7 +97,7 @@ func TestOAuthWireProductionCustomers(t *testing.T) {
 	}
 	pdir := t.TempDir()
 	p := &app{mode: modeProduction, data: dataFlags{data: pdir}, log: a.log, db: a.db, audit: a.audit, vault: a.vault, issuer: a.issuer,
-		ekyc: a.ekyc, txauth: a.txauth}
+		ekyc: a.ekyc, txauth: a.txauth, notify: a.notify, resultSigner: a.resultSigner}
 	if err := p.newOAuth(base, false); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "oauth-signer.key") {
 		t.Fatalf("newOAuth(production, txauth, no key) = %v, want the missing oauth-signer.key", err)
 	}
@@ -117,8 +117,8 @@ func TestOAuthWireProductionCustomers(t *testing.T) {
 	}
 	m := p.oauth.Metadata()
 	g := m["grant_types_supported"].([]string)
-	if !slices.Contains(g, oauth.GrantAuthorizationCode) || slices.Contains(g, oauth.GrantCIBA) || m["backchannel_authentication_endpoint"] != nil {
-		t.Errorf("production grant_types_supported = %v (ciba endpoint %v), want the code grant and no CIBA", g, m["backchannel_authentication_endpoint"])
+	if !slices.Contains(g, oauth.GrantAuthorizationCode) || !slices.Contains(g, oauth.GrantCIBA) || m["backchannel_authentication_endpoint"] != base+oauth.PathCIBA {
+		t.Errorf("production grant_types_supported = %v (ciba endpoint %v), want the code and CIBA grants", g, m["backchannel_authentication_endpoint"])
 	}
 	if acr := m["acr_values_supported"].([]string); !slices.Contains(acr, signin.ACRLinked) || slices.Contains(acr, oauth.ACRDev) {
 		t.Errorf("production acr_values_supported = %v, want signin's, not the development acr", acr)
