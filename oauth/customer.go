@@ -75,8 +75,9 @@ type FormField struct {
 
 // CustomerAuthenticator authenticates a tenant's verified customer (a
 // person an approved eKYC session verified) with a passkey, face
-// re-authentication or JPKI. Package txauth provides the real factors;
-// DevCustomers is the development stand-in.
+// re-authentication or JPKI. Package signin is the production one (over
+// package txauth's factors and confirmation page); DevCustomers is the
+// development stand-in.
 //
 // Verify must be a complete check: it returns ErrCustomer (wrapped) for
 // every failure, ErrCustomerPending while the customer has a step left
