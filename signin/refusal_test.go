@@ -291,3 +291,25 @@ func TestACRAMR(t *testing.T) {
 		}
 	}
 }
+
+// TestSweep: bindings older than Retention go, fresh ones stay.
+func TestSweep(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		e.customer(e.tenantA, "C-S")
+		c := e.partner(e.tenantA, oauth.GrantAuthorizationCode)
+		old := stepFor(e.tenantA, c.id, "", nil)
+		e.opened(old, "C-S")
+		e.clk.advance(Retention + time.Minute)
+		fresh := stepFor(e.tenantA, c.id, "", nil)
+		e.opened(fresh, "C-S")
+		if n, err := e.authn.Sweep(e.ctx); n != 1 || err != nil {
+			t.Fatalf("Sweep = %d, %v; want 1", n, err)
+		}
+		var left int
+		if err := db.QueryRow(e.ctx, `SELECT COUNT(*) FROM signin_confirmations WHERE interaction_hash = ?`, bindingOf(fresh.Interaction)).Scan(&left); err != nil || left != 1 {
+			t.Errorf("fresh binding after Sweep: %d, %v", left, err)
+		}
+	})
+}

@@ -396,6 +396,35 @@ func (a *Authenticator) Verify(ctx context.Context, step oauth.CustomerStep, for
 	return auth, nil
 }
 
+// Retention is how long a binding is kept: its interaction and its
+// confirmation end within an hour, so a day-old binding serves nothing.
+const Retention = 24 * time.Hour
+
+// Sweep deletes the bindings older than Retention and returns how many.
+func (a *Authenticator) Sweep(ctx context.Context) (int64, error) {
+	res, err := a.cfg.DB.Exec(ctx, `DELETE FROM signin_confirmations WHERE created_at < ?`, store.Micros(a.cfg.Now().Add(-Retention)))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// Run sweeps every tick until ctx ends (serve runs it).
+func (a *Authenticator) Run(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := a.Sweep(ctx); err != nil && ctx.Err() == nil {
+			a.cfg.Logger.ErrorContext(ctx, "signin: sweeping bindings failed", "err", err)
+		}
+	}
+}
+
 // expected is the confirmation kind and hash the interaction's request
 // calls for.
 func expected(step oauth.CustomerStep) (txauth.Kind, [32]byte, error) {

@@ -56,6 +56,7 @@ func (a *app) newOAuth(publicURL string, mutualTLS bool, opts ...func(*oauth.Con
 			return err
 		}
 		cfg.Signer, cfg.Customers, cfg.CIBANotifier = signer, customers, notices
+		a.signin = customers
 	default:
 		path := filepath.Join(a.data.keysDir(), "oauth-signer.key")
 		signer, created, err := oauth.LoadOrCreateSigner(path, a.mode == modeDevelopment)

@@ -210,6 +210,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if a.oauth != nil {
 		go a.oauth.Run(ctx)
 	}
+	if a.signin != nil {
+		go a.signin.Run(ctx, time.Hour)
+	}
 
 	if _, err := a.newNotifier(); err != nil {
 		ln.Close()
