@@ -1,6 +1,11 @@
 package signin
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
 	"net/url"
 	"slices"
 	"strings"
@@ -124,6 +129,74 @@ func TestCIBAFlow(t *testing.T) {
 		id := e.idClaims(r.body["id_token"].(string))
 		if id["sub"] != cu.ID || id["acr"] != ACRLinked {
 			t.Errorf("ID token sub %v acr %v, want %s %s", id["sub"], id["acr"], cu.ID, ACRLinked)
+		}
+	})
+}
+
+// TestCIBADecoupledDevice: the tenant's policy confirms transfers on the
+// customer's registered device (txauth's decoupled approval). The device
+// shows the server's copy of the transfer the partner pushed, signs it,
+// and the CIBA poll then returns tokens whose acr says the transfer was
+// confirmed with a linking factor.
+func TestCIBADecoupledDevice(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		cu, _ := e.customer(e.tenantA, "C-400")
+		p, _, err := e.tx.Policy(e.ctx, e.tenantA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Require = []txauth.Factor{txauth.FactorDevice}
+		if _, err := e.tx.SetPolicy(e.ctx, txauth.System, e.tenantA, p); err != nil {
+			t.Fatal(err)
+		}
+		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+		phone, err := e.tx.RegisterDevice(e.ctx, txauth.Actor{Kind: "client", ID: "cl_test"}, e.tenantA, cu.ID, "iPhone", der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := e.partner(e.tenantA, oauth.GrantCIBA)
+		r := e.post(oauth.PathCIBA, merge(e.clientAuth(c), url.Values{"scope": {"openid"}, "login_hint": {"C-400"},
+			"binding_message": {"Q9-17"}, "authorization_details": {transferJSON}}), nil)
+		if r.status != 200 {
+			t.Fatalf("backchannel = %d %s", r.status, r.raw)
+		}
+		pg := e.get(e.inbox.url("C-400"))
+		ix := pg.interaction()
+		if pg.status != 200 || ix == "" || pg.confirmURL() == "" {
+			t.Fatalf("device page = %d:\n%s", pg.status, pg.body)
+		}
+		pend, err := e.tx.DevicePending(e.ctx, phone.Token)
+		if err != nil || len(pend) != 1 {
+			t.Fatalf("DevicePending = %+v, %v; want the one transfer", pend, err)
+		}
+		x := pend[0]
+		if x.Transaction.AmountJPY != 123456 || x.Transaction.Payee.AccountNumber != "1234567" {
+			t.Fatalf("the device shows %+v, want the partner's amount and payee", x.Transaction)
+		}
+		h, _ := base64.RawURLEncoding.DecodeString(x.Hash)
+		nonce, _ := base64.RawURLEncoding.DecodeString(x.Nonce)
+		d := txauth.DeviceChallenge([32]byte(h), nonce, txauth.DeviceApprove)
+		sig, err := ecdsa.SignASN1(rand.Reader, key, d[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cf, err := e.tx.DeviceDecide(e.ctx, phone.Token, x.Confirmation, txauth.DeviceApprove, sig); err != nil || cf.State != txauth.StateConfirmed {
+			t.Fatalf("DeviceDecide = %+v, %v", cf, err)
+		}
+		if pg = e.submit(oauth.PathDevice, ix, nil); pg.status != 200 || !strings.Contains(pg.body, "承認しました") {
+			t.Fatalf("device approve = %d:\n%s", pg.status, pg.body)
+		}
+		r = e.token(c, newDPoP(), url.Values{"grant_type": {oauth.GrantCIBA}, "auth_req_id": {r.body["auth_req_id"].(string)}})
+		if r.status != 200 {
+			t.Fatalf("poll = %d %s", r.status, r.raw)
+		}
+		id := e.idClaims(r.body["id_token"].(string))
+		amr, _ := id["amr"].([]any)
+		if id["sub"] != cu.ID || id["acr"] != ACRLinked || !slices.Equal(amr, []any{"pop"}) {
+			t.Errorf("ID token sub %v acr %v amr %v, want %s %s [pop]", id["sub"], id["acr"], id["amr"], cu.ID, ACRLinked)
 		}
 	})
 }
