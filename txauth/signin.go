@@ -17,6 +17,7 @@ package txauth
 // confirmation.
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -51,8 +52,11 @@ func (si SignIn) Canonical() []byte {
 		Binding string `json:"binding"`
 		Client  string `json:"client"`
 	}{base64.RawURLEncoding.EncodeToString(si.Binding[:]), si.Client}
-	b, _ := json.Marshal(map[string]any{"sign_in": inner})
-	return b
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // RFC 8785 escapes only what JSON must
+	_ = enc.Encode(map[string]any{"sign_in": inner})
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
 // Hash is SHA-256 of Canonical: a sign-in confirmation's TxHash.
