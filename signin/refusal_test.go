@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -310,6 +311,47 @@ func TestSweep(t *testing.T) {
 		var left int
 		if err := db.QueryRow(e.ctx, `SELECT COUNT(*) FROM signin_confirmations WHERE interaction_hash = ?`, bindingOf(fresh.Interaction)).Scan(&left); err != nil || left != 1 {
 			t.Errorf("fresh binding after Sweep: %d, %v", left, err)
+		}
+	})
+}
+
+// TestConcurrentVerify: eight Approves of one confirmed interaction at
+// once complete the customer step exactly once.
+func TestConcurrentVerify(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		_, pk := e.customer(e.tenantA, "C-R")
+		c := e.partner(e.tenantA, oauth.GrantAuthorizationCode)
+		st := stepFor(e.tenantA, c.id, "", nil)
+		if err := e.passkey(pk, e.opened(st, "C-R"), false); err != nil {
+			t.Fatal(err)
+		}
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			ok, bad int
+		)
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := e.authn.Verify(e.ctx, st, nil)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					ok++
+				case errors.Is(err, oauth.ErrCustomer):
+					bad++
+				default:
+					t.Errorf("Verify = %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if ok != 1 || bad != 7 {
+			t.Errorf("concurrent Verify: %d succeeded, %d refused; want 1 and 7", ok, bad)
 		}
 	})
 }
