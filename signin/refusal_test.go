@@ -315,8 +315,9 @@ func TestSweep(t *testing.T) {
 	})
 }
 
-// TestConcurrentVerify: eight Approves of one confirmed interaction at
-// once complete the customer step exactly once.
+// TestConcurrentVerify: four first submissions of one interaction at once
+// bind one confirmation (the others are cancelled); eight Approves of the
+// confirmed interaction at once complete the customer step exactly once.
 func TestConcurrentVerify(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
@@ -324,7 +325,33 @@ func TestConcurrentVerify(t *testing.T) {
 		_, pk := e.customer(e.tenantA, "C-R")
 		c := e.partner(e.tenantA, oauth.GrantAuthorizationCode)
 		st := stepFor(e.tenantA, c.id, "", nil)
-		if err := e.passkey(pk, e.opened(st, "C-R"), false); err != nil {
+		var opening sync.WaitGroup
+		for range 4 {
+			opening.Add(1)
+			go func() {
+				defer opening.Done()
+				if _, err := e.authn.Verify(e.ctx, st, url.Values{FieldCustomer: {"C-R"}}); !errors.Is(err, oauth.ErrCustomerPending) {
+					t.Errorf("concurrent first submission = %v, want ErrCustomerPending", err)
+				}
+			}()
+		}
+		opening.Wait()
+		// Those that lost the race cancelled their confirmation; the one
+		// left pending is the one bound.
+		var pending int
+		var bound string
+		if err := db.QueryRow(e.ctx, `SELECT COUNT(*) FROM txauth_confirmations WHERE kind = 'sign_in' AND state = 'pending'`).Scan(&pending); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.QueryRow(e.ctx, `SELECT c.state FROM signin_confirmations b JOIN txauth_confirmations c ON c.id = b.confirmation_id
+			WHERE b.interaction_hash = ?`, bindingOf(st.Interaction)).Scan(&bound); err != nil || pending != 1 || bound != "pending" {
+			t.Errorf("after concurrent first submissions: %d pending sign-in confirmations, the bound one %q (%v); want exactly the bound one pending", pending, bound, err)
+		}
+		f, err := e.authn.Form(e.ctx, st)
+		if err != nil || f.Link == nil {
+			t.Fatalf("Form = %+v, %v", f, err)
+		}
+		if err := e.passkey(pk, f.Link.URL, false); err != nil {
 			t.Fatal(err)
 		}
 		var (

@@ -289,8 +289,10 @@ func (a *Authenticator) open(ctx context.Context, step oauth.CustomerStep, refer
 	if errors.Is(err, store.ErrConflict) {
 		// Another request opened this interaction's confirmation first;
 		// this one is not needed.
-		_, cerr := a.cfg.Confirmations.Cancel(ctx, actor, step.TenantID, created.Confirmation.ID)
-		return cerr
+		if _, cerr := a.cfg.Confirmations.Cancel(ctx, actor, step.TenantID, created.Confirmation.ID); cerr != nil && !errors.Is(cerr, txauth.ErrState) {
+			return cerr
+		}
+		return nil
 	}
 	return err
 }
