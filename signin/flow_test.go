@@ -130,6 +130,21 @@ func TestCIBAFlow(t *testing.T) {
 		if id["sub"] != cu.ID || id["acr"] != ACRLinked {
 			t.Errorf("ID token sub %v acr %v, want %s %s", id["sub"], id["acr"], cu.ID, ACRLinked)
 		}
+
+		// A hint that names nobody: the device page says verification
+		// could not start, links nowhere, and Approve is refused.
+		r = e.post(oauth.PathCIBA, merge(e.clientAuth(c), url.Values{"scope": {"openid"}, "login_hint": {"C-nobody"},
+			"binding_message": {"X0-00"}}), nil)
+		if r.status != 200 {
+			t.Fatalf("backchannel(unknown hint) = %d %s", r.status, r.raw)
+		}
+		p = e.get(e.inbox.url("C-nobody"))
+		if p.status != 200 || strings.Contains(p.body, `id="customer-step"`) || !strings.Contains(p.body, `id="customer-step-text"`) {
+			t.Fatalf("device page (unknown hint) = %d, want a notice and no link:\n%s", p.status, p.body)
+		}
+		if p = e.submit(oauth.PathDevice, p.interaction(), nil); !strings.Contains(p.body, `role="alert"`) || strings.Contains(p.body, "承認しました") {
+			t.Errorf("approve (unknown hint) = %d, want the refusal:\n%s", p.status, p.body)
+		}
 	})
 }
 
