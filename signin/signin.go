@@ -175,7 +175,7 @@ func (a *Authenticator) Form(ctx context.Context, step oauth.CustomerStep) (oaut
 		if err := a.open(ctx, step, step.LoginHint); err != nil {
 			if errors.Is(err, oauth.ErrCustomer) {
 				a.cfg.Logger.InfoContext(ctx, "signin: could not open a confirmation", "cause", err.Error())
-				return oauth.CustomerForm{Link: &oauth.FormLink{Text: "本人確認を始められませんでした。金融機関にお問い合わせください。 Verification could not start; contact your bank."}}, nil
+				return noticeCannotStart, nil
 			}
 			return oauth.CustomerForm{}, err
 		}
@@ -190,13 +190,21 @@ func (a *Authenticator) Form(ctx context.Context, step oauth.CustomerStep) (oaut
 	return oauth.CustomerForm{Fields: []oauth.FormField{{Name: FieldCustomer, Label: "お客さま番号 Customer number", Type: "text"}}}, nil
 }
 
+// noticeCannotStart is what the page says when no confirmation can be
+// shown (the customer is unknown, locked or erased; Verify refuses).
+var noticeCannotStart = oauth.CustomerForm{Link: &oauth.FormLink{Text: "本人確認を始められませんでした。金融機関にお問い合わせください。 Verification could not start; contact your bank."}}
+
 func (a *Authenticator) linkForm(ctx context.Context, r *row, st txauth.State) (oauth.CustomerForm, error) {
 	cu, err := a.cfg.Customers.Customer(ctx, r.tenant, r.customer)
-	if err != nil {
+	if errors.Is(err, ekyc.ErrNotFound) || (err == nil && cu.Shredded()) {
+		return noticeCannotStart, nil
+	} else if err != nil {
 		return oauth.CustomerForm{}, err
 	}
 	u, err := a.cfg.Vault.Open(ctx, a.cfg.DB, cu.Subject(), urlAAD(r.confirmation), r.sealedURL)
-	if err != nil {
+	if errors.Is(err, vault.ErrShredded) {
+		return noticeCannotStart, nil
+	} else if err != nil {
 		return oauth.CustomerForm{}, err
 	}
 	text := "次のページでご本人の確認（パスキー・顔認証・マイナンバーカードなど）を済ませてから、この画面に戻って「許可する」を押してください。 Confirm it is you on the next page (passkey, face, My Number Card…), then come back and press Approve."
