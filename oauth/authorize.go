@@ -111,7 +111,7 @@ func (s *Server) showConsent(w http.ResponseWriter, r *http.Request, ix *interac
 	}
 	d := pageData{
 		Client: name, Scopes: ix.req.Scopes, Details: describeDetails(ix.req.Details), Interaction: id, Action: action,
-		Fields: f.Fields, ScriptURL: f.ScriptURL, Error: errText, BindingMessage: step.BindingMessage,
+		Fields: f.Fields, ScriptURL: f.ScriptURL, Link: f.Link, Error: errText, BindingMessage: step.BindingMessage,
 	}
 	if len(f.Challenge) > 0 {
 		d.Challenge = string(f.Challenge)
@@ -169,6 +169,9 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) error {
 		return s.redirectResult(w, ix.req, url.Values{"error": {"access_denied"}, "error_description": {"The customer declined."}})
 	}
 	auth, err := s.cfg.Customers.Verify(r.Context(), s.step(ix, id), r.PostForm)
+	if errors.Is(err, ErrCustomerPending) {
+		return s.showConsent(w, r, ix, id, PathDecide, "")
+	}
 	if err != nil {
 		if errors.Is(err, ErrCustomer) {
 			s.log.InfoContext(r.Context(), "customer step failed", "cause", err.Error())

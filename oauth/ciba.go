@@ -206,6 +206,9 @@ func (s *Server) deviceDecide(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	auth, err := s.cfg.Customers.Verify(r.Context(), s.step(ix, id), r.PostForm)
+	if errors.Is(err, ErrCustomerPending) {
+		return s.showConsent(w, r, ix, id, PathDevice, "")
+	}
 	if err != nil {
 		if errors.Is(err, ErrCustomer) {
 			return s.showConsent(w, r, ix, id, PathDevice, "本人確認できませんでした。 We could not confirm it is you; try again.")

@@ -52,6 +52,18 @@ type CustomerForm struct {
 	// ScriptURL, if set, is a same-origin script the page loads to run the
 	// factor in the browser; it writes its result into the Fields.
 	ScriptURL string
+	// Link, if set, is a page where the customer completes the factor
+	// (opened in a new tab: the consent page stays, and its Approve
+	// button then submits the form).
+	Link *FormLink
+}
+
+// FormLink is a link the customer step shows.
+type FormLink struct {
+	URL   string
+	Label string
+	// Text explains the step next to the link.
+	Text string
 }
 
 // FormField is one input of the customer step.
@@ -63,11 +75,13 @@ type FormField struct {
 
 // CustomerAuthenticator authenticates a tenant's verified customer (a
 // person an approved eKYC session verified) with a passkey, face
-// re-authentication or JPKI. Package txauth provides the real factors;
-// DevCustomers is the development stand-in.
+// re-authentication or JPKI. Package signin is the production one (over
+// package txauth's factors and confirmation page); DevCustomers is the
+// development stand-in.
 //
 // Verify must be a complete check: it returns ErrCustomer (wrapped) for
-// every failure, consumes whatever challenge it issued for the
+// every failure, ErrCustomerPending while the customer has a step left
+// (the page is shown again with the next Form, without an error), consumes whatever challenge it issued for the
 // interaction (a second Verify of the same answer fails), and for a
 // transfer binds its confirmation to the amount and payee in
 // step.Details.
@@ -80,6 +94,10 @@ type CustomerAuthenticator interface {
 	// Verify authenticates the customer from the submitted form.
 	Verify(ctx context.Context, step CustomerStep, form url.Values) (Authentication, error)
 }
+
+// ErrCustomerPending: the customer step is under way (a factor left to
+// complete); not a failure. The page shows the next Form without an error.
+var ErrCustomerPending = errors.New("oauth: customer step continues")
 
 // ACRDev is the acr of the development customer step: no real factor.
 const ACRDev = "urn:madoguchi:acr:dev"

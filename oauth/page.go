@@ -19,6 +19,7 @@ type pageData struct {
 	Fields         []FormField
 	Challenge      string
 	ScriptURL      string
+	Link           *FormLink
 	Error          string
 }
 
@@ -103,6 +104,7 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <form method="post" action="{{.Action}}" id="consent">
 <input type="hidden" name="interaction" value="{{.Interaction}}">
 {{range .Fields}}<p><label>{{.Label}} <input name="{{.Name}}" type="{{.Type}}" autocomplete="off"></label></p>{{end}}
+{{with .Link}}<p id="customer-step-text">{{.Text}}</p>{{if .URL}}<p><a id="customer-step" href="{{.URL}}" target="_blank" rel="noopener noreferrer">{{.Label}}</a></p>{{end}}{{end}}
 <button type="submit" name="decision" value="approve" id="approve">許可する Approve</button>
 <button type="submit" name="decision" value="deny" id="deny">拒否する Deny</button>
 </form>

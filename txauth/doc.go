@@ -50,5 +50,8 @@
 // For an authorization server (package oauth): Create (a confirmation of a
 // transfer named in RAR authorization_details, built as a Transaction),
 // Created.ConfirmURL (where the customer confirms), Get / Result (state and
-// signed result), Cancel. See docs/txauth.md, "Go API".
+// signed result), Cancel; CreateSignIn (kind sign_in: the customer signs
+// in, bound to a hash of the interaction; the policy's SignIn factors) and
+// AccountLocked. Package signin is that adapter. See docs/txauth.md, "Go
+// API".
 package txauth

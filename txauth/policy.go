@@ -61,6 +61,11 @@ var signals = []string{SignalNewPayee, SignalPayeeChanged, SignalVelocity, Signa
 type Policy struct {
 	// Require is what every transaction needs.
 	Require []Factor `json:"require"`
+	// SignIn is what a customer needs to sign in at the authorization
+	// server (package signin; every factor, one confirmation of kind
+	// sign_in): passkey, face or jpki_auth. Empty: the tenant's
+	// customers cannot sign in there (nothing is signed in by default).
+	SignIn []Factor `json:"sign_in,omitempty"`
 	// Rules add factors (and holds) when they match.
 	Rules []Rule `json:"rules"`
 	// Card configures the image authentication card.
@@ -177,6 +182,11 @@ func (p *Policy) Validate() error {
 	}
 	if err := checkFactors("require", p.Require); err != nil {
 		return err
+	}
+	for _, f := range p.SignIn {
+		if !slices.Contains(SignInFactors, f) {
+			return bad("sign_in: factor %q cannot sign a customer in (one of %v)", f, SignInFactors)
+		}
 	}
 	if len(p.Rules) > 64 {
 		return bad("at most 64 rules")

@@ -22,6 +22,7 @@ import (
 	"github.com/madoguchi/madoguchi/notify"
 	"github.com/madoguchi/madoguchi/oauth"
 	"github.com/madoguchi/madoguchi/revoke"
+	"github.com/madoguchi/madoguchi/signin"
 	"github.com/madoguchi/madoguchi/staff"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
@@ -56,6 +57,9 @@ type app struct {
 	revocations *revoke.Watcher
 	// oauth is the authorization server (nil: client_credentials only).
 	oauth *oauth.Server
+	// signin is the production customer step (oauth_wire.go; nil in
+	// development and without txauth).
+	signin *signin.Authenticator
 	// ekyc is the eKYC service, built once by serve (nil: eKYC disabled).
 	ekyc *ekyc.Service
 	// resultSigner signs eKYC and txauth results (set by newEKYC).

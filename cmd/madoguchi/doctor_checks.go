@@ -29,6 +29,7 @@ import (
 	"github.com/madoguchi/madoguchi/face"
 	"github.com/madoguchi/madoguchi/face/models"
 	"github.com/madoguchi/madoguchi/notify"
+	"github.com/madoguchi/madoguchi/oauth"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/vault"
@@ -85,6 +86,7 @@ func doctorKeys(kms bool) []doctorKey {
 		{name: "ekyc-result.pem", load: func(p string) error { _, err := ekyc.LoadSigner(p); return err }},
 		{name: "ekyc-chip-reuse.key", load: func(p string) error { _, err := ekyc.LoadReuseKey(p); return err }},
 		{name: "credential-issuer.key", load: func(p string) error { _, err := credential.LoadIssuerKey(p); return err }, optional: true},
+		{name: "oauth-signer.key", load: func(p string) error { _, _, err := oauth.LoadOrCreateSigner(p, false); return err }},
 	}
 	if !kms {
 		keys = append(keys, doctorKey{name: "kek.json", load: func(p string) error { _, err := vault.OpenKeyFile(p); return err }})

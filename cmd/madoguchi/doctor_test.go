@@ -29,6 +29,7 @@ import (
 	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/face"
 	"github.com/madoguchi/madoguchi/face/models"
+	"github.com/madoguchi/madoguchi/oauth"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/store/storetest"
 	"github.com/madoguchi/madoguchi/tenant"
@@ -111,6 +112,9 @@ func healthyDevDir(t *testing.T, modelsDir, dsn string) string {
 		t.Fatal(err)
 	}
 	if _, _, err := credential.LoadOrCreateDevIssuerKey(filepath.Join(keys, "credential-issuer.key")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := oauth.LoadOrCreateSigner(filepath.Join(keys, "oauth-signer.key"), true); err != nil {
 		t.Fatal(err)
 	}
 

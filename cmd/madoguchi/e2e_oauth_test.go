@@ -106,8 +106,8 @@ type oauthHarness struct {
 
 // startOAuthServer starts the server in-process on a TLS listener.
 // notify, if set, replaces the CIBA notifier; pingRoots is trusted by the
-// ping outbox.
-func startOAuthServer(t *testing.T, notify func(*oauthHarness) oauth.CIBANotifier) *oauthHarness {
+// ping outbox; more adjust the configuration further (the customer step).
+func startOAuthServer(t *testing.T, notify func(*oauthHarness) oauth.CIBANotifier, more ...func(*oauthHarness, *oauth.Config)) *oauthHarness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
@@ -134,6 +134,9 @@ func startOAuthServer(t *testing.T, notify func(*oauthHarness) oauth.CIBANotifie
 			c.CIBANotifier = notify(h)
 		}
 		c.PingClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+		for _, m := range more {
+			m(h, c)
+		}
 	})
 	if err != nil {
 		t.Fatal(err)

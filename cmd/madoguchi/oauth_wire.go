@@ -10,25 +10,54 @@ import (
 	"regexp"
 
 	"github.com/madoguchi/madoguchi/oauth"
+	"github.com/madoguchi/madoguchi/signin"
 	"github.com/madoguchi/madoguchi/web"
 )
 
 // newOAuth builds the authorization server for publicURL: the one token
 // endpoint and the one metadata document of the server, in every mode.
-// mutualTLS says the server terminates TLS and sees client certificates. In
-// development the customer step is the development stand-in
-// (oauth.DevCustomers) and CIBA requests land in <data>/dev-inbox; in
-// production the grants that act for a customer need a real customer
-// authenticator, which is not wired yet (package txauth), so the server
-// offers client_credentials only and its metadata says so.
+// mutualTLS says the server terminates TLS and sees client certificates.
+//
+// The customer step: in development, the development stand-in
+// (oauth.DevCustomers), with CIBA requests landing in <data>/dev-inbox. In
+// production, package signin — txauth's factors and confirmation page for
+// customers an approved eKYC session verified — whenever transaction
+// authentication runs (a.txauth; serve always builds it in production,
+// where a missing eKYC key already stops start-up), and then the ID-token
+// key <data>/keys/oauth-signer.key must exist (fail closed: never
+// generated in production). CIBA requests reach the customer through the
+// tenant: a signed event on the webhook of its txauth policy, for its app
+// (signin.CIBANotices). Without txauth (the oauth CLI) the server offers
+// client_credentials only and its metadata says so.
 func (a *app) newOAuth(publicURL string, mutualTLS bool, opts ...func(*oauth.Config)) error {
 	cfg := oauth.Config{
 		Issuer: trimSlash(publicURL), DB: a.db, Audit: a.audit, Clients: a.issuer, Sealer: a.vault,
 		MutualTLS: mutualTLS, Scopes: knownScopes, Revocations: a.revocations, Logger: a.log,
 	}
-	if a.mode == modeProduction {
-		a.log.Warn("OAuth grants for customers disabled: no production customer authenticator is wired (txauth); the token endpoint serves client_credentials only")
-	} else {
+	switch {
+	case a.mode == modeProduction && a.txauth == nil:
+		a.log.Warn("OAuth grants for customers disabled: transaction authentication (txauth) is not running; the token endpoint serves client_credentials only")
+	case a.mode == modeProduction:
+		path := filepath.Join(a.data.keysDir(), "oauth-signer.key")
+		signer, _, err := oauth.LoadOrCreateSigner(path, false)
+		if err != nil {
+			return fmt.Errorf("production mode: the OAuth ID-token signing key %s (ES256, PKCS#8, 0600) is required to act for customers: %w", path, err)
+		}
+		customers, err := a.newSignIn()
+		if err != nil {
+			return err
+		}
+		if a.notify == nil || a.resultSigner == nil {
+			return errors.New("production mode: CIBA notices need the notifier and the result signing key")
+		}
+		notices, err := signin.NewCIBANotices(signin.CIBAConfig{DB: a.db, Policies: a.txauth, Customers: a.ekyc, Signer: a.resultSigner,
+			Notifier: txauthNotifier{a.notify}})
+		if err != nil {
+			return err
+		}
+		cfg.Signer, cfg.Customers, cfg.CIBANotifier = signer, customers, notices
+		a.signin = customers
+	default:
 		path := filepath.Join(a.data.keysDir(), "oauth-signer.key")
 		signer, created, err := oauth.LoadOrCreateSigner(path, a.mode == modeDevelopment)
 		if err != nil {
@@ -59,6 +88,15 @@ func trimSlash(s string) string {
 		s = s[:len(s)-1]
 	}
 	return s
+}
+
+// newSignIn is the production customer step (package signin) over
+// a.txauth and a.ekyc.
+func (a *app) newSignIn() (*signin.Authenticator, error) {
+	if a.txauth == nil || a.ekyc == nil {
+		return nil, errors.New("the customer step needs transaction authentication and the eKYC customers")
+	}
+	return signin.New(signin.Config{DB: a.db, Audit: a.audit, Vault: a.vault, Confirmations: a.txauth, Customers: a.ekyc, Logger: a.log})
 }
 
 // devInbox is the development stand-in for the customer's device: each CIBA

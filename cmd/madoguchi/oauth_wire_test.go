@@ -2,13 +2,22 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/madoguchi/madoguchi/oauth"
+	"github.com/madoguchi/madoguchi/signin"
 )
 
 // TestOAuthWireModes: every mode has the one token endpoint and the one
@@ -58,5 +67,60 @@ func TestOAuthWireModes(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(pdir, "keys", "oauth-signer.key")); !os.IsNotExist(err) {
 		t.Errorf("production created a signing key (%v)", err)
+	}
+}
+
+// TestOAuthWireProductionCustomers: with transaction authentication
+// running, production's customer step is package signin, and the ID-token
+// key must have been provisioned (never generated). The metadata then
+// advertises the authorization-code and CIBA grants and signin's acr
+// values.
+func TestOAuthWireProductionCustomers(t *testing.T) {
+	ctx := context.Background()
+	a, err := openApp(ctx, modeDevelopment, dataFlags{data: t.TempDir()}, slog.New(slog.DiscardHandler), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	const base = "https://bank.example"
+	if err := a.newIssuer(base, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.newNotifier(); err != nil {
+		t.Fatal(err)
+	}
+	if a.ekyc, err = a.newEKYC(base); err != nil {
+		t.Fatal(err)
+	}
+	if a.txauth, err = a.newTxAuth(base); err != nil {
+		t.Fatal(err)
+	}
+	pdir := t.TempDir()
+	p := &app{mode: modeProduction, data: dataFlags{data: pdir}, log: a.log, db: a.db, audit: a.audit, vault: a.vault, issuer: a.issuer,
+		ekyc: a.ekyc, txauth: a.txauth, notify: a.notify, resultSigner: a.resultSigner}
+	if err := p.newOAuth(base, false); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "oauth-signer.key") {
+		t.Fatalf("newOAuth(production, txauth, no key) = %v, want the missing oauth-signer.key", err)
+	}
+	if _, err := os.Stat(filepath.Join(pdir, "keys", "oauth-signer.key")); !os.IsNotExist(err) {
+		t.Fatalf("production created a signing key (%v)", err)
+	}
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKCS8PrivateKey(k)
+	if err := os.MkdirAll(filepath.Join(pdir, "keys"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(pdir, "keys", "oauth-signer.key"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.newOAuth(base, false); err != nil {
+		t.Fatalf("newOAuth(production, txauth, key) = %v", err)
+	}
+	m := p.oauth.Metadata()
+	g := m["grant_types_supported"].([]string)
+	if !slices.Contains(g, oauth.GrantAuthorizationCode) || !slices.Contains(g, oauth.GrantCIBA) || m["backchannel_authentication_endpoint"] != base+oauth.PathCIBA {
+		t.Errorf("production grant_types_supported = %v (ciba endpoint %v), want the code and CIBA grants", g, m["backchannel_authentication_endpoint"])
+	}
+	if acr := m["acr_values_supported"].([]string); !slices.Contains(acr, signin.ACRLinked) || slices.Contains(acr, oauth.ACRDev) {
+		t.Errorf("production acr_values_supported = %v, want signin's, not the development acr", acr)
 	}
 }

@@ -169,13 +169,6 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if a.revocations != nil {
 		go a.revocations.Run(ctx)
 	}
-	if err := a.newOAuth(f.publicURL, tlsCfg != nil); err != nil {
-		ln.Close()
-		return fmt.Errorf("oauth: %w", err)
-	}
-	if a.oauth != nil {
-		go a.oauth.Run(ctx)
-	}
 	a.models = newModelSet(f.models)
 	a.models.pkgs = recPkgs
 	a.faceRecognizer = rec
@@ -207,6 +200,18 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			ln.Close()
 			return fmt.Errorf("credential: %w", err)
 		}
+	}
+	// The authorization server comes after transaction authentication:
+	// in production its customer step is txauth's (package signin).
+	if err := a.newOAuth(f.publicURL, tlsCfg != nil); err != nil {
+		ln.Close()
+		return fmt.Errorf("oauth: %w", err)
+	}
+	if a.oauth != nil {
+		go a.oauth.Run(ctx)
+	}
+	if a.signin != nil {
+		go a.signin.Run(ctx, time.Hour)
 	}
 
 	if _, err := a.newNotifier(); err != nil {

@@ -30,8 +30,9 @@
       'err.locked': '画像認証カードがロックされました。お手数ですが金融機関へご連絡ください。',
       'err.network': '通信できませんでした。もう一度お試しください。', 'err.other': '予期しないエラーが発生しました。',
       'err.erased': 'この手続きのデータはすでに削除されています。',
-      'title.passkey_registration': 'パスキーの登録', 'passkey.title': 'パスキー',
+      'title.passkey_registration': 'パスキーの登録', 'title.sign_in': 'ご本人の確認（サービスへのログイン）', 'passkey.title': 'パスキー',
       'passkey.lead.register': 'この端末の生体認証または画面ロックで、パスキーを登録します。',
+      'passkey.lead.sign_in': 'サービスへのログインです。ご本人であることを、パスキー（生体認証または画面ロック）で確認してください。',
       'passkey.lead.confirm': '上の内容でよければ、パスキー（生体認証または画面ロック）で確認してください。パスキーはこの取引の内容に結び付けて署名します。',
       'passkey.register': 'パスキーを登録する', 'passkey.confirm': 'パスキーで確認する',
       'passkey.failed': 'パスキーで確認できませんでした。もう一度お試しください。',
@@ -66,8 +67,9 @@
       'err.locked': 'Your picture card is locked. Please contact your bank.',
       'err.network': 'No connection. Please try again.', 'err.other': 'Something went wrong.',
       'err.erased': 'The data of this procedure has been erased.',
-      'title.passkey_registration': 'Register a passkey', 'passkey.title': 'Passkey',
+      'title.sign_in': 'Confirm it is you (signing in to a service)', 'title.passkey_registration': 'Register a passkey', 'passkey.title': 'Passkey',
       'passkey.lead.register': 'Register a passkey with this device\'s biometrics or screen lock.',
+      'passkey.lead.sign_in': 'You are signing in to a service. Confirm it is you with your passkey (biometrics or screen lock).',
       'passkey.lead.confirm': 'If the details above are right, confirm with your passkey (biometrics or screen lock). It signs these exact details.',
       'passkey.register': 'Register a passkey', 'passkey.confirm': 'Confirm with passkey',
       'passkey.failed': 'The passkey could not confirm. Please try again.',
@@ -175,7 +177,7 @@
     const pk = (v.required || []).includes('passkey') && !(v.satisfied || []).includes('passkey');
     $('passkey').hidden = !pk;
     const reg = v.kind === 'passkey_registration';
-    $('passkey-lead').textContent = t(reg ? 'passkey.lead.register' : 'passkey.lead.confirm');
+    $('passkey-lead').textContent = t(reg ? 'passkey.lead.register' : v.kind === 'sign_in' ? 'passkey.lead.sign_in' : 'passkey.lead.confirm');
     $('btn-passkey').textContent = t(reg ? 'passkey.register' : 'passkey.confirm');
     document.body.dataset.passkey = pk ? 'due' : '';
     const due = (f) => (v.required || []).includes(f) && !(v.satisfied || []).includes(f);
