@@ -139,3 +139,58 @@ func TestHSMDeviceKey(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkHSMIssue: a whole credential issuance (Compact, HPKE seal, CWT,
+// COSE_Sign1) signed by a file key and by a SoftHSM2 key in one run.
+func BenchmarkHSMIssue(b *testing.B) {
+	tk := hsmtest.New(b, "madoguchi-bench")
+	s, err := hsm.OpenSigner(tk.Generate(b, "credential-issuer", hsm.ECDSAP256))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	tokenKey, err := NewIssuerSigner(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := newFixture(b)
+	f.tpl = randomTemplate(b, 1, 512)
+	for name, k := range map[string]*IssuerKey{"file": f.iss, "pkcs11": tokenKey} {
+		b.Run(name, func(b *testing.B) {
+			f.iss = k
+			for b.Loop() {
+				f.issue(b, "tnt_a", 3, time.Hour)
+			}
+		})
+	}
+}
+
+// BenchmarkHSMUnwrapBranchKey: what a counter does per branch key version
+// when it installs a bundle, with an X25519 file key and a SoftHSM2 P-256
+// key in one run.
+func BenchmarkHSMUnwrapBranchKey(b *testing.B) {
+	tk := hsmtest.New(b, "madoguchi-bench")
+	x, err := hsm.OpenKeyExchanger(tk.Generate(b, "device-hpke", hsm.ECDHP256))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer x.Close()
+	file, _ := ecdh.X25519().GenerateKey(rand.Reader)
+	bk, _ := ecdh.X25519().GenerateKey(rand.Reader)
+	for _, bc := range []struct {
+		name string
+		k    ecdh.KeyExchanger
+	}{{"file-X25519", file}, {"pkcs11-P256", x}} {
+		b.Run(bc.name, func(b *testing.B) {
+			w, err := WrapBranchKey(bc.k.PublicKey(), "tnt_a", "bdv_1", 1, bk)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if _, err := UnwrapBranchKey(bc.k, "tnt_a", "bdv_1", 1, w); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -201,3 +201,56 @@ func TestPKCS11BranchDeviceKey(t *testing.T) {
 		})
 	}
 }
+
+// TestPKCS11Generate: `madoguchi hsm generate` makes keys in the token that
+// serve and branch then open, prints the issuer kid and public key, and
+// never replaces a key.
+func TestPKCS11Generate(t *testing.T) {
+	tk := hsmtest.New(t, "madoguchi-generate")
+	run := func(args ...string) (string, error) {
+		var out, errb bytes.Buffer
+		e := &env{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+		err := runHSM(context.Background(), e, args)
+		return out.String(), err
+	}
+	issuer := tk.URI("credential-issuer")
+	out, err := run("generate", "--key", issuer, "--alg", "es256")
+	if err != nil {
+		t.Fatalf("hsm generate es256: %v", err)
+	}
+	a := &app{mode: modeProduction, data: dataFlags{data: t.TempDir(), credentialKey: issuer}, log: slog.New(slog.DiscardHandler)}
+	defer a.Close()
+	if err := a.startCredential(); err == nil || !strings.Contains(err.Error(), "transaction authentication") || len(a.hsmKeys) != 1 {
+		t.Fatalf("startCredential(generated key) = %v", err)
+	}
+	key, err := a.credentialIssuerKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out, "kid "+key.Kid()+"\n-----BEGIN PUBLIC KEY-----") {
+		t.Fatalf("hsm generate es256 printed %q, want kid %s and the public key", out, key.Kid())
+	}
+	device := tk.URI("device-hpke")
+	if out, err := run("generate", "--key", device, "--alg", "ecdh-p256"); err != nil || !strings.HasPrefix(out, "-----BEGIN PUBLIC KEY-----") {
+		t.Fatalf("hsm generate ecdh-p256 = %q, %v", out, err)
+	}
+	var o, eb bytes.Buffer
+	if err := runBranch(context.Background(), &env{stdout: &o, stderr: &eb, getenv: func(string) string { return "" }},
+		[]string{"init", "--data", t.TempDir(), "--hpke-key", device}); err != nil {
+		t.Fatalf("branch init with the generated key: %v", err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"generate", "--key", issuer, "--alg", "es256"}, "exists already"},
+		{[]string{"generate", "--key", tk.URI("x"), "--alg", "rsa"}, "want es256 or ecdh-p256"},
+		{[]string{"generate", "--alg", "es256"}, "--key is required"},
+		{[]string{"generate", "--key", "pkcs11:token=x", "--alg", "es256"}, "bad PKCS#11 key URI"},
+		{[]string{"list"}, "want generate"},
+	} {
+		if _, err := run(tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("hsm %v = %v, want %q", tc.args, err, tc.want)
+		}
+	}
+}
