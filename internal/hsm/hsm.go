@@ -135,9 +135,12 @@ func (s *Signer) Algorithm() Algorithm { return s.alg }
 // Ed25519: digest is the whole message, opts.HashFunc() must be 0 (pure
 // Ed25519, no context).
 func (s *Signer) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	if opts == nil {
+		return nil, errors.New("hsm: Sign needs opts (the hash, or crypto.Hash(0) for Ed25519)")
+	}
 	switch s.alg {
 	case ECDSAP256:
-		if opts == nil || opts.HashFunc() == 0 || len(digest) != opts.HashFunc().Size() {
+		if opts.HashFunc() == 0 || len(digest) != opts.HashFunc().Size() {
 			return nil, errors.New("hsm: ECDSA signs a digest of the hash opts names")
 		}
 		raw, err := s.k.sign(s.alg, digest)

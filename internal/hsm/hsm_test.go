@@ -81,6 +81,9 @@ func TestSigner(t *testing.T) {
 	if !ed25519.Verify(edPub, msg, sig) || ed25519.Verify(edPub, []byte("other"), sig) {
 		t.Error("Ed25519 signature from the token: wrong verification result")
 	}
+	if _, err := p256.Sign(nil, h[:], nil); err == nil {
+		t.Error("Sign(nil opts) succeeded")
+	}
 	if _, err := ed.Sign(nil, msg, &ed25519.Options{Context: "x"}); err == nil {
 		t.Error("Ed25519 Sign with a context succeeded")
 	}
@@ -195,6 +198,13 @@ func TestOpenErrors(t *testing.T) {
 	os.WriteFile(openPIN, []byte(tk.PIN+"\n"), 0o644)
 	notModule := filepath.Join(dir, "not-a-module.so")
 	os.WriteFile(notModule, []byte("not a shared library"), 0o600)
+	lib, err := os.ReadFile(tk.Module)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writable := filepath.Join(dir, "writable.so")
+	os.WriteFile(writable, lib, 0o600)
+	os.Chmod(writable, 0o666)
 	t.Setenv("HSMTEST_PIN", tk.PIN)
 
 	withPIN := func(file string) string {
@@ -222,6 +232,7 @@ func TestOpenErrors(t *testing.T) {
 		{"two keys match", dupURI, true, hsm.ErrKeyNotFound, "several"},
 		{"missing token", with(func(u *hsm.URI) { u.Token = "other-token" }), true, hsm.ErrToken, `"other-token"`},
 		{"module path not found", with(func(u *hsm.URI) { u.ModulePath = "/nonexistent/libpkcs11.so" }), true, hsm.ErrModule, "/nonexistent/libpkcs11.so"},
+		{"module writable by others", with(func(u *hsm.URI) { u.ModulePath = writable }), true, hsm.ErrModule, "writable by group or others"},
 		{"module not a PKCS#11 library", with(func(u *hsm.URI) { u.ModulePath = notModule }), true, hsm.ErrModule, "does not load"},
 		{"derive key as signer", deriveURI, true, hsm.ErrKeyType, "CKA_SIGN"},
 		{"sign key as exchanger", signURI, false, hsm.ErrKeyType, "CKA_DERIVE"},

@@ -67,6 +67,9 @@ func acquire(path string) (*module, error) {
 		return nil, fmt.Errorf("%w: %w", ErrModule, err) // names the path
 	} else if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%w: %s is not a regular file", ErrModule, path)
+	} else if st.Mode().Perm()&0o022 != 0 {
+		// Loading it runs its code in this process with the key's PIN.
+		return nil, fmt.Errorf("%w: %s is writable by group or others (mode %04o)", ErrModule, path, st.Mode().Perm())
 	}
 	ctx := pkcs11.New(path)
 	if ctx == nil {
