@@ -14,6 +14,7 @@ import (
 	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -251,6 +252,35 @@ func TestPKCS11Generate(t *testing.T) {
 	} {
 		if _, err := run(tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("hsm %v = %v, want %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// TestPKCS11Doctor: doctor opens an HSM issuer key as serve will, and
+// reports a refused PIN as a failure naming the URI (which holds no PIN).
+func TestPKCS11Doctor(t *testing.T) {
+	tk := hsmtest.New(t, "madoguchi-doctor")
+	uri := tk.Generate(t, "credential-issuer", hsm.ECDSAP256)
+	wrongPIN := filepath.Join(t.TempDir(), "wrong.pin")
+	os.WriteFile(wrongPIN, []byte("00000000\n"), 0o600)
+	bad := hsmURIWith(t, uri, func(u *hsm.URI) { u.PINFile = wrongPIN })
+	for _, tc := range []struct {
+		uri    string
+		key    string
+		status checkStatus
+	}{{uri, "keys.hsm.ok", statusOK}, {bad, "keys.hsm.bad", statusFail}} {
+		d := &doctor{mode: modeProduction, data: dataFlags{data: t.TempDir(), credentialKey: tc.uri}}
+		var got *finding
+		for _, f := range d.checkKeyFiles(context.Background()) {
+			if f.subject == "credential-issuer.key" {
+				got = &f
+			}
+		}
+		if got == nil || got.key != tc.key || got.status != tc.status || got.args[0] != tc.uri {
+			t.Fatalf("doctor finding for the HSM issuer key = %+v, want %s", got, tc.key)
+		}
+		if msg := fmt.Sprint(got.args...); strings.Contains(msg, tk.PIN) {
+			t.Fatalf("doctor finding %q carries the PIN", msg)
 		}
 	}
 }
