@@ -85,6 +85,10 @@ func TestPKCS11CredentialIssuerKey(t *testing.T) {
 		t.Errorf("a key file was written beside the HSM key: %v", err)
 	}
 
+	if testing.Short() {
+		t.Log("-short: the server processes below are skipped")
+		return
+	}
 	// A server process publishes the token key as the issuer key.
 	s, err := hsm.OpenSigner(uri)
 	if err != nil {
