@@ -278,3 +278,26 @@ func TestOpenErrors(t *testing.T) {
 		t.Errorf("ECDH on a key still open after another closed: %v", err)
 	}
 }
+
+// A key whose mechanism the token does not offer is refused at open.
+func TestMechanismMissing(t *testing.T) {
+	// SoftHSM2 2.6.1 skips the first name of a "-" list: CKM_MD5 is a
+	// placeholder.
+	tk := hsmtest.New(t, "madoguchi-test", "slots.mechanisms = -CKM_MD5,CKM_ECDSA,CKM_EDDSA,CKM_ECDH1_DERIVE")
+	// Generation does not need the mechanisms the keys are used with.
+	for _, tc := range []struct {
+		alg  hsm.Algorithm
+		want string
+	}{{hsm.ECDSAP256, "CKM_ECDSA"}, {hsm.Ed25519, "CKM_EDDSA"}, {hsm.ECDHP256, "CKM_ECDH1_DERIVE"}} {
+		uri := tk.Generate(t, tc.alg.String(), tc.alg)
+		var err error
+		if tc.alg == hsm.ECDHP256 {
+			_, err = hsm.OpenKeyExchanger(uri)
+		} else {
+			_, err = hsm.OpenSigner(uri)
+		}
+		if !errors.Is(err, hsm.ErrKeyType) || !strings.Contains(err.Error(), "does not offer "+tc.want) {
+			t.Errorf("open %v key without %s = %v, want ErrKeyType naming it", tc.alg, tc.want, err)
+		}
+	}
+}

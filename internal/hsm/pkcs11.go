@@ -243,7 +243,7 @@ func open(u URI, sign bool) (*key, Algorithm, []byte, error) {
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	k, alg, point, err := openIn(m, sess, u, sign)
+	k, alg, point, err := openIn(m, slot, sess, u, sign)
 	if err != nil {
 		done()
 		return nil, 0, nil, fmt.Errorf("%s: %w", u.keyName(), err)
@@ -252,7 +252,7 @@ func open(u URI, sign bool) (*key, Algorithm, []byte, error) {
 	return k, alg, point, nil
 }
 
-func openIn(m *module, sess pkcs11.SessionHandle, u URI, sign bool) (*key, Algorithm, []byte, error) {
+func openIn(m *module, slot uint, sess pkcs11.SessionHandle, u URI, sign bool) (*key, Algorithm, []byte, error) {
 	objs, err := find(m, sess, pkcs11.CKO_PRIVATE_KEY, u.Object, u.ID)
 	if err != nil {
 		return nil, 0, nil, fmt.Errorf("%w: C_FindObjects: %w", ErrKeyNotFound, err)
@@ -315,6 +315,9 @@ func openIn(m *module, sess pkcs11.SessionHandle, u URI, sign bool) (*key, Algor
 	if isTrue(p[pkcs11.CKA_ALWAYS_AUTHENTICATE]) {
 		return nil, 0, nil, fmt.Errorf("%w: CKA_ALWAYS_AUTHENTICATE keys (a PIN per operation) are not supported", ErrKeyType)
 	}
+	if err := m.offers(slot, alg); err != nil {
+		return nil, 0, nil, err
+	}
 	// The public key object: same CKA_ID, else same label.
 	var pubs []pkcs11.ObjectHandle
 	if id := a[pkcs11.CKA_ID]; len(id) > 0 {
@@ -330,6 +333,30 @@ func openIn(m *module, sess pkcs11.SessionHandle, u URI, sign bool) (*key, Algor
 		return nil, 0, nil, fmt.Errorf("%w: public key: C_GetAttributeValue: %w", ErrKeyType, err)
 	}
 	return &key{obj: objs[0]}, alg, ecPoint(pa[pkcs11.CKA_EC_POINT]), nil
+}
+
+// offers checks that the token does alg's mechanism for the key's use.
+func (m *module) offers(slot uint, alg Algorithm) error {
+	mech, flag, name := uint(pkcs11.CKM_ECDSA), uint(pkcs11.CKF_SIGN), "CKM_ECDSA signing"
+	switch alg {
+	case Ed25519:
+		mech, name = ckmEdDSA, "CKM_EDDSA signing"
+	case ECDHP256:
+		mech, flag, name = pkcs11.CKM_ECDH1_DERIVE, pkcs11.CKF_DERIVE, "CKM_ECDH1_DERIVE"
+	}
+	list, err := m.ctx.GetMechanismList(slot)
+	if err != nil {
+		return fmt.Errorf("%w: C_GetMechanismList: %w", ErrToken, err)
+	}
+	for _, l := range list {
+		if l.Mechanism != mech {
+			continue
+		}
+		if info, err := m.ctx.GetMechanismInfo(slot, []*pkcs11.Mechanism{l}); err == nil && info.Flags&flag != 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: the token does not offer %s", ErrKeyType, name)
 }
 
 func (k *key) sign(alg Algorithm, data []byte) ([]byte, error) {

@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/madoguchi/madoguchi/internal/hsm"
@@ -68,8 +69,10 @@ type Token struct {
 	PIN     string // the user PIN (for tests that set pin-source=env:)
 }
 
-// New makes a token labelled label in t's temporary folder.
-func New(t testing.TB, label string) *Token {
+// New makes a token labelled label in t's temporary folder; extra lines
+// are added to its softhsm2.conf (for example "slots.mechanisms =
+// -CKM_EDDSA" to take a mechanism away).
+func New(t testing.TB, label string, extra ...string) *Token {
 	t.Helper()
 	mod := Module(t)
 	dir := t.TempDir()
@@ -78,7 +81,7 @@ func New(t testing.TB, label string) *Token {
 		t.Fatal(err)
 	}
 	conf := filepath.Join(dir, "softhsm2.conf")
-	if err := os.WriteFile(conf, []byte("directories.tokendir = "+tokens+"\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n"), 0o600); err != nil {
+	if err := os.WriteFile(conf, []byte("directories.tokendir = "+tokens+"\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n"+strings.Join(extra, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("SOFTHSM2_CONF", conf)
