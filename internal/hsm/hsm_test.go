@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -299,5 +300,24 @@ func TestMechanismMissing(t *testing.T) {
 		if !errors.Is(err, hsm.ErrKeyType) || !strings.Contains(err.Error(), "does not offer "+tc.want) {
 			t.Errorf("open %v key without %s = %v, want ErrKeyType naming it", tc.alg, tc.want, err)
 		}
+	}
+}
+
+// TestNoCgoBuild runs TestNoCgo in a CGO_ENABLED=0 build of this package,
+// so CI (which tests with cgo) also proves that a binary without cgo fails
+// closed with ErrNoCgo.
+func TestNoCgoBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: builds the package again without cgo")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("no go command: %v", err)
+	}
+	cmd := exec.Command(goBin, "test", "-count=1", "-run", "^TestNoCgo$", "-v", ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestNoCgo") {
+		t.Fatalf("CGO_ENABLED=0 go test -run TestNoCgo: %v\n%s", err, out)
 	}
 }
