@@ -2,7 +2,7 @@
 # gives their plain "go" equivalents too.
 GO ?= go
 
-.PHONY: run test check build
+.PHONY: run test check build build-pkcs11
 run:
 	$(GO) run ./cmd/madoguchi serve
 
@@ -14,3 +14,8 @@ check:
 
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/madoguchi ./cmd/madoguchi
+
+# build-pkcs11: the same binary with cgo, which keys held in an HSM
+# (PKCS#11 modules are C libraries) need; docs/operations.md#hsm.
+build-pkcs11:
+	CGO_ENABLED=1 $(GO) build -o bin/madoguchi ./cmd/madoguchi

@@ -46,7 +46,7 @@ func BenchmarkES256Sign(b *testing.B) {
 	f := newFixture(b)
 	h := sha256.Sum256([]byte("x"))
 	for b.Loop() {
-		if _, _, err := ecdsa.Sign(rand.Reader, f.iss.priv, h[:]); err != nil {
+		if _, _, err := ecdsa.Sign(rand.Reader, f.iss.signer.(*ecdsa.PrivateKey), h[:]); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -70,7 +70,7 @@ func BenchmarkVerifyOffline(b *testing.B) {
 func BenchmarkES256Verify(b *testing.B) {
 	f := newFixture(b)
 	h := sha256.Sum256([]byte("x"))
-	r, s, _ := ecdsa.Sign(rand.Reader, f.iss.priv, h[:])
+	r, s, _ := ecdsa.Sign(rand.Reader, f.iss.signer.(*ecdsa.PrivateKey), h[:])
 	for b.Loop() {
 		if !ecdsa.Verify(f.iss.Public(), h[:], r, s) {
 			b.Fatal("verify")

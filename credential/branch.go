@@ -53,7 +53,7 @@ const (
 // Counter is one branch device's verifier.
 type Counter struct {
 	device   string
-	key      *ecdh.PrivateKey
+	key      ecdh.KeyExchanger
 	pinned   map[string]bool // issuer kids accepted
 	engine   BranchEngine
 	db       *store.DB
@@ -79,8 +79,10 @@ type counterSession struct {
 
 // CounterConfig wires a Counter.
 type CounterConfig struct {
-	Device    string
-	DeviceKey *ecdh.PrivateKey
+	Device string
+	// DeviceKey unwraps the tenant's branch keys: an *ecdh.PrivateKey, or
+	// an HSM key (internal/hsm).
+	DeviceKey ecdh.KeyExchanger
 	// IssuerKids pins the issuer keys (base64url kids) a bundle may carry.
 	IssuerKids []string
 	Engine     BranchEngine

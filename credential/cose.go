@@ -17,6 +17,7 @@ package credential
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -24,6 +25,9 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+
+	"golang.org/x/crypto/cryptobyte"
+	"golang.org/x/crypto/cryptobyte/asn1"
 )
 
 const (
@@ -61,8 +65,9 @@ func sigStructure(protected, payload []byte) ([]byte, error) {
 	return marshal([]any{"Signature1", protected, []byte{}, payload})
 }
 
-// signSign1 returns the tagged COSE_Sign1 of payload under k.
-func signSign1(k *ecdsa.PrivateKey, kid, payload []byte) ([]byte, error) {
+// signSign1 returns the tagged COSE_Sign1 of payload under k (an ECDSA
+// P-256 crypto.Signer: a private key or one held in an HSM).
+func signSign1(k crypto.Signer, kid, payload []byte) ([]byte, error) {
 	if len(kid) != kidLen {
 		return nil, fmt.Errorf("credential: kid must be %d bytes", kidLen)
 	}
@@ -71,18 +76,35 @@ func signSign1(k *ecdsa.PrivateKey, kid, payload []byte) ([]byte, error) {
 		return nil, err
 	}
 	h := sha256.Sum256(tbs)
-	r, s, err := ecdsa.Sign(rand.Reader, k, h[:])
+	der, err := k.Sign(rand.Reader, h[:], crypto.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("credential: signing: %w", err)
+	}
+	sig, err := rawSignature(der)
 	if err != nil {
 		return nil, err
 	}
-	sig := make([]byte, sigLen)
-	r.FillBytes(sig[:32])
-	s.FillBytes(sig[32:])
 	body, err := marshal(sign1{Protected: protectedES256, Unprotected: unprotectedHeader{Kid: kid}, Payload: payload, Signature: sig})
 	if err != nil {
 		return nil, err
 	}
 	return append([]byte{coseTagSign1}, body...), nil
+}
+
+// rawSignature turns an ASN.1 ECDSA P-256 signature into COSE's r || s.
+func rawSignature(der []byte) ([]byte, error) {
+	var (
+		in, seq cryptobyte.String = der, nil
+		r, s    big.Int
+	)
+	if !in.ReadASN1(&seq, asn1.SEQUENCE) || !in.Empty() || !seq.ReadASN1Integer(&r) || !seq.ReadASN1Integer(&s) || !seq.Empty() ||
+		r.Sign() <= 0 || s.Sign() <= 0 || r.BitLen() > 256 || s.BitLen() > 256 {
+		return nil, errors.New("credential: the signer returned a malformed ECDSA signature")
+	}
+	sig := make([]byte, sigLen)
+	r.FillBytes(sig[:32])
+	s.FillBytes(sig[32:])
+	return sig, nil
 }
 
 // parseSign1 checks the shape of a tagged COSE_Sign1 and returns it with

@@ -144,7 +144,7 @@ func Sign(iss *IssuerKey, c Claims, branchPub *ecdh.PublicKey, branchVersion uin
 	if err != nil {
 		return nil, err
 	}
-	msg, err := signSign1(iss.priv, iss.kid[:], payload)
+	msg, err := signSign1(iss.signer, iss.kid[:], payload)
 	if err != nil {
 		return nil, err
 	}

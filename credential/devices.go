@@ -1,8 +1,10 @@
 package credential
 
 // Branch devices. A counter PC runs `madoguchi branch init`, which makes
-// its two keys (an X25519 HPKE key that receives the tenant's branch key,
-// and an Ed25519 note key that signs its own audit log and its requests)
+// its two keys (an HPKE key that receives the tenant's branch key: X25519
+// in a file, or P-256 held in an HSM, which is what PKCS#11 tokens
+// exchange with; and an Ed25519 note key that signs its own audit log and
+// its requests)
 // and prints an enrolment code. One staff member (admin role) files the
 // enrolment with that code; a different one approves it (dual control).
 // Removal is the same: requested by one, approved by another; approving
@@ -100,7 +102,7 @@ func ParseEnrolmentCode(code string) (*ecdh.PublicKey, string, error) {
 	if !ok || err != nil {
 		return nil, "", fmt.Errorf("%w: not an enrolment code", ErrInvalidInput)
 	}
-	pub, err := ecdh.X25519().NewPublicKey(raw)
+	pub, err := devicePublicKey(raw)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: enrolment code key", ErrInvalidInput)
 	}
@@ -108,6 +110,16 @@ func ParseEnrolmentCode(code string) (*ecdh.PublicKey, string, error) {
 		return nil, "", fmt.Errorf("%w: enrolment code log key", ErrInvalidInput)
 	}
 	return pub, vkey, nil
+}
+
+// devicePublicKey decodes a device's HPKE public key by its length: 32
+// bytes are X25519, 65 an uncompressed P-256 point. The branch key is
+// wrapped to each device with the DHKEM of the device's own curve.
+func devicePublicKey(raw []byte) (*ecdh.PublicKey, error) {
+	if len(raw) == 65 {
+		return ecdh.P256().NewPublicKey(raw)
+	}
+	return ecdh.X25519().NewPublicKey(raw)
 }
 
 const deviceCols = `id, tenant_id, name, hpke_public, log_key, state, requested_by, approved_by, removal_by, removed_by, created_at, log_size, synced_at`

@@ -95,7 +95,9 @@ func branchKeyInfo(tenant, device string, version uint32) []byte {
 }
 
 // WrapBranchKey seals the tenant's branch private key (version) to one
-// enrolled device's HPKE public key: enc || ciphertext.
+// enrolled device's HPKE public key: enc || ciphertext. The KEM is the
+// device key's own: DHKEM(X25519) for a key in a file, DHKEM(P-256) for
+// one held in an HSM.
 func WrapBranchKey(devicePub *ecdh.PublicKey, tenant, device string, version uint32, branchKey *ecdh.PrivateKey) ([]byte, error) {
 	pk, err := hpke.NewDHKEMPublicKey(devicePub)
 	if err != nil {
@@ -104,8 +106,9 @@ func WrapBranchKey(devicePub *ecdh.PublicKey, tenant, device string, version uin
 	return hpke.Seal(pk, hpkeKDF, hpkeAEAD, branchKeyInfo(tenant, device, version), branchKey.Bytes())
 }
 
-// UnwrapBranchKey opens what WrapBranchKey sealed, with the device's key.
-func UnwrapBranchKey(deviceKey *ecdh.PrivateKey, tenant, device string, version uint32, wrapped []byte) (*ecdh.PrivateKey, error) {
+// UnwrapBranchKey opens what WrapBranchKey sealed, with the device's key
+// (an *ecdh.PrivateKey, or a key whose ECDH runs in an HSM).
+func UnwrapBranchKey(deviceKey ecdh.KeyExchanger, tenant, device string, version uint32, wrapped []byte) (*ecdh.PrivateKey, error) {
 	if len(wrapped) > 256 {
 		return nil, fmt.Errorf("%w: wrapped branch key too long", ErrMalformed)
 	}

@@ -1,6 +1,7 @@
 package credential
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -19,8 +20,9 @@ import (
 // first 8 bytes of SHA-256 over the public key's SubjectPublicKeyInfo, as
 // HCERT derives it from a certificate.
 type IssuerKey struct {
-	priv *ecdsa.PrivateKey
-	kid  [kidLen]byte
+	signer crypto.Signer // *ecdsa.PrivateKey, or a key held in an HSM
+	pub    *ecdsa.PublicKey
+	kid    [kidLen]byte
 }
 
 // ErrKeyFileMode: a key file is not a regular file, or group or others
@@ -29,14 +31,25 @@ var ErrKeyFileMode = errors.New("credential: key file permissions too open (want
 
 // NewIssuerKey wraps a P-256 private key.
 func NewIssuerKey(k *ecdsa.PrivateKey) (*IssuerKey, error) {
-	if k == nil || k.Curve != elliptic.P256() {
+	if k == nil {
 		return nil, errors.New("credential: the issuer key must be ECDSA P-256")
 	}
-	kid, err := KeyID(&k.PublicKey)
+	return NewIssuerSigner(k)
+}
+
+// NewIssuerSigner wraps an ECDSA P-256 signer whose private key may live
+// elsewhere (a PKCS#11 token: internal/hsm). Its Sign must return an
+// ASN.1 signature over a SHA-256 digest, as crypto/ecdsa's does.
+func NewIssuerSigner(s crypto.Signer) (*IssuerKey, error) {
+	pub, ok := s.Public().(*ecdsa.PublicKey)
+	if !ok || pub.Curve != elliptic.P256() {
+		return nil, fmt.Errorf("credential: the issuer key must be ECDSA P-256 (ES256), not %T", s.Public())
+	}
+	kid, err := KeyID(pub)
 	if err != nil {
 		return nil, err
 	}
-	return &IssuerKey{priv: k, kid: kid}, nil
+	return &IssuerKey{signer: s, pub: pub, kid: kid}, nil
 }
 
 // KeyID derives a public key's kid.
@@ -53,7 +66,7 @@ func KeyID(pub *ecdsa.PublicKey) ([kidLen]byte, error) {
 func (k *IssuerKey) Kid() string { return base64.RawURLEncoding.EncodeToString(k.kid[:]) }
 
 // Public returns the verifying key.
-func (k *IssuerKey) Public() *ecdsa.PublicKey { return &k.priv.PublicKey }
+func (k *IssuerKey) Public() *ecdsa.PublicKey { return k.pub }
 
 // LogValue redacts the key.
 func (k *IssuerKey) LogValue() slog.Value { return slog.StringValue("es256:" + k.Kid()) }

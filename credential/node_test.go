@@ -67,7 +67,7 @@ func TestNodeIndependentChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	movedCOSE, err := signSign1(f.iss.priv, f.iss.kid[:], payload)
+	movedCOSE, err := signSign1(f.iss.signer, f.iss.kid[:], payload)
 	if err != nil {
 		t.Fatal(err)
 	}

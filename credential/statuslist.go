@@ -51,7 +51,7 @@ func SignStatusList(k *IssuerKey, s StatusList) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return signSign1(k.priv, k.kid[:], payload)
+	return signSign1(k.signer, k.kid[:], payload)
 }
 
 func (s *StatusList) check() error {

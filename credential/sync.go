@@ -86,7 +86,7 @@ func (s *Service) Bundle(ctx context.Context, signed []byte, pol Policies) (*Bun
 	if err != nil {
 		return nil, err
 	}
-	devPub, err := ecdh.X25519().NewPublicKey(d.hpke)
+	devPub, err := devicePublicKey(d.hpke)
 	if err != nil {
 		return nil, err
 	}

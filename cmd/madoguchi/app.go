@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -88,6 +89,8 @@ type app struct {
 	// devKeys lists the development keys generated or loaded, for the
 	// single start-up warning.
 	devKeys []string
+	// hsmKeys are keys opened in a PKCS#11 token, closed with the app.
+	hsmKeys []io.Closer
 }
 
 // keysDir is where key files live under the data directory.
@@ -268,6 +271,9 @@ var (
 
 // Close releases what openApp opened.
 func (a *app) Close() {
+	for _, k := range a.hsmKeys {
+		k.Close()
+	}
 	if a.db != nil {
 		a.db.Close()
 	}

@@ -3,6 +3,8 @@ package main
 // madoguchi branch: the counter's offline credential verifier.
 //
 //	madoguchi branch init  --data DIR --name NAME          keys + enrolment code
+//	madoguchi branch init  --data DIR --name NAME --hpke-key pkcs11:…
+//	                       (the device's HPKE key is a P-256 key in an HSM)
 //	madoguchi branch serve --data DIR --device bdv_… --server URL --issuer-kid KID
 //
 // serve runs a page on the counter PC (loopback only): it reads the QR from
@@ -44,6 +46,8 @@ import (
 	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/face"
 	"github.com/madoguchi/madoguchi/internal/atomicfile"
+	"github.com/madoguchi/madoguchi/internal/hsm"
+	"github.com/madoguchi/madoguchi/internal/keyfile"
 	"github.com/madoguchi/madoguchi/store"
 )
 
@@ -61,6 +65,9 @@ func runBranch(ctx context.Context, e *env, args []string) error {
 }
 
 const (
+	// The device's HPKE key: a PEM X25519 key, or (device-hpke.uri) the
+	// PKCS#11 URI of a P-256 key held in an HSM; never both.
+	branchHPKEURI = "device-hpke.uri"
 	branchHPKEKey = "device-hpke.key"
 	branchLogKey  = "device-log.key"
 	branchBundle  = "bundle.json"
@@ -71,24 +78,46 @@ func branchInit(e *env, args []string) error {
 	fs.SetOutput(e.stderr)
 	data := fs.String("data", "./madoguchi-branch", "the device's data `folder`")
 	name := fs.String("name", "branch", "the log's name (letters, digits, '.', '-', '/')")
+	hsmKey := fs.String("hpke-key", "", "a PKCS#11 URI (pkcs11:token=…;object=…?module-path=…&pin-source=file:…) of an ECDH P-256 key in an HSM to use as the device's HPKE key, instead of an X25519 key file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(*data, 0o700); err != nil {
 		return err
 	}
-	k, err := ecdh.X25519().GenerateKey(rand.Reader)
-	if err != nil {
-		return err
+	for _, n := range []string{branchHPKEKey, branchHPKEURI} {
+		if _, err := os.Lstat(filepath.Join(*data, n)); err == nil {
+			return fmt.Errorf("%s already holds device keys", *data)
+		}
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		return err
-	}
-	if created, err := atomicfile.WriteNew(filepath.Join(*data, branchHPKEKey), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		return err
-	} else if !created {
-		return fmt.Errorf("%s already holds device keys", *data)
+	var pub *ecdh.PublicKey
+	if *hsmKey != "" {
+		x, err := hsm.OpenKeyExchanger(*hsmKey)
+		if err != nil {
+			return fmt.Errorf("device HPKE key: %w", err)
+		}
+		pub = x.PublicKey()
+		x.Close()
+		if created, err := atomicfile.WriteNew(filepath.Join(*data, branchHPKEURI), []byte(*hsmKey+"\n"), 0o600); err != nil {
+			return err
+		} else if !created {
+			return fmt.Errorf("%s already holds device keys", *data)
+		}
+	} else {
+		k, err := ecdh.X25519().GenerateKey(rand.Reader)
+		if err != nil {
+			return err
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			return err
+		}
+		if created, err := atomicfile.WriteNew(filepath.Join(*data, branchHPKEKey), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+			return err
+		} else if !created {
+			return fmt.Errorf("%s already holds device keys", *data)
+		}
+		pub = k.PublicKey()
 	}
 	s, skey, err := audit.GenerateSigner(rand.Reader, "madoguchi.branch/"+*name)
 	if err != nil {
@@ -97,44 +126,79 @@ func branchInit(e *env, args []string) error {
 	if _, err := atomicfile.WriteNew(filepath.Join(*data, branchLogKey), []byte(skey+"\n"), 0o600); err != nil {
 		return err
 	}
-	code := credential.EnrolmentCode(k.PublicKey(), s.VerifierKey())
+	code := credential.EnrolmentCode(pub, s.VerifierKey())
 	fmt.Fprintf(e.stdout, "%s\n", code)
 	return nil
 }
 
-func loadBranchKeys(dir string) (*ecdh.PrivateKey, *audit.Signer, note.Signer, error) {
-	b, err := readCapped(filepath.Join(dir, branchHPKEKey), 4096)
+// loadBranchKeys loads the device's keys. An HSM-held HPKE key is also an
+// io.Closer; the caller closes it.
+func loadBranchKeys(dir string) (ecdh.KeyExchanger, *audit.Signer, note.Signer, error) {
+	hk, err := loadBranchHPKE(dir)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if fi, err := os.Stat(filepath.Join(dir, branchHPKEKey)); err != nil || fi.Mode().Perm()&0o077 != 0 {
-		return nil, nil, nil, fmt.Errorf("%s must be mode 0600", branchHPKEKey)
-	}
-	blk, _ := pem.Decode(b)
-	if blk == nil {
-		return nil, nil, nil, errors.New("device HPKE key: no PEM block")
-	}
-	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-	if err != nil {
+	fail := func(err error) (ecdh.KeyExchanger, *audit.Signer, note.Signer, error) {
+		if c, ok := hk.(io.Closer); ok {
+			c.Close()
+		}
 		return nil, nil, nil, err
-	}
-	hk, ok := k.(*ecdh.PrivateKey)
-	if !ok || hk.Curve() != ecdh.X25519() {
-		return nil, nil, nil, errors.New("device HPKE key: not X25519")
 	}
 	logSigner, err := audit.LoadSigner(filepath.Join(dir, branchLogKey))
 	if err != nil {
-		return nil, nil, nil, err
+		return fail(err)
 	}
 	raw, err := readCapped(filepath.Join(dir, branchLogKey), 4096)
 	if err != nil {
-		return nil, nil, nil, err
+		return fail(err)
 	}
 	ns, err := note.NewSigner(strings.TrimSpace(string(raw)))
 	if err != nil {
-		return nil, nil, nil, err
+		return fail(err)
 	}
 	return hk, logSigner, ns, nil
+}
+
+// loadBranchHPKE opens the device's HPKE key: the HSM key device-hpke.uri
+// names, or the X25519 key file device-hpke.key (0600).
+func loadBranchHPKE(dir string) (ecdh.KeyExchanger, error) {
+	uriFile, keyFile := filepath.Join(dir, branchHPKEURI), filepath.Join(dir, branchHPKEKey)
+	_, uerr := os.Lstat(uriFile)
+	_, kerr := os.Lstat(keyFile)
+	switch {
+	case uerr == nil && kerr == nil:
+		return nil, fmt.Errorf("%s holds both %s and %s: keep the one the device was enrolled with", dir, branchHPKEURI, branchHPKEKey)
+	case uerr == nil:
+		b, err := keyfile.Read(uriFile, hsm.MaxURILen+2)
+		if err != nil {
+			return nil, fmt.Errorf("device HPKE key: %w", err)
+		}
+		x, err := hsm.OpenKeyExchanger(strings.TrimSuffix(string(b), "\n"))
+		if err != nil {
+			return nil, fmt.Errorf("device HPKE key (%s): %w", branchHPKEURI, err)
+		}
+		return x, nil
+	}
+	b, err := readCapped(keyFile, 4096)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%s must be mode 0600", branchHPKEKey)
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return nil, errors.New("device HPKE key: no PEM block")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	hk, ok := k.(*ecdh.PrivateKey)
+	if !ok || hk.Curve() != ecdh.X25519() {
+		return nil, errors.New("device HPKE key: not X25519")
+	}
+	return hk, nil
 }
 
 // branchApp is a running counter.
@@ -187,6 +251,9 @@ func branchServe(ctx context.Context, e *env, args []string) error {
 	hk, logSigner, ns, err := loadBranchKeys(*dir)
 	if err != nil {
 		return err
+	}
+	if c, ok := hk.(io.Closer); ok {
+		defer c.Close()
 	}
 	db, err := store.Open(ctx, filepath.Join(*dir, "branch.db"))
 	if err != nil {

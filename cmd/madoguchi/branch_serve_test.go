@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -91,6 +92,9 @@ func (f *branchFixture) bundle(t *testing.T, status []byte) *credential.Bundle {
 	hk, _, _, err := loadBranchKeys(f.dir)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if c, ok := hk.(io.Closer); ok { // a key in an HSM
+		defer c.Close()
 	}
 	wrapped, err := credential.WrapBranchKey(hk.PublicKey(), f.tenant, f.device, 1, f.branch)
 	if err != nil {

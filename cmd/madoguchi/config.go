@@ -64,6 +64,10 @@ type dataFlags struct {
 	kmsMount string
 	kmsKey   string
 	kmsToken string
+	// credentialKey is the offline credential's issuer key: a PEM file
+	// path, or a PKCS#11 URI of a key in an HSM ("": the file
+	// <data>/keys/credential-issuer.key).
+	credentialKey string
 	// blobs is where blobs live (blobconfig.go).
 	blobs blobFlags
 }
@@ -74,6 +78,7 @@ func (d *dataFlags) register(fs *flag.FlagSet, e *env) {
 	envString(fs, e, &d.kmsAddr, "kms-address", "MADOGUCHI_KMS_ADDRESS", "", "transit KMS address (OpenBao/Vault transit API); when set the KEK lives there, authenticated by MADOGUCHI_KMS_TOKEN")
 	envString(fs, e, &d.kmsMount, "kms-mount", "MADOGUCHI_KMS_MOUNT", "transit", "transit KMS mount path")
 	envString(fs, e, &d.kmsKey, "kms-key", "MADOGUCHI_KMS_KEY", "madoguchi-kek", "transit KMS key name")
+	envString(fs, e, &d.credentialKey, "credential-issuer-key", "MADOGUCHI_CREDENTIAL_ISSUER_KEY", "", "offline credential issuer key (ES256): a PEM file, or a PKCS#11 URI pkcs11:token=…;object=…?module-path=…&pin-source=file:… of a key in an HSM (default <data>/keys/credential-issuer.key)")
 	d.kmsToken = e.getenv("MADOGUCHI_KMS_TOKEN")
 	d.blobs.register(fs, e)
 }

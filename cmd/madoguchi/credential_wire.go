@@ -9,6 +9,10 @@ package main
 // Keys: <data>/keys/credential-issuer.key (ES256, PKCS#8, 0600), generated
 // in development; in production a missing key is a start-up error (fail
 // closed, like every other key: docs/credential.md, "Keys").
+// --credential-issuer-key names another file, or a PKCS#11 URI of a key
+// held in an HSM (internal/hsm), which is never generated here: an
+// unreachable module, a refused PIN, a missing key or one of another type
+// stops the start.
 
 import (
 	"context"
@@ -23,6 +27,7 @@ import (
 	"github.com/madoguchi/madoguchi/credential"
 	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/face"
+	"github.com/madoguchi/madoguchi/internal/hsm"
 	"github.com/madoguchi/madoguchi/notify"
 	"github.com/madoguchi/madoguchi/staff"
 	"github.com/madoguchi/madoguchi/store"
@@ -36,23 +41,7 @@ const credentialIssuerName = "madoguchi.local"
 
 // startCredential builds the credential service; a.txauth must be set.
 func (a *app) startCredential() error {
-	path := filepath.Join(a.data.keysDir(), "credential-issuer.key")
-	var (
-		key *credential.IssuerKey
-		err error
-	)
-	if a.mode == modeProduction {
-		key, err = credential.LoadIssuerKey(path)
-		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("production mode: offline credential issuer key %s is missing: %w", path, err)
-		}
-	} else {
-		var created bool
-		key, created, err = credential.LoadOrCreateDevIssuerKey(path)
-		if created {
-			a.log.Warn("DEVELOPMENT KEY: generated the offline credential issuer key", "path", path)
-		}
-	}
+	key, err := a.credentialIssuerKey()
 	if err != nil {
 		return err
 	}
@@ -70,6 +59,48 @@ func (a *app) startCredential() error {
 	}
 	a.credential = svc
 	return nil
+}
+
+// credentialIssuerKey opens the issuer key --credential-issuer-key names:
+// a PKCS#11 URI, or a file (created only in development, only at the
+// default path or the one given).
+func (a *app) credentialIssuerKey() (*credential.IssuerKey, error) {
+	ref := a.data.credentialKey
+	if hsm.IsURI(ref) {
+		s, err := hsm.OpenSigner(ref)
+		if err != nil {
+			return nil, fmt.Errorf("offline credential issuer key (PKCS#11): %w", err)
+		}
+		key, err := credential.NewIssuerSigner(s)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		a.hsmKeys = append(a.hsmKeys, s)
+		a.log.Info("offline credential issuer key held in an HSM", "kid", key.Kid())
+		return key, nil
+	}
+	path := ref
+	if path == "" {
+		path = filepath.Join(a.data.keysDir(), "credential-issuer.key")
+	}
+	var (
+		key *credential.IssuerKey
+		err error
+	)
+	if a.mode == modeProduction {
+		key, err = credential.LoadIssuerKey(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("production mode: offline credential issuer key %s is missing: %w", path, err)
+		}
+	} else {
+		var created bool
+		key, created, err = credential.LoadOrCreateDevIssuerKey(path)
+		if created {
+			a.log.Warn("DEVELOPMENT KEY: generated the offline credential issuer key", "path", path)
+		}
+	}
+	return key, err
 }
 
 // credentialWeb is the web.Config field (nil when credentials are off).

@@ -28,6 +28,7 @@ import (
 	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/face"
 	"github.com/madoguchi/madoguchi/face/models"
+	"github.com/madoguchi/madoguchi/internal/hsm"
 	"github.com/madoguchi/madoguchi/notify"
 	"github.com/madoguchi/madoguchi/oauth"
 	"github.com/madoguchi/madoguchi/store"
@@ -119,6 +120,13 @@ func (d *doctor) checkKeyFiles(_ context.Context) []finding {
 	})
 	for _, k := range doctorKeys(d.data.kmsAddr != "") {
 		p := filepath.Join(dir, k.name)
+		if k.name == "credential-issuer.key" && d.data.credentialKey != "" {
+			if hsm.IsURI(d.data.credentialKey) {
+				out = append(out, checkHSMIssuerKey(d.data.credentialKey).about(k.name))
+				continue
+			}
+			p = d.data.credentialKey // --credential-issuer-key names another file
+		}
 		if lax[p] {
 			continue // reported above, with its fix
 		}
@@ -632,4 +640,19 @@ func (d *doctor) checkProduction(_ context.Context) []finding {
 		return []finding{ok("prod.ok")}
 	}
 	return out
+}
+
+// checkHSMIssuerKey opens the issuer key in its token, as serve will.
+// The URI carries no PIN, so it may be shown.
+func checkHSMIssuerKey(uri string) finding {
+	s, err := hsm.OpenSigner(uri)
+	if err != nil {
+		return fail("keys.hsm.bad", uri, err)
+	}
+	defer s.Close()
+	k, err := credential.NewIssuerSigner(s)
+	if err != nil {
+		return fail("keys.hsm.bad", uri, err)
+	}
+	return ok("keys.hsm.ok", uri, k.Kid())
 }

@@ -39,6 +39,9 @@ var doctorMessages = map[string]doctorMsg{
 	"keys.missing.production.fix":  {"provision the key (docs/key-rotation.md) with mode 0600, owned by the service user", "鍵を配置してください（docs/key-rotation.md）。権限 0600、所有者はサービス実行ユーザーです"},
 	"keys.bad":                     {"%[1]v does not load: %[2]v", "%[1]v を読み込めません: %[2]v"},
 	"keys.bad.fix":                 {"restore the file from the key backup", "鍵のバックアップからファイルを復元してください"},
+	"keys.hsm.ok":                  {"%[1]v opens in the HSM (ES256, kid %[2]v)", "%[1]v は HSM の中で開けます(ES256、kid %[2]v)"},
+	"keys.hsm.bad":                 {"%[1]v does not open: %[2]v", "%[1]v を開けません: %[2]v"},
+	"keys.hsm.bad.fix":             {"check the module path, token label, PIN file and key label (docs/operations.md#hsm)", "モジュールのパス、トークンのラベル、PIN ファイル、鍵のラベルを確認してください(docs/operations.ja.md#hsm)"},
 
 	"kek.kms":      {"transit KMS %[1]v: %[2]v", "鍵管理サービス（transit KMS）%[1]v: %[2]v"},
 	"kek.kms.fix":  {"check --kms-address, --kms-mount, --kms-key and MADOGUCHI_KMS_TOKEN, and that the KMS is unsealed", "--kms-address、--kms-mount、--kms-key と MADOGUCHI_KMS_TOKEN、および KMS が unseal されていることを確認してください"},

@@ -55,6 +55,7 @@ var commands = []command{
 	{"notify", "list webhook deliveries and replay dead letters", runNotify},
 	{"oauth", "list and revoke customers' OAuth consents", runOAuth},
 	{"branch", "the counter's offline face credential verifier (init, serve)", runBranch},
+	{"hsm", "generate keys inside a PKCS#11 token (HSM) for the credential issuer and branch devices", runHSM},
 	{"fraud", "fraud policies, watchlist imports (dual control) and the face gallery", runFraud},
 	{"doctor", "check a deployment before it takes traffic and say what to fix", runDoctor},
 }
