@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -89,11 +88,9 @@ type Config struct {
 	// CIBANotifier tells a customer's device that a CIBA request awaits
 	// them (nil: CIBA is not offered).
 	CIBANotifier CIBANotifier
-	// Pinger delivers CIBA ping callbacks (nil: the built-in outbox).
+	// Pinger delivers CIBA ping callbacks: PingVia(the notify outbox).
+	// Nil: CIBA offers poll mode only.
 	Pinger Pinger
-	// PingClient is the HTTP client of the built-in outbox (nil: a client
-	// with a 10 s timeout that does not follow redirects).
-	PingClient *http.Client
 	// AccessTTL is the access-token lifetime (default 5 min, at most 1 h).
 	AccessTTL time.Duration
 	// ConsentTTL is how long a consent (and its refresh token) lasts
@@ -168,9 +165,6 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.limits = newLimiter(cfg.Now)
 	s.pinger = cfg.Pinger
-	if s.pinger == nil {
-		s.pinger = &outboxPinger{s: s}
-	}
 	s.issuer = cfg.Issuer
 	s.parURL = cfg.Issuer + PathPAR
 	s.authzURL = cfg.Issuer + PathAuthorize
@@ -206,16 +200,11 @@ const (
 )
 
 // Run runs the server's background work until ctx ends: the sweep of
-// expired rows and CIBA ping delivery. The caller owns it (one goroutine)
-// and runs the revocation watcher (Config.Revocations) separately.
+// expired rows. The caller owns it (one goroutine) and runs the revocation
+// watcher (Config.Revocations) and the notify worker that delivers CIBA
+// pings (Config.Pinger) separately.
 func (s *Server) Run(ctx context.Context) {
-	done := make(chan struct{})
-	go func() { defer close(done); s.sweepLoop(ctx) }()
-	if p, ok := s.pinger.(*outboxPinger); ok {
-		p.run(ctx)
-	}
-	<-ctx.Done()
-	<-done
+	s.sweepLoop(ctx)
 }
 
 func (s *Server) audit(ctx context.Context, tx *store.Tx, kind, actor, tenantID, action, object string, details map[string]string) error {

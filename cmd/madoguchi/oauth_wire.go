@@ -17,7 +17,8 @@ import (
 // endpoint and the one metadata document of the server, in every mode.
 // mutualTLS says the server terminates TLS and sees client certificates. In
 // development the customer step is the development stand-in
-// (oauth.DevCustomers) and CIBA requests land in <data>/dev-inbox; in
+// (oauth.DevCustomers) and CIBA requests land in <data>/dev-inbox (CIBA
+// pings go out through the notifier, which the caller runs); in
 // production the grants that act for a customer need a real customer
 // authenticator, which is not wired yet (package txauth), so the server
 // offers client_credentials only and its metadata says so.
@@ -45,6 +46,15 @@ func (a *app) newOAuth(publicURL string, mutualTLS bool, opts ...func(*oauth.Con
 	}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.CIBANotifier != nil && cfg.Pinger == nil {
+		// CIBA pings go through the one webhook outbox (retries, dead
+		// letters, staff replay, the delivery-latency metric).
+		n, err := a.newNotifier()
+		if err != nil {
+			return fmt.Errorf("CIBA ping outbox: %w", err)
+		}
+		cfg.Pinger = oauth.PingVia(n)
 	}
 	srv, err := oauth.New(cfg)
 	if err != nil {
