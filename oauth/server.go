@@ -45,6 +45,10 @@ type ClientAuthenticator interface {
 	Token(ctx context.Context, req tenant.TokenRequest) (tenant.Token, error)
 	// Authenticate validates a client_credentials access token.
 	Authenticate(ctx context.Context, bearer string, peer *x509.Certificate) (tenant.Principal, error)
+	// Sweep deletes the client authenticator's expired rows (its access
+	// tokens and spent assertion ids) and says how many per table; the
+	// server runs it with its own sweep, so no token request deletes.
+	Sweep(ctx context.Context) (map[string]int64, error)
 }
 
 var _ ClientAuthenticator = (*tenant.Issuer)(nil)
