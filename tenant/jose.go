@@ -140,13 +140,26 @@ func parseCompactJWSOpts(s string, o jwsOptions) (*compactJWS, error) {
 			if !o.allowJWK {
 				return nil, fmt.Errorf("%w: header parameter %q is not allowed", ErrMalformedJWS, k)
 			}
+			// A present jwk is an object: "jwk": null is not "no jwk".
+			if len(raw) == 0 || raw[0] != '{' {
+				return nil, fmt.Errorf("%w: header parameter \"jwk\" is not a JSON object", ErrMalformedJWS)
+			}
 			h.JWK = raw
 			continue
 		default:
 			return nil, fmt.Errorf("%w: header parameter %q is not allowed", ErrMalformedJWS, truncate(k))
 		}
+		// A present member is a non-empty string: json.Unmarshal would take
+		// null as "leave it empty", turning "kid": null into an absent kid
+		// (and so into "the single key for the algorithm").
+		if len(raw) == 0 || raw[0] != '"' {
+			return nil, fmt.Errorf("%w: header parameter %q is not a string", ErrMalformedJWS, k)
+		}
 		if err := json.Unmarshal(raw, dst); err != nil {
 			return nil, fmt.Errorf("%w: header parameter %q is not a string", ErrMalformedJWS, k)
+		}
+		if *dst == "" {
+			return nil, fmt.Errorf("%w: header parameter %q is empty", ErrMalformedJWS, k)
 		}
 	}
 	if h.Alg == "" {
