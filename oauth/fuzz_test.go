@@ -16,7 +16,7 @@ func FuzzParseDPoP(f *testing.F) {
 	f.Add("")
 	f.Add("eyJhbGciOiJub25lIn0.e30.")
 	f.Fuzz(func(t *testing.T, s string) {
-		p, err := parseDPoP(s)
+		p, err := parseDPoP(nil, s)
 		if err == nil && (p.claims.jti == "" || len(p.claims.jti) > maxJTI || p.jkt == "") {
 			t.Fatalf("parseDPoP accepted %q with claims %+v", s, p.claims)
 		}

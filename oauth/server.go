@@ -117,6 +117,10 @@ type Config struct {
 	Now        func() time.Time
 }
 
+// dpopKeyCacheSize bounds the parsed DPoP keys kept in memory (a few
+// hundred bytes each).
+const dpopKeyCacheSize = 4096
+
 // Server is the authorization server.
 type Server struct {
 	cfg      Config
@@ -124,6 +128,7 @@ type Server struct {
 	now      func() time.Time
 	nonces   *nonces
 	dpopJTIs *localJTIs
+	dpopKeys *tenant.KeyCache                    // DPoP proofs' embedded keys, parsed once
 	tokens   *revoke.Cache[[32]byte, *tokenInfo] // nil without cfg.Revocations
 	limits   *limiter
 	pinger   Pinger
@@ -162,7 +167,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, dpopJTIs: &localJTIs{}}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, dpopJTIs: &localJTIs{}, dpopKeys: tenant.NewKeyCache(dpopKeyCacheSize)}
 	s.nonces = newNonces(cfg.Now)
 	if cfg.Revocations != nil {
 		s.tokens = revoke.NewCache[[32]byte, *tokenInfo](cfg.Revocations, cfg.CacheSize)

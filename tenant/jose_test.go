@@ -404,3 +404,34 @@ func TestParseJWSWithKeyHeaderTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyCache: cached keys give the same answers as parsing, the cache
+// stays within its bound, and a proof tampered after its key was cached
+// still fails.
+func TestKeyCache(t *testing.T) {
+	kc := NewKeyCache(2)
+	claims := []byte(`{"jti":"j","htm":"GET","htu":"https://as.example/x","iat":1}`)
+	for i := range 5 {
+		k := newKey(t, AlgES256, "")
+		jwk := k.jwk()
+		delete(jwk, "kid")
+		proof := k.sign(t, map[string]any{"typ": "dpop+jwt", "jwk": jwk}, claims)
+		for range 2 {
+			_, got, err := kc.ParseJWSWithKey(proof, 0)
+			if err != nil {
+				t.Fatalf("key %d: %v", i, err)
+			}
+			_, fresh, _ := ParseJWSWithKey(proof, 0)
+			if got.Thumbprint() != fresh.Thumbprint() {
+				t.Errorf("key %d: cached thumbprint %s, parsed %s", i, got.Thumbprint(), fresh.Thumbprint())
+			}
+		}
+		tampered := proof[:strings.LastIndexByte(proof, '.')] + "." + seg(strings.Repeat("x", 64))
+		if _, _, err := kc.ParseJWSWithKey(tampered, 0); !errors.Is(err, ErrBadSignature) {
+			t.Errorf("key %d: tampered proof with a cached key = %v, want ErrBadSignature", i, err)
+		}
+		if len(kc.m) > 2 {
+			t.Fatalf("cache holds %d keys, bound 2", len(kc.m))
+		}
+	}
+}
