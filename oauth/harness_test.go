@@ -120,6 +120,15 @@ func newEnv(t testing.TB, db *store.DB, opts ...func(*Config)) *env {
 	mux.Handle("GET /bare", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"sub": "x", "client": "y"})
 	}))
+	// The token endpoint's bare counterpart: read the form, answer JSON.
+	mux.Handle("POST /bare", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+		if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") == "" {
+			http.Error(w, "bad form", http.StatusBadRequest)
+			return
+		}
+		writeJSON(w, 200, map[string]any{"access_token": "x", "token_type": "Bearer", "expires_in": 300})
+	}))
 	mux.Handle("GET /resource", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.AuthenticateResource(r)
 		if err != nil {
