@@ -220,6 +220,16 @@ func TestCIBAPingThroughNotify(t *testing.T) {
 			t.Fatalf("replayed ping not delivered with its bearer token (%d requests)", len(hits))
 		}
 
+		// Latency measured by the one metric: two pings delivered, four
+		// failed attempts (one 500, then 500, 502, 503).
+		var m bytes.Buffer
+		nt.WriteMetrics(&m)
+		for _, want := range []string{`madoguchi_notify_delivery_seconds_count{kind="oauth.ciba_ping"} 2`, `madoguchi_notify_failed_attempts_total{kind="oauth.ciba_ping"} 4`} {
+			if !strings.Contains(m.String(), want) {
+				t.Errorf("metrics lack %s:\n%s", want, m.String())
+			}
+		}
+
 		// Audited under one kind, through one path.
 		var actions []string
 		leaks := 0
