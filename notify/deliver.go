@@ -32,7 +32,7 @@ func Backoff(n int, base, maxDelay time.Duration, jitter float64) time.Duration 
 
 type claimed struct {
 	id, kind, tenant, subjTenant, subject, aad, url, ctype string
-	payload                                                []byte
+	payload, auth                                          []byte
 	attempts                                               int
 	created                                                time.Time
 }
@@ -50,7 +50,7 @@ func (n *Notifier) claim(ctx context.Context) ([]claimed, error) {
 		rows, err := tx.Query(ctx, `UPDATE notify_outbox SET claimed_by = ?, claim_until = ?
 			WHERE event_id IN (SELECT event_id FROM notify_outbox WHERE state = 'pending' AND next_at <= ? AND claim_until <= ?
 				ORDER BY next_at LIMIT ?`+lock+`)
-			RETURNING event_id, kind, tenant_id, subject_tenant, subject, aad_domain, url, content_type, payload, attempts, created_at`,
+			RETURNING event_id, kind, tenant_id, subject_tenant, subject, aad_domain, url, content_type, payload, auth, attempts, created_at`,
 			n.cfg.Instance, store.Micros(now.Add(n.cfg.Lease)), store.Micros(now), store.Micros(now), n.cfg.Batch)
 		if err != nil {
 			return err
@@ -59,7 +59,7 @@ func (n *Notifier) claim(ctx context.Context) ([]claimed, error) {
 		for rows.Next() {
 			var c claimed
 			var created int64
-			if err := rows.Scan(&c.id, &c.kind, &c.tenant, &c.subjTenant, &c.subject, &c.aad, &c.url, &c.ctype, &c.payload, &c.attempts, &created); err != nil {
+			if err := rows.Scan(&c.id, &c.kind, &c.tenant, &c.subjTenant, &c.subject, &c.aad, &c.url, &c.ctype, &c.payload, &c.auth, &c.attempts, &created); err != nil {
 				return err
 			}
 			c.created = store.FromMicros(created)
@@ -106,13 +106,18 @@ func (n *Notifier) DeliverDue(ctx context.Context) (int, error) {
 }
 
 func (n *Notifier) deliver(ctx context.Context, c claimed) (bool, error) {
-	body, err := n.cfg.Vault.Open(ctx, n.db, vault.SubjectRef{Tenant: c.subjTenant, Subject: c.subject}, vault.AAD(c.aad, c.id), c.payload)
+	subj := vault.SubjectRef{Tenant: c.subjTenant, Subject: c.subject}
+	body, err := n.cfg.Vault.Open(ctx, n.db, subj, vault.AAD(c.aad, c.id), c.payload)
+	var bearer []byte
+	if err == nil && len(c.auth) > 0 {
+		bearer, err = n.cfg.Vault.Open(ctx, n.db, subj, bearerAAD(c.id), c.auth)
+	}
 	if errors.Is(err, vault.ErrShredded) {
 		return false, n.finish(ctx, c, StateDead, 0, "shredded")
 	} else if err != nil {
 		return false, err
 	}
-	status, sendErr := n.send(ctx, c, body)
+	status, sendErr := n.send(ctx, c, body, string(bearer))
 	if ctx.Err() != nil {
 		return false, ctx.Err()
 	}
@@ -156,8 +161,9 @@ func sendErrorText(err error) string {
 	return "request failed"
 }
 
-// send signs and posts the body; it returns the status code.
-func (n *Notifier) send(ctx context.Context, c claimed, body []byte) (int, error) {
+// send signs and posts the body (with the receiver's bearer token if the
+// event has one); it returns the status code.
+func (n *Notifier) send(ctx context.Context, c claimed, body []byte, bearer string) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
 	if err != nil {
 		return 0, err
@@ -167,6 +173,9 @@ func (n *Notifier) send(ctx context.Context, c claimed, body []byte) (int, error
 	req.Header.Set("User-Agent", "madoguchi-webhook/1")
 	if err := n.cfg.Signer.Sign(req, body, n.now()); err != nil {
 		return 0, err
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
 	resp, err := n.http.Do(req)
 	if err != nil {

@@ -12,6 +12,11 @@
 //     (AAD: the event id); it is in plaintext only while being sent.
 //     Shredding the subject makes the event undeliverable: it goes dead
 //     with the reason "shredded".
+//   - An event may carry the receiver's own bearer credential (Event.Bearer:
+//     a CIBA ping's client_notification_token, "oauth.ciba_ping"). It is
+//     sealed apart from the body (AAD "notify.bearer" + event id), sent
+//     only as "Authorization: Bearer …", and never returned (Delivery),
+//     logged or audited.
 //   - Event ids are stable (the caller may choose them, e.g. one per
 //     session result); the id is sent as Webhook-Id and is the receiver's
 //     de-duplication key: delivery is at least once.

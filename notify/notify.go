@@ -110,6 +110,42 @@ type Event struct {
 	// AADDomain is for events moved from older outboxes; "" is
 	// "notify.outbox".
 	AADDomain string
+	// Bearer, if set, is sent as "Authorization: Bearer <Bearer>": the
+	// receiver's own credential, as a CIBA ping carries the client's
+	// client_notification_token (OpenID CIBA Core §10.2). It must be an
+	// RFC 6750 b64token of at most MaxBearer characters. It is sealed
+	// apart from the body under Subject and is never returned (Delivery),
+	// logged or audited.
+	Bearer string
+}
+
+// MaxBearer is the longest Event.Bearer (CIBA Core §7.1 caps the
+// client_notification_token at 1024 characters).
+const MaxBearer = 1024
+
+// ValidBearer reports whether tok is a non-empty RFC 6750 §2.1 b64token
+// (1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=") of at
+// most MaxBearer characters: safe in an Authorization header.
+func ValidBearer(tok string) bool {
+	if tok == "" || len(tok) > MaxBearer {
+		return false
+	}
+	i := 0
+	for ; i < len(tok); i++ {
+		c := tok[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~+/", c) >= 0) {
+			break
+		}
+	}
+	if i == 0 {
+		return false
+	}
+	for ; i < len(tok); i++ {
+		if tok[i] != '=' {
+			return false
+		}
+	}
+	return true
 }
 
 // Delivery is an event's delivery state (no body).
@@ -238,6 +274,8 @@ func (n *Notifier) validate(ev *Event) error {
 		return fmt.Errorf("%w: body over %d bytes", ErrInvalidEvent, MaxBody)
 	case ev.Subject.Tenant == "" || ev.Subject.Subject == "":
 		return fmt.Errorf("%w: a data subject is required to seal the body", ErrInvalidEvent)
+	case ev.Bearer != "" && !ValidBearer(ev.Bearer):
+		return fmt.Errorf("%w: the bearer token must be an RFC 6750 b64token of at most %d characters", ErrInvalidEvent, MaxBearer)
 	}
 	if ev.AADDomain == "" {
 		ev.AADDomain = aadDomain
@@ -246,6 +284,10 @@ func (n *Notifier) validate(ev *Event) error {
 }
 
 const aadDomain = "notify.outbox"
+
+// bearerAAD binds a sealed bearer token to its event (and keeps it from
+// being swapped with a body).
+func bearerAAD(id string) []byte { return vault.AAD("notify.bearer", id) }
 
 // Enqueue stores ev in the caller's transaction, sealed, due now, and
 // audits Kind+".queue". It returns the event id. A second event with the
@@ -258,11 +300,17 @@ func (n *Notifier) Enqueue(ctx context.Context, tx *store.Tx, ev Event) (string,
 	if err != nil {
 		return "", err
 	}
+	auth := []byte{}
+	if ev.Bearer != "" {
+		if auth, err = n.cfg.Vault.Seal(ctx, tx, ev.Subject, bearerAAD(ev.ID), []byte(ev.Bearer)); err != nil {
+			return "", err
+		}
+	}
 	now := store.Micros(n.now())
 	if _, err := tx.Exec(ctx, `INSERT INTO notify_outbox (event_id, kind, tenant_id, subject_tenant, subject, aad_domain, url, content_type,
-		payload, state, attempts, next_at, claimed_by, claim_until, last_status, last_error, created_at, delivered_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, '', 0, 0, '', ?, 0)`,
-		ev.ID, ev.Kind, ev.Tenant, ev.Subject.Tenant, ev.Subject.Subject, ev.AADDomain, ev.URL, ev.ContentType, sealed, now, now); err != nil {
+		payload, auth, state, attempts, next_at, claimed_by, claim_until, last_status, last_error, created_at, delivered_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, '', 0, 0, '', ?, 0)`,
+		ev.ID, ev.Kind, ev.Tenant, ev.Subject.Tenant, ev.Subject.Subject, ev.AADDomain, ev.URL, ev.ContentType, sealed, auth, now, now); err != nil {
 		return "", err
 	}
 	if err := n.record(ctx, tx, Actor{Kind: audit.ActorSystem}, ev.Tenant, ev.Kind+".queue", ev.ID, audit.OutcomeOK, nil); err != nil {

@@ -265,3 +265,46 @@ func TestVerifyOnReceiver(t *testing.T) {
 		}
 	}
 }
+
+func TestValidBearer(t *testing.T) {
+	for _, c := range []struct {
+		tok  string
+		want bool
+	}{
+		{"abc", true},
+		{"A-._~+/9", true},
+		{"tok==", true},
+		{strings.Repeat("a", MaxBearer), true},
+		{"", false},
+		{"=", false},
+		{"=abc", false},
+		{"ab=c", false},
+		{"two words", false},
+		{"tok\r\nX-Injected: 1", false},
+		{"tök", false},
+		{"a,b", false},
+		{strings.Repeat("a", MaxBearer+1), false},
+	} {
+		if got := ValidBearer(c.tok); got != c.want {
+			t.Errorf("ValidBearer(%q) = %v, want %v", c.tok, got, c.want)
+		}
+	}
+}
+
+// FuzzValidBearer: whatever it accepts is safe in an Authorization header
+// value and survives a round trip through one.
+func FuzzValidBearer(f *testing.F) {
+	for _, s := range []string{"abc", "tok==", "a b", "x\r\ny", "=", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, tok string) {
+		if !ValidBearer(tok) {
+			return
+		}
+		h := http.Header{}
+		h.Set("Authorization", "Bearer "+tok)
+		if strings.ContainsAny(tok, " \t\r\n,;\"") || h.Get("Authorization") != "Bearer "+tok || len(tok) > MaxBearer {
+			t.Errorf("ValidBearer(%q) = true for a token unsafe in a header", tok)
+		}
+	})
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/madoguchi/madoguchi/notify"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
 )
@@ -123,9 +124,14 @@ func (s *Server) backchannel(w http.ResponseWriter, r *http.Request) error {
 	}
 	cr := &cibaRequest{LoginHint: hint, BindingMessage: bm, Mode: p.CIBAMode, Endpoint: p.CIBAEndpoint}
 	if p.CIBAMode == "ping" {
+		if s.pinger == nil {
+			return oerr(400, "invalid_request", "CIBA ping mode is not offered by this server; register the client for poll mode.", nil)
+		}
+		// The token goes into the ping's Authorization header: CIBA Core
+		// §7.1 makes it an RFC 6750 bearer credential of ≤ 1024 characters.
 		nt, err := get("client_notification_token")
-		if err != nil || nt == "" || len(nt) > 1024 {
-			return invalidRequest("client_notification_token is required in ping mode.", err)
+		if err != nil || !notify.ValidBearer(nt) {
+			return invalidRequest("client_notification_token is required in ping mode: an RFC 6750 bearer token of at most 1024 characters.", err)
 		}
 		cr.NotificationToken = nt
 	}

@@ -152,6 +152,9 @@ func (s *Server) RegisterClient(ctx context.Context, by Actor, tenantID, clientI
 	if err := spec.check(); err != nil {
 		return Profile{}, err
 	}
+	if spec.CIBAMode == "ping" && s.pinger == nil {
+		return Profile{}, fmt.Errorf("%w: CIBA ping mode is not offered by this server (no notification outbox)", ErrInvalidInput)
+	}
 	now := s.now()
 	err := s.cfg.DB.InTx(ctx, func(tx *store.Tx) error {
 		var n int

@@ -5,14 +5,15 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/madoguchi/madoguchi/tenant"
@@ -54,6 +55,14 @@ type nonces struct {
 	key      [32]byte
 	instance [8]byte
 	now      func() time.Time
+	// memo holds the nonces of the latest window seen and the one
+	// before, so a request costs no HMAC.
+	memo atomic.Pointer[nonceMemo]
+}
+
+type nonceMemo struct {
+	window      int64
+	cur, before string
 }
 
 func newNonces(now func() time.Time) *nonces {
@@ -73,8 +82,19 @@ func (n *nonces) make(w int64) string {
 	return b64.EncodeToString(b[:])
 }
 
+// window returns the nonces of the current window and the one before.
+func (n *nonces) window() *nonceMemo {
+	w := n.now().Unix() / int64(nonceWindow/time.Second)
+	if m := n.memo.Load(); m != nil && m.window == w {
+		return m
+	}
+	m := &nonceMemo{window: w, cur: n.make(w), before: n.make(w - 1)}
+	n.memo.Store(m)
+	return m
+}
+
 // current returns the nonce of the current window.
-func (n *nonces) current() string { return n.make(n.now().Unix() / int64(nonceWindow/time.Second)) }
+func (n *nonces) current() string { return n.window().cur }
 
 // valid reports whether s is this instance's nonce of the current or the
 // previous window.
@@ -82,13 +102,8 @@ func (n *nonces) valid(s string) bool {
 	if len(s) != 43 {
 		return false
 	}
-	w := n.now().Unix() / int64(nonceWindow/time.Second)
-	for _, c := range []int64{w, w - 1} {
-		if subtle.ConstantTimeCompare([]byte(n.make(c)), []byte(s)) == 1 {
-			return true
-		}
-	}
-	return false
+	m := n.window()
+	return subtle.ConstantTimeCompare([]byte(m.cur), []byte(s))|subtle.ConstantTimeCompare([]byte(m.before), []byte(s)) == 1
 }
 
 // localJTIs is the in-memory replay cache of DPoP proofs accepted by this
@@ -126,9 +141,11 @@ func (c *localJTIs) spend(key [32]byte, now, exp int64) (bool, error) {
 
 // dpopCheck describes the request a proof must match.
 type dpopCheck struct {
-	method      string
-	htu         string // scheme://host/path of the request, no query
-	accessToken string // for ath; "" at the token endpoint
+	method string
+	htu    string // scheme://host/path of the request, no query
+	// ath is the SHA-256 of the access token the proof must be bound to
+	// (the token's cache key, hashed once); nil at the token endpoint.
+	ath *[32]byte
 }
 
 // dpopError builds the error for a rejected proof: use_dpop_nonce carries a
@@ -168,7 +185,7 @@ func (s *Server) verifyDPoP(r *http.Request, c dpopCheck, resource bool) (*dpopP
 	if len(hs) > 1 {
 		return nil, s.dpopError(resource, false, fmt.Errorf("%w: more than one DPoP header", ErrDPoP))
 	}
-	p, err := parseDPoP(hs[0])
+	p, err := parseDPoP(s.dpopKeys, hs[0])
 	if err != nil {
 		return nil, s.dpopError(resource, false, err)
 	}
@@ -202,49 +219,75 @@ type dpopClaims struct {
 }
 
 // parseDPoP parses and verifies a proof's signature and claim types; it
-// does not check them against a request.
-func parseDPoP(s string) (*parsedDPoP, error) {
+// does not check them against a request. keys caches the embedded public
+// keys (nil: parse each). The claims are read by tenant.ScanObject (strict
+// JSON, no duplicates) straight into their fields: a member that is
+// present must have the right type — "ath": null is refused, not absent.
+func parseDPoP(keys *tenant.KeyCache, s string) (*parsedDPoP, error) {
 	if len(s) > MaxDPoPLen {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrDPoP, len(s), MaxDPoPLen)
 	}
-	j, k, err := tenant.ParseJWSWithKey(s, MaxDPoPLen)
+	j, k, err := keys.ParseJWSWithKey(s, MaxDPoPLen)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrDPoP, err)
 	}
 	if j.Typ() != "dpop+jwt" {
 		return nil, fmt.Errorf("%w: typ must be dpop+jwt", ErrDPoP)
 	}
-	m, err := tenant.DecodeObject(j.Payload())
-	if err != nil {
+	var c dpopClaims
+	var have uint8
+	const (
+		hasJTI = 1 << iota
+		hasHTM
+		hasHTU
+		hasIAT
+	)
+	err = tenant.ScanObject(j.Payload(), func(name string, raw []byte) error {
+		var dst *string
+		switch name {
+		case "jti":
+			dst, have = &c.jti, have|hasJTI
+		case "htm":
+			dst, have = &c.htm, have|hasHTM
+		case "htu":
+			dst, have = &c.htu, have|hasHTU
+		case "ath":
+			dst = &c.ath
+		case "nonce":
+			dst = &c.nonce
+		case "iat":
+			have |= hasIAT
+			v, err := strconv.ParseInt(string(raw), 10, 64)
+			if err != nil || v < 0 || v > 1<<40 {
+				return fmt.Errorf("%w: iat must be an integer NumericDate", ErrDPoP)
+			}
+			c.iat = v
+			return nil
+		default:
+			return nil // other claims are allowed and ignored
+		}
+		v, ok := tenant.JSONString(raw)
+		if !ok || len(v) > 2048 {
+			return fmt.Errorf("%w: %s must be a string", ErrDPoP, name)
+		}
+		*dst = v
+		return nil
+	})
+	if errors.Is(err, ErrDPoP) {
+		return nil, err
+	} else if err != nil {
 		return nil, fmt.Errorf("%w: claims: %v", ErrDPoP, err)
 	}
-	var c dpopClaims
-	for _, f := range []struct {
+	for _, r := range []struct {
+		bit  uint8
 		name string
-		dst  *string
-		req  bool
-	}{{"jti", &c.jti, true}, {"htm", &c.htm, true}, {"htu", &c.htu, true}, {"ath", &c.ath, false}, {"nonce", &c.nonce, false}} {
-		raw, ok := m[f.name]
-		if !ok {
-			if f.req {
-				return nil, fmt.Errorf("%w: %s is required", ErrDPoP, f.name)
-			}
-			continue
-		}
-		if err := json.Unmarshal(raw, f.dst); err != nil || len(*f.dst) > 2048 {
-			return nil, fmt.Errorf("%w: %s must be a string", ErrDPoP, f.name)
+	}{{hasJTI, "jti"}, {hasHTM, "htm"}, {hasHTU, "htu"}, {hasIAT, "iat"}} {
+		if have&r.bit == 0 {
+			return nil, fmt.Errorf("%w: %s is required", ErrDPoP, r.name)
 		}
 	}
 	if c.jti == "" || len(c.jti) > maxJTI {
 		return nil, fmt.Errorf("%w: jti must be 1-%d bytes", ErrDPoP, maxJTI)
-	}
-	raw, ok := m["iat"]
-	if !ok {
-		return nil, fmt.Errorf("%w: iat is required", ErrDPoP)
-	}
-	c.iat, err = strconv.ParseInt(string(raw), 10, 64)
-	if err != nil || c.iat < 0 || c.iat > 1<<40 {
-		return nil, fmt.Errorf("%w: iat must be an integer NumericDate", ErrDPoP)
 	}
 	return &parsedDPoP{jkt: k.Thumbprint(), claims: c}, nil
 }
@@ -268,9 +311,11 @@ func (c dpopClaims) check(want dpopCheck, now time.Time) error {
 	case c.iat < t-int64(dpopPast/time.Second):
 		return fmt.Errorf("%w: %w: iat is too old", ErrDPoP, ErrExpired)
 	}
-	if want.accessToken != "" {
-		d := sha256.Sum256([]byte(want.accessToken))
-		if subtle.ConstantTimeCompare([]byte(c.ath), []byte(b64.EncodeToString(d[:]))) != 1 {
+	if want.ath != nil {
+		// ath is base64url(SHA-256(token)): 43 characters, strict.
+		var got [32]byte
+		n, err := base64.RawURLEncoding.Strict().Decode(got[:], []byte(c.ath))
+		if len(c.ath) != 43 || err != nil || n != 32 || subtle.ConstantTimeCompare(got[:], want.ath[:]) != 1 {
 			return fmt.Errorf("%w: ath does not match the access token", ErrDPoP)
 		}
 	} else if c.ath != "" {

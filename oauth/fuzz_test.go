@@ -15,8 +15,19 @@ func FuzzParseDPoP(f *testing.F) {
 	f.Add("a.b.c")
 	f.Add("")
 	f.Add("eyJhbGciOiJub25lIn0.e30.")
+	// Signed proofs, valid and with null members (refused).
+	dk := newDPoPKey(f)
+	h := map[string]any{"typ": "dpop+jwt", "alg": "ES256", "jwk": dk.jwk}
+	f.Add(sign(f, h, map[string]any{"jti": "j", "htm": "GET", "htu": "https://as.example/x", "iat": 1}, dk.key))
+	f.Add(sign(f, h, map[string]any{"jti": "j", "htm": "GET", "htu": "https://as.example/x", "iat": 1, "nonce": nil, "ath": nil}, dk.key))
+	f.Add(sign(f, h, map[string]any{"jti": nil, "htm": "GET", "htu": "https://as.example/x", "iat": nil}, dk.key))
+	keys := tenant.NewKeyCache(4)
 	f.Fuzz(func(t *testing.T, s string) {
-		p, err := parseDPoP(s)
+		p, err := parseDPoP(nil, s)
+		// The cache changes nothing but the cost.
+		if pc, errc := parseDPoP(keys, s); (errc == nil) != (err == nil) || (err == nil && (pc.jkt != p.jkt || pc.claims != p.claims)) {
+			t.Fatalf("parseDPoP with a key cache = %+v, %v; without = %+v, %v", pc, errc, p, err)
+		}
 		if err == nil && (p.claims.jti == "" || len(p.claims.jti) > maxJTI || p.jkt == "") {
 			t.Fatalf("parseDPoP accepted %q with claims %+v", s, p.claims)
 		}

@@ -58,9 +58,12 @@ type env struct {
 	clock  *clock
 	tenant string
 	watch  *revoke.Watcher
+	audit  *audit.Log
+	vault  *vault.Vault
 }
 
-func newEnv(t testing.TB, db *store.DB) *env {
+// newEnv starts the server; opts change its Config before New.
+func newEnv(t testing.TB, db *store.DB, opts ...func(*Config)) *env {
 	t.Helper()
 	dir := t.TempDir()
 	signer, _, err := audit.LoadOrCreateDevSigner(filepath.Join(dir, "audit.key"), "test/audit")
@@ -101,8 +104,12 @@ func newEnv(t testing.TB, db *store.DB) *env {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	sg, _ := NewSigner(key)
 	dev, _ := NewDevCustomers(false)
-	s, err := New(Config{Issuer: ts.URL, DB: db, Audit: al, Clients: is, Sealer: v, Signer: sg, Customers: dev,
-		CIBANotifier: nopNotifier{}, MutualTLS: true, Revocations: watch, Now: clk.now})
+	cfg := Config{Issuer: ts.URL, DB: db, Audit: al, Clients: is, Sealer: v, Signer: sg, Customers: dev,
+		CIBANotifier: nopNotifier{}, MutualTLS: true, Revocations: watch, Now: clk.now}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,6 +119,15 @@ func newEnv(t testing.TB, db *store.DB) *env {
 	}
 	mux.Handle("GET /bare", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"sub": "x", "client": "y"})
+	}))
+	// The token endpoint's bare counterpart: read the form, answer JSON.
+	mux.Handle("POST /bare", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+		if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") == "" {
+			http.Error(w, "bad form", http.StatusBadRequest)
+			return
+		}
+		writeJSON(w, 200, map[string]any{"access_token": "x", "token_type": "Bearer", "expires_in": 300})
 	}))
 	mux.Handle("GET /resource", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.AuthenticateResource(r)
@@ -131,7 +147,7 @@ func newEnv(t testing.TB, db *store.DB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, db: db, srv: s, reg: reg, base: ts.URL, http: hc, clock: clk, tenant: ten.ID, watch: watch}
+	return &env{t: t, db: db, srv: s, reg: reg, base: ts.URL, http: hc, clock: clk, tenant: ten.ID, watch: watch, audit: al, vault: v}
 }
 
 type nopNotifier struct{}
@@ -149,6 +165,12 @@ const testRedirect = "https://partner.example/cb"
 
 // partner creates an active private_key_jwt partner client in tenantID.
 func (e *env) partner(tenantID string, grants ...string) pclient {
+	e.t.Helper()
+	return e.partnerWith(tenantID, nil, grants...)
+}
+
+// partnerWith is partner with mod changing the OAuth profile.
+func (e *env) partnerWith(tenantID string, mod func(*ProfileSpec), grants ...string) pclient {
 	e.t.Helper()
 	if len(grants) == 0 {
 		grants = []string{GrantAuthorizationCode, GrantRefreshToken}
@@ -169,6 +191,9 @@ func (e *env) partner(tenantID string, grants ...string) pclient {
 	spec := ProfileSpec{RedirectURIs: []string{testRedirect}, GrantTypes: grants, RARTypes: []string{DetailTransfer, DetailAccounts}, RateClient: 10000}
 	if contains(grants, GrantCIBA) {
 		spec.CIBAMode = "poll"
+	}
+	if mod != nil {
+		mod(&spec)
 	}
 	if _, err := e.srv.RegisterClient(ctx, Actor{Kind: audit.ActorStaff, ID: "a1"}, tenantID, c.ID, spec); err != nil {
 		e.t.Fatal(err)

@@ -96,7 +96,10 @@ func (s *Server) Metadata() map[string]any {
 	if s.cfg.CIBANotifier != nil {
 		m["grant_types_supported"] = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantCIBA}
 		m["backchannel_authentication_endpoint"] = s.cibaURL
-		m["backchannel_token_delivery_modes_supported"] = []string{"poll", "ping"}
+		m["backchannel_token_delivery_modes_supported"] = []string{"poll"}
+		if s.pinger != nil {
+			m["backchannel_token_delivery_modes_supported"] = []string{"poll", "ping"}
+		}
 		m["backchannel_user_code_parameter_supported"] = false
 		m["backchannel_authentication_request_signing_alg_values_supported"] = signingAlgs
 		if a, ok := m["mtls_endpoint_aliases"].(map[string]string); ok {

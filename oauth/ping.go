@@ -1,12 +1,11 @@
 package oauth
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
-	"time"
+	"log/slog"
 
+	"github.com/madoguchi/madoguchi/notify"
 	"github.com/madoguchi/madoguchi/store"
 )
 
@@ -20,147 +19,52 @@ type Ping struct {
 	AuthReqID          string
 }
 
+// LogValue keeps the notification token and the auth_req_id out of logs.
+func (p Ping) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("tenant", p.TenantID), slog.String("client", p.ClientID))
+}
+
 // Pinger schedules a ping inside the transaction that decided the request,
 // so a decision is never committed without its notification; delivery
-// happens after commit, with retries. Package notify (RFC 9421-signed
-// webhooks, outbox, dead letters, staff replay) is meant to satisfy this;
-// until it is wired, outboxPinger is the built-in outbox.
+// happens after commit, with retries. PingVia(notifier) is the one
+// implementation the server wires. Nil in Config: ping mode is neither
+// advertised nor accepted.
 type Pinger interface {
 	Enqueue(ctx context.Context, tx *store.Tx, p Ping) error
 }
 
-// outboxPinger keeps pings in oauth_ping_outbox (payload sealed: it holds
-// two secrets) and delivers them from Server.Run: claimed with an
-// optimistic update so two instances never both send one, exponential
-// backoff from 1 s to 5 min, dead after 8 attempts.
-type outboxPinger struct {
-	s      *Server
-	client *http.Client
+// Outbox is the webhook outbox CIBA pings go through (*notify.Notifier):
+// it seals the event in the caller's transaction and delivers it with
+// retries, backoff, a dead letter, staff replay and a latency metric.
+type Outbox interface {
+	Enqueue(ctx context.Context, tx *store.Tx, ev notify.Event) (string, error)
 }
 
-const (
-	pingMaxAttempts = 8
-	pingBatch       = 20
-)
+var _ Outbox = (*notify.Notifier)(nil)
 
-func (o *outboxPinger) Enqueue(ctx context.Context, tx *store.Tx, p Ping) error {
-	b, err := json.Marshal(p)
+// KindPing is the notify event kind of a CIBA ping (audit actions
+// oauth.ciba_ping.queue, .delivered, .dead, .replay).
+const KindPing = "oauth.ciba_ping"
+
+// PingVia returns the Pinger that enqueues each ping on o as a notify
+// event of kind KindPing: body {"auth_req_id": …} (sealed under the
+// client's data subject), the client_notification_token as the event's
+// bearer credential (sealed apart, never shown or logged).
+func PingVia(o Outbox) Pinger { return outboxPinger{o} }
+
+type outboxPinger struct{ o Outbox }
+
+func (p outboxPinger) Enqueue(ctx context.Context, tx *store.Tx, ping Ping) error {
+	body, err := json.Marshal(struct {
+		AuthReqID string `json:"auth_req_id"`
+	}{ping.AuthReqID})
 	if err != nil {
 		return err
 	}
-	id := "ping_" + randomToken()[:26]
-	sealed, err := o.s.cfg.Sealer.Seal(ctx, tx, clientSubject(p.TenantID, p.ClientID), []byte("oauth-ping:"+id), b)
-	if err != nil {
-		return err
-	}
-	now := o.s.now()
-	_, err = tx.Exec(ctx, `INSERT INTO oauth_ping_outbox (id, tenant_id, client_id, payload, attempts, next_at, created_at) VALUES (?, ?, ?, ?, 0, ?, ?)`,
-		id, p.TenantID, p.ClientID, sealed, store.Micros(now), store.Micros(now))
+	// A random event id: the auth_req_id is a credential of the client's
+	// and must not become the Webhook-Id staff see.
+	_, err = p.o.Enqueue(ctx, tx, notify.Event{ID: "ping_" + randomToken()[:26], Kind: KindPing, Tenant: ping.TenantID,
+		URL: ping.Endpoint, ContentType: "application/json", Body: body, Bearer: ping.Token,
+		Subject: clientSubject(ping.TenantID, ping.ClientID)})
 	return err
-}
-
-// run delivers due pings until ctx ends.
-func (o *outboxPinger) run(ctx context.Context) {
-	if o.client == nil {
-		o.client = o.s.cfg.PingClient
-	}
-	if o.client == nil {
-		o.client = &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	}
-	t := time.NewTicker(500 * time.Millisecond)
-	defer t.Stop()
-	for {
-		if err := o.deliverDue(ctx); err != nil && ctx.Err() == nil {
-			o.s.log.Warn("CIBA ping delivery round failed", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-func (o *outboxPinger) deliverDue(ctx context.Context) error {
-	now := o.s.now()
-	rows, err := o.s.cfg.DB.Query(ctx, `SELECT id, tenant_id, client_id, payload, attempts, next_at FROM oauth_ping_outbox
-		WHERE delivered_at IS NULL AND dead_at IS NULL AND next_at <= ? ORDER BY next_at LIMIT ?`, store.Micros(now), pingBatch)
-	if err != nil {
-		return err
-	}
-	type due struct {
-		id, tenantID, clientID string
-		payload                []byte
-		attempts               int
-		next                   int64
-	}
-	var list []due
-	for rows.Next() {
-		var d due
-		if err := rows.Scan(&d.id, &d.tenantID, &d.clientID, &d.payload, &d.attempts, &d.next); err != nil {
-			rows.Close()
-			return err
-		}
-		list = append(list, d)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, d := range list {
-		// Claim: push next_at forward; only the instance whose update hits
-		// sends.
-		res, err := o.s.cfg.DB.Exec(ctx, `UPDATE oauth_ping_outbox SET next_at = ? WHERE id = ? AND next_at = ?`,
-			store.Micros(now.Add(time.Minute)), d.id, d.next)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			continue
-		}
-		ok := o.send(ctx, d.tenantID, d.clientID, d.id, d.payload)
-		attempts := d.attempts + 1
-		switch {
-		case ok:
-			_, err = o.s.cfg.DB.Exec(ctx, `UPDATE oauth_ping_outbox SET delivered_at = ?, attempts = ? WHERE id = ?`, store.Micros(o.s.now()), attempts, d.id)
-		case attempts >= pingMaxAttempts:
-			_, err = o.s.cfg.DB.Exec(ctx, `UPDATE oauth_ping_outbox SET dead_at = ?, attempts = ? WHERE id = ?`, store.Micros(o.s.now()), attempts, d.id)
-			o.s.log.Error("CIBA ping dead-lettered", "ping", d.id, "client", d.clientID)
-		default:
-			back := min(time.Second<<attempts, 5*time.Minute)
-			_, err = o.s.cfg.DB.Exec(ctx, `UPDATE oauth_ping_outbox SET next_at = ?, attempts = ? WHERE id = ?`, store.Micros(o.s.now().Add(back)), attempts, d.id)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (o *outboxPinger) send(ctx context.Context, tenantID, clientID, id string, sealed []byte) bool {
-	b, err := o.s.cfg.Sealer.Open(ctx, o.s.cfg.DB, clientSubject(tenantID, clientID), []byte("oauth-ping:"+id), sealed)
-	if err != nil {
-		o.s.log.Error("CIBA ping: cannot open payload", "ping", id, "err", err)
-		return false
-	}
-	var p Ping
-	if err := json.Unmarshal(b, &p); err != nil {
-		return false
-	}
-	body, _ := json.Marshal(map[string]string{"auth_req_id": p.AuthReqID})
-	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, http.MethodPost, p.Endpoint, bytes.NewReader(body))
-	if err != nil {
-		return false
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+p.Token)
-	resp, err := o.client.Do(req)
-	if err != nil {
-		o.s.log.Warn("CIBA ping delivery failed", "ping", id, "client", clientID, "err", err)
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode >= 200 && resp.StatusCode < 300
 }

@@ -81,7 +81,7 @@ func (s *Server) AuthenticateResource(r *http.Request) (Principal, error) {
 		if !isDPoP {
 			return Principal{}, fail("invalid_token", "This token is DPoP-bound: use the DPoP scheme with a proof.", ErrBinding)
 		}
-		proof, err := s.verifyDPoP(r, dpopCheck{method: r.Method, htu: s.endpointURL(r), accessToken: tok}, true)
+		proof, err := s.verifyDPoP(r, dpopCheck{method: r.Method, htu: s.endpointURL(r), ath: &ti.hash}, true)
 		if err != nil {
 			return Principal{}, err
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -46,6 +45,10 @@ type ClientAuthenticator interface {
 	Token(ctx context.Context, req tenant.TokenRequest) (tenant.Token, error)
 	// Authenticate validates a client_credentials access token.
 	Authenticate(ctx context.Context, bearer string, peer *x509.Certificate) (tenant.Principal, error)
+	// Sweep deletes the client authenticator's expired rows (its access
+	// tokens and spent assertion ids) and says how many per table; the
+	// server runs it with its own sweep, so no token request deletes.
+	Sweep(ctx context.Context) (map[string]int64, error)
 }
 
 var _ ClientAuthenticator = (*tenant.Issuer)(nil)
@@ -89,11 +92,9 @@ type Config struct {
 	// CIBANotifier tells a customer's device that a CIBA request awaits
 	// them (nil: CIBA is not offered).
 	CIBANotifier CIBANotifier
-	// Pinger delivers CIBA ping callbacks (nil: the built-in outbox).
+	// Pinger delivers CIBA ping callbacks: PingVia(the notify outbox).
+	// Nil: CIBA offers poll mode only.
 	Pinger Pinger
-	// PingClient is the HTTP client of the built-in outbox (nil: a client
-	// with a 10 s timeout that does not follow redirects).
-	PingClient *http.Client
 	// AccessTTL is the access-token lifetime (default 5 min, at most 1 h).
 	AccessTTL time.Duration
 	// ConsentTTL is how long a consent (and its refresh token) lasts
@@ -116,6 +117,10 @@ type Config struct {
 	Now        func() time.Time
 }
 
+// dpopKeyCacheSize bounds the parsed DPoP keys kept in memory (a few
+// hundred bytes each).
+const dpopKeyCacheSize = 4096
+
 // Server is the authorization server.
 type Server struct {
 	cfg      Config
@@ -123,6 +128,7 @@ type Server struct {
 	now      func() time.Time
 	nonces   *nonces
 	dpopJTIs *localJTIs
+	dpopKeys *tenant.KeyCache                    // DPoP proofs' embedded keys, parsed once
 	tokens   *revoke.Cache[[32]byte, *tokenInfo] // nil without cfg.Revocations
 	limits   *limiter
 	pinger   Pinger
@@ -161,16 +167,13 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, dpopJTIs: &localJTIs{}}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, dpopJTIs: &localJTIs{}, dpopKeys: tenant.NewKeyCache(dpopKeyCacheSize)}
 	s.nonces = newNonces(cfg.Now)
 	if cfg.Revocations != nil {
 		s.tokens = revoke.NewCache[[32]byte, *tokenInfo](cfg.Revocations, cfg.CacheSize)
 	}
 	s.limits = newLimiter(cfg.Now)
 	s.pinger = cfg.Pinger
-	if s.pinger == nil {
-		s.pinger = &outboxPinger{s: s}
-	}
 	s.issuer = cfg.Issuer
 	s.parURL = cfg.Issuer + PathPAR
 	s.authzURL = cfg.Issuer + PathAuthorize
@@ -206,16 +209,11 @@ const (
 )
 
 // Run runs the server's background work until ctx ends: the sweep of
-// expired rows and CIBA ping delivery. The caller owns it (one goroutine)
-// and runs the revocation watcher (Config.Revocations) separately.
+// expired rows. The caller owns it (one goroutine) and runs the revocation
+// watcher (Config.Revocations) and the notify worker that delivers CIBA
+// pings (Config.Pinger) separately.
 func (s *Server) Run(ctx context.Context) {
-	done := make(chan struct{})
-	go func() { defer close(done); s.sweepLoop(ctx) }()
-	if p, ok := s.pinger.(*outboxPinger); ok {
-		p.run(ctx)
-	}
-	<-ctx.Done()
-	<-done
+	s.sweepLoop(ctx)
 }
 
 func (s *Server) audit(ctx context.Context, tx *store.Tx, kind, actor, tenantID, action, object string, details map[string]string) error {

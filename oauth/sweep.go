@@ -32,10 +32,18 @@ const DefaultSweepEvery = time.Minute
 // statement (idempotent: instances sweeping at once only race to delete the
 // same rows), and returns how many it deleted per table. It replaces the
 // pruning that used to run inside every PAR, code, token and replay-cache
-// write.
+// write. It sweeps the client authenticator's tables too
+// (ClientAuthenticator.Sweep: tenant's access tokens and spent assertion
+// ids), which the client_credentials token path no longer prunes.
 func (s *Server) Sweep(ctx context.Context) (map[string]int64, error) {
 	now := s.now()
-	out := make(map[string]int64, len(sweepTables))
+	out, err := s.cfg.Clients.Sweep(ctx)
+	if err != nil {
+		return out, err
+	}
+	if out == nil {
+		out = make(map[string]int64, len(sweepTables))
+	}
 	for _, st := range sweepTables {
 		res, err := s.cfg.DB.Exec(ctx, `DELETE FROM `+st.table+` WHERE expires_at < ?`, store.Micros(now.Add(-st.keep)))
 		if err != nil {

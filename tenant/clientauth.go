@@ -49,7 +49,7 @@ func (is *Issuer) AuthenticateClient(ctx context.Context, req TokenRequest) (Cli
 		return Client{}, err
 	}
 	if jti != "" {
-		if err := is.db.InTx(ctx, func(tx *store.Tx) error { return recordJTI(ctx, tx, c.ID, jti, jtiExp, now) }); err != nil {
+		if err := is.db.InTx(ctx, func(tx *store.Tx) error { return recordJTI(ctx, tx, c.ID, jti, jtiExp) }); err != nil {
 			return Client{}, err
 		}
 	}

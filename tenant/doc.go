@@ -10,7 +10,8 @@
 //     configured audiences (issuer identifier or token endpoint URL); exp is
 //     at most 5 minutes after iat; times allow a small skew (default 10 s);
 //     each (client, jti) is accepted once, enforced by a primary key in the
-//     database and pruned after the assertion could no longer be valid.
+//     database and deleted by Issuer.Sweep (never on the token path) after
+//     the assertion could no longer be valid.
 //   - tls_client_auth (RFC 8705 §2.1): the TLS client certificate must
 //     chain (through intermediates the client sends) to the CA registered
 //     with the client, be valid now and usable for client authentication,

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -147,7 +148,10 @@ func TestTokenRefusals(t *testing.T) {
 	})
 }
 
-func TestJTIPruned(t *testing.T) {
+// TestIssuerSweep: the token path keeps expired access tokens and spent
+// assertion ids (no DELETE per request); Sweep deletes exactly the expired
+// ones.
+func TestIssuerSweep(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		f := newFixture(t, db)
@@ -161,12 +165,29 @@ func TestJTIPruned(t *testing.T) {
 		if _, err := f.iss.Token(ctx, jwtRequest(k.sign(t, nil, mustJSON(claims(c.ID, f.clock.Now()))))); err != nil {
 			t.Fatal(err)
 		}
-		var n int
-		if err := db.QueryRow(ctx, `SELECT count(*) FROM client_assertion_jtis`).Scan(&n); err != nil || n != 1 {
-			t.Errorf("client_assertion_jtis rows = %d (%v), want 1 after pruning", n, err)
+		count := func(table string) int {
+			var n int
+			if err := db.QueryRow(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
 		}
-		if err := db.QueryRow(ctx, `SELECT count(*) FROM access_tokens`).Scan(&n); err != nil || n != 1 {
-			t.Errorf("access_tokens rows = %d (%v), want 1 after pruning", n, err)
+		for _, tb := range []string{"client_assertion_jtis", "access_tokens"} {
+			if n := count(tb); n != 2 {
+				t.Errorf("%s rows after two token requests = %d, want 2 (the token path deletes nothing)", tb, n)
+			}
+		}
+		got, err := f.iss.Sweep(ctx)
+		if want := map[string]int64{"client_assertion_jtis": 1, "access_tokens": 1}; err != nil || !maps.Equal(got, want) {
+			t.Errorf("Sweep = %v, %v, want %v", got, err, want)
+		}
+		for _, tb := range []string{"client_assertion_jtis", "access_tokens"} {
+			if n := count(tb); n != 1 {
+				t.Errorf("%s rows after Sweep = %d, want 1 (the unexpired one)", tb, n)
+			}
+		}
+		if got, err := f.iss.Sweep(ctx); err != nil || got["access_tokens"]+got["client_assertion_jtis"] != 0 {
+			t.Errorf("second Sweep = %v, %v, want nothing deleted", got, err)
 		}
 	})
 }

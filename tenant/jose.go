@@ -1,7 +1,6 @@
 package tenant
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -11,10 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math/big"
 	"strings"
-	"unicode/utf8"
 )
 
 // Limits on JOSE input, checked before any decoding.
@@ -140,13 +136,26 @@ func parseCompactJWSOpts(s string, o jwsOptions) (*compactJWS, error) {
 			if !o.allowJWK {
 				return nil, fmt.Errorf("%w: header parameter %q is not allowed", ErrMalformedJWS, k)
 			}
+			// A present jwk is an object: "jwk": null is not "no jwk".
+			if len(raw) == 0 || raw[0] != '{' {
+				return nil, fmt.Errorf("%w: header parameter \"jwk\" is not a JSON object", ErrMalformedJWS)
+			}
 			h.JWK = raw
 			continue
 		default:
 			return nil, fmt.Errorf("%w: header parameter %q is not allowed", ErrMalformedJWS, truncate(k))
 		}
+		// A present member is a non-empty string: json.Unmarshal would take
+		// null as "leave it empty", turning "kid": null into an absent kid
+		// (and so into "the single key for the algorithm").
+		if len(raw) == 0 || raw[0] != '"' {
+			return nil, fmt.Errorf("%w: header parameter %q is not a string", ErrMalformedJWS, k)
+		}
 		if err := json.Unmarshal(raw, dst); err != nil {
 			return nil, fmt.Errorf("%w: header parameter %q is not a string", ErrMalformedJWS, k)
+		}
+		if *dst == "" {
+			return nil, fmt.Errorf("%w: header parameter %q is empty", ErrMalformedJWS, k)
 		}
 	}
 	if h.Alg == "" {
@@ -177,44 +186,11 @@ func truncate(s string) string {
 
 // decodeObject decodes one JSON object into its members, refusing invalid
 // UTF-8, duplicate member names (which different parsers resolve differently),
-// deep nesting and trailing data.
+// deep nesting and trailing data (ScanObject). The raw values alias b.
 func decodeObject(b []byte) (map[string]json.RawMessage, error) {
-	if !utf8.Valid(b) {
-		return nil, errors.New("not valid UTF-8")
-	}
-	if err := checkDepth(b, maxJSONDepth); err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil || tok != json.Delim('{') {
-		return nil, errors.New("not a JSON object")
-	}
 	out := map[string]json.RawMessage{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, errors.New("malformed JSON")
-		}
-		k, ok := tok.(string)
-		if !ok {
-			return nil, errors.New("malformed JSON")
-		}
-		if _, dup := out[k]; dup {
-			return nil, fmt.Errorf("duplicate member %q", truncate(k))
-		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, errors.New("malformed JSON")
-		}
-		out[k] = raw
-	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
-		return nil, errors.New("malformed JSON")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("trailing data after JSON object")
+	if err := ScanObject(b, func(name string, raw []byte) error { out[name] = raw; return nil }); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -247,6 +223,31 @@ func checkDepth(b []byte, max int) error {
 	return nil
 }
 
+// es256DER appends to dst the ASN.1 DER ECDSA-Sig-Value (SEQUENCE of two
+// INTEGERs) of a JWS ES256 signature r||s (RFC 7518 §3.4: 32 bytes each),
+// what ecdsa.Verify would build from big.Ints, without them. At most 72
+// bytes, so every length fits the short form.
+func es256DER(dst, sig []byte) []byte {
+	integer := func(b []byte) []byte {
+		for len(b) > 1 && b[0] == 0 {
+			b = b[1:]
+		}
+		return b
+	}
+	r, s := integer(sig[:32]), integer(sig[32:64])
+	rl, sl := len(r)+int(r[0]>>7), len(s)+int(s[0]>>7) // a set top bit needs a 0x00: INTEGERs are signed
+	dst = append(dst, 0x30, byte(4+rl+sl), 0x02, byte(rl))
+	if rl > len(r) {
+		dst = append(dst, 0)
+	}
+	dst = append(dst, r...)
+	dst = append(dst, 0x02, byte(sl))
+	if sl > len(s) {
+		dst = append(dst, 0)
+	}
+	return append(dst, s...)
+}
+
 // verifySignature checks sig over input with key under alg. The key's type
 // must match the algorithm; a mismatch is ErrKeyAlgMismatch, never a
 // fallback.
@@ -260,10 +261,9 @@ func verifySignature(alg string, key *JWK, input string, sig []byte) error {
 		if len(sig) != 64 {
 			return fmt.Errorf("%w: ES256 signature is %d bytes, want 64", ErrBadSignature, len(sig))
 		}
-		r := new(big.Int).SetBytes(sig[:32])
-		s := new(big.Int).SetBytes(sig[32:])
 		d := sha256.Sum256([]byte(input))
-		if !ecdsa.Verify(pub, d[:], r, s) {
+		var der [72]byte
+		if !ecdsa.VerifyASN1(pub, d[:], es256DER(der[:0], sig)) {
 			return ErrBadSignature
 		}
 		return nil

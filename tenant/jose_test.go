@@ -122,6 +122,18 @@ func TestParseCompactJWSRefuses(t *testing.T) {
 		{"oversized", seg(`{"alg":"ES256"}`) + "." + strings.Repeat("A", MaxAssertionLen) + "." + sig, ErrMalformedJWS},
 		{"deep header", seg(`{"alg":"ES256","kid":`+strings.Repeat("[", 20)+strings.Repeat("]", 20)+`}`) + "." + body + "." + sig, ErrMalformedJWS},
 		{"long kid", seg(`{"alg":"ES256","kid":"`+strings.Repeat("k", maxKidLen+1)+`"}`) + "." + body + "." + sig, ErrMalformedJWS},
+		// A present member has a non-empty string value: null or "" is
+		// not "absent" (a null kid would select "the single key").
+		{"kid null", seg(`{"alg":"ES256","kid":null}`) + "." + body + "." + sig, ErrMalformedJWS},
+		{"kid empty", seg(`{"alg":"ES256","kid":""}`) + "." + body + "." + sig, ErrMalformedJWS},
+		{"kid number", seg(`{"alg":"ES256","kid":1}`) + "." + body + "." + sig, ErrMalformedJWS},
+		{"kid object", seg(`{"alg":"ES256","kid":{}}`) + "." + body + "." + sig, ErrMalformedJWS},
+		{"alg null", seg(`{"alg":null,"kid":"k"}`) + "." + body + "." + sig, ErrMalformedJWS},
+		{"alg empty", seg(`{"alg":"","kid":"k"}`) + "." + body + "." + sig, ErrMalformedJWS},
+		{"typ null", seg(`{"alg":"ES256","typ":null}`) + "." + body + "." + sig, ErrMalformedJWS},
+		{"typ empty", seg(`{"alg":"ES256","typ":""}`) + "." + body + "." + sig, ErrMalformedJWS},
+		{"typ false", seg(`{"alg":"ES256","typ":false}`) + "." + body + "." + sig, ErrMalformedJWS},
+		{"jwk null where not allowed", seg(`{"alg":"ES256","jwk":null}`) + "." + body + "." + sig, ErrMalformedJWS},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -176,7 +188,7 @@ func TestKeySelection(t *testing.T) {
 		{"ES256 by kid", ec.sign(t, nil, payload), nil},
 		{"EdDSA by kid", ed.sign(t, nil, payload), nil},
 		{"Ed25519 name", ed.sign(t, map[string]any{"alg": "Ed25519"}, payload), nil},
-		{"no kid, one key for alg", ed.sign(t, map[string]any{"kid": ""}, payload), nil},
+		{"no kid, one key for alg", ed.sign(t, map[string]any{"kid": nil}, payload), nil},
 		{"unknown kid", ec.sign(t, map[string]any{"kid": "nope"}, payload), ErrUnknownKey},
 		{"EC key named with EdDSA", ed.sign(t, map[string]any{"kid": "ec"}, payload), ErrKeyAlgMismatch},
 		{"Ed key named with ES256", ec.sign(t, map[string]any{"kid": "ed"}, payload), ErrKeyAlgMismatch},
@@ -280,6 +292,8 @@ func FuzzParseCompactJWS(f *testing.F) {
 	f.Add(seg(`{"alg":"none"}`) + "." + seg(`{}`) + ".")
 	f.Add(seg(`{"alg":"ES256","kid":"a3","typ":"JWT"}`) + "." + seg(`{"iss":"c","aud":["x"],"exp":1,"iat":0}`) + ".AA")
 	f.Add("a.b.c")
+	f.Add(seg(`{"alg":"ES256","kid":null}`) + "." + seg(`{}`) + ".AA")
+	f.Add(seg(`{"alg":"ES256","kid":"","typ":null}`) + "." + seg(`{}`) + ".AA")
 	ks, err := ParseKeySet([]byte(rfc7515A3JWKS))
 	if err != nil {
 		f.Fatal(err)
@@ -291,6 +305,14 @@ func FuzzParseCompactJWS(f *testing.F) {
 		}
 		if !allowedAlg(j.header.Alg) {
 			t.Fatalf("parseCompactJWS accepted alg %q", j.header.Alg)
+		}
+		// A kid or typ present in the header is never read as absent.
+		hb, _ := b64.DecodeString(s[:strings.IndexByte(s, '.')])
+		m, _ := decodeObject(hb)
+		for _, k := range []string{"kid", "typ"} {
+			if _, present := m[k]; present && (k == "kid" && j.header.Kid == "" || k == "typ" && j.header.Typ == "") {
+				t.Fatalf("parseCompactJWS accepted a present %s as empty: %s", k, hb)
+			}
 		}
 		if !strings.HasPrefix(s, j.signingInput+".") {
 			t.Fatalf("signing input is not a prefix of the token")
@@ -336,6 +358,7 @@ func FuzzParseJWSWithKey(f *testing.F) {
 	f.Add(seg(`{"alg":"ES256","typ":"dpop+jwt","jwk":{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}}`) + "." + seg(`{}`) + ".AA")
 	f.Add(seg(`{"alg":"ES256","typ":"dpop+jwt","jwk":{"kty":"oct","k":"AAAA"}}`) + "." + seg(`{}`) + ".AA")
 	f.Add(seg(`{"alg":"none","jwk":{}}`) + "." + seg(`{}`) + ".")
+	f.Add(seg(`{"alg":"ES256","typ":"dpop+jwt","jwk":null}`) + "." + seg(`{}`) + ".AA")
 	f.Add("a.b.c")
 	f.Fuzz(func(t *testing.T, s string) {
 		j, key, err := ParseJWSWithKey(s, 0)
@@ -352,4 +375,63 @@ func FuzzParseJWSWithKey(f *testing.F) {
 			t.Fatalf("accepted a signature that does not verify: %v", err)
 		}
 	})
+}
+
+// TestParseJWSWithKeyHeaderTypes: the embedded jwk must be an object and
+// the other members non-empty strings; null is never "absent".
+func TestParseJWSWithKeyHeaderTypes(t *testing.T) {
+	k := newKey(t, AlgES256, "")
+	jwk := k.jwk()
+	delete(jwk, "kid")
+	claims := []byte(`{"jti":"j","htm":"GET","htu":"https://as.example/x","iat":1}`)
+	if _, _, err := ParseJWSWithKey(k.sign(t, map[string]any{"typ": "dpop+jwt", "jwk": jwk}, claims), 0); err != nil {
+		t.Fatalf("ParseJWSWithKey(valid) = %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		h    map[string]any
+	}{
+		{"jwk null", map[string]any{"typ": "dpop+jwt", "jwk": json.RawMessage(`null`)}},
+		{"jwk string", map[string]any{"typ": "dpop+jwt", "jwk": "eyJ"}},
+		{"jwk array", map[string]any{"typ": "dpop+jwt", "jwk": []any{jwk}}},
+		{"typ null", map[string]any{"typ": json.RawMessage(`null`), "jwk": jwk}},
+		{"kid null", map[string]any{"typ": "dpop+jwt", "jwk": jwk, "kid": json.RawMessage(`null`)}},
+		{"kid empty", map[string]any{"typ": "dpop+jwt", "jwk": jwk, "kid": json.RawMessage(`""`)}},
+		{"alg null", map[string]any{"typ": "dpop+jwt", "jwk": jwk, "alg": json.RawMessage(`null`)}},
+	} {
+		if _, _, err := ParseJWSWithKey(k.sign(t, tc.h, claims), 0); !errors.Is(err, ErrMalformedJWS) {
+			t.Errorf("ParseJWSWithKey(%s) = %v, want ErrMalformedJWS", tc.name, err)
+		}
+	}
+}
+
+// TestKeyCache: cached keys give the same answers as parsing, the cache
+// stays within its bound, and a proof tampered after its key was cached
+// still fails.
+func TestKeyCache(t *testing.T) {
+	kc := NewKeyCache(2)
+	claims := []byte(`{"jti":"j","htm":"GET","htu":"https://as.example/x","iat":1}`)
+	for i := range 5 {
+		k := newKey(t, AlgES256, "")
+		jwk := k.jwk()
+		delete(jwk, "kid")
+		proof := k.sign(t, map[string]any{"typ": "dpop+jwt", "jwk": jwk}, claims)
+		for range 2 {
+			_, got, err := kc.ParseJWSWithKey(proof, 0)
+			if err != nil {
+				t.Fatalf("key %d: %v", i, err)
+			}
+			_, fresh, _ := ParseJWSWithKey(proof, 0)
+			if got.Thumbprint() != fresh.Thumbprint() {
+				t.Errorf("key %d: cached thumbprint %s, parsed %s", i, got.Thumbprint(), fresh.Thumbprint())
+			}
+		}
+		tampered := proof[:strings.LastIndexByte(proof, '.')] + "." + seg(strings.Repeat("x", 64))
+		if _, _, err := kc.ParseJWSWithKey(tampered, 0); !errors.Is(err, ErrBadSignature) {
+			t.Errorf("key %d: tampered proof with a cached key = %v, want ErrBadSignature", i, err)
+		}
+		if len(kc.m) > 2 {
+			t.Fatalf("cache holds %d keys, bound 2", len(kc.m))
+		}
+	}
 }

@@ -30,6 +30,9 @@ type JWK struct {
 	Kty string // "EC", "RSA" or "OKP"
 	Alg string // the one algorithm this key verifies (ES256, PS256 or EdDSA)
 	pub crypto.PublicKey
+	// thumb is the RFC 7638 thumbprint, set only by KeyCache before the
+	// key is shared ("" elsewhere: computed on each call).
+	thumb string
 }
 
 // KeySet is a client's registered public keys, parsed from a JWKS (RFC 7517

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"sync"
 )
 
 // This file exports the package's strict JOSE verifier to the authorization
@@ -34,6 +35,59 @@ func ParseJWS(s string, maxLen int) (*JWS, error) {
 // is required, must be a public key of an allowed type, and the JWS must
 // verify under it. It returns the embedded key.
 func ParseJWSWithKey(s string, maxLen int) (*JWS, *JWK, error) {
+	return (*KeyCache)(nil).ParseJWSWithKey(s, maxLen)
+}
+
+// KeyCache remembers the keys embedded in JWS headers (DPoP proofs), by
+// the exact JSON text of the jwk member, with their RFC 7638 thumbprints:
+// a client sends the same key with every proof, and parsing it (base64,
+// point decoding and the on-curve check, the thumbprint's hash) costs as
+// much as the rest of the proof's JSON. The text determines the parsed
+// key, so a hit is exactly what parsing would return; only keys that
+// parsed are kept. At most max entries: when full, an arbitrary one is
+// evicted. Safe for concurrent use; a nil *KeyCache parses every time.
+type KeyCache struct {
+	mu  sync.Mutex
+	max int
+	m   map[string]*JWK
+}
+
+// NewKeyCache returns a cache of at most size keys (at least 1).
+func NewKeyCache(size int) *KeyCache {
+	return &KeyCache{max: max(1, size), m: make(map[string]*JWK)}
+}
+
+func (kc *KeyCache) key(raw []byte) (*JWK, error) {
+	if kc != nil {
+		kc.mu.Lock()
+		k := kc.m[string(raw)]
+		kc.mu.Unlock()
+		if k != nil {
+			return k, nil
+		}
+	}
+	k, _, err := parseJWK(raw, false)
+	if err != nil {
+		return nil, err
+	}
+	if kc != nil {
+		k.thumb = k.Thumbprint() // set before the key is shared
+		kc.mu.Lock()
+		if len(kc.m) >= kc.max {
+			for old := range kc.m {
+				delete(kc.m, old)
+				break
+			}
+		}
+		kc.m[string(raw)] = k
+		kc.mu.Unlock()
+	}
+	return k, nil
+}
+
+// ParseJWSWithKey is the package function with the embedded key taken from
+// (and added to) the cache.
+func (kc *KeyCache) ParseJWSWithKey(s string, maxLen int) (*JWS, *JWK, error) {
 	c, err := parseCompactJWSOpts(s, jwsOptions{maxLen: maxLen, allowJWK: true})
 	if err != nil {
 		return nil, nil, err
@@ -41,7 +95,7 @@ func ParseJWSWithKey(s string, maxLen int) (*JWS, *JWK, error) {
 	if len(c.header.JWK) == 0 {
 		return nil, nil, fmt.Errorf("%w: header has no jwk", ErrMalformedJWS)
 	}
-	k, _, err := parseJWK(c.header.JWK, false)
+	k, err := kc.key(c.header.JWK)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: header jwk: %v", ErrMalformedJWS, err)
 	}
@@ -96,6 +150,9 @@ func ParseJWK(b []byte) (*JWK, error) {
 // Thumbprint returns the key's RFC 7638 SHA-256 thumbprint, base64url: the
 // required members in lexicographic order, no whitespace.
 func (k *JWK) Thumbprint() string {
+	if k.thumb != "" {
+		return k.thumb
+	}
 	var j string
 	switch pub := k.pub.(type) {
 	case *ecdsa.PublicKey:

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/notify"
 	"github.com/madoguchi/madoguchi/oauth"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
@@ -105,9 +106,10 @@ type oauthHarness struct {
 }
 
 // startOAuthServer starts the server in-process on a TLS listener.
-// notify, if set, replaces the CIBA notifier; pingRoots is trusted by the
-// ping outbox; more adjust the configuration further (the customer step).
-func startOAuthServer(t *testing.T, notify func(*oauthHarness) oauth.CIBANotifier, more ...func(*oauthHarness, *oauth.Config)) *oauthHarness {
+// ciba, if set, replaces the CIBA notifier (the webhook outbox that
+// delivers CIBA pings trusts the test CA); more adjust the configuration
+// further (the customer step).
+func startOAuthServer(t *testing.T, ciba func(*oauthHarness) oauth.CIBANotifier, more ...func(*oauthHarness, *oauth.Config)) *oauthHarness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
@@ -129,11 +131,20 @@ func startOAuthServer(t *testing.T, notify func(*oauthHarness) oauth.CIBANotifie
 	if err := a.newIssuer(base, 0); err != nil {
 		t.Fatal(err)
 	}
+	// CIBA pings go out through the webhook outbox; its client trusts the
+	// test CA (the ping receiver's certificate).
+	ws, _, err := notify.LoadOrCreateDevSigner(a.webhookKeyPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.notify, err = notify.New(notify.Config{DB: a.db, Audit: a.audit, Vault: a.vault, Signer: ws, AllowInsecure: true,
+		HTTPClient: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}}); err != nil {
+		t.Fatal(err)
+	}
 	err = a.newOAuth(base, true, func(c *oauth.Config) {
-		if notify != nil {
-			c.CIBANotifier = notify(h)
+		if ciba != nil {
+			c.CIBANotifier = ciba(h)
 		}
-		c.PingClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
 		for _, m := range more {
 			m(h, c)
 		}
@@ -147,8 +158,10 @@ func startOAuthServer(t *testing.T, notify func(*oauthHarness) oauth.CIBANotifie
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.Serve(ctx, ln, tlsCfg) }()
 	go a.oauth.Run(ctx)
+	worker := a.notify.Start(ctx, 200*time.Millisecond)
 	t.Cleanup(func() {
 		cancel()
+		worker.Stop()
 		<-done
 		a.Close()
 	})

@@ -27,7 +27,8 @@ import (
 // key <data>/keys/oauth-signer.key must exist (fail closed: never
 // generated in production). CIBA requests reach the customer through the
 // tenant: a signed event on the webhook of its txauth policy, for its app
-// (signin.CIBANotices). Without txauth (the oauth CLI) the server offers
+// (signin.CIBANotices); CIBA pings to clients go out through the
+// notifier's webhook outbox. Without txauth (the oauth CLI) the server offers
 // client_credentials only and its metadata says so.
 func (a *app) newOAuth(publicURL string, mutualTLS bool, opts ...func(*oauth.Config)) error {
 	cfg := oauth.Config{
@@ -74,6 +75,15 @@ func (a *app) newOAuth(publicURL string, mutualTLS bool, opts ...func(*oauth.Con
 	}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.CIBANotifier != nil && cfg.Pinger == nil {
+		// CIBA pings go through the one webhook outbox (retries, dead
+		// letters, staff replay, the delivery-latency metric).
+		n, err := a.newNotifier()
+		if err != nil {
+			return fmt.Errorf("CIBA ping outbox: %w", err)
+		}
+		cfg.Pinger = oauth.PingVia(n)
 	}
 	srv, err := oauth.New(cfg)
 	if err != nil {
