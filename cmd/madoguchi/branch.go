@@ -217,6 +217,7 @@ type branchApp struct {
 	lastTry time.Time
 	lastOK  time.Time
 	lastErr string
+	gate    codeGate // the page's last code, until it leaves the view
 }
 
 func branchServe(ctx context.Context, e *env, args []string) error {

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"crypto/sha256"
 	"embed"
 	"encoding/json"
 	"errors"
 	"io"
 	"net"
 	"net/http"
+	"sync"
 
 	"github.com/madoguchi/madoguchi/credential"
 	"github.com/madoguchi/madoguchi/ekyc"
@@ -87,7 +89,12 @@ func (b *branchApp) apiScan(w http.ResponseWriter, r *http.Request) {
 	}
 	text, err := decodeQRFrame(in.Image)
 	if err != nil {
+		b.gate.clear()
 		branchJSON(w, http.StatusOK, map[string]any{"found": false})
+		return
+	}
+	if !b.gate.admit(text) {
+		branchJSON(w, http.StatusOK, map[string]any{"found": false, "held": true})
 		return
 	}
 	res, dec, err := b.counter.Scan(r.Context(), text)
@@ -99,6 +106,37 @@ func (b *branchApp) apiScan(w http.ResponseWriter, r *http.Request) {
 	default:
 		branchJSON(w, http.StatusOK, map[string]any{"found": true, "scan": res})
 	}
+}
+
+// codeGate keeps the page from reading the code it just read again before
+// that code left the camera's view: a customer's phone still held up when
+// the clerk presses "next customer", or a camera that still delivers the
+// last frame, would otherwise start a second verification of the same
+// credential and log a second decision. A frame with no code clears it; a
+// different code is read at once. Only a digest of the last code is kept.
+type codeGate struct {
+	mu   sync.Mutex
+	last [sha256.Size]byte
+	held bool
+}
+
+// admit reports whether text may be read now, and holds it.
+func (g *codeGate) admit(text string) bool {
+	h := sha256.Sum256([]byte(text))
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.held && h == g.last {
+		return false
+	}
+	g.last, g.held = h, true
+	return true
+}
+
+// clear records a frame without a code.
+func (g *codeGate) clear() {
+	g.mu.Lock()
+	g.held = false
+	g.mu.Unlock()
 }
 
 func (b *branchApp) apiFrame(w http.ResponseWriter, r *http.Request) {

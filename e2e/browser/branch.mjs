@@ -77,6 +77,7 @@ try {
     setInterval(draw, 50); // keep frames flowing into the stream
     window.__cam = {
       person: null,
+      empty: 0, // /api/scan answers with no code in the frame
       steps: '',
       async load(name, b64) {
         const bin = atob(b64);
@@ -114,6 +115,7 @@ try {
       if (path === '/api/scan') {
         const j = await resp.clone().json().catch(() => null);
         if (j && j.found && j.scan) window.__cam.startFace(j.scan.steps);
+        if (j && !j.found && !j.held) window.__cam.empty++;
       }
       return resp;
     };
@@ -156,6 +158,10 @@ try {
     emit({ name: st.name, ...out });
     await page.evaluate(() => window.__cam.show(null));
     await page.click('#again');
+    // The verifier reads a code again only after a frame without it (the
+    // phone taken away): wait until the page has sent it one.
+    const seen = await page.evaluate(() => window.__cam.empty);
+    await page.waitForFunction((n) => window.__cam.empty > n, seen);
   }
   const online = await page.evaluate(() => document.getElementById('status').dataset.online);
   emit({ event: 'done', online, blocked });
