@@ -309,7 +309,7 @@ func TestModelCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	payload, _ := marshal(&c)
-	msg, err := signSign1(f.iss.priv, f.iss.kid[:], payload)
+	msg, err := signSign1(f.iss.signer, f.iss.kid[:], payload)
 	if err != nil {
 		t.Fatal(err)
 	}
