@@ -353,6 +353,13 @@ func TestFAPISecurityProfile(t *testing.T) {
 				`[{"type":"jp_bank_transfer","amount":"100","currency":"JPY","payee":{"bank_code":"0001","branch_code":"123","account_type":"ordinary","account_number":"1234567","name":"A"},"purpose":"x","extra":1}]`,
 				`[{"type":"payment_initiation"}]`,
 				`{"type":"account_information"}`,
+				// A transfer the customer could not be asked to confirm
+				// (txauth's Zengin rules): refused at PAR, not mid-flow.
+				`[{"type":"jp_bank_transfer","amount":"100","currency":"JPY","payee":{"bank_code":"0001","branch_code":"123","account_type":"ordinary","account_number":"1234567","name":"山田太郎"},"purpose":"x"}]`,
+				`[{"type":"jp_bank_transfer","amount":"100","currency":"JPY","payee":{"bank_code":"0001","branch_code":"123","account_type":"ordinary","account_number":"1234567","name":"yamada"},"purpose":"x"}]`,
+				`[{"type":"jp_bank_transfer","amount":"100","currency":"JPY","payee":{"bank_code":"0001","branch_code":"123","account_type":"ordinary","account_number":"1234567","name":"ヤマダ"},"purpose":"` + strings.Repeat("あ", 101) + `"}]`,
+				`[{"type":"jp_bank_transfer","amount":"100","currency":"JPY","payee":{"bank_code":"0001","branch_code":"123","account_type":"ordinary","account_number":"1234567","name":"ヤマダ"},"purpose":"a\u2028b"}]`,
+				`[{"type":"account_information","actions":["read_balances"],"accounts":[{"bank_code":"0001","branch_code":"123","account_type":"ordinary","account_number":"1234567","name":"山田"}]}]`,
 			} {
 				p := parParams(testVerifier)
 				p.Set("authorization_details", ad)

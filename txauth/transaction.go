@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/madoguchi/madoguchi/internal/zengin"
 )
 
 // Transaction is what a customer confirms: a domestic transfer in yen. Its
@@ -47,12 +47,12 @@ type Payee struct {
 	NameKana string `json:"name_kana"`
 }
 
-// Limits of a transaction.
+// Limits of a transaction (the transfer fields' from package zengin).
 const (
-	MaxAmountJPY      = 1_000_000_000_000 // ¥1 trillion, well inside 2^53
-	MaxPurposeRunes   = 100
-	MaxNameRunes      = 48
-	MaxBankNameRunes  = 30
+	MaxAmountJPY      = zengin.MaxAmountJPY
+	MaxPurposeRunes   = zengin.MaxPurposeRunes
+	MaxNameRunes      = zengin.MaxNameRunes
+	MaxBankNameRunes  = zengin.MaxBankNameRunes
 	MaxDeviceLen      = 128
 	MaxTransactionLen = 4 << 10 // encoded JSON accepted by ParseTransaction
 )
@@ -60,44 +60,10 @@ const (
 // ErrInvalidTransaction: a transaction field is missing or malformed.
 var ErrInvalidTransaction = errors.New("txauth: invalid transaction")
 
-var (
-	reBank    = regexp.MustCompile(`^[0-9]{4}$`)
-	reBranch  = regexp.MustCompile(`^[0-9]{3}$`)
-	reAccount = regexp.MustCompile(`^[0-9]{7}$`)
-)
-
-var accountTypes = map[string]string{"ordinary": "普通", "current": "当座", "savings": "貯蓄"}
 var channels = map[string]bool{"web": true, "app": true, "api": true, "branch": true, "atm": true, "phone": true}
 
-// kanaName reports whether r may appear in a payee name: katakana (full or
-// half width), the prolonged sound mark and middle dot, spaces, and the
-// letters, digits and symbols the Zengin format allows.
-func kanaName(r rune) bool {
-	switch {
-	case r >= 0x30A1 && r <= 0x30FC: // ァ..ヶ ・ ー (and ヷ..ヺ)
-	case r >= 0xFF66 && r <= 0xFF9F: // half-width ｦ..ﾟ
-	case r == ' ' || r == 0x3000:
-	case r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("().-/,", r):
-	case r >= 0xFF21 && r <= 0xFF3A, r >= 0xFF10 && r <= 0xFF19, strings.ContainsRune("（）．－／，", r):
-	default:
-		return false
-	}
-	return true
-}
-
-// displayText reports whether s is printable text of at most max runes:
-// no control characters, no line or paragraph separators.
-func displayText(s string, max int) bool {
-	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > max {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0x2028 || r == 0x2029 || r == 0xFEFF {
-			return false
-		}
-	}
-	return true
-}
+// displayText is the rule for every text a customer is shown.
+var displayText = zengin.Printable
 
 // Validate checks every field; the error names the field, never its value.
 func (t *Transaction) Validate() error {
@@ -108,16 +74,16 @@ func (t *Transaction) Validate() error {
 		return bad("currency", "must be JPY")
 	case t.AmountJPY < 1 || t.AmountJPY > MaxAmountJPY:
 		return bad("amount_jpy", fmt.Sprintf("must be 1 to %d", int64(MaxAmountJPY)))
-	case !reBank.MatchString(p.BankCode):
+	case !zengin.BankCode(p.BankCode):
 		return bad("payee.bank_code", "must be 4 digits")
-	case !reBranch.MatchString(p.BranchCode):
+	case !zengin.BranchCode(p.BranchCode):
 		return bad("payee.branch_code", "must be 3 digits")
-	case accountTypes[p.AccountType] == "":
+	case !validAccountType(p.AccountType):
 		return bad("payee.account_type", "must be ordinary, current or savings")
-	case !reAccount.MatchString(p.AccountNumber):
+	case !zengin.AccountNumber(p.AccountNumber):
 		return bad("payee.account_number", "must be 7 digits")
-	case p.NameKana == "" || !displayText(p.NameKana, MaxNameRunes) || strings.IndexFunc(p.NameKana, func(r rune) bool { return !kanaName(r) }) >= 0:
-		return bad("payee.name_kana", fmt.Sprintf("must be 1 to %d characters of katakana, spaces, A-Z, 0-9 or ().-/,", MaxNameRunes))
+	case !zengin.PayeeName(p.NameKana):
+		return bad("payee.name_kana", "must be "+zengin.PayeeNameRule)
 	case !displayText(p.BankName, MaxBankNameRunes):
 		return bad("payee.bank_name", fmt.Sprintf("must be at most %d printable characters", MaxBankNameRunes))
 	case !displayText(p.BranchName, MaxBankNameRunes):
@@ -236,7 +202,7 @@ func (t Transaction) Text() string {
 	p := t.Payee
 	var b strings.Builder
 	fmt.Fprintf(&b, "振込金額: %s円\n", groupDigits(t.AmountJPY))
-	fmt.Fprintf(&b, "振込先: %s(%s) %s(%s) %s %s\n", p.BankName, p.BankCode, p.BranchName, p.BranchCode, accountTypes[p.AccountType], p.AccountNumber)
+	fmt.Fprintf(&b, "振込先: %s(%s) %s(%s) %s %s\n", p.BankName, p.BankCode, p.BranchName, p.BranchCode, accountTypeLabel(p.AccountType), p.AccountNumber)
 	fmt.Fprintf(&b, "受取人: %s\n", p.NameKana)
 	if t.Purpose != "" {
 		fmt.Fprintf(&b, "目的: %s\n", t.Purpose)
@@ -258,3 +224,7 @@ func groupDigits(n int64) string {
 	}
 	return string(out)
 }
+
+func validAccountType(t string) bool { _, ok := zengin.AccountTypeLabel(t); return ok }
+
+func accountTypeLabel(t string) string { l, _ := zengin.AccountTypeLabel(t); return l }
