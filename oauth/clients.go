@@ -236,3 +236,26 @@ func (by Actor) valid() error {
 	}
 	return nil
 }
+
+// MaxProfilesListed bounds ProfilesIn.
+const MaxProfilesListed = 500
+
+// ProfilesIn lists the OAuth profiles of tenantID's clients (every
+// tenant's with all), oldest first, at most MaxProfilesListed.
+func (s *Server) ProfilesIn(ctx context.Context, tenantID string, all bool) ([]Profile, error) {
+	rows, err := s.cfg.DB.Query(ctx, `SELECT `+profileCols+` FROM oauth_clients WHERE (? OR tenant_id = ?) ORDER BY created_at, client_id LIMIT ?`,
+		all, tenantID, MaxProfilesListed)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Profile
+	for rows.Next() {
+		p, err := scanProfile(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}

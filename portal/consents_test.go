@@ -67,7 +67,7 @@ func (e *env) withOAuth() {
 		mux.Handle(p, h)
 	}
 	e.oauth = &oauthEnv{srv: srv, h: mux, reg: tenant.NewRegistry(e.db, e.audit), clients: map[string]oauthClient{}}
-	e.cfg.Consents = srv
+	e.cfg.Consents, e.cfg.Partners = srv, srv
 }
 
 // partner is tenantID's active partner client (made once).
