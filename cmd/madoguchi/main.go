@@ -53,7 +53,7 @@ var commands = []command{
 	{"dev", "developer tools for a development data directory (test clients, tokens)", runDev},
 	{"ekyc", "legal methods and per-tenant eKYC policies", runEKYC},
 	{"notify", "list webhook deliveries and replay dead letters", runNotify},
-	{"oauth", "list and revoke customers' OAuth consents", runOAuth},
+	{"oauth", "customers' OAuth consents; partner onboarding", runOAuth},
 	{"branch", "the counter's offline face credential verifier (init, serve)", runBranch},
 	{"fraud", "fraud policies, watchlist imports (dual control) and the face gallery", runFraud},
 	{"doctor", "check a deployment before it takes traffic and say what to fix", runDoctor},
