@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -219,15 +220,39 @@ func (s *Server) activeProfile(ctx context.Context, tenantID, clientID, grant st
 	if p.Status != ProfileActive {
 		return p, oerr(401, "unauthorized_client", "This client's onboarding is not complete.", ErrNotActive)
 	}
-	if ok, wait := s.limits.allow("client:"+p.ClientID, float64(p.RateClient), 2*p.RateClient); !ok {
-		e := oerr(429, "slow_down", "Too many requests from this client.", ErrRateLimited)
-		e.RetryAfter = int(wait/time.Second) + 1
-		return p, e
+	if err := s.limitClient(p.ClientID, p.RateClient); err != nil {
+		return p, err
 	}
 	if grant != "" && !slices.Contains(p.GrantTypes, grant) {
 		return p, oerr(400, "unauthorized_client", "This client may not use "+grant+".", ErrNotActive)
 	}
 	return p, nil
+}
+
+// limitClient takes one request from the client's bucket: rate per
+// second, bursts of twice that (every OAuth endpoint; per instance).
+func (s *Server) limitClient(clientID string, rate int) error {
+	if ok, wait := s.limits.allow("client:"+clientID, float64(rate), 2*rate); !ok {
+		e := oerr(http.StatusTooManyRequests, "slow_down", "Too many requests from this client.", ErrRateLimited)
+		e.RetryAfter = int(wait/time.Second) + 1
+		return e
+	}
+	return nil
+}
+
+// limitAuthenticated limits an authenticated client at the endpoints that
+// need no active profile (introspection, revocation): its profile's rate,
+// DefaultClientRate without one.
+func (s *Server) limitAuthenticated(ctx context.Context, tenantID, clientID string) error {
+	rate := DefaultClientRate
+	p, err := s.Profile(ctx, tenantID, clientID)
+	switch {
+	case err == nil:
+		rate = p.RateClient
+	case !errors.Is(err, ErrNotFound):
+		return err
+	}
+	return s.limitClient(clientID, rate)
 }
 
 func (by Actor) valid() error {
