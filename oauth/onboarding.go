@@ -62,7 +62,7 @@ const (
 
 // Limits on assessment input.
 const (
-	MaxNoteLen         = 2000
+	MaxNoteLen         = 4000
 	MaxEvidenceNameLen = 128
 	MaxEvidenceSize    = 10 << 20
 )

@@ -118,13 +118,16 @@ func TestPartnerOnboardingPages(t *testing.T) {
 	if r := admin.get(Prefix + "/admin/clients/" + id); !strings.Contains(r.body, `id="client-onboarding"`) {
 		t.Error("the client page does not link to its onboarding")
 	}
-	item := func(b *browser, area, status string, file []byte) resp {
+	item := func(b *browser, area, status string, file []byte, note string) resp {
 		t.Helper()
 		files := map[string][]byte{}
 		if file != nil {
 			files["evidence"] = file
 		}
-		return b.upload(page+"/items/"+area, "", map[string]string{"status": status, "note": "checked " + area}, files)
+		if note == "" {
+			note = "checked " + area
+		}
+		return b.upload(page+"/items/"+area, "", map[string]string{"status": status, "note": note}, files)
 	}
 	for _, tc := range []struct {
 		name   string
@@ -137,15 +140,21 @@ func TestPartnerOnboardingPages(t *testing.T) {
 		{"a file over the limit", oauth.ItemMet, append(append([]byte{}, testEvidencePDF...), make([]byte, oauth.MaxEvidenceSize)...), http.StatusRequestEntityTooLarge, ""},
 		{"an unknown status", "done", testEvidencePDF, http.StatusUnprocessableEntity, "充足・未充足・該当なし"},
 	} {
-		r := item(admin, oauth.CriteriaAreas[0], tc.status, tc.file)
+		r := item(admin, oauth.CriteriaAreas[0], tc.status, tc.file, "")
 		if r.status != tc.want || !strings.Contains(r.body, tc.text) {
 			t.Errorf("%s: %d, want %d with %q", tc.name, r.status, tc.want, tc.text)
 		}
 	}
+	if r := item(admin, oauth.CriteriaAreas[0], oauth.ItemNotApplicable, nil, strings.Repeat("a", oauth.MaxNoteLen+1)); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "1000 文字") {
+		t.Errorf("a note over the limit: %d, want 422 with the limit", r.status)
+	}
+	if r := item(admin, oauth.CriteriaAreas[0], oauth.ItemNotApplicable, nil, strings.Repeat("審", 5000)); r.status != http.StatusRequestEntityTooLarge {
+		t.Errorf("a note over the form's field cap: %d, want 413", r.status)
+	}
 	if a, _ := e.oauth.srv.Assessment(ctx, "tn_a", id); a.Items[0].Status != oauth.ItemOpen {
 		t.Fatalf("a refused upload recorded the area: %+v", a.Items[0])
 	}
-	if r := item(reviewer, oauth.CriteriaAreas[0], oauth.ItemMet, testEvidencePDF); r.status != http.StatusForbidden {
+	if r := item(reviewer, oauth.CriteriaAreas[0], oauth.ItemMet, testEvidencePDF, ""); r.status != http.StatusForbidden {
 		t.Errorf("a reviewer recorded an area: %d, want 403", r.status)
 	}
 	for i, area := range oauth.CriteriaAreas {
@@ -156,7 +165,7 @@ func TestPartnerOnboardingPages(t *testing.T) {
 		case len(oauth.CriteriaAreas) - 1:
 			by = lead2 // a-lead records one area: they cannot sign off
 		}
-		if r := item(by, area, st, file); r.status != http.StatusSeeOther {
+		if r := item(by, area, st, file, strings.Repeat("審", 1000)); r.status != http.StatusSeeOther {
 			t.Fatalf("record %s: %d\n%s", area, r.status, r.body)
 		}
 	}
@@ -211,7 +220,7 @@ func TestPartnerOnboardingPages(t *testing.T) {
 	if n := len(e.audit.find("oauth.client.activate", audit.OutcomeOK)); n != 1 {
 		t.Errorf("activations audited: %d, want 1", n)
 	}
-	if r := item(admin, oauth.CriteriaAreas[1], oauth.ItemNotMet, nil); r.status != http.StatusUnprocessableEntity {
+	if r := item(admin, oauth.CriteriaAreas[1], oauth.ItemNotMet, nil, ""); r.status != http.StatusUnprocessableEntity {
 		t.Errorf("recording an active client's area: %d, want 422", r.status)
 	}
 }

@@ -81,7 +81,7 @@ func runOAuthPartner(ctx context.Context, e *env, args []string) error {
 	case "assess":
 		fs.StringVar(&areas, "area", "", "criteria `areas`, comma-separated")
 		fs.StringVar(&status, "status", "", "met, not_met or not_applicable")
-		fs.StringVar(&note, "note", "", "the reviewer-facing `note` (at most 2000 bytes)")
+		fs.StringVar(&note, "note", "", "the reviewer-facing `note` (at most 4000 bytes)")
 		fs.StringVar(&evidence, "evidence", "", "evidence `file` (PDF, PNG or JPEG)")
 	case "evidence":
 		fs.StringVar(&areas, "area", "", "the criteria `area`")
