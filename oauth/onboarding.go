@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/madoguchi/madoguchi/audit"
 	"github.com/madoguchi/madoguchi/blob"
 	"github.com/madoguchi/madoguchi/store"
 )
@@ -320,13 +321,16 @@ func digestOf(a Assessment) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// SignOff is the reviewer's sign-off of a pending profile's assessment:
+// SignOff is a staff reviewer's sign-off of a pending profile's assessment:
 // every area must be met (with an evidence file) or not applicable, and
 // the reviewer must have filled none of the items (ErrSameReviewer). It
 // returns the digest signed off. Audited.
 func (s *Server) SignOff(ctx context.Context, reviewer Actor, tenantID, clientID string) (string, error) {
 	if err := reviewer.valid(); err != nil {
 		return "", err
+	}
+	if reviewer.Kind != audit.ActorStaff {
+		return "", fmt.Errorf("%w: a sign-off is a staff member's", ErrInvalidInput)
 	}
 	who := reviewer.Kind + ":" + reviewer.ID
 	var digest string

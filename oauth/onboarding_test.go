@@ -133,6 +133,9 @@ func TestOnboarding(t *testing.T) {
 			if _, err := e.srv.SignOff(ctx, filler, e.tenant, c.id); !errors.Is(err, ErrSameReviewer) {
 				t.Fatalf("SignOff by the filler = %v, want ErrSameReviewer", err)
 			}
+			if _, err := e.srv.SignOff(ctx, Actor{Kind: audit.ActorSystem, ID: "third"}, e.tenant, c.id); !errors.Is(err, ErrInvalidInput) {
+				t.Fatalf("SignOff by the system = %v, want ErrInvalidInput", err)
+			}
 			if _, err := e.srv.SignOff(ctx, Actor{Kind: audit.ActorStaff, ID: "third"}, e.tenant, c.id); err != nil {
 				t.Fatalf("SignOff by a third person = %v", err)
 			}
