@@ -19,9 +19,11 @@ import (
 
 const oauthPartnerUsage = `oauth partner register|assess|evidence|signoff|request-activation|show CLIENT --tenant ID [flags]
 
-  register CLIENT --redirect-uri URI --grant G [--rar TYPE] [--ciba-mode poll|ping --ciba-endpoint URL] --as USER
+  register CLIENT --redirect-uri URI --grant G [--rar TYPE] [--ciba-mode poll|ping --ciba-endpoint URL]
+           [--rate-per-second N] [--rate-per-customer-minute N] --as USER
                        give an API client an OAuth profile, pending until activated
-                       (an admin; --redirect-uri, --grant and --rar repeat)
+                       (an admin; --redirect-uri, --grant and --rar repeat; rates default
+                       to 20 a second for the client and 120 a minute per customer)
   assess CLIENT --area A[,A...] --status met|not_met|not_applicable [--note TEXT] [--evidence FILE] --as USER
                        record criteria areas (an admin); --evidence (a PDF, PNG or JPEG of at
                        most 10 MiB) with exactly one area; recording clears the sign-off
@@ -63,6 +65,7 @@ func runOAuthPartner(ctx context.Context, e *env, args []string) error {
 		mode, tenantID, as                 string
 		areas, status, note, evidence, out string
 		cibaMode, cibaEndpoint             string
+		rateClient, rateCustomer           int
 		redirects, grants, rars            list
 	)
 	d.register(fs, e)
@@ -78,6 +81,8 @@ func runOAuthPartner(ctx context.Context, e *env, args []string) error {
 		fs.Var(&rars, "rar", "an authorization_details `type` the client may request (repeat)")
 		fs.StringVar(&cibaMode, "ciba-mode", "", "CIBA delivery `mode`: poll or ping")
 		fs.StringVar(&cibaEndpoint, "ciba-endpoint", "", "the client's ping notification `URL`")
+		fs.IntVar(&rateClient, "rate-per-second", 0, "the client's requests a second at the OAuth endpoints (`n`, 1-10000; default 20)")
+		fs.IntVar(&rateCustomer, "rate-per-customer-minute", 0, "requests a minute per customer on the resource path (`n`, 1-10000; default 120)")
 	case "assess":
 		fs.StringVar(&areas, "area", "", "criteria `areas`, comma-separated")
 		fs.StringVar(&status, "status", "", "met, not_met or not_applicable")
@@ -165,7 +170,7 @@ func runOAuthPartner(ctx context.Context, e *env, args []string) error {
 	switch sub {
 	case "register":
 		_, err = srv.RegisterClient(ctx, by, tenantID, client, oauth.ProfileSpec{RedirectURIs: redirects, GrantTypes: grants,
-			RARTypes: rars, CIBAMode: cibaMode, CIBAEndpoint: cibaEndpoint})
+			RARTypes: rars, CIBAMode: cibaMode, CIBAEndpoint: cibaEndpoint, RateClient: rateClient, RateCustomer: rateCustomer})
 		if err == nil {
 			fmt.Fprintf(e.stdout, "registered %s (pending)\n", client)
 		}
@@ -208,7 +213,8 @@ func runOAuthPartner(ctx context.Context, e *env, args []string) error {
 	return err
 }
 
-// showPartner prints the profile's status, each area and the sign-off.
+// showPartner prints the profile (status, grants, rates), the sign-off and
+// each area.
 func showPartner(ctx context.Context, w io.Writer, srv *oauth.Server, tenantID, client string) error {
 	as, err := srv.Assessment(ctx, tenantID, client)
 	if errors.Is(err, oauth.ErrNotFound) {
@@ -217,7 +223,12 @@ func showPartner(ctx context.Context, w io.Writer, srv *oauth.Server, tenantID, 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "client\t%s\nstatus\t%s\n", as.ClientID, as.Status)
+	p, err := srv.Profile(ctx, tenantID, client)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "client\t%s\nstatus\t%s\ngrants\t%s\nrates\t%d/s\t%d/min per customer\n", as.ClientID, as.Status,
+		strings.Join(p.GrantTypes, " "), p.RateClient, p.RateCustomer)
 	if as.SignedOff() {
 		fmt.Fprintf(w, "signed off\t%s\t%s\t%s\n", as.Reviewer, as.SignedOffAt.UTC().Format(time.RFC3339), as.Digest)
 	} else {

@@ -88,7 +88,8 @@ func TestOAuthPartnerCommand(t *testing.T) {
 			t.Errorf("oauth partner %s succeeded", strings.Join(args, " "))
 		}
 	}
-	if _, err := run(bob.creds(t), "register", cl.ID, "--redirect-uri", "https://partner.example/cb", "--grant", "authorization_code", "--as", "bob"); err != nil {
+	if _, err := run(bob.creds(t), "register", cl.ID, "--redirect-uri", "https://partner.example/cb", "--grant", "authorization_code",
+		"--rate-per-second", "5", "--rate-per-customer-minute", "30", "--as", "bob"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := run(alice.creds(t), "assess", cl.ID, "--area", oauth.CriteriaAreas[0], "--status", "met", "--note", "ISMS certificate", "--evidence", pdf, "--as", "alice"); err != nil {
@@ -108,7 +109,7 @@ func TestOAuthPartnerCommand(t *testing.T) {
 	if err != nil || !strings.HasPrefix(apID, "ap_") {
 		t.Fatalf("request-activation = %q, %v", out, err)
 	}
-	if out, err := run("", "show", cl.ID); err != nil || !strings.Contains(out, "status\tpending\n") {
+	if out, err := run("", "show", cl.ID); err != nil || !strings.Contains(out, "status\tpending\n") || !strings.Contains(out, "rates\t5/s\t30/min per customer\n") {
 		t.Fatalf("show before approval = %q, %v", out, err)
 	}
 	if out, err := adminRun(t, alice.creds(t), "approve", apID, "--as", "alice", "--data", dir); err != nil || !strings.Contains(out, oauth.KindActivate+" approved") {
