@@ -22,7 +22,8 @@ import (
 //
 //   - The assessment is one item per criteria area (status, note, at most
 //     one evidence file: a PDF, PNG or JPEG recognised by its magic bytes,
-//     at most MaxEvidenceSize, kept as a blob with its SHA-256 recorded).
+//     at most MaxEvidenceSize, sealed under the client's data key and kept
+//     as a blob, its SHA-256 recorded).
 //     Items change only while the profile is pending.
 //   - The reviewer's sign-off needs every area met (with evidence) or not
 //     applicable, and a reviewer who filled none of the items
@@ -156,6 +157,11 @@ func checkItem(area, status, note, evidenceName string, evidence []byte) (string
 	return typ, nil
 }
 
+// evidenceAAD binds sealed evidence to its client, area and plaintext hash.
+func evidenceAAD(clientID, area, sum string) []byte {
+	return []byte("oauth-evidence:" + clientID + ":" + area + ":" + sum)
+}
+
 // evidenceOwner names the blob reference of one area's evidence.
 func evidenceOwner(clientID, area string) string { return "oauth-assessment:" + clientID + ":" + area }
 
@@ -179,9 +185,19 @@ func (s *Server) SetAssessmentItem(ctx context.Context, by Actor, ev EvidenceSto
 		}
 		d := sha256.Sum256(evidence)
 		sum = hex.EncodeToString(d[:])
-		// A failure below leaves an unattached blob, which blob.Sweep
-		// removes; never a row naming a missing file.
-		if ref, err = ev.Put(ctx, evidence); err != nil {
+		// Sealed under the client's data key, bound to the client, area
+		// and hash, before it reaches the blob store (whose address is
+		// then a hash of ciphertext). A failure below leaves an unattached
+		// blob, which blob.Sweep removes; never a row naming a missing file.
+		var ct []byte
+		if err := s.cfg.DB.InTx(ctx, func(tx *store.Tx) error {
+			var err error
+			ct, err = s.cfg.Sealer.Seal(ctx, tx, clientSubject(tenantID, clientID), evidenceAAD(clientID, area, sum), evidence)
+			return err
+		}); err != nil {
+			return err
+		}
+		if ref, err = ev.Put(ctx, ct); err != nil {
 			return err
 		}
 	}
@@ -376,8 +392,9 @@ type Evidence struct {
 
 // Evidence returns one area's evidence file of tenantID's client to by,
 // audited (oauth.assessment.evidence.read) before it is returned; the blob
-// store verifies the bytes against their address, and the recorded SHA-256
-// is checked again here.
+// store verifies the ciphertext against its address, the vault opens it
+// only for this client, area and hash, and the recorded SHA-256 is checked
+// again on the plaintext.
 func (s *Server) Evidence(ctx context.Context, by Actor, ev EvidenceStore, tenantID, clientID, area string) (Evidence, error) {
 	if err := by.valid(); err != nil {
 		return Evidence{}, err
@@ -408,8 +425,12 @@ func (s *Server) Evidence(ctx context.Context, by Actor, ev EvidenceStore, tenan
 	if err != nil {
 		return Evidence{}, err
 	}
-	if e.Data, err = ev.Get(ctx, ref); err != nil {
+	ct, err := ev.Get(ctx, ref)
+	if err != nil {
 		return Evidence{}, err
+	}
+	if e.Data, err = s.cfg.Sealer.Open(ctx, s.cfg.DB, clientSubject(tenantID, clientID), evidenceAAD(clientID, area, e.SHA256), ct); err != nil {
+		return Evidence{}, fmt.Errorf("oauth: open the evidence of %s: %w", area, err)
 	}
 	if d := sha256.Sum256(e.Data); hex.EncodeToString(d[:]) != e.SHA256 {
 		return Evidence{}, fmt.Errorf("oauth: evidence of %s does not match its recorded SHA-256", area)

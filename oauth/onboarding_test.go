@@ -97,6 +97,25 @@ func TestOnboarding(t *testing.T) {
 			if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM audit_entries WHERE action = 'oauth.assessment.evidence.read' AND object = ?`, c.id).Scan(&n); err != nil || n != 1 {
 				t.Errorf("evidence reads audited = %d, %v; want 1", n, err)
 			}
+			// At rest the file is sealed: the blob holds no plaintext.
+			var refs, sum, name, typ string
+			if err := db.QueryRow(ctx, `SELECT evidence_ref, evidence_sha256, evidence_name, evidence_type FROM oauth_assessment_items WHERE client_id = ? AND area = ?`,
+				c.id, CriteriaAreas[0]).Scan(&refs, &sum, &name, &typ); err != nil {
+				t.Fatal(err)
+			}
+			ref, _ := blob.ParseRef(refs)
+			if ct, err := blobs.Get(ctx, ref); err != nil || bytes.Contains(ct, []byte("%PDF-")) {
+				t.Errorf("stored evidence: %v, plaintext visible %v", err, bytes.Contains(ct, []byte("%PDF-")))
+			}
+			// Another area's row pointing at this file does not open it
+			// (the seal binds client, area and hash).
+			if _, err := db.Exec(ctx, `UPDATE oauth_assessment_items SET evidence_ref = ?, evidence_sha256 = ?, evidence_name = ?, evidence_type = ? WHERE client_id = ? AND area = ?`,
+				refs, sum, name, typ, c.id, CriteriaAreas[2]); err != nil {
+				t.Fatal(err)
+			}
+			if ev, err := e.srv.Evidence(ctx, reviewer, blobs, e.tenant, c.id, CriteriaAreas[2]); err == nil || errors.Is(err, ErrNotFound) {
+				t.Errorf("evidence moved to another area = %d bytes, %v; want an error", len(ev.Data), err)
+			}
 			other, err := e.reg.CreateTenant(ctx, tenantActor(), "Other "+randomToken()[:6])
 			if err != nil {
 				t.Fatal(err)
