@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -222,10 +223,8 @@ func (s *Server) activeProfile(ctx context.Context, tenantID, clientID, grant st
 	if p.Status != ProfileActive {
 		return p, oerr(401, "unauthorized_client", "This client's onboarding is not complete.", ErrNotActive)
 	}
-	if ok, wait := s.limits.allow("client:"+p.ClientID, float64(p.RateClient), 2*p.RateClient); !ok {
-		e := oerr(429, "slow_down", "Too many requests from this client.", ErrRateLimited)
-		e.RetryAfter = int(wait/time.Second) + 1
-		return p, e
+	if err := s.limitClient(p.ClientID, p.RateClient); err != nil {
+		return p, err
 	}
 	if grant != "" && !slices.Contains(p.GrantTypes, grant) {
 		return p, oerr(400, "unauthorized_client", "This client may not use "+grant+".", ErrNotActive)
@@ -233,9 +232,58 @@ func (s *Server) activeProfile(ctx context.Context, tenantID, clientID, grant st
 	return p, nil
 }
 
+// limitClient takes one request from the client's bucket: rate per
+// second, bursts of twice that (every OAuth endpoint; per instance).
+func (s *Server) limitClient(clientID string, rate int) error {
+	if ok, wait := s.limits.allow("client:"+clientID, float64(rate), 2*rate); !ok {
+		e := oerr(http.StatusTooManyRequests, "slow_down", "Too many requests from this client.", ErrRateLimited)
+		e.RetryAfter = int(wait/time.Second) + 1
+		return e
+	}
+	return nil
+}
+
+// limitAuthenticated limits an authenticated client at the endpoints that
+// need no active profile (introspection, revocation): its profile's rate,
+// DefaultClientRate without one.
+func (s *Server) limitAuthenticated(ctx context.Context, tenantID, clientID string) error {
+	rate := DefaultClientRate
+	p, err := s.Profile(ctx, tenantID, clientID)
+	switch {
+	case err == nil:
+		rate = p.RateClient
+	case !errors.Is(err, ErrNotFound):
+		return err
+	}
+	return s.limitClient(clientID, rate)
+}
+
 func (by Actor) valid() error {
 	if (by.Kind != audit.ActorStaff && by.Kind != audit.ActorSystem) || by.ID == "" {
 		return fmt.Errorf("%w: an administrative actor is a staff member or the system, with an id", ErrInvalidInput)
 	}
 	return nil
+}
+
+// MaxProfilesListed bounds ProfilesIn.
+const MaxProfilesListed = 500
+
+// ProfilesIn lists the OAuth profiles of tenantID's clients (every
+// tenant's with all), oldest first, at most MaxProfilesListed.
+func (s *Server) ProfilesIn(ctx context.Context, tenantID string, all bool) ([]Profile, error) {
+	rows, err := s.cfg.DB.Query(ctx, `SELECT `+profileCols+` FROM oauth_clients WHERE (? OR tenant_id = ?) ORDER BY created_at, client_id LIMIT ?`,
+		all, tenantID, MaxProfilesListed)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Profile
+	for rows.Next() {
+		p, err := scanProfile(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
 }

@@ -32,7 +32,10 @@
 //     by the vault under the customer; granting and revoking are audited in
 //     the same transaction.
 //   - A partner's OAuth client acts for customers only once its onboarding
-//     assessment is signed off and a second admin has activated it.
+//     assessment is signed off by a reviewer who recorded none of it and a
+//     staff approval (KindActivate, filed by one admin, approved by
+//     another) has activated it while the assessment was still the one
+//     signed off (onboarding.go).
 //   - OAuth endpoints answer RFC 6749 JSON errors; the HTML pages never
 //     show internal errors.
 //   - With Config.Revocations, the resource path reads no store for a token

@@ -320,31 +320,32 @@ func TestFAPISecurityProfile(t *testing.T) {
 				t.Fatalf("RevokeConsent across tenants: %v", err)
 			}
 		})
-		t.Run("onboarding/a pending client cannot act for customers; activation needs a second admin", func(t *testing.T) {
+		t.Run("onboarding/a pending client is refused at PAR and the token endpoint until a second admin activates it", func(t *testing.T) {
 			ctx := context.Background()
-			key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-			_ = key
-			p := e.partner(e.tenant) // active: baseline
-			_ = p
 			pending := e.newPendingClient()
-			r := e.post(PathPAR, merge(e.clientAuth(pending), parParams(testVerifier)), nil)
-			expect(t, r, 401, "unauthorized_client")
+			expect(t, e.post(PathPAR, merge(e.clientAuth(pending), parParams(testVerifier)), nil), 401, "unauthorized_client")
+			tf := merge(e.clientAuth(pending), url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "redirect_uri": {testRedirect}, "code_verifier": {testVerifier}})
+			expect(t, e.post(PathToken, tf, dpopTok()), 401, "unauthorized_client")
 			for _, a := range CriteriaAreas {
-				if err := e.srv.SetAssessmentItem(ctx, Actor{Kind: audit.ActorStaff, ID: "rev"}, nil, e.tenant, pending.id, a, ItemNotApplicable, "", "", nil); err != nil {
+				if err := e.srv.SetAssessmentItem(ctx, Actor{Kind: audit.ActorStaff, ID: "filler"}, nil, e.tenant, pending.id, a, ItemNotApplicable, "", "", nil); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if err := e.srv.RequestActivation(ctx, Actor{Kind: audit.ActorStaff, ID: "a1"}, e.tenant, pending.id); err == nil {
-				t.Fatal("activation requested before sign-off")
+			if _, err := e.srv.ActivationPayload(ctx, e.tenant, pending.id); !errors.Is(err, ErrInvalidInput) {
+				t.Fatalf("ActivationPayload before sign-off = %v, want ErrInvalidInput", err)
 			}
-			if err := e.srv.SignOff(ctx, Actor{Kind: audit.ActorStaff, ID: "rev"}, e.tenant, pending.id); err != nil {
+			if _, err := e.srv.SignOff(ctx, Actor{Kind: audit.ActorStaff, ID: "rev"}, e.tenant, pending.id); err != nil {
 				t.Fatal(err)
 			}
-			if err := e.srv.RequestActivation(ctx, Actor{Kind: audit.ActorStaff, ID: "a1"}, e.tenant, pending.id); err != nil {
-				t.Fatal(err)
-			}
-			if err := e.srv.Activate(ctx, Actor{Kind: audit.ActorStaff, ID: "a1"}, e.tenant, pending.id); !errors.Is(err, ErrSecondApprover) {
+			if err := e.approveActivation(e.tenant, pending.id, "a1", "a1"); !errors.Is(err, ErrSecondApprover) {
 				t.Fatalf("same admin activated: %v", err)
+			}
+			expect(t, e.post(PathPAR, merge(e.clientAuth(pending), parParams(testVerifier)), nil), 401, "unauthorized_client")
+			if err := e.approveActivation(e.tenant, pending.id, "a1", "a2"); err != nil {
+				t.Fatal(err)
+			}
+			if r := e.post(PathPAR, merge(e.clientAuth(pending), parParams(testVerifier)), nil); r.status != 201 {
+				t.Fatalf("PAR after activation: %d %s", r.status, r.raw)
 			}
 		})
 		t.Run("rar/authorization_details refused unless understood and allowed", func(t *testing.T) {

@@ -206,19 +206,30 @@ func (e *env) activate(tenantID, clientID string) {
 	e.t.Helper()
 	ctx := context.Background()
 	for _, a := range CriteriaAreas {
-		if err := e.srv.SetAssessmentItem(ctx, Actor{Kind: audit.ActorStaff, ID: "rev"}, nil, tenantID, clientID, a, ItemNotApplicable, "n/a in test", "", nil); err != nil {
+		if err := e.srv.SetAssessmentItem(ctx, Actor{Kind: audit.ActorStaff, ID: "filler"}, nil, tenantID, clientID, a, ItemNotApplicable, "n/a in test", "", nil); err != nil {
 			e.t.Fatal(err)
 		}
 	}
-	if err := e.srv.SignOff(ctx, Actor{Kind: audit.ActorStaff, ID: "rev"}, tenantID, clientID); err != nil {
+	if _, err := e.srv.SignOff(ctx, Actor{Kind: audit.ActorStaff, ID: "rev"}, tenantID, clientID); err != nil {
 		e.t.Fatal(err)
 	}
-	if err := e.srv.RequestActivation(ctx, Actor{Kind: audit.ActorStaff, ID: "a1"}, tenantID, clientID); err != nil {
+	if err := e.approveActivation(tenantID, clientID, "a1", "a2"); err != nil {
 		e.t.Fatal(err)
 	}
-	if err := e.srv.Activate(ctx, Actor{Kind: audit.ActorStaff, ID: "a2"}, tenantID, clientID); err != nil {
-		e.t.Fatal(err)
+}
+
+// approveActivation files the activation payload as requester's approval
+// and runs the executor as approver, in one transaction as staff.Approve
+// does (the staff side, admins and scopes, is tested in portal and the CLI).
+func (e *env) approveActivation(tenantID, clientID, requester, approver string) error {
+	ctx := context.Background()
+	payload, err := e.srv.ActivationPayload(ctx, tenantID, clientID)
+	if err != nil {
+		return err
 	}
+	return e.db.InTx(ctx, func(tx *store.Tx) error {
+		return e.srv.ActivationExecutor().Run(ctx, tx, stApproval(payload, tenantID, requester), stActor(approver))
+	})
 }
 
 // sign makes a compact JWS with an arbitrary header (for forged tokens too).

@@ -25,6 +25,9 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := s.limitAuthenticated(r.Context(), c.TenantID, c.ID); err != nil {
+		return err
+	}
 	tok, _, err := formParams(form).get("token")
 	if err != nil || tok == "" {
 		return invalidRequest("token is required once.", err)
@@ -106,6 +109,9 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) error {
 	}
 	c, err := s.authenticateClient(r, form)
 	if err != nil {
+		return err
+	}
+	if err := s.limitAuthenticated(r.Context(), c.TenantID, c.ID); err != nil {
 		return err
 	}
 	tok, _, err := formParams(form).get("token")

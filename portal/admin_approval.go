@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/madoguchi/madoguchi/oauth"
 	"github.com/madoguchi/madoguchi/portal/form"
 	"github.com/madoguchi/madoguchi/staff"
 	"github.com/madoguchi/madoguchi/tenant"
@@ -121,6 +122,11 @@ func (rq *Request) describe(a staff.Approval) []fact {
 			if p.Test {
 				add("admin.fact.test", "test")
 			}
+		}
+	case oauth.KindActivate:
+		if p, err := oauth.ParseActivationRequest(a.Payload); err == nil {
+			add("admin.fact.client", p.ClientID)
+			add("admin.fact.assessment_digest", p.Digest)
 		}
 	case staff.KindKEKRotate, KindPolicySet:
 	default:

@@ -55,8 +55,13 @@ func adminClient(rq *Request) error {
 }
 
 func renderClient(rq *Request, status int, c tenant.Client, errs form.Errors) error {
+	partner := false
+	if ps := rq.s.cfg.Partners; ps != nil {
+		_, err := ps.Assessment(rq.Ctx(), c.TenantID, c.ID)
+		partner = err == nil
+	}
 	return rq.Render(status, "admin_client", "admin.client.title", map[string]any{
-		"Client": viewClient(c), "Errors": errs, "Admin": rq.isAdmin()})
+		"Client": viewClient(c), "Errors": errs, "Admin": rq.isAdmin(), "Partner": partner})
 }
 
 // adminClientRotate files a client.rotate request with the client's new

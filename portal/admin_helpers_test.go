@@ -14,6 +14,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/document/trust"
 	"github.com/madoguchi/madoguchi/notify"
+	"github.com/madoguchi/madoguchi/oauth"
 	"github.com/madoguchi/madoguchi/staff"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
@@ -72,6 +73,8 @@ func (e *env) adminExecutors(v *vault.Vault) map[string]staff.Executor {
 		},
 		KindClientRotate: ClientRotateExecutor(e.admin.tenants, e.clock.Now),
 		KindPolicySet:    policySetExecutor(e),
+		// The authorization server is made after the directory (withOAuth).
+		oauth.KindActivate: oauth.ActivationExecutor(func() (*oauth.Server, error) { return e.oauth.srv, nil }),
 		staff.KindKEKRotate: {
 			AfterCommit: func(ctx context.Context, a staff.Approval, by staff.Actor) error {
 				_, err := v.RotateKEK(ctx, vault.Actor{Kind: by.Kind, ID: by.ID, RequestID: by.RequestID})

@@ -18,6 +18,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/audit"
 	"github.com/madoguchi/madoguchi/oauth"
+	"github.com/madoguchi/madoguchi/staff"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/store/storetest"
 	"github.com/madoguchi/madoguchi/tenant"
@@ -66,7 +67,7 @@ func (e *env) withOAuth() {
 		mux.Handle(p, h)
 	}
 	e.oauth = &oauthEnv{srv: srv, h: mux, reg: tenant.NewRegistry(e.db, e.audit), clients: map[string]oauthClient{}}
-	e.cfg.Consents = srv
+	e.cfg.Consents, e.cfg.Partners = srv, srv
 }
 
 // partner is tenantID's active partner client (made once).
@@ -100,13 +101,17 @@ func (e *env) partner(tenantID string) oauthClient {
 			e.t.Fatal(err)
 		}
 	}
-	if err := s.SignOff(ctx, a1, tenantID, c.ID); err != nil {
+	if _, err := s.SignOff(ctx, a2, tenantID, c.ID); err != nil {
 		e.t.Fatal(err)
 	}
-	if err := s.RequestActivation(ctx, a1, tenantID, c.ID); err != nil {
+	payload, err := s.ActivationPayload(ctx, tenantID, c.ID)
+	if err != nil {
 		e.t.Fatal(err)
 	}
-	if err := s.Activate(ctx, a2, tenantID, c.ID); err != nil {
+	ap := staff.Approval{ID: "ap_" + c.ID, Kind: oauth.KindActivate, Payload: payload, Requester: a1.ID, TenantID: tenantID}
+	if err := e.db.InTx(ctx, func(tx *store.Tx) error {
+		return s.ActivationExecutor().Run(ctx, tx, ap, staff.Actor{Kind: audit.ActorStaff, ID: a2.ID})
+	}); err != nil {
 		e.t.Fatal(err)
 	}
 	oc := oauthClient{id: c.ID, key: key}

@@ -114,6 +114,8 @@ type env struct {
 	oauth *oauthEnv
 	// credentials is the credential service (newCredentialEnv).
 	credentials *credential.Service
+	// blobs keeps evidence files of partner onboarding (partner_test.go).
+	blobs *blob.Store
 }
 
 // Personas: op-admin (operator admin, bootstrap), op-admin2, op-reviewer,
@@ -205,7 +207,8 @@ func newEnvOn(t testing.TB, db *store.DB, mod ...func(*Config)) *env {
 		Admin:     e.admin.config(e.dir),
 	}
 	e.withReview(bs) // the review workbench and records (review_env_test.go)
-	e.withOAuth()    // the consents pages (consents_test.go)
+	e.withOAuth()    // the consents and partner onboarding pages (consents_test.go)
+	e.blobs, e.cfg.PartnerEvidence = bs, bs
 	for _, m := range mod {
 		m(&e.cfg)
 	}

@@ -24,14 +24,15 @@ func TestCrossTenantListPages(t *testing.T) {
 	queued := e.referred("tn_a", "he", true).ID
 	record := e.decided("tn_a").ID
 	markers := map[string]string{
-		"queued session":  queued,
-		"record":          record,
-		"client":          e.client("tn_a"),
-		"account":         e.account("tn_a"),
-		"webhook event":   e.enqueue("tn_a", "https://hooks.bank-a.example/kyc"),
-		"approval":        e.tenantApproval(e.signedIn("a-admin")),
-		"webhook address": "hooks.bank-a.example",
-		"consent":         e.consent("tn_a", "cust-a1", "5000"),
+		"queued session":   queued,
+		"record":           record,
+		"client":           e.client("tn_a"),
+		"account":          e.account("tn_a"),
+		"webhook event":    e.enqueue("tn_a", "https://hooks.bank-a.example/kyc"),
+		"approval":         e.tenantApproval(e.signedIn("a-admin")),
+		"webhook address":  "hooks.bank-a.example",
+		"consent":          e.consent("tn_a", "cust-a1", "5000"),
+		"partner evidence": e.partnerEvidenceMarker(),
 	}
 	queries := []string{
 		"?tenant=tn_a&session=" + record + "&state=pending",

@@ -19,6 +19,13 @@ func pages() []Route {
 		{Method: post, Path: "/credentials/devices", Handle: credentialDeviceAction, Roles: deviceRoles},
 		{Method: get, Path: "/consents", Handle: consentList, Roles: consentReaders, Nav: "nav.consents", Hint: "hint.consents"},
 		{Method: post, Path: "/consents/{id}/revoke", Handle: consentRevoke, Roles: consentAdmins},
+		// Partner onboarding (partner*.go).
+		{Method: get, Path: "/partners", Handle: partnerList, Roles: partnerReaders, Nav: "nav.partners", Hint: "hint.partners"},
+		{Method: get, Path: "/partners/{id}", Handle: partnerShow, Roles: partnerReaders},
+		{Method: post, Path: "/partners/{id}/items/{area}", Handle: partnerItemSet, Roles: partnerEditors, Upload: true, MaxBody: maxEvidenceUpload},
+		{Method: get, Path: "/partners/{id}/items/{area}/evidence", Handle: partnerEvidence, Roles: partnerReaders},
+		{Method: post, Path: "/partners/{id}/signoff", Handle: partnerSignOff, Roles: partnerReviewers},
+		{Method: post, Path: "/partners/{id}/activate", Handle: partnerRequestActivation, Roles: adminRoles},
 		{Method: get, Path: "/monitor/locks", Handle: txauthLocksShow, Roles: monitorRoles, Hint: "hint.txauth.locks"},
 		{Method: post, Path: "/monitor/locks", Handle: txauthLocksAction, Roles: monitorRoles},
 		{Method: get, Path: "/monitor/callbacks", Handle: txauthCallbacksShow, Roles: monitorRoles, Hint: "hint.txauth.callbacks"},

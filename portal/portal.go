@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
+	"github.com/madoguchi/madoguchi/oauth"
 	"github.com/madoguchi/madoguchi/portal/i18n"
 	"github.com/madoguchi/madoguchi/staff"
 	"github.com/madoguchi/madoguchi/store"
@@ -92,6 +93,11 @@ type Config struct {
 	// Consents is the authorization server's consent records (package
 	// oauth); nil shows the consents page empty, with a note.
 	Consents Consents
+	// Partners is partner onboarding (package oauth, onboarding.go) and
+	// PartnerEvidence the store of its evidence files (*blob.Store); nil
+	// Partners leaves the onboarding pages answering 404.
+	Partners        Partners
+	PartnerEvidence oauth.EvidenceStore
 	// TxAuth is transaction authentication for the lock, unlock and
 	// call-back pages (txauth_locks.go, txauth_callbacks.go); nil shows
 	// them empty, with a note.

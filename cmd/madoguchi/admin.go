@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -515,15 +516,24 @@ func operatorLogin(ctx context.Context, dir *staff.Directory, in *bufio.Reader, 
 // a tenant's admin acting on another tenant (tenantID): an operator admin
 // may act on every tenant, a tenant admin only on its own.
 func requireAdmin(ctx context.Context, dir *staff.Directory, st staff.Actor, username, tenantID string) error {
+	return requireRole(ctx, dir, st, username, tenantID, staff.RoleAdmin)
+}
+
+// requireRole is requireAdmin for role ("": any staff role).
+func requireRole(ctx context.Context, dir *staff.Directory, st staff.Actor, username, tenantID string, role staff.Role) error {
 	acc, err := dir.Account(ctx, st.ID)
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(acc.Roles, staff.RoleAdmin) || acc.Status != staff.StatusActive {
-		return fmt.Errorf("%s is not an active admin: %w", username, staff.ErrForbidden)
+	name := "an active " + string(role)
+	if role == "" {
+		name = "active staff with a role"
+	}
+	if acc.Status != staff.StatusActive || (role == "" && len(acc.Roles) == 0) || (role != "" && !slices.Contains(acc.Roles, role)) {
+		return fmt.Errorf("%s is not %s: %w", username, name, staff.ErrForbidden)
 	}
 	if acc.TenantID != "" && acc.TenantID != tenantID {
-		return fmt.Errorf("%s is an admin of another tenant: %w", username, staff.ErrForbidden)
+		return fmt.Errorf("%s is an %s of another tenant: %w", username, cmp.Or(string(role), "account"), staff.ErrForbidden)
 	}
 	return nil
 }

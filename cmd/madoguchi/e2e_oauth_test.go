@@ -31,6 +31,7 @@ import (
 	"github.com/madoguchi/madoguchi/audit"
 	"github.com/madoguchi/madoguchi/notify"
 	"github.com/madoguchi/madoguchi/oauth"
+	"github.com/madoguchi/madoguchi/staff"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/web"
@@ -201,20 +202,26 @@ func (h *oauthHarness) partner(name string, spec tenant.ClientSpec, profile oaut
 func activate(t *testing.T, a *app, tenantID, clientID string) {
 	t.Helper()
 	ctx := context.Background()
-	reviewer := oauth.Actor{Kind: audit.ActorStaff, ID: "reviewer"}
+	filler, reviewer := oauth.Actor{Kind: audit.ActorStaff, ID: "filler"}, oauth.Actor{Kind: audit.ActorStaff, ID: "reviewer"}
 	for _, area := range oauth.CriteriaAreas {
-		if err := a.oauth.SetAssessmentItem(ctx, reviewer, a.blobs, tenantID, clientID, area, oauth.ItemMet, "checked", area+".pdf", []byte("%PDF evidence for "+area)); err != nil {
+		if err := a.oauth.SetAssessmentItem(ctx, filler, a.blobs, tenantID, clientID, area, oauth.ItemMet, "checked", area+".pdf", []byte("%PDF-1.7 evidence for "+area)); err != nil {
 			t.Fatalf("SetAssessmentItem(%s): %v", area, err)
 		}
 	}
-	if err := a.oauth.SignOff(ctx, reviewer, tenantID, clientID); err != nil {
+	if _, err := a.oauth.SignOff(ctx, reviewer, tenantID, clientID); err != nil {
 		t.Fatalf("SignOff: %v", err)
 	}
-	if err := a.oauth.RequestActivation(ctx, oauth.Actor{Kind: audit.ActorStaff, ID: "admin-1"}, tenantID, clientID); err != nil {
-		t.Fatalf("RequestActivation: %v", err)
+	payload, err := a.oauth.ActivationPayload(ctx, tenantID, clientID)
+	if err != nil {
+		t.Fatalf("ActivationPayload: %v", err)
 	}
-	if err := a.oauth.Activate(ctx, oauth.Actor{Kind: audit.ActorStaff, ID: "admin-2"}, tenantID, clientID); err != nil {
-		t.Fatalf("Activate: %v", err)
+	// The approval's executor, as staff.Directory.Approve runs it for a
+	// second admin (the staff side is TestOAuthPartnerCLI's).
+	ap := staff.Approval{ID: "ap_e2e", Kind: oauth.KindActivate, Payload: payload, Requester: "admin-1", TenantID: tenantID}
+	if err := a.db.InTx(ctx, func(tx *store.Tx) error {
+		return a.oauth.ActivationExecutor().Run(ctx, tx, ap, staff.Actor{Kind: audit.ActorStaff, ID: "admin-2"})
+	}); err != nil {
+		t.Fatalf("activate: %v", err)
 	}
 }
 

@@ -61,10 +61,15 @@ func devPortalAccounts(t *testing.T, dir string, args ...string) map[string]devA
 // made by a flow this browser harness cannot run (a consent needs a
 // partner's PAR and a customer's approval).
 var crossTenantElsewhere = map[string]string{
-	"POST /consents/{id}/revoke":    "TestCrossTenant",
-	"GET /audit/entries/{id}":       "TestBrowserPortalAudit",
-	"GET /audit/entries/{id}/proof": "TestBrowserPortalAudit",
-	"GET /audit/trail/{id}":         "TestBrowserPortalAudit",
+	"POST /consents/{id}/revoke":               "TestCrossTenant",
+	"GET /audit/entries/{id}":                  "TestBrowserPortalAudit",
+	"GET /audit/entries/{id}/proof":            "TestBrowserPortalAudit",
+	"GET /audit/trail/{id}":                    "TestBrowserPortalAudit",
+	"GET /partners/{id}":                       "TestBrowserPortalPartner",
+	"POST /partners/{id}/items/{area}":         "TestBrowserPortalPartner",
+	"GET /partners/{id}/items/{area}/evidence": "TestBrowserPortalPartner",
+	"POST /partners/{id}/signoff":              "TestBrowserPortalPartner",
+	"POST /partners/{id}/activate":             "TestBrowserPortalPartner",
 }
 
 func TestBrowserPortal(t *testing.T) {

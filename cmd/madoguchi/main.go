@@ -53,7 +53,7 @@ var commands = []command{
 	{"dev", "developer tools for a development data directory (test clients, tokens)", runDev},
 	{"ekyc", "legal methods and per-tenant eKYC policies", runEKYC},
 	{"notify", "list webhook deliveries and replay dead letters", runNotify},
-	{"oauth", "list and revoke customers' OAuth consents", runOAuth},
+	{"oauth", "customers' OAuth consents; partner onboarding", runOAuth},
 	{"branch", "the counter's offline face credential verifier (init, serve)", runBranch},
 	{"hsm", "generate keys inside a PKCS#11 token (HSM) for the credential issuer and branch devices", runHSM},
 	{"fraud", "fraud policies, watchlist imports (dual control) and the face gallery", runFraud},

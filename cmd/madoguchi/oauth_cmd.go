@@ -14,6 +14,7 @@ import (
 )
 
 const oauthUsage = `oauth consents list|revoke [flags]
+       oauth partner register|assess|evidence|signoff|request-activation|show CLIENT --tenant ID [flags]
 
   consents list --tenant ID [--client ID] [--customer REF]
                          a tenant's consents, newest first (at most 200): id, client,
@@ -22,6 +23,8 @@ const oauthUsage = `oauth consents list|revoke [flags]
   consents revoke ID --tenant ID --as USER
                          revoke a consent and every token of it (an admin of the
                          tenant or the operator; audited, reaches every instance)
+
+  partner ...            partner onboarding (madoguchi oauth partner -h)
 
 --as USER reads USER's password and current TOTP code from stdin, one per line.`
 
@@ -35,6 +38,9 @@ func runOAuth(ctx context.Context, e *env, args []string) error {
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 		fmt.Fprintln(e.stderr, "usage: madoguchi "+oauthUsage)
 		return nil
+	}
+	if len(args) > 0 && args[0] == "partner" {
+		return runOAuthPartner(ctx, e, args[1:])
 	}
 	if len(args) < 2 || args[0] != "consents" || (args[1] != "list" && args[1] != "revoke") {
 		fmt.Fprintln(e.stderr, "usage: madoguchi "+oauthUsage)

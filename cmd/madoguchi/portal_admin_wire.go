@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/madoguchi/madoguchi/document/trust"
+	"github.com/madoguchi/madoguchi/oauth"
 	"github.com/madoguchi/madoguchi/portal"
 	"github.com/madoguchi/madoguchi/staff"
 )
@@ -34,4 +35,23 @@ func portalExecutors(a *app, execs map[string]staff.Executor) {
 		}
 	}
 	execs[portal.KindClientRotate] = portal.ClientRotateExecutor(a.tenants, time.Now)
+	execs[oauth.KindActivate] = oauth.ActivationExecutor(a.oauthServer)
+}
+
+// oauthServer is the authorization server approvals act with: serve's, or,
+// in a command that built none (admin approve), one with the issuer the
+// CLI's OAuth commands use.
+func (a *app) oauthServer() (*oauth.Server, error) {
+	if a.oauth != nil {
+		return a.oauth, nil
+	}
+	if a.issuer == nil {
+		if err := a.newIssuer(cliIssuer, 0); err != nil {
+			return nil, err
+		}
+	}
+	if err := a.newOAuth(cliIssuer, false); err != nil {
+		return nil, err
+	}
+	return a.oauth, nil
 }

@@ -160,6 +160,8 @@ func (a *app) portalMount(p portalFlags, publicURL string) (*web.Mount, error) {
 	}
 	if a.oauth != nil {
 		cfg.Consents = a.oauth // the consents pages (portal/consents.go)
+		// Partner onboarding (portal/partner*.go), evidence in the blob store.
+		cfg.Partners, cfg.PartnerEvidence = a.oauth, a.blobs
 	}
 	if p.passkeys == "on" {
 		if p.url == "" {

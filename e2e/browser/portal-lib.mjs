@@ -1,6 +1,7 @@
 // Shared pieces of the portal's browser scripts (portal.mjs, portal-admin.mjs,
-// portal-audit.mjs, review.mjs): TOTP codes for the staff sign-in, the
-// check/Failure convention, Chromium's launch and axe-core's source.
+// portal-audit.mjs, portal-partner.mjs, review.mjs): TOTP codes for the staff
+// sign-in, the check/Failure convention, Chromium's launch and axe-core's
+// source.
 
 import { chromium } from 'playwright-core';
 import { createHmac } from 'node:crypto';
