@@ -83,7 +83,10 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return err
 	}
-	if _, err := s.activeProfile(r.Context(), tenantID, clientID, GrantAuthorizationCode); err != nil {
+	if _, err := s.activeProfile(r.Context(), tenantID, clientID, GrantAuthorizationCode); errors.Is(err, ErrRateLimited) {
+		return &pageError{Status: http.StatusTooManyRequests, Cause: err,
+			Public: "ただいま混み合っています。しばらくしてから、ご利用のサービスからやり直してください。 This service is sending too many requests; please start again from it in a little while."}
+	} else if err != nil {
 		return &pageError{Status: 400, Public: "このサービスは現在ご利用いただけません。 This client is not active.", Cause: err}
 	}
 	id := randomToken()

@@ -92,6 +92,11 @@ func (s *Server) backchannel(w http.ResponseWriter, r *http.Request) error {
 	if err != nil || hint == "" || len(hint) > 128 || !utf8.ValidString(hint) {
 		return invalidRequest("login_hint is required (the customer's reference).", err)
 	}
+	// Each request pushes to the customer's device: a partner may not
+	// flood one customer (per customer, whatever its per-client rate).
+	if err := s.limitCustomer("ciba", c.TenantID, hint, p.RateCustomer); err != nil {
+		return err
+	}
 	bm, err := get("binding_message")
 	if err != nil || bm == "" || utf8.RuneCountInString(bm) > maxBindingMessage || !printableText(bm) {
 		return invalidRequest(fmt.Sprintf("binding_message is required: 1-%d printable characters the customer compares on their device.", maxBindingMessage), err)

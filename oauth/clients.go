@@ -243,6 +243,23 @@ func (s *Server) limitClient(clientID string, rate int) error {
 	return nil
 }
 
+// limitCustomer takes one request from a customer's bucket: rate per
+// minute (the profile's rate_per_customer_minute, DefaultCustomerRate when
+// unset), bursts of a sixth of that. kind separates what is limited — the
+// resource path's calls and a partner's CIBA requests, which push to the
+// customer's device — so one cannot starve the other.
+func (s *Server) limitCustomer(kind, tenantID, customer string, rate int) error {
+	if rate == 0 {
+		rate = DefaultCustomerRate
+	}
+	if ok, wait := s.limits.allow(kind+":"+tenantID+"\x00"+customer, float64(rate)/60, max(1, rate/6)); !ok {
+		e := oerr(http.StatusTooManyRequests, "slow_down", "Too many requests for this customer.", ErrRateLimited)
+		e.RetryAfter = int(wait/time.Second) + 1
+		return e
+	}
+	return nil
+}
+
 // limitAuthenticated limits an authenticated client at the endpoints that
 // need no active profile (introspection, revocation): its profile's rate,
 // DefaultClientRate without one.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/madoguchi/madoguchi/store"
@@ -90,6 +91,47 @@ func TestRateLimits(t *testing.T) {
 			}
 			if r := get(b); r.status != 200 {
 				t.Fatalf("another customer's request: %d %s, want 200", r.status, r.raw)
+			}
+		})
+
+		t.Run("per customer at the CIBA endpoint", func(t *testing.T) {
+			c := e.partner(e.tenant, GrantCIBA)
+			slow(c, "rate_customer", 6) // 6 a minute: a burst of 1
+			ciba := func(hint string) reply {
+				return e.post(PathCIBA, merge(e.clientAuth(c), url.Values{"scope": {"openid"}, "login_hint": {hint}, "binding_message": {"A1"}}), nil)
+			}
+			if r := ciba("cust-ciba-a"); r.status != 200 {
+				t.Fatalf("first CIBA request for the customer: %d %s", r.status, r.raw)
+			}
+			// The client's own rate (20/s) is far from spent: the
+			// customer's is.
+			if r := ciba("cust-ciba-a"); r.status != http.StatusTooManyRequests || r.code() != "slow_down" || r.header.Get("Retry-After") == "" {
+				t.Fatalf("second CIBA request for the customer: %d %s, want 429 slow_down with Retry-After", r.status, r.raw)
+			}
+			if r := ciba("cust-ciba-b"); r.status != 200 {
+				t.Fatalf("another customer's CIBA request: %d %s, want 200", r.status, r.raw)
+			}
+		})
+
+		t.Run("the authorization page says the client is too busy, not inactive", func(t *testing.T) {
+			c := e.partner(e.tenant)
+			slow(c, "rate_client", 1)
+			// PAR until the client's bucket (1/s, bursts of 2) is empty.
+			var uri string
+			for i := 0; ; i++ {
+				r := e.post(PathPAR, merge(e.clientAuth(c), parParams(testVerifier)), nil)
+				if r.status == http.StatusTooManyRequests {
+					break
+				}
+				if r.status != 201 || i > 4 {
+					t.Fatalf("PAR %d: %d %s", i, r.status, r.raw)
+				}
+				uri = r.body["request_uri"].(string)
+			}
+			req, _ := http.NewRequest("GET", e.base+PathAuthorize+"?"+url.Values{"client_id": {c.id}, "request_uri": {uri}}.Encode(), nil)
+			last := e.do(req)
+			if last.status != http.StatusTooManyRequests || !strings.Contains(string(last.raw), "混み合って") || strings.Contains(string(last.raw), "not active") {
+				t.Fatalf("authorization page of a limited client: %d %.300s, want 429 saying it is busy", last.status, last.raw)
 			}
 		})
 	})

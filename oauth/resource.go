@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/madoguchi/madoguchi/tenant"
 )
@@ -99,14 +98,8 @@ func (s *Server) AuthenticateResource(r *http.Request) (Principal, error) {
 	default:
 		return Principal{}, fail("invalid_token", "The access token is invalid.", ErrBinding)
 	}
-	rate := ti.rateCustomer
-	if rate == 0 {
-		rate = DefaultCustomerRate
-	}
-	if ok, wait := s.limits.allow("customer:"+ti.tenantID+"\x00"+ti.subject, float64(rate)/60, max(1, rate/6)); !ok {
-		e := oerr(http.StatusTooManyRequests, "slow_down", "Too many requests for this customer.", ErrRateLimited)
-		e.RetryAfter = int(wait/time.Second) + 1
-		return Principal{}, e
+	if err := s.limitCustomer("customer", ti.tenantID, ti.subject, ti.rateCustomer); err != nil {
+		return Principal{}, err
 	}
 	return Principal{TenantID: ti.tenantID, ClientID: ti.clientID, Subject: ti.subject, Scopes: ti.scopes, Details: ti.details, GrantID: ti.grantID}, nil
 }
