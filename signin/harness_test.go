@@ -36,6 +36,7 @@ import (
 	"github.com/madoguchi/madoguchi/internal/webauthntest"
 	"github.com/madoguchi/madoguchi/notify"
 	"github.com/madoguchi/madoguchi/oauth"
+	stafflib "github.com/madoguchi/madoguchi/staff"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/txauth"
@@ -346,17 +347,25 @@ func (e *env) partner(tenantID string, grants ...string) pclient {
 		e.t.Fatal(err)
 	}
 	for _, area := range oauth.CriteriaAreas {
-		if err := e.srv.SetAssessmentItem(e.ctx, staff("rev"), nil, tenantID, c.ID, area, oauth.ItemNotApplicable, "n/a in test", "", nil); err != nil {
+		if err := e.srv.SetAssessmentItem(e.ctx, staff("filler"), nil, tenantID, c.ID, area, oauth.ItemNotApplicable, "n/a in test", "", nil); err != nil {
 			e.t.Fatal(err)
 		}
 	}
-	if err := e.srv.SignOff(e.ctx, staff("rev"), tenantID, c.ID); err != nil {
+	if _, err := e.srv.SignOff(e.ctx, staff("rev"), tenantID, c.ID); err != nil {
 		e.t.Fatal(err)
 	}
-	if err := e.srv.RequestActivation(e.ctx, staff("a1"), tenantID, c.ID); err != nil {
+	// Activation is a staff approval: a1 files it, a second admin approves
+	// (the executor runs in the approval's transaction, as staff.Approve
+	// runs it; the staff side is tested in portal and the CLI).
+	payload, err := e.srv.ActivationPayload(e.ctx, tenantID, c.ID)
+	if err != nil {
 		e.t.Fatal(err)
 	}
-	if err := e.srv.Activate(e.ctx, staff("a2"), tenantID, c.ID); err != nil {
+	if err := e.db.InTx(e.ctx, func(tx *store.Tx) error {
+		return e.srv.ActivationExecutor().Run(e.ctx, tx,
+			stafflib.Approval{ID: "ap_signin_" + c.ID, Kind: oauth.KindActivate, Payload: payload, Requester: "a1", TenantID: tenantID},
+			stafflib.Actor{Kind: audit.ActorStaff, ID: "a2"})
+	}); err != nil {
 		e.t.Fatal(err)
 	}
 	return pclient{id: c.ID, tenant: tenantID, key: key}
