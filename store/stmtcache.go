@@ -40,9 +40,10 @@ type stmtCache struct {
 
 	// The background preparer: wanted takes queries missed inside a
 	// transaction (dropped when full); stop and done end it.
-	wanted chan string
-	stop   chan struct{}
-	done   chan struct{}
+	wanted   chan string
+	stop     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
 }
 
 type stmtEntry struct {
@@ -161,9 +162,10 @@ func (c *stmtCache) len() int {
 	return c.order.Len()
 }
 
-// close stops the preparer and closes every cached statement.
+// close stops the preparer and closes every cached statement; closing
+// again does nothing (DB.Close may be called more than once).
 func (c *stmtCache) close() {
-	close(c.stop)
+	c.stopOnce.Do(func() { close(c.stop) })
 	<-c.done
 	c.mu.Lock()
 	defer c.mu.Unlock()

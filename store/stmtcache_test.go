@@ -136,6 +136,22 @@ func TestStmtCache(t *testing.T) {
 	}
 }
 
+// TestStmtCacheCloseTwice: closing a store twice (an owner's deferred
+// Close after an explicit one) is harmless, as it is for database/sql.
+func TestStmtCacheCloseTwice(t *testing.T) {
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(context.Background(), `CREATE TABLE t (id INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close() // must not panic
+}
+
 // TestStmtCacheNoPoolDeadlock: more writers than pooled connections, each
 // transaction running statements the cache has not seen. A transaction
 // holding the write lock must never wait for a second connection to
