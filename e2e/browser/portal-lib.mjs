@@ -1,12 +1,13 @@
 // Shared pieces of the portal's browser scripts (portal.mjs, portal-admin.mjs,
 // portal-audit.mjs, portal-partner.mjs, review.mjs): TOTP codes for the staff
-// sign-in, the check/Failure convention, Chromium's launch and axe-core's
-// source.
+// sign-in, the check/Failure convention, Chromium's launch, axe-core's
+// source and the page kit (pages, screenshots, axe).
 
 import { chromium } from 'playwright-core';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 
 export const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -51,3 +52,47 @@ export const launch = (opt) => chromium.launch({
   args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
     '--disable-default-apps', '--no-first-run', '--disable-dev-shm-usage', '--lang=ja-JP'],
 });
+
+// pageKit holds what every portal script does with its pages:
+//   - newPage() opens a page in a fresh context (Japanese, the viewport
+//     and default timeout given); console errors and Content Security
+//     Policy violations are collected in problems, except the HTTP error
+//     statuses the script provokes on purpose (expectedStatus, matched
+//     against the console text);
+//   - shot(page, name) takes a numbered full-page screenshot into
+//     opt.shots, named after prefix;
+//   - axe(page, name) runs axe-core through DevTools evaluation (the
+//     page's CSP forbids injected scripts, and stays on); serious and
+//     critical violations fail the check.
+export const pageKit = ({ browser, opt, emit, check, problems, prefix,
+  viewport = { width: 1280, height: 900 }, timeout = 20000, expectedStatus = /status of 40[134]/, contextOptions = {} }) => {
+  let n = 0;
+  const newPage = async () => {
+    const context = await browser.newContext({ viewport, locale: 'ja-JP', ...contextOptions });
+    context.setDefaultTimeout(timeout);
+    const page = await context.newPage();
+    page.on('console', (m) => {
+      const t = m.text();
+      if (m.type() === 'error' && !expectedStatus.test(t)) problems.push(`console: ${t}`);
+      if (/Content Security Policy/i.test(t)) problems.push(`CSP violation: ${t}`);
+    });
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    return { context, page };
+  };
+  const shot = async (page, name) => {
+    const file = join(opt.shots, `${prefix}-${String(++n).padStart(2, '0')}-${name}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    emit({ event: 'screenshot', file });
+  };
+  const axe = async (page, name) => {
+    const res = await page.evaluate(async (src) => {
+      if (!window.axe) (0, eval)(src);
+      const r = await window.axe.run(document, { resultTypes: ['violations'] });
+      return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help }));
+    }, axeSource);
+    const bad = res.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    emit({ event: 'axe', page: name, violations: res });
+    check(`axe ${name}`, bad.length === 0, JSON.stringify(bad));
+  };
+  return { newPage, shot, axe };
+};

@@ -16,7 +16,7 @@
 // status 1 with the reason on stderr at the first failed assertion.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Failure, axeSource, checker, launch, totp } from './portal-lib.mjs';
+import { Failure, checker, launch, totp, pageKit } from './portal-lib.mjs';
 
 const opt = JSON.parse(process.argv[2] || '{}');
 for (const k of ['url', 'shots', 'client', 'area', 'accounts', 'crossTenant']) {
@@ -34,34 +34,7 @@ const browser = await launch(opt);
 let status = 1;
 const problems = [];
 try {
-  const newPage = async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ja-JP' });
-    context.setDefaultTimeout(15000);
-    const page = await context.newPage();
-    page.on('console', (m) => {
-      const t = m.text();
-      if (m.type() === 'error' && !/status of (40[1349]|422)/.test(t)) problems.push(`console: ${t}`);
-      if (/Content Security Policy/i.test(t)) problems.push(`CSP violation: ${t}`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    return { context, page };
-  };
-  let n = 0;
-  const shot = async (page, name) => {
-    const file = join(opt.shots, `partner-${String(++n).padStart(2, '0')}-${name}.png`);
-    await page.screenshot({ path: file, fullPage: true });
-    emit({ event: 'screenshot', file });
-  };
-  const axe = async (page, name) => {
-    const res = await page.evaluate(async (src) => {
-      if (!window.axe) (0, eval)(src);
-      const r = await window.axe.run(document, { resultTypes: ['violations'] });
-      return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help }));
-    }, axeSource);
-    const bad = res.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    emit({ event: 'axe', page: name, violations: res });
-    check(`axe ${name}`, bad.length === 0, JSON.stringify(bad));
-  };
+  const { newPage, shot, axe } = pageKit({ browser, opt, emit, check, problems, prefix: 'partner', timeout: 15000, expectedStatus: /status of (40[1349]|422)/ });
   const both = async (page, name) => { await shot(page, name); await axe(page, name); };
   const text = async (page, sel) => ((await page.locator(sel).textContent()) || '').trim();
   const submit = async (page, sel) => {

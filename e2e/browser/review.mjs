@@ -21,7 +21,7 @@
 // failed assertion.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Failure, axeSource, checker, launch, totpAt } from './portal-lib.mjs';
+import { Failure, checker, launch, totpAt, pageKit } from './portal-lib.mjs';
 
 const opt = JSON.parse(process.argv[2] || '{}');
 for (const k of ['url', 'shots', 'downloads', 'accounts', 'sessions']) {
@@ -54,34 +54,7 @@ const browser = await launch(opt);
 let status = 1;
 const problems = [];
 try {
-  const newPage = async () => {
-    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, locale: 'ja-JP', acceptDownloads: true });
-    context.setDefaultTimeout(20000);
-    const page = await context.newPage();
-    page.on('console', (m) => {
-      const t = m.text();
-      if (m.type() === 'error' && !/status of (40[134]|422)/.test(t)) problems.push(`console: ${t}`);
-      if (/Content Security Policy/i.test(t)) problems.push(`CSP violation: ${t}`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    return { context, page };
-  };
-  let n = 0;
-  const shot = async (page, name) => {
-    const file = join(opt.shots, `review-${String(++n).padStart(2, '0')}-${name}.png`);
-    await page.screenshot({ path: file, fullPage: true });
-    emit({ event: 'screenshot', file });
-  };
-  const axe = async (page, name) => {
-    const res = await page.evaluate(async (src) => {
-      if (!window.axe) (0, eval)(src);
-      const r = await window.axe.run(document, { resultTypes: ['violations'] });
-      return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help }));
-    }, axeSource);
-    const bad = res.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    emit({ event: 'axe', page: name, violations: res });
-    check(`axe ${name}`, bad.length === 0, JSON.stringify(bad));
-  };
+  const { newPage, shot, axe } = pageKit({ browser, opt, emit, check, problems, prefix: 'review', viewport: { width: 1400, height: 1000 }, expectedStatus: /status of (40[134]|422)/, contextOptions: { acceptDownloads: true } });
   const submit = async (page, sel) => {
     const [resp] = await Promise.all([page.waitForNavigation(), page.click(sel)]);
     return resp;
