@@ -59,9 +59,11 @@ func devPortalAccounts(t *testing.T, dir string, args ...string) map[string]devA
 // cross-tenant 404 another test drives (route → that test): another
 // browser test, or the portal's own TestCrossTenant where the object is
 // made by a flow this browser harness cannot run (a consent needs a
-// partner's PAR and a customer's approval).
+// partner's PAR and a customer's approval; a credential needs an
+// approved eKYC session with a face template).
 var crossTenantElsewhere = map[string]string{
 	"POST /consents/{id}/revoke":               "TestCrossTenant",
+	"POST /credentials/{id}/reissue":           "TestCrossTenant",
 	"GET /audit/entries/{id}":                  "TestBrowserPortalAudit",
 	"GET /audit/entries/{id}/proof":            "TestBrowserPortalAudit",
 	"GET /audit/trail/{id}":                    "TestBrowserPortalAudit",
