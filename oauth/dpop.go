@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -107,35 +108,61 @@ func (n *nonces) valid(s string) bool {
 }
 
 // localJTIs is the in-memory replay cache of DPoP proofs accepted by this
-// instance (see nonces for why it is complete).
+// instance (see nonces for why it is complete). A jti must be remembered
+// for jtiRetention after it was accepted: the proof's iat window and its
+// nonce's two windows. Entries live in a ring of jtiGenerations
+// generations of jtiRetention/(jtiGenerations-1) each; an entry is found
+// while its generation is among the ring's, i.e. for at least
+// jtiRetention and at most a quarter longer. Expiry is dropping a whole
+// generation when the ring turns: no walk over the entries, so a full
+// cache never stalls requests behind a sweep.
 type localJTIs struct {
-	mu   sync.Mutex
-	seen map[[32]byte]int64 // jti hash → unix expiry
-	next int64              // next sweep
+	mu    sync.Mutex
+	ring  [jtiGenerations]jtiGeneration
+	count int // entries in the live generations
+	max   int // capacity; 0 is maxLocalJTIs
 }
 
-// spend records key until exp; false if it was already there.
-func (c *localJTIs) spend(key [32]byte, now, exp int64) (bool, error) {
+type jtiGeneration struct {
+	gen  int64 // which generation this slot holds
+	seen map[[32]byte]struct{}
+}
+
+const (
+	jtiRetention   = int64((dpopPast + dpopFuture + nonceWindow) / time.Second)
+	jtiGenerations = 5
+	jtiGenSeconds  = (jtiRetention + jtiGenerations - 2) / (jtiGenerations - 1) // rounded up
+)
+
+// spend records key at unix time now; false if it was already recorded
+// within the retention.
+func (c *localJTIs) spend(key [32]byte, now int64) (bool, error) {
+	g := now / jtiGenSeconds
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.seen == nil {
-		c.seen = map[[32]byte]int64{}
-	}
-	if now >= c.next {
-		for k, e := range c.seen {
-			if e < now {
-				delete(c.seen, k)
+	live := func(s *jtiGeneration) bool { return s.seen != nil && s.gen > g-jtiGenerations && s.gen <= g }
+	for i := range c.ring {
+		s := &c.ring[i]
+		if s.seen != nil && !live(s) {
+			c.count -= len(s.seen)
+			s.seen = nil
+		}
+		if s.seen != nil {
+			if _, ok := s.seen[key]; ok {
+				return false, nil
 			}
 		}
-		c.next = now + 5
 	}
-	if e, ok := c.seen[key]; ok && e >= now {
-		return false, nil
-	}
-	if len(c.seen) >= maxLocalJTIs {
+	if limit := cmp.Or(c.max, maxLocalJTIs); c.count >= limit {
 		return false, errors.New("oauth: DPoP replay cache full")
 	}
-	c.seen[key] = exp
+	s := &c.ring[g%jtiGenerations]
+	if s.seen == nil || s.gen != g {
+		c.count -= len(s.seen)
+		s.gen, s.seen = g, map[[32]byte]struct{}{}
+	}
+	s.seen[key] = struct{}{}
+	c.count++
 	return true, nil
 }
 
@@ -197,7 +224,7 @@ func (s *Server) verifyDPoP(r *http.Request, c dpopCheck, resource bool) (*dpopP
 		return nil, s.dpopError(resource, true, ErrDPoPNonce)
 	}
 	key := sha256.Sum256([]byte(p.jkt + "\x00" + p.claims.jti))
-	ok, err := s.dpopJTIs.spend(key, now.Unix(), now.Add(dpopPast+dpopFuture+nonceWindow).Unix())
+	ok, err := s.dpopJTIs.spend(key, now.Unix())
 	if err != nil {
 		return nil, oerr(http.StatusServiceUnavailable, "temporarily_unavailable", "Try again shortly.", err)
 	}
