@@ -12,7 +12,7 @@ import (
 // unchecked) until a generation expires.
 func TestLocalJTIs(t *testing.T) {
 	k := func(s string) [32]byte { return sha256.Sum256([]byte(s)) }
-	const start = 1_800_000_000 // any unix time
+	const start = 1_800_000_000                        // any unix time
 	for _, at := range []int64{0, jtiGenSeconds - 1} { // first and last second of a generation
 		t.Run(fmt.Sprintf("accepted at +%ds", at), func(t *testing.T) {
 			var c localJTIs
