@@ -480,10 +480,13 @@ const (
 // ReissueReasons are the reasons staff may give for a reissue.
 var ReissueReasons = []string{ReissuePhoneReplaced, ReissueDeviceRemoved, ReissueOther}
 
-// Reissue issues a new credential for the same customer on the same basis
-// and revokes the old one (reason reissued) in the same transaction, with
+// Reissue issues a new credential for the same customer and revokes the
+// old one (reason reissued) in the same transaction, with
 // the webhook announcements issuance makes. reason is one of
-// ReissueReasons, or empty where none was asked (the API).
+// ReissueReasons, or empty where none was asked (the API). The new
+// credential's basis is the customer's approved eKYC session, whatever
+// the old one's was: a face re-authentication basis is valid only for
+// maxReauthAge after the confirmation, long past by a reissue.
 func (s *Service) Reissue(ctx context.Context, a Actor, tenant, id, reason string) (*Credential, error) {
 	if reason != "" && !slices.Contains(ReissueReasons, reason) {
 		return nil, fmt.Errorf("%w: reissue reason must be one of %s", ErrInvalidInput, strings.Join(ReissueReasons, ", "))
