@@ -36,6 +36,7 @@ import (
 	"github.com/madoguchi/madoguchi/internal/webauthntest"
 	"github.com/madoguchi/madoguchi/notify"
 	"github.com/madoguchi/madoguchi/oauth"
+	"github.com/madoguchi/madoguchi/staff"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/txauth"
@@ -341,22 +342,28 @@ func (e *env) partner(tenantID string, grants ...string) pclient {
 			spec.CIBAMode = "poll"
 		}
 	}
-	staff := func(id string) oauth.Actor { return oauth.Actor{Kind: audit.ActorStaff, ID: id} }
-	if _, err := e.srv.RegisterClient(e.ctx, staff("a1"), tenantID, c.ID, spec); err != nil {
+	by := func(id string) oauth.Actor { return oauth.Actor{Kind: audit.ActorStaff, ID: id} }
+	if _, err := e.srv.RegisterClient(e.ctx, by("a1"), tenantID, c.ID, spec); err != nil {
 		e.t.Fatal(err)
 	}
 	for _, area := range oauth.CriteriaAreas {
-		if err := e.srv.SetAssessmentItem(e.ctx, staff("rev"), nil, tenantID, c.ID, area, oauth.ItemNotApplicable, "n/a in test", "", nil); err != nil {
+		if err := e.srv.SetAssessmentItem(e.ctx, by("filler"), nil, tenantID, c.ID, area, oauth.ItemNotApplicable, "n/a in test", "", nil); err != nil {
 			e.t.Fatal(err)
 		}
 	}
-	if err := e.srv.SignOff(e.ctx, staff("rev"), tenantID, c.ID); err != nil {
+	if _, err := e.srv.SignOff(e.ctx, by("rev"), tenantID, c.ID); err != nil {
 		e.t.Fatal(err)
 	}
-	if err := e.srv.RequestActivation(e.ctx, staff("a1"), tenantID, c.ID); err != nil {
+	// Activation is a staff approval: a1 files it, a2 approves (the
+	// executor runs in the approval's transaction, as staff.Approve does).
+	payload, err := e.srv.ActivationPayload(e.ctx, tenantID, c.ID)
+	if err != nil {
 		e.t.Fatal(err)
 	}
-	if err := e.srv.Activate(e.ctx, staff("a2"), tenantID, c.ID); err != nil {
+	if err := e.db.InTx(e.ctx, func(tx *store.Tx) error {
+		ap := staff.Approval{ID: fmt.Sprintf("ap_%d", seq.Add(1)), Kind: oauth.KindActivate, Payload: payload, Requester: "a1", TenantID: tenantID}
+		return e.srv.ActivationExecutor().Run(e.ctx, tx, ap, staff.Actor{Kind: audit.ActorStaff, ID: "a2"})
+	}); err != nil {
 		e.t.Fatal(err)
 	}
 	return pclient{id: c.ID, tenant: tenantID, key: key}
