@@ -1,7 +1,7 @@
-// Shared pieces of the portal's browser scripts (portal.mjs, portal-admin.mjs,
-// portal-audit.mjs, portal-partner.mjs, review.mjs): TOTP codes for the staff
-// sign-in, the check/Failure convention, Chromium's launch and axe-core's
-// source.
+// Shared pieces of the browser scripts (portal.mjs, portal-admin.mjs,
+// portal-audit.mjs, portal-partner.mjs, review.mjs, consent.mjs): TOTP codes
+// for the staff sign-in, the check/Failure convention, Chromium's launch and
+// axe-core.
 
 import { chromium } from 'playwright-core';
 import { createHmac } from 'node:crypto';
@@ -36,6 +36,15 @@ export const totpAt = (secret, step) => {
 export const totp = (secret) => totpAt(secret, Math.floor(Date.now() / 30000));
 
 export class Failure extends Error {}
+
+// axeViolations runs axe-core in page through DevTools evaluation (the
+// pages' CSP forbids injected scripts, and stays on) and returns its
+// violations (id, impact, nodes, help).
+export const axeViolations = (page) => page.evaluate(async (src) => {
+  if (!window.axe) (0, eval)(src);
+  const r = await window.axe.run(document, { resultTypes: ['violations'] });
+  return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help }));
+}, axeSource);
 
 // checker returns check(name, ok, detail): throws a Failure naming the
 // check when ok is false, else reports it through emit.
