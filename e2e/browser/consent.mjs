@@ -20,7 +20,7 @@
 // failed assertion.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Failure, axeViolations, checker, launch } from './portal-lib.mjs';
+import { Failure, axeChecker, checker, launch } from './portal-lib.mjs';
 
 const opt = JSON.parse(process.argv[2] || '{}');
 for (const k of ['register', 'customer', 'redirect', 'cases', 'shots']) {
@@ -32,6 +32,7 @@ for (const k of ['register', 'customer', 'redirect', 'cases', 'shots']) {
 mkdirSync(opt.shots, { recursive: true });
 const emit = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 const check = checker(emit);
+const axe = axeChecker(emit, check);
 const value = (name, v) => emit({ event: 'value', name, value: String(v) });
 
 const browser = await launch(opt);
@@ -101,9 +102,7 @@ try {
     const field = page.locator('input[name="customer"]');
     check(`${c.name}: consent page asks for the customer number`, (await field.count()) === 1 && (await page.locator('#customer-step').count()) === 0);
     await shot(page, `${c.name}-consent`);
-    const bad = (await axeViolations(page)).filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    emit({ event: 'axe', page: `consent ${c.name}` });
-    check(`axe consent ${c.name}`, bad.length === 0, JSON.stringify(bad));
+    await axe(page, `consent ${c.name}`);
     const consentLines = c.transfer ? await page.locator('section.detail li').allTextContents() : [];
 
     // 3. The customer number, then the link to the confirmation page.

@@ -37,14 +37,20 @@ export const totp = (secret) => totpAt(secret, Math.floor(Date.now() / 30000));
 
 export class Failure extends Error {}
 
-// axeViolations runs axe-core in page through DevTools evaluation (the
-// pages' CSP forbids injected scripts, and stays on) and returns its
-// violations (id, impact, nodes, help).
-export const axeViolations = (page) => page.evaluate(async (src) => {
-  if (!window.axe) (0, eval)(src);
-  const r = await window.axe.run(document, { resultTypes: ['violations'] });
-  return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help }));
-}, axeSource);
+// axeChecker returns axe(page, name): axe-core run in page through
+// DevTools evaluation (the pages' CSP forbids injected scripts, and stays
+// on), its violations reported as {"event":"axe",page,violations} through
+// emit, and a check that none is serious or critical.
+export const axeChecker = (emit, check) => async (page, name) => {
+  const res = await page.evaluate(async (src) => {
+    if (!window.axe) (0, eval)(src);
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help }));
+  }, axeSource);
+  const bad = res.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  emit({ event: 'axe', page: name, violations: res });
+  check(`axe ${name}`, bad.length === 0, JSON.stringify(bad));
+};
 
 // checker returns check(name, ok, detail): throws a Failure naming the
 // check when ok is false, else reports it through emit.

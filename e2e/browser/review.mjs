@@ -21,7 +21,7 @@
 // failed assertion.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Failure, axeSource, checker, launch, totpAt } from './portal-lib.mjs';
+import { Failure, axeChecker, checker, launch, totpAt } from './portal-lib.mjs';
 
 const opt = JSON.parse(process.argv[2] || '{}');
 for (const k of ['url', 'shots', 'downloads', 'accounts', 'sessions']) {
@@ -72,16 +72,7 @@ try {
     await page.screenshot({ path: file, fullPage: true });
     emit({ event: 'screenshot', file });
   };
-  const axe = async (page, name) => {
-    const res = await page.evaluate(async (src) => {
-      if (!window.axe) (0, eval)(src);
-      const r = await window.axe.run(document, { resultTypes: ['violations'] });
-      return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help }));
-    }, axeSource);
-    const bad = res.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    emit({ event: 'axe', page: name, violations: res });
-    check(`axe ${name}`, bad.length === 0, JSON.stringify(bad));
-  };
+  const axe = axeChecker(emit, check);
   const submit = async (page, sel) => {
     const [resp] = await Promise.all([page.waitForNavigation(), page.click(sel)]);
     return resp;
