@@ -66,6 +66,10 @@ func (a *Authenticator) end(ctx context.Context, hash []byte, r *row, actor txau
 // confirmation end within an hour, so a day-old binding serves nothing.
 const Retention = 24 * time.Hour
 
+// SweepEvery is how often the server runs Sweep: an expired interaction's
+// confirmation is cancelled within about this long.
+const SweepEvery = time.Minute
+
 // sweepBatch bounds the interactions one Sweep ends.
 const sweepBatch = 200
 
