@@ -17,11 +17,11 @@ var _ oauth.CustomerStepEnder = (*Authenticator)(nil)
 // EndStep implements oauth.CustomerStepEnder: the interaction ended
 // without an approval (the customer pressed Deny), so its confirmation,
 // if still pending, is cancelled and the binding dropped. The customer is
-// the actor: they declined. A binding of another tenant, or one already
-// spent, is left alone.
+// the actor: they declined. A binding of another tenant or client, or
+// one already spent, is left alone.
 func (a *Authenticator) EndStep(ctx context.Context, step oauth.CustomerStep, reason string) error {
 	r, err := a.load(ctx, step)
-	if err != nil || r == nil || r.tenant != step.TenantID || r.used != 0 {
+	if err != nil || r == nil || r.tenant != step.TenantID || r.client != step.ClientID || r.used != 0 {
 		return err
 	}
 	b := Binding(step.Interaction)

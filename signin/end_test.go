@@ -225,3 +225,39 @@ func TestDevicePageGETOpensNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestEndStepLeavesOthersAlone: EndStep ends nothing for a step of
+// another tenant or another client naming the same interaction, nor a
+// spent binding.
+func TestEndStepLeavesOthersAlone(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		_, pk := e.customer(e.tenantA, "C-O")
+		c := e.partner(e.tenantA, oauth.GrantAuthorizationCode)
+		st := stepFor(e.tenantA, c.id, "", nil)
+		e.opened(st, "C-O")
+		cf := e.bound(st.Interaction)
+		for _, other := range []oauth.CustomerStep{
+			{TenantID: e.tenantB, ClientID: c.id, Interaction: st.Interaction},
+			{TenantID: e.tenantA, ClientID: "cl_other", Interaction: st.Interaction},
+		} {
+			if err := e.authn.EndStep(e.ctx, other, "denied"); err != nil {
+				t.Fatalf("EndStep(%s/%s) = %v", other.TenantID, other.ClientID, err)
+			}
+			if e.bound(st.Interaction) != cf || e.state(e.tenantA, cf) != txauth.StatePending {
+				t.Fatalf("EndStep for tenant %s client %s ended tenant A's confirmation", other.TenantID, other.ClientID)
+			}
+		}
+		spent := stepFor(e.tenantA, c.id, "", nil)
+		if err := e.passkey(pk, e.opened(spent, "C-O"), false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.authn.Verify(e.ctx, spent, nil); err != nil {
+			t.Fatalf("Verify = %v", err)
+		}
+		if err := e.authn.EndStep(e.ctx, spent, "denied"); err != nil || e.bound(spent.Interaction) == "" {
+			t.Errorf("EndStep(spent) = %v, binding kept %t; want nil, kept", err, e.bound(spent.Interaction) != "")
+		}
+	})
+}
