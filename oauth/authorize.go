@@ -169,6 +169,7 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) error {
 		if err := s.finishInteraction(r.Context(), ix, "denied", nil); err != nil {
 			return err
 		}
+		s.endStep(r.Context(), ix, id)
 		return s.redirectResult(w, ix.req, url.Values{"error": {"access_denied"}, "error_description": {"The customer declined."}})
 	}
 	auth, err := s.cfg.Customers.Verify(r.Context(), s.step(ix, id), r.PostForm)

@@ -213,6 +213,7 @@ func (s *Server) deviceDecide(w http.ResponseWriter, r *http.Request) error {
 		if err := s.finishInteraction(r.Context(), ix, "denied", nil); err != nil {
 			return err
 		}
+		s.endStep(r.Context(), ix, id)
 		renderPage(w, http.StatusOK, "", pageData{Error: "拒否しました。 You declined the request."})
 		return nil
 	}

@@ -95,6 +95,30 @@ type CustomerAuthenticator interface {
 	Verify(ctx context.Context, step CustomerStep, form url.Values) (Authentication, error)
 }
 
+// CustomerStepEnder is implemented by a CustomerAuthenticator that holds
+// something open for an interaction (package signin: a txauth
+// confirmation). The server calls EndStep after the customer declines, so
+// nothing stays open for an interaction that is over; reason is a fixed
+// word ("denied"). An interaction that expires is not reported (the
+// server keeps only a hash of its id): the authenticator ends what it
+// holds once InteractionTTL has passed.
+type CustomerStepEnder interface {
+	EndStep(ctx context.Context, step CustomerStep, reason string) error
+}
+
+// endStep tells the customer step that the interaction ended with a
+// denial. The decision stands whatever happens here (it is committed, and
+// the authenticator's own sweep is the backstop), so a failure is logged.
+func (s *Server) endStep(ctx context.Context, ix *interaction, id string) {
+	e, ok := s.cfg.Customers.(CustomerStepEnder)
+	if !ok {
+		return
+	}
+	if err := e.EndStep(ctx, s.step(ix, id), "denied"); err != nil {
+		s.log.ErrorContext(ctx, "oauth: ending the customer step after a denial failed", "err", err)
+	}
+}
+
 // ErrCustomerPending: the customer step is under way (a factor left to
 // complete); not a failure. The page shows the next Form without an error.
 var ErrCustomerPending = errors.New("oauth: customer step continues")

@@ -87,7 +87,7 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 func bindingOf(ix string) []byte { b := Binding(ix); return b[:] }
 
 // TestCIBAFlow: the partner names the customer (login_hint); the device
-// page opens the confirmation at once; the customer approves with their
+// page asks nothing and opens nothing; the customer's Approve opens the confirmation; the customer approves with their
 // passkey on the device; the poll returns tokens whose ID token carries
 // the acr/amr of the factor. A device page opened for another customer's
 // hint shows no confirmation.
@@ -111,9 +111,14 @@ func TestCIBAFlow(t *testing.T) {
 			t.Fatalf("poll before the customer = %d %s, want authorization_pending", r.status, r.raw)
 		}
 		p := e.get(e.inbox.url("C-200"))
-		ix, link := p.interaction(), p.confirmURL()
-		if p.status != 200 || ix == "" || link == "" || strings.Contains(p.body, `name="customer"`) || !strings.Contains(p.body, "K7-42") {
-			t.Fatalf("device page = %d, want the binding message and the confirmation link (no customer number):\n%s", p.status, p.body)
+		ix := p.interaction()
+		if p.status != 200 || ix == "" || p.confirmURL() != "" || strings.Contains(p.body, `name="customer"`) || !strings.Contains(p.body, "K7-42") {
+			t.Fatalf("device page = %d, want the binding message, no customer number and no confirmation yet:\n%s", p.status, p.body)
+		}
+		// The customer's first Approve opens the confirmation.
+		link := e.submit(oauth.PathDevice, ix, nil).confirmURL()
+		if link == "" {
+			t.Fatal("Approve on the device page showed no confirmation link")
 		}
 		if err := e.passkey(pk, link, false); err != nil {
 			t.Fatalf("passkey = %v", err)
@@ -178,8 +183,8 @@ func TestCIBADecoupledDevice(t *testing.T) {
 		if r.status != 200 {
 			t.Fatalf("backchannel = %d %s", r.status, r.raw)
 		}
-		pg := e.get(e.inbox.url("C-400"))
-		ix := pg.interaction()
+		ix := e.get(e.inbox.url("C-400")).interaction()
+		pg := e.submit(oauth.PathDevice, ix, nil) // the customer starts: the confirmation opens
 		if pg.status != 200 || ix == "" || pg.confirmURL() == "" {
 			t.Fatalf("device page = %d:\n%s", pg.status, pg.body)
 		}

@@ -36,7 +36,7 @@ import (
 	"github.com/madoguchi/madoguchi/internal/webauthntest"
 	"github.com/madoguchi/madoguchi/notify"
 	"github.com/madoguchi/madoguchi/oauth"
-	stafflib "github.com/madoguchi/madoguchi/staff"
+	"github.com/madoguchi/madoguchi/staff"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/txauth"
@@ -342,29 +342,27 @@ func (e *env) partner(tenantID string, grants ...string) pclient {
 			spec.CIBAMode = "poll"
 		}
 	}
-	staff := func(id string) oauth.Actor { return oauth.Actor{Kind: audit.ActorStaff, ID: id} }
-	if _, err := e.srv.RegisterClient(e.ctx, staff("a1"), tenantID, c.ID, spec); err != nil {
+	by := func(id string) oauth.Actor { return oauth.Actor{Kind: audit.ActorStaff, ID: id} }
+	if _, err := e.srv.RegisterClient(e.ctx, by("a1"), tenantID, c.ID, spec); err != nil {
 		e.t.Fatal(err)
 	}
 	for _, area := range oauth.CriteriaAreas {
-		if err := e.srv.SetAssessmentItem(e.ctx, staff("filler"), nil, tenantID, c.ID, area, oauth.ItemNotApplicable, "n/a in test", "", nil); err != nil {
+		if err := e.srv.SetAssessmentItem(e.ctx, by("filler"), nil, tenantID, c.ID, area, oauth.ItemNotApplicable, "n/a in test", "", nil); err != nil {
 			e.t.Fatal(err)
 		}
 	}
-	if _, err := e.srv.SignOff(e.ctx, staff("rev"), tenantID, c.ID); err != nil {
+	if _, err := e.srv.SignOff(e.ctx, by("rev"), tenantID, c.ID); err != nil {
 		e.t.Fatal(err)
 	}
-	// Activation is a staff approval: a1 files it, a second admin approves
-	// (the executor runs in the approval's transaction, as staff.Approve
-	// runs it; the staff side is tested in portal and the CLI).
+	// Activation is a staff approval: a1 files it, a2 approves (the
+	// executor runs in the approval's transaction, as staff.Approve does).
 	payload, err := e.srv.ActivationPayload(e.ctx, tenantID, c.ID)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	if err := e.db.InTx(e.ctx, func(tx *store.Tx) error {
-		return e.srv.ActivationExecutor().Run(e.ctx, tx,
-			stafflib.Approval{ID: "ap_signin_" + c.ID, Kind: oauth.KindActivate, Payload: payload, Requester: "a1", TenantID: tenantID},
-			stafflib.Actor{Kind: audit.ActorStaff, ID: "a2"})
+		ap := staff.Approval{ID: fmt.Sprintf("ap_%d", seq.Add(1)), Kind: oauth.KindActivate, Payload: payload, Requester: "a1", TenantID: tenantID}
+		return e.srv.ActivationExecutor().Run(e.ctx, tx, ap, staff.Actor{Kind: audit.ActorStaff, ID: "a2"})
 	}); err != nil {
 		e.t.Fatal(err)
 	}

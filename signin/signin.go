@@ -26,8 +26,16 @@
 //     interaction's binding is then spent.
 //
 // CIBA is the same on the customer's device, except that login_hint (the
-// customer's reference) names the customer, so the confirmation opens when
-// the device page is first shown.
+// customer's reference) names the customer: the device page asks for no
+// number, and the customer's first Approve (a POST) opens the
+// confirmation. Showing a page (a GET, which a link preview or scanner
+// also sends) never opens one.
+//
+// An interaction that ends without an approval ends its confirmation:
+// Deny reaches EndStep, which cancels a pending confirmation and drops the
+// binding; Sweep does the same for every unspent binding older than the
+// longest interaction (oauth.InteractionTTL), whose interaction has
+// therefore expired. Both are audited (oauth.signin.end).
 //
 // Invariants:
 //   - One confirmation per interaction and one interaction per
@@ -37,6 +45,9 @@
 //     refuses the attempt and frees the interaction for a new confirmation.
 //   - The confirmation page's URL is sealed under the customer's data
 //     subject; the interaction is stored only as a hash.
+//   - A binding left unspent by an interaction that ended (denied,
+//     expired) is dropped and its confirmation, if still pending,
+//     cancelled; a confirmation never outlives its interaction pending.
 //   - acr and amr are derived from the factors the confirmation satisfied
 //     (ACR, AMR), never from what was asked.
 package signin
@@ -171,24 +182,20 @@ func (a *Authenticator) Form(ctx context.Context, step oauth.CustomerStep) (oaut
 		r = nil
 	}
 	if r == nil && step.LoginHint != "" {
-		// CIBA: the client named the customer; open at once.
-		if err := a.open(ctx, step, step.LoginHint); err != nil {
-			if errors.Is(err, oauth.ErrCustomer) {
-				a.cfg.Logger.InfoContext(ctx, "signin: could not open a confirmation", "cause", err.Error())
-				return noticeCannotStart, nil
-			}
-			return oauth.CustomerForm{}, err
-		}
-		if r, err = a.load(ctx, step); err != nil || r == nil {
-			return oauth.CustomerForm{}, errors.Join(errors.New("signin: the confirmation just opened is gone"), err)
-		}
-		return a.linkForm(ctx, r, txauth.StatePending)
+		// CIBA: the client named the customer, but showing the page opens
+		// nothing (a link preview or scanner fetches it too); the
+		// customer's Approve opens the confirmation (Verify).
+		return noticeStart, nil
 	}
 	if r != nil {
 		return oauth.CustomerForm{}, nil // spent or another tenant's: Verify refuses
 	}
 	return oauth.CustomerForm{Fields: []oauth.FormField{{Name: FieldCustomer, Label: "お客さま番号 Customer number", Type: "text"}}}, nil
 }
+
+// noticeStart is what the CIBA device page says before the customer
+// starts: Approve opens the confirmation.
+var noticeStart = oauth.CustomerForm{Link: &oauth.FormLink{Text: "「許可する」を押すと、ご本人の確認のページへのリンクが表示されます。 Press Approve to start confirming it is you; a link to the confirmation page will appear."}}
 
 // noticeCannotStart is what the page says when no confirmation can be
 // shown (the customer is unknown, locked or erased; Verify refuses).
@@ -404,19 +411,6 @@ func (a *Authenticator) Verify(ctx context.Context, step oauth.CustomerStep, for
 		return fail("replay", nil)
 	}
 	return auth, nil
-}
-
-// Retention is how long a binding is kept: its interaction and its
-// confirmation end within an hour, so a day-old binding serves nothing.
-const Retention = 24 * time.Hour
-
-// Sweep deletes the bindings older than Retention and returns how many.
-func (a *Authenticator) Sweep(ctx context.Context) (int64, error) {
-	res, err := a.cfg.DB.Exec(ctx, `DELETE FROM signin_confirmations WHERE created_at < ?`, store.Micros(a.cfg.Now().Add(-Retention)))
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
 }
 
 // Run sweeps every tick until ctx ends (serve runs it).

@@ -91,9 +91,24 @@ func (d signinDevice) Notify(ctx context.Context, no oauth.CIBANotice) error {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		ix, link := ixRE.FindSubmatch(body), customerStepRE.FindSubmatch(body)
-		if resp.StatusCode != 200 || ix == nil || link == nil || !bytes.Contains(body, []byte(no.BindingMessage)) {
-			d.h.t.Errorf("device page: status %d, confirmation link %v, binding message %v", resp.StatusCode, link != nil, bytes.Contains(body, []byte(no.BindingMessage)))
+		// Showing the page opens nothing; the customer's first Approve
+		// opens the confirmation and shows its link.
+		ix := ixRE.FindSubmatch(body)
+		if resp.StatusCode != 200 || ix == nil || customerStepRE.Match(body) || !bytes.Contains(body, []byte(no.BindingMessage)) {
+			d.h.t.Errorf("device page: status %d, interaction %v, confirmation link before Approve %v, binding message %v",
+				resp.StatusCode, ix != nil, customerStepRE.Match(body), bytes.Contains(body, []byte(no.BindingMessage)))
+			return
+		}
+		resp, err = d.h.http.PostForm(d.h.base+oauth.PathDevice, url.Values{"interaction": {string(ix[1])}, "decision": {"approve"}})
+		if err != nil {
+			d.h.t.Errorf("device start: %v", err)
+			return
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		link := customerStepRE.FindSubmatch(body)
+		if link == nil {
+			d.h.t.Errorf("device page after Approve: status %d, no confirmation link", resp.StatusCode)
 			return
 		}
 		if err := d.c.passkey(html.UnescapeString(string(link[1])), false); err != nil {
@@ -110,6 +125,45 @@ func (d signinDevice) Notify(ctx context.Context, no oauth.CIBANotice) error {
 	return nil
 }
 
+// startSignInServer is startOAuthServer in production customer mode:
+// package signin over txauth (whose pages are at txOrigin) as the customer
+// step, a policy asking a passkey for sign-in and transfers at any hour,
+// and one verified customer with the reference (no passkey yet).
+func startSignInServer(t *testing.T, txOrigin string, ciba func(*oauthHarness) oauth.CIBANotifier, reference string) (*oauthHarness, *ekyc.Customer) {
+	t.Helper()
+	h := startOAuthServer(t, ciba, func(h *oauthHarness, c *oauth.Config) {
+		a := h.a
+		if _, err := a.newNotifier(); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if a.ekyc, err = a.newEKYC(h.base); err != nil {
+			t.Fatal(err)
+		}
+		if a.txauth, err = a.newTxAuth(txOrigin); err != nil {
+			t.Fatal(err)
+		}
+		s, err := a.newSignIn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Customers = s
+	})
+	ctx := context.Background()
+	p := txauth.ExamplePolicy()
+	p.Require, p.SignIn, p.UnusualHours = []txauth.Factor{txauth.FactorPasskey}, []txauth.Factor{txauth.FactorPasskey}, [2]int{0, 0}
+	if _, err := h.a.txauth.SetPolicy(ctx, txauth.System, h.tenant, p); err != nil {
+		t.Fatal(err)
+	}
+	session := "ses_e2e" + strings.ReplaceAll(strings.ToLower(reference), "-", "") + "0000000000000"
+	insertApprovedSession(t, h.a, h.tenant, session[:20], reference)
+	cu, err := h.a.ekyc.CreateCustomer(ctx, ekyc.Actor{Kind: audit.ActorClient, ID: "e2e"}, h.tenant, session[:20], reference)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, cu
+}
+
 // TestOAuthCertifiedClientsSignIn drives the production customer step
 // (package signin over txauth) with panva's openid-client: PAR with a
 // transfer, the customer number on the consent page, a real passkey
@@ -123,37 +177,9 @@ func TestOAuthCertifiedClientsSignIn(t *testing.T) {
 	}
 	dir := nodeOAuthDir(t)
 	cust := &signinCustomer{t: t, pk: webauthntest.New(signinOrigin)}
-	h := startOAuthServer(t, func(h *oauthHarness) oauth.CIBANotifier { return signinDevice{h: h, c: cust} },
-		func(h *oauthHarness, c *oauth.Config) {
-			a := h.a
-			if _, err := a.newNotifier(); err != nil {
-				t.Fatal(err)
-			}
-			var err error
-			if a.ekyc, err = a.newEKYC(h.base); err != nil {
-				t.Fatal(err)
-			}
-			if a.txauth, err = a.newTxAuth(signinOrigin); err != nil {
-				t.Fatal(err)
-			}
-			s, err := a.newSignIn()
-			if err != nil {
-				t.Fatal(err)
-			}
-			c.Customers = s
-		})
+	h, cu := startSignInServer(t, signinOrigin, func(h *oauthHarness) oauth.CIBANotifier { return signinDevice{h: h, c: cust} }, "C-OIDC")
 	cust.a = h.a
 	ctx := context.Background()
-	p := txauth.ExamplePolicy()
-	p.Require, p.SignIn, p.UnusualHours = []txauth.Factor{txauth.FactorPasskey}, []txauth.Factor{txauth.FactorPasskey}, [2]int{0, 0}
-	if _, err := h.a.txauth.SetPolicy(ctx, txauth.System, h.tenant, p); err != nil {
-		t.Fatal(err)
-	}
-	insertApprovedSession(t, h.a, h.tenant, "ses_e2esignin0000001", "C-OIDC")
-	cu, err := h.a.ekyc.CreateCustomer(ctx, ekyc.Actor{Kind: audit.ActorClient, ID: "e2e"}, h.tenant, "ses_e2esignin0000001", "C-OIDC")
-	if err != nil {
-		t.Fatal(err)
-	}
 	reg, err := h.a.txauth.CreatePasskeyRegistration(ctx, txauth.Actor{Kind: audit.ActorClient, ID: "e2e"}, h.tenant, cu.ID, "")
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/face"
 	"github.com/madoguchi/madoguchi/revoke"
+	"github.com/madoguchi/madoguchi/signin"
 	"github.com/madoguchi/madoguchi/web"
 )
 
@@ -211,7 +212,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		go a.oauth.Run(ctx)
 	}
 	if a.signin != nil {
-		go a.signin.Run(ctx, time.Hour)
+		// Every minute: the sweep cancels the confirmations of expired
+		// interactions, which may otherwise stay pending up to an hour.
+		go a.signin.Run(ctx, signin.SweepEvery)
 	}
 
 	if _, err := a.newNotifier(); err != nil {

@@ -1,5 +1,5 @@
-// Shared pieces of the portal's browser scripts (portal.mjs, portal-admin.mjs,
-// portal-audit.mjs, portal-partner.mjs, review.mjs): TOTP codes for the staff
+// Shared pieces of the browser scripts (portal.mjs, portal-admin.mjs,
+// portal-audit.mjs, portal-partner.mjs, review.mjs, consent.mjs): TOTP codes for the staff
 // sign-in, the check/Failure convention, Chromium's launch, axe-core's
 // source and the page kit (pages, screenshots, axe).
 
@@ -38,6 +38,21 @@ export const totp = (secret) => totpAt(secret, Math.floor(Date.now() / 30000));
 
 export class Failure extends Error {}
 
+// axeChecker returns axe(page, name): axe-core run in page through
+// DevTools evaluation (the pages' CSP forbids injected scripts, and stays
+// on), its violations reported as {"event":"axe",page,violations} through
+// emit, and a check that none is serious or critical.
+export const axeChecker = (emit, check) => async (page, name) => {
+  const res = await page.evaluate(async (src) => {
+    if (!window.axe) (0, eval)(src);
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help }));
+  }, axeSource);
+  const bad = res.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  emit({ event: 'axe', page: name, violations: res });
+  check(`axe ${name}`, bad.length === 0, JSON.stringify(bad));
+};
+
 // checker returns check(name, ok, detail): throws a Failure naming the
 // check when ok is false, else reports it through emit.
 export const checker = (emit) => (name, ok, detail) => {
@@ -61,9 +76,7 @@ export const launch = (opt) => chromium.launch({
 //     against the console text);
 //   - shot(page, name) takes a numbered full-page screenshot into
 //     opt.shots, named after prefix;
-//   - axe(page, name) runs axe-core through DevTools evaluation (the
-//     page's CSP forbids injected scripts, and stays on); serious and
-//     critical violations fail the check.
+//   - axe(page, name) is axeChecker's.
 export const pageKit = ({ browser, opt, emit, check, problems, prefix,
   viewport = { width: 1280, height: 900 }, timeout = 20000, expectedStatus = /status of 40[134]/, contextOptions = {} }) => {
   let n = 0;
@@ -84,15 +97,5 @@ export const pageKit = ({ browser, opt, emit, check, problems, prefix,
     await page.screenshot({ path: file, fullPage: true });
     emit({ event: 'screenshot', file });
   };
-  const axe = async (page, name) => {
-    const res = await page.evaluate(async (src) => {
-      if (!window.axe) (0, eval)(src);
-      const r = await window.axe.run(document, { resultTypes: ['violations'] });
-      return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help }));
-    }, axeSource);
-    const bad = res.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    emit({ event: 'axe', page: name, violations: res });
-    check(`axe ${name}`, bad.length === 0, JSON.stringify(bad));
-  };
-  return { newPage, shot, axe };
+  return { newPage, shot, axe: axeChecker(emit, check) };
 };
