@@ -513,18 +513,17 @@ func rawSig(t *testing.T, card *jpkitest.Card, msg []byte) ekyc.JPKISignature {
 	return ekyc.JPKISignature{Form: "raw", Signature: sig, Certificate: card.DER()}
 }
 
-// jpkiCustomer verifies a customer by method ワ (JPKI) with signCard and
-// links authCard, as eKYC does: txauth's jpki_auth factor checks the
-// user-authentication certificate against the one linked here.
-func (e *env) jpkiCustomer(t *testing.T, tenantID, reference string, signCard, authCard *jpkitest.Card) *ekyc.Customer {
+// jpkiSession runs an eKYC session by method ワ (JPKI) under the session
+// reference with signCard, linking authCard (eKYC records the link that
+// txauth's jpki_auth factor checks), and returns the approved session.
+func (e *env) jpkiSession(t *testing.T, tenantID, reference string, signCard, authCard *jpkitest.Card) string {
 	t.Helper()
 	pol := ekyc.ExamplePolicy(0.5)
 	pol.Methods = []string{"wa"}
 	if _, err := e.ekyc.SetPolicy(e.ctx, ekyc.System, tenantID, pol); err != nil {
 		t.Fatal(err)
 	}
-	a := ekyc.Actor{Kind: audit.ActorClient, ID: "cl_test"}
-	cr, err := e.ekyc.Create(e.ctx, a, tenantID, ekyc.CreateRequest{Method: "wa", Reference: reference})
+	cr, err := e.ekyc.Create(e.ctx, ekyc.Actor{Kind: audit.ActorClient, ID: "cl_test"}, tenantID, ekyc.CreateRequest{Method: "wa", Reference: reference})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -542,7 +541,14 @@ func (e *env) jpkiCustomer(t *testing.T, tenantID, reference string, signCard, a
 	if err != nil || ss.Outcome != ekyc.OutcomeApproved {
 		t.Fatalf("SubmitJPKI = %+v, %v", ss, err)
 	}
-	cu, err := e.ekyc.CreateCustomer(e.ctx, a, tenantID, ss.ID, reference)
+	return ss.ID
+}
+
+// jpkiCustomer makes the customer of a ワ session (jpkiSession).
+func (e *env) jpkiCustomer(t *testing.T, tenantID, reference string, signCard, authCard *jpkitest.Card) *ekyc.Customer {
+	t.Helper()
+	sid := e.jpkiSession(t, tenantID, reference, signCard, authCard)
+	cu, err := e.ekyc.CreateCustomer(e.ctx, ekyc.Actor{Kind: audit.ActorClient, ID: "cl_test"}, tenantID, sid, reference)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -618,6 +624,16 @@ func TestJPKISignIn(t *testing.T) {
 		}
 		if _, err := submit(tok, authCard, och); !errors.Is(err, txauth.ErrJPKI) || reason() != ekyc.ReasonJPKISignature {
 			t.Fatalf("JPKISubmit(signature over another challenge) = %v (reason %q), want ErrJPKI, %s", err, reason(), ekyc.ReasonJPKISignature)
+		}
+		e.pending(c, ix)
+		// Another person's card, linked by an approved ワ session that was
+		// run under this customer's number (a re-verification link
+		// completed by someone else): it is not the card of the
+		// customer's verification.
+		otherSign, linkedAuth := issue(jpki.UsageSign), issue(jpki.UsageAuth)
+		e.jpkiSession(t, e.tenantA, "C-JPKI", otherSign, linkedAuth)
+		if _, err := submit(tok, linkedAuth, nil); !errors.Is(err, txauth.ErrJPKI) || reason() != "another_customer" {
+			t.Fatalf("JPKISubmit(another person's card linked under the customer's number) = %v (reason %q), want ErrJPKI, another_customer", err, reason())
 		}
 		e.pending(c, ix)
 		// The card itself.
