@@ -29,11 +29,10 @@ type Analyzer interface {
 	Analyze(ctx context.Context, img *image.RGBA) ([]face.Face, error)
 }
 
-// Frames renders who performing steps: frontal twice, then each step (a
-// turn by a horizontal warp about the nose, a blink by squeezing the eye
-// band) followed by frontal. The first face eng finds in who places the
-// warps.
-func Frames(ctx context.Context, eng Analyzer, who *image.RGBA, steps []ekyc.Step) ([][]byte, error) {
+// Poses renders who turned left, turned right and blinking. The first
+// face eng finds in who places the warps: a turn is a horizontal warp
+// about the nose, a blink squeezes the eye band.
+func Poses(ctx context.Context, eng Analyzer, who *image.RGBA) (map[ekyc.Step]*image.RGBA, error) {
 	fs, err := eng.Analyze(ctx, who)
 	if err != nil {
 		return nil, err
@@ -45,6 +44,20 @@ func Frames(ctx context.Context, eng Analyzer, who *image.RGBA, steps []ekyc.Ste
 	nose := float64(f.Landmarks[30][0])
 	eyeY := (float64(f.Landmarks[37][1]) + float64(f.Landmarks[44][1])) / 2
 	band := float64(f.Box[3]) * 0.06
+	return map[ekyc.Step]*image.RGBA{
+		ekyc.TurnLeft:  Turn(who, nose, 1.5),
+		ekyc.TurnRight: Turn(who, nose, 0.6),
+		ekyc.Blink:     Blink(who, eyeY, band),
+	}, nil
+}
+
+// Frames renders who performing steps as PNG frames: frontal twice, then
+// each step's pose (Poses) followed by frontal.
+func Frames(ctx context.Context, eng Analyzer, who *image.RGBA, steps []ekyc.Step) ([][]byte, error) {
+	poses, err := Poses(ctx, eng, who)
+	if err != nil {
+		return nil, err
+	}
 	// Every frame is encoded with its own corner pixel, as a camera's
 	// sensor noise makes each frame differ: eKYC refuses a frame whose
 	// bytes it has seen before.
@@ -65,15 +78,8 @@ func Frames(ctx context.Context, eng Analyzer, who *image.RGBA, steps []ekyc.Ste
 		out = append(out, b)
 	}
 	for _, s := range steps {
-		var posed *image.RGBA
-		switch s {
-		case ekyc.TurnLeft:
-			posed = Turn(who, nose, 1.5)
-		case ekyc.TurnRight:
-			posed = Turn(who, nose, 0.6)
-		case ekyc.Blink:
-			posed = Blink(who, eyeY, band)
-		default:
+		posed, ok := poses[s]
+		if !ok {
 			return nil, errors.New("posesynth: unknown challenge step")
 		}
 		b, err := encode(posed)
@@ -87,6 +93,31 @@ func Frames(ctx context.Context, eng Analyzer, who *image.RGBA, steps []ekyc.Ste
 		out = append(out, b, f)
 	}
 	return out, nil
+}
+
+// CropLargest crops the largest of fs out of img with a margin of 0.8
+// face widths on every side (clipped to img): one person of a group
+// photograph, framed as a selfie. It also returns the face it cropped.
+func CropLargest(img image.Image, fs []face.Face) (*image.RGBA, face.Face, error) {
+	if len(fs) == 0 {
+		return nil, face.Face{}, errors.New("posesynth: no face to crop")
+	}
+	best := fs[0]
+	for _, f := range fs {
+		if f.Box[2]*f.Box[3] > best.Box[2]*best.Box[3] {
+			best = f
+		}
+	}
+	bx := best.Box
+	m := bx[2] * 0.8
+	r := image.Rect(int(bx[0]-m), int(bx[1]-m), int(bx[0]+bx[2]+m), int(bx[1]+bx[3]+m)).Intersect(img.Bounds())
+	out := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
+	for y := range r.Dy() {
+		for x := range r.Dx() {
+			out.Set(x, y, img.At(r.Min.X+x, r.Min.Y+y))
+		}
+	}
+	return out, best, nil
 }
 
 // PNG encodes img.
