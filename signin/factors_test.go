@@ -184,6 +184,9 @@ func (e errUnavailable) Error() string {
 // or fails under CI=true (testsuite.Unavailable).
 func engine(t *testing.T) *face.Engine {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("loads and runs the real face engine (as cmd/madoguchi TestCredentialChain, not in -short runs)")
+	}
 	eng, err := realEngine()
 	var u errUnavailable
 	if errors.As(err, &u) {
@@ -400,6 +403,13 @@ func TestFaceSignIn(t *testing.T) {
 			if amr := amrOfClaims(id); id["sub"] != cu.ID || id["acr"] != ACRCustomer || !slices.Equal(amr, []string{"face"}) {
 				t.Errorf("ID token sub %v acr %v amr %v; want %s %s [face]", id["sub"], id["acr"], amr, cu.ID, ACRCustomer)
 			}
+		})
+		t.Run("no enrolled face", func(t *testing.T) {
+			// A customer without a template cannot be asked for a face:
+			// refused at opening, no confirmation.
+			e.customer(e.tenantA, "C-NOFACE")
+			p := e.authorizePage(c, e.par(c, nil))
+			e.refused(c, p.interaction(), url.Values{FieldCustomer: {"C-NOFACE"}}, "cannot_confirm")
 		})
 		t.Run("another person, then the lock", func(t *testing.T) {
 			ix, tok := e.startSignIn(c, "C-FACE")
