@@ -127,7 +127,11 @@ type env struct {
 	tenantB string
 }
 
-func newEnv(t testing.TB, db *store.DB) *env {
+// envOption adjusts the eKYC and txauth configurations before they are
+// built (the face engine, the JPKI verifier).
+type envOption func(clk *clock, ec *ekyc.Config, tc *txauth.Config)
+
+func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -174,17 +178,28 @@ func newEnv(t testing.TB, db *store.DB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	es, err := ekyc.New(ekyc.Config{DB: db, Audit: al, Vault: v, Blobs: bs, Face: noFace{}, Chips: noChips{}, Signer: rs, Notify: nt,
-		ChipReuseKey: reuse, PublicURL: txOrigin, Now: clk.now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ec := ekyc.Config{DB: db, Audit: al, Vault: v, Blobs: bs, Face: noFace{}, Chips: noChips{}, Signer: rs, Notify: nt,
+		ChipReuseKey: reuse, PublicURL: txOrigin, Now: clk.now}
 	dk, err := fraud.NewKey(bytes.Repeat([]byte{9}, 32))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts, err := txauth.New(txauth.Config{DB: db, Audit: al, Vault: v, Customers: es, Signer: rs, Notifier: txNotifier{nt}, Digests: dk,
-		PublicURL: txOrigin, Now: clk.now})
+	tc := txauth.Config{DB: db, Audit: al, Vault: v, Signer: rs, Notifier: txNotifier{nt}, Digests: dk, PublicURL: txOrigin, Now: clk.now}
+	for _, o := range opts {
+		o(clk, &ec, &tc)
+	}
+	es, err := ekyc.New(ec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.Customers = es
+	if tc.Face != nil {
+		tc.Selfies = es
+	}
+	if tc.JPKI != nil {
+		tc.JPKIReauth = es
+	}
+	ts, err := txauth.New(tc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,15 +286,7 @@ func (e *env) customer(tenantID, reference string) (*ekyc.Customer, *webauthntes
 	if err != nil {
 		e.t.Fatalf("CreateCustomer = %v", err)
 	}
-	a := webauthntest.New(txOrigin)
-	reg, err := e.tx.CreatePasskeyRegistration(e.ctx, txauth.Actor{Kind: audit.ActorClient, ID: "cl_test"}, tenantID, cu.ID, "")
-	if err != nil {
-		e.t.Fatalf("CreatePasskeyRegistration = %v", err)
-	}
-	if err := e.passkey(a, reg.ConfirmURL, true); err != nil {
-		e.t.Fatalf("register passkey = %v", err)
-	}
-	return cu, a
+	return cu, e.registerPasskey(tenantID, cu.ID)
 }
 
 // passkey completes a passkey ceremony on the confirmation page of

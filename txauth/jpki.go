@@ -210,7 +210,12 @@ func (s *Service) JPKISubmit(ctx context.Context, token, challengeID string, sig
 		case err != nil:
 			return nil, err
 		}
-		if r.Reference != cu.Reference && r.SessionID != cu.SessionID {
+		// The card must be the one linked at the customer's own
+		// verification. A session's reference is only a label the client
+		// chose: another approved ワ session run under the customer's
+		// number (a re-verification link completed by someone else) links
+		// another person's card, and must not sign the customer in.
+		if r.SessionID != cu.SessionID {
 			return nil, deny("another_customer")
 		}
 		evidence, _ = json.Marshal(map[string]any{"session": r.SessionID, "verified_at": r.VerifiedAt})

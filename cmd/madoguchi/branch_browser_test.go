@@ -16,6 +16,7 @@ import (
 	"github.com/madoguchi/madoguchi/credential"
 	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/face"
+	"github.com/madoguchi/madoguchi/internal/posesynth"
 )
 
 // TestBranchPageBrowser drives the branch verifier's page in real headless
@@ -187,21 +188,17 @@ func TestBranchPageBrowser(t *testing.T) {
 }
 
 // poses renders who frontal, turned left and right, and blinking, as
-// challengeFrames does, as PNG.
+// challengeFrames does (package posesynth), as PNG.
 func poses(t *testing.T, eng *face.Engine, who *image.RGBA) map[string][]byte {
 	t.Helper()
-	fs, err := eng.Analyze(context.Background(), who)
-	if err != nil || len(fs) == 0 {
-		t.Fatalf("Analyze = %v", err)
+	ps, err := posesynth.Poses(context.Background(), eng, who)
+	if err != nil {
+		t.Fatalf("posesynth.Poses = %v", err)
 	}
-	f := fs[0]
-	nose := float64(f.Landmarks[30][0])
-	eyeY := (float64(f.Landmarks[37][1]) + float64(f.Landmarks[44][1])) / 2
-	band := float64(f.Box[3]) * 0.06
 	return map[string][]byte{
 		"frontal":              encodePNG(t, who),
-		string(ekyc.TurnLeft):  encodePNG(t, warpTurn(who, nose, 1.5)),
-		string(ekyc.TurnRight): encodePNG(t, warpTurn(who, nose, 0.6)),
-		string(ekyc.Blink):     encodePNG(t, warpBlink(who, eyeY, band)),
+		string(ekyc.TurnLeft):  encodePNG(t, ps[ekyc.TurnLeft]),
+		string(ekyc.TurnRight): encodePNG(t, ps[ekyc.TurnRight]),
+		string(ekyc.Blink):     encodePNG(t, ps[ekyc.Blink]),
 	}
 }

@@ -9,9 +9,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"image"
-	"image/color"
 	"image/png"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,6 +22,7 @@ import (
 	"github.com/madoguchi/madoguchi/face"
 	"github.com/madoguchi/madoguchi/face/imageio"
 	"github.com/madoguchi/madoguchi/face/models"
+	"github.com/madoguchi/madoguchi/internal/posesynth"
 	"github.com/madoguchi/madoguchi/store"
 )
 
@@ -217,96 +216,23 @@ func otherPerson(t *testing.T, eng *face.Engine, enrolled face.Template) *image.
 	if err != nil || len(fs) < 2 {
 		t.Fatalf("Analyze(sample1) = %d, %v", len(fs), err)
 	}
-	best := fs[0]
-	for _, f := range fs {
-		if f.Box[2]*f.Box[3] > best.Box[2]*best.Box[3] {
-			best = f
-		}
+	out, best, err := posesynth.CropLargest(img, fs)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if sc, _ := face.Compare(enrolled, best.Embedding); sc > 0.9 {
 		t.Fatalf("sample face scores %v against the astronaut: not another person", sc)
 	}
-	bx := best.Box
-	m := bx[2] * 0.8
-	r := image.Rect(int(bx[0]-m), int(bx[1]-m), int(bx[0]+bx[2]+m), int(bx[1]+bx[3]+m)).Intersect(img.Bounds())
-	out := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
-	for y := range out.Bounds().Dy() {
-		for x := range out.Bounds().Dx() {
-			out.Set(x, y, img.At(r.Min.X+x, r.Min.Y+y))
-		}
-	}
 	return out
 }
 
-// challengeFrames renders who performing steps: frontal, then each step
-// (turns by a horizontal warp about the nose, a blink by squeezing the
-// eye band) followed by frontal.
+// challengeFrames renders who performing steps (package posesynth: the
+// photograph warped into each pose).
 func challengeFrames(t *testing.T, eng *face.Engine, who *image.RGBA, steps []ekyc.Step) [][]byte {
 	t.Helper()
-	fs, err := eng.Analyze(context.Background(), who)
-	if err != nil || len(fs) == 0 {
-		t.Fatalf("Analyze = %v", err)
-	}
-	f := fs[0]
-	nose := float64(f.Landmarks[30][0])
-	eyeY := (float64(f.Landmarks[37][1]) + float64(f.Landmarks[44][1])) / 2
-	band := float64(f.Box[3]) * 0.06
-	frontal := encodePNG(t, who)
-	out := [][]byte{frontal, frontal}
-	for _, s := range steps {
-		var posed *image.RGBA
-		switch s {
-		case ekyc.TurnLeft:
-			posed = warpTurn(who, nose, 1.5)
-		case ekyc.TurnRight:
-			posed = warpTurn(who, nose, 0.6)
-		case ekyc.Blink:
-			posed = warpBlink(who, eyeY, band)
-		}
-		out = append(out, encodePNG(t, posed), frontal)
+	out, err := posesynth.Frames(context.Background(), eng, who, steps)
+	if err != nil {
+		t.Fatalf("posesynth.Frames = %v", err)
 	}
 	return out
-}
-
-func warpTurn(src *image.RGBA, cx, k float64) *image.RGBA {
-	b := src.Bounds()
-	dst := image.NewRGBA(b)
-	w := float64(b.Dx())
-	c2 := cx * k
-	for y := range b.Dy() {
-		for x := range b.Dx() {
-			u, sx := float64(x), 0.0
-			if u < c2 {
-				sx = u / k
-			} else {
-				sx = cx + (u-c2)*(w-cx)/(w-c2)
-			}
-			ix := int(math.Round(sx))
-			if ix < 0 || ix >= b.Dx() {
-				dst.Set(x, y, color.Black)
-				continue
-			}
-			dst.Set(x, y, src.At(ix, y))
-		}
-	}
-	return dst
-}
-
-func warpBlink(src *image.RGBA, eyeY, band float64) *image.RGBA {
-	b := src.Bounds()
-	dst := image.NewRGBA(b)
-	for y := range b.Dy() {
-		sy := float64(y)
-		if d := sy - eyeY; math.Abs(d) < band {
-			if d < 0 {
-				sy = eyeY - band - (band+d)*0.3
-			} else {
-				sy = eyeY + band + (band-d)*0.3
-			}
-		}
-		for x := range b.Dx() {
-			dst.Set(x, y, src.At(x, int(sy)))
-		}
-	}
-	return dst
 }
