@@ -429,7 +429,10 @@ func TestFaceSignIn(t *testing.T) {
 			if _, err := e.faceAttempt(t, eng, tok, me); !errors.Is(err, txauth.ErrLocked) {
 				t.Fatalf("face after the lock = %v, want ErrLocked", err)
 			}
-			e.pending(c, ix)
+			// Approve says so (the step ends, its confirmation is
+			// cancelled) instead of showing the same page until the
+			// confirmation expires.
+			e.refused(c, ix, nil, "face_locked")
 			// A new sign-in cannot open a face confirmation: refused, locked.
 			p := e.authorizePage(c, e.par(c, nil))
 			e.refused(c, p.interaction(), url.Values{FieldCustomer: {"C-FACE"}}, "locked")

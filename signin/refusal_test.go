@@ -200,6 +200,22 @@ func TestRefusals(t *testing.T) {
 				_, err := e.authn.Verify(e.ctx, st, nil)
 				return err
 			}},
+			{"customer locked while the confirmation is open", "locked", func(t *testing.T) error {
+				// Before, Approve showed the same page until the
+				// confirmation expired; now the step ends, and the
+				// confirmation is cancelled.
+				st := stepFor(e.tenantA, c.id, "", nil)
+				link := e.opened(st, "C-B")
+				if err := e.tx.LockAccount(e.ctx, staff, e.tenantA, cuB.ID); err != nil {
+					t.Fatal(err)
+				}
+				defer func() { _ = e.tx.UnlockAccount(e.ctx, staff, e.tenantA, cuB.ID) }()
+				_, err := e.authn.Verify(e.ctx, st, nil)
+				if perr := e.passkey(pkB, link, false); perr == nil {
+					t.Error("the confirmation of a step ended by the lock was still completed")
+				}
+				return err
+			}},
 			{"locked customer cannot start", "locked", func(t *testing.T) error {
 				if err := e.tx.LockAccount(e.ctx, staff, e.tenantA, cuB.ID); err != nil {
 					t.Fatal(err)

@@ -77,6 +77,7 @@ type Confirmations interface {
 	Get(ctx context.Context, tenant, id string) (*txauth.Confirmation, error)
 	Cancel(ctx context.Context, a txauth.Actor, tenant, id string) (*txauth.Confirmation, error)
 	AccountLocked(ctx context.Context, tenant, customer string) (bool, error)
+	Blocked(ctx context.Context, tenant, id string) (string, error)
 }
 
 // Customers is what signin needs of package ekyc (*ekyc.Service).
@@ -377,6 +378,20 @@ func (a *Authenticator) Verify(ctx context.Context, step oauth.CustomerStep, for
 	switch c.State {
 	case txauth.StateConfirmed:
 	case txauth.StatePending:
+		// A factor it still needs locked (too many failed faces): it can
+		// never complete. End it and say so, rather than show the same
+		// page until the confirmation expires.
+		blocked, err := a.cfg.Confirmations.Blocked(ctx, step.TenantID, r.confirmation)
+		if err != nil {
+			return oauth.Authentication{}, err
+		}
+		if blocked != "" {
+			b := Binding(step.Interaction)
+			if err := a.end(ctx, b[:], r, txauth.Actor{Kind: audit.ActorSystem, ID: "signin"}, blocked); err != nil {
+				return oauth.Authentication{}, err
+			}
+			return fail(blocked, nil)
+		}
 		return oauth.Authentication{}, oauth.ErrCustomerPending
 	default:
 		if err := a.drop(ctx, step); err != nil {

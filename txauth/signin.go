@@ -90,3 +90,32 @@ func (s *Service) AccountLocked(ctx context.Context, tenant, customer string) (b
 	_, locked, err := account(ctx, s.db, tenant, customer)
 	return !locked.IsZero(), err
 }
+
+// Blocked reports why a pending confirmation can no longer be completed,
+// "" if it still can: "locked" when the customer's account is locked (the
+// image card's lock, which also refuses every sign-in), "face_locked" when
+// it still needs face re-authentication and that is locked for the
+// customer. A confirmation that is not pending is never blocked.
+func (s *Service) Blocked(ctx context.Context, tenant, id string) (string, error) {
+	c, err := s.Get(ctx, tenant, id)
+	if err != nil || c.State != StatePending {
+		return "", err
+	}
+	_, locked, err := account(ctx, s.db, tenant, c.CustomerID)
+	if err != nil {
+		return "", err
+	}
+	if !locked.IsZero() {
+		return "locked", nil
+	}
+	if slices.Contains(c.Required, FactorFace) && !slices.Contains(c.Satisfied, FactorFace) {
+		_, faceLocked, err := faceLock(ctx, s.db, tenant, c.CustomerID)
+		if err != nil {
+			return "", err
+		}
+		if !faceLocked.IsZero() {
+			return "face_locked", nil
+		}
+	}
+	return "", nil
+}
