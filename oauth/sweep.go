@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/madoguchi/madoguchi/internal/periodic"
 	"github.com/madoguchi/madoguchi/store"
 )
 
@@ -61,16 +62,8 @@ func (s *Server) sweepLoop(ctx context.Context) {
 	if every <= 0 {
 		every = DefaultSweepEvery
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+	periodic.Run(ctx, every, func(ctx context.Context) error { _, err := s.Sweep(ctx); return err },
+		func(err error) {
 			s.log.Warn("oauth: sweeping expired requests, codes and replay-cache entries failed", "err", err)
-		}
-	}
+		})
 }

@@ -64,6 +64,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/audit"
 	"github.com/madoguchi/madoguchi/ekyc"
+	"github.com/madoguchi/madoguchi/internal/periodic"
 	"github.com/madoguchi/madoguchi/oauth"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/txauth"
@@ -430,18 +431,8 @@ func (a *Authenticator) Verify(ctx context.Context, step oauth.CustomerStep, for
 
 // Run sweeps every tick until ctx ends (serve runs it).
 func (a *Authenticator) Run(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if _, err := a.Sweep(ctx); err != nil && ctx.Err() == nil {
-			a.cfg.Logger.ErrorContext(ctx, "signin: sweeping bindings failed", "err", err)
-		}
-	}
+	periodic.Run(ctx, every, func(ctx context.Context) error { _, err := a.Sweep(ctx); return err },
+		func(err error) { a.cfg.Logger.ErrorContext(ctx, "signin: sweeping bindings failed", "err", err) })
 }
 
 // expected is the confirmation kind and hash the interaction's request

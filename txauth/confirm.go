@@ -16,6 +16,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/audit"
 	"github.com/madoguchi/madoguchi/ekyc"
+	"github.com/madoguchi/madoguchi/internal/periodic"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/vault"
 )
@@ -734,16 +735,6 @@ func (s *Service) remember(ctx context.Context, tx *store.Tx, c *Confirmation, n
 // RunExpiry ends due confirmations every tick until ctx ends (the server
 // runs it; webhooks are delivered by the notifier's own worker).
 func (s *Service) RunExpiry(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if _, err := s.ExpireDue(ctx); err != nil && ctx.Err() == nil {
-			s.log.ErrorContext(ctx, "txauth: expiring confirmations failed", "err", err)
-		}
-	}
+	periodic.Run(ctx, every, func(ctx context.Context) error { _, err := s.ExpireDue(ctx); return err },
+		func(err error) { s.log.ErrorContext(ctx, "txauth: expiring confirmations failed", "err", err) })
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/madoguchi/madoguchi/document/chip"
 	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/fraud"
+	"github.com/madoguchi/madoguchi/internal/periodic"
 	"github.com/madoguchi/madoguchi/notify"
 	"github.com/madoguchi/madoguchi/oauth"
 	"github.com/madoguchi/madoguchi/revoke"
@@ -308,21 +309,13 @@ func probeKEK(ctx context.Context, kr vault.Keyring) error {
 // committed: a crash or a failed request) older than grace, once per grace
 // period, until ctx ends. The server owns it.
 func (a *app) sweepBlobs(ctx context.Context, grace time.Duration) {
-	t := time.NewTicker(grace)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	periodic.Run(ctx, grace, func(ctx context.Context) error {
 		rep, err := a.blobs.Sweep(ctx, grace)
-		if err != nil {
-			a.log.Error("blob sweep failed", "err", err)
-			continue
+		if err == nil {
+			a.log.Info("blob sweep", "report", rep)
 		}
-		a.log.Info("blob sweep", "report", rep)
-	}
+		return err
+	}, func(err error) { a.log.Error("blob sweep failed", "err", err) })
 }
 
 // checkpointLoop signs an audit checkpoint every interval (a no-op when the
@@ -334,22 +327,12 @@ func (a *app) checkpointLoop(ctx context.Context, every time.Duration) {
 	if every <= 0 {
 		return
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+	periodic.Run(ctx, every, func(ctx context.Context) error {
+		_, err := a.audit.Checkpoint(ctx)
+		if errors.Is(err, audit.ErrTampered) || errors.Is(err, audit.ErrRollback) {
+			a.log.Error("AUDIT LOG INTEGRITY FAILURE: refusing to sign a checkpoint", "err", err)
+			return nil
 		}
-		if _, err := a.audit.Checkpoint(ctx); err != nil {
-			if errors.Is(err, audit.ErrTampered) || errors.Is(err, audit.ErrRollback) {
-				a.log.Error("AUDIT LOG INTEGRITY FAILURE: refusing to sign a checkpoint", "err", err)
-				continue
-			}
-			if ctx.Err() == nil {
-				a.log.Error("audit checkpoint failed", "err", err)
-			}
-		}
-	}
+		return err
+	}, func(err error) { a.log.Error("audit checkpoint failed", "err", err) })
 }
