@@ -24,11 +24,27 @@ func reviewFrame(rq *Request) error {
 	if err != nil {
 		return err
 	}
-	seq, err := strconv.Atoi(rq.PathValue("seq"))
-	if err != nil || seq < 1 || seq > 1000 {
-		return ErrNotFound
+	seq, err := frameSeq(rq)
+	if err != nil {
+		return err
 	}
 	img, err := rv.FrameImage(rq.Ctx(), rq.reviewer(), id, seq)
+	return writeFrame(rq, img, err)
+}
+
+// frameSeq is the request's frame number ({seq}, 1 to 1000), or
+// ErrNotFound.
+func frameSeq(rq *Request) (int, error) {
+	seq, err := strconv.Atoi(rq.PathValue("seq"))
+	if err != nil || seq < 1 || seq > 1000 {
+		return 0, ErrNotFound
+	}
+	return seq, nil
+}
+
+// writeFrame answers a captured frame as it was read: as captured (JPEG or
+// PNG), or a 404 for a read error or anything else.
+func writeFrame(rq *Request, img []byte, err error) error {
 	if err != nil {
 		return notFoundEKYC(claimedIsNotFound(err))
 	}

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"regexp"
 	"sort"
-	"strconv"
 
 	"github.com/madoguchi/madoguchi/ekyc"
 )
@@ -37,22 +36,22 @@ type relatedPage struct {
 // sessionIDPattern is an ekyc session id; anything else is not looked up.
 var sessionIDPattern = regexp.MustCompile(`^ses_[A-Za-z0-9_-]{1,64}$`)
 
-// relatedOf returns the related session id of the request, or ErrNotFound.
-func relatedOf(rq *Request) (string, error) {
-	other := rq.PathValue("other")
-	if !sessionIDPattern.MatchString(other) {
-		return "", ErrNotFound
+// loadRelated is loadReview with the request's related session id
+// ({other}); an id of the wrong form is ErrNotFound.
+func loadRelated(rq *Request) (rv Reviews, id, other string, err error) {
+	if rv, id, err = loadReview(rq); err != nil {
+		return nil, "", "", err
 	}
-	return other, nil
+	other = rq.PathValue("other")
+	if !sessionIDPattern.MatchString(other) {
+		return nil, "", "", ErrNotFound
+	}
+	return rv, id, other, nil
 }
 
 // reviewRelated shows a related session (an audited view).
 func reviewRelated(rq *Request) error {
-	rv, id, err := loadReview(rq)
-	if err != nil {
-		return err
-	}
-	other, err := relatedOf(rq)
+	rv, id, other, err := loadRelated(rq)
 	if err != nil {
 		return err
 	}
@@ -111,36 +110,21 @@ func reviewRelated(rq *Request) error {
 
 // reviewRelatedFrame answers one captured frame of a related session.
 func reviewRelatedFrame(rq *Request) error {
-	rv, id, err := loadReview(rq)
+	rv, id, other, err := loadRelated(rq)
 	if err != nil {
 		return err
 	}
-	other, err := relatedOf(rq)
+	seq, err := frameSeq(rq)
 	if err != nil {
 		return err
-	}
-	seq, err := strconv.Atoi(rq.PathValue("seq"))
-	if err != nil || seq < 1 || seq > 1000 {
-		return ErrNotFound
 	}
 	img, err := rv.RelatedFrameImage(rq.Ctx(), rq.reviewer(), id, other, seq)
-	if err != nil {
-		return notFoundEKYC(claimedIsNotFound(err))
-	}
-	ct := http.DetectContentType(img)
-	if ct != "image/jpeg" && ct != "image/png" {
-		return ErrNotFound
-	}
-	return writeImage(rq, ct, img)
+	return writeFrame(rq, img, err)
 }
 
 // reviewRelatedChipPhoto answers the chip portrait of a related session.
 func reviewRelatedChipPhoto(rq *Request) error {
-	rv, id, err := loadReview(rq)
-	if err != nil {
-		return err
-	}
-	other, err := relatedOf(rq)
+	rv, id, other, err := loadRelated(rq)
 	if err != nil {
 		return err
 	}
