@@ -89,7 +89,7 @@ func TestCredentialChain(t *testing.T) {
 	}
 
 	// 1. Issue over HTTP.
-	customer := approvedCustomer(t, ctx, a, c)
+	customer := approvedCustomer(t, ctx, a, c, "C-BRANCH")
 	var issued struct {
 		ID        string `json:"id"`
 		QRText    string `json:"qr_text"`
@@ -182,12 +182,13 @@ func TestCredentialChain(t *testing.T) {
 	}
 }
 
-// approvedCustomer sends live selfies through the capture API, approves
-// the session and makes its customer (TestBrowserTxAuthFace's recipe).
-func approvedCustomer(t *testing.T, ctx context.Context, a *app, c testClient) string {
+// approvedCustomer sends live selfies (the astronaut portraits) through the
+// capture API, approves the session and makes its customer with reference;
+// it returns the customer's id.
+func approvedCustomer(t *testing.T, ctx context.Context, a *app, c testClient, reference string) string {
 	t.Helper()
 	var s sessionOut
-	if err := c.call(ctx, "POST", "/v1/ekyc/sessions", map[string]string{"method": "he", "reference": "C-BRANCH"}, &s); err != nil {
+	if err := c.call(ctx, "POST", "/v1/ekyc/sessions", map[string]string{"method": "he", "reference": reference}, &s); err != nil {
 		t.Fatal(err)
 	}
 	_, token, _ := strings.Cut(s.CaptureURL, "#t=")
@@ -222,7 +223,7 @@ func approvedCustomer(t *testing.T, ctx context.Context, a *app, c testClient) s
 		t.Fatal(err)
 	}
 	var cu struct{ ID string }
-	if err := c.call(ctx, "POST", "/v1/customers", map[string]string{"session": s.ID, "reference": "C-BRANCH"}, &cu); err != nil {
+	if err := c.call(ctx, "POST", "/v1/customers", map[string]string{"session": s.ID, "reference": reference}, &cu); err != nil {
 		t.Fatal(err)
 	}
 	return cu.ID

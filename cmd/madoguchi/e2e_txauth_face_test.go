@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/madoguchi/madoguchi/ekyc"
-	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/txauth"
 	"github.com/madoguchi/madoguchi/web"
 )
@@ -43,45 +41,7 @@ func TestBrowserTxAuthFace(t *testing.T) {
 	}
 	// Live selfies through the capture API, then the session approved (the
 	// chip and decision are TestBrowserCaptureHe's subject).
-	var s sessionOut
-	if err := c.call(ctx, "POST", "/v1/ekyc/sessions", map[string]string{"method": "he", "reference": "C-FACE"}, &s); err != nil {
-		t.Fatal(err)
-	}
-	_, token, _ := strings.Cut(s.CaptureURL, "#t=")
-	var start struct {
-		SessionID  string `json:"session_id"`
-		Key        string `json:"capture_key"`
-		FrameNonce string `json:"frame_nonce"`
-	}
-	if err := c.capture(ctx, "start", "Capture "+token, nil, &start); err != nil {
-		t.Fatal(err)
-	}
-	key, _ := base64.RawURLEncoding.DecodeString(start.Key)
-	nonce := start.FrameNonce
-	for i, name := range []string{"astronaut_512.png", "astronaut_face_250.png", "astronaut_wide_256x170.png", "astronaut_gray_250.png"} {
-		img, err := os.ReadFile(filepath.Join("../../face/testdata/golden/images", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		f := ekyc.Frame{Kind: ekyc.FrameSelfie, Seq: i + 1, Nonce: nonce, CapturedAt: time.Now().UTC().Truncate(time.Millisecond), Source: ekyc.SourceCamera, Image: img}
-		f.MAC = base64.RawURLEncoding.EncodeToString(ekyc.FrameMAC(key, start.SessionID, &f))
-		var next struct {
-			NextNonce string `json:"next_nonce"`
-		}
-		if err := c.capture(ctx, "frames", "Capture-Key "+start.Key, map[string]any{"kind": f.Kind, "seq": f.Seq, "nonce": f.Nonce,
-			"captured_at": f.CapturedAt.UnixMilli(), "source": f.Source, "image": base64.StdEncoding.EncodeToString(img), "mac": f.MAC}, &next); err != nil {
-			t.Fatalf("frame %d: %v", i+1, err)
-		}
-		nonce = next.NextNonce
-	}
-	if _, err := a.db.Exec(ctx, `UPDATE ekyc_sessions SET state = 'decided', outcome = 'approved', decided_at = ? WHERE id = ?`,
-		store.Micros(time.Now()), s.ID); err != nil {
-		t.Fatal(err)
-	}
-	var cu struct{ ID string }
-	if err := c.call(ctx, "POST", "/v1/customers", map[string]string{"session": s.ID, "reference": "C-FACE"}, &cu); err != nil {
-		t.Fatal(err)
-	}
+	cu := struct{ ID string }{approvedCustomer(t, ctx, a, c, "C-FACE")}
 	// Enrol the template (the models may still be loading: 503 until then).
 	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(time.Second) {
 		err := c.call(ctx, "POST", "/v1/txauth/faces", map[string]string{"customer": cu.ID}, nil)
