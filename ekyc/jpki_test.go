@@ -48,18 +48,9 @@ func issue(t *testing.T, p *jpkitest.PKI, o jpkitest.CardOptions) *jpkitest.Card
 // the given certificates.
 func crls(t *testing.T, p *jpkitest.PKI, now func() time.Time, revoked ...*x509.Certificate) *jpki.CRLStore {
 	t.Helper()
-	st, err := jpki.NewCRLStore([]*x509.Certificate{p.Sign.Cert, p.Auth.Cert}, now)
+	st, err := p.CRLStore(now, revoked...)
 	if err != nil {
 		t.Fatal(err)
-	}
-	for _, ca := range []*jpkitest.CA{p.Sign, p.Auth} {
-		der, err := p.CRL(ca, jpkitest.CRLOptions{Revoked: revoked})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := st.Import(der); err != nil {
-			t.Fatal(err)
-		}
 	}
 	return st
 }

@@ -488,18 +488,9 @@ func TestTwoFactorSignIn(t *testing.T) {
 // the CRL store crl (current CRLs imported by the caller).
 func withJPKI(t *testing.T, p *jpkitest.PKI, crl **jpki.CRLStore) envOption {
 	return func(clk *clock, ec *ekyc.Config, tc *txauth.Config) {
-		s, err := jpki.NewCRLStore([]*x509.Certificate{p.Sign.Cert, p.Auth.Cert}, clk.now)
+		s, err := p.CRLStore(clk.now)
 		if err != nil {
 			t.Fatal(err)
-		}
-		for _, ca := range []*jpkitest.CA{p.Sign, p.Auth} {
-			der, err := p.CRL(ca, jpkitest.CRLOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Import(der); err != nil {
-				t.Fatal(err)
-			}
 		}
 		v, err := jpki.NewVerifier(jpki.Config{
 			Anchors:    jpki.NewAnchors([]*x509.Certificate{p.Sign.Cert}, []*x509.Certificate{p.Auth.Cert}),

@@ -23,18 +23,9 @@ var jpkiStart = time.Date(2026, 6, 1, 2, 0, 0, 0, time.UTC)
 // current CRLs and the store's nonce spender.
 func withJPKI(t *testing.T, p *jpkitest.PKI) envOption {
 	return func(clk *clock, ec *ekyc.Config, tc *Config) {
-		crl, err := jpki.NewCRLStore([]*x509.Certificate{p.Sign.Cert, p.Auth.Cert}, clk.Now)
+		crl, err := p.CRLStore(clk.Now)
 		if err != nil {
 			t.Fatal(err)
-		}
-		for _, ca := range []*jpkitest.CA{p.Sign, p.Auth} {
-			der, err := p.CRL(ca, jpkitest.CRLOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := crl.Import(der); err != nil {
-				t.Fatal(err)
-			}
 		}
 		v, err := jpki.NewVerifier(jpki.Config{
 			Anchors:    jpki.NewAnchors([]*x509.Certificate{p.Sign.Cert}, []*x509.Certificate{p.Auth.Cert}),

@@ -489,6 +489,26 @@ func (p *PKI) Issue(o CardOptions) (*Card, error) {
 	return &Card{Cert: c, Key: key}, nil
 }
 
+// CRLStore returns a CRL store over both test roots holding a current CRL
+// of each (CRLOptions{Revoked: revoked}), with now as its clock (nil: the
+// wall clock).
+func (p *PKI) CRLStore(now func() time.Time, revoked ...*x509.Certificate) (*jpki.CRLStore, error) {
+	st, err := jpki.NewCRLStore([]*x509.Certificate{p.Sign.Cert, p.Auth.Cert}, now)
+	if err != nil {
+		return nil, err
+	}
+	for _, ca := range []*CA{p.Sign, p.Auth} {
+		der, err := p.CRL(ca, CRLOptions{Revoked: revoked})
+		if err != nil {
+			return nil, err
+		}
+		if err := st.Import(der); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
 // CRLOptions configures CRL.
 type CRLOptions struct {
 	ThisUpdate, NextUpdate time.Time // zero: Now-1h, Now+24h
