@@ -19,7 +19,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -28,7 +27,6 @@ import (
 	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
-	"github.com/madoguchi/madoguchi/blob"
 	"github.com/madoguchi/madoguchi/document"
 	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/face"
@@ -41,6 +39,7 @@ import (
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/txauth"
 	"github.com/madoguchi/madoguchi/vault"
+	"github.com/madoguchi/madoguchi/vault/vaulttest"
 )
 
 // The harness is a real server: SQLite or PostgreSQL, the audit log, the
@@ -134,31 +133,8 @@ type envOption func(clk *clock, ec *ekyc.Config, tc *txauth.Config)
 func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	asig, _, err := audit.GenerateSigner(rand.Reader, "test.local/audit")
-	if err != nil {
-		t.Fatal(err)
-	}
-	al, err := audit.New(db, asig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kf, err := vault.CreateKeyFile(filepath.Join(dir, "kek.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs, err := blob.NewFS(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bs, err := blob.New(db, fs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.New(kf, db, al, vault.WithBlobs(bs))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := vaulttest.New(t, db)
+	al, bs, v := st.Audit, st.Blobs, st.Vault
 	rk, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	rs, err := ekyc.NewSigner(rk)
 	if err != nil {

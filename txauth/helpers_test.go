@@ -10,7 +10,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,7 +17,6 @@ import (
 	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
-	"github.com/madoguchi/madoguchi/blob"
 	"github.com/madoguchi/madoguchi/document"
 	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/face"
@@ -27,6 +25,7 @@ import (
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/vault"
+	"github.com/madoguchi/madoguchi/vault/vaulttest"
 )
 
 // clock is a settable test clock.
@@ -83,31 +82,8 @@ type envOption func(clk *clock, ec *ekyc.Config, tc *Config)
 func newEnv(t testing.TB, db *store.DB, opts ...envOption) *env {
 	t.Helper()
 	ctx := context.Background()
-	signer, _, err := audit.GenerateSigner(rand.Reader, "test.local/audit")
-	if err != nil {
-		t.Fatal(err)
-	}
-	alog, err := audit.New(db, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	kf, err := vault.CreateKeyFile(filepath.Join(dir, "kek.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs, err := blob.NewFS(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bs, err := blob.New(db, fs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.New(kf, db, alog, vault.WithBlobs(bs))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := vaulttest.New(t, db)
+	alog, bs, v := st.Audit, st.Blobs, st.Vault
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)

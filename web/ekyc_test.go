@@ -14,13 +14,11 @@ import (
 	"image"
 	"image/png"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
-	"github.com/madoguchi/madoguchi/blob"
 	"github.com/madoguchi/madoguchi/document"
 	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/face"
@@ -29,6 +27,7 @@ import (
 	"github.com/madoguchi/madoguchi/store/storetest"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/vault"
+	"github.com/madoguchi/madoguchi/vault/vaulttest"
 )
 
 // ekycNoFace is a face engine that finds no face: the HTTP tests exercise
@@ -48,31 +47,8 @@ func (ekycRefuseChips) Verify(context.Context, document.Kind, map[string][]byte,
 func newEKYCServer(t *testing.T, db *store.DB) (http.Handler, *ekyc.Service) {
 	t.Helper()
 	ctx := context.Background()
-	signer, _, err := audit.GenerateSigner(rand.Reader, "test.local/audit")
-	if err != nil {
-		t.Fatal(err)
-	}
-	alog, err := audit.New(db, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	kf, err := vault.CreateKeyFile(filepath.Join(dir, "kek.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs, err := blob.NewFS(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bs, err := blob.New(db, fs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.New(kf, db, alog, vault.WithBlobs(bs))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := vaulttest.New(t, db)
+	alog, bs, v := st.Audit, st.Blobs, st.Vault
 	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	rs, err := ekyc.NewSigner(k)
 	if err != nil {
