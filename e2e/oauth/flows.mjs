@@ -9,27 +9,11 @@ import { Agent, fetch as undiciFetch } from 'undici'
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:https'
 import assert from 'node:assert/strict'
+import { runner, importKey, transfer } from './lib.mjs'
 
 const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'))
 const issuer = new URL(cfg.issuer)
-let failures = 0
-
-async function flow (name, fn) {
-  try {
-    await fn()
-    console.log(`ok ${name}`)
-  } catch (err) {
-    failures++
-    const detail = err && (err.cause ? JSON.stringify(err.cause) : '') + (err.response ? ' www-authenticate=' + err.response.headers.get('www-authenticate') : '')
-    console.log(`not ok ${name}: ${String(err && err.stack || err).split('\n').slice(0, 2).join(' | ')} ${detail}`)
-  }
-}
-
-async function importKey (jwk) {
-  const { d, ...pub } = jwk
-  const key = await crypto.subtle.importKey('jwk', jwk, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign'])
-  return { key, kid: jwk.kid }
-}
+const { flow, failed } = runner()
 
 // The customer's browser: open the authorization URL, complete the
 // development customer step, approve, and return the 303 target.
@@ -49,14 +33,6 @@ async function customerStep (authorizationUrl, customer, f = fetch) {
   assert.equal(r2.status, 303, 'the authorization response is a 303')
   return { url: new URL(r2.headers.get('location')), html }
 }
-
-const transfer = [{
-  type: 'jp_bank_transfer',
-  amount: '15000',
-  currency: 'JPY',
-  payee: { bank_code: '0001', branch_code: '123', account_type: 'ordinary', account_number: '1234567', name: 'ヤマダ タロウ' },
-  purpose: '請求書 2026-001'
-}]
 
 const pk = await importKey(cfg.pkjwt.jwk)
 let config
@@ -312,4 +288,4 @@ await flow('ciba ping', async () => {
   }
 })
 
-if (failures > 0) process.exit(1)
+if (failed() > 0) process.exit(1)

@@ -9,27 +9,12 @@ import * as client from 'openid-client'
 import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import assert from 'node:assert/strict'
+import { runner, importKey, transfer } from './lib.mjs'
 
 const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'))
 const issuer = new URL(cfg.issuer)
 const stdin = createInterface({ input: process.stdin })[Symbol.asyncIterator]()
-let failures = 0
-
-async function flow (name, fn) {
-  try {
-    await fn()
-    console.log(`ok ${name}`)
-  } catch (err) {
-    failures++
-    const detail = err && err.cause ? JSON.stringify(err.cause) : ''
-    console.log(`not ok ${name}: ${String(err && err.stack || err).split('\n').slice(0, 2).join(' | ')} ${detail}`)
-  }
-}
-
-async function importKey (jwk) {
-  const key = await crypto.subtle.importKey('jwk', jwk, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign'])
-  return { key, kid: jwk.kid }
-}
+const { flow, failed } = runner()
 
 const unescape = (s) => s.replaceAll('&amp;', '&').replaceAll('&#43;', '+').replaceAll('&#61;', '=')
 
@@ -60,14 +45,6 @@ async function signinStep (authorizationUrl, customer) {
   assert.equal(r3.status, 303, 'the authorization response is a 303')
   return { url: new URL(r3.headers.get('location')), html }
 }
-
-const transfer = [{
-  type: 'jp_bank_transfer',
-  amount: '15000',
-  currency: 'JPY',
-  payee: { bank_code: '0001', branch_code: '123', account_type: 'ordinary', account_number: '1234567', name: 'ヤマダ タロウ' },
-  purpose: '請求書 2026-001'
-}]
 
 const pk = await importKey(cfg.pkjwt.jwk)
 let config
@@ -122,4 +99,4 @@ await flow('signin ciba poll', async () => {
 })
 
 process.stdin.destroy()
-if (failures > 0) process.exit(1)
+if (failed() > 0) process.exit(1)
