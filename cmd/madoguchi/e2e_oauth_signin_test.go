@@ -83,23 +83,20 @@ type signinDevice struct {
 
 func (d signinDevice) Notify(ctx context.Context, no oauth.CIBANotice) error {
 	go func() {
-		time.Sleep(300 * time.Millisecond)
-		resp, err := d.h.http.Get(no.URL)
+		status, body, err := d.h.devicePage(no)
 		if err != nil {
 			d.h.t.Errorf("device page: %v", err)
 			return
 		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
 		// Showing the page opens nothing; the customer's first Approve
 		// opens the confirmation and shows its link.
 		ix := ixRE.FindSubmatch(body)
-		if resp.StatusCode != 200 || ix == nil || customerStepRE.Match(body) || !bytes.Contains(body, []byte(no.BindingMessage)) {
+		if status != 200 || ix == nil || customerStepRE.Match(body) || !bytes.Contains(body, []byte(no.BindingMessage)) {
 			d.h.t.Errorf("device page: status %d, interaction %v, confirmation link before Approve %v, binding message %v",
-				resp.StatusCode, ix != nil, customerStepRE.Match(body), bytes.Contains(body, []byte(no.BindingMessage)))
+				status, ix != nil, customerStepRE.Match(body), bytes.Contains(body, []byte(no.BindingMessage)))
 			return
 		}
-		resp, err = d.h.http.PostForm(d.h.base+oauth.PathDevice, url.Values{"interaction": {string(ix[1])}, "decision": {"approve"}})
+		resp, err := d.h.http.PostForm(d.h.base+oauth.PathDevice, url.Values{"interaction": {string(ix[1])}, "decision": {"approve"}})
 		if err != nil {
 			d.h.t.Errorf("device start: %v", err)
 			return

@@ -253,22 +253,32 @@ type autoApprove struct{ h *oauthHarness }
 
 var ixRE = regexp.MustCompile(`name="interaction" value="([^"]+)"`)
 
+// devicePage opens the CIBA device page of a notice as the customer's
+// device does, a moment after the notice: its status and body.
+func (h *oauthHarness) devicePage(no oauth.CIBANotice) (int, []byte, error) {
+	time.Sleep(300 * time.Millisecond)
+	resp, err := h.http.Get(no.URL)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, body, err
+}
+
 func (n autoApprove) Notify(ctx context.Context, no oauth.CIBANotice) error {
 	go func() {
-		time.Sleep(300 * time.Millisecond)
-		resp, err := n.h.http.Get(no.URL)
+		status, body, err := n.h.devicePage(no)
 		if err != nil {
 			n.h.t.Errorf("device page: %v", err)
 			return
 		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
 		m := ixRE.FindSubmatch(body)
-		if resp.StatusCode != 200 || m == nil || !bytes.Contains(body, []byte(no.BindingMessage)) {
-			n.h.t.Errorf("device page: status %d, binding message shown %v", resp.StatusCode, bytes.Contains(body, []byte(no.BindingMessage)))
+		if status != 200 || m == nil || !bytes.Contains(body, []byte(no.BindingMessage)) {
+			n.h.t.Errorf("device page: status %d, binding message shown %v", status, bytes.Contains(body, []byte(no.BindingMessage)))
 			return
 		}
-		resp, err = n.h.http.PostForm(n.h.base+oauth.PathDevice, url.Values{"interaction": {string(m[1])}, "customer": {no.LoginHint}, "decision": {"approve"}})
+		resp, err := n.h.http.PostForm(n.h.base+oauth.PathDevice, url.Values{"interaction": {string(m[1])}, "customer": {no.LoginHint}, "decision": {"approve"}})
 		if err != nil {
 			n.h.t.Errorf("device decide: %v", err)
 			return
