@@ -26,7 +26,9 @@
 //     token without its proof is refused. Refresh tokens are not rotated.
 //   - JWTs accepted (request objects, DPoP proofs, client assertions) are
 //     PS256, ES256 or EdDSA only, checked by tenant's one strict verifier;
-//     replays are refused through a replay cache all instances share.
+//     replays are refused through a replay cache all instances share (DPoP
+//     proofs: this instance's memory, then on PostgreSQL one insert into
+//     the store; on SQLite one server holds the database, see dpop.go).
 //   - Every consent (grant) is recorded with who, which partner, which
 //     authorization_details and until when; authorization_details are sealed
 //     by the vault under the customer; granting and revoking are audited in

@@ -2,12 +2,11 @@ package oauth
 
 import (
 	"cmp"
-	"crypto/hmac"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
 )
 
@@ -46,76 +46,157 @@ type dpopProof struct {
 	nonce string
 }
 
-// nonces issues and checks DPoP server nonces (RFC 9449 §8, §9). A nonce
-// is bound to this instance and a time window: instance(8) || window(8) ||
-// HMAC-SHA-256(key, instance || window)[:16]. Another instance's nonce is
-// answered with use_dpop_nonce and this instance's own, so a proof is only
-// ever accepted by the instance whose replay cache holds its jti: the local
-// cache is complete for proofs it accepts, and no store is read per request.
+// nonces issues and checks DPoP server nonces (RFC 9449 §8, §9) for the
+// whole deployment. There is one random nonce per nonceWindow slot, kept in
+// the store (oauth_dpop_nonces): the first instance that needs a slot's
+// nonce creates it and every instance reads it, so a nonce one instance
+// handed out is accepted by all of them, whichever instance a load
+// balancer sends the next request to. A nonce is accepted in its slot and
+// the next. Requests read a memo (an atomic pointer); the store is read
+// once per slot per instance, and again, at most once per second, when a
+// client presents a nonce the memo lacks (another instance whose clock runs
+// a little ahead made the next slot's nonce first). A nonce is public: it
+// only proves a proof was made after the server said it. A store that
+// cannot be reached fails the request (503), never skips the check.
 type nonces struct {
-	key      [32]byte
-	instance [8]byte
-	now      func() time.Time
-	// memo holds the nonces of the latest window seen and the one
-	// before, so a request costs no HMAC.
+	db  *store.DB
+	now func() time.Time
+	mu  sync.Mutex // one load at a time
+	// memo holds the nonces of the latest slot loaded.
 	memo atomic.Pointer[nonceMemo]
 }
 
 type nonceMemo struct {
-	window      int64
-	cur, before string
+	slot int64
+	// cur is this slot's nonce, before the previous slot's ("" if none was
+	// made), next the next slot's if another instance already made it.
+	cur, before, next string
+	loaded            time.Time
 }
 
-func newNonces(now func() time.Time) *nonces {
-	n := &nonces{now: now}
-	_, _ = rand.Read(n.key[:])
-	_, _ = rand.Read(n.instance[:])
-	return n
+func newNonces(db *store.DB, now func() time.Time) *nonces {
+	return &nonces{db: db, now: now}
 }
 
-func (n *nonces) make(w int64) string {
+func nonceSlot(t time.Time) int64 { return t.Unix() / int64(nonceWindow/time.Second) }
+
+// load reads the nonces of slot-1..slot+1 from the store, creating slot's
+// if no instance has yet. Called with n.mu held.
+func (n *nonces) load(ctx context.Context, slot int64) (*nonceMemo, error) {
 	var b [32]byte
-	copy(b[:8], n.instance[:])
-	binary.BigEndian.PutUint64(b[8:16], uint64(w))
-	m := hmac.New(sha256.New, n.key[:])
-	m.Write(b[:16])
-	copy(b[16:], m.Sum(nil)[:16])
-	return b64.EncodeToString(b[:])
-}
-
-// window returns the nonces of the current window and the one before.
-func (n *nonces) window() *nonceMemo {
-	w := n.now().Unix() / int64(nonceWindow/time.Second)
-	if m := n.memo.Load(); m != nil && m.window == w {
-		return m
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
 	}
-	m := &nonceMemo{window: w, cur: n.make(w), before: n.make(w - 1)}
+	expires := time.Unix((slot+2)*int64(nonceWindow/time.Second), 0)
+	if _, err := n.db.Exec(ctx, `INSERT INTO oauth_dpop_nonces (slot, nonce, expires_at) VALUES (?, ?, ?) ON CONFLICT (slot) DO NOTHING`,
+		slot, b64.EncodeToString(b[:]), store.Micros(expires)); err != nil {
+		return nil, fmt.Errorf("oauth: DPoP nonce: %w", err)
+	}
+	rows, err := n.db.Query(ctx, `SELECT slot, nonce FROM oauth_dpop_nonces WHERE slot BETWEEN ? AND ?`, slot-1, slot+1)
+	if err != nil {
+		return nil, fmt.Errorf("oauth: DPoP nonce: %w", err)
+	}
+	defer rows.Close()
+	m := &nonceMemo{slot: slot, loaded: n.now()}
+	for rows.Next() {
+		var sl int64
+		var v string
+		if err := rows.Scan(&sl, &v); err != nil {
+			return nil, fmt.Errorf("oauth: DPoP nonce: %w", err)
+		}
+		switch sl {
+		case slot:
+			m.cur = v
+		case slot - 1:
+			m.before = v
+		case slot + 1:
+			m.next = v
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("oauth: DPoP nonce: %w", err)
+	}
+	if m.cur == "" {
+		return nil, errors.New("oauth: DPoP nonce: the slot's nonce was not stored")
+	}
 	n.memo.Store(m)
-	return m
+	return m, nil
 }
 
-// current returns the nonce of the current window.
-func (n *nonces) current() string { return n.window().cur }
-
-// valid reports whether s is this instance's nonce of the current or the
-// previous window.
-func (n *nonces) valid(s string) bool {
-	if len(s) != 43 {
-		return false
+// window returns the memo of the current slot, loading it when the slot
+// changed.
+func (n *nonces) window(ctx context.Context) (*nonceMemo, error) {
+	slot := nonceSlot(n.now())
+	if m := n.memo.Load(); m != nil && m.slot == slot {
+		return m, nil
 	}
-	m := n.window()
-	return subtle.ConstantTimeCompare([]byte(m.cur), []byte(s))|subtle.ConstantTimeCompare([]byte(m.before), []byte(s)) == 1
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if m := n.memo.Load(); m != nil && m.slot == slot {
+		return m, nil
+	}
+	return n.load(ctx, slot)
+}
+
+// current returns the nonce of the current slot.
+func (n *nonces) current(ctx context.Context) (string, error) {
+	m, err := n.window(ctx)
+	if err != nil {
+		return "", err
+	}
+	return m.cur, nil
+}
+
+// valid reports whether s is the deployment's nonce of the current or the
+// previous slot (or of the next, made early by an instance whose clock is
+// ahead).
+func (n *nonces) valid(ctx context.Context, s string) (bool, error) {
+	if len(s) != 43 {
+		return false, nil
+	}
+	m, err := n.window(ctx)
+	if err != nil {
+		return false, err
+	}
+	if m.has(s) {
+		return true, nil
+	}
+	if m.next != "" || n.now().Sub(m.loaded) < time.Second {
+		return false, nil
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if cur := n.memo.Load(); cur != m { // another request reloaded meanwhile
+		return cur.has(s), nil
+	}
+	if m, err = n.load(ctx, m.slot); err != nil {
+		return false, err
+	}
+	return m.has(s), nil
+}
+
+func (m *nonceMemo) has(s string) bool {
+	eq := func(v string) int {
+		if v == "" {
+			return 0
+		}
+		return subtle.ConstantTimeCompare([]byte(v), []byte(s))
+	}
+	return eq(m.cur)|eq(m.before)|eq(m.next) == 1
 }
 
 // localJTIs is the in-memory replay cache of DPoP proofs accepted by this
-// instance (see nonces for why it is complete). A jti must be remembered
-// for jtiRetention after it was accepted: the proof's iat window and its
-// nonce's two windows. Entries live in a ring of jtiGenerations
-// generations of jtiRetention/(jtiGenerations-1) each; an entry is found
-// while its generation is among the ring's, i.e. for at least
-// jtiRetention and at most a quarter longer. Expiry is dropping a whole
-// generation when the ring turns: no walk over the entries, so a full
-// cache never stalls requests behind a sweep.
+// instance. On SQLite (one instance per database) it is the replay cache;
+// on PostgreSQL, where several instances share the store, it is a first
+// filter and every proof it lets through is also spent in the store (see
+// verifyDPoP). A jti must be remembered for jtiRetention after it was
+// accepted: the proof's iat window and its nonce's two windows. Entries
+// live in a ring of jtiGenerations generations of
+// jtiRetention/(jtiGenerations-1) each; an entry is found while its
+// generation is among the ring's, i.e. for at least jtiRetention and at
+// most a quarter longer. Expiry is dropping a whole generation when the
+// ring turns: no walk over the entries, so a full cache never stalls
+// requests behind a sweep.
 type localJTIs struct {
 	mu    sync.Mutex
 	ring  [jtiGenerations]jtiGeneration
@@ -177,7 +258,7 @@ type dpopCheck struct {
 
 // dpopError builds the error for a rejected proof: use_dpop_nonce carries a
 // fresh nonce; resource requests answer 401 with a DPoP challenge.
-func (s *Server) dpopError(resource bool, nonceErr bool, cause error) *Error {
+func (s *Server) dpopError(ctx context.Context, resource bool, nonceErr bool, cause error) error {
 	var e *Error
 	switch {
 	case nonceErr && resource:
@@ -190,7 +271,11 @@ func (s *Server) dpopError(resource bool, nonceErr bool, cause error) *Error {
 		e = oerr(http.StatusBadRequest, "invalid_dpop_proof", "The DPoP proof is invalid.", cause)
 	}
 	if nonceErr {
-		e.Nonce = s.nonces.current()
+		n, err := s.nonces.current(ctx)
+		if err != nil {
+			return unavailable(err)
+		}
+		e.Nonce = n
 	}
 	if resource {
 		e.Challenge = `DPoP error="` + e.Code + `", algs="ES256 PS256 EdDSA"`
@@ -198,38 +283,71 @@ func (s *Server) dpopError(resource bool, nonceErr bool, cause error) *Error {
 	return e
 }
 
+// unavailable is the answer when the store a check needs cannot be
+// reached: 503, never the check skipped.
+func unavailable(cause error) *Error {
+	return oerr(http.StatusServiceUnavailable, "temporarily_unavailable", "Try again shortly.", cause)
+}
+
+// setNonce sends the current DPoP nonce with a successful answer (RFC 9449
+// §8.2: a server may supply a new nonce at any time). Without a store the
+// header is left out; the next proof's check fails closed.
+func (s *Server) setNonce(w http.ResponseWriter, ctx context.Context) {
+	if n, err := s.nonces.current(ctx); err == nil {
+		w.Header().Set("DPoP-Nonce", n)
+	} else {
+		s.log.WarnContext(ctx, "oauth: DPoP nonce unavailable", "err", err)
+	}
+}
+
 // verifyDPoP checks the DPoP header of r against c (RFC 9449 §4.3): one
 // header, typ dpop+jwt, an allowed algorithm, a public jwk that verifies the
 // signature, htm and htu equal to this request, iat within
-// [now-60 s, now+10 s], a jti not seen before, ath for resource requests,
-// and this instance's current nonce. It returns nil, nil when r has no DPoP
-// header.
+// [now-60 s, now+10 s], the deployment's current nonce, ath for resource
+// requests, and a jti not seen before by any instance: this instance's
+// cache first, then, on PostgreSQL, the store every instance shares (one
+// insert, no read). It returns nil, nil when r has no DPoP header.
 func (s *Server) verifyDPoP(r *http.Request, c dpopCheck, resource bool) (*dpopProof, error) {
 	hs := r.Header.Values("DPoP")
 	if len(hs) == 0 {
 		return nil, nil
 	}
+	ctx := r.Context()
 	if len(hs) > 1 {
-		return nil, s.dpopError(resource, false, fmt.Errorf("%w: more than one DPoP header", ErrDPoP))
+		return nil, s.dpopError(ctx, resource, false, fmt.Errorf("%w: more than one DPoP header", ErrDPoP))
 	}
 	p, err := parseDPoP(s.dpopKeys, hs[0])
 	if err != nil {
-		return nil, s.dpopError(resource, false, err)
+		return nil, s.dpopError(ctx, resource, false, err)
 	}
 	now := s.now()
 	if err := p.claims.check(c, now); err != nil {
-		return nil, s.dpopError(resource, false, err)
+		return nil, s.dpopError(ctx, resource, false, err)
 	}
-	if p.claims.nonce == "" || !s.nonces.valid(p.claims.nonce) {
-		return nil, s.dpopError(resource, true, ErrDPoPNonce)
+	if p.claims.nonce == "" {
+		return nil, s.dpopError(ctx, resource, true, ErrDPoPNonce)
+	}
+	switch ok, err := s.nonces.valid(ctx, p.claims.nonce); {
+	case err != nil:
+		return nil, unavailable(err)
+	case !ok:
+		return nil, s.dpopError(ctx, resource, true, ErrDPoPNonce)
 	}
 	key := sha256.Sum256([]byte(p.jkt + "\x00" + p.claims.jti))
 	ok, err := s.dpopJTIs.spend(key, now.Unix())
 	if err != nil {
-		return nil, oerr(http.StatusServiceUnavailable, "temporarily_unavailable", "Try again shortly.", err)
+		return nil, unavailable(err)
+	}
+	if ok && s.sharedReplay {
+		err = s.spendHash(ctx, "dpop", key[:], now.Add(time.Duration(jtiRetention)*time.Second))
+		if errors.Is(err, ErrReplay) {
+			ok = false
+		} else if err != nil {
+			return nil, unavailable(err)
+		}
 	}
 	if !ok {
-		return nil, s.dpopError(resource, false, fmt.Errorf("%w: %w: jti", ErrDPoP, ErrReplay))
+		return nil, s.dpopError(ctx, resource, false, fmt.Errorf("%w: %w: jti", ErrDPoP, ErrReplay))
 	}
 	return &dpopProof{jkt: p.jkt, jti: p.claims.jti, iat: p.claims.iat, nonce: p.claims.nonce}, nil
 }

@@ -226,7 +226,7 @@ func TestFAPISecurityProfile(t *testing.T) {
 				f := merge(url.Values{"client_id": {c.id}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {a}}, parParams(testVerifier))
 				expect(t, e.post(PathPAR, f, nil), 401, "invalid_client")
 				dp := sign(t, map[string]any{"typ": "dpop+jwt", "alg": alg, "jwk": dk.jwk}, map[string]any{"jti": randomToken(), "htm": "POST",
-					"htu": e.base + PathPAR, "iat": e.clock.now().Unix(), "nonce": e.srv.nonces.current()}, nil)
+					"htu": e.base + PathPAR, "iat": e.clock.now().Unix(), "nonce": nonceOf(t, e.srv)}, nil)
 				expect(t, e.post(PathPAR, merge(e.clientAuth(c), parParams(testVerifier)), map[string]string{"DPoP": dp}), 400, "invalid_dpop_proof")
 			}
 		})

@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,6 +61,10 @@ type env struct {
 	watch  *revoke.Watcher
 	audit  *audit.Log
 	vault  *vault.Vault
+	dir    string // the key files (audit signer, KEK)
+	// handler is what the TLS server serves: one instance's routes, or a
+	// balancer over several (balanced).
+	handler *atomic.Pointer[http.Handler]
 }
 
 // newEnv starts the server; opts change its Config before New.
@@ -82,8 +87,8 @@ func newEnv(t testing.TB, db *store.DB, opts ...func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var handler http.Handler
-	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	handler := new(atomic.Pointer[http.Handler])
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*handler.Load()).ServeHTTP(w, r) }))
 	ts.StartTLS()
 	t.Cleanup(ts.Close)
 	clk := &clock{}
@@ -113,6 +118,23 @@ func newEnv(t testing.TB, db *store.DB, opts ...func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var h http.Handler = instanceMux(s)
+	handler.Store(&h)
+	jar, _ := cookiejar.New(nil)
+	hc := ts.Client()
+	hc.Jar = jar
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	reg := tenant.NewRegistry(db, al)
+	ten, err := reg.CreateTenant(context.Background(), tenant.Actor{Kind: audit.ActorSystem, ID: "test"}, "Bank "+randomToken()[:6])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, db: db, srv: s, reg: reg, base: ts.URL, http: hc, clock: clk, tenant: ten.ID, watch: watch, audit: al, vault: v, handler: handler, dir: dir}
+}
+
+// instanceMux is one instance's routes, with a bare handler for each
+// benchmark and /resource behind AuthenticateResource.
+func instanceMux(s *Server) *http.ServeMux {
 	mux := http.NewServeMux()
 	for p, h := range s.Routes() {
 		mux.Handle(p, h)
@@ -137,17 +159,7 @@ func newEnv(t testing.TB, db *store.DB, opts ...func(*Config)) *env {
 		}
 		writeJSON(w, 200, map[string]any{"sub": p.Subject, "client": p.ClientID})
 	}))
-	handler = mux
-	jar, _ := cookiejar.New(nil)
-	hc := ts.Client()
-	hc.Jar = jar
-	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	reg := tenant.NewRegistry(db, al)
-	ten, err := reg.CreateTenant(context.Background(), tenant.Actor{Kind: audit.ActorSystem, ID: "test"}, "Bank "+randomToken()[:6])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{t: t, db: db, srv: s, reg: reg, base: ts.URL, http: hc, clock: clk, tenant: ten.ID, watch: watch, audit: al, vault: v}
+	return mux
 }
 
 type nopNotifier struct{}
@@ -290,6 +302,16 @@ func newDPoPKey(t testing.TB) dpopKey {
 	return dpopKey{key: key, jwk: jwk, jkt: k.Thumbprint()}
 }
 
+// nonceOf is s's current DPoP nonce.
+func nonceOf(t testing.TB, s *Server) string {
+	t.Helper()
+	n, err := s.nonces.current(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 func must(b []byte, err error) []byte {
 	if err != nil {
 		panic(err)
@@ -300,7 +322,7 @@ func must(b []byte, err error) []byte {
 // proof makes a DPoP proof; mod may change header or claims.
 func (e *env) proof(k dpopKey, method, u, token string, mod func(h, c map[string]any)) string {
 	h := map[string]any{"typ": "dpop+jwt", "alg": "ES256", "jwk": k.jwk}
-	c := map[string]any{"jti": randomToken(), "htm": method, "htu": u, "iat": e.clock.now().Unix(), "nonce": e.srv.nonces.current()}
+	c := map[string]any{"jti": randomToken(), "htm": method, "htu": u, "iat": e.clock.now().Unix(), "nonce": nonceOf(e.t, e.srv)}
 	if token != "" {
 		d := sha256.Sum256([]byte(token))
 		c["ath"] = b64.EncodeToString(d[:])

@@ -84,7 +84,7 @@ func (s *Server) par(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if proof != nil {
-		w.Header().Set("DPoP-Nonce", s.nonces.current())
+		s.setNonce(w, r.Context())
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"request_uri": uri, "expires_in": int(PARTTL / time.Second)})
 	return nil

@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -13,11 +12,21 @@ import (
 // shares (a primary key in the store); a second use anywhere is ErrReplay.
 // Entries are kept until exp; Sweep prunes them.
 func (s *Server) spendShared(ctx context.Context, scope, jti string, exp time.Time) error {
-	return s.cfg.DB.InTx(ctx, func(tx *store.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO oauth_jtis (scope, jti_hash, expires_at) VALUES (?, ?, ?)`, scope, hashOf(jti), store.Micros(exp))
-		if errors.Is(err, store.ErrConflict) {
-			return fmt.Errorf("%w: %s", ErrReplay, scope)
-		}
+	return s.spendHash(ctx, scope, hashOf(jti), exp)
+}
+
+// spendHash records (scope, hash) in the shared replay cache with one
+// statement (no transaction, no read): ErrReplay if any instance recorded
+// it before.
+func (s *Server) spendHash(ctx context.Context, scope string, hash []byte, exp time.Time) error {
+	res, err := s.cfg.DB.Exec(ctx, `INSERT INTO oauth_jtis (scope, jti_hash, expires_at) VALUES (?, ?, ?) ON CONFLICT (scope, jti_hash) DO NOTHING`, scope, hash, store.Micros(exp))
+	if err != nil {
 		return err
-	})
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return fmt.Errorf("%w: %s", ErrReplay, scope)
+	}
+	return nil
 }

@@ -9,9 +9,6 @@ import (
 	"time"
 
 	"github.com/madoguchi/madoguchi/audit"
-	"github.com/madoguchi/madoguchi/revoke"
-	"github.com/madoguchi/madoguchi/store"
-	"github.com/madoguchi/madoguchi/store/storetest"
 	"github.com/madoguchi/madoguchi/tenant"
 )
 
@@ -25,46 +22,15 @@ import (
 // tables), and B refuses the token. The one-second bound itself is
 // package revoke's invariant, tested there; the latency is logged here.
 func TestRevocationAcrossInstances(t *testing.T) {
-	dsn := storetest.PostgresURL(t)
 	ctx := context.Background()
-	dbA, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dbA.Close() })
-	if _, err := dbA.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	dbB, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dbB.Close() })
-
-	e := newEnv(t, dbA) // instance A, serving HTTP
-	wB, err := revoke.NewWatcher(dbB, revoke.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wctx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); wB.Run(wctx) }()
-	t.Cleanup(func() { stop(); <-done })
-	cfgB := e.srv.cfg
-	cfgB.DB, cfgB.Revocations = dbB, wB
-	b, err := New(cfgB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for !wB.Fresh() || wB.Stats().Listens == 0 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	e, inst := twoInstances(t) // A serves HTTP
+	b, wB := inst.srv, inst.watch
 
 	// onB presents at with a fresh proof to instance B's resource path.
 	onB := func(dk dpopKey, at string) error {
 		r := httptest.NewRequest("GET", e.base+"/resource", nil)
 		r.Header.Set("Authorization", "DPoP "+at)
-		r.Header.Set("DPoP", e.proof(dk, "GET", e.base+"/resource", at, func(_, c map[string]any) { c["nonce"] = b.nonces.current() }))
+		r.Header.Set("DPoP", e.proof(dk, "GET", e.base+"/resource", at, func(_, c map[string]any) { c["nonce"] = nonceOf(t, b) }))
 		_, err := b.AuthenticateResource(r)
 		return err
 	}
@@ -102,7 +68,7 @@ func TestRevocationAcrossInstances(t *testing.T) {
 
 	c := e.partner(e.tenant)
 	// Many tokens for one customer: lift the per-customer rate limit.
-	if _, err := dbA.Exec(ctx, `UPDATE oauth_clients SET rate_customer = ? WHERE client_id = ?`, 1<<30, c.id); err != nil {
+	if _, err := e.db.Exec(ctx, `UPDATE oauth_clients SET rate_customer = ? WHERE client_id = ?`, 1<<30, c.id); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -134,12 +100,20 @@ func TestRevocationAcrossInstances(t *testing.T) {
 			otherDK := newDPoPKey(t) // another consent of the same client
 			otherAT := e.tokens(c, otherDK)["access_token"].(string)
 			cachedOnB(t, otherDK, otherAT)
-			notes := wB.Stats().Notifications
+			before := wB.Stats()
 			start := time.Now()
 			tc.revoke(t, c, tk)
 			refusedOnB(t, dk, at, start)
-			if wB.Stats().Notifications == notes {
-				t.Errorf("B refused without a revocation notification (stats %+v)", wB.Stats())
+			switch st := wB.Stats(); {
+			case st.Notifications > before.Notifications:
+			case st.Flushes > before.Flushes:
+				// On a loaded machine B's epoch check can see the
+				// revocation before its notification arrives; the
+				// watcher then drops every entry (package revoke's
+				// fail-safe path, tested there). Refused all the same.
+				t.Logf("B refused after a flush, not a notification (stats %+v)", st)
+			default:
+				t.Errorf("B refused without a revocation notification or a flush (stats %+v)", st)
 			}
 			if tc.name != "client disabled on A" {
 				// Only what was revoked: the other consent's token still works on B.

@@ -128,10 +128,13 @@ type Server struct {
 	now      func() time.Time
 	nonces   *nonces
 	dpopJTIs *localJTIs
-	dpopKeys *tenant.KeyCache                    // DPoP proofs' embedded keys, parsed once
-	tokens   *revoke.Cache[[32]byte, *tokenInfo] // nil without cfg.Revocations
-	limits   *limiter
-	pinger   Pinger
+	// sharedReplay: the store is shared by instances (PostgreSQL), so
+	// each DPoP proof is also spent there (verifyDPoP).
+	sharedReplay bool
+	dpopKeys     *tenant.KeyCache                    // DPoP proofs' embedded keys, parsed once
+	tokens       *revoke.Cache[[32]byte, *tokenInfo] // nil without cfg.Revocations
+	limits       *limiter
+	pinger       Pinger
 	// urls
 	issuer, parURL, authzURL, tokenURL, introspectURL, revokeURL, cibaURL, userinfoURL, jwksURL string
 	audiences                                                                                   []string
@@ -168,7 +171,8 @@ func New(cfg Config) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, dpopJTIs: &localJTIs{}, dpopKeys: tenant.NewKeyCache(dpopKeyCacheSize)}
-	s.nonces = newNonces(cfg.Now)
+	s.nonces = newNonces(cfg.DB, cfg.Now)
+	s.sharedReplay = cfg.DB.Dialect() == store.Postgres
 	if cfg.Revocations != nil {
 		s.tokens = revoke.NewCache[[32]byte, *tokenInfo](cfg.Revocations, cfg.CacheSize)
 	}

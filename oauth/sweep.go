@@ -21,6 +21,7 @@ var sweepTables = []struct {
 }{
 	{"oauth_par", 0},
 	{"oauth_jtis", 0},
+	{"oauth_dpop_nonces", 0},
 	{"oauth_interactions", time.Hour},
 	{"oauth_codes", time.Hour},
 	{"oauth_tokens", 24 * time.Hour},

@@ -78,7 +78,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if proof != nil {
-		w.Header().Set("DPoP-Nonce", s.nonces.current())
+		s.setNonce(w, r.Context())
 	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil

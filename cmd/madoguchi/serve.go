@@ -11,6 +11,7 @@ import (
 	"github.com/madoguchi/madoguchi/face"
 	"github.com/madoguchi/madoguchi/revoke"
 	"github.com/madoguchi/madoguchi/signin"
+	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/web"
 )
 
@@ -122,6 +123,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	start := time.Now()
+	if dsn := f.data.dsn(); !store.IsPostgresURL(dsn) {
+		release, err := lockSQLiteServe(dsn)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
 	a, err := openApp(ctx, f.mode, f.data, log, f.migrate == "auto")
 	if err != nil {
 		return err
