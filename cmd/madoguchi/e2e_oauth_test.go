@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,6 +34,7 @@ import (
 	"github.com/madoguchi/madoguchi/oauth"
 	"github.com/madoguchi/madoguchi/staff"
 	"github.com/madoguchi/madoguchi/store"
+	"github.com/madoguchi/madoguchi/store/storetest"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/web"
 )
@@ -112,13 +114,20 @@ type oauthHarness struct {
 // further (the customer step).
 func startOAuthServer(t *testing.T, ciba func(*oauthHarness) oauth.CIBANotifier, more ...func(*oauthHarness, *oauth.Config)) *oauthHarness {
 	t.Helper()
+	return startOAuthInstances(t, "", 1, ciba, more...)
+}
+
+// startOAuthInstances starts n instances of the server in-process, each
+// with its own app (store connection, audit log, vault, OAuth server,
+// notify worker) on one data directory's keys, behind one TLS listener
+// that sends each request to the next instance in turn, as a load balancer
+// without session affinity does. dsn is the record store ("" is SQLite in
+// the data directory: one instance). The harness's app is the first.
+func startOAuthInstances(t *testing.T, dsn string, n int, ciba func(*oauthHarness) oauth.CIBANotifier, more ...func(*oauthHarness, *oauth.Config)) *oauthHarness {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
 	ca := newTestCA(t)
-	a, err := openApp(ctx, modeDevelopment, dataFlags{data: dir}, slog.New(slog.DiscardHandler), true)
-	if err != nil {
-		t.Fatalf("openApp: %v", err)
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -126,47 +135,66 @@ func startOAuthServer(t *testing.T, ciba func(*oauthHarness) oauth.CIBANotifier,
 	base := "https://" + ln.Addr().String()
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.cert)
-	h := &oauthHarness{t: t, a: a, base: base, ca: ca, dir: dir,
+	h := &oauthHarness{t: t, base: base, ca: ca, dir: dir,
 		http: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}},
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	if err := a.newIssuer(base, 0); err != nil {
-		t.Fatal(err)
-	}
-	// CIBA pings go out through the webhook outbox; its client trusts the
-	// test CA (the ping receiver's certificate).
-	ws, _, err := notify.LoadOrCreateDevSigner(a.webhookKeyPath())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a.notify, err = notify.New(notify.Config{DB: a.db, Audit: a.audit, Vault: a.vault, Signer: ws, AllowInsecure: true,
-		HTTPClient: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}}); err != nil {
-		t.Fatal(err)
-	}
-	err = a.newOAuth(base, true, func(c *oauth.Config) {
-		if ciba != nil {
-			c.CIBANotifier = ciba(h)
-		}
-		for _, m := range more {
-			m(h, c)
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	serverCert, _, _ := ca.issue(t, "127.0.0.1", net.ParseIP("127.0.0.1"))
-	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{serverCert}, ClientAuth: tls.RequestClientCert}
-	srv := web.New(a.webConfig(serveFlags{}))
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Serve(ctx, ln, tlsCfg) }()
-	go a.oauth.Run(ctx)
-	worker := a.notify.Start(ctx, 200*time.Millisecond)
+	var stops []func()
 	t.Cleanup(func() {
 		cancel()
-		worker.Stop()
-		<-done
-		a.Close()
+		for _, stop := range stops {
+			stop()
+		}
 	})
-	ten, err := a.tenants.CreateTenant(ctx, tenant.Actor{Kind: audit.ActorSystem, ID: "e2e"}, "OAuth Bank")
+	instances := make([]http.Handler, n)
+	for i := range instances {
+		a, err := openApp(ctx, modeDevelopment, dataFlags{data: dir, db: dsn}, slog.New(slog.DiscardHandler), true)
+		if err != nil {
+			t.Fatalf("openApp: %v", err)
+		}
+		stops = append(stops, func() { a.Close() })
+		if h.a == nil {
+			h.a = a
+		}
+		if err := a.newIssuer(base, 0); err != nil {
+			t.Fatal(err)
+		}
+		// CIBA pings go out through the webhook outbox; its client trusts
+		// the test CA (the ping receiver's certificate).
+		ws, _, err := notify.LoadOrCreateDevSigner(a.webhookKeyPath())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.notify, err = notify.New(notify.Config{DB: a.db, Audit: a.audit, Vault: a.vault, Signer: ws, AllowInsecure: true,
+			HTTPClient: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}}); err != nil {
+			t.Fatal(err)
+		}
+		err = a.newOAuth(base, true, func(c *oauth.Config) {
+			if ciba != nil {
+				c.CIBANotifier = ciba(h)
+			}
+			for _, m := range more {
+				m(h, c)
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		instances[i] = web.New(a.webConfig(serveFlags{}))
+		go a.oauth.Run(ctx)
+		worker := a.notify.Start(ctx, 200*time.Millisecond)
+		stops = append([]func(){worker.Stop}, stops...) // workers stop before the apps close
+	}
+	var next atomic.Int64
+	balancer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		instances[int(next.Add(1)-1)%n].ServeHTTP(w, r)
+	})
+	serverCert, _, _ := ca.issue(t, "127.0.0.1", net.ParseIP("127.0.0.1"))
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{serverCert}, ClientAuth: tls.RequestClientCert}
+	hs := &http.Server{Handler: balancer, TLSConfig: tlsCfg, ReadHeaderTimeout: web.ReadHeaderTimeout}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = hs.Serve(tls.NewListener(ln, tlsCfg)) }()
+	stops = append([]func(){func() { _ = hs.Close(); <-done }}, stops...)
+	ten, err := h.a.tenants.CreateTenant(ctx, tenant.Actor{Kind: audit.ActorSystem, ID: "e2e"}, "OAuth Bank")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,7 +347,27 @@ func TestOAuthCertifiedClients(t *testing.T) {
 		t.Skip("runs the Node client suite")
 	}
 	dir := nodeOAuthDir(t)
-	h := startOAuthServer(t, func(h *oauthHarness) oauth.CIBANotifier { return autoApprove{h} })
+	certifiedClients(t, dir, startOAuthServer(t, func(h *oauthHarness) oauth.CIBANotifier { return autoApprove{h} }))
+}
+
+// TestOAuthCertifiedClientsBalanced: the same flows by the same clients
+// against two instances on one PostgreSQL database behind a balancer that
+// sends each request to the other instance, as one without session
+// affinity does: DPoP nonces and the replay cache are the deployment's,
+// codes, request_uris, CIBA requests, pings and revocations cross
+// instances (docs/fapi.md, "DPoP with several instances").
+func TestOAuthCertifiedClientsBalanced(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the Node client suite")
+	}
+	dir := nodeOAuthDir(t)
+	h := startOAuthInstances(t, storetest.PostgresURL(t), 2, func(h *oauthHarness) oauth.CIBANotifier { return autoApprove{h} })
+	certifiedClients(t, dir, h)
+}
+
+// certifiedClients registers the partner clients flows.mjs needs on h and
+// runs it: openid-client and oauth4webapi drive every flow; each must pass.
+func certifiedClients(t *testing.T, dir string, h *oauthHarness) {
 	scopes := []string{"accounts:read", "transfers:write"}
 	redirect := "https://partner.example/cb"
 
