@@ -1,9 +1,16 @@
 package oauth
 
 import (
+	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
+	"net/http"
 	"testing"
+
+	"github.com/madoguchi/madoguchi/store"
+	"github.com/madoguchi/madoguchi/store/storetest"
 )
 
 // TestLocalJTIs: a jti is refused again for at least the retention (the
@@ -11,7 +18,7 @@ import (
 // quarter more; a full cache refuses new proofs (never accepts them
 // unchecked) until a generation expires.
 func TestLocalJTIs(t *testing.T) {
-	k := func(s string) [32]byte { return sha256.Sum256([]byte(s)) }
+	k := func(s string) uint64 { d := sha256.Sum256([]byte(s)); return binary.BigEndian.Uint64(d[:]) }
 	const start = 1_800_000_000                        // any unix time
 	for _, at := range []int64{0, jtiGenSeconds - 1} { // first and last second of a generation
 		t.Run(fmt.Sprintf("accepted at +%ds", at), func(t *testing.T) {
@@ -54,16 +61,53 @@ func TestLocalJTIs(t *testing.T) {
 func BenchmarkLocalJTIs(b *testing.B) {
 	var c localJTIs
 	const now = 1_800_000_000
-	for i := range 1 << 20 {
-		c.spend(sha256.Sum256([]byte(fmt.Sprint("pre", i))), now)
+	for range 1 << 20 {
+		c.spend(rand.Uint64(), now)
 	}
 	c.max = 1 << 30
-	keys := make([][32]byte, b.N)
+	keys := make([]uint64, b.N)
 	for i := range keys {
-		keys[i] = sha256.Sum256([]byte(fmt.Sprint(i)))
+		keys[i] = rand.Uint64()
 	}
 	b.ResetTimer()
 	for i := range b.N {
 		c.spend(keys[i], now+int64(i/100000))
 	}
+}
+
+// TestFullReplayCache: with the in-memory replay cache full, SQLite (where
+// it is the replay cache) refuses new proofs with 503 and accepts none
+// unchecked; PostgreSQL goes on accepting fresh proofs and refusing
+// replays through the store every instance shares.
+func TestFullReplayCache(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		c := e.partner(e.tenant)
+		if _, err := db.Exec(context.Background(), `UPDATE oauth_clients SET rate_customer = ? WHERE client_id = ?`, 1<<30, c.id); err != nil {
+			t.Fatal(err)
+		}
+		dk := newDPoPKey(t)
+		at := e.tokens(c, dk)["access_token"].(string)
+		e.srv.dpopJTIs.mu.Lock()
+		e.srv.dpopJTIs.max = e.srv.dpopJTIs.count // full from here on
+		e.srv.dpopJTIs.mu.Unlock()
+		get := func(proof string) int {
+			req, _ := http.NewRequest("GET", e.base+"/resource", nil)
+			req.Header.Set("Authorization", "DPoP "+at)
+			req.Header.Set("DPoP", proof)
+			return e.do(req).status
+		}
+		p := e.proof(dk, "GET", e.base+"/resource", at, nil)
+		first, again := get(p), get(p)
+		want := [2]int{http.StatusServiceUnavailable, http.StatusServiceUnavailable}
+		if db.Dialect() == store.Postgres {
+			want = [2]int{http.StatusOK, http.StatusUnauthorized}
+		}
+		if [2]int{first, again} != want {
+			t.Fatalf("full cache: fresh proof %d, the same again %d; want %v", first, again, want)
+		}
+		if fresh := get(e.proof(dk, "GET", e.base+"/resource", at, nil)); fresh != want[0] {
+			t.Fatalf("full cache: another fresh proof %d, want %d", fresh, want[0])
+		}
+	})
 }

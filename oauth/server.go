@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -128,6 +129,7 @@ type Server struct {
 	now      func() time.Time
 	nonces   *nonces
 	dpopJTIs *localJTIs
+	jtiSeed  maphash.Seed // keys dpopJTIs
 	// sharedReplay: the store is shared by instances (PostgreSQL), so
 	// each DPoP proof is also spent there (verifyDPoP).
 	sharedReplay bool
@@ -170,7 +172,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, dpopJTIs: &localJTIs{}, dpopKeys: tenant.NewKeyCache(dpopKeyCacheSize)}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, dpopJTIs: &localJTIs{}, jtiSeed: maphash.MakeSeed(), dpopKeys: tenant.NewKeyCache(dpopKeyCacheSize)}
 	s.nonces = newNonces(cfg.DB, cfg.Now)
 	s.sharedReplay = cfg.DB.Dialect() == store.Postgres
 	if cfg.Revocations != nil {
