@@ -3,55 +3,61 @@ package oauth
 import (
 	"sync"
 	"time"
+
+	"github.com/madoguchi/madoguchi/internal/cluster"
+	"github.com/madoguchi/madoguchi/internal/ratelimit"
 )
 
-// limiter is a set of token buckets keyed by client or customer, per
-// instance. Idle buckets are dropped.
+// Instances says how many instances of the server share the deployment's
+// rate limits (Config.Instances). Count is read on every limited request:
+// it must not block, and it is at least 1.
+type Instances interface{ Count() int }
+
+var _ Instances = (*cluster.Registry)(nil)
+
+// limiter is a set of token buckets keyed by client or customer. The rate
+// and burst it is asked for are the deployment's; each instance enforces
+// its share of them (ratelimit.Share by the live instance count), so a
+// client spreading its requests over the instances gets the deployment's
+// rate. Buckets idle long enough to be full are dropped (once a minute).
 type limiter struct {
-	mu      sync.Mutex
-	now     func() time.Time
-	buckets map[string]*bucket
-	swept   time.Time
+	mu        sync.Mutex
+	now       func() time.Time
+	instances Instances // nil: one instance
+	buckets   map[string]*ratelimit.Bucket
+	swept     time.Time
 }
 
-type bucket struct {
-	tokens float64
-	last   time.Time
+func newLimiter(now func() time.Time, instances Instances) *limiter {
+	return &limiter{now: now, instances: instances, buckets: map[string]*ratelimit.Bucket{}}
 }
 
-func newLimiter(now func() time.Time) *limiter {
-	return &limiter{now: now, buckets: map[string]*bucket{}}
-}
-
-// allow takes one token from key's bucket (rate per second, burst); when
-// empty it reports how long to wait.
+// allow takes one token from key's bucket (the deployment's rate per
+// second and burst); when empty it reports how long to wait.
 func (l *limiter) allow(key string, rate float64, burst int) (bool, time.Duration) {
 	if rate <= 0 {
 		return true, 0
 	}
+	n := 1
+	if l.instances != nil {
+		n = l.instances.Count()
+	}
+	r, b := ratelimit.Share(rate, float64(burst), n)
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if now.Sub(l.swept) > time.Minute {
-		for k, b := range l.buckets {
-			if now.Sub(b.last) > 10*time.Minute {
+		for k, bk := range l.buckets {
+			if bk.Full(now) { // a new bucket starts full: nothing is given away
 				delete(l.buckets, k)
 			}
 		}
 		l.swept = now
 	}
-	b, ok := l.buckets[key]
+	bk, ok := l.buckets[key]
 	if !ok {
-		b = &bucket{tokens: float64(burst), last: now}
-		l.buckets[key] = b
+		bk = ratelimit.NewBucket(now, r, b)
+		l.buckets[key] = bk
 	}
-	if el := now.Sub(b.last); el > 0 { // a clock that steps back refills nothing
-		b.tokens = min(float64(burst), b.tokens+el.Seconds()*rate)
-		b.last = now
-	}
-	if b.tokens < 1 {
-		return false, time.Duration((1 - b.tokens) / rate * float64(time.Second))
-	}
-	b.tokens--
-	return true, 0
+	return bk.Take(now, r, b)
 }
