@@ -26,8 +26,10 @@ var _ Instances = (*cluster.Registry)(nil)
 // burst never below 1). A client spreading its requests evenly over the
 // instances gets the deployment's rate. An uneven load balancer can make it
 // get less (it meets one instance's share first), never more: less is the
-// safe side of a limit a bank publishes to its partners. Without instances
-// (staff sign-in) the limits are this instance's.
+// safe side of a limit a bank publishes to its partners. (For up to one
+// heartbeat after an instance joins, the others still divide by the old
+// count: up to one share more; docs/scale-out.md.) Without instances (staff
+// sign-in) the limits are this instance's.
 type limiter struct {
 	rate      float64
 	burst     float64

@@ -25,9 +25,10 @@
 //     instances must agree to well within the expiry less one period
 //     (10 s by default), or an instance can miss another's row.
 //   - After an instance joins, the others divide by the old count until
-//     their next heartbeat (at most one period); after one leaves without a
-//     graceful shutdown, they divide by the old count until its row expires
-//     (the safe direction).
+//     their next heartbeat (at most one period): the deployment then allows
+//     up to one share more. After one leaves without a graceful shutdown,
+//     they divide by the old count until its row expires (the safe
+//     direction: less than the rate).
 package cluster
 
 import (
