@@ -132,8 +132,7 @@ func New(cfg Config) *Server {
 		if burst <= 0 {
 			burst = int(cfg.RateLimit) + 1
 		}
-		s.limit = newLimiter(cfg.RateLimit, burst, cfg.Now)
-		s.limit.instances = cfg.Instances
+		s.limit = newLimiter(cfg.RateLimit, burst, cfg.Now, cfg.Instances)
 	}
 	s.signIn = newSignInLimiters(cfg.SignIn, cfg.Now)
 	s.routes()

@@ -21,9 +21,9 @@ func TestShare(t *testing.T) {
 		{1, 2, 4, 0.25, 1}, // the burst never below 1
 		{2.0 / 60, 1, 2, 1.0 / 60, 1},
 	} {
-		r, b := Share(tc.rate, tc.burst, tc.n)
+		r, b := share(tc.rate, tc.burst, tc.n)
 		if r != tc.wantRate || b != tc.wantBurst {
-			t.Errorf("Share(%v, %v, %d) = %v, %v, want %v, %v", tc.rate, tc.burst, tc.n, r, b, tc.wantRate, tc.wantBurst)
+			t.Errorf("share(%v, %v, %d) = %v, %v, want %v, %v", tc.rate, tc.burst, tc.n, r, b, tc.wantRate, tc.wantBurst)
 		}
 	}
 }
@@ -78,14 +78,14 @@ func TestBucket(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			now := time.Unix(1_800_000_000, 0)
-			r0, b0 := Share(rate, burst, tc.steps[0].n)
-			b := NewBucket(now, r0, b0)
+			r0, b0 := share(rate, burst, tc.steps[0].n)
+			b := newBucket(now, r0, b0)
 			for i, s := range tc.steps {
 				now = now.Add(s.wait)
-				r, bu := Share(rate, burst, s.n)
+				r, bu := share(rate, burst, s.n)
 				got := 0
 				for range s.tries {
-					if ok, wait := b.Take(now, r, bu); ok {
+					if ok, wait := b.take(now, r, bu); ok {
 						got++
 					} else if wait <= 0 {
 						t.Errorf("step %d: refused with wait %v", i, wait)
@@ -99,9 +99,9 @@ func TestBucket(t *testing.T) {
 	}
 }
 
-// TestFull: a bucket is full (and can be forgotten) only once it has
+// TestBucketFull: a bucket is full (and can be forgotten) only once it has
 // refilled to the burst of its last use, at that use's rate.
-func TestFull(t *testing.T) {
+func TestBucketFull(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	for _, tc := range []struct {
 		name     string
@@ -117,13 +117,102 @@ func TestFull(t *testing.T) {
 		{"a clock that stepped back", 1, 2, 0, -time.Second, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := NewBucket(now, tc.rate, tc.bu)
+			b := newBucket(now, tc.rate, tc.bu)
 			for range tc.taken {
-				b.Take(now, tc.rate, tc.bu)
+				b.take(now, tc.rate, tc.bu)
 			}
-			if got := b.Full(now.Add(tc.idle)); got != tc.wantFull {
-				t.Errorf("Full(%v after %d taken) = %v, want %v", tc.idle, tc.taken, got, tc.wantFull)
+			if got := b.full(now.Add(tc.idle)); got != tc.wantFull {
+				t.Errorf("full(%v after %d taken) = %v, want %v", tc.idle, tc.taken, got, tc.wantFull)
 			}
 		})
+	}
+}
+
+// instanceCount is a fixed live-instance count.
+type instanceCount int
+
+func (n instanceCount) Count() int { return int(n) }
+
+// TestLimiterShare: a Limiter enforces its share of a deployment limit
+// (oauth's per client: rate/s, bursts of twice that; per customer: rate a
+// minute; web's per client): with n live instances, 1/n of the burst
+// (never below 1) and 1/n of the rate, and a wait n times as long.
+func TestLimiterShare(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		instances  Instances
+		rate       float64
+		burst      float64
+		step       time.Duration // the clock moves by step, steps times
+		steps      int
+		wantBurst  int // quick requests allowed
+		wantSteady int // allowed over the steps
+		wantWait   time.Duration
+	}{
+		{"no instance count", nil, 1, 2, time.Second, 10, 2, 10, time.Second},
+		{"one instance", instanceCount(1), 1, 2, time.Second, 10, 2, 10, time.Second},
+		{"two instances", instanceCount(2), 1, 2, time.Second, 10, 1, 5, 2 * time.Second},
+		{"three instances", instanceCount(3), 30, 60, time.Second, 10, 20, 100, time.Second / 10},
+		{"two instances, a burst of 5: 2.5 each", instanceCount(2), 4, 5, time.Second, 10, 2, 20, time.Second / 4},
+		{"four instances: the burst never below 1", instanceCount(4), 1, 2, time.Second, 10, 1, 2, 4 * time.Second},
+		{"two instances, a customer at 6 a minute", instanceCount(2), 6.0 / 60, 1, 10 * time.Second, 6, 1, 3, 20 * time.Second},
+		{"no limit", instanceCount(2), 0, 0, time.Second, 1, 25, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			now := time.Unix(1_800_000_000, 0)
+			l := NewLimiter(func() time.Time { return now }, tc.instances, time.Minute)
+			got := 0
+			var wait time.Duration
+			for range 25 {
+				if ok, w := l.Allow("client:c1", tc.rate, tc.burst); ok {
+					got++
+				} else {
+					wait = w
+				}
+			}
+			if got != tc.wantBurst || wait != tc.wantWait {
+				t.Errorf("25 quick requests: %d allowed, then wait %v; want %d, %v", got, wait, tc.wantBurst, tc.wantWait)
+			}
+			if tc.rate <= 0 {
+				return
+			}
+			got = 0
+			for range tc.steps {
+				now = now.Add(tc.step)
+				for ok := true; ok; {
+					if ok, _ = l.Allow("client:c1", tc.rate, tc.burst); ok {
+						got++
+					}
+				}
+			}
+			if got != tc.wantSteady {
+				t.Errorf("over %v: %d allowed, want %d", time.Duration(tc.steps)*tc.step, got, tc.wantSteady)
+			}
+		})
+	}
+}
+
+// TestLimiterSweep: a bucket is forgotten only once it is full again, so
+// forgetting it gives nothing away, even at a small share's slow rate.
+func TestLimiterSweep(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	l := NewLimiter(func() time.Time { return now }, instanceCount(20), time.Minute)
+	// 6 a minute over 20 instances: 0.005/s here, 200 s to refill one.
+	if ok, _ := l.Allow("customer:a", 6.0/60, 1); !ok {
+		t.Fatal("first request refused")
+	}
+	for _, tc := range []struct {
+		after      time.Duration
+		wantBucket bool
+	}{
+		{30 * time.Second, true},   // not swept (once a minute)
+		{60 * time.Second, true},   // swept, not yet full
+		{120 * time.Second, false}, // 210 s after the request: full, forgotten
+	} {
+		now = now.Add(tc.after)
+		l.Allow("client:other", 1, 2) // sweeps when due
+		if _, ok := l.buckets["customer:a"]; ok != tc.wantBucket {
+			t.Errorf("%v later: bucket kept %v, want %v", tc.after, ok, tc.wantBucket)
+		}
 	}
 }
