@@ -15,24 +15,6 @@ import (
 // The rate limiters divide by a Registry's count.
 var _ ratelimit.Instances = (*Registry)(nil)
 
-// clock is a fake clock shared by the registries of one test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // each runs fn on SQLite and PostgreSQL with open, which opens another
 // connection to one freshly migrated database (as another instance would).
 func each(t *testing.T, fn func(t *testing.T, open func() *store.DB)) {
@@ -62,12 +44,16 @@ func each(t *testing.T, fn func(t *testing.T, open func() *store.DB)) {
 // pair is two instances on one database, on one fake clock.
 type pair struct {
 	t      *testing.T
-	clk    *clock
+	now    time.Time
 	a, b   *Registry
 	dbA    *store.DB
 	ctx    context.Context
 	expiry time.Duration
 }
+
+func (p *pair) clock() time.Time { return p.now }
+
+func (p *pair) advance(d time.Duration) { p.now = p.now.Add(d) }
 
 func (p *pair) beat(rs ...*Registry) {
 	p.t.Helper()
@@ -111,17 +97,17 @@ func TestRegistry(t *testing.T) {
 		}, 1, 2, 1},
 		{"a stale row expires", func(p *pair) {
 			p.beat(p.a, p.b, p.a)
-			p.clk.advance(p.expiry + time.Millisecond) // b crashed: no leave
+			p.advance(p.expiry + time.Millisecond) // b crashed: no leave
 			p.beat(p.a)
 		}, 1, 2, 1},
 		{"a row within the expiry counts", func(p *pair) {
 			p.beat(p.a, p.b)
-			p.clk.advance(p.expiry)
+			p.advance(p.expiry)
 			p.beat(p.a)
 		}, 2, 2, 2},
 		{"a returning instance counts again", func(p *pair) {
 			p.beat(p.a, p.b)
-			p.clk.advance(p.expiry + time.Second)
+			p.advance(p.expiry + time.Second)
 			p.beat(p.a) // b's row expires
 			if p.a.Count() != 1 {
 				p.t.Fatalf("a beside an expired row counts %d, want 1", p.a.Count())
@@ -131,7 +117,7 @@ func TestRegistry(t *testing.T) {
 		{"store down keeps the last count", func(p *pair) {
 			p.beat(p.a, p.b, p.a)
 			p.dbA.Close()
-			p.clk.advance(p.expiry * 10)
+			p.advance(p.expiry * 10)
 			for range 3 {
 				if err := p.a.Beat(p.ctx); err == nil {
 					p.t.Fatal("Beat on a closed store succeeded")
@@ -147,13 +133,12 @@ func TestRegistry(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			each(t, func(t *testing.T, open func() *store.DB) {
-				clk := &clock{t: time.Unix(1_800_000_000, 0)}
-				p := &pair{t: t, clk: clk, ctx: context.Background(), expiry: 3 * every, dbA: open()}
+				p := &pair{t: t, now: time.Unix(1_800_000_000, 0), ctx: context.Background(), expiry: 3 * every, dbA: open()}
 				var err error
-				if p.a, err = New(p.dbA, Config{Every: every, Now: clk.now}); err != nil {
+				if p.a, err = New(p.dbA, Config{Every: every, Now: p.clock}); err != nil {
 					t.Fatal(err)
 				}
-				if p.b, err = New(open(), Config{Every: every, Now: clk.now}); err != nil {
+				if p.b, err = New(open(), Config{Every: every, Now: p.clock}); err != nil {
 					t.Fatal(err)
 				}
 				if p.a.ID() == p.b.ID() {
