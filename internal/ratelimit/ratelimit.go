@@ -18,7 +18,9 @@
 //     changed is unknown, so a smaller count (a larger share) is credited
 //     only from now on: a change of count never overfills a bucket, and
 //     never resets one.
-//   - A bucket is forgotten only once full (a new bucket starts full).
+//   - A bucket is forgotten only once it would be full even at the whole
+//     deployment's burst (a new bucket starts full at this instance's
+//     share, and the count may have fallen to 1 meanwhile).
 //   - A clock that steps back refills nothing.
 package ratelimit
 
@@ -67,6 +69,7 @@ func (l *Limiter) Allow(key string, rate, burst float64) (bool, time.Duration) {
 	if l.instances != nil {
 		n = l.instances.Count()
 	}
+	whole := burst
 	rate, burst = share(rate, burst, n)
 	now := l.now()
 	l.mu.Lock()
@@ -81,9 +84,10 @@ func (l *Limiter) Allow(key string, rate, burst float64) (bool, time.Duration) {
 	}
 	b := l.buckets[key]
 	if b == nil {
-		b = newBucket(now, rate, burst)
+		b = newBucket(now, rate, burst, whole)
 		l.buckets[key] = b
 	}
+	b.whole = whole
 	return b.take(now, rate, burst)
 }
 
@@ -100,14 +104,15 @@ func share(rate, burst float64, n int) (float64, float64) {
 // bucket is one key's token bucket.
 type bucket struct {
 	tokens float64
-	rate   float64 // the rate and burst of the last Take
-	burst  float64
+	rate   float64 // this instance's rate at the last take
+	whole  float64 // the deployment's burst at the last take
 	last   time.Time
 }
 
-// newBucket returns a full bucket.
-func newBucket(now time.Time, rate, burst float64) *bucket {
-	return &bucket{tokens: burst, rate: rate, burst: burst, last: now}
+// newBucket returns a bucket full at burst, this instance's share of the
+// deployment's whole burst.
+func newBucket(now time.Time, rate, burst, whole float64) *bucket {
+	return &bucket{tokens: burst, rate: rate, whole: whole, last: now}
 }
 
 // take refills the bucket for the time since its last use and takes one
@@ -119,7 +124,7 @@ func (b *bucket) take(now time.Time, rate, burst float64) (bool, time.Duration) 
 		b.last = now
 	}
 	b.tokens = min(b.tokens, burst)
-	b.rate, b.burst = rate, burst
+	b.rate = rate
 	if b.tokens < 1 {
 		return false, time.Duration((1 - b.tokens) / rate * float64(time.Second))
 	}
@@ -128,9 +133,13 @@ func (b *bucket) take(now time.Time, rate, burst float64) (bool, time.Duration) 
 }
 
 // full reports whether the bucket, left alone since its last use, has
-// refilled to the burst of that use by now: forgetting it then gives
-// nothing away, since a new bucket starts full.
+// refilled by now to the deployment's whole burst, at the rate of that
+// use: forgetting it then gives nothing away, since a new bucket starts
+// full at this instance's share of that burst, whatever the count is
+// then. (Full at a share's burst only would not do: after the count
+// falls, a kept bucket refills to the larger burst at the old rate, a new
+// one starts there.)
 func (b *bucket) full(now time.Time) bool {
 	el := now.Sub(b.last)
-	return el >= 0 && b.tokens+el.Seconds()*b.rate >= b.burst
+	return el >= 0 && b.tokens+el.Seconds()*b.rate >= b.whole
 }

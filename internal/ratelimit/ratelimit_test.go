@@ -79,7 +79,7 @@ func TestBucket(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			now := time.Unix(1_800_000_000, 0)
 			r0, b0 := share(rate, burst, tc.steps[0].n)
-			b := newBucket(now, r0, b0)
+			b := newBucket(now, r0, b0, burst)
 			for i, s := range tc.steps {
 				now = now.Add(s.wait)
 				r, bu := share(rate, burst, s.n)
@@ -117,7 +117,7 @@ func TestBucketFull(t *testing.T) {
 		{"a clock that stepped back", 1, 2, 0, -time.Second, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := newBucket(now, tc.rate, tc.bu)
+			b := newBucket(now, tc.rate, tc.bu, tc.bu)
 			for range tc.taken {
 				b.take(now, tc.rate, tc.bu)
 			}
@@ -132,6 +132,11 @@ func TestBucketFull(t *testing.T) {
 type instanceCount int
 
 func (n instanceCount) Count() int { return int(n) }
+
+// countFunc is a count that changes under the test.
+type countFunc func() int
+
+func (f countFunc) Count() int { return f() }
 
 // TestLimiterShare: a Limiter enforces its share of a deployment limit
 // (oauth's per client: rate/s, bursts of twice that; per customer: rate a
@@ -214,5 +219,70 @@ func TestLimiterSweep(t *testing.T) {
 		if _, ok := l.buckets["customer:a"]; ok != tc.wantBucket {
 			t.Errorf("%v later: bucket kept %v, want %v", tc.after, ok, tc.wantBucket)
 		}
+	}
+}
+
+// FuzzLimiterNeverOverfills: whatever the sequence of waits, instance
+// counts and requests, a key gets at most its first share's burst plus,
+// for each wait, the wait times the smaller of the shares' rates before
+// and after it: a change of count never credits time at a rate the
+// instance was not enforcing.
+func FuzzLimiterNeverOverfills(f *testing.F) {
+	f.Add([]byte{0, 0x05, 100, 0x11, 200, 0x02, 0, 0x33})
+	f.Add([]byte{255, 0xff, 255, 0x00, 1, 0x01})
+	f.Fuzz(func(t *testing.T, steps []byte) {
+		const rate, burst = 3, 5
+		now := time.Unix(1_800_000_000, 0)
+		count := 1
+		l := NewLimiter(func() time.Time { return now }, countFunc(func() int { return count }), time.Second)
+		var bound float64
+		prev := -1.0
+		allowed := 0
+		for i := 0; i+1 < len(steps); i += 2 {
+			wait := time.Duration(steps[i]) * 10 * time.Millisecond
+			count = 1 + int(steps[i+1]%4)
+			tries := 1 + int(steps[i+1]>>2)%8
+			now = now.Add(wait)
+			r, b := share(rate, burst, count)
+			if prev < 0 {
+				bound = b
+			} else {
+				bound += wait.Seconds() * min(prev, r)
+			}
+			prev = r
+			for range tries {
+				if ok, _ := l.Allow("k", rate, burst); ok {
+					allowed++
+				}
+			}
+			if float64(allowed) > bound+1e-9 {
+				t.Fatalf("step %d: %d allowed, more than the %.3f tokens the shares earned", i/2, allowed, bound)
+			}
+		}
+	})
+}
+
+// TestLimiterSweepAfterCountFalls: a bucket full at a share's burst is
+// not forgotten while the count may still fall, which would hand out the
+// whole burst at once (FuzzLimiterNeverOverfills found it): it refills to
+// the larger burst at the old rate instead.
+func TestLimiterSweepAfterCountFalls(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	count := 4
+	l := NewLimiter(func() time.Time { return now }, countFunc(func() int { return count }), time.Second)
+	// 4/s, bursts of 4, over 4 instances: 1/s, a burst of 1 here.
+	if ok, _ := l.Allow("k", 4, 4); !ok {
+		t.Fatal("first request refused")
+	}
+	now = now.Add(2 * time.Second) // full at the share's burst
+	count = 1
+	got := 0
+	for range 5 {
+		if ok, _ := l.Allow("k", 4, 4); ok {
+			got++
+		}
+	}
+	if got != 2 {
+		t.Errorf("after 2 s at 1/s and the count falling to 1: %d allowed, want 2 (not the whole burst of 4)", got)
 	}
 }
