@@ -233,9 +233,10 @@ func (s *Server) activeProfile(ctx context.Context, tenantID, clientID, grant st
 }
 
 // limitClient takes one request from the client's bucket: rate per
-// second, bursts of twice that (every OAuth endpoint; per instance).
+// second, bursts of twice that (every OAuth endpoint; for the deployment,
+// this instance enforcing its share).
 func (s *Server) limitClient(clientID string, rate int) error {
-	if ok, wait := s.limits.allow("client:"+clientID, float64(rate), 2*rate); !ok {
+	if ok, wait := s.limits.Allow("client:"+clientID, float64(rate), float64(2*rate)); !ok {
 		e := oerr(http.StatusTooManyRequests, "slow_down", "Too many requests from this client.", ErrRateLimited)
 		e.RetryAfter = int(wait/time.Second) + 1
 		return e
@@ -252,7 +253,7 @@ func (s *Server) limitCustomer(kind, tenantID, customer string, rate int) error 
 	if rate == 0 {
 		rate = DefaultCustomerRate
 	}
-	if ok, wait := s.limits.allow(kind+":"+tenantID+"\x00"+customer, float64(rate)/60, max(1, rate/6)); !ok {
+	if ok, wait := s.limits.Allow(kind+":"+tenantID+"\x00"+customer, float64(rate)/60, float64(max(1, rate/6))); !ok {
 		e := oerr(http.StatusTooManyRequests, "slow_down", "Too many requests for this customer.", ErrRateLimited)
 		e.RetryAfter = int(wait/time.Second) + 1
 		return e

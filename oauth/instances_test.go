@@ -46,7 +46,8 @@ func twoInstances(t *testing.T) (*env, instance) {
 	return e, e.secondInstance(t, dsn)
 }
 
-func (e *env) secondInstance(t *testing.T, dsn string) instance {
+// secondInstance starts it on dsn; opts change its Config before New.
+func (e *env) secondInstance(t *testing.T, dsn string, opts ...func(*Config)) instance {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, dsn)
@@ -84,6 +85,9 @@ func (e *env) secondInstance(t *testing.T, dsn string) instance {
 	t.Cleanup(func() { stop(); <-done })
 	cfg := e.srv.cfg
 	cfg.DB, cfg.Audit, cfg.Sealer, cfg.Clients, cfg.Revocations = db, al, v, is, w
+	for _, o := range opts {
+		o(&cfg)
+	}
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -116,6 +116,12 @@ type Config struct {
 	SweepEvery time.Duration
 	Logger     *slog.Logger
 	Now        func() time.Time
+
+	// Instances counts the live instances sharing the database
+	// (*cluster.Registry, which the caller runs): each enforces its share
+	// of the profiles' rate limits, so they hold for the deployment. Nil:
+	// this instance alone enforces them whole.
+	Instances Instances
 }
 
 // dpopKeyCacheSize bounds the parsed DPoP keys kept in memory (a few
@@ -178,7 +184,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Revocations != nil {
 		s.tokens = revoke.NewCache[[32]byte, *tokenInfo](cfg.Revocations, cfg.CacheSize)
 	}
-	s.limits = newLimiter(cfg.Now)
+	s.limits = newLimiter(cfg.Now, cfg.Instances)
 	s.pinger = cfg.Pinger
 	s.issuer = cfg.Issuer
 	s.parURL = cfg.Issuer + PathPAR

@@ -40,6 +40,11 @@ type Config struct {
 	// Burst the bucket size. Zero disables limiting.
 	RateLimit float64
 	Burst     int
+	// Instances counts the live instances sharing the database
+	// (*cluster.Registry, which the caller runs): each enforces its share
+	// of RateLimit and Burst, so they hold for the deployment. Nil: this
+	// instance alone enforces them whole.
+	Instances Instances
 	// Auth authenticates API clients and issues tokens; nil disables /v1.
 	Auth Auth
 	// OAuth is the authorization server: the one token endpoint and the one
@@ -127,7 +132,7 @@ func New(cfg Config) *Server {
 		if burst <= 0 {
 			burst = int(cfg.RateLimit) + 1
 		}
-		s.limit = newLimiter(cfg.RateLimit, burst, cfg.Now)
+		s.limit = newLimiter(cfg.RateLimit, burst, cfg.Now, cfg.Instances)
 	}
 	s.signIn = newSignInLimiters(cfg.SignIn, cfg.Now)
 	s.routes()

@@ -30,7 +30,7 @@ func newSignInLimiters(l SignInLimits, now func() time.Time) signInLimiters {
 		if burst <= 0 {
 			burst = max(defBurst, int(rate)+1)
 		}
-		return newLimiter(rate, burst, now)
+		return newLimiter(rate, burst, now, nil)
 	}
 	return signInLimiters{
 		perAddress: mk(l.PerAddress, l.PerAddressBurst, 1, 20),

@@ -20,6 +20,7 @@ import (
 	"github.com/madoguchi/madoguchi/document/chip"
 	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/fraud"
+	"github.com/madoguchi/madoguchi/internal/cluster"
 	"github.com/madoguchi/madoguchi/internal/periodic"
 	"github.com/madoguchi/madoguchi/notify"
 	"github.com/madoguchi/madoguchi/oauth"
@@ -57,6 +58,10 @@ type app struct {
 	// revocations keeps in-memory credential caches honest (package
 	// revoke); serve runs it. Nil when the token cache is off.
 	revocations *revoke.Watcher
+	// instances is this process's entry among the instances sharing the
+	// store (package cluster): the rate limits divide by its count. serve
+	// runs it; nil elsewhere.
+	instances *cluster.Registry
 	// oauth is the authorization server (nil: client_credentials only).
 	oauth *oauth.Server
 	// signin is the production customer step (oauth_wire.go; nil in

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/madoguchi/madoguchi/face"
+	"github.com/madoguchi/madoguchi/internal/cluster"
+	"github.com/madoguchi/madoguchi/oauth"
 	"github.com/madoguchi/madoguchi/revoke"
 	"github.com/madoguchi/madoguchi/signin"
 	"github.com/madoguchi/madoguchi/store"
@@ -178,6 +180,22 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if a.revocations != nil {
 		go a.revocations.Run(ctx)
 	}
+	// The instance registry: the rate limits hold for the deployment,
+	// each instance enforcing its share. The first heartbeat counts the
+	// instances already running before this one serves anything; the
+	// registry deletes its row before the store closes.
+	if a.instances, err = cluster.New(a.db, cluster.Config{Logger: log}); err != nil {
+		ln.Close()
+		return err
+	}
+	if err := a.instances.Beat(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	clusterCtx, stopCluster := context.WithCancel(ctx)
+	clusterDone := make(chan struct{})
+	go func() { defer close(clusterDone); a.instances.Run(clusterCtx) }()
+	defer func() { stopCluster(); <-clusterDone }()
 	a.models = newModelSet(f.models)
 	a.models.pkgs = recPkgs
 	a.faceRecognizer = rec
@@ -212,7 +230,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	// The authorization server comes after transaction authentication:
 	// in production its customer step is txauth's (package signin).
-	if err := a.newOAuth(f.publicURL, tlsCfg != nil); err != nil {
+	if err := a.newOAuth(f.publicURL, tlsCfg != nil, func(c *oauth.Config) { c.Instances = a.instances }); err != nil {
 		ln.Close()
 		return fmt.Errorf("oauth: %w", err)
 	}
@@ -231,6 +249,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	go a.runNotify(ctx)
 	wcfg := a.webConfig(f)
+	wcfg.Instances = a.instances
 	mount, err := a.portalMount(f.portal, f.publicURL)
 	if err != nil {
 		ln.Close()
@@ -256,6 +275,15 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			return 0
 		})
 	}
+	srv.AddGauge("madoguchi_instances", "live instances sharing the store as of this instance's last heartbeat; each enforces 1/N of the rate limits", func() float64 {
+		return float64(a.instances.Count())
+	})
+	srv.AddGauge("madoguchi_instances_heartbeat_ok", "1 while this instance's heartbeat reaches the store (0: the instance count is the last one known)", func() float64 {
+		if a.instances.Healthy() {
+			return 1
+		}
+		return 0
+	})
 	log.Info("madoguchi ready", "addr", ln.Addr().String(), "public_url", f.publicURL, "mode", f.mode, "store", a.db, "startup", time.Since(start).Round(time.Millisecond))
 	return srv.Serve(ctx, ln, tlsCfg)
 }
