@@ -203,6 +203,14 @@ func TestDPoPAcrossInstances(t *testing.T) {
 			}
 		}
 	})
+	t.Run("the spend's synchronous_commit off stays in its own transaction", func(t *testing.T) {
+		for range 8 { // pooled connections: none keeps the setting
+			var v string
+			if err := b.db.QueryRow(ctx, `SHOW synchronous_commit`).Scan(&v); err != nil || v != "on" {
+				t.Fatalf("synchronous_commit = %q, %v; want on", v, err)
+			}
+		}
+	})
 	t.Run("both instances hand out the same nonce", func(t *testing.T) {
 		if a, bn := nonceOf(t, e.srv), nonceOf(t, b.srv); a != bn {
 			t.Fatalf("A's nonce %q, B's %q", a, bn)

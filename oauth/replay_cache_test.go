@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/store/storetest"
@@ -110,4 +111,27 @@ func TestFullReplayCache(t *testing.T) {
 			t.Fatalf("full cache: another fresh proof %d, want %d", fresh, want[0])
 		}
 	})
+}
+
+// BenchmarkSharedSpend: one spend into the shared replay cache on
+// PostgreSQL, serially, with a durable commit (client assertions, request
+// objects) and with synchronous_commit off for the statement's own
+// transaction (DPoP proofs).
+func BenchmarkSharedSpend(b *testing.B) {
+	s := &Server{cfg: Config{DB: storetest.Postgres(b)}}
+	ctx := context.Background()
+	for _, q := range []struct{ name, query string }{{"durable", spendInsert}, {"async", spendInsertAsync}} {
+		b.Run(q.name, func(b *testing.B) {
+			keys := make([][]byte, b.N)
+			for i := range keys {
+				keys[i] = binary.BigEndian.AppendUint64(nil, rand.Uint64())
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				if err := s.spendHash(ctx, q.query, "bench", keys[i], time.Now().Add(time.Minute)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
