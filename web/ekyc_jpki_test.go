@@ -77,7 +77,7 @@ func newJPKIServer(t *testing.T, db *store.DB, p *jpkitest.PKI) http.Handler {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := crls.Import(der); err != nil {
+			if _, err := crls.Import(der); err != nil {
 				t.Fatal(err)
 			}
 		}
