@@ -7,7 +7,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -18,7 +17,7 @@ import (
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/store/storetest"
 	"github.com/madoguchi/madoguchi/tenant"
-	"github.com/madoguchi/madoguchi/vault"
+	"github.com/madoguchi/madoguchi/vault/vaulttest"
 )
 
 type fakeCustomers map[string]*Customer
@@ -62,19 +61,8 @@ type svcEnv struct {
 func newSvcEnv(t *testing.T, db *store.DB) *svcEnv {
 	t.Helper()
 	ctx := context.Background()
-	signer, _, _ := audit.GenerateSigner(rand.Reader, "test.local/audit")
-	alog, err := audit.New(db, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kf, err := vault.CreateKeyFile(filepath.Join(t.TempDir(), "kek.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.New(kf, db, alog)
-	if err != nil {
-		t.Fatal(err)
-	}
+	stack := vaulttest.New(t, db)
+	alog, v := stack.Audit, stack.Vault
 	reg := tenant.NewRegistry(db, alog)
 	ta, err := reg.CreateTenant(ctx, tenant.Actor{Kind: audit.ActorSystem}, "Bank A")
 	if err != nil {

@@ -17,7 +17,6 @@ import (
 	"image/png"
 	"math"
 	mrand "math/rand/v2"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -33,6 +32,7 @@ import (
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/vault"
+	"github.com/madoguchi/madoguchi/vault/vaulttest"
 )
 
 // clock is a settable test clock.
@@ -253,31 +253,8 @@ var client = Actor{Kind: audit.ActorClient, ID: "cl_test"}
 func newEnv(t testing.TB, db *store.DB, mutate ...func(*Config)) *env {
 	t.Helper()
 	ctx := context.Background()
-	signer, _, err := audit.GenerateSigner(rand.Reader, "test.local/audit")
-	if err != nil {
-		t.Fatal(err)
-	}
-	alog, err := audit.New(db, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	kf, err := vault.CreateKeyFile(filepath.Join(dir, "kek.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs, err := blob.NewFS(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bs, err := blob.New(db, fs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.New(kf, db, alog, vault.WithBlobs(bs))
-	if err != nil {
-		t.Fatal(err)
-	}
+	stack := vaulttest.New(t, db)
+	alog, bs, v := stack.Audit, stack.Blobs, stack.Vault
 	is, err := jpdltest.New(nil, "ekyc test PSC")
 	if err != nil {
 		t.Fatal(err)

@@ -650,7 +650,7 @@ func BenchmarkWaSession(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := st.Import(der); err != nil {
+	if _, err := st.Import(der); err != nil {
 		b.Fatal(err)
 	}
 	v, err := jpki.NewVerifier(jpki.Config{Anchors: jpki.NewAnchors([]*x509.Certificate{p.Sign.Cert}, []*x509.Certificate{p.Auth.Cert}),

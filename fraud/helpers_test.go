@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	mrand "math/rand/v2"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/vault"
+	"github.com/madoguchi/madoguchi/vault/vaulttest"
 )
 
 const testModel = "test/emb128"
@@ -49,22 +49,8 @@ type env struct {
 func newEnv(t *testing.T, db *store.DB) *env {
 	t.Helper()
 	ctx := context.Background()
-	signer, _, err := audit.GenerateSigner(rand.Reader, "test.local/audit")
-	if err != nil {
-		t.Fatal(err)
-	}
-	alog, err := audit.New(db, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kf, err := vault.CreateKeyFile(filepath.Join(t.TempDir(), "kek.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.New(kf, db, alog)
-	if err != nil {
-		t.Fatal(err)
-	}
+	stack := vaulttest.New(t, db)
+	alog, v := stack.Audit, stack.Vault
 	var raw [32]byte
 	_, _ = rand.Read(raw[:])
 	key, _ := NewKey(raw[:])

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -21,6 +20,7 @@ import (
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/store/storetest"
 	"github.com/madoguchi/madoguchi/vault"
+	"github.com/madoguchi/madoguchi/vault/vaulttest"
 )
 
 type clock struct {
@@ -46,28 +46,13 @@ type env struct {
 
 func newEnv(t *testing.T, db *store.DB) *env {
 	t.Helper()
-	as, _, err := audit.GenerateSigner(rand.Reader, "test.local/audit")
-	if err != nil {
-		t.Fatal(err)
-	}
-	alog, err := audit.New(db, as)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kf, err := vault.CreateKeyFile(filepath.Join(t.TempDir(), "kek.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.New(kf, db, alog)
-	if err != nil {
-		t.Fatal(err)
-	}
+	stack := vaulttest.New(t, db)
 	_, k, _ := ed25519.GenerateKey(rand.Reader)
 	s, err := notify.NewSigner(k)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, db: db, log: alog, vault: v, signer: s, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}}
+	return &env{t: t, db: db, log: stack.Audit, vault: stack.Vault, signer: s, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}}
 }
 
 func (e *env) notifier(mut ...func(*notify.Config)) *notify.Notifier {

@@ -214,7 +214,7 @@ func (s *Server) deviceDecide(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		s.endStep(r.Context(), ix, id)
-		renderPage(w, http.StatusOK, "", pageData{Error: "拒否しました。 You declined the request."})
+		renderPage(w, http.StatusOK, "", pageData{Notice: "拒否しました。 You declined the request."})
 		return nil
 	}
 	auth, err := s.cfg.Customers.Verify(r.Context(), s.step(ix, id), r.PostForm)
@@ -230,7 +230,7 @@ func (s *Server) deviceDecide(w http.ResponseWriter, r *http.Request) error {
 	if err := s.finishInteraction(r.Context(), ix, "approved", &approval{auth: auth}); err != nil {
 		return err
 	}
-	renderPage(w, http.StatusOK, "", pageData{Error: "承認しました。サービスの画面に戻ってください。 Approved: return to the service."})
+	renderPage(w, http.StatusOK, "", pageData{Notice: "承認しました。サービスの画面に戻ってください。 Approved: return to the service."})
 	return nil
 }
 

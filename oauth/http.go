@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/madoguchi/madoguchi/internal/pagestyle"
 	"github.com/madoguchi/madoguchi/tenant"
 )
 
@@ -79,6 +80,7 @@ func (s *Server) Routes() map[string]http.Handler {
 		"POST " + PathRevoke:                          s.wrap(s.revoke),
 		"POST " + PathCIBA:                            s.wrap(s.backchannel),
 		"GET " + PathDevice:                           s.wrapPage(s.devicePage),
+		"GET " + PathStyle:                            pagestyle.Handler(),
 		"POST " + PathDevice:                          s.wrapPage(s.deviceDecide),
 		"GET " + PathUserInfo:                         s.wrap(s.userinfo),
 		"POST " + PathUserInfo:                        s.wrap(s.userinfo),

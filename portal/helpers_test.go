@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -24,6 +23,7 @@ import (
 	"github.com/madoguchi/madoguchi/staff"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/vault"
+	"github.com/madoguchi/madoguchi/vault/vaulttest"
 )
 
 // The portal's tests run the real staff directory, vault and audit log on
@@ -130,33 +130,13 @@ func newEnv(t testing.TB, mod ...func(*Config)) *env {
 func newEnvOn(t testing.TB, db *store.DB, mod ...func(*Config)) *env {
 	t.Helper()
 	ctx := context.Background()
-	signer, _, err := audit.LoadOrCreateDevSigner(filepath.Join(t.TempDir(), "audit.key"), "portal.test/audit")
-	if err != nil {
-		t.Fatal(err)
-	}
-	al, err := audit.New(db, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, db: db, clock: &clock{t: time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)}, audit: &auditRec{log: al},
+	// The vault audits through the recorder, like the portal's services.
+	e := &env{t: t, db: db, clock: &clock{t: time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)}, audit: &auditRec{log: vaulttest.Log(t, db)},
 		operatorReview: map[string]bool{}, people: map[string]*person{}}
-	kf, err := vault.CreateKeyFile(filepath.Join(t.TempDir(), "kek.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fsb, err := blob.NewFS(filepath.Join(t.TempDir(), "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bs, err := blob.New(db, fsb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.New(kf, db, e.audit, vault.WithBlobs(bs))
-	if err != nil {
-		t.Fatal(err)
-	}
+	bs := vaulttest.Blobs(t, db)
+	v := vaulttest.Vault(t, db, e.audit, vault.WithBlobs(bs))
 	e.vault = v
+	var err error
 	e.dir, err = staff.New(db, e.audit, v, staff.Config{Argon2: fastArgon2, Now: e.clock.Now, Executors: e.adminExecutors(v)})
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +178,7 @@ func newEnvOn(t testing.TB, db *store.DB, mod ...func(*Config)) *env {
 		DB: db, Audit: e.audit, Staff: StaffDirectory(e.dir), Passkeys: e.passkeys,
 		OperatorReview: func(_ context.Context, tenantID string) (bool, error) { return e.operatorReview[tenantID], nil },
 		TenantName:     func(_ context.Context, id string) (string, error) { return "Bank " + strings.ToUpper(id[3:]), nil },
-		AuditLog:       al,
+		AuditLog:       e.audit.log,
 		Tenants: func(context.Context) ([]TenantRef, error) {
 			return []TenantRef{{ID: "tn_a", Name: "Bank A"}, {ID: "tn_b", Name: "Bank B"}}, nil
 		},

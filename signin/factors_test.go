@@ -654,7 +654,7 @@ func TestJPKISignIn(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := crl.Import(der); err != nil {
+		if _, err := crl.Import(der); err != nil {
 			t.Fatal(err)
 		}
 		ix, tok = e.startSignIn(c, "C-JPKI")

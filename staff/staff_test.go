@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -18,7 +17,7 @@ import (
 	"github.com/madoguchi/madoguchi/audit"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/store/storetest"
-	"github.com/madoguchi/madoguchi/vault"
+	"github.com/madoguchi/madoguchi/vault/vaulttest"
 )
 
 // recorder is a test Auditor: it validates entries with the audit package's
@@ -89,15 +88,8 @@ const testPassword = "correct horse battery staple"
 func newFixture(t testing.TB, db *store.DB) *fixture {
 	t.Helper()
 	f := &fixture{db: db, rec: &recorder{}, clock: &clock{t: time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)}}
-	kf, err := vault.CreateKeyFile(filepath.Join(t.TempDir(), "kek.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.New(kf, db, f.rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.dir, err = New(db, f.rec, v, Config{
+	var err error
+	f.dir, err = New(db, f.rec, vaulttest.Vault(t, db, f.rec), Config{
 		Argon2: fastArgon2,
 		Now:    f.clock.Now,
 		Executors: map[string]Executor{

@@ -4,12 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"testing"
 
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/store/storetest"
-	"github.com/madoguchi/madoguchi/vault"
+	"github.com/madoguchi/madoguchi/vault/vaulttest"
 )
 
 // tenantNote is a test kind scoped to the tenant named in its payload.
@@ -20,15 +19,7 @@ type tenantNote struct {
 // scopedDirectory is f's directory again with a tenant-scoped kind.
 func scopedDirectory(t *testing.T, f *fixture) *Directory {
 	t.Helper()
-	kf, err := vault.CreateKeyFile(filepath.Join(t.TempDir(), "kek.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.New(kf, f.db, f.rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := New(f.db, f.rec, v, Config{Argon2: fastArgon2, Now: f.clock.Now, Executors: map[string]Executor{
+	d, err := New(f.db, f.rec, vaulttest.Vault(t, f.db, f.rec), Config{Argon2: fastArgon2, Now: f.clock.Now, Executors: map[string]Executor{
 		"test.tenant": {
 			Tenant: func(p []byte) (string, error) {
 				var n tenantNote

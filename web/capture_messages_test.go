@@ -82,7 +82,7 @@ func TestCaptureMessagesResolve(t *testing.T) {
 	for _, s := range []ekyc.Step{ekyc.TurnLeft, ekyc.TurnRight, ekyc.Blink} {
 		say = append(say, string(s))
 	}
-	results := []string{string(ekyc.OutcomeApproved), string(ekyc.OutcomeRejected), string(ekyc.OutcomeReview), "submitted", "received"}
+	results := []string{string(ekyc.OutcomeApproved), string(ekyc.OutcomeRejected), string(ekyc.OutcomeReview), "submitted", "received", "cancelled"}
 	dynamic := map[string]func(){
 		`t('intro.' + st.method)`:     func() { expand(used, "intro.", methods, "") },
 		`t('step.' + s)`:              func() { expand(used, "step.", steps, "") },
@@ -92,6 +92,9 @@ func TestCaptureMessagesResolve(t *testing.T) {
 		`say('say.' + step)`:          func() { expand(used, "say.", say, "") },
 		`t('result.' + r + '.title')`: func() { expand(used, "result.", results, ".title") },
 		`t('result.' + r + '.body')`:  func() { expand(used, "result.", results, ".body") },
+		`t('progress.' + end)`: func() {
+			expand(used, "progress.", []string{"approved", "cancelled", "rejected", "waiting", "error"}, "")
+		},
 	}
 	for _, m := range regexp.MustCompile(`\b(?:t|say)\(([^()]*(?:\([^()]*\))?[^()]*)\)`).FindAllString(code, -1) {
 		if !strings.Contains(m, "+") {

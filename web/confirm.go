@@ -1,7 +1,8 @@
 package web
 
 // The confirmation page of package txauth, served at GET /txauth/confirm
-// with its script and style sheet embedded (web/confirm/). Like the capture
+// with its script embedded (web/confirm/) and the customer pages' style
+// sheet (internal/pagestyle, shared with the consent page). Like the capture
 // page: the token stays in the URL fragment and is sent only in the
 // Authorization header ("Confirm <token>"); the page shows the transaction
 // exactly as the server holds it (POST /v1/txauth/page), the image
@@ -17,9 +18,11 @@ package web
 import (
 	"embed"
 	"net/http"
+
+	"github.com/madoguchi/madoguchi/internal/pagestyle"
 )
 
-//go:embed confirm/index.html confirm/confirm.js confirm/confirm.css
+//go:embed confirm/index.html confirm/confirm.js
 var confirmFS embed.FS
 
 // confirmCSP is the confirmation page's Content-Security-Policy.
@@ -29,12 +32,15 @@ const confirmCSP = "default-src 'self'; img-src 'self' blob:; connect-src 'self'
 var confirmFiles = map[string]captureFile{
 	"/txauth/confirm":             {"confirm/index.html", "text/html; charset=utf-8", "no-store"},
 	"/txauth/confirm/confirm.js":  {"confirm/confirm.js", "text/javascript; charset=utf-8", "no-cache"},
-	"/txauth/confirm/confirm.css": {"confirm/confirm.css", "text/css; charset=utf-8", "no-cache"},
+	"/txauth/confirm/confirm.css": {"", "text/css; charset=utf-8", "no-cache"}, // pagestyle.CSS
 }
 
 func (s *Server) confirmPageRoutes() {
 	for p, f := range confirmFiles {
-		b, err := confirmFS.ReadFile(f.path)
+		b, err := pagestyle.CSS(), error(nil)
+		if f.path != "" {
+			b, err = confirmFS.ReadFile(f.path)
+		}
 		if err != nil {
 			s.log.Error("confirmation page file missing from the build", "file", f.path, "err", err)
 			s.mux.Handle("GET "+p, s.handle(func(http.ResponseWriter, *http.Request) error { return errInternal(err) }))

@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -17,7 +16,7 @@ import (
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/store/storetest"
 	"github.com/madoguchi/madoguchi/tenant"
-	"github.com/madoguchi/madoguchi/vault"
+	"github.com/madoguchi/madoguchi/vault/vaulttest"
 )
 
 type crCustomers map[string]string // customer -> tenant
@@ -44,19 +43,8 @@ func (c crTemplates) CredentialTemplate(context.Context, credential.Actor, strin
 func TestCredentialAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		signer, _, _ := audit.GenerateSigner(rand.Reader, "test.local/audit")
-		alog, err := audit.New(db, signer)
-		if err != nil {
-			t.Fatal(err)
-		}
-		kf, err := vault.CreateKeyFile(filepath.Join(t.TempDir(), "kek.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		v, err := vault.New(kf, db, alog)
-		if err != nil {
-			t.Fatal(err)
-		}
+		stack := vaulttest.New(t, db)
+		alog, v := stack.Audit, stack.Vault
 		reg := tenant.NewRegistry(db, alog)
 		ta, _ := reg.CreateTenant(ctx, tenant.Actor{Kind: audit.ActorSystem}, "bank-a")
 		tb, _ := reg.CreateTenant(ctx, tenant.Actor{Kind: audit.ActorSystem}, "bank-b")

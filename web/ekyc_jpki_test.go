@@ -11,19 +11,17 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/madoguchi/madoguchi/audit"
-	"github.com/madoguchi/madoguchi/blob"
 	"github.com/madoguchi/madoguchi/document/jpki"
 	"github.com/madoguchi/madoguchi/document/jpki/jpkitest"
 	"github.com/madoguchi/madoguchi/ekyc"
 	"github.com/madoguchi/madoguchi/store"
 	"github.com/madoguchi/madoguchi/store/storetest"
 	"github.com/madoguchi/madoguchi/tenant"
-	"github.com/madoguchi/madoguchi/vault"
+	"github.com/madoguchi/madoguchi/vault/vaulttest"
 )
 
 // newJPKIServer is an eKYC server whose tenants a and b offer wa, with a
@@ -31,31 +29,8 @@ import (
 func newJPKIServer(t *testing.T, db *store.DB, p *jpkitest.PKI) http.Handler {
 	t.Helper()
 	ctx := context.Background()
-	signer, _, err := audit.GenerateSigner(rand.Reader, "test.local/audit")
-	if err != nil {
-		t.Fatal(err)
-	}
-	alog, err := audit.New(db, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	kf, err := vault.CreateKeyFile(filepath.Join(dir, "kek.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs, err := blob.NewFS(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bs, err := blob.New(db, fs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.New(kf, db, alog, vault.WithBlobs(bs))
-	if err != nil {
-		t.Fatal(err)
-	}
+	stack := vaulttest.New(t, db)
+	alog, bs, v := stack.Audit, stack.Blobs, stack.Vault
 	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	rs, err := ekyc.NewSigner(k)
 	if err != nil {
@@ -77,7 +52,7 @@ func newJPKIServer(t *testing.T, db *store.DB, p *jpkitest.PKI) http.Handler {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := crls.Import(der); err != nil {
+			if _, err := crls.Import(der); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -471,7 +471,7 @@ func (d *doctor) checkJPKI(_ context.Context) []finding {
 	if err != nil {
 		return []finding{fail("jpki.anchors", err)}
 	}
-	rev, err := jpkiRevocation(dir, anchors, d.production())
+	rev, err := jpkiRevocation(dir, anchors, d.production(), nil)
 	switch {
 	case errors.Is(err, errJPKINoRevocation):
 		return []finding{warn("jpki.none", filepath.Join(dir, jpkiCRLDir), filepath.Join(dir, jpkiOCSPFile))}
@@ -482,16 +482,20 @@ func (d *doctor) checkJPKI(_ context.Context) []finding {
 	if !isCRL {
 		return []finding{ok("jpki.ocsp")}
 	}
+	var out []finding
+	for _, o := range cd.older {
+		out = append(out, warn("jpki.older", o, cd.dir))
+	}
 	next, n := cd.store.NextUpdate()
 	date := next.UTC().Format(time.RFC3339)
 	now := d.now()
 	switch {
 	case now.After(next):
-		return []finding{fail("jpki.stale", date, cd.dir)}
+		return append(out, fail("jpki.stale", date, cd.dir))
 	case next.Sub(now) < doctorCRLWarn:
-		return []finding{warn("jpki.soon", date, cd.dir)}
+		return append(out, warn("jpki.soon", date, cd.dir))
 	}
-	return []finding{ok("jpki.ok", n, date)}
+	return append(out, ok("jpki.ok", n, date))
 }
 
 func (d *doctor) checkModels(_ context.Context) []finding {

@@ -134,6 +134,8 @@ var doctorMessages = map[string]doctorMsg{
 	"jpki.soon":        {"a JPKI CRL is due for renewal at %[1]v", "JPKI の CRL は %[1]v に更新期限を迎えます"},
 	"jpki.soon.fix":    {"import the next CRLs into %[2]v before then", "それまでに次の CRL を %[2]v に取り込んでください"},
 	"jpki.ok":          {"%[1]v JPKI CRLs, current until %[2]v", "JPKI の CRL %[1]v 件、%[2]v まで有効です"},
+	"jpki.older":       {"ignored, a newer CRL of the same issuer is used: %[1]v", "同じ発行者のより新しい CRL を使うため、無視しました: %[1]v"},
+	"jpki.older.fix":   {"remove the older file from %[2]v (or put the current CRL there if this one was meant to be current)", "%[2]v から古いファイルを削除してください（最新のつもりで置いた場合は、最新の CRL を取り込んでください）"},
 
 	"models.bad":     {"face models in %[1]v: %[2]v", "%[1]v の顔認識モデル: %[2]v"},
 	"models.bad.fix": {"run 'madoguchi models install' (it verifies every file against the pinned digests)", "'madoguchi models install' を実行してください（固定されたダイジェストで全ファイルを検証します）"},

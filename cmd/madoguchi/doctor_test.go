@@ -163,6 +163,20 @@ func writeJPKI(t *testing.T, data string, p *jpkitest.PKI, o jpkitest.CRLOptions
 	}
 }
 
+// rewriteJPKI replaces data's JPKI roots and CRLs with a fresh TEST
+// hierarchy's, its CRLs made with o, and returns the hierarchy.
+func rewriteJPKI(t *testing.T, data string, o jpkitest.CRLOptions) *jpkitest.PKI {
+	t.Helper()
+	remove(t, filepath.Join(data, "trust", jpkiDevDir))
+	remove(t, filepath.Join(data, "trust", jpkiCRLDir))
+	p, err := jpkitest.New(jpkitest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeJPKI(t, data, p, o)
+	return p
+}
+
 // runDoctorJSON runs doctor --json and decodes and validates the report.
 func runDoctorJSON(t *testing.T, getenv map[string]string, args ...string) (doctorReport, int) {
 	t.Helper()
@@ -367,15 +381,15 @@ func TestDoctorFaults(t *testing.T) {
 			return nil
 		}, "trust.freshness", statusWarn, "master list", nil},
 		{"stale JPKI CRL", func(t *testing.T, data string) []string {
-			remove(t, filepath.Join(data, "trust", jpkiDevDir))
-			remove(t, filepath.Join(data, "trust", jpkiCRLDir))
-			p, err := jpkitest.New(jpkitest.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			writeJPKI(t, data, p, jpkitest.CRLOptions{ThisUpdate: time.Now().Add(-72 * time.Hour), NextUpdate: time.Now().Add(-time.Hour)})
+			rewriteJPKI(t, data, jpkitest.CRLOptions{ThisUpdate: time.Now().Add(-72 * time.Hour), NextUpdate: time.Now().Add(-time.Hour)})
 			return nil
 		}, "jpki.revocation", statusFail, "stale", nil},
+		{"old JPKI CRL beside the current one", func(t *testing.T, data string) []string {
+			p := rewriteJPKI(t, data, jpkitest.CRLOptions{Number: 2})
+			old := testCRL(t, p, p.Sign, jpkitest.CRLOptions{ThisUpdate: time.Now().Add(-72 * time.Hour), NextUpdate: time.Now().Add(24 * time.Hour)})
+			writeFile(t, filepath.Join(data, "trust", jpkiCRLDir, "z-old.crl"), old)
+			return nil
+		}, "jpki.revocation", statusWarn, "z-old.crl: jpki: CRL is not newer", nil},
 		{"no JPKI revocation", func(t *testing.T, data string) []string {
 			remove(t, filepath.Join(data, "trust", jpkiCRLDir))
 			return nil

@@ -246,6 +246,73 @@ type pageEvent struct {
 	Link, Session        string // ワ hand-off
 	At                   string // ワ: when the page says its hand-off link was used
 	Outcome, Title, Body string // the result screen
+	Progress             progressView
+}
+
+// progressView is the capture page's progress bar as capture.mjs reads it:
+// the label under it and each step's class and computed background.
+type progressView struct {
+	Label string
+	Steps []struct{ Class, Colour, Image string }
+}
+
+// okColour is the capture page's success colour (--ok).
+const okColour = "rgb(30, 125, 50)"
+
+// progressLabels is what the bar's label says at each end of the page
+// (Japanese, English).
+var progressLabels = map[string][]string{
+	"approved":  {"完了しました", "Complete"},
+	"cancelled": {"中止しました", "Cancelled"},
+	"rejected":  {"確認できませんでした", "Not verified"},
+	"waiting":   {"確認中です", "Being checked"},
+	"error":     {"中断しました", "Stopped"},
+}
+
+// progressEnd is how the bar ends for a result screen's outcome: an
+// approval, a cancellation or a rejection by name, anything else still
+// with the server.
+func progressEnd(outcome string) string {
+	switch outcome {
+	case "approved", "cancelled", "rejected":
+		return outcome
+	}
+	return "waiting"
+}
+
+// checkProgress: the progress bar says how the page ended, in text (its
+// label) and not by colour alone; the success colour is an approval's
+// only. An error marks the step it stopped at (the steps before it were
+// done).
+func checkProgress(t *testing.T, where string, p progressView, end string) {
+	t.Helper()
+	if !slices.Contains(progressLabels[end], p.Label) {
+		t.Errorf("%s: the progress bar says %q, want one of %q", where, p.Label, progressLabels[end])
+	}
+	if len(p.Steps) == 0 {
+		t.Errorf("%s: no steps in the progress bar", where)
+	}
+	stopped := 0
+	for i, s := range p.Steps {
+		green := s.Colour == okColour
+		switch {
+		case end == "approved":
+			if s.Class != "done" || !green {
+				t.Errorf("%s: step %d is %q %s, want done in the success colour", where, i, s.Class, s.Colour)
+			}
+		case end == "error":
+			if s.Class == "error" {
+				stopped++
+			} else if s.Class != "done" {
+				t.Errorf("%s: step %d is %q, want done or error", where, i, s.Class)
+			}
+		case s.Class != end || green || !strings.Contains(s.Image, "repeating-linear-gradient"):
+			t.Errorf("%s: step %d is %q %s %s, want %s, striped, not the success colour", where, i, s.Class, s.Colour, s.Image, end)
+		}
+	}
+	if end == "error" && stopped != 1 {
+		t.Errorf("%s: %d steps marked error, want the one the page stopped at", where, stopped)
+	}
 }
 
 // drive runs capture.mjs on the session's capture URL; onEvent is called
@@ -311,6 +378,7 @@ func checkPageResult(t *testing.T, page pageEvent, server sessionOut) {
 	if page.Outcome != want {
 		t.Errorf("the page shows outcome %q, the server recorded %s/%s", page.Outcome, server.State, server.Outcome)
 	}
+	checkProgress(t, "result screen", page.Progress, progressEnd(page.Outcome))
 	if server.Outcome != string(ekyc.OutcomeApproved) {
 		text := page.Title + " " + page.Body
 		for _, success := range []string{"完了しました", "送信が完了", "All sent", "is verified", "ありがとうございました"} {
@@ -504,12 +572,13 @@ func TestBrowserCaptureWa(t *testing.T) {
 				t.Fatalf("create session: %v", err)
 			}
 			var (
-				appErr    error
-				signed    bool
-				events    []string
-				phoneDone string
-				usedAt    time.Time // the redeem time the page shows
-				usedBad   error
+				appErr        error
+				signed        bool
+				events        []string
+				phoneDone     string
+				phoneProgress progressView
+				usedAt        time.Time // the redeem time the page shows
+				usedBad       error
 			)
 			if tc.cancel {
 				var cancelled, stopped pageEvent
@@ -528,15 +597,18 @@ func TestBrowserCaptureWa(t *testing.T) {
 				if cancelled.Title != "手続きを中止しました" {
 					t.Errorf("the page says %q, want 手続きを中止しました", cancelled.Title)
 				}
+				checkProgress(t, "cancelled page", cancelled.Progress, "cancelled")
 				if !strings.Contains(stopped.Body, "無効") {
 					t.Errorf("the device that redeemed the link says %q, want that its link is no longer valid", stopped.Body)
 				}
+				checkProgress(t, "the device that redeemed the link", stopped.Progress, "error")
 				return
 			}
 			page := b.drive(t, ctx, map[string]any{"url": s.CaptureURL, "method": "wa", "device": "phone", "openHandoff": tc.phone}, func(ev pageEvent) {
 				events = append(events, ev.Event+":"+ev.Step)
 				if ev.Event == "phone-done" {
 					phoneDone = ev.Outcome
+					phoneProgress = ev.Progress
 				}
 				if ev.Event == "handoff-used" {
 					// The server's record of the phone page's redeem:
@@ -580,6 +652,9 @@ func TestBrowserCaptureWa(t *testing.T) {
 			}
 			if tc.phone && phoneDone != got.Outcome {
 				t.Errorf("the phone page shows outcome %q, the server recorded %s", phoneDone, got.Outcome)
+			}
+			if tc.phone {
+				checkProgress(t, "phone page", phoneProgress, progressEnd(phoneDone))
 			}
 			// The phone page redeemed the link: the first page said so (the
 			// driver waited for the notice, in Japanese, with the time) and

@@ -41,7 +41,8 @@ const consentTransfer = `[{"type":"jp_bank_transfer","amount":"98765","currency"
 // a TLS client certificate) and the ID token's sub, acr and amr. The
 // transfer case checks that the consent page and the confirmation page
 // both show the amount, payee and purpose the partner pushed; axe-core
-// checks the consent page.
+// checks the consent page, which must wear the customer pages' style sheet
+// (loaded under its CSP, which allows that and no inline style).
 func TestBrowserConsentSignIn(t *testing.T) {
 	requireBrowser(t)
 	// txauth's pages on a host name (the passkey's RP ID; browsers refuse
@@ -91,7 +92,7 @@ func TestBrowserConsentSignIn(t *testing.T) {
 
 	want := []string{"passkey registered", "no console errors or CSP violations"}
 	for _, f := range flows {
-		want = append(want, "axe consent "+f.name, f.name+": link to the confirmation page", f.name+": confirmed", f.name+": redirected to the partner")
+		want = append(want, "axe consent "+f.name, f.name+": CSP allows the style sheet only", f.name+": style sheet applied", f.name+": link to the confirmation page", f.name+": confirmed", f.name+": redirected to the partner")
 	}
 	for _, w := range want {
 		if !slices.Contains(run.checks, w) {

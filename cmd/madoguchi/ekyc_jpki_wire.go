@@ -75,7 +75,7 @@ func newJPKIVerifier(dataDir string, production bool, spender jpki.NonceSpender,
 	if err != nil {
 		return nil, err
 	}
-	rev, err := jpkiRevocation(trust, anchors, production)
+	rev, err := jpkiRevocation(trust, anchors, production, warn)
 	if err != nil {
 		return nil, err
 	}
@@ -128,8 +128,9 @@ func jpkiAnchors(trust string, production bool, warn func(string, ...any)) (*jpk
 	return jpki.NewAnchors(sign, auth), nil
 }
 
-// jpkiRevocation returns the configured provider or errJPKINoRevocation.
-func jpkiRevocation(trust string, anchors *jpki.Anchors, production bool) (jpki.RevocationChecker, error) {
+// jpkiRevocation returns the configured provider or errJPKINoRevocation;
+// warn hears of CRL files the folder holds in vain (crlDir.older).
+func jpkiRevocation(trust string, anchors *jpki.Anchors, production bool, warn func(string, ...any)) (jpki.RevocationChecker, error) {
 	raw, err := os.ReadFile(filepath.Join(trust, jpkiOCSPFile))
 	switch {
 	case err == nil:
@@ -143,7 +144,7 @@ func jpkiRevocation(trust string, anchors *jpki.Anchors, production bool) (jpki.
 		return nil, err
 	}
 	cas := append(anchors.Roots(jpki.UsageSign), anchors.Roots(jpki.UsageAuth)...)
-	d := &crlDir{dir: filepath.Join(trust, jpkiCRLDir), cas: cas}
+	d := &crlDir{dir: filepath.Join(trust, jpkiCRLDir), cas: cas, warn: warn}
 	if err := d.reload(); err != nil {
 		return nil, err
 	}
@@ -154,14 +155,20 @@ func jpkiRevocation(trust string, anchors *jpki.Anchors, production bool) (jpki.
 }
 
 // crlDir is a jpki.CRLStore over a folder, rebuilt when the folder's
-// listing or a file's size or time changes.
+// listing or a file's size or time changes. Of several CRLs of one issuer
+// and scope the newest is used, whatever the files' names; the others are
+// listed in older and reported through warn once per change of the folder
+// (and by doctor), so an operator who put an old CRL there by mistake is
+// told rather than ignored.
 type crlDir struct {
 	dir   string
 	cas   []*x509.Certificate
+	warn  func(msg string, args ...any) // nil: not reported
 	mu    sync.Mutex
 	stamp string
 	store *jpki.CRLStore
 	count int
+	older []string // "file: reason" of each CRL a newer one in the folder overrides
 }
 
 var _ jpki.RevocationChecker = (*crlDir)(nil)
@@ -201,16 +208,47 @@ func (d *crlDir) reload() error {
 	if err != nil {
 		return err
 	}
-	n := 0
-	for name, b := range files {
-		for _, der := range pemOrDER(b, "X509 CRL") {
-			if err := st.Import(der); err != nil {
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	// Import every CRL; one not newer than a CRL imported before it is
+	// noted, not fatal (the newer one stays). A second pass finds the CRLs
+	// a later file replaced: each imports again as unchanged only if it is
+	// the one kept.
+	type block struct {
+		name string
+		der  []byte
+	}
+	var kept []block
+	var older []string
+	for _, name := range names {
+		for _, der := range pemOrDER(files[name], "X509 CRL") {
+			_, err := st.Import(der)
+			switch {
+			case errors.Is(err, jpki.ErrOlderCRL):
+				older = append(older, name+": "+err.Error())
+			case err != nil:
 				return fmt.Errorf("%s: %w", name, err)
+			default:
+				kept = append(kept, block{name, der})
 			}
-			n++
 		}
 	}
-	d.store, d.stamp, d.count = st, stamp, n
+	for _, b := range kept {
+		if _, err := st.Import(b.der); errors.Is(err, jpki.ErrOlderCRL) {
+			older = append(older, b.name+": "+err.Error())
+		} else if err != nil {
+			return fmt.Errorf("%s: %w", b.name, err)
+		}
+	}
+	sort.Strings(older)
+	if len(older) > 0 && d.warn != nil {
+		d.warn("JPKI CRL folder holds CRLs older than others of the same issuer: the newer are used; remove the older files",
+			"dir", d.dir, "older", strings.Join(older, "; "))
+	}
+	d.store, d.stamp, d.count, d.older = st, stamp, len(kept), older
 	return nil
 }
 

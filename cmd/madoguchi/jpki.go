@@ -157,8 +157,14 @@ func runJPKIVerify(ctx context.Context, e *env, args []string) error {
 			if err != nil {
 				return err
 			}
-			if err := store.Import(der); err != nil {
-				return fmt.Errorf("%s: %w", f, err)
+			// An older CRL than one given before is refused (ErrOlderCRL):
+			// verifying against it could miss a revocation.
+			res, err := store.Import(der)
+			if err != nil {
+				return fmt.Errorf("--crl %s: %w", f, err)
+			}
+			if res == jpki.CRLUnchanged {
+				fmt.Fprintf(e.stderr, "madoguchi jpki: --crl %s: the same CRL as one given before (unchanged)\n", f)
 			}
 		}
 		revocation = store

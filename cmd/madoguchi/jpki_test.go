@@ -19,14 +19,7 @@ import (
 
 // TestJPKIVerifyOCSP runs 'jpki verify --ocsp' against a loopback responder.
 func TestJPKIVerifyOCSP(t *testing.T) {
-	p, err := jpkitest.New(jpkitest.Options{Keys: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	card, err := p.Issue(jpkitest.CardOptions{Usage: jpki.UsageSign})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, card := testJPKICard(t)
 	dir := t.TempDir()
 	write := func(name string, b []byte) string {
 		f := filepath.Join(dir, name)

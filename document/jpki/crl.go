@@ -59,20 +59,78 @@ func NewCRLStore(cas []*x509.Certificate, now func() time.Time) (*CRLStore, erro
 	return &CRLStore{cas: cas, now: now, crls: make(map[string]*storedCRL)}, nil
 }
 
+// CRLImport is what Import did with a CRL that verified.
+type CRLImport int
+
+const (
+	// CRLAdded: the first CRL of its issuer and scope.
+	CRLAdded CRLImport = iota + 1
+	// CRLReplaced: newer (a later thisUpdate) than the stored CRL of its
+	// issuer and scope, which it replaced.
+	CRLReplaced
+	// CRLUnchanged: the very CRL already stored (the same bytes); nothing
+	// changed.
+	CRLUnchanged
+)
+
+func (c CRLImport) String() string {
+	switch c {
+	case CRLAdded:
+		return "added"
+	case CRLReplaced:
+		return "replaced"
+	case CRLUnchanged:
+		return "unchanged"
+	}
+	return "invalid"
+}
+
 // Import verifies and stores one DER CRL, replacing an older CRL of the same
-// issuer and scope. A CRL not newer than the stored one is ignored.
-func (s *CRLStore) Import(der []byte) error {
+// issuer and scope, and says which it did. Importing the stored CRL again is
+// CRLUnchanged, not an error. A CRL that is not newer than the stored one
+// (an earlier thisUpdate, or the same thisUpdate with other contents) is
+// refused with ErrOlderCRL and the stored one stays: an operator who
+// imports an old CRL by mistake is told, and revocations the newer CRL
+// lists are never dropped.
+func (s *CRLStore) Import(der []byte) (CRLImport, error) {
+	st, err := s.verify(der)
+	if err != nil {
+		return 0, err
+	}
+	key := crlKey(st.ca, st.scope)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.crls[key]
+	switch {
+	case !ok:
+		s.crls[key] = st
+		return CRLAdded, nil
+	case bytes.Equal(old.list.Raw, st.list.Raw):
+		return CRLUnchanged, nil
+	case st.list.ThisUpdate.After(old.list.ThisUpdate):
+		s.crls[key] = st
+		return CRLReplaced, nil
+	case st.list.ThisUpdate.Equal(old.list.ThisUpdate):
+		return 0, fmt.Errorf("%w: another CRL of this issuer and scope with the same thisUpdate %s is imported", ErrOlderCRL,
+			old.list.ThisUpdate.UTC().Format(time.RFC3339))
+	}
+	return 0, fmt.Errorf("%w: its thisUpdate %s is before the imported CRL's %s; the imported one stays", ErrOlderCRL,
+		st.list.ThisUpdate.UTC().Format(time.RFC3339), old.list.ThisUpdate.UTC().Format(time.RFC3339))
+}
+
+// verify checks a CRL as Import accepts it and returns it ready to store.
+func (s *CRLStore) verify(der []byte) (*storedCRL, error) {
 	if len(der) > MaxCRLSize {
-		return fmt.Errorf("%w: CRL of %d bytes (max %d)", ErrTooLarge, len(der), MaxCRLSize)
+		return nil, fmt.Errorf("%w: CRL of %d bytes (max %d)", ErrTooLarge, len(der), MaxCRLSize)
 	}
 	list, err := x509.ParseRevocationList(der)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrCRL, err)
+		return nil, fmt.Errorf("%w: %v", ErrCRL, err)
 	}
 	switch list.SignatureAlgorithm {
 	case x509.SHA256WithRSA, x509.SHA384WithRSA, x509.SHA512WithRSA:
 	default:
-		return fmt.Errorf("%w: CRL signed with %v", ErrWeakAlgorithm, list.SignatureAlgorithm)
+		return nil, fmt.Errorf("%w: CRL signed with %v", ErrWeakAlgorithm, list.SignatureAlgorithm)
 	}
 	var ca *x509.Certificate
 	for _, c := range s.cas {
@@ -88,42 +146,35 @@ func (s *CRLStore) Import(der []byte) error {
 		}
 	}
 	if ca == nil {
-		return fmt.Errorf("%w: CRL not signed by a configured CA", ErrCRL)
+		return nil, fmt.Errorf("%w: CRL not signed by a configured CA", ErrCRL)
 	}
 	if err := checkAlgorithms(ca); err != nil {
-		return err
+		return nil, err
 	}
 	if list.NextUpdate.IsZero() || !list.NextUpdate.After(list.ThisUpdate) {
-		return fmt.Errorf("%w: CRL without a usable nextUpdate", ErrCRL)
+		return nil, fmt.Errorf("%w: CRL without a usable nextUpdate", ErrCRL)
 	}
 	st := &storedCRL{ca: ca, list: list, revoked: make(map[string]time.Time, len(list.RevokedCertificateEntries))}
 	for _, e := range list.Extensions {
 		switch {
 		case e.Id.Equal(oidIssuingDistPoint):
 			if st.scope, err = parseIDP(e.Value); err != nil {
-				return err
+				return nil, err
 			}
 		case e.Id.Equal(oidCRLNumber), e.Id.Equal(oidAuthorityKeyID):
 		case e.Critical:
-			return fmt.Errorf("%w: CRL has unsupported critical extension %s (delta CRLs are not supported)", ErrCRL, e.Id)
+			return nil, fmt.Errorf("%w: CRL has unsupported critical extension %s (delta CRLs are not supported)", ErrCRL, e.Id)
 		}
 	}
 	for _, e := range list.RevokedCertificateEntries {
 		for _, x := range e.Extensions {
 			if x.Critical {
-				return fmt.Errorf("%w: CRL entry has critical extension %s", ErrCRL, x.Id)
+				return nil, fmt.Errorf("%w: CRL entry has critical extension %s", ErrCRL, x.Id)
 			}
 		}
 		st.revoked[string(e.SerialNumber.Bytes())+"/"+e.SerialNumber.String()] = e.RevocationTime
 	}
-	key := crlKey(ca, st.scope)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if old, ok := s.crls[key]; ok && !list.ThisUpdate.After(old.list.ThisUpdate) {
-		return nil
-	}
-	s.crls[key] = st
-	return nil
+	return st, nil
 }
 
 func crlKey(ca *x509.Certificate, scope [][]byte) string {

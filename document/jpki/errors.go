@@ -27,5 +27,6 @@ var (
 	ErrRevocationUnavailable = errors.New("jpki: revocation status unavailable")
 	ErrStaleCRL              = errors.New("jpki: CRL is stale (past nextUpdate)")
 	ErrCRL                   = errors.New("jpki: invalid CRL")
+	ErrOlderCRL              = errors.New("jpki: CRL is not newer than the one already imported")
 	ErrOCSP                  = errors.New("jpki: invalid OCSP response")
 )

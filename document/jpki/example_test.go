@@ -19,7 +19,7 @@ func ExampleVerifier_VerifySignature() {
 	crl, _ := pki.CRL(pki.Sign, jpkitest.CRLOptions{})
 
 	crls, _ := jpki.NewCRLStore([]*x509.Certificate{pki.Sign.Cert}, nil)
-	if err := crls.Import(crl); err != nil {
+	if _, err := crls.Import(crl); err != nil {
 		fmt.Println(err)
 		return
 	}

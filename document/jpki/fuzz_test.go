@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
+	"crypto/x509"
 	"errors"
 	"testing"
 	"time"
@@ -137,6 +138,51 @@ func FuzzCheckOCSPResponse(f *testing.F) {
 		ev, err := jpki.CheckOCSPResponse(b, id, nonce, p.Sign.Cert, now, time.Minute, time.Hour)
 		if err == nil && (ev == nil || ev.Status != jpki.StatusGood) {
 			t.Fatal("nil error without good evidence")
+		}
+	})
+}
+
+// FuzzCRLImport: arbitrary bytes imported after a current CRL either are
+// refused with one of the package's CRL errors or say what they did, and
+// never make the store answer from an older CRL.
+func FuzzCRLImport(f *testing.F) {
+	p := testPKI(f)
+	card := issue(f, p, jpkitest.CardOptions{})
+	now := p.Now.Add(time.Minute)
+	current, err := p.CRL(p.Sign, jpkitest.CRLOptions{Number: 2})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, o := range []jpkitest.CRLOptions{{ThisUpdate: p.Now.Add(-2 * time.Hour)}, {ThisUpdate: p.Now.Add(-time.Minute), Number: 3}} {
+		b, err := p.CRL(p.Sign, o)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add(current)
+	f.Add(current[:len(current)/2])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := jpki.NewCRLStore([]*x509.Certificate{p.Sign.Cert, p.Auth.Cert}, func() time.Time { return now })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Import(current); err != nil {
+			t.Fatal(err)
+		}
+		before, _ := s.CheckRevocation(context.Background(), card.Cert, p.Sign.Cert)
+		got, err := s.Import(b)
+		switch {
+		case err != nil && got != 0:
+			t.Fatalf("Import = %v with error %v", got, err)
+		case err != nil && !errors.Is(err, jpki.ErrCRL) && !errors.Is(err, jpki.ErrTooLarge) && !errors.Is(err, jpki.ErrWeakAlgorithm) &&
+			!errors.Is(err, jpki.ErrOlderCRL):
+			t.Fatalf("Import error %v wraps no expected sentinel", err)
+		case err == nil && got.String() == "invalid":
+			t.Fatalf("Import = %d, nil", got)
+		}
+		if after, _ := s.CheckRevocation(context.Background(), card.Cert, p.Sign.Cert); after != nil && before != nil && after.ThisUpdate.Before(before.ThisUpdate) {
+			t.Fatalf("the store answers from a CRL of %v after one of %v", after.ThisUpdate, before.ThisUpdate)
 		}
 	})
 }

@@ -59,7 +59,7 @@ func newEnv(t testing.TB, revoked ...*x509.Certificate) *env {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := store.Import(crl); err != nil {
+		if _, err := store.Import(crl); err != nil {
 			t.Fatalf("Import(test CRL) = %v", err)
 		}
 	}
@@ -342,7 +342,7 @@ func TestVerifyIntermediate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := store.Import(crl); err != nil {
+	if _, err := store.Import(crl); err != nil {
 		t.Fatal(err)
 	}
 	v, err := jpki.NewVerifier(jpki.Config{
@@ -432,7 +432,7 @@ func TestVerifyOldGenerationRoot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := store.Import(crl); err != nil {
+	if _, err := store.Import(crl); err != nil {
 		t.Fatal(err)
 	}
 	v, err := jpki.NewVerifier(jpki.Config{
@@ -464,7 +464,7 @@ func TestVerifyOldGenerationRoot(t *testing.T) {
 	if store, err = jpki.NewCRLStore([]*x509.Certificate{current.Cert}, func() time.Time { return now }); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.Import(crl); err != nil {
+	if _, err := store.Import(crl); err != nil {
 		t.Fatal(err)
 	}
 	if v, err = jpki.NewVerifier(jpki.Config{

@@ -20,8 +20,9 @@
 // link: {"event":"handoff-opened"} before it, {"event":"handoff-used","at":…}
 // once the first page says its link was used, {"event":"handoff-fresh"}
 // once its button showed a fresh link, and {"event":"phone-done",…}
-// when that page shows the result), and {"event":"done","outcome":…,"title":…,"body":…}
-// with what the result screen says); page console errors on stderr. Exit
+// when that page shows the result), and {"event":"done","outcome":…,"title":…,"body":…,"progress":…}
+// with what the result screen and the progress bar say: progress is
+// {label, steps: [{class, colour, image}]}); page console errors on stderr. Exit
 // status 0 when the page reached its result screen, 1 otherwise (the
 // page's error text is printed). On every screenshot the visible text is
 // checked for raw message keys ("intro.wa"): one is a failure.
@@ -66,8 +67,20 @@ try {
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.error(`console.${m.type()}: ${m.text()}`); });
   page.on('pageerror', (e) => console.error(`pageerror: ${e.message}`));
   let n = 0;
+  // progress reads the progress bar as the customer sees it: the label
+  // under it and each step's class and computed background.
+  const progress = (p) => p.evaluate(() => {
+    const label = document.getElementById('progress-label');
+    return {
+      label: label.hidden ? '' : label.textContent.trim(),
+      steps: [...document.querySelectorAll('#progress li')].map((li) => {
+        const cs = getComputedStyle(li);
+        return { class: li.className, colour: cs.backgroundColor, image: cs.backgroundImage };
+      }),
+    };
+  });
   // A raw message key on screen ("intro.wa", "result.rejected.title").
-  const rawKey = /(?:^|[^\w./-])((?:intro|step|chip|doc_front|doc_back|doc_tilt|selfie|camera|say|sending|result|error|err|jpki|done)\.[a-z_]+(?:\.[a-z_]+)*)(?![\w/])/m;
+  const rawKey = /(?:^|[^\w./-])((?:intro|step|chip|doc_front|doc_back|doc_tilt|selfie|camera|say|sending|result|progress|error|err|jpki|done)\.[a-z_]+(?:\.[a-z_]+)*)(?![\w/])/m;
   const shot = async (name, p = page) => {
     const file = join(opt.shots, `${String(++n).padStart(2, '0')}-${opt.method}-${name}.png`);
     await p.screenshot({ path: file });
@@ -156,10 +169,10 @@ try {
         await page.click('#btn-cancel');
         await waitScreen('body[data-screen="done"][data-outcome="cancelled"]');
         await shot('cancelled');
-        emit({ event: 'cancelled', title: (await page.locator('#done-title').textContent()).trim() });
+        emit({ event: 'cancelled', title: (await page.locator('#done-title').textContent()).trim(), progress: await progress(page) });
         await phonePage.waitForSelector('body[data-screen="error"]', { state: 'attached' });
         await shot('phone-cancelled', phonePage);
-        emit({ event: 'phone-stopped', body: (await phonePage.locator('#error-body').textContent()).trim() });
+        emit({ event: 'phone-stopped', body: (await phonePage.locator('#error-body').textContent()).trim(), progress: await progress(phonePage) });
         throw new Finished();
       }
       // A fresh link replaces the notice with a new QR code and link.
@@ -232,13 +245,14 @@ try {
     outcome: await page.evaluate(() => document.body.dataset.outcome),
     title: (await page.locator('#done-title').textContent()).trim(),
     body: (await page.locator('#done-body').textContent()).trim(),
+    progress: await progress(page),
   });
   const stored = await page.evaluate(() => localStorage.length + sessionStorage.length);
   if (stored !== 0) throw new Error(`the page left ${stored} items in web storage`);
   if (phonePage) {
     await phonePage.waitForSelector('body[data-screen="done"]:not([data-outcome="submitted"])', { state: 'attached' });
     await shot('phone-done', phonePage);
-    emit({ event: 'phone-done', outcome: await phonePage.evaluate(() => document.body.dataset.outcome) });
+    emit({ event: 'phone-done', outcome: await phonePage.evaluate(() => document.body.dataset.outcome), progress: await progress(phonePage) });
   }
   if (handoffLink) {
     // The hand-off link was redeemed (by the second page or the app): it

@@ -61,6 +61,40 @@ try {
     await page.screenshot({ path: file, fullPage: true });
     emit({ event: 'screenshot', file });
   };
+  // wide takes the same screenshot at a desktop width (the context is a
+  // phone's).
+  const wide = async (page, name) => {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await shot(page, `${name}-desktop`);
+    await page.setViewportSize({ width: 390, height: 900 });
+  };
+
+  // styled checks that the consent page wears the customer pages' style
+  // sheet: its CSP allows styles from this origin and nothing else, the
+  // one sheet linked loaded, and its rules apply (layout, the approve
+  // button's colour, a focus outline, the amount set apart).
+  const styled = async (page, resp, name) => {
+    const csp = resp.headers()['content-security-policy'] || '';
+    const styleSrc = csp.split(';').map((d) => d.trim().split(/\s+/)).filter((d) => d[0] === 'style-src').map((d) => d.slice(1).join(' '));
+    check(`${name}: CSP allows the style sheet only`, /^default-src 'none';/.test(csp) && styleSrc.length === 1 && styleSrc[0] === "'self'", csp);
+    const got = await page.evaluate(() => {
+      const css = (sel) => { const e = document.querySelector(sel); return e ? getComputedStyle(e) : null; };
+      const input = document.querySelector('input[name="customer"]');
+      input.focus();
+      const focused = getComputedStyle(input);
+      const outline = `${focused.outlineStyle} ${focused.outlineWidth}`;
+      input.blur();
+      const amount = css('dd[data-field="amount"]'), dt = css('.tx dt');
+      return {
+        sheets: [...document.styleSheets].map((s) => ({ href: s.href, rules: s.cssRules.length })),
+        main: css('main').maxWidth, approve: css('#approve').backgroundColor, outline,
+        amount: amount && { size: parseFloat(amount.fontSize), weight: Number(amount.fontWeight), dt: parseFloat(dt.fontSize) },
+      };
+    });
+    check(`${name}: style sheet applied`, got.sheets.length === 1 && got.sheets[0].href === new URL('/oauth/page.css', page.url()).href &&
+      got.sheets[0].rules > 20 && got.main === '560px' && got.approve === 'rgb(26, 79, 191)' && got.outline === 'solid 3px' &&
+      (!got.amount || (got.amount.size >= 1.4 * got.amount.dt && got.amount.weight >= 600)), JSON.stringify(got));
+  };
 
   // The customer's phone has one platform authenticator; Chromium scopes a
   // virtual one to a tab, so each tab gets one holding the same credential
@@ -98,12 +132,15 @@ try {
   for (const c of opt.cases) {
     const page = await context.newPage();
     // 2. The partner sends the customer to the authorization URL.
-    await page.goto(c.url);
+    const resp = await page.goto(c.url);
     const field = page.locator('input[name="customer"]');
     check(`${c.name}: consent page asks for the customer number`, (await field.count()) === 1 && (await page.locator('#customer-step').count()) === 0);
+    await styled(page, resp, c.name);
     await shot(page, `${c.name}-consent`);
+    await wide(page, `${c.name}-consent`);
     await axe(page, `consent ${c.name}`);
-    const consentLines = c.transfer ? await page.locator('section.detail li').allTextContents() : [];
+    const consentField = async (f) => ((await page.locator(`section.detail dd[data-field="${f}"]`).textContent()) || '').trim();
+    const consent = c.transfer ? Object.fromEntries(await Promise.all(['amount', 'payee', 'account', 'purpose'].map(async (f) => [f, await consentField(f)]))) : {};
 
     // 3. The customer number, then the link to the confirmation page.
     await field.fill(opt.customer);
@@ -112,6 +149,7 @@ try {
     check(`${c.name}: link to the confirmation page`, (await link.count()) === 1 && (await link.getAttribute('target')) === '_blank' &&
       (await page.locator('[role="alert"]').count()) === 0);
     await shot(page, `${c.name}-link`);
+    await wide(page, `${c.name}-link`);
     const [tab] = await Promise.all([context.waitForEvent('page'), link.click()]);
     await tab.waitForLoadState();
     check(`${c.name}: token not in the address bar`, new URL(tab.url()).hash === '', tab.url().replace(/#.*/, '#…'));
@@ -121,11 +159,10 @@ try {
       // transfer. The test compares each page's reading with what the
       // partner pushed.
       await tab.waitForFunction(() => document.body.dataset.screen === 'confirm');
-      const on = (label) => (consentLines.find((l) => l.startsWith(label)) || '').slice(label.length).trim();
-      value('consent.amount', on('金額 Amount:').replace(/[^0-9]/g, ''));
-      value('consent.payee', on('振込先 Payee:'));
-      value('consent.account', (on('口座 Account:').match(/(\d+)$/) || [])[1] || '');
-      value('consent.purpose', on('目的 Purpose:'));
+      value('consent.amount', consent.amount.replace(/[^0-9]/g, ''));
+      value('consent.payee', consent.payee);
+      value('consent.account', (consent.account.match(/(\d+)$/) || [])[1] || '');
+      value('consent.purpose', consent.purpose);
       const dd = async (f) => ((await tab.locator(`dd[data-field="${f}"]`).textContent()) || '').trim();
       value('confirm.amount', (await dd('tx.amount')).replace(/[^0-9]/g, ''));
       value('confirm.payee', await dd('tx.name'));

@@ -65,6 +65,8 @@
       'result.rejected.title': '本人確認を完了できませんでした', 'result.rejected.body': 'お申し込み先にお問い合わせください。このページは閉じてかまいません。',
       'result.cancelled.title': '手続きを中止しました', 'result.cancelled.body': 'この手続きは中止され、どの端末からも続けられません。改めて手続きをするときは、お申し込み先で新しい手続きを始めてください。',
       'result.review.title': '担当者が確認します', 'result.review.body': '結果はお申し込み先からお知らせします。このページは閉じてかまいません。',
+      'progress.approved': '完了しました', 'progress.cancelled': '中止しました', 'progress.rejected': '確認できませんでした',
+      'progress.waiting': '確認中です', 'progress.error': '中断しました',
       'error.title': '続行できません', 'error.retry': 'もう一度試す',
       'err.no_token': 'リンクが正しくありません。お申し込み先から届いたリンクをそのまま開いてください。',
       'err.unauthorized': 'このリンクは無効か、すでに使用されています。お申し込み先で新しい手続きを始めてください。',
@@ -128,6 +130,8 @@
       'result.rejected.title': 'Your identity could not be verified', 'result.rejected.body': 'Please contact the service you applied to. You may close this page.',
       'result.cancelled.title': 'Verification cancelled', 'result.cancelled.body': 'This verification was cancelled; no device can continue it. To try again, start a new verification with the service you applied to.',
       'result.review.title': 'A member of staff will check', 'result.review.body': 'The service you applied to will tell you the result. You may close this page.',
+      'progress.approved': 'Complete', 'progress.cancelled': 'Cancelled', 'progress.rejected': 'Not verified',
+      'progress.waiting': 'Being checked', 'progress.error': 'Stopped',
       'error.title': 'Cannot continue', 'error.retry': 'Try again',
       'err.no_token': 'This link is incomplete. Open the link you received exactly as it was sent.',
       'err.unauthorized': 'This link is not valid or was already used. Please start again with the service you applied to.',
@@ -184,6 +188,7 @@
     if (st.screen === 'camera') labelCamera();
     if (st.screen === 'error') $('error-body').textContent = t(st.errorKey);
     if (st.screen === 'done' && st.result) renderResult();
+    renderProgress();
     $('jpki-qr').alt = t('jpki.qr_alt');
     if (st.onPhone) $('jpki-body').textContent = t('jpki.on_phone');
     if (st.usedAt) renderUsed();
@@ -201,16 +206,32 @@
     document.body.dataset.screen = name; // for tests and for CSS hooks
     renderProgress();
   }
+  // endOf names how the page ended, for the progress bar: the success
+  // colour for an approval only; a cancellation, a rejection and an error
+  // say what they are (in the label, not by colour alone); anything else
+  // is still with the server.
+  function endOf() {
+    if (st.screen === 'error') return 'error';
+    if (st.screen !== 'done' || !st.result) return '';
+    return ['approved', 'cancelled', 'rejected'].includes(st.result) ? st.result : 'waiting';
+  }
   function renderProgress() {
     const ol = $('progress');
     ol.textContent = '';
+    const end = endOf();
     for (let i = 0; i < st.steps.length; i++) {
       const li = document.createElement('li');
-      if (i < st.stepIndex) li.className = 'done';
-      else if (i === st.stepIndex && st.screen !== 'intro') li.className = 'current';
+      if (end && end !== 'error') li.className = end === 'approved' ? 'done' : end;
+      else if (i < st.stepIndex) li.className = 'done';
+      else if (i === st.stepIndex && st.screen !== 'intro') li.className = end || 'current';
       li.title = t('step.' + st.steps[i]);
       ol.appendChild(li);
     }
+    ol.dataset.end = end;
+    const label = $('progress-label');
+    label.hidden = !end || st.steps.length === 0;
+    label.className = 'progress-label ' + end;
+    label.textContent = end ? t('progress.' + end) : '';
   }
   function say(key) {
     const el = $('instruction');
@@ -740,7 +761,7 @@
     const r = st.result;
     $('done-title').textContent = t('result.' + r + '.title');
     $('done-body').textContent = t('result.' + r + '.body');
-    $('done-mark').className = r === 'approved' ? 'check' : r === 'submitted' ? 'spinner' : '';
+    $('done-mark').className = r === 'approved' ? 'check' : r === 'submitted' ? 'spinner' : r === 'cancelled' || r === 'rejected' ? 'cross ' + r : '';
   }
 
   // ---------- wiring ----------

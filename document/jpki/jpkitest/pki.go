@@ -502,7 +502,7 @@ func (p *PKI) CRLStore(now func() time.Time, revoked ...*x509.Certificate) (*jpk
 		if err != nil {
 			return nil, err
 		}
-		if err := st.Import(der); err != nil {
+		if _, err := st.Import(der); err != nil {
 			return nil, err
 		}
 	}

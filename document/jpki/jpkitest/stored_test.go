@@ -94,7 +94,7 @@ func TestFromCAs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Import(crl); err != nil {
+	if _, err := st.Import(crl); err != nil {
 		t.Fatal(err)
 	}
 	v, err := jpki.NewVerifier(jpki.Config{Anchors: jpki.NewAnchors([]*x509.Certificate{orig.Sign.Cert}, nil), Revocation: st, Spender: jpki.NewMemorySpender(nil)})
