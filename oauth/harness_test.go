@@ -7,9 +7,12 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/json"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -89,6 +92,9 @@ func newEnv(t testing.TB, db *store.DB, opts ...func(*Config)) *env {
 	}
 	handler := new(atomic.Pointer[http.Handler])
 	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*handler.Load()).ServeHTTP(w, r) }))
+	// Client certificates are requested (not required), as serve does, so
+	// certificate-bound tokens can be tested.
+	ts.TLS = &tls.Config{ClientAuth: tls.RequestClientCert, MinVersion: tls.VersionTLS12}
 	ts.StartTLS()
 	t.Cleanup(ts.Close)
 	clk := &clock{}
@@ -263,6 +269,13 @@ func sign(t testing.TB, header, claims map[string]any, key crypto.Signer) string
 		return in + "." + b64.EncodeToString(sig)
 	case ed25519.PrivateKey:
 		return in + "." + b64.EncodeToString(ed25519.Sign(k, []byte(in)))
+	case *rsa.PrivateKey:
+		d := sha256.Sum256([]byte(in))
+		sig, err := rsa.SignPSS(rand.Reader, k, crypto.SHA256, d[:], &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in + "." + b64.EncodeToString(sig)
 	case nil:
 		return in + "."
 	}
@@ -284,22 +297,45 @@ func (e *env) clientAuth(c pclient) url.Values {
 	return url.Values{"client_id": {c.id}, "client_assertion_type": {tenant.ClientAssertionType}, "client_assertion": {e.assertion(c, nil)}}
 }
 
-// dpopKey is a DPoP key with its public JWK.
+// dpopKey is a DPoP key with its proof algorithm and public JWK.
 type dpopKey struct {
-	key *ecdsa.PrivateKey
+	key crypto.Signer
+	alg string
 	jwk map[string]string
 	jkt string
 }
 
-func newDPoPKey(t testing.TB) dpopKey {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	pub, _ := key.PublicKey.Bytes()
-	jwk := map[string]string{"kty": "EC", "crv": "P-256", "x": b64.EncodeToString(pub[1:33]), "y": b64.EncodeToString(pub[33:])}
+// newDPoPKey makes an ES256 (P-256) DPoP key.
+func newDPoPKey(t testing.TB) dpopKey { return newDPoPKeyAlg(t, "ES256") }
+
+// newDPoPKeyAlg makes a DPoP key for one of the algorithms the server
+// accepts: ES256 (P-256), EdDSA (Ed25519) or PS256 (RSA-2048).
+func newDPoPKeyAlg(t testing.TB, alg string) dpopKey {
+	t.Helper()
+	var key crypto.Signer
+	var jwk map[string]string
+	switch alg {
+	case "ES256":
+		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		pub, _ := k.PublicKey.Bytes()
+		key, jwk = k, map[string]string{"kty": "EC", "crv": "P-256", "x": b64.EncodeToString(pub[1:33]), "y": b64.EncodeToString(pub[33:])}
+	case "EdDSA":
+		pub, k, _ := ed25519.GenerateKey(rand.Reader)
+		key, jwk = k, map[string]string{"kty": "OKP", "crv": "Ed25519", "x": b64.EncodeToString(pub)}
+	case "PS256":
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, jwk = k, map[string]string{"kty": "RSA", "n": b64.EncodeToString(k.N.Bytes()), "e": b64.EncodeToString(big.NewInt(int64(k.E)).Bytes())}
+	default:
+		t.Fatalf("newDPoPKeyAlg(%q): no such algorithm here", alg)
+	}
 	k, err := tenant.ParseJWK(must(json.Marshal(jwk)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dpopKey{key: key, jwk: jwk, jkt: k.Thumbprint()}
+	return dpopKey{key: key, alg: alg, jwk: jwk, jkt: k.Thumbprint()}
 }
 
 // nonceOf is s's current DPoP nonce.
@@ -321,7 +357,7 @@ func must(b []byte, err error) []byte {
 
 // proof makes a DPoP proof; mod may change header or claims.
 func (e *env) proof(k dpopKey, method, u, token string, mod func(h, c map[string]any)) string {
-	h := map[string]any{"typ": "dpop+jwt", "alg": "ES256", "jwk": k.jwk}
+	h := map[string]any{"typ": "dpop+jwt", "alg": k.alg, "jwk": k.jwk}
 	c := map[string]any{"jti": randomToken(), "htm": method, "htu": u, "iat": e.clock.now().Unix(), "nonce": nonceOf(e.t, e.srv)}
 	if token != "" {
 		d := sha256.Sum256([]byte(token))
@@ -345,17 +381,30 @@ func (r reply) code() string { s, _ := r.body["error"].(string); return s }
 
 func (e *env) post(path string, form url.Values, hdr map[string]string) reply {
 	e.t.Helper()
-	req, _ := http.NewRequest("POST", e.base+path, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req := formRequest(e.base+path, form)
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
 	return e.do(req)
 }
 
+// formRequest is a POST of form to u.
+func formRequest(u string, form url.Values) *http.Request {
+	req, _ := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return req
+}
+
 func (e *env) do(req *http.Request) reply {
 	e.t.Helper()
-	resp, err := e.http.Do(req)
+	return e.doOn(e.http, req)
+}
+
+// doOn is do over hc (another client of the same server: a TLS client
+// certificate).
+func (e *env) doOn(hc *http.Client, req *http.Request) reply {
+	e.t.Helper()
+	resp, err := hc.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}

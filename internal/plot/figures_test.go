@@ -105,6 +105,25 @@ var docFigures = []docFigure{{
 		"in the same benchmark run, for each run of the table (docs/benchmarks.md, same table); " +
 		"absolute times compare only within a run. Shorter is faster.",
 }, {
+	out:     "../../docs/figures/bench-oauth-bindings.svg",
+	doc:     "../../docs/benchmarks.md",
+	heading: "Per binding: DPoP with ES256, EdDSA, PS256, and mTLS (issue 13)",
+	labels:  []string{"sub-benchmark"},
+	format:  "%s",
+	rows: []string{"ResourcePath/sqlite/bare", "ResourcePath/sqlite/dpop-es256", "ResourcePath/sqlite/dpop-eddsa",
+		"ResourcePath/sqlite/dpop-ps256", "ResourcePath/sqlite/mtls",
+		"DPoPVerify/ecdsa.Verify", "DPoPVerify/ed25519.Verify", "DPoPVerify/rsa.VerifyPSS"},
+	values: []string{"CPU per request (3 runs)"},
+	unit:   "µs",
+	runs:   true,
+	axis:   "µs of CPU per request or verification (shorter is faster)",
+	width:  880,
+	title:  "Resource path per token binding against a bare handler and the signature alone, CPU µs",
+	desc: "Microseconds of process CPU per request of a bare JSON handler, of the resource path with a DPoP proof " +
+		"signed with ES256, EdDSA or PS256 and with a certificate-bound (mTLS) token, and of one verification of " +
+		"each signature alone, three repetitions each in the same run on SQLite (docs/benchmarks.md, first table " +
+		"under its heading). Shorter is faster.",
+}, {
 	out:     "../../docs/figures/bench-webhooks.svg",
 	doc:     "../../docs/benchmarks.md",
 	heading: "Webhooks (notify)",
