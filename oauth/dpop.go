@@ -363,7 +363,7 @@ func (s *Server) verifyDPoP(r *http.Request, c dpopCheck, resource bool) (*dpopP
 	}
 	if ok && s.sharedReplay {
 		key := sha256.Sum256([]byte(p.jkt + "\x00" + p.claims.jti))
-		err = s.spendHash(ctx, spendInsertAsync, "dpop", key[:], now.Add(time.Duration(jtiRetention)*time.Second))
+		err = s.spends.spend(ctx, key, now.Add(time.Duration(jtiRetention)*time.Second))
 		if errors.Is(err, ErrReplay) {
 			ok = false
 		} else if err != nil {

@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -113,25 +116,106 @@ func TestFullReplayCache(t *testing.T) {
 	})
 }
 
-// BenchmarkSharedSpend: one spend into the shared replay cache on
-// PostgreSQL, serially, with a durable commit (client assertions, request
-// objects) and with synchronous_commit off for the statement's own
-// transaction (DPoP proofs).
+// BenchmarkSharedSpend: spends into the shared replay cache on
+// PostgreSQL. durable is one insert per spend with a durable commit
+// (client assertions, request objects: spendShared); group is the DPoP
+// proofs' batcher (its commit does not wait for the disk). Serially each
+// group holds one spend; with 16 goroutines the spends that arrive while
+// an insert is in flight share the next.
 func BenchmarkSharedSpend(b *testing.B) {
-	s := &Server{cfg: Config{DB: storetest.Postgres(b)}}
+	db := storetest.Postgres(b)
+	s := &Server{cfg: Config{DB: db}}
+	g := newSpendBatcher(db)
 	ctx := context.Background()
-	for _, q := range []struct{ name, query string }{{"durable", spendInsert}, {"async", spendInsertAsync}} {
-		b.Run(q.name, func(b *testing.B) {
-			keys := make([][]byte, b.N)
-			for i := range keys {
-				keys[i] = binary.BigEndian.AppendUint64(nil, rand.Uint64())
-			}
-			b.ResetTimer()
-			for i := range b.N {
-				if err := s.spendHash(ctx, q.query, "bench", keys[i], time.Now().Add(time.Minute)); err != nil {
-					b.Fatal(err)
+	exp := time.Now().Add(time.Minute)
+	for _, tc := range []struct {
+		name  string
+		par   int
+		spend func(k [32]byte) error
+	}{
+		{"durable", 1, func(k [32]byte) error { return s.spendShared(ctx, "bench", string(k[:]), exp) }},
+		{"group", 1, func(k [32]byte) error { return g.spend(ctx, k, exp) }},
+		{"durable-16", 16, func(k [32]byte) error { return s.spendShared(ctx, "bench", string(k[:]), exp) }},
+		{"group-16", 16, func(k [32]byte) error { return g.spend(ctx, k, exp) }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetParallelism(tc.par)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					var k [32]byte
+					binary.BigEndian.PutUint64(k[:], rand.Uint64())
+					binary.BigEndian.PutUint64(k[8:], rand.Uint64())
+					if err := tc.spend(k); err != nil {
+						b.Error(err)
+					}
 				}
+			})
+		})
+	}
+}
+
+// TestSpendBatcher: on PostgreSQL, many goroutines spending keys at once,
+// each key by several: every key is spent exactly once across groups and
+// within one; a key spent before is a replay; a caller that gives up
+// neither blocks the others nor loses a spend's answer; a store that
+// fails answers every request in the group with an error, never success.
+func TestSpendBatcher(t *testing.T) {
+	db := storetest.Postgres(t)
+	ctx := context.Background()
+	g := newSpendBatcher(db)
+	exp := time.Now().Add(time.Minute)
+	const keys, per = 200, 4
+	var ok [keys]atomic.Int64
+	var wg sync.WaitGroup
+	for i := range keys * per {
+		wg.Go(func() {
+			k := sha256.Sum256([]byte(fmt.Sprint("k", i%keys)))
+			switch err := g.spend(ctx, k, exp); {
+			case err == nil:
+				ok[i%keys].Add(1)
+			case !errors.Is(err, ErrReplay):
+				t.Errorf("spend: %v", err)
 			}
 		})
+	}
+	wg.Wait()
+	for i := range ok {
+		if n := ok[i].Load(); n != 1 {
+			t.Fatalf("key %d spent %d times, want once", i, n)
+		}
+	}
+	if err := g.spend(ctx, sha256.Sum256([]byte("k0")), exp); !errors.Is(err, ErrReplay) {
+		t.Fatalf("a key spent before = %v, want ErrReplay", err)
+	}
+
+	// Callers that give up at once: the others still finish.
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	var done atomic.Int64
+	for i := range 100 {
+		wg.Go(func() {
+			c := ctx
+			if i%2 == 0 {
+				c = gone
+			}
+			err := g.spend(c, sha256.Sum256([]byte(fmt.Sprint("gone", i))), exp)
+			if err == nil || errors.Is(err, context.Canceled) {
+				done.Add(1)
+			} else {
+				t.Errorf("spend: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if done.Load() != 100 {
+		t.Fatalf("%d of 100 answered", done.Load())
+	}
+	if err := g.spend(ctx, sha256.Sum256([]byte("after")), exp); err != nil {
+		t.Fatalf("a spend after callers gave up = %v", err)
+	}
+
+	db.Close()
+	if err := g.spend(ctx, sha256.Sum256([]byte("no store")), exp); err == nil || errors.Is(err, ErrReplay) {
+		t.Fatalf("spend with the store closed = %v, want a store error", err)
 	}
 }

@@ -139,6 +139,7 @@ type Server struct {
 	// sharedReplay: the store is shared by instances (PostgreSQL), so
 	// each DPoP proof is also spent there (verifyDPoP).
 	sharedReplay bool
+	spends       *spendBatcher                       // with sharedReplay
 	dpopKeys     *tenant.KeyCache                    // DPoP proofs' embedded keys, parsed once
 	tokens       *revoke.Cache[[32]byte, *tokenInfo] // nil without cfg.Revocations
 	limits       *limiter
@@ -181,6 +182,9 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, dpopJTIs: &localJTIs{}, jtiSeed: maphash.MakeSeed(), dpopKeys: tenant.NewKeyCache(dpopKeyCacheSize)}
 	s.nonces = newNonces(cfg.DB, cfg.Now)
 	s.sharedReplay = cfg.DB.Dialect() == store.Postgres
+	if s.sharedReplay {
+		s.spends = newSpendBatcher(cfg.DB)
+	}
 	if cfg.Revocations != nil {
 		s.tokens = revoke.NewCache[[32]byte, *tokenInfo](cfg.Revocations, cfg.CacheSize)
 	}
