@@ -17,7 +17,7 @@
 // status 1 with the reason on stderr at the first failed assertion.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Failure, checker, launch, totp, pageKit } from './portal-lib.mjs';
+import { Failure, checker, launch, pageKit } from './portal-lib.mjs';
 
 const opt = JSON.parse(process.argv[2] || '{}');
 for (const k of ['url', 'shots', 'tenantID', 'webhook', 'jwks', 'accounts', 'crossTenant']) {
@@ -34,7 +34,7 @@ const browser = await launch(opt);
 let status = 1;
 const problems = [];
 try {
-  const { newPage, shot, axe } = pageKit({ browser, opt, emit, check, problems, prefix: 'admin', timeout: 15000, expectedStatus: /status of (40[1349]|422)/ });
+  const { newPage, shot, axe, submit, signIn } = pageKit({ browser, opt, emit, check, problems, prefix: 'admin', timeout: 15000, expectedStatus: /status of (40[1349]|422)/ });
   const visit = async (page, path, name) => {
     const resp = await page.goto(opt.url + path);
     if (resp.status() !== 200) throw new Failure(`GET ${path} = ${resp.status()}`);
@@ -42,18 +42,6 @@ try {
     await axe(page, name);
   };
   const text = async (page, sel) => ((await page.locator(sel).textContent()) || '').trim();
-  const submit = async (page, sel) => {
-    const [resp] = await Promise.all([page.waitForNavigation(), page.click(sel)]);
-    return resp;
-  };
-  const signIn = async (page, acc) => {
-    await page.goto(opt.url + '/portal/login');
-    await page.fill('#username', acc.username);
-    await page.fill('#password', acc.password);
-    await page.fill('#code', totp(acc.secret));
-    await submit(page, '#signin');
-    check(`sign in as ${acc.username}`, new URL(page.url()).pathname === '/portal/', page.url());
-  };
   // post sends a form post from the page with its CSRF token (as a form
   // would) and returns the status.
   const post = (page, path) => page.evaluate(async (p) => {

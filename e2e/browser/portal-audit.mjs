@@ -19,7 +19,7 @@
 // status 1 with the reason on stderr at the first failed assertion.
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Failure, checker, launch, totp, pageKit } from './portal-lib.mjs';
+import { Failure, checker, launch, pageKit } from './portal-lib.mjs';
 
 const opt = JSON.parse(process.argv[2] || '{}');
 for (const k of ['url', 'shots', 'bundle', 'accounts', 'entry', 'forged', 'otherKey']) {
@@ -36,20 +36,8 @@ const browser = await launch(opt);
 let status = 1;
 const problems = [];
 try {
-  const { newPage, shot, axe } = pageKit({ browser, opt, emit, check, problems, prefix: 'portal-audit', contextOptions: { acceptDownloads: true } });
+  const { newPage, shot, axe, submit, signIn } = pageKit({ browser, opt, emit, check, problems, prefix: 'portal-audit', contextOptions: { acceptDownloads: true } });
   const text = async (page, sel) => ((await page.locator(sel).first().textContent()) || '').trim();
-  const submit = async (page, sel) => {
-    const [resp] = await Promise.all([page.waitForNavigation(), page.click(sel)]);
-    return resp;
-  };
-  const signIn = async (page, acc) => {
-    await page.goto(opt.url + '/portal/login');
-    await page.fill('#username', acc.username);
-    await page.fill('#password', acc.password);
-    await page.fill('#code', totp(acc.secret));
-    await submit(page, '#signin');
-    check(`sign in as ${acc.username}`, new URL(page.url()).pathname === '/portal/', page.url());
-  };
   const signOut = async (page) => {
     await submit(page, '#signout');
   };

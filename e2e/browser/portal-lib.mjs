@@ -78,7 +78,7 @@ export const launch = (opt) => chromium.launch({
 //     opt.shots, named after prefix;
 //   - axe(page, name) is axeChecker's.
 export const pageKit = ({ browser, opt, emit, check, problems, prefix,
-  viewport = { width: 1280, height: 900 }, timeout = 20000, expectedStatus = /status of 40[134]/, contextOptions = {} }) => {
+  viewport = { width: 1280, height: 900 }, timeout = 20000, expectedStatus = /status of 40[134]/, contextOptions = {}, code = totp }) => {
   let n = 0;
   const newPage = async () => {
     const context = await browser.newContext({ viewport, locale: 'ja-JP', ...contextOptions });
@@ -97,5 +97,20 @@ export const pageKit = ({ browser, opt, emit, check, problems, prefix,
     await page.screenshot({ path: file, fullPage: true });
     emit({ event: 'screenshot', file });
   };
-  return { newPage, shot, axe: axeChecker(emit, check) };
+  // submit clicks sel and waits for the navigation it starts.
+  const submit = async (page, sel) => {
+    const [resp] = await Promise.all([page.waitForNavigation(), page.click(sel)]);
+    return resp;
+  };
+  // signIn signs acc in on the portal at base (password and the TOTP
+  // code that code gives for acc's secret).
+  const signIn = async (page, acc, base = opt.url) => {
+    await page.goto(base + '/portal/login');
+    await page.fill('#username', acc.username);
+    await page.fill('#password', acc.password);
+    await page.fill('#code', await code(acc.secret));
+    await submit(page, '#signin');
+    check(`sign in as ${acc.username}`, new URL(page.url()).pathname === '/portal/', page.url());
+  };
+  return { newPage, shot, axe: axeChecker(emit, check), submit, signIn };
 };

@@ -16,7 +16,7 @@
 // status 1 with the reason on stderr at the first failed assertion.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Failure, checker, launch, totp, pageKit } from './portal-lib.mjs';
+import { Failure, checker, launch, pageKit } from './portal-lib.mjs';
 
 const opt = JSON.parse(process.argv[2] || '{}');
 for (const k of ['url', 'shots', 'client', 'area', 'accounts', 'crossTenant']) {
@@ -34,21 +34,9 @@ const browser = await launch(opt);
 let status = 1;
 const problems = [];
 try {
-  const { newPage, shot, axe } = pageKit({ browser, opt, emit, check, problems, prefix: 'partner', timeout: 15000, expectedStatus: /status of (40[1349]|422)/ });
+  const { newPage, shot, axe, submit, signIn } = pageKit({ browser, opt, emit, check, problems, prefix: 'partner', timeout: 15000, expectedStatus: /status of (40[1349]|422)/ });
   const both = async (page, name) => { await shot(page, name); await axe(page, name); };
   const text = async (page, sel) => ((await page.locator(sel).textContent()) || '').trim();
-  const submit = async (page, sel) => {
-    const [resp] = await Promise.all([page.waitForNavigation(), page.click(sel)]);
-    return resp;
-  };
-  const signIn = async (page, acc) => {
-    await page.goto(opt.url + '/portal/login');
-    await page.fill('#username', acc.username);
-    await page.fill('#password', acc.password);
-    await page.fill('#code', totp(acc.secret));
-    await submit(page, '#signin');
-    check(`sign in as ${acc.username}`, new URL(page.url()).pathname === '/portal/', page.url());
-  };
   const send = (page, method, path) => page.evaluate(async ([m, p]) => {
     const token = document.querySelector('meta[name="csrf-token"]').content;
     const res = await fetch(p, { method: m, redirect: 'manual', headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-CSRF-Token': token }, body: m === 'GET' ? undefined : 'x=1' });

@@ -36,20 +36,8 @@ const browser = await launch(opt);
 let status = 1;
 const problems = [];
 try {
-  const { newPage, shot, axe } = pageKit({ browser, opt, emit, check, problems, prefix: 'portal' });
+  const { newPage, shot, axe, submit, signIn } = pageKit({ browser, opt, emit, check, problems, prefix: 'portal' });
   const text = async (page, sel) => ((await page.locator(sel).textContent()) || '').trim();
-  const submit = async (page, sel) => {
-    const [resp] = await Promise.all([page.waitForNavigation(), page.click(sel)]);
-    return resp;
-  };
-  const signIn = async (page, base, acc) => {
-    await page.goto(base + '/portal/login');
-    await page.fill('#username', acc.username);
-    await page.fill('#password', acc.password);
-    await page.fill('#code', totp(acc.secret));
-    const resp = await submit(page, '#signin');
-    check(`sign in as ${acc.username}`, new URL(page.url()).pathname === '/portal/', `at ${page.url()} (${resp && resp.status()})`);
-  };
   const signOut = async (page) => {
     await submit(page, '#signout');
     check('signed out', new URL(page.url()).pathname === '/portal/login' && (await page.locator('#flash').count()) === 1);
@@ -196,7 +184,7 @@ try {
 
   // 11. Another tenant: every route with an object answers 404 for the
   // reviewer's passkey; the owner's own works.
-  await signIn(page, opt.url, other);
+  await signIn(page, other);
   await shot(page, 'home-other-tenant');
   for (const r of opt.crossTenant || []) {
     const path = r.path.replace('{id}', objectID);
@@ -210,14 +198,14 @@ try {
   await signOut(page);
 
   // 12. An administrator's home page.
-  await signIn(page, opt.url, admin);
+  await signIn(page, admin);
   await shot(page, 'home-admin');
   await axe(page, 'home-admin');
   await context.close();
 
   // 13. The idle timeout (a server configured with a short one).
   const idleTab = await newPage();
-  await signIn(idleTab.page, opt.idleURL, idle);
+  await signIn(idleTab.page, idle, opt.idleURL);
   await idleTab.page.waitForTimeout(opt.idleMs + 1500);
   await idleTab.page.goto(opt.idleURL + '/portal/account');
   check('idle timeout', new URL(idleTab.page.url()).pathname === '/portal/login' && (await idleTab.page.locator('#flash').count()) === 1, idleTab.page.url());

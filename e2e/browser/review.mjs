@@ -54,20 +54,8 @@ const browser = await launch(opt);
 let status = 1;
 const problems = [];
 try {
-  const { newPage, shot, axe } = pageKit({ browser, opt, emit, check, problems, prefix: 'review', viewport: { width: 1400, height: 1000 }, expectedStatus: /status of (40[134]|422)/, contextOptions: { acceptDownloads: true } });
-  const submit = async (page, sel) => {
-    const [resp] = await Promise.all([page.waitForNavigation(), page.click(sel)]);
-    return resp;
-  };
+  const { newPage, shot, axe, submit, signIn } = pageKit({ browser, opt, emit, check, problems, prefix: 'review', viewport: { width: 1400, height: 1000 }, expectedStatus: /status of (40[134]|422)/, contextOptions: { acceptDownloads: true }, code: totp });
   const flash = async (page) => ((await page.locator('#flash').count()) ? (await page.locator('#flash').textContent()).trim() : '');
-  const signIn = async (page, acc) => {
-    await page.goto(opt.url + '/portal/login');
-    await page.fill('#username', acc.username);
-    await page.fill('#password', acc.password);
-    await page.fill('#code', await totp(acc.secret));
-    await submit(page, '#signin');
-    check(`sign in as ${acc.username}`, new URL(page.url()).pathname === '/portal/', page.url());
-  };
   const signOut = async (page) => { await submit(page, '#signout'); };
   const imageShown = async (page, sel) => page.$eval(sel, async (img) => {
     if (!img.complete) await new Promise((r) => { img.onload = r; img.onerror = r; });
