@@ -488,14 +488,7 @@ func TestTwoFactorSignIn(t *testing.T) {
 // the CRL store crl (current CRLs imported by the caller).
 func withJPKI(t *testing.T, p *jpkitest.PKI, crl **jpki.CRLStore) envOption {
 	return func(clk *clock, ec *ekyc.Config, tc *txauth.Config) {
-		s, err := p.CRLStore(clk.now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		v, err := jpki.NewVerifier(jpki.Config{
-			Anchors:    jpki.NewAnchors([]*x509.Certificate{p.Sign.Cert}, []*x509.Certificate{p.Auth.Cert}),
-			Revocation: s, Spender: ekyc.NewJPKINonces(ec.DB, clk.now), Now: clk.now,
-		})
+		v, s, err := p.Verifier(ekyc.NewJPKINonces(ec.DB, clk.now), clk.now)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,7 +2,6 @@ package txauth
 
 import (
 	"crypto/sha256"
-	"crypto/x509"
 	"errors"
 	"slices"
 	"strings"
@@ -23,14 +22,7 @@ var jpkiStart = time.Date(2026, 6, 1, 2, 0, 0, 0, time.UTC)
 // current CRLs and the store's nonce spender.
 func withJPKI(t *testing.T, p *jpkitest.PKI) envOption {
 	return func(clk *clock, ec *ekyc.Config, tc *Config) {
-		crl, err := p.CRLStore(clk.Now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		v, err := jpki.NewVerifier(jpki.Config{
-			Anchors:    jpki.NewAnchors([]*x509.Certificate{p.Sign.Cert}, []*x509.Certificate{p.Auth.Cert}),
-			Revocation: crl, Spender: ekyc.NewJPKINonces(ec.DB, clk.Now), Now: clk.Now,
-		})
+		v, _, err := p.Verifier(ekyc.NewJPKINonces(ec.DB, clk.Now), clk.Now)
 		if err != nil {
 			t.Fatal(err)
 		}

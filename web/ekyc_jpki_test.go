@@ -6,7 +6,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -43,21 +42,7 @@ func newJPKIServer(t *testing.T, db *store.DB, p *jpkitest.PKI) http.Handler {
 	cfg := ekyc.Config{DB: db, Audit: alog, Vault: v, Blobs: bs, Face: ekycNoFace{}, Chips: ekycRefuseChips{}, ChipReuseKey: rk,
 		Signer: rs, PublicURL: "https://madoguchi.test", Notify: testNotifier(t, db, alog, v)}
 	if p != nil {
-		crls, err := jpki.NewCRLStore([]*x509.Certificate{p.Sign.Cert, p.Auth.Cert}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, ca := range []*jpkitest.CA{p.Sign, p.Auth} {
-			der, err := p.CRL(ca, jpkitest.CRLOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := crls.Import(der); err != nil {
-				t.Fatal(err)
-			}
-		}
-		jv, err := jpki.NewVerifier(jpki.Config{Anchors: jpki.NewAnchors([]*x509.Certificate{p.Sign.Cert}, []*x509.Certificate{p.Auth.Cert}),
-			Revocation: crls, Spender: ekyc.NewJPKINonces(db, nil)})
+		jv, _, err := p.Verifier(ekyc.NewJPKINonces(db, nil), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -489,6 +489,22 @@ func (p *PKI) Issue(o CardOptions) (*Card, error) {
 	return &Card{Cert: c, Key: key}, nil
 }
 
+// Verifier returns a verifier trusting the PKI's signing and
+// authentication roots, with a CRLStore of their current CRLs (returned
+// too, for tests that import more) and spender for challenge nonces; now
+// is the clock of both (nil: the wall clock).
+func (p *PKI) Verifier(spender jpki.NonceSpender, now func() time.Time) (*jpki.Verifier, *jpki.CRLStore, error) {
+	crl, err := p.CRLStore(now)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := jpki.NewVerifier(jpki.Config{
+		Anchors:    jpki.NewAnchors([]*x509.Certificate{p.Sign.Cert}, []*x509.Certificate{p.Auth.Cert}),
+		Revocation: crl, Spender: spender, Now: now,
+	})
+	return v, crl, err
+}
+
 // CRLStore returns a CRL store over both test roots holding a current CRL
 // of each (CRLOptions{Revoked: revoked}), with now as its clock (nil: the
 // wall clock).
