@@ -71,6 +71,11 @@ func requireBrowser(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(browserDir, "node_modules", "playwright-core")); err != nil {
 		unavailableInCI(t, "no playwright-core (run npm ci in e2e/browser): %v", err)
 	}
+	// axe-core comes with playwright-core (one package-lock); the page
+	// tests check accessibility with it.
+	if _, err := os.Stat(filepath.Join(browserDir, "node_modules", "axe-core")); err != nil {
+		unavailableInCI(t, "no axe-core (run npm ci in e2e/browser): %v", err)
+	}
 }
 
 // e2eModels returns a verified face model folder for the server.

@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -33,28 +32,13 @@ const portalAdminShots = "../../e2e/browser/artifacts/portal-admin"
 
 func TestBrowserPortalAdmin(t *testing.T) {
 	requireBrowser(t)
-	if _, err := os.Stat(filepath.Join(browserDir, "node_modules", "axe-core")); err != nil {
-		unavailableInCI(t, "no axe-core (run npm ci in e2e/browser): %v", err)
-	}
 	dir := t.TempDir()
 	srv := startServer(t, dir)
 	acc := devPortalAccounts(t, dir)
 	other := devPortalAccounts(t, dir, "--tenant", "Other Bank", "--prefix", "other")
 	ctx := context.Background()
 	a := testApp(t, dir)
-	ts, err := a.tenants.ListTenants(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tenantID := ""
-	for _, x := range ts {
-		if x.Name == "Development Bank" {
-			tenantID = x.ID
-		}
-	}
-	if tenantID == "" {
-		t.Fatal("dev portal made no Development Bank")
-	}
+	tenantID := devBankID(t, a)
 	// The tenant's current policy (threshold 0.6), and a failing webhook to
 	// try across tenants.
 	if _, err := ekyc.StorePolicy(ctx, a.db, a.audit, ekyc.Actor{Kind: audit.ActorSystem, ID: "e2e"}, tenantID, ekyc.ExamplePolicy(0.6), time.Now()); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -25,20 +24,10 @@ import (
 // serious or critical violation. Screenshots go to
 // e2e/browser/artifacts/portal-partner (or $MADOGUCHI_E2E_SHOTS).
 
-const portalPartnerShots = "../../e2e/browser/artifacts/portal-partner"
-
-func TestBrowserPortalPartner(t *testing.T) {
-	requireBrowser(t)
-	if _, err := os.Stat(filepath.Join(browserDir, "node_modules", "axe-core")); err != nil {
-		unavailableInCI(t, "no axe-core (run npm ci in e2e/browser): %v", err)
-	}
-	dir := t.TempDir()
-	srv := startServer(t, dir)
-	acc := devPortalAccounts(t, dir)
-	other := devPortalAccounts(t, dir, "--tenant", "Other Bank", "--prefix", "other")
-	ctx := context.Background()
-	a := testApp(t, dir)
-	ts, err := a.tenants.ListTenants(ctx)
+// devBankID is the id of the tenant dev portal makes ("Development Bank").
+func devBankID(t *testing.T, a *app) string {
+	t.Helper()
+	ts, err := a.tenants.ListTenants(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,13 +35,27 @@ func TestBrowserPortalPartner(t *testing.T) {
 	if i < 0 {
 		t.Fatal("dev portal made no Development Bank")
 	}
-	tenantID := ts[i].ID
+	return ts[i].ID
+}
+
+const portalPartnerShots = "../../e2e/browser/artifacts/portal-partner"
+
+func TestBrowserPortalPartner(t *testing.T) {
+	requireBrowser(t)
+	dir := t.TempDir()
+	srv := startServer(t, dir)
+	acc := devPortalAccounts(t, dir)
+	other := devPortalAccounts(t, dir, "--tenant", "Other Bank", "--prefix", "other")
+	ctx := context.Background()
+	a := testApp(t, dir)
+	tenantID := devBankID(t, a)
 	// A pending partner whose areas but the first are recorded (not
 	// applicable) by the system: the browser records the first.
 	spec, _, _ := ecClient(t, "accounts:read")
 	spec.Name = "ブラウザ連携先"
 	var cl tenant.Client
 	if err := a.db.InTx(ctx, func(tx *store.Tx) error {
+		var err error
 		cl, err = a.tenants.CreateClientTx(ctx, tx, tenant.Actor{Kind: audit.ActorSystem, ID: "e2e"}, tenantID, spec)
 		return err
 	}); err != nil {

@@ -76,9 +76,6 @@ var crossTenantElsewhere = map[string]string{
 
 func TestBrowserPortal(t *testing.T) {
 	requireBrowser(t)
-	if _, err := os.Stat(filepath.Join(browserDir, "node_modules", "axe-core")); err != nil {
-		unavailableInCI(t, "no axe-core (run npm ci in e2e/browser): %v", err)
-	}
 	dir, idleDir := t.TempDir(), t.TempDir()
 	srv := startServer(t, dir)
 	idleSrv := startServer(t, idleDir, "--portal-idle-timeout", "2s")

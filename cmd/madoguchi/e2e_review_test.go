@@ -75,9 +75,6 @@ func cardPhoto(t *testing.T, angle float64, seed uint64) []byte {
 
 func TestBrowserReview(t *testing.T) {
 	requireBrowser(t)
-	if _, err := os.Stat(filepath.Join(browserDir, "node_modules", "axe-core")); err != nil {
-		unavailableInCI(t, "no axe-core (run npm ci in e2e/browser): %v", err)
-	}
 	pdftotext, err := exec.LookPath("pdftotext")
 	if err != nil {
 		unavailableInCI(t, "no pdftotext (apt-get install poppler-utils): %v", err)
