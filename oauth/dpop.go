@@ -86,17 +86,20 @@ func newNonces(db *store.DB, now func() time.Time) *nonces {
 
 func nonceSlot(t time.Time) int64 { return t.Unix() / int64(nonceWindow/time.Second) }
 
-// load reads the nonces of slot-1..slot+1 from the store, creating slot's
-// if no instance has yet. Called with n.mu held.
-func (n *nonces) load(ctx context.Context, slot int64) (*nonceMemo, error) {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return nil, err
-	}
-	expires := time.Unix((slot+2)*int64(nonceWindow/time.Second), 0)
-	if _, err := n.db.Exec(ctx, `INSERT INTO oauth_dpop_nonces (slot, nonce, expires_at) VALUES (?, ?, ?) ON CONFLICT (slot) DO NOTHING`,
-		slot, b64.EncodeToString(b[:]), store.Micros(expires)); err != nil {
-		return nil, fmt.Errorf("oauth: DPoP nonce: %w", err)
+// load reads the nonces of slot-1..slot+1 from the store; with create it
+// first stores a nonce for slot if no instance has yet (a reload within
+// the slot only reads). Called with n.mu held.
+func (n *nonces) load(ctx context.Context, slot int64, create bool) (*nonceMemo, error) {
+	if create {
+		var b [32]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, err
+		}
+		expires := time.Unix((slot+2)*int64(nonceWindow/time.Second), 0)
+		if _, err := n.db.Exec(ctx, `INSERT INTO oauth_dpop_nonces (slot, nonce, expires_at) VALUES (?, ?, ?) ON CONFLICT (slot) DO NOTHING`,
+			slot, b64.EncodeToString(b[:]), store.Micros(expires)); err != nil {
+			return nil, fmt.Errorf("oauth: DPoP nonce: %w", err)
+		}
 	}
 	rows, err := n.db.Query(ctx, `SELECT slot, nonce FROM oauth_dpop_nonces WHERE slot BETWEEN ? AND ?`, slot-1, slot+1)
 	if err != nil {
@@ -141,7 +144,7 @@ func (n *nonces) window(ctx context.Context) (*nonceMemo, error) {
 	if m := n.memo.Load(); m != nil && m.slot == slot {
 		return m, nil
 	}
-	return n.load(ctx, slot)
+	return n.load(ctx, slot, true)
 }
 
 // current returns the nonce of the current slot.
@@ -175,7 +178,7 @@ func (n *nonces) valid(ctx context.Context, s string) (bool, error) {
 	if cur := n.memo.Load(); cur != m { // another request reloaded meanwhile
 		return cur.has(s), nil
 	}
-	if m, err = n.load(ctx, m.slot); err != nil {
+	if m, err = n.load(ctx, m.slot, false); err != nil {
 		return false, err
 	}
 	return m.has(s), nil
