@@ -21,14 +21,17 @@ import (
 // Within a group the first request for a key may spend it; another for
 // the same key is a replay, as it would be one statement later.
 type spendBatcher struct {
-	db      *store.DB
-	max     int // requests per insert at most
-	timeout time.Duration
+	db *store.DB
 
 	mu      sync.Mutex
 	busy    bool // an insert is in flight
 	waiting []*spendWait
 }
+
+const (
+	spendGroupMax = 256             // requests per insert at most
+	spendTimeout  = 5 * time.Second // one insert's limit
+)
 
 type spendWait struct {
 	hash [32]byte
@@ -58,7 +61,7 @@ SELECT 'dpop', t.h, t.e FROM c, unnest(?::bytea[], ?::bigint[]) AS t(h, e)
 ON CONFLICT (scope, jti_hash) DO NOTHING RETURNING jti_hash`
 
 func newSpendBatcher(db *store.DB) *spendBatcher {
-	return &spendBatcher{db: db, max: 256, timeout: 5 * time.Second}
+	return &spendBatcher{db: db}
 }
 
 // spend records hash (a DPoP proof's key and jti) in the shared replay
@@ -116,7 +119,7 @@ func (b *spendBatcher) leave(w *spendWait) (lead bool) {
 // in-flight state. Called by the request that leads.
 func (b *spendBatcher) run() {
 	b.mu.Lock()
-	n := min(len(b.waiting), b.max)
+	n := min(len(b.waiting), spendGroupMax)
 	group := b.waiting[:n:n]
 	b.waiting = b.waiting[n:]
 	b.mu.Unlock()
@@ -149,7 +152,7 @@ func (b *spendBatcher) insert(group []*spendWait) {
 		hashes = append(hashes, w.hash[:])
 		exps = append(exps, w.exp)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), spendTimeout)
 	defer cancel()
 	rows, err := b.db.Query(ctx, spendGroupInsert, hashes, exps)
 	if err == nil {
